@@ -1,0 +1,2 @@
+export { MemberNode } from "./server.js";
+export { memberPolicy } from "./policy.js";

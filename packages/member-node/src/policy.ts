@@ -1,0 +1,18 @@
+import { federation, type Policy, self } from "@lrs/shared";
+
+/**
+ * Who may call what at a member node. Its regional center will call it for
+ * availability and lending (later issues add those rules); today only the
+ * node's own CLI calls it. Anything not listed is refused.
+ */
+export const memberPolicy: Policy = {
+  open: new Set(),
+  rules: {
+    "grpc.health.v1.Health/Check": federation,
+    "grpc.health.v1.Health/List": federation,
+    "grpc.health.v1.Health/Watch": federation,
+    "lrs.v1.DirectoryService/GetDirectory": self,
+    "lrs.v1.DirectoryService/WatchDirectory": self,
+    "lrs.v1.AdminService/GetStatus": self,
+  },
+};

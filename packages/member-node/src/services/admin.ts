@@ -1,0 +1,15 @@
+import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import type { adminPb } from "@lrs/shared";
+
+const notHere = (what: string) => () => {
+  throw new ConnectError(`${what} is not done at a member node`, Code.Unimplemented);
+};
+
+export function adminService(status: () => adminPb.GetStatusResponse): ServiceImpl<typeof adminPb.AdminService> {
+  return {
+    getStatus: () => status(),
+    createEnrollmentToken: notHere("issuing enrollment tokens"),
+    listEnrollmentTokens: notHere("issuing enrollment tokens"),
+    revokeInstitution: notHere("revocation"),
+  };
+}

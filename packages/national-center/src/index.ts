@@ -1,0 +1,3 @@
+export { initCa, loadCa, caPaths } from "./ca.js";
+export { NationalNode } from "./server.js";
+export { nationalPolicy } from "./policy.js";

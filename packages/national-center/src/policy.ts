@@ -1,0 +1,19 @@
+import { anyOf, children, federation, type Policy, self } from "@lrs/shared";
+
+/** Who may call what at the national center. Anything not listed is refused. */
+export const nationalPolicy: Policy = {
+  open: new Set(["lrs.v1.DirectoryService/GetCaCertificate", "lrs.v1.DirectoryService/Enroll"]),
+  rules: {
+    "grpc.health.v1.Health/Check": federation,
+    "grpc.health.v1.Health/List": federation,
+    "grpc.health.v1.Health/Watch": federation,
+    "lrs.v1.DirectoryService/SignCertificate": children,
+    "lrs.v1.DirectoryService/Register": children,
+    "lrs.v1.DirectoryService/GetDirectory": anyOf(children, self),
+    "lrs.v1.DirectoryService/WatchDirectory": anyOf(children, self),
+    "lrs.v1.AdminService/GetStatus": self,
+    "lrs.v1.AdminService/CreateEnrollmentToken": self,
+    "lrs.v1.AdminService/ListEnrollmentTokens": self,
+    "lrs.v1.AdminService/RevokeInstitution": self,
+  },
+};

@@ -1,0 +1,54 @@
+import { BaseNode, adminPb, directoryPb, type NodeConfig, openNodeContext, selfInstitution } from "@lrs/shared";
+import { loadCa } from "./ca.js";
+import type { NationalContext } from "./context.js";
+import { nationalPolicy } from "./policy.js";
+import { adminService } from "./services/admin.js";
+import { directoryService } from "./services/directory.js";
+import { DirectoryStore } from "./store/directory-store.js";
+import { nationalMigrations } from "./store/migrations.js";
+
+/** The national center: certificate authority, directory authority (and, later, the national union catalog). */
+export class NationalNode extends BaseNode {
+  readonly national: NationalContext;
+
+  private constructor(ctx: NationalContext) {
+    super({
+      ctx,
+      directory: ctx.directory,
+      policy: nationalPolicy,
+      serviceNames: [directoryPb.DirectoryService.typeName, adminPb.AdminService.typeName],
+      routes: (router, streams) => {
+        router.service(directoryPb.DirectoryService, directoryService(ctx, streams));
+        router.service(adminPb.AdminService, adminService(ctx, () => this.status()));
+      },
+    });
+    this.national = ctx;
+  }
+
+  static async create(cfg: NodeConfig): Promise<NationalNode> {
+    const ca = loadCa(cfg.dataDir);
+    const base = openNodeContext(cfg, nationalMigrations, 'run "lrs-national ca init --config FILE" first');
+    let node: NationalNode | undefined;
+    const ctx: NationalContext = { ...base, ca, directory: new DirectoryStore(base.db, cfg.id), endpoint: () => node?.endpoint ?? cfg.advertise };
+    node = new NationalNode(ctx);
+    return node;
+  }
+
+  override async start(): Promise<string> {
+    const addr = await super.start();
+    // The national center is in its own directory like every other node.
+    const ctx = this.national;
+    if (!ctx.directory.certificate(ctx.tls.cert.fingerprint256)) {
+      ctx.directory.recordCertificate({
+        serial: ctx.tls.cert.serialNumber,
+        fingerprint: ctx.tls.cert.fingerprint256,
+        institutionId: ctx.cfg.id,
+        tier: ctx.cfg.tier,
+        region: "",
+        notAfter: ctx.tls.cert.validTo,
+      });
+    }
+    ctx.directory.register(selfInstitution(ctx, this.endpoint));
+    return addr;
+  }
+}

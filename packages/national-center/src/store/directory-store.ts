@@ -1,0 +1,191 @@
+import { create, equals, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { type Database, type DirectorySource, directoryPb, Tier } from "@lrs/shared";
+
+type Directory = directoryPb.Directory;
+type Institution = directoryPb.Institution;
+const { DirectorySchema, InstitutionSchema } = directoryPb;
+
+/** Refusals of directory changes; safe to send to the caller. */
+export class DirectoryError extends Error {
+  override readonly name = "DirectoryError";
+}
+
+export interface IssuedCertificate {
+  serial: string;
+  fingerprint: string;
+  institutionId: string;
+  tier: Tier;
+  region: string;
+  notAfter: Date;
+}
+
+/**
+ * The authoritative directory at the national center. Every change bumps one
+ * version number, which is what replicas compare; an unchanged registration
+ * changes nothing, so registering twice is harmless.
+ */
+export class DirectoryStore implements DirectorySource {
+  readonly #db: Database;
+  readonly #authorityId: string;
+  readonly #listeners = new Set<(d: Directory) => void>();
+  #current: Directory;
+  #revoked: Set<string>;
+
+  constructor(db: Database, authorityId: string) {
+    this.#db = db;
+    this.#authorityId = authorityId;
+    this.#current = this.#load();
+    this.#revoked = new Set(this.#current.revokedFingerprints);
+  }
+
+  #version(): bigint {
+    const row = this.#db.sqlite.prepare("SELECT value FROM node_meta WHERE key = 'directory_version'").get() as { value: string } | undefined;
+    return BigInt(row?.value ?? "0");
+  }
+
+  #load(): Directory {
+    const rows = this.#db.sqlite.prepare("SELECT data FROM institutions ORDER BY tier, region, id").all() as Array<{ data: Buffer }>;
+    const revoked = this.#db.sqlite
+      .prepare("SELECT fingerprint FROM issued_certificates WHERE revoked_at IS NOT NULL ORDER BY fingerprint")
+      .all() as Array<{ fingerprint: string }>;
+    return create(DirectorySchema, {
+      version: this.#version(),
+      authorityId: this.#authorityId,
+      institutions: rows.map((r) => fromBinary(InstitutionSchema, new Uint8Array(r.data))),
+      revokedFingerprints: revoked.map((r) => r.fingerprint),
+    });
+  }
+
+  /** Call inside the transaction that changed the tables: bumps the version. */
+  #bump(): void {
+    const next = this.#version() + 1n;
+    this.#db.sqlite
+      .prepare("INSERT INTO node_meta (key, value) VALUES ('directory_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+      .run(next.toString());
+  }
+
+  #publish(): void {
+    this.#current = this.#load();
+    this.#revoked = new Set(this.#current.revokedFingerprints);
+    for (const l of this.#listeners) l(this.#current);
+  }
+
+  current(): Directory {
+    return this.#current;
+  }
+
+  onChange(fn: (d: Directory) => void): () => void {
+    this.#listeners.add(fn);
+    return () => this.#listeners.delete(fn);
+  }
+
+  isRevoked(fp: string): boolean {
+    return this.#revoked.has(fp);
+  }
+
+  get(id: string): Institution | undefined {
+    const row = this.#db.sqlite.prepare("SELECT data FROM institutions WHERE id = ?").get(id) as { data: Buffer } | undefined;
+    return row ? fromBinary(InstitutionSchema, new Uint8Array(row.data)) : undefined;
+  }
+
+  certificate(fingerprint: string): (IssuedCertificate & { revoked: boolean }) | undefined {
+    const r = this.#db.sqlite.prepare("SELECT * FROM issued_certificates WHERE fingerprint = ?").get(fingerprint) as
+      | { serial: string; fingerprint: string; institution_id: string; tier: number; region: string; not_after: string; revoked_at: string | null }
+      | undefined;
+    if (!r) return undefined;
+    return {
+      serial: r.serial,
+      fingerprint: r.fingerprint,
+      institutionId: r.institution_id,
+      tier: r.tier as Tier,
+      region: r.region,
+      notAfter: new Date(r.not_after),
+      revoked: r.revoked_at !== null,
+    };
+  }
+
+  /** An id belongs to one place in the federation: refuse to give it a second tier or region. */
+  assertIdFree(id: string, tier: Tier, region: string): void {
+    const other = this.#db.sqlite
+      .prepare("SELECT tier, region FROM issued_certificates WHERE institution_id = ? AND (tier != ? OR region != ?) LIMIT 1")
+      .get(id, tier, region) as { tier: number; region: string } | undefined;
+    if (other) throw new DirectoryError(`institution id "${id}" is already in use in region "${other.region || "-"}"`);
+  }
+
+  recordCertificate(c: IssuedCertificate): void {
+    this.#db.sqlite
+      .prepare(
+        `INSERT INTO issued_certificates (serial, fingerprint, institution_id, tier, region, not_after, issued_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(c.serial, c.fingerprint, c.institutionId, c.tier, c.region, c.notAfter.toISOString(), new Date().toISOString());
+  }
+
+  /**
+   * Adds or updates an institution. The certificate it names must have been
+   * issued by this CA to that institution and not revoked. Returns the stored
+   * entry and whether anything changed.
+   */
+  register(inst: Institution): { institution: Institution; changed: boolean } {
+    const cert = this.certificate(inst.certFingerprint);
+    if (!cert || cert.institutionId !== inst.id) {
+      throw new DirectoryError(`certificate ${inst.certFingerprint || "(none)"} was not issued to ${inst.id} by this federation`);
+    }
+    if (cert.revoked) throw new DirectoryError(`certificate of ${inst.id} has been revoked`);
+    if (cert.tier !== inst.tier || cert.region !== inst.region) {
+      throw new DirectoryError(`${inst.id} is enrolled as tier ${Tier[cert.tier]} in region "${cert.region}", not as registered`);
+    }
+    let result: { institution: Institution; changed: boolean } | undefined;
+    this.#db.transaction(() => {
+      const existing = this.get(inst.id);
+      const now = timestampFromDate(new Date());
+      const next = create(InstitutionSchema, {
+        ...inst,
+        certSerial: cert.serial,
+        certNotAfter: timestampFromDate(cert.notAfter),
+        registeredAt: existing?.registeredAt ?? now,
+        updatedAt: existing?.updatedAt ?? now,
+        revoked: false,
+      });
+      if (existing && equals(InstitutionSchema, existing, next)) {
+        result = { institution: existing, changed: false };
+        return;
+      }
+      next.updatedAt = now;
+      this.#db.sqlite
+        .prepare(
+          `INSERT INTO institutions (id, tier, region, data, revoked, registered_at, updated_at) VALUES (?, ?, ?, ?, 0, ?, ?)
+           ON CONFLICT (id) DO UPDATE SET tier = excluded.tier, region = excluded.region, data = excluded.data, revoked = 0, updated_at = excluded.updated_at`,
+        )
+        .run(inst.id, inst.tier, inst.region, Buffer.from(toBinary(InstitutionSchema, next)), new Date().toISOString(), new Date().toISOString());
+      this.#bump();
+      result = { institution: next, changed: true };
+    });
+    if (result?.changed) this.#publish();
+    return result!;
+  }
+
+  /** Revokes every certificate of an institution; refused everywhere once replicas have the new version. */
+  revoke(id: string, reason: string): { version: bigint; fingerprints: string[] } {
+    const fingerprints = this.#db.transaction(() => {
+      const rows = this.#db.sqlite
+        .prepare("SELECT fingerprint FROM issued_certificates WHERE institution_id = ? AND revoked_at IS NULL")
+        .all(id) as Array<{ fingerprint: string }>;
+      if (rows.length === 0 && !this.get(id)) throw new DirectoryError(`no institution "${id}" in the directory`);
+      this.#db.sqlite
+        .prepare("UPDATE issued_certificates SET revoked_at = ?, revoke_reason = ? WHERE institution_id = ? AND revoked_at IS NULL")
+        .run(new Date().toISOString(), reason, id);
+      const inst = this.get(id);
+      if (inst) {
+        inst.revoked = true;
+        inst.updatedAt = timestampFromDate(new Date());
+        this.#db.sqlite.prepare("UPDATE institutions SET revoked = 1, data = ?, updated_at = ? WHERE id = ?").run(Buffer.from(toBinary(InstitutionSchema, inst)), new Date().toISOString(), id);
+      }
+      this.#bump();
+      return rows.map((r) => r.fingerprint);
+    });
+    this.#publish();
+    return { version: this.#current.version, fingerprints };
+  }
+}

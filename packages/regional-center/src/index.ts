@@ -1,0 +1,2 @@
+export { RegionalNode } from "./server.js";
+export { regionalPolicy } from "./policy.js";

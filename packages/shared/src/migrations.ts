@@ -1,0 +1,52 @@
+import type { Migration } from "./db.js";
+
+/**
+ * Tables every node has. Shared migrations use versions 1–99; each tier's
+ * own migrations start at 100 so the two lists never collide.
+ */
+export const sharedMigrations: Migration[] = [
+  {
+    version: 1,
+    name: "node meta, directory replica, outbox",
+    up: `
+      CREATE TABLE node_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE directory_replica (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        version INTEGER NOT NULL,
+        data BLOB NOT NULL,
+        received_at TEXT NOT NULL
+      );
+      CREATE TABLE outbox (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        message_id TEXT NOT NULL UNIQUE,
+        destination TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        payload BLOB NOT NULL,
+        created_at TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL,
+        last_error TEXT,
+        delivered_at TEXT
+      );
+      CREATE INDEX outbox_due ON outbox (destination, delivered_at, seq);
+    `,
+  },
+];
+
+sharedMigrations.push({
+  version: 2,
+  name: "enrollment tokens",
+  up: `
+    CREATE TABLE enrollment_tokens (
+      token_id TEXT PRIMARY KEY,
+      secret_hash TEXT NOT NULL,
+      institution_id TEXT NOT NULL,
+      tier INTEGER NOT NULL,
+      region TEXT NOT NULL,
+      created_at TEXT NOT NULL,
+      expires_at TEXT NOT NULL,
+      used_at TEXT,
+      used_by_fingerprint TEXT
+    );
+  `,
+});

@@ -1,0 +1,210 @@
+import { readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { toJson } from "@bufbuild/protobuf";
+import { timestampDate } from "@bufbuild/protobuf/wkt";
+import { type Client, ConnectError, createClient } from "@connectrpc/connect";
+import { Command, Option } from "commander";
+import { ConfigError, loadConfig, type NodeConfig } from "../config.js";
+import { AdminService, GetStatusResponseSchema } from "../gen/lrs/v1/admin_pb.js";
+import { Tier } from "../gen/lrs/v1/common_pb.js";
+import { DirectorySchema, DirectoryService } from "../gen/lrs/v1/directory_pb.js";
+import { initLogging } from "../log.js";
+import { createNodeTransport, type NodeTransport } from "../rpc/client.js";
+import { writeFileAtomic } from "../tls/identity.js";
+import { loadIdentity } from "../tls/identity.js";
+import { tierName } from "../tls/pki.js";
+import { enrollNode } from "./enroll.js";
+
+/** What `serve` needs from a tier: a node with a start/stop life cycle. */
+export interface ServableNode {
+  start(): Promise<string>;
+  destroy(): Promise<void>;
+  readonly endpoint: string;
+}
+
+/** Written by `serve` so that the node's own CLI finds it when its port was chosen at start. */
+export function runtimeFile(cfg: NodeConfig): string {
+  return join(cfg.dataDir, "node.json");
+}
+
+export function configOption(): Option {
+  return new Option("-c, --config <file>", "the node's TOML config file").makeOptionMandatory();
+}
+
+/** The address this node's CLI uses to reach its own server. */
+export function ownEndpoint(cfg: NodeConfig): string {
+  try {
+    const rt = JSON.parse(readFileSync(runtimeFile(cfg), "utf8")) as { address?: string };
+    if (rt.address) return rt.address.replace(/^0\.0\.0\.0:/, "127.0.0.1:").replace(/^\[::\]:/, "[::1]:");
+  } catch {
+    // not running or never started: fall back to the configured address
+  }
+  return cfg.listen.replace(/^0\.0\.0\.0:/, "127.0.0.1:").replace(/^\[::\]:/, "[::1]:");
+}
+
+/** A transport to this node, authenticated with its own certificate (admin calls). */
+export function selfTransport(cfg: NodeConfig): NodeTransport {
+  const tls = loadIdentity(cfg.dataDir, `run "lrs-${tierName(cfg.tier)} enroll" first`);
+  return createNodeTransport({ endpoint: ownEndpoint(cfg), caPem: tls.caPem, certPem: tls.certPem, keyPem: tls.keyPem, expectId: cfg.id });
+}
+
+/** Runs `fn` with a typed client to this node's own services and closes the connection after. */
+export async function withSelf<T>(cfg: NodeConfig, fn: (c: { admin: Client<typeof AdminService>; directory: Client<typeof DirectoryService> }) => Promise<T>): Promise<T> {
+  const t = selfTransport(cfg);
+  try {
+    return await fn({ admin: createClient(AdminService, t.transport), directory: createClient(DirectoryService, t.transport) });
+  } finally {
+    t.close();
+  }
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? v.toString() : v), 2)}\n`);
+}
+
+/** Prints rows as an aligned text table. */
+export function printTable(rows: Array<Record<string, string>>): void {
+  if (rows.length === 0) return;
+  const cols = Object.keys(rows[0]!);
+  const width = cols.map((c) => Math.max(c.length, ...rows.map((r) => (r[c] ?? "").length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(width[i]!)).join("  ").trimEnd();
+  process.stdout.write(`${line(cols.map((c) => c.toUpperCase()))}\n`);
+  for (const r of rows) process.stdout.write(`${line(cols.map((c) => r[c] ?? ""))}\n`);
+}
+
+/** Turns any failure into one clear line on stderr and a non-zero exit. */
+export function describeError(err: unknown): string {
+  if (err instanceof ConnectError) {
+    const unreachable = err.code === 14 ? " (is the node running?)" : "";
+    return `${err.rawMessage}${unreachable} [${ConnectErrorCodeName(err.code)}]`;
+  }
+  if (err instanceof ConfigError) return err.message;
+  return err instanceof Error ? err.message : String(err);
+}
+
+function ConnectErrorCodeName(code: number): string {
+  const names = ["ok", "canceled", "unknown", "invalid_argument", "deadline_exceeded", "not_found", "already_exists", "permission_denied", "resource_exhausted", "failed_precondition", "aborted", "out_of_range", "unimplemented", "internal", "unavailable", "data_loss", "unauthenticated"];
+  return names[code] ?? String(code);
+}
+
+export async function runProgram(program: Command, argv = process.argv): Promise<void> {
+  program.exitOverride();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === "commander.helpDisplayed" || code === "commander.version" || code === "commander.help") process.exit(0);
+    if (code?.startsWith("commander.")) process.exit((err as { exitCode?: number }).exitCode ?? 1);
+    process.stderr.write(`error: ${describeError(err)}\n`);
+    process.exit(1);
+  }
+}
+
+/**
+ * The commands every tier has: serve, enroll (not at the national center),
+ * status and directory. Tier-specific ones are added by the caller.
+ */
+export function baseProgram(tier: Tier, createNode: (cfg: NodeConfig) => Promise<ServableNode>): Command {
+  const name = `lrs-${tierName(tier)}`;
+  const program = new Command(name)
+    .description(`LRS ${tierName(tier)} node`)
+    .version("0.1.0")
+    .showHelpAfterError();
+
+  program
+    .command("serve")
+    .description("run the node until SIGTERM or SIGINT")
+    .addOption(configOption())
+    .action(async (o: { config: string }) => {
+      const cfg = loadConfig(tier, o.config);
+      const log = initLogging({ level: cfg.log.level, ...(cfg.log.pretty === undefined ? {} : { pretty: cfg.log.pretty }), base: { node: cfg.id } });
+      const node = await createNode(cfg);
+      const address = await node.start();
+      writeFileAtomic(runtimeFile(cfg), JSON.stringify({ pid: process.pid, address, endpoint: node.endpoint, startedAt: new Date().toISOString() }));
+      let stopping = false;
+      const stop = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        log.info({ signal }, "shutting down");
+        node
+          .destroy()
+          .then(() => {
+            rmSync(runtimeFile(cfg), { force: true });
+            process.exit(0);
+          })
+          .catch((err: unknown) => {
+            log.error({ err }, "shutdown failed");
+            process.exit(1);
+          });
+      };
+      process.on("SIGTERM", () => stop("SIGTERM"));
+      process.on("SIGINT", () => stop("SIGINT"));
+      await new Promise(() => {});
+    });
+
+  if (tier !== Tier.NATIONAL) {
+    program
+      .command("enroll")
+      .description("join the federation with a one-time token from the parent node")
+      .addOption(configOption())
+      .requiredOption("-t, --token <token>", "enrollment token (LRS1.…)")
+      .option("--force", "enroll again even if this node already has a certificate")
+      .option("--json", "print the result as JSON")
+      .action(async (o: { config: string; token: string; force?: boolean; json?: boolean }) => {
+        const cfg = loadConfig(tier, o.config);
+        const res = await enrollNode(cfg, o.token, { force: o.force === true });
+        if (o.json) printJson(res);
+        else process.stdout.write(`enrolled ${res.id} as ${res.tier}${res.region ? ` in region ${res.region}` : ""}; certificate ${res.certPath} (SHA-256 ${res.fingerprint256}), valid until ${res.notAfter.toISOString()}\n`);
+      });
+  }
+
+  program
+    .command("status")
+    .description("show the running node's status")
+    .addOption(configOption())
+    .option("--json", "print as JSON")
+    .action(async (o: { config: string; json?: boolean }) => {
+      const cfg = loadConfig(tier, o.config);
+      const st = await withSelf(cfg, (c) => c.admin.getStatus({}, { timeoutMs: 5000 }));
+      if (o.json) return printJson(toJson(GetStatusResponseSchema, st));
+      const lines = [
+        ["id", st.id],
+        ["name", st.name],
+        ["tier", tierName(st.tier)],
+        ["region", st.region || "-"],
+        ["endpoint", st.endpoint],
+        ["started", st.startedAt ? timestampDate(st.startedAt).toISOString() : "-"],
+        ["directory", `version ${st.directoryVersion}, ${st.directorySize} institutions`],
+        ["parent", st.parent ? `${st.parent.endpoint} ${st.parent.state}${st.parent.lastError ? ` (${st.parent.lastError})` : ""}` : "-"],
+        ["outbox", `${st.outboxPending} pending`],
+        ["certificate", `${st.certFingerprint} until ${st.certNotAfter ? timestampDate(st.certNotAfter).toISOString() : "?"}`],
+      ];
+      for (const [k, v] of lines) process.stdout.write(`${(k ?? "").padEnd(12)} ${v}\n`);
+    });
+
+  program
+    .command("directory")
+    .description("show the federation directory as this node knows it")
+    .addOption(configOption())
+    .option("--json", "print as JSON")
+    .action(async (o: { config: string; json?: boolean }) => {
+      const cfg = loadConfig(tier, o.config);
+      const res = await withSelf(cfg, (c) => c.directory.getDirectory({}, { timeoutMs: 5000 }));
+      const dir = res.directory;
+      if (!dir) throw new Error("node returned no directory");
+      if (o.json) return printJson(toJson(DirectorySchema, dir));
+      process.stdout.write(`directory version ${dir.version} (${dir.institutions.length} institutions)\n`);
+      printTable(
+        dir.institutions.map((i) => ({
+          id: i.id,
+          tier: tierName(i.tier),
+          region: i.region || "-",
+          endpoint: i.endpoint,
+          name: i.name,
+          status: i.revoked ? "revoked" : "active",
+        })),
+      );
+    });
+
+  return program;
+}

@@ -1,0 +1,149 @@
+import { randomUUID } from "node:crypto";
+import type { Database } from "./db.js";
+import type { Logger } from "./log.js";
+
+/** A cross-node message as stored before it is sent. */
+export interface OutboxMessage {
+  seq: number;
+  messageId: string;
+  destination: string;
+  kind: string;
+  payload: Uint8Array;
+  attempts: number;
+}
+
+/**
+ * The transactional outbox: a message is written in the same transaction as
+ * the change that causes it, and a worker delivers it afterwards, retrying
+ * until the receiver acknowledges. Receivers apply by `messageId`, so a
+ * retry after a lost acknowledgement is harmless.
+ */
+export class Outbox {
+  readonly #db: Database;
+  readonly #listeners = new Set<(destination: string) => void>();
+
+  constructor(db: Database) {
+    this.#db = db;
+  }
+
+  /** Stores a message for `destination`. Call inside the transaction that makes the change. */
+  enqueue(destination: string, kind: string, payload: Uint8Array, messageId: string = randomUUID()): string {
+    this.#db.sqlite
+      .prepare(
+        `INSERT INTO outbox (message_id, destination, kind, payload, created_at, next_attempt_at)
+         VALUES (?, ?, ?, ?, ?, 0) ON CONFLICT (message_id) DO NOTHING`,
+      )
+      .run(messageId, destination, kind, Buffer.from(payload), new Date().toISOString());
+    queueMicrotask(() => {
+      for (const l of this.#listeners) l(destination);
+    });
+    return messageId;
+  }
+
+  /** The oldest undelivered message for a destination, if it is due. Order per destination is kept. */
+  nextDue(destination: string, now = Date.now()): OutboxMessage | { waitMs: number } | undefined {
+    const row = this.#db.sqlite
+      .prepare(
+        `SELECT seq, message_id, destination, kind, payload, attempts, next_attempt_at FROM outbox
+         WHERE destination = ? AND delivered_at IS NULL ORDER BY seq LIMIT 1`,
+      )
+      .get(destination) as
+      | { seq: number; message_id: string; destination: string; kind: string; payload: Buffer; attempts: number; next_attempt_at: number }
+      | undefined;
+    if (!row) return undefined;
+    if (row.next_attempt_at > now) return { waitMs: row.next_attempt_at - now };
+    return {
+      seq: row.seq,
+      messageId: row.message_id,
+      destination: row.destination,
+      kind: row.kind,
+      payload: new Uint8Array(row.payload),
+      attempts: row.attempts,
+    };
+  }
+
+  markDelivered(seq: number): void {
+    this.#db.sqlite.prepare("UPDATE outbox SET delivered_at = ?, last_error = NULL WHERE seq = ?").run(new Date().toISOString(), seq);
+  }
+
+  /**
+   * Schedules the next attempt with capped exponential backoff and jitter.
+   * The schedule is stored (not kept in memory, as a retry library would) so
+   * that it survives a restart.
+   */
+  markFailed(seq: number, attempts: number, error: string, now = Date.now()): number {
+    const base = Math.min(60_000, 250 * 2 ** Math.min(attempts, 16));
+    const delay = Math.round(base / 2 + Math.random() * (base / 2));
+    this.#db.sqlite
+      .prepare("UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE seq = ?")
+      .run(now + delay, error.slice(0, 500), seq);
+    return delay;
+  }
+
+  pendingCount(destination?: string): number {
+    const row = (
+      destination
+        ? this.#db.sqlite.prepare("SELECT count(*) AS n FROM outbox WHERE delivered_at IS NULL AND destination = ?").get(destination)
+        : this.#db.sqlite.prepare("SELECT count(*) AS n FROM outbox WHERE delivered_at IS NULL").get()
+    ) as { n: number };
+    return row.n;
+  }
+
+  onEnqueue(fn: (destination: string) => void): () => void {
+    this.#listeners.add(fn);
+    return () => this.#listeners.delete(fn);
+  }
+}
+
+export interface OutboxWorkerOptions {
+  outbox: Outbox;
+  destination: string;
+  /** Delivers one message; resolves when the receiver has acknowledged it. */
+  send: (msg: OutboxMessage) => Promise<void>;
+  log: Logger;
+  signal: AbortSignal;
+  /** Called after each delivery (for waiters). */
+  onDelivered?: (msg: OutboxMessage) => void;
+}
+
+/** Delivers a destination's messages in order until `signal` aborts. */
+export async function runOutboxWorker(opts: OutboxWorkerOptions): Promise<void> {
+  const { outbox, destination, signal, log } = opts;
+  let wake: (() => void) | undefined;
+  const off = outbox.onEnqueue((d) => {
+    if (d === destination) wake?.();
+  });
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, ms);
+      wake = () => {
+        clearTimeout(t);
+        resolve();
+      };
+      signal.addEventListener("abort", wake, { once: true });
+    });
+  try {
+    while (!signal.aborted) {
+      const next = outbox.nextDue(destination);
+      if (!next) {
+        await sleep(30_000);
+        continue;
+      }
+      if ("waitMs" in next) {
+        await sleep(next.waitMs);
+        continue;
+      }
+      try {
+        await opts.send(next);
+        outbox.markDelivered(next.seq);
+        opts.onDelivered?.(next);
+      } catch (err) {
+        if (signal.aborted) break;
+        const delay = outbox.markFailed(next.seq, next.attempts, (err as Error).message);
+        log.warn({ err: (err as Error).message, kind: next.kind, messageId: next.messageId, destination, retryInMs: delay }, "delivery failed; will retry");
+      }
+    }
+  } finally {
+    off();
+  }
+}

@@ -1,0 +1,64 @@
+import { checkServerIdentity as tlsCheckServerIdentity, type PeerCertificate } from "node:tls";
+import type { DescService } from "@bufbuild/protobuf";
+import { type Client, createClient, type Transport } from "@connectrpc/connect";
+import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import { identityFromSubjectAltName } from "../tls/pki.js";
+
+export interface NodeTransportOptions {
+  /** "host:port" of the node to call. */
+  endpoint: string;
+  /** The federation CA that must have signed the server's certificate (not needed with `insecure`). */
+  caPem?: string;
+  /** This node's own certificate and key (omit only for enrollment). */
+  certPem?: string;
+  keyPem?: string;
+  /** The institution id the server's certificate must carry. */
+  expectId?: string;
+  /** Skip CA verification (first contact during enrollment, before the CA is pinned). */
+  insecure?: boolean;
+}
+
+/** A gRPC-over-HTTP/2 transport with mutual TLS, and the session it holds open. */
+export interface NodeTransport {
+  transport: Transport;
+  close(): void;
+}
+
+export function baseUrl(endpoint: string): string {
+  return `https://${endpoint}`;
+}
+
+/**
+ * Checks the host name as TLS normally does, then that the certificate names
+ * the institution we meant to call: a valid federation certificate of some
+ * other node is not good enough.
+ */
+function checkIdentity(expectId: string | undefined) {
+  return (host: string, cert: PeerCertificate): Error | undefined => {
+    const hostErr = tlsCheckServerIdentity(host, cert);
+    if (hostErr) return hostErr;
+    if (!expectId) return undefined;
+    const id = identityFromSubjectAltName(cert.subjectaltname);
+    if (id?.id !== expectId) return new Error(`server certificate names ${id?.id ?? "no LRS identity"}, expected ${expectId}`);
+    return undefined;
+  };
+}
+
+export function createNodeTransport(opts: NodeTransportOptions): NodeTransport {
+  const url = baseUrl(opts.endpoint);
+  const tlsOptions = {
+    ...(opts.caPem ? { ca: opts.caPem } : {}),
+    ...(opts.certPem ? { cert: opts.certPem } : {}),
+    ...(opts.keyPem ? { key: opts.keyPem } : {}),
+    rejectUnauthorized: !opts.insecure,
+    checkServerIdentity: checkIdentity(opts.expectId),
+  };
+  const sessionManager = new Http2SessionManager(url, { pingIntervalMs: 15_000, pingTimeoutMs: 10_000, idleConnectionTimeoutMs: 60_000 }, tlsOptions);
+  const transport = createGrpcTransport({ baseUrl: url, sessionManager });
+  return { transport, close: () => sessionManager.abort() };
+}
+
+/** A typed client for one service over a node transport. */
+export function clientFor<T extends DescService>(service: T, t: NodeTransport): Client<T> {
+  return createClient(service, t.transport);
+}

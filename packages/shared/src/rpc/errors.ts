@@ -1,0 +1,44 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+
+/**
+ * Domain errors by class name → wire code, in one place. Their messages are
+ * written for the caller; any other error becomes Internal, and its cause
+ * goes to the log, never over the wire.
+ */
+const CODES: Record<string, Code> = {
+  EnrollmentError: Code.PermissionDenied,
+  TokenFormatError: Code.InvalidArgument,
+  CsrError: Code.InvalidArgument,
+  DirectoryError: Code.FailedPrecondition,
+  ValidationError: Code.InvalidArgument,
+  NotFoundError: Code.NotFound,
+};
+
+/** A caller's input is wrong; the message names what. */
+export class ValidationError extends Error {
+  override readonly name = "ValidationError";
+}
+
+export class NotFoundError extends Error {
+  override readonly name = "NotFoundError";
+}
+
+export function toConnectError(err: unknown): ConnectError {
+  if (err instanceof ConnectError) return err;
+  if (err instanceof Error) {
+    const code = CODES[err.name];
+    if (code !== undefined) return new ConnectError(err.message, code);
+  }
+  return new ConnectError("internal error", Code.Internal, undefined, undefined, err);
+}
+
+/** Wraps a handler so that domain errors reach the caller with their proper code. */
+export function mapErrors<A extends unknown[], R>(fn: (...a: A) => Promise<R> | R): (...a: A) => Promise<R> {
+  return async (...a: A): Promise<R> => {
+    try {
+      return await fn(...a);
+    } catch (err) {
+      throw toConnectError(err);
+    }
+  };
+}

@@ -1,0 +1,149 @@
+import http2 from "node:http2";
+import type { AddressInfo } from "node:net";
+import type { TLSSocket } from "node:tls";
+import { Code, type ConnectRouter, ConnectError, createContextValues, type Interceptor } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_pb.js";
+import type { Logger } from "../log.js";
+import type { TlsIdentity } from "../tls/identity.js";
+import { createAuthzInterceptor, type Policy } from "./authz.js";
+import { HealthState, registerHealth } from "./health.js";
+import { peerFromSocket, peerKey } from "./peer.js";
+
+export interface RpcServerOptions {
+  /** "host:port"; port 0 picks a free one. */
+  listen: string;
+  tls: TlsIdentity;
+  policy: Policy;
+  isRevoked: (fingerprint256: string) => boolean;
+  log: Logger;
+  /** Registers the node's services. `streams` ends long-lived streams at shutdown. */
+  routes: (router: ConnectRouter, streams: AbortSignal) => void;
+  /** Service names reported by grpc.health.v1 (besides ""). */
+  serviceNames: string[];
+  /** Largest request message accepted, in bytes. */
+  readMaxBytes?: number;
+}
+
+/**
+ * One HTTP/2 TLS listener answering gRPC, gRPC-Web and Connect from the same
+ * handlers, with mutual TLS, default-deny authorization and grpc.health.v1.
+ */
+export class RpcServer {
+  readonly health: HealthState;
+  readonly #server: http2.Http2SecureServer;
+  readonly #sessions = new Set<http2.ServerHttp2Session>();
+  readonly #streams = new AbortController();
+  readonly #shutdown = new AbortController();
+  readonly #opts: RpcServerOptions;
+  #inFlight = 0;
+  #idle: (() => void) | undefined;
+  #closing: Promise<void> | undefined;
+
+  constructor(opts: RpcServerOptions) {
+    this.#opts = opts;
+    this.health = new HealthState(opts.serviceNames);
+    const countCalls: Interceptor = (next) => async (req) => {
+      this.#inFlight++;
+      try {
+        return await next(req);
+      } finally {
+        this.#inFlight--;
+        if (this.#inFlight === 0) this.#idle?.();
+      }
+    };
+    const logErrors: Interceptor = (next) => async (req) => {
+      try {
+        return await next(req);
+      } catch (err) {
+        const ce = ConnectError.from(err);
+        const level = ce.code === Code.Internal || ce.code === Code.Unknown ? "error" : "debug";
+        opts.log[level]({ err, method: `${req.service.typeName}/${req.method.name}`, code: Code[ce.code] }, "call failed");
+        throw err;
+      }
+    };
+    const handler = connectNodeAdapter({
+      routes: (router) => {
+        registerHealth(router, this.health, this.#streams.signal);
+        opts.routes(router, this.#streams.signal);
+      },
+      interceptors: [countCalls, logErrors, createAuthzInterceptor({ self: opts.tls.identity, policy: opts.policy, isRevoked: opts.isRevoked })],
+      contextValues: (req) => createContextValues().set(peerKey, peerFromSocket(req.socket as TLSSocket)),
+      shutdownSignal: this.#shutdown.signal,
+      readMaxBytes: opts.readMaxBytes ?? 16 * 1024 * 1024,
+    });
+    this.#server = http2.createSecureServer(
+      {
+        key: opts.tls.keyPem,
+        cert: opts.tls.certPem,
+        ca: opts.tls.caPem,
+        // The certificate is asked for on every connection; whether a call may go
+        // ahead without one (enrollment only) is the authorization interceptor's call,
+        // which refuses foreign, expired and revoked certificates everywhere else.
+        requestCert: true,
+        rejectUnauthorized: false,
+        allowHTTP1: true,
+        minVersion: "TLSv1.2",
+      },
+      handler,
+    );
+    this.#server.on("session", (s) => {
+      this.#sessions.add(s);
+      s.on("close", () => this.#sessions.delete(s));
+      s.on("error", (err) => opts.log.debug({ err }, "http2 session error"));
+    });
+    this.#server.on("tlsClientError", (err) => opts.log.debug({ err }, "TLS handshake failed"));
+  }
+
+  /** Starts listening; resolves with the bound "host:port". */
+  listen(): Promise<string> {
+    const i = this.#opts.listen.lastIndexOf(":");
+    const host = this.#opts.listen.slice(0, i).replace(/^\[|\]$/g, "");
+    const port = Number(this.#opts.listen.slice(i + 1));
+    return new Promise((resolve, reject) => {
+      this.#server.once("error", reject);
+      this.#server.listen(port, host, () => {
+        this.#server.off("error", reject);
+        const addr = this.#server.address() as AddressInfo;
+        resolve(addr.family === "IPv6" ? `[${addr.address}]:${addr.port}` : `${addr.address}:${addr.port}`);
+      });
+    });
+  }
+
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /**
+   * Graceful stop: health goes NOT_SERVING, streams end, new connections are
+   * refused, calls in flight finish (up to `graceMs`), then what is left is cut.
+   * Safe to call more than once.
+   */
+  close(graceMs = 10_000): Promise<void> {
+    this.#closing ??= this.#close(graceMs);
+    return this.#closing;
+  }
+
+  async #close(graceMs: number): Promise<void> {
+    this.health.setAll(HealthCheckResponse_ServingStatus.NOT_SERVING);
+    this.#streams.abort();
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    for (const s of this.#sessions) s.close();
+    const idle = new Promise<void>((resolve) => {
+      if (this.#inFlight === 0) resolve();
+      else this.#idle = resolve;
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), graceMs);
+    });
+    const res = await Promise.race([idle.then(() => closed), timeout]);
+    if (res === "timeout") {
+      this.#opts.log.warn({ inFlight: this.#inFlight }, "shutdown grace period over; cutting remaining calls");
+      this.#shutdown.abort(new ConnectError("server is shutting down", Code.Unavailable));
+      for (const s of this.#sessions) s.destroy();
+      await closed;
+    }
+    clearTimeout(timer);
+  }
+}
