@@ -1,0 +1,68 @@
+import { join } from "node:path";
+import { Command } from "commander";
+import { DEMO_SPEC, Federation, REPO_ROOT } from "./federation.js";
+
+/**
+ * `npm start`: creates (first run) or reuses (later runs) the demo federation
+ * under .lrs/demo and runs it until Ctrl-C.
+ */
+async function main(): Promise<void> {
+  const program = new Command("lrs-demo")
+    .description("run a demo LRS federation on this machine (1 national center, 2 regional centers, 3 members each)")
+    .option("--dir <path>", "where the demo lives", join(REPO_ROOT, ".lrs/demo"))
+    .option("--fresh", "throw away an existing demo federation and create a new one")
+    .option("--log-level <level>", "log level of the node processes", "info")
+    .parse();
+  const o = program.opts<{ dir: string; fresh?: boolean; logLevel: string }>();
+  const started = Date.now();
+  const progress = (line: string) => process.stdout.write(`  ${line}\n`);
+  let fed: Federation | undefined;
+  let stopping = false;
+  const stop = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write("\nstopping the demo federation…\n");
+    await fed?.stopAll();
+    process.stdout.write("all nodes stopped; `npm start` brings the same federation back.\n");
+    process.exit(code);
+  };
+  process.on("SIGINT", () => void stop(0));
+  process.on("SIGTERM", () => void stop(0));
+  try {
+    if (o.fresh && Federation.exists(o.dir)) Federation.open({ dir: o.dir }).remove();
+    if (Federation.exists(o.dir)) {
+      process.stdout.write(`starting the demo federation in ${o.dir}\n`);
+      fed = Federation.open({ dir: o.dir, logLevel: o.logLevel, onProgress: progress });
+      await fed.startAll();
+    } else {
+      process.stdout.write(`creating a demo federation in ${o.dir} (first run)\n`);
+      fed = await Federation.create(DEMO_SPEC, { dir: o.dir, logLevel: o.logLevel, onProgress: progress });
+    }
+  } catch (err) {
+    process.stderr.write(`error: ${(err as Error).message}\n`);
+    await stop(1);
+    return;
+  }
+  const rows = await Promise.all(
+    fed.manifest.nodes.map(async (n) => ({
+      id: n.id,
+      tier: n.tier,
+      region: n.region || "-",
+      address: n.grpc,
+      health: await fed!.health(n.id).catch((e: Error) => `error: ${e.message}`),
+    })),
+  );
+  const cols = ["id", "tier", "region", "address", "health"] as const;
+  const width = cols.map((c) => Math.max(c.length, ...rows.map((r) => r[c].length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(width[i]!)).join("  ");
+  process.stdout.write(`\n${line(cols.map((c) => c.toUpperCase()))}\n`);
+  for (const r of rows) process.stdout.write(`${line(cols.map((c) => r[c]))}\n`);
+  process.stdout.write(
+    `\n${rows.length} nodes up in ${((Date.now() - started) / 1000).toFixed(1)} s. Manifest: ${fed.manifestPath}\n` +
+      `Logs: ${join(fed.dir, "logs")}. Try: node packages/member-node/bin/lrs-member.js directory --config ${fed.node("north-univ").config}\n` +
+      "Press Ctrl-C to stop every node.\n",
+  );
+  await new Promise(() => {});
+}
+
+await main();

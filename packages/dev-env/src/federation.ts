@@ -1,0 +1,341 @@
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import type { DescService } from "@bufbuild/protobuf";
+import { type Client, createClient } from "@connectrpc/connect";
+import { createNodeTransport, healthPb, identityPaths, type NodeTransport } from "@lrs/shared";
+import { freePort, portIsFree } from "./ports.js";
+
+const run = promisify(execFile);
+const here = dirname(fileURLToPath(import.meta.url));
+/** The repository root (dev-env lives in packages/dev-env/dist). */
+export const REPO_ROOT = resolve(here, "../../..");
+
+export type TierName = "national" | "regional" | "member";
+
+export const BIN: Record<TierName, string> = {
+  national: join(REPO_ROOT, "packages/national-center/bin/lrs-national.js"),
+  regional: join(REPO_ROOT, "packages/regional-center/bin/lrs-regional.js"),
+  member: join(REPO_ROOT, "packages/member-node/bin/lrs-member.js"),
+};
+
+/** One node of a federation as the manifest describes it (paths absolute). */
+export interface ManifestNode {
+  id: string;
+  name: string;
+  tier: TierName;
+  region: string;
+  grpc: string;
+  config: string;
+  dataDir: string;
+  caCert: string;
+  cert: string;
+  key: string;
+  log: string;
+}
+
+export interface Manifest {
+  createdAt: string;
+  nodes: ManifestNode[];
+}
+
+export interface FederationSpec {
+  national: { id: string; name: string };
+  regions: Array<{ region: string; id: string; name: string; members: Array<{ id: string; name: string; subjects?: string[] }> }>;
+}
+
+/** The demo's shape: one national center, two regional centers, three members each. */
+export const DEMO_SPEC: FederationSpec = {
+  national: { id: "national", name: "National Center for Library Resource Sharing" },
+  regions: [
+    {
+      region: "north",
+      id: "north-center",
+      name: "Northern Regional Center",
+      members: [
+        { id: "north-univ", name: "Northern University Library", subjects: ["science", "engineering"] },
+        { id: "north-city", name: "Northern City Public Library", subjects: ["general"] },
+        { id: "north-med", name: "Northern Medical College Library", subjects: ["medicine"] },
+      ],
+    },
+    {
+      region: "south",
+      id: "south-center",
+      name: "Southern Regional Center",
+      members: [
+        { id: "south-univ", name: "Southern University Library", subjects: ["humanities", "law"] },
+        { id: "south-tech", name: "Southern Institute of Technology Library", subjects: ["engineering"] },
+        { id: "south-arts", name: "Southern Academy of Arts Library", subjects: ["music", "arts"] },
+      ],
+    },
+  ],
+};
+
+export interface FederationOptions {
+  /** Where configs, data and logs live. */
+  dir: string;
+  /** Extra environment for every node process. */
+  env?: NodeJS.ProcessEnv;
+  /** Log level of the node processes. */
+  logLevel?: string;
+  /** Called with progress lines ("enrolled north-univ"). */
+  onProgress?: (line: string) => void;
+}
+
+function toml(values: Record<string, string | string[] | number>): string {
+  return Object.entries(values)
+    .map(([k, v]) => `${k} = ${Array.isArray(v) ? `[${v.map((x) => JSON.stringify(x)).join(", ")}]` : JSON.stringify(v)}`)
+    .join("\n");
+}
+
+/**
+ * A federation of real node processes on this machine, started through the
+ * real enrollment flow (the same CLI commands an operator types). Used by
+ * `npm start` and by the cross-node tests.
+ */
+export class Federation {
+  readonly dir: string;
+  readonly manifestPath: string;
+  manifest: Manifest;
+  readonly #procs = new Map<string, ChildProcess>();
+  readonly #opts: FederationOptions;
+
+  private constructor(opts: FederationOptions, manifest: Manifest) {
+    this.#opts = opts;
+    this.dir = resolve(opts.dir);
+    this.manifestPath = join(this.dir, "federation.json");
+    this.manifest = manifest;
+  }
+
+  static exists(dir: string): boolean {
+    return existsSync(join(dir, "federation.json"));
+  }
+
+  /** Opens an existing federation (its nodes are not started). */
+  static open(opts: FederationOptions): Federation {
+    const manifest = JSON.parse(readFileSync(join(resolve(opts.dir), "federation.json"), "utf8")) as Manifest;
+    for (const n of manifest.nodes) {
+      for (const k of ["config", "dataDir", "caCert", "cert", "key", "log"] as const) n[k] = resolve(opts.dir, n[k]);
+    }
+    return new Federation(opts, manifest);
+  }
+
+  /** Creates a federation from scratch: configs, CA, enrollment of every node, and leaves it running. */
+  static async create(spec: FederationSpec, opts: FederationOptions): Promise<Federation> {
+    const dir = resolve(opts.dir);
+    mkdirSync(join(dir, "config"), { recursive: true });
+    mkdirSync(join(dir, "logs"), { recursive: true });
+    const nodes: ManifestNode[] = [];
+    const add = async (id: string, name: string, tier: TierName, region: string, parent: string | undefined, subjects: string[] = []) => {
+      const port = await freePort();
+      const grpc = `127.0.0.1:${port}`;
+      const dataDir = join(dir, "data", id);
+      const config = join(dir, "config", `${id}.toml`);
+      const values: Record<string, string | string[] | number> = { id, name, listen: grpc, data_dir: dataDir };
+      if (region) values.region = region;
+      if (parent) values.parent = parent;
+      if (subjects.length) values.subjects = subjects;
+      if (tier === "national") values.federation_name = "LRS Demo Federation";
+      writeFileSync(config, `# ${name} — written by the LRS dev-env\n${toml(values)}\n`);
+      const ip = identityPaths(dataDir);
+      const node: ManifestNode = { id, name, tier, region, grpc, config, dataDir, caCert: ip.ca, cert: ip.cert, key: ip.key, log: join(dir, "logs", `${id}.log`) };
+      nodes.push(node);
+      return node;
+    };
+    const national = await add(spec.national.id, spec.national.name, "national", "", undefined);
+    for (const r of spec.regions) {
+      const rc = await add(r.id, r.name, "regional", r.region, national.grpc);
+      for (const m of r.members) await add(m.id, m.name, "member", r.region, rc.grpc, m.subjects);
+    }
+    const fed = new Federation(opts, { createdAt: new Date().toISOString(), nodes });
+    fed.writeManifest();
+    const say = opts.onProgress ?? (() => {});
+    await fed.cli(national, ["ca", "init", "--config", national.config]);
+    say(`created the federation CA at ${national.id}`);
+    await fed.start(national.id);
+    // Regions enroll in parallel; within a region, the center first, then its members.
+    await Promise.all(
+      spec.regions.map(async (r) => {
+        const rc = fed.node(r.id);
+        const token = await fed.cli(national, ["token", "create", "--config", national.config, "--id", rc.id, "--region", r.region]);
+        await fed.cli(rc, ["enroll", "--config", rc.config, "--token", token]);
+        say(`enrolled ${rc.id} with ${national.id}`);
+        await fed.start(rc.id);
+        await Promise.all(
+          r.members.map(async (m) => {
+            const mn = fed.node(m.id);
+            const t = await fed.cli(rc, ["token", "create", "--config", rc.config, "--id", mn.id]);
+            await fed.cli(mn, ["enroll", "--config", mn.config, "--token", t]);
+            say(`enrolled ${mn.id} with ${rc.id}`);
+            await fed.start(mn.id);
+          }),
+        );
+      }),
+    );
+    return fed;
+  }
+
+  writeManifest(): void {
+    const rel = (p: string) => p.replace(`${this.dir}/`, "");
+    const nodes = this.manifest.nodes.map((n) => ({
+      ...n,
+      config: rel(n.config),
+      dataDir: rel(n.dataDir),
+      caCert: rel(n.caCert),
+      cert: rel(n.cert),
+      key: rel(n.key),
+      log: rel(n.log),
+    }));
+    mkdirSync(this.dir, { recursive: true });
+    writeFileSync(this.manifestPath, `${JSON.stringify({ ...this.manifest, nodes }, null, 2)}\n`);
+  }
+
+  node(id: string): ManifestNode {
+    const n = this.manifest.nodes.find((x) => x.id === id);
+    if (!n) throw new Error(`no node "${id}" in ${this.manifestPath}`);
+    return n;
+  }
+
+  /** Runs a node's CLI and returns its trimmed stdout; rejects with its stderr on failure. */
+  async cli(node: ManifestNode, args: string[]): Promise<string> {
+    try {
+      const { stdout } = await run(process.execPath, [BIN[node.tier], ...args], { env: { ...process.env, ...this.#opts.env }, timeout: 60_000 });
+      return stdout.trim();
+    } catch (err) {
+      const e = err as { stderr?: string; message: string };
+      throw new Error(`lrs-${node.tier} ${args[0]} for ${node.id} failed: ${e.stderr?.trim() || e.message}`);
+    }
+  }
+
+  /** Starts a node's process and waits until it answers health checks. */
+  async start(id: string): Promise<void> {
+    const node = this.node(id);
+    if (this.#procs.has(id)) return;
+    const port = Number(node.grpc.split(":")[1]);
+    if (!(await portIsFree(port))) throw new Error(`port ${port} for ${id} is in use (is another copy of this federation running?)`);
+    const out = createWriteStream(node.log, { flags: "a" });
+    const child = spawn(process.execPath, [BIN[node.tier], "serve", "--config", node.config], {
+      env: { ...process.env, ...this.#opts.env, [`${node.tier.toUpperCase()}_LOG_LEVEL`]: this.#opts.logLevel ?? "info", [`${node.tier.toUpperCase()}_LOG_PRETTY`]: "false" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    child.stdout?.pipe(out);
+    child.stderr?.pipe(out);
+    this.#procs.set(id, child);
+    child.once("exit", () => {
+      if (this.#procs.get(id) === child) this.#procs.delete(id);
+    });
+    await this.waitHealthy(id, 30_000, child);
+  }
+
+  /** Waits until the node answers grpc.health.v1 Check with SERVING. */
+  async waitHealthy(id: string, timeoutMs = 30_000, child?: ChildProcess): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let last = "";
+    while (Date.now() < deadline) {
+      if (child && child.exitCode !== null) {
+        throw new Error(`${id} exited with code ${child.exitCode} during start-up; see ${this.node(id).log}:\n${tail(this.node(id).log)}`);
+      }
+      try {
+        if ((await this.health(id, 2000)) === "SERVING") return;
+      } catch (err) {
+        last = (err as Error).message;
+      }
+      await sleep(100);
+    }
+    throw new Error(`${id} did not become healthy within ${timeoutMs} ms (${last}); see ${this.node(id).log}`);
+  }
+
+  /** The node's health as it answers it, asked with the node's own certificate. */
+  async health(id: string, timeoutMs = 3000): Promise<string> {
+    return this.withClient(id, healthPb.Health, async (c) => {
+      const res = await c.check({ service: "" }, { timeoutMs });
+      return healthPb.HealthCheckResponse_ServingStatus[res.status];
+    });
+  }
+
+  /** A transport to node `id`, authenticated as node `as` (default: the node itself). */
+  transport(id: string, as: string = id): NodeTransport {
+    const target = this.node(id);
+    const caller = this.node(as);
+    return createNodeTransport({
+      endpoint: target.grpc,
+      caPem: readFileSync(caller.caCert, "utf8"),
+      certPem: readFileSync(caller.cert, "utf8"),
+      keyPem: readFileSync(caller.key, "utf8"),
+      expectId: target.id,
+    });
+  }
+
+  async withClient<S extends DescService, T>(id: string, service: S, fn: (c: Client<S>) => Promise<T>, as?: string): Promise<T> {
+    const t = this.transport(id, as);
+    try {
+      return await fn(createClient(service, t.transport));
+    } finally {
+      t.close();
+    }
+  }
+
+  isRunning(id: string): boolean {
+    return this.#procs.has(id);
+  }
+
+  pid(id: string): number | undefined {
+    return this.#procs.get(id)?.pid;
+  }
+
+  /** Stops a node: SIGTERM (graceful) by default, or SIGKILL to simulate a crash. Resolves with the exit code. */
+  async stop(id: string, signal: NodeJS.Signals = "SIGTERM", timeoutMs = 20_000): Promise<number | null> {
+    const child = this.#procs.get(id);
+    if (!child) return null;
+    const exited = new Promise<number | null>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode);
+      else child.once("exit", (code) => resolve(code));
+    });
+    child.kill(signal);
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    const code = await exited;
+    clearTimeout(timer);
+    this.#procs.delete(id);
+    return code;
+  }
+
+  async restart(id: string, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
+    await this.stop(id, signal);
+    await this.start(id);
+  }
+
+  /** Starts every node that is not running, top tier first. */
+  async startAll(): Promise<void> {
+    const order: TierName[] = ["national", "regional", "member"];
+    for (const tier of order) {
+      await Promise.all(this.manifest.nodes.filter((n) => n.tier === tier).map((n) => this.start(n.id)));
+    }
+  }
+
+  /** Stops every node, members first. Always safe to call. */
+  async stopAll(signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
+    const order: TierName[] = ["member", "regional", "national"];
+    for (const tier of order) {
+      await Promise.all(this.manifest.nodes.filter((n) => n.tier === tier).map((n) => this.stop(n.id, signal)));
+    }
+  }
+
+  /** Removes the federation's directory (tests). */
+  remove(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function tail(path: string, lines = 15): string {
+  try {
+    return readFileSync(path, "utf8").trim().split("\n").slice(-lines).join("\n");
+  } catch {
+    return "";
+  }
+}
