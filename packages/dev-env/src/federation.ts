@@ -151,7 +151,18 @@ export class Federation {
     }
     const fed = new Federation(opts, { createdAt: new Date().toISOString(), nodes });
     fed.writeManifest();
-    const say = opts.onProgress ?? (() => {});
+    try {
+      await fed.#enrollAll(spec, national, opts.onProgress ?? (() => {}));
+    } catch (err) {
+      // Never leave half a federation running.
+      await fed.stopAll("SIGKILL");
+      throw err;
+    }
+    return fed;
+  }
+
+  async #enrollAll(spec: FederationSpec, national: ManifestNode, say: (line: string) => void): Promise<void> {
+    const fed = this;
     await fed.cli(national, ["ca", "init", "--config", national.config]);
     say(`created the federation CA at ${national.id}`);
     await fed.start(national.id);
@@ -174,7 +185,6 @@ export class Federation {
         );
       }),
     );
-    return fed;
   }
 
   writeManifest(): void {

@@ -71,9 +71,11 @@ export function directoryReadHandlers(
       const queue = new AsyncQueue<Directory>(signal);
       const off = source.onChange((d) => queue.push(d));
       try {
+        // The current view always comes first, also when the caller has it: it
+        // tells the caller the stream is up (and costs one small message).
         const now = source.current();
-        if (now.version > req.knownVersion) yield { directory: now };
-        let sent = now.version;
+        yield { directory: now };
+        let sent = now.version > req.knownVersion ? now.version : req.knownVersion;
         for await (const d of queue) {
           // Several changes may queue up while the client is slow: send only the newest.
           if (d.version > sent && d.version === source.current().version) {

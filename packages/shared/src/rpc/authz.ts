@@ -45,16 +45,12 @@ export const children: Rule = (peer, me) => {
   return `${describe(peer.identity)} is not a member of ${me.id}`;
 };
 
-/** The first rule that allows wins; otherwise the last refusal is given. */
-export function anyOf(...rules: Rule[]): Rule {
+/** The first rule that allows wins; otherwise the first rule's refusal (the main audience's) is given. */
+export function anyOf(first: Rule, ...rest: Rule[]): Rule {
   return (peer, me) => {
-    let reason = "not allowed";
-    for (const r of rules) {
-      const res = r(peer, me);
-      if (res === true) return true;
-      reason = res;
-    }
-    return reason;
+    const reason = first(peer, me);
+    if (reason === true) return true;
+    return rest.some((r) => r(peer, me) === true) || reason;
   };
 }
 

@@ -440,8 +440,9 @@ export const GetDirectoryResponseSchema: GenMessage<GetDirectoryResponse> = /*@_
  */
 export type WatchDirectoryRequest = Message<"lrs.v1.WatchDirectoryRequest"> & {
   /**
-   * The version the caller already holds; 0 for none. The first message is
-   * sent at once when the server holds a newer version.
+   * The version the caller already holds; 0 for none. The first message,
+   * sent at once, is the server's current directory (whatever its version);
+   * after that, a message for every newer version.
    *
    * @generated from field: uint64 known_version = 1;
    */
