@@ -38,11 +38,18 @@ async function refusal(fn: () => Promise<unknown>): Promise<ConnectError> {
 }
 
 async function directoryAt(id: string): Promise<directoryPb.Directory> {
-  const res = await fed.withClient(id, directoryPb.DirectoryService, (c) => c.getDirectory({}, { timeoutMs: 5000 }));
+  const res = await fed.withClient(id, directoryPb.DirectoryService, (c) =>
+    c.getDirectory({}, { timeoutMs: 5000 }),
+  );
   return res.directory!;
 }
 
-async function waitFor<T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 15_000): Promise<T> {
+async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T>,
+  ok: (v: T) => boolean,
+  timeoutMs = 15_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: T | undefined;
   while (Date.now() < deadline) {
@@ -50,7 +57,9 @@ async function waitFor<T>(what: string, fn: () => Promise<T>, ok: (v: T) => bool
     if (ok(last)) return last;
     await sleep(100);
   }
-  throw new Error(`timed out waiting for ${what}; last value ${JSON.stringify(last, (_k, v) => (typeof v === "bigint" ? v.toString() : v))}`);
+  throw new Error(
+    `timed out waiting for ${what}; last value ${JSON.stringify(last, (_k, v) => (typeof v === "bigint" ? v.toString() : v))}`,
+  );
 }
 
 describe("a running federation", () => {
@@ -58,20 +67,35 @@ describe("a running federation", () => {
     for (const n of fed.manifest.nodes) {
       const status = await fed.withClient(n.id, healthPb.Health, (c) => c.check({ service: "" }), "north-a");
       expect(status.status, n.id).toBe(healthPb.HealthCheckResponse_ServingStatus.SERVING);
-      const dir = await fed.withClient(n.id, healthPb.Health, (c) => c.check({ service: "lrs.v1.DirectoryService" }), "south-rc");
+      const dir = await fed.withClient(
+        n.id,
+        healthPb.Health,
+        (c) => c.check({ service: "lrs.v1.DirectoryService" }),
+        "south-rc",
+      );
       expect(dir.status).toBe(healthPb.HealthCheckResponse_ServingStatus.SERVING);
     }
   });
 
   it("replicates the directory to every node", async () => {
     const ids = fed.manifest.nodes.map((n) => n.id).sort();
-    const authority = await waitFor("all six registered", () => directoryAt("nat"), (d) => d.institutions.length === ids.length);
+    const authority = await waitFor(
+      "all six registered",
+      () => directoryAt("nat"),
+      (d) => d.institutions.length === ids.length,
+    );
     for (const n of fed.manifest.nodes) {
-      const d = await waitFor(`directory at ${n.id}`, () => directoryAt(n.id), (x) => x.version === authority.version);
+      const d = await waitFor(
+        `directory at ${n.id}`,
+        () => directoryAt(n.id),
+        (x) => x.version === authority.version,
+      );
       expect(d.institutions.map((i) => i.id).sort()).toEqual(ids);
       const self = d.institutions.find((i) => i.id === n.id)!;
       expect(self.endpoint).toBe(n.grpc);
-      expect(self.tier).toBe({ national: Tier.NATIONAL, regional: Tier.REGIONAL, member: Tier.MEMBER }[n.tier]);
+      expect(self.tier).toBe(
+        { national: Tier.NATIONAL, regional: Tier.REGIONAL, member: Tier.MEMBER }[n.tier],
+      );
       expect(self.region).toBe(n.region);
       expect(self.certFingerprint).toMatch(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
     }
@@ -82,25 +106,62 @@ describe("a running federation", () => {
     const token = await fed.cli(rc, ["token", "create", "--config", rc.config, "--id", "north-c"]);
     const a = fed.node("north-a");
     // The token names north-c: north-a's config cannot use it.
-    const wrong = await run(process.execPath, [BIN.member, "enroll", "--config", a.config, "--token", token, "--force"]).catch((e) => e);
+    const wrong = await run(process.execPath, [
+      BIN.member,
+      "enroll",
+      "--config",
+      a.config,
+      "--token",
+      token,
+      "--force",
+    ]).catch((e) => e);
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toContain('issued for "north-c", not for "north-a"');
     // north-a still works with its old identity after the failed attempt.
     expect(await fed.health("north-a")).toBe("SERVING");
 
     const listed = await fed.cli(rc, ["token", "list", "--config", rc.config, "--json"]);
-    expect(JSON.parse(listed).find((t: { institution: string }) => t.institution === "north-c").used).toBe("no");
+    expect(JSON.parse(listed).find((t: { institution: string }) => t.institution === "north-c").used).toBe(
+      "no",
+    );
 
     // A new member with that token enrolls, and the token is then spent.
     const cfg = join(fed.dir, "config", "north-c.toml");
     const { writeFileSync } = await import("node:fs");
-    writeFileSync(cfg, `id = "north-c"\nname = "North Library C"\nregion = "north"\nlisten = "127.0.0.1:0"\nparent = "${rc.grpc}"\ndata_dir = "${join(fed.dir, "data", "north-c")}"\n`);
-    const ok = await run(process.execPath, [BIN.member, "enroll", "--config", cfg, "--token", token, "--json"]);
+    writeFileSync(
+      cfg,
+      `id = "north-c"\nname = "North Library C"\nregion = "north"\nlisten = "127.0.0.1:0"\nparent = "${rc.grpc}"\ndata_dir = "${join(fed.dir, "data", "north-c")}"\n`,
+    );
+    const ok = await run(process.execPath, [
+      BIN.member,
+      "enroll",
+      "--config",
+      cfg,
+      "--token",
+      token,
+      "--json",
+    ]);
     expect(JSON.parse(ok.stdout)).toMatchObject({ id: "north-c", tier: "member", region: "north" });
-    const again = await run(process.execPath, [BIN.member, "enroll", "--config", cfg, "--token", token, "--force"]).catch((e) => e);
+    const again = await run(process.execPath, [
+      BIN.member,
+      "enroll",
+      "--config",
+      cfg,
+      "--token",
+      token,
+      "--force",
+    ]).catch((e) => e);
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/already used/);
-    const garbage = await run(process.execPath, [BIN.member, "enroll", "--config", cfg, "--token", "LRS1.nonsense", "--force"]).catch((e) => e);
+    const garbage = await run(process.execPath, [
+      BIN.member,
+      "enroll",
+      "--config",
+      cfg,
+      "--token",
+      "LRS1.nonsense",
+      "--force",
+    ]).catch((e) => e);
     expect(garbage.code).toBe(1);
     expect(garbage.stderr).toMatch(/four parts/);
   });
@@ -113,7 +174,10 @@ describe("a running federation", () => {
     const seen: bigint[] = [];
     const watching = (async () => {
       try {
-        for await (const res of createClient(directoryPb.DirectoryService, t.transport).watchDirectory({ knownVersion: before.version }, { signal: ac.signal })) {
+        for await (const res of createClient(directoryPb.DirectoryService, t.transport).watchDirectory(
+          { knownVersion: before.version },
+          { signal: ac.signal },
+        )) {
           seen.push(res.directory!.version);
         }
       } catch {
@@ -125,7 +189,10 @@ describe("a running federation", () => {
     const { writeFileSync } = await import("node:fs");
     const cfg = join(fed.dir, "config", "south-b.toml");
     const port = 20000 + Math.floor(Math.random() * 20000);
-    writeFileSync(cfg, `id = "south-b"\nname = "South Library B"\nregion = "south"\nlisten = "127.0.0.1:${port}"\nparent = "${rc.grpc}"\ndata_dir = "${join(fed.dir, "data", "south-b")}"\n`);
+    writeFileSync(
+      cfg,
+      `id = "south-b"\nname = "South Library B"\nregion = "south"\nlisten = "127.0.0.1:${port}"\nparent = "${rc.grpc}"\ndata_dir = "${join(fed.dir, "data", "south-b")}"\n`,
+    );
     await run(process.execPath, [BIN.member, "enroll", "--config", cfg, "--token", token]);
     fed.manifest.nodes.push({
       id: "south-b",
@@ -142,21 +209,37 @@ describe("a running federation", () => {
     });
     await fed.start("south-b");
     for (const id of ["nat", "north-rc", "north-a", "south-rc", "south-a"]) {
-      await waitFor(`south-b at ${id}`, () => directoryAt(id), (d) => d.institutions.some((i) => i.id === "south-b"));
+      await waitFor(
+        `south-b at ${id}`,
+        () => directoryAt(id),
+        (d) => d.institutions.some((i) => i.id === "south-b"),
+      );
     }
-    await waitFor("the watch stream to deliver", async () => seen, (s) => s.length > 0);
+    await waitFor(
+      "the watch stream to deliver",
+      async () => seen,
+      (s) => s.length > 0,
+    );
 
     // Revoke south-b: everyone learns it, and its certificate is refused everywhere.
     const nat = fed.node("nat");
     await fed.cli(nat, ["revoke", "--config", nat.config, "south-b", "--reason", "test"]);
     for (const id of ["nat", "south-rc", "north-rc", "north-a"]) {
-      const d = await waitFor(`revocation at ${id}`, () => directoryAt(id), (x) => x.institutions.find((i) => i.id === "south-b")?.revoked === true);
+      const d = await waitFor(
+        `revocation at ${id}`,
+        () => directoryAt(id),
+        (x) => x.institutions.find((i) => i.id === "south-b")?.revoked === true,
+      );
       expect(d.revokedFingerprints.length).toBeGreaterThan(0);
     }
-    const refused = await refusal(() => fed.withClient("south-rc", healthPb.Health, (c) => c.check({ service: "" }), "south-b"));
+    const refused = await refusal(() =>
+      fed.withClient("south-rc", healthPb.Health, (c) => c.check({ service: "" }), "south-b"),
+    );
     expect(refused.code).toBe(Code.Unauthenticated);
     expect(refused.rawMessage).toContain("revoked");
-    const alsoAtNorth = await refusal(() => fed.withClient("north-rc", healthPb.Health, (c) => c.check({ service: "" }), "south-b"));
+    const alsoAtNorth = await refusal(() =>
+      fed.withClient("north-rc", healthPb.Health, (c) => c.check({ service: "" }), "south-b"),
+    );
     expect(alsoAtNorth.code).toBe(Code.Unauthenticated);
     ac.abort();
     t.close();
@@ -180,21 +263,34 @@ describe("authorization by certificate", () => {
   });
 
   it("keeps a member away from the national center and from other regions", async () => {
-    const national = await refusal(() => fed.withClient("nat", directoryPb.DirectoryService, (c) => c.getDirectory({}), "north-a"));
+    const national = await refusal(() =>
+      fed.withClient("nat", directoryPb.DirectoryService, (c) => c.getDirectory({}), "north-a"),
+    );
     expect(national.code).toBe(Code.PermissionDenied);
-    const otherRegion = await refusal(() => fed.withClient("south-rc", directoryPb.DirectoryService, (c) => c.getDirectory({}), "north-a"));
+    const otherRegion = await refusal(() =>
+      fed.withClient("south-rc", directoryPb.DirectoryService, (c) => c.getDirectory({}), "north-a"),
+    );
     expect(otherRegion.code).toBe(Code.PermissionDenied);
     expect(otherRegion.rawMessage).toContain("is not a member of south-rc");
   });
 
   it("keeps admin calls to the node's own certificate", async () => {
-    const byMember = await refusal(() => fed.withClient("north-rc", adminPb.AdminService, (c) => c.getStatus({}), "north-a"));
+    const byMember = await refusal(() =>
+      fed.withClient("north-rc", adminPb.AdminService, (c) => c.getStatus({}), "north-a"),
+    );
     expect(byMember.code).toBe(Code.PermissionDenied);
     const byRegional = await refusal(() =>
-      fed.withClient("nat", adminPb.AdminService, (c) => c.createEnrollmentToken({ institutionId: "x-rc", region: "x", tier: Tier.REGIONAL }), "north-rc"),
+      fed.withClient(
+        "nat",
+        adminPb.AdminService,
+        (c) => c.createEnrollmentToken({ institutionId: "x-rc", region: "x", tier: Tier.REGIONAL }),
+        "north-rc",
+      ),
     );
     expect(byRegional.code).toBe(Code.PermissionDenied);
-    const byParent = await refusal(() => fed.withClient("north-a", adminPb.AdminService, (c) => c.getStatus({}), "north-rc"));
+    const byParent = await refusal(() =>
+      fed.withClient("north-a", adminPb.AdminService, (c) => c.getStatus({}), "north-rc"),
+    );
     expect(byParent.code).toBe(Code.PermissionDenied);
     const own = await fed.withClient("north-a", adminPb.AdminService, (c) => c.getStatus({}));
     expect(own.id).toBe("north-a");
@@ -204,8 +300,13 @@ describe("authorization by certificate", () => {
   it("refuses a certificate from a foreign CA, an expired one, and none at all", async () => {
     const target = fed.node("north-rc");
     const foreignCa = await createCertificateAuthority("Elsewhere");
-    const foreign = await issueCertificate(foreignCa, ["localhost"], { identity: { id: "north-a", tier: Tier.MEMBER, region: "north" } });
-    const realCa = { certPem: pem(join(fed.node("nat").dataDir, "ca", "ca.pem")), keyPem: pem(join(fed.node("nat").dataDir, "ca", "ca-key.pem")) };
+    const foreign = await issueCertificate(foreignCa, ["localhost"], {
+      identity: { id: "north-a", tier: Tier.MEMBER, region: "north" },
+    });
+    const realCa = {
+      certPem: pem(join(fed.node("nat").dataDir, "ca", "ca.pem")),
+      keyPem: pem(join(fed.node("nat").dataDir, "ca", "ca-key.pem")),
+    };
     const expired = await issueCertificate(realCa, ["localhost"], {
       identity: { id: "north-a", tier: Tier.MEMBER, region: "north" },
       notBefore: new Date(Date.now() - 10 * 86_400_000),
@@ -218,9 +319,16 @@ describe("authorization by certificate", () => {
     ];
     for (const [what, creds, message] of attempts) {
       for (const target2 of [target, fed.node("nat"), fed.node("north-a")]) {
-        const t = createNodeTransport({ endpoint: target2.grpc, caPem: pem(target.caCert), ...creds, expectId: target2.id });
+        const t = createNodeTransport({
+          endpoint: target2.grpc,
+          caPem: pem(target.caCert),
+          ...creds,
+          expectId: target2.id,
+        });
         try {
-          const err = await refusal(() => createClient(healthPb.Health, t.transport).check({ service: "" }, { timeoutMs: 5000 }));
+          const err = await refusal(() =>
+            createClient(healthPb.Health, t.transport).check({ service: "" }, { timeoutMs: 5000 }),
+          );
           expect(err.code, `${what} at ${target2.id}`).toBe(Code.Unauthenticated);
           expect(err.rawMessage).toContain(message);
         } finally {
@@ -241,9 +349,17 @@ describe("authorization by certificate", () => {
   it("checks that the server is the institution the client meant to call", async () => {
     // north-a's address, but we expect north-b: the client must refuse to talk.
     const a = fed.node("north-a");
-    const t = createNodeTransport({ endpoint: a.grpc, caPem: pem(a.caCert), certPem: pem(a.cert), keyPem: pem(a.key), expectId: "north-b" });
+    const t = createNodeTransport({
+      endpoint: a.grpc,
+      caPem: pem(a.caCert),
+      certPem: pem(a.cert),
+      keyPem: pem(a.key),
+      expectId: "north-b",
+    });
     try {
-      const err = await refusal(() => createClient(healthPb.Health, t.transport).check({ service: "" }, { timeoutMs: 5000 }));
+      const err = await refusal(() =>
+        createClient(healthPb.Health, t.transport).check({ service: "" }, { timeoutMs: 5000 }),
+      );
       // The TLS layer fails the connection before any call is made; Connect reports it as a transport error.
       expect([Code.Unavailable, Code.Internal]).toContain(err.code);
       expect(err.message).toContain("server certificate names north-a, expected north-b");

@@ -16,7 +16,12 @@ export const SMALL_SPEC: FederationSpec = {
         { id: "north-b", name: "North Library B" },
       ],
     },
-    { region: "south", id: "south-rc", name: "South Test Center", members: [{ id: "south-a", name: "South Library A" }] },
+    {
+      region: "south",
+      id: "south-rc",
+      name: "South Test Center",
+      members: [{ id: "south-a", name: "South Library A" }],
+    },
   ],
 };
 
@@ -25,7 +30,9 @@ export const SMALL_SPEC: FederationSpec = {
  * must `await destroy()` in afterAll; it stops every process even when set-up
  * failed half-way.
  */
-export async function startFederation(spec: FederationSpec = SMALL_SPEC): Promise<{ fed: Federation; destroy: () => Promise<void> }> {
+export async function startFederation(
+  spec: FederationSpec = SMALL_SPEC,
+): Promise<{ fed: Federation; destroy: () => Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), "lrs-test-"));
   let fed: Federation | undefined;
   const destroy = async () => {

@@ -15,7 +15,9 @@ afterAll(async () => {
 });
 
 async function directoryAt(id: string): Promise<directoryPb.Directory> {
-  const res = await fed.withClient(id, directoryPb.DirectoryService, (c) => c.getDirectory({}, { timeoutMs: 5000 }));
+  const res = await fed.withClient(id, directoryPb.DirectoryService, (c) =>
+    c.getDirectory({}, { timeoutMs: 5000 }),
+  );
   return res.directory!;
 }
 
@@ -37,7 +39,10 @@ async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeou
 
 describe("restarts", () => {
   it("a member killed with SIGKILL comes back with the same identity and directory, even while its regional center is down", async () => {
-    const full = await eventually(() => directoryAt("north-a"), (d) => d.institutions.length === fed.manifest.nodes.length);
+    const full = await eventually(
+      () => directoryAt("north-a"),
+      (d) => d.institutions.length === fed.manifest.nodes.length,
+    );
     const fingerprint = describeCertificate(pem(fed.node("north-a").cert)).fingerprint256;
 
     await fed.stop("north-a", "SIGKILL");
@@ -54,10 +59,16 @@ describe("restarts", () => {
 
     // The regional center comes back; the member reconnects by itself and follows the next change.
     await fed.start("north-rc");
-    await eventually(() => fed.withClient("north-a", adminPb.AdminService, (c) => c.getStatus({})), (s) => s.parent?.state === "connected");
+    await eventually(
+      () => fed.withClient("north-a", adminPb.AdminService, (c) => c.getStatus({})),
+      (s) => s.parent?.state === "connected",
+    );
     const nat = fed.node("nat");
     await fed.cli(nat, ["revoke", "--config", nat.config, "south-a", "--reason", "restart test"]);
-    const changed = await eventually(() => directoryAt("north-a"), (d) => d.version > full.version);
+    const changed = await eventually(
+      () => directoryAt("north-a"),
+      (d) => d.version > full.version,
+    );
     expect(changed.institutions.find((i) => i.id === "south-a")?.revoked).toBe(true);
   });
 
@@ -72,7 +83,9 @@ describe("restarts", () => {
 
   it("stops gracefully on SIGTERM: open streams end, the process exits 0", async () => {
     const t = fed.transport("north-b");
-    const stream = createClient(directoryPb.DirectoryService, t.transport).watchDirectory({ knownVersion: 0n });
+    const stream = createClient(directoryPb.DirectoryService, t.transport).watchDirectory({
+      knownVersion: 0n,
+    });
     const first = await stream[Symbol.asyncIterator]().next();
     expect(first.done).toBe(false);
     const started = Date.now();

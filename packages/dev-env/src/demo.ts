@@ -8,7 +8,9 @@ import { DEMO_SPEC, Federation, REPO_ROOT } from "./federation.js";
  */
 async function main(): Promise<void> {
   const program = new Command("lrs-demo")
-    .description("run a demo LRS federation on this machine (1 national center, 2 regional centers, 3 members each)")
+    .description(
+      "run a demo LRS federation on this machine (1 national center, 2 regional centers, 3 members each)",
+    )
     .option("--dir <path>", "where the demo lives", join(REPO_ROOT, ".lrs/demo"))
     .option("--fresh", "throw away an existing demo federation and create a new one")
     .option("--log-level <level>", "log level of the node processes", "info")

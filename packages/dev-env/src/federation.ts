@@ -43,7 +43,12 @@ export interface Manifest {
 
 export interface FederationSpec {
   national: { id: string; name: string };
-  regions: Array<{ region: string; id: string; name: string; members: Array<{ id: string; name: string; subjects?: string[] }> }>;
+  regions: Array<{
+    region: string;
+    id: string;
+    name: string;
+    members: Array<{ id: string; name: string; subjects?: string[] }>;
+  }>;
 }
 
 /** The demo's shape: one national center, two regional centers, three members each. */
@@ -86,7 +91,10 @@ export interface FederationOptions {
 
 function toml(values: Record<string, string | string[] | number>): string {
   return Object.entries(values)
-    .map(([k, v]) => `${k} = ${Array.isArray(v) ? `[${v.map((x) => JSON.stringify(x)).join(", ")}]` : JSON.stringify(v)}`)
+    .map(
+      ([k, v]) =>
+        `${k} = ${Array.isArray(v) ? `[${v.map((x) => JSON.stringify(x)).join(", ")}]` : JSON.stringify(v)}`,
+    )
     .join("\n");
 }
 
@@ -117,7 +125,8 @@ export class Federation {
   static open(opts: FederationOptions): Federation {
     const manifest = JSON.parse(readFileSync(join(resolve(opts.dir), "federation.json"), "utf8")) as Manifest;
     for (const n of manifest.nodes) {
-      for (const k of ["config", "dataDir", "caCert", "cert", "key", "log"] as const) n[k] = resolve(opts.dir, n[k]);
+      for (const k of ["config", "dataDir", "caCert", "cert", "key", "log"] as const)
+        n[k] = resolve(opts.dir, n[k]);
     }
     return new Federation(opts, manifest);
   }
@@ -128,19 +137,43 @@ export class Federation {
     mkdirSync(join(dir, "config"), { recursive: true });
     mkdirSync(join(dir, "logs"), { recursive: true });
     const nodes: ManifestNode[] = [];
-    const add = async (id: string, name: string, tier: TierName, region: string, parent: string | undefined, subjects: string[] = []) => {
+    const add = async (
+      id: string,
+      name: string,
+      tier: TierName,
+      region: string,
+      parent: string | undefined,
+      subjects: string[] = [],
+    ) => {
       const port = await freePort();
       const grpc = `127.0.0.1:${port}`;
       const dataDir = join(dir, "data", id);
       const config = join(dir, "config", `${id}.toml`);
-      const values: Record<string, string | string[] | number> = { id, name, listen: grpc, data_dir: dataDir };
+      const values: Record<string, string | string[] | number> = {
+        id,
+        name,
+        listen: grpc,
+        data_dir: dataDir,
+      };
       if (region) values.region = region;
       if (parent) values.parent = parent;
       if (subjects.length) values.subjects = subjects;
       if (tier === "national") values.federation_name = "LRS Demo Federation";
       writeFileSync(config, `# ${name} — written by the LRS dev-env\n${toml(values)}\n`);
       const ip = identityPaths(dataDir);
-      const node: ManifestNode = { id, name, tier, region, grpc, config, dataDir, caCert: ip.ca, cert: ip.cert, key: ip.key, log: join(dir, "logs", `${id}.log`) };
+      const node: ManifestNode = {
+        id,
+        name,
+        tier,
+        region,
+        grpc,
+        config,
+        dataDir,
+        caCert: ip.ca,
+        cert: ip.cert,
+        key: ip.key,
+        log: join(dir, "logs", `${id}.log`),
+      };
       nodes.push(node);
       return node;
     };
@@ -162,25 +195,33 @@ export class Federation {
   }
 
   async #enrollAll(spec: FederationSpec, national: ManifestNode, say: (line: string) => void): Promise<void> {
-    const fed = this;
-    await fed.cli(national, ["ca", "init", "--config", national.config]);
+    await this.cli(national, ["ca", "init", "--config", national.config]);
     say(`created the federation CA at ${national.id}`);
-    await fed.start(national.id);
+    await this.start(national.id);
     // Regions enroll in parallel; within a region, the center first, then its members.
     await Promise.all(
       spec.regions.map(async (r) => {
-        const rc = fed.node(r.id);
-        const token = await fed.cli(national, ["token", "create", "--config", national.config, "--id", rc.id, "--region", r.region]);
-        await fed.cli(rc, ["enroll", "--config", rc.config, "--token", token]);
+        const rc = this.node(r.id);
+        const token = await this.cli(national, [
+          "token",
+          "create",
+          "--config",
+          national.config,
+          "--id",
+          rc.id,
+          "--region",
+          r.region,
+        ]);
+        await this.cli(rc, ["enroll", "--config", rc.config, "--token", token]);
         say(`enrolled ${rc.id} with ${national.id}`);
-        await fed.start(rc.id);
+        await this.start(rc.id);
         await Promise.all(
           r.members.map(async (m) => {
-            const mn = fed.node(m.id);
-            const t = await fed.cli(rc, ["token", "create", "--config", rc.config, "--id", mn.id]);
-            await fed.cli(mn, ["enroll", "--config", mn.config, "--token", t]);
+            const mn = this.node(m.id);
+            const t = await this.cli(rc, ["token", "create", "--config", rc.config, "--id", mn.id]);
+            await this.cli(mn, ["enroll", "--config", mn.config, "--token", t]);
             say(`enrolled ${mn.id} with ${rc.id}`);
-            await fed.start(mn.id);
+            await this.start(mn.id);
           }),
         );
       }),
@@ -211,7 +252,10 @@ export class Federation {
   /** Runs a node's CLI and returns its trimmed stdout; rejects with its stderr on failure. */
   async cli(node: ManifestNode, args: string[]): Promise<string> {
     try {
-      const { stdout } = await run(process.execPath, [BIN[node.tier], ...args], { env: { ...process.env, ...this.#opts.env }, timeout: 60_000 });
+      const { stdout } = await run(process.execPath, [BIN[node.tier], ...args], {
+        env: { ...process.env, ...this.#opts.env },
+        timeout: 60_000,
+      });
       return stdout.trim();
     } catch (err) {
       const e = err as { stderr?: string; message: string };
@@ -224,10 +268,16 @@ export class Federation {
     const node = this.node(id);
     if (this.#procs.has(id)) return;
     const port = Number(node.grpc.split(":")[1]);
-    if (!(await portIsFree(port))) throw new Error(`port ${port} for ${id} is in use (is another copy of this federation running?)`);
+    if (!(await portIsFree(port)))
+      throw new Error(`port ${port} for ${id} is in use (is another copy of this federation running?)`);
     const out = createWriteStream(node.log, { flags: "a" });
     const child = spawn(process.execPath, [BIN[node.tier], "serve", "--config", node.config], {
-      env: { ...process.env, ...this.#opts.env, [`${node.tier.toUpperCase()}_LOG_LEVEL`]: this.#opts.logLevel ?? "info", [`${node.tier.toUpperCase()}_LOG_PRETTY`]: "false" },
+      env: {
+        ...process.env,
+        ...this.#opts.env,
+        [`${node.tier.toUpperCase()}_LOG_LEVEL`]: this.#opts.logLevel ?? "info",
+        [`${node.tier.toUpperCase()}_LOG_PRETTY`]: "false",
+      },
       stdio: ["ignore", "pipe", "pipe"],
     });
     child.stdout?.pipe(out);
@@ -245,7 +295,9 @@ export class Federation {
     let last = "";
     while (Date.now() < deadline) {
       if (child && child.exitCode !== null) {
-        throw new Error(`${id} exited with code ${child.exitCode} during start-up; see ${this.node(id).log}:\n${tail(this.node(id).log)}`);
+        throw new Error(
+          `${id} exited with code ${child.exitCode} during start-up; see ${this.node(id).log}:\n${tail(this.node(id).log)}`,
+        );
       }
       try {
         if ((await this.health(id, 2000)) === "SERVING") return;
@@ -254,7 +306,9 @@ export class Federation {
       }
       await sleep(100);
     }
-    throw new Error(`${id} did not become healthy within ${timeoutMs} ms (${last}); see ${this.node(id).log}`);
+    throw new Error(
+      `${id} did not become healthy within ${timeoutMs} ms (${last}); see ${this.node(id).log}`,
+    );
   }
 
   /** The node's health as it answers it, asked with the node's own certificate. */
@@ -278,7 +332,12 @@ export class Federation {
     });
   }
 
-  async withClient<S extends DescService, T>(id: string, service: S, fn: (c: Client<S>) => Promise<T>, as?: string): Promise<T> {
+  async withClient<S extends DescService, T>(
+    id: string,
+    service: S,
+    fn: (c: Client<S>) => Promise<T>,
+    as?: string,
+  ): Promise<T> {
     const t = this.transport(id, as);
     try {
       return await fn(createClient(service, t.transport));
@@ -328,7 +387,9 @@ export class Federation {
   async stopAll(signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
     const order: TierName[] = ["member", "regional", "national"];
     for (const tier of order) {
-      await Promise.all(this.manifest.nodes.filter((n) => n.tier === tier).map((n) => this.stop(n.id, signal)));
+      await Promise.all(
+        this.manifest.nodes.filter((n) => n.tier === tier).map((n) => this.stop(n.id, signal)),
+      );
     }
   }
 

@@ -1,2 +1,2 @@
-export { MemberNode } from "./server.js";
 export { memberPolicy } from "./policy.js";
+export { MemberNode } from "./server.js";

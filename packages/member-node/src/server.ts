@@ -1,4 +1,12 @@
-import { adminPb, BaseNode, DirectoryReplica, directoryPb, type NodeConfig, openNodeContext, ParentLink } from "@lrs/shared";
+import {
+  adminPb,
+  BaseNode,
+  DirectoryReplica,
+  directoryPb,
+  type NodeConfig,
+  openNodeContext,
+  ParentLink,
+} from "@lrs/shared";
 import type { MemberContext } from "./context.js";
 import { memberPolicy } from "./policy.js";
 import { adminService } from "./services/admin.js";
@@ -18,14 +26,21 @@ export class MemberNode extends BaseNode {
       serviceNames: [directoryPb.DirectoryService.typeName, adminPb.AdminService.typeName],
       routes: (router, streams) => {
         router.service(directoryPb.DirectoryService, directoryService(ctx, streams));
-        router.service(adminPb.AdminService, adminService(() => this.status()));
+        router.service(
+          adminPb.AdminService,
+          adminService(() => this.status()),
+        );
       },
     });
     this.member = ctx;
   }
 
   static async create(cfg: NodeConfig): Promise<MemberNode> {
-    const base = openNodeContext(cfg, memberMigrations, `run "lrs-member enroll --token TOKEN --config ${cfg.source}" first`);
+    const base = openNodeContext(
+      cfg,
+      memberMigrations,
+      `run "lrs-member enroll --token TOKEN --config ${cfg.source}" first`,
+    );
     const directory = new DirectoryReplica(base.db);
     const regional = new ParentLink({
       endpoint: cfg.parent!,

@@ -35,16 +35,26 @@ export function loadCa(dataDir: string): CertificateAuthority {
  * own certificate. Refuses to overwrite an existing CA: every certificate of
  * the federation hangs on it.
  */
-export async function initCa(cfg: NodeConfig): Promise<{ caFingerprint: string; caPath: string; nodeFingerprint: string }> {
+export async function initCa(
+  cfg: NodeConfig,
+): Promise<{ caFingerprint: string; caPath: string; nodeFingerprint: string }> {
   const p = caPaths(cfg.dataDir);
-  if (existsSync(p.cert) || existsSync(p.key)) throw new CaError(`a certificate authority already exists in ${p.dir}; refusing to replace it`);
-  if (hasIdentity(cfg.dataDir)) throw new CaError(`${cfg.dataDir} already holds a node identity; use an empty data directory`);
+  if (existsSync(p.cert) || existsSync(p.key))
+    throw new CaError(`a certificate authority already exists in ${p.dir}; refusing to replace it`);
+  if (hasIdentity(cfg.dataDir))
+    throw new CaError(`${cfg.dataDir} already holds a node identity; use an empty data directory`);
   mkdirSync(p.dir, { recursive: true, mode: 0o700 });
   const ca = await createCertificateAuthority(cfg.federationName);
   writeFileAtomic(p.key, ca.keyPem, 0o600);
   writeFileAtomic(p.cert, ca.certPem);
-  const own = await issueCertificate(ca, cfg.hostNames, { identity: { id: cfg.id, tier: Tier.NATIONAL, region: "" } });
+  const own = await issueCertificate(ca, cfg.hostNames, {
+    identity: { id: cfg.id, tier: Tier.NATIONAL, region: "" },
+  });
   savePrivateKey(cfg.dataDir, own.keyPem);
   saveCertificates(cfg.dataDir, own.certPem, ca.certPem);
-  return { caFingerprint: describeCertificate(ca.certPem).fingerprint256, caPath: p.cert, nodeFingerprint: describeCertificate(own.certPem).fingerprint256 };
+  return {
+    caFingerprint: describeCertificate(ca.certPem).fingerprint256,
+    caPath: p.cert,
+    nodeFingerprint: describeCertificate(own.certPem).fingerprint256,
+  };
 }

@@ -1,3 +1,3 @@
-export { initCa, loadCa, caPaths } from "./ca.js";
-export { NationalNode } from "./server.js";
+export { caPaths, initCa, loadCa } from "./ca.js";
 export { nationalPolicy } from "./policy.js";
+export { NationalNode } from "./server.js";

@@ -1,5 +1,15 @@
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import { baseProgram, configOption, loadConfig, printJson, printTable, runProgram, Tier, tierName, withSelf } from "@lrs/shared";
+import {
+  baseProgram,
+  configOption,
+  loadConfig,
+  printJson,
+  printTable,
+  runProgram,
+  Tier,
+  tierName,
+  withSelf,
+} from "@lrs/shared";
 import { initCa } from "./ca.js";
 import { NationalNode } from "./server.js";
 
@@ -14,7 +24,10 @@ ca.command("init")
     const cfg = loadConfig(Tier.NATIONAL, o.config);
     const res = await initCa(cfg);
     if (o.json) printJson(res);
-    else process.stdout.write(`created federation CA ${res.caPath}\nCA SHA-256 ${res.caFingerprint}\nnational center certificate SHA-256 ${res.nodeFingerprint}\n`);
+    else
+      process.stdout.write(
+        `created federation CA ${res.caPath}\nCA SHA-256 ${res.caFingerprint}\nnational center certificate SHA-256 ${res.nodeFingerprint}\n`,
+      );
   });
 
 const token = program.command("token").description("enrollment tokens for regional centers");
@@ -29,7 +42,10 @@ token
   .action(async (o: { config: string; id: string; region: string; ttl: string; json?: boolean }) => {
     const cfg = loadConfig(Tier.NATIONAL, o.config);
     const res = await withSelf(cfg, (c) =>
-      c.admin.createEnrollmentToken({ institutionId: o.id, tier: Tier.REGIONAL, region: o.region, ttlSeconds: Number(o.ttl) }, { timeoutMs: 10_000 }),
+      c.admin.createEnrollmentToken(
+        { institutionId: o.id, tier: Tier.REGIONAL, region: o.region, ttlSeconds: Number(o.ttl) },
+        { timeoutMs: 10_000 },
+      ),
     );
     const expiresAt = res.expiresAt ? timestampDate(res.expiresAt).toISOString() : "";
     if (o.json) printJson({ token: res.token, expiresAt });
@@ -63,8 +79,12 @@ program
   .option("--reason <text>", "why", "revoked by operator")
   .action(async (id: string, o: { config: string; reason: string }) => {
     const cfg = loadConfig(Tier.NATIONAL, o.config);
-    const res = await withSelf(cfg, (c) => c.admin.revokeInstitution({ institutionId: id, reason: o.reason }, { timeoutMs: 10_000 }));
-    process.stdout.write(`revoked ${id}: ${res.revokedFingerprints.length} certificate(s); directory version ${res.directoryVersion}\n`);
+    const res = await withSelf(cfg, (c) =>
+      c.admin.revokeInstitution({ institutionId: id, reason: o.reason }, { timeoutMs: 10_000 }),
+    );
+    process.stdout.write(
+      `revoked ${id}: ${res.revokedFingerprints.length} certificate(s); directory version ${res.directoryVersion}\n`,
+    );
   });
 
 await runProgram(program);

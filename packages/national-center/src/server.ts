@@ -1,4 +1,11 @@
-import { BaseNode, adminPb, directoryPb, type NodeConfig, openNodeContext, selfInstitution } from "@lrs/shared";
+import {
+  adminPb,
+  BaseNode,
+  directoryPb,
+  type NodeConfig,
+  openNodeContext,
+  selfInstitution,
+} from "@lrs/shared";
 import { loadCa } from "./ca.js";
 import type { NationalContext } from "./context.js";
 import { nationalPolicy } from "./policy.js";
@@ -19,7 +26,10 @@ export class NationalNode extends BaseNode {
       serviceNames: [directoryPb.DirectoryService.typeName, adminPb.AdminService.typeName],
       routes: (router, streams) => {
         router.service(directoryPb.DirectoryService, directoryService(ctx, streams));
-        router.service(adminPb.AdminService, adminService(ctx, () => this.status()));
+        router.service(
+          adminPb.AdminService,
+          adminService(ctx, () => this.status()),
+        );
       },
     });
     this.national = ctx;
@@ -29,7 +39,12 @@ export class NationalNode extends BaseNode {
     const ca = loadCa(cfg.dataDir);
     const base = openNodeContext(cfg, nationalMigrations, 'run "lrs-national ca init --config FILE" first');
     let node: NationalNode | undefined;
-    const ctx: NationalContext = { ...base, ca, directory: new DirectoryStore(base.db, cfg.id), endpoint: () => node?.endpoint ?? cfg.advertise };
+    const ctx: NationalContext = {
+      ...base,
+      ca,
+      directory: new DirectoryStore(base.db, cfg.id),
+      endpoint: () => node?.endpoint ?? cfg.advertise,
+    };
     node = new NationalNode(ctx);
     return node;
   }

@@ -1,2 +1,2 @@
-export { RegionalNode } from "./server.js";
 export { regionalPolicy } from "./policy.js";
+export { RegionalNode } from "./server.js";

@@ -1,5 +1,15 @@
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import { baseProgram, configOption, loadConfig, printJson, printTable, runProgram, Tier, tierName, withSelf } from "@lrs/shared";
+import {
+  baseProgram,
+  configOption,
+  loadConfig,
+  printJson,
+  printTable,
+  runProgram,
+  Tier,
+  tierName,
+  withSelf,
+} from "@lrs/shared";
 import { RegionalNode } from "./server.js";
 
 const program = baseProgram(Tier.REGIONAL, (cfg) => RegionalNode.create(cfg));
@@ -15,7 +25,10 @@ token
   .action(async (o: { config: string; id: string; ttl: string; json?: boolean }) => {
     const cfg = loadConfig(Tier.REGIONAL, o.config);
     const res = await withSelf(cfg, (c) =>
-      c.admin.createEnrollmentToken({ institutionId: o.id, tier: Tier.MEMBER, region: cfg.region, ttlSeconds: Number(o.ttl) }, { timeoutMs: 10_000 }),
+      c.admin.createEnrollmentToken(
+        { institutionId: o.id, tier: Tier.MEMBER, region: cfg.region, ttlSeconds: Number(o.ttl) },
+        { timeoutMs: 10_000 },
+      ),
     );
     const expiresAt = res.expiresAt ? timestampDate(res.expiresAt).toISOString() : "";
     if (o.json) printJson({ token: res.token, expiresAt });

@@ -1,4 +1,12 @@
-import { adminPb, BaseNode, DirectoryReplica, directoryPb, type NodeConfig, openNodeContext, ParentLink } from "@lrs/shared";
+import {
+  adminPb,
+  BaseNode,
+  DirectoryReplica,
+  directoryPb,
+  type NodeConfig,
+  openNodeContext,
+  ParentLink,
+} from "@lrs/shared";
 import type { RegionalContext } from "./context.js";
 import { regionalPolicy } from "./policy.js";
 import { adminService } from "./services/admin.js";
@@ -18,14 +26,21 @@ export class RegionalNode extends BaseNode {
       serviceNames: [directoryPb.DirectoryService.typeName, adminPb.AdminService.typeName],
       routes: (router, streams) => {
         router.service(directoryPb.DirectoryService, directoryService(ctx, streams));
-        router.service(adminPb.AdminService, adminService(ctx, () => this.status()));
+        router.service(
+          adminPb.AdminService,
+          adminService(ctx, () => this.status()),
+        );
       },
     });
     this.regional = ctx;
   }
 
   static async create(cfg: NodeConfig): Promise<RegionalNode> {
-    const base = openNodeContext(cfg, regionalMigrations, `run "lrs-regional enroll --token TOKEN --config ${cfg.source}" first`);
+    const base = openNodeContext(
+      cfg,
+      regionalMigrations,
+      `run "lrs-regional enroll --token TOKEN --config ${cfg.source}" first`,
+    );
     const directory = new DirectoryReplica(base.db);
     const national = new ParentLink({
       endpoint: cfg.parent!,

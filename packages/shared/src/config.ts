@@ -36,9 +36,14 @@ const lendingPolicySchema = z
 
 const fileSchema = z
   .object({
-    id: z.string().regex(ID_PATTERN, "expected an id of lower-case letters, digits and dashes (2–63 characters)"),
+    id: z
+      .string()
+      .regex(ID_PATTERN, "expected an id of lower-case letters, digits and dashes (2–63 characters)"),
     name: z.string().min(1, "must not be empty"),
-    region: z.string().regex(ID_PATTERN, "expected a region code of lower-case letters, digits and dashes").optional(),
+    region: z
+      .string()
+      .regex(ID_PATTERN, "expected a region code of lower-case letters, digits and dashes")
+      .optional(),
     data_dir: z.string().min(1).optional(),
     listen: hostPort,
     advertise: hostPort.optional(),
@@ -49,7 +54,10 @@ const fileSchema = z
     subjects: z.array(z.string()).default([]),
     shutdown_grace_ms: z.number().int().min(0).max(600_000).default(10_000),
     log: z
-      .object({ level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"), pretty: z.boolean().optional() })
+      .object({
+        level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+        pretty: z.boolean().optional(),
+      })
       .strict()
       .default({ level: "info" }),
     lending_policy: lendingPolicySchema.default(lendingPolicySchema.parse({})),
@@ -119,7 +127,9 @@ export function readConfigFile(tier: Tier, file: string, env: NodeJS.ProcessEnv 
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new ConfigError(
-      code === "ENOENT" ? `config file ${path} does not exist` : `config file ${path} cannot be read: ${(err as Error).message}`,
+      code === "ENOENT"
+        ? `config file ${path} does not exist`
+        : `config file ${path} cannot be read: ${(err as Error).message}`,
       undefined,
       path,
     );
@@ -128,7 +138,11 @@ export function readConfigFile(tier: Tier, file: string, env: NodeJS.ProcessEnv 
   try {
     values = parseToml(text) as Record<string, unknown>;
   } catch (err) {
-    throw new ConfigError(`config file ${path} is not valid TOML: ${(err as Error).message}`, undefined, path);
+    throw new ConfigError(
+      `config file ${path} is not valid TOML: ${(err as Error).message}`,
+      undefined,
+      path,
+    );
   }
   const fromEnv = new Map<string, string>();
   const prefix = envPrefix(tier);
@@ -137,7 +151,11 @@ export function readConfigFile(tier: Tier, file: string, env: NodeJS.ProcessEnv 
     const raw = env[name];
     if (raw === undefined || raw === "") continue;
     let value: unknown = raw;
-    if (key.kind === "list") value = raw.split(",").map((s) => s.trim()).filter(Boolean);
+    if (key.kind === "list")
+      value = raw
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean);
     if (key.kind === "bool") value = /^(1|true|yes)$/i.test(raw);
     if (key.kind === "int") value = Number(raw);
     let target = values;
@@ -156,7 +174,8 @@ export function toConfig(tier: Tier, raw: RawConfig): NodeConfig {
   const parsed = fileSchema.safeParse(raw.values);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    const setting = issue.path.join(".") || (issue.code === "unrecognized_keys" ? issue.keys.join(", ") : "(top level)");
+    const setting =
+      issue.path.join(".") || (issue.code === "unrecognized_keys" ? issue.keys.join(", ") : "(top level)");
     const envName = raw.fromEnv.get(setting);
     const where = envName ? `environment variable ${envName}` : `config file ${raw.file}`;
     const what =
@@ -171,17 +190,33 @@ export function toConfig(tier: Tier, raw: RawConfig): NodeConfig {
   const where = `config file ${raw.file}`;
   const base = dirname(raw.file);
   if (tier === Tier.NATIONAL) {
-    if (v.region) throw new ConfigError(`${where}: setting "region" does not apply to the national center`, "region", raw.file);
-    if (v.parent) throw new ConfigError(`${where}: setting "parent" does not apply to the national center`, "parent", raw.file);
+    if (v.region)
+      throw new ConfigError(
+        `${where}: setting "region" does not apply to the national center`,
+        "region",
+        raw.file,
+      );
+    if (v.parent)
+      throw new ConfigError(
+        `${where}: setting "parent" does not apply to the national center`,
+        "parent",
+        raw.file,
+      );
   } else {
     if (!v.region) throw new ConfigError(`${where}: setting "region" is missing`, "region", raw.file);
     if (!v.parent) {
       const up = tier === Tier.REGIONAL ? "the national center" : "the regional center";
-      throw new ConfigError(`${where}: setting "parent" is missing (the gRPC address of ${up})`, "parent", raw.file);
+      throw new ConfigError(
+        `${where}: setting "parent" is missing (the gRPC address of ${up})`,
+        "parent",
+        raw.file,
+      );
     }
   }
   const listenHost = v.listen.slice(0, v.listen.lastIndexOf(":")).replace(/^\[|\]$/g, "");
-  const hostNames = v.host_names ?? [...new Set(["localhost", "127.0.0.1", "::1", listenHost])].filter((h) => h !== "0.0.0.0" && h !== "::");
+  const hostNames =
+    v.host_names ??
+    [...new Set(["localhost", "127.0.0.1", "::1", listenHost])].filter((h) => h !== "0.0.0.0" && h !== "::");
   return {
     tier,
     id: v.id,

@@ -1,4 +1,4 @@
-import { pino, type Logger, type LoggerOptions } from "pino";
+import { type Logger, type LoggerOptions, pino } from "pino";
 
 export type { Logger } from "pino";
 
@@ -26,7 +26,10 @@ export function initLogging(opts: LogOptions = {}): Logger {
   root = pretty
     ? pino({
         ...options,
-        transport: { target: "pino-pretty", options: { destination: 2, translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname" } },
+        transport: {
+          target: "pino-pretty",
+          options: { destination: 2, translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname" },
+        },
       })
     : pino(options, pino.destination({ dest: 2, sync: true }));
   return root;

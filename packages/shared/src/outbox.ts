@@ -48,7 +48,15 @@ export class Outbox {
          WHERE destination = ? AND delivered_at IS NULL ORDER BY seq LIMIT 1`,
       )
       .get(destination) as
-      | { seq: number; message_id: string; destination: string; kind: string; payload: Buffer; attempts: number; next_attempt_at: number }
+      | {
+          seq: number;
+          message_id: string;
+          destination: string;
+          kind: string;
+          payload: Buffer;
+          attempts: number;
+          next_attempt_at: number;
+        }
       | undefined;
     if (!row) return undefined;
     if (row.next_attempt_at > now) return { waitMs: row.next_attempt_at - now };
@@ -63,7 +71,9 @@ export class Outbox {
   }
 
   markDelivered(seq: number): void {
-    this.#db.sqlite.prepare("UPDATE outbox SET delivered_at = ?, last_error = NULL WHERE seq = ?").run(new Date().toISOString(), seq);
+    this.#db.sqlite
+      .prepare("UPDATE outbox SET delivered_at = ?, last_error = NULL WHERE seq = ?")
+      .run(new Date().toISOString(), seq);
   }
 
   /**
@@ -83,7 +93,9 @@ export class Outbox {
   pendingCount(destination?: string): number {
     const row = (
       destination
-        ? this.#db.sqlite.prepare("SELECT count(*) AS n FROM outbox WHERE delivered_at IS NULL AND destination = ?").get(destination)
+        ? this.#db.sqlite
+            .prepare("SELECT count(*) AS n FROM outbox WHERE delivered_at IS NULL AND destination = ?")
+            .get(destination)
         : this.#db.sqlite.prepare("SELECT count(*) AS n FROM outbox WHERE delivered_at IS NULL").get()
     ) as { n: number };
     return row.n;
@@ -140,7 +152,16 @@ export async function runOutboxWorker(opts: OutboxWorkerOptions): Promise<void> 
       } catch (err) {
         if (signal.aborted) break;
         const delay = outbox.markFailed(next.seq, next.attempts, (err as Error).message);
-        log.warn({ err: (err as Error).message, kind: next.kind, messageId: next.messageId, destination, retryInMs: delay }, "delivery failed; will retry");
+        log.warn(
+          {
+            err: (err as Error).message,
+            kind: next.kind,
+            messageId: next.messageId,
+            destination,
+            retryInMs: delay,
+          },
+          "delivery failed; will retry",
+        );
       }
     }
   } finally {

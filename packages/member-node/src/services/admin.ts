@@ -5,7 +5,9 @@ const notHere = (what: string) => () => {
   throw new ConnectError(`${what} is not done at a member node`, Code.Unimplemented);
 };
 
-export function adminService(status: () => adminPb.GetStatusResponse): ServiceImpl<typeof adminPb.AdminService> {
+export function adminService(
+  status: () => adminPb.GetStatusResponse,
+): ServiceImpl<typeof adminPb.AdminService> {
   return {
     getStatus: () => status(),
     createEnrollmentToken: notHere("issuing enrollment tokens"),

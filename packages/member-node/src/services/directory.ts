@@ -7,7 +7,10 @@ const notHere = (what: string) => () => {
 };
 
 /** A member serves its copy of the directory to its own CLI only. */
-export function directoryService(ctx: MemberContext, streams: AbortSignal): ServiceImpl<typeof directoryPb.DirectoryService> {
+export function directoryService(
+  ctx: MemberContext,
+  streams: AbortSignal,
+): ServiceImpl<typeof directoryPb.DirectoryService> {
   return {
     ...directoryReadHandlers(ctx.directory, streams),
     getCaCertificate: notHere("enrollment"),

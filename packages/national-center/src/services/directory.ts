@@ -1,6 +1,7 @@
+import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import {
   describeCertificate,
-  directoryPb,
+  type directoryPb,
   directoryReadHandlers,
   EnrollmentError,
   ID_PATTERN,
@@ -9,20 +10,36 @@ import {
   signCsr,
   Tier,
 } from "@lrs/shared";
-import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import type { NationalContext } from "../context.js";
 
 type Impl = ServiceImpl<typeof directoryPb.DirectoryService>;
 
-async function signAndRecord(ctx: NationalContext, id: string, tier: Tier, region: string, csrPem: string, before?: (fingerprint: string) => void): Promise<string> {
+async function signAndRecord(
+  ctx: NationalContext,
+  id: string,
+  tier: Tier,
+  region: string,
+  csrPem: string,
+  before?: (fingerprint: string) => void,
+): Promise<string> {
   ctx.directory.assertIdFree(id, tier, region);
   const certPem = await signCsr(ctx.ca, csrPem, { identity: { id, tier, region } });
   const info = describeCertificate(certPem);
   ctx.db.transaction(() => {
     before?.(info.fingerprint256);
-    ctx.directory.recordCertificate({ serial: info.serialNumber, fingerprint: info.fingerprint256, institutionId: id, tier, region, notAfter: info.validTo });
+    ctx.directory.recordCertificate({
+      serial: info.serialNumber,
+      fingerprint: info.fingerprint256,
+      institutionId: id,
+      tier,
+      region,
+      notAfter: info.validTo,
+    });
   });
-  ctx.log.info({ institution: id, tier: Tier[tier], region, fingerprint: info.fingerprint256 }, "certificate issued");
+  ctx.log.info(
+    { institution: id, tier: Tier[tier], region, fingerprint: info.fingerprint256 },
+    "certificate issued",
+  );
   return certPem;
 }
 
@@ -35,23 +52,49 @@ export function directoryService(ctx: NationalContext, streams: AbortSignal): Im
     },
 
     enroll: mapErrors(async (req) => {
-      if (!ID_PATTERN.test(req.institutionId)) throw new ConnectError(`institution id "${req.institutionId}" is not valid`, Code.InvalidArgument);
+      if (!ID_PATTERN.test(req.institutionId))
+        throw new ConnectError(`institution id "${req.institutionId}" is not valid`, Code.InvalidArgument);
       const grant = ctx.tokens.check(req.token, req.institutionId);
-      if (grant.tier !== Tier.REGIONAL) throw new ConnectError("the national center enrolls regional centers only", Code.PermissionDenied);
-      const certPem = await signAndRecord(ctx, grant.institutionId, grant.tier, grant.region, req.csrPem, (fp) => {
-        if (!ctx.tokens.consume(grant.tokenId, fp)) throw new EnrollmentError("enrollment token was already used; ask for a new one");
-      });
-      return { certificatePem: certPem, caCertificatePem: ctx.ca.certPem, institutionId: grant.institutionId, tier: grant.tier, region: grant.region };
+      if (grant.tier !== Tier.REGIONAL)
+        throw new ConnectError("the national center enrolls regional centers only", Code.PermissionDenied);
+      const certPem = await signAndRecord(
+        ctx,
+        grant.institutionId,
+        grant.tier,
+        grant.region,
+        req.csrPem,
+        (fp) => {
+          if (!ctx.tokens.consume(grant.tokenId, fp))
+            throw new EnrollmentError("enrollment token was already used; ask for a new one");
+        },
+      );
+      return {
+        certificatePem: certPem,
+        caCertificatePem: ctx.ca.certPem,
+        institutionId: grant.institutionId,
+        tier: grant.tier,
+        region: grant.region,
+      };
     }),
 
     signCertificate: mapErrors(async (req, hctx: HandlerContext) => {
       const peer = hctx.values.get(peerKey);
-      if (req.tier !== Tier.MEMBER) throw new ConnectError("a regional center may have member certificates signed only", Code.PermissionDenied);
+      if (req.tier !== Tier.MEMBER)
+        throw new ConnectError(
+          "a regional center may have member certificates signed only",
+          Code.PermissionDenied,
+        );
       if (req.region !== peer.identity?.region) {
-        throw new ConnectError(`region "${req.region}" is not the caller's region "${peer.identity?.region}"`, Code.PermissionDenied);
+        throw new ConnectError(
+          `region "${req.region}" is not the caller's region "${peer.identity?.region}"`,
+          Code.PermissionDenied,
+        );
       }
-      if (!ID_PATTERN.test(req.institutionId)) throw new ConnectError(`institution id "${req.institutionId}" is not valid`, Code.InvalidArgument);
-      return { certificatePem: await signAndRecord(ctx, req.institutionId, Tier.MEMBER, req.region, req.csrPem) };
+      if (!ID_PATTERN.test(req.institutionId))
+        throw new ConnectError(`institution id "${req.institutionId}" is not valid`, Code.InvalidArgument);
+      return {
+        certificatePem: await signAndRecord(ctx, req.institutionId, Tier.MEMBER, req.region, req.csrPem),
+      };
     }),
 
     register: mapErrors(async (req, hctx: HandlerContext) => {
@@ -65,9 +108,13 @@ export function directoryService(ctx: NationalContext, streams: AbortSignal): Im
         inst.tier = caller.tier;
         inst.region = caller.region;
       } else if (!(inst.tier === Tier.MEMBER && inst.region === caller.region)) {
-        throw new ConnectError(`${caller.id} may register itself and members of region ${caller.region} only, not ${inst.id}`, Code.PermissionDenied);
+        throw new ConnectError(
+          `${caller.id} may register itself and members of region ${caller.region} only, not ${inst.id}`,
+          Code.PermissionDenied,
+        );
       }
-      if (!inst.endpoint) throw new ConnectError(`institution ${inst.id}: endpoint is required`, Code.InvalidArgument);
+      if (!inst.endpoint)
+        throw new ConnectError(`institution ${inst.id}: endpoint is required`, Code.InvalidArgument);
       const { institution, changed } = ctx.directory.register(inst);
       if (changed) ctx.log.info({ institution: inst.id, by: caller.id }, "institution registered");
       return { institution, directoryVersion: ctx.directory.current().version };

@@ -40,14 +40,20 @@ export class DirectoryStore implements DirectorySource {
   }
 
   #version(): bigint {
-    const row = this.#db.sqlite.prepare("SELECT value FROM node_meta WHERE key = 'directory_version'").get() as { value: string } | undefined;
+    const row = this.#db.sqlite
+      .prepare("SELECT value FROM node_meta WHERE key = 'directory_version'")
+      .get() as { value: string } | undefined;
     return BigInt(row?.value ?? "0");
   }
 
   #load(): Directory {
-    const rows = this.#db.sqlite.prepare("SELECT data FROM institutions ORDER BY tier, region, id").all() as Array<{ data: Buffer }>;
+    const rows = this.#db.sqlite
+      .prepare("SELECT data FROM institutions ORDER BY tier, region, id")
+      .all() as Array<{ data: Buffer }>;
     const revoked = this.#db.sqlite
-      .prepare("SELECT fingerprint FROM issued_certificates WHERE revoked_at IS NOT NULL ORDER BY fingerprint")
+      .prepare(
+        "SELECT fingerprint FROM issued_certificates WHERE revoked_at IS NOT NULL ORDER BY fingerprint",
+      )
       .all() as Array<{ fingerprint: string }>;
     return create(DirectorySchema, {
       version: this.#version(),
@@ -61,7 +67,9 @@ export class DirectoryStore implements DirectorySource {
   #bump(): void {
     const next = this.#version() + 1n;
     this.#db.sqlite
-      .prepare("INSERT INTO node_meta (key, value) VALUES ('directory_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+      .prepare(
+        "INSERT INTO node_meta (key, value) VALUES ('directory_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+      )
       .run(next.toString());
   }
 
@@ -85,13 +93,25 @@ export class DirectoryStore implements DirectorySource {
   }
 
   get(id: string): Institution | undefined {
-    const row = this.#db.sqlite.prepare("SELECT data FROM institutions WHERE id = ?").get(id) as { data: Buffer } | undefined;
+    const row = this.#db.sqlite.prepare("SELECT data FROM institutions WHERE id = ?").get(id) as
+      | { data: Buffer }
+      | undefined;
     return row ? fromBinary(InstitutionSchema, new Uint8Array(row.data)) : undefined;
   }
 
   certificate(fingerprint: string): (IssuedCertificate & { revoked: boolean }) | undefined {
-    const r = this.#db.sqlite.prepare("SELECT * FROM issued_certificates WHERE fingerprint = ?").get(fingerprint) as
-      | { serial: string; fingerprint: string; institution_id: string; tier: number; region: string; not_after: string; revoked_at: string | null }
+    const r = this.#db.sqlite
+      .prepare("SELECT * FROM issued_certificates WHERE fingerprint = ?")
+      .get(fingerprint) as
+      | {
+          serial: string;
+          fingerprint: string;
+          institution_id: string;
+          tier: number;
+          region: string;
+          not_after: string;
+          revoked_at: string | null;
+        }
       | undefined;
     if (!r) return undefined;
     return {
@@ -108,9 +128,12 @@ export class DirectoryStore implements DirectorySource {
   /** An id belongs to one place in the federation: refuse to give it a second tier or region. */
   assertIdFree(id: string, tier: Tier, region: string): void {
     const other = this.#db.sqlite
-      .prepare("SELECT tier, region FROM issued_certificates WHERE institution_id = ? AND (tier != ? OR region != ?) LIMIT 1")
+      .prepare(
+        "SELECT tier, region FROM issued_certificates WHERE institution_id = ? AND (tier != ? OR region != ?) LIMIT 1",
+      )
       .get(id, tier, region) as { tier: number; region: string } | undefined;
-    if (other) throw new DirectoryError(`institution id "${id}" is already in use in region "${other.region || "-"}"`);
+    if (other)
+      throw new DirectoryError(`institution id "${id}" is already in use in region "${other.region || "-"}"`);
   }
 
   recordCertificate(c: IssuedCertificate): void {
@@ -119,7 +142,15 @@ export class DirectoryStore implements DirectorySource {
         `INSERT INTO issued_certificates (serial, fingerprint, institution_id, tier, region, not_after, issued_at)
          VALUES (?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(c.serial, c.fingerprint, c.institutionId, c.tier, c.region, c.notAfter.toISOString(), new Date().toISOString());
+      .run(
+        c.serial,
+        c.fingerprint,
+        c.institutionId,
+        c.tier,
+        c.region,
+        c.notAfter.toISOString(),
+        new Date().toISOString(),
+      );
   }
 
   /**
@@ -130,11 +161,15 @@ export class DirectoryStore implements DirectorySource {
   register(inst: Institution): { institution: Institution; changed: boolean } {
     const cert = this.certificate(inst.certFingerprint);
     if (!cert || cert.institutionId !== inst.id) {
-      throw new DirectoryError(`certificate ${inst.certFingerprint || "(none)"} was not issued to ${inst.id} by this federation`);
+      throw new DirectoryError(
+        `certificate ${inst.certFingerprint || "(none)"} was not issued to ${inst.id} by this federation`,
+      );
     }
     if (cert.revoked) throw new DirectoryError(`certificate of ${inst.id} has been revoked`);
     if (cert.tier !== inst.tier || cert.region !== inst.region) {
-      throw new DirectoryError(`${inst.id} is enrolled as tier ${Tier[cert.tier]} in region "${cert.region}", not as registered`);
+      throw new DirectoryError(
+        `${inst.id} is enrolled as tier ${Tier[cert.tier]} in region "${cert.region}", not as registered`,
+      );
     }
     let result: { institution: Institution; changed: boolean } | undefined;
     this.#db.transaction(() => {
@@ -158,7 +193,14 @@ export class DirectoryStore implements DirectorySource {
           `INSERT INTO institutions (id, tier, region, data, revoked, registered_at, updated_at) VALUES (?, ?, ?, ?, 0, ?, ?)
            ON CONFLICT (id) DO UPDATE SET tier = excluded.tier, region = excluded.region, data = excluded.data, revoked = 0, updated_at = excluded.updated_at`,
         )
-        .run(inst.id, inst.tier, inst.region, Buffer.from(toBinary(InstitutionSchema, next)), new Date().toISOString(), new Date().toISOString());
+        .run(
+          inst.id,
+          inst.tier,
+          inst.region,
+          Buffer.from(toBinary(InstitutionSchema, next)),
+          new Date().toISOString(),
+          new Date().toISOString(),
+        );
       this.#bump();
       result = { institution: next, changed: true };
     });
@@ -170,17 +212,24 @@ export class DirectoryStore implements DirectorySource {
   revoke(id: string, reason: string): { version: bigint; fingerprints: string[] } {
     const fingerprints = this.#db.transaction(() => {
       const rows = this.#db.sqlite
-        .prepare("SELECT fingerprint FROM issued_certificates WHERE institution_id = ? AND revoked_at IS NULL")
+        .prepare(
+          "SELECT fingerprint FROM issued_certificates WHERE institution_id = ? AND revoked_at IS NULL",
+        )
         .all(id) as Array<{ fingerprint: string }>;
-      if (rows.length === 0 && !this.get(id)) throw new DirectoryError(`no institution "${id}" in the directory`);
+      if (rows.length === 0 && !this.get(id))
+        throw new DirectoryError(`no institution "${id}" in the directory`);
       this.#db.sqlite
-        .prepare("UPDATE issued_certificates SET revoked_at = ?, revoke_reason = ? WHERE institution_id = ? AND revoked_at IS NULL")
+        .prepare(
+          "UPDATE issued_certificates SET revoked_at = ?, revoke_reason = ? WHERE institution_id = ? AND revoked_at IS NULL",
+        )
         .run(new Date().toISOString(), reason, id);
       const inst = this.get(id);
       if (inst) {
         inst.revoked = true;
         inst.updatedAt = timestampFromDate(new Date());
-        this.#db.sqlite.prepare("UPDATE institutions SET revoked = 1, data = ?, updated_at = ? WHERE id = ?").run(Buffer.from(toBinary(InstitutionSchema, inst)), new Date().toISOString(), id);
+        this.#db.sqlite
+          .prepare("UPDATE institutions SET revoked = 1, data = ?, updated_at = ? WHERE id = ?")
+          .run(Buffer.from(toBinary(InstitutionSchema, inst)), new Date().toISOString(), id);
       }
       this.#bump();
       return rows.map((r) => r.fingerprint);

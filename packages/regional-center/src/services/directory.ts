@@ -1,11 +1,23 @@
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
-import { describeCertificate, type directoryPb, directoryReadHandlers, EnrollmentError, ID_PATTERN, mapErrors, peerKey, Tier } from "@lrs/shared";
+import {
+  describeCertificate,
+  type directoryPb,
+  directoryReadHandlers,
+  EnrollmentError,
+  ID_PATTERN,
+  mapErrors,
+  peerKey,
+  Tier,
+} from "@lrs/shared";
 import type { RegionalContext } from "../context.js";
 
 /** How long a member's Register waits for the national center's acknowledgement before answering "accepted, pending". */
 const REGISTER_WAIT_MS = 3_000;
 
-export function directoryService(ctx: RegionalContext, streams: AbortSignal): ServiceImpl<typeof directoryPb.DirectoryService> {
+export function directoryService(
+  ctx: RegionalContext,
+  streams: AbortSignal,
+): ServiceImpl<typeof directoryPb.DirectoryService> {
   return {
     ...directoryReadHandlers(ctx.directory, streams),
 
@@ -18,27 +30,47 @@ export function directoryService(ctx: RegionalContext, streams: AbortSignal): Se
      * itself is signed by the national center, the federation's only CA.
      */
     enroll: mapErrors(async (req) => {
-      if (!ID_PATTERN.test(req.institutionId)) throw new ConnectError(`institution id "${req.institutionId}" is not valid`, Code.InvalidArgument);
+      if (!ID_PATTERN.test(req.institutionId))
+        throw new ConnectError(`institution id "${req.institutionId}" is not valid`, Code.InvalidArgument);
       const grant = ctx.tokens.check(req.token, req.institutionId);
       let certificatePem: string;
       try {
         ({ certificatePem } = await ctx.national.directory.signCertificate(
-          { institutionId: grant.institutionId, tier: Tier.MEMBER, region: ctx.cfg.region, csrPem: req.csrPem },
+          {
+            institutionId: grant.institutionId,
+            tier: Tier.MEMBER,
+            region: ctx.cfg.region,
+            csrPem: req.csrPem,
+          },
           { timeoutMs: 15_000 },
         ));
       } catch (err) {
         const ce = ConnectError.from(err);
-        if (ce.code === Code.InvalidArgument || ce.code === Code.PermissionDenied || ce.code === Code.FailedPrecondition) {
+        if (
+          ce.code === Code.InvalidArgument ||
+          ce.code === Code.PermissionDenied ||
+          ce.code === Code.FailedPrecondition
+        ) {
           throw new ConnectError(`national center refused: ${ce.rawMessage}`, ce.code);
         }
-        throw new ConnectError(`national center unreachable, try again later: ${ce.rawMessage}`, Code.Unavailable);
+        throw new ConnectError(
+          `national center unreachable, try again later: ${ce.rawMessage}`,
+          Code.Unavailable,
+        );
       }
       const fp = describeCertificate(certificatePem).fingerprint256;
       ctx.db.transaction(() => {
-        if (!ctx.tokens.consume(grant.tokenId, fp)) throw new EnrollmentError("enrollment token was already used; ask for a new one");
+        if (!ctx.tokens.consume(grant.tokenId, fp))
+          throw new EnrollmentError("enrollment token was already used; ask for a new one");
       });
       ctx.log.info({ institution: grant.institutionId, fingerprint: fp }, "member enrolled");
-      return { certificatePem, caCertificatePem: ctx.tls.caPem, institutionId: grant.institutionId, tier: Tier.MEMBER, region: ctx.cfg.region };
+      return {
+        certificatePem,
+        caCertificatePem: ctx.tls.caPem,
+        institutionId: grant.institutionId,
+        tier: Tier.MEMBER,
+        region: ctx.cfg.region,
+      };
     }),
 
     signCertificate() {
@@ -51,14 +83,21 @@ export function directoryService(ctx: RegionalContext, streams: AbortSignal): Se
       const inst = req.institution;
       if (!inst) throw new ConnectError("institution is required", Code.InvalidArgument);
       if (inst.id !== peer.identity?.id) {
-        throw new ConnectError(`${peer.identity?.id} may register itself only, not ${inst.id}`, Code.PermissionDenied);
+        throw new ConnectError(
+          `${peer.identity?.id} may register itself only, not ${inst.id}`,
+          Code.PermissionDenied,
+        );
       }
-      if (!inst.endpoint) throw new ConnectError(`institution ${inst.id}: endpoint is required`, Code.InvalidArgument);
+      if (!inst.endpoint)
+        throw new ConnectError(`institution ${inst.id}: endpoint is required`, Code.InvalidArgument);
       // What the certificate proves wins over what the message says.
       inst.certFingerprint = peer.fingerprint256 ?? "";
       inst.tier = Tier.MEMBER;
       inst.region = ctx.cfg.region;
-      const directoryVersion = await ctx.national.register({ $typeName: "lrs.v1.RegisterRequest", institution: inst }, REGISTER_WAIT_MS);
+      const directoryVersion = await ctx.national.register(
+        { $typeName: "lrs.v1.RegisterRequest", institution: inst },
+        REGISTER_WAIT_MS,
+      );
       return { institution: inst, directoryVersion };
     }),
   };

@@ -92,17 +92,14 @@ class Parser {
     const next = this.lexer.peek();
     let sortBy: CqlSortSpec | undefined;
     if (isKeyword(next, "sortby")) sortBy = this.parseSortSpec();
+    // The sort keys run to the end of the query, so only a query without them can stop short.
     const end = this.lexer.peek();
+    if (end.kind === "rparen") throw unbalancedClose(end.position);
     if (end.kind !== "eof") {
-      if (end.kind === "rparen") {
-        throw fail(
-          end.position,
-          "unbalanced ')': there is no '(' to close",
-          CqlDiagnostic.InvalidParentheses,
-        );
-      }
-      const expected = sortBy ? "a sort key" : "'and', 'or', 'not', 'prox', 'sortBy' or the end of the query";
-      throw fail(end.position, `expected ${expected}, found ${describe(end)}`);
+      throw fail(
+        end.position,
+        `expected 'and', 'or', 'not', 'prox', 'sortBy' or the end of the query, found ${describe(end)}`,
+      );
     }
     return sortBy ? { prefixes, root, sortBy } : { prefixes, root };
   }
@@ -311,11 +308,7 @@ class Parser {
       if (key.kind === "eof") break;
       if (key.kind !== "word" || (!key.quoted && isCqlKeyword(key.raw))) {
         if (key.kind === "rparen") {
-          throw fail(
-            key.position,
-            "unbalanced ')': there is no '(' to close",
-            CqlDiagnostic.InvalidParentheses,
-          );
+          throw unbalancedClose(key.position);
         }
         throw fail(key.position, `expected a sort key, found ${describe(key)}`);
       }
@@ -336,11 +329,7 @@ class Parser {
       return fail(found.position, "the query is empty");
     }
     if (found.kind === "rparen" && after === "") {
-      return fail(
-        found.position,
-        "unbalanced ')': there is no '(' to close",
-        CqlDiagnostic.InvalidParentheses,
-      );
+      return unbalancedClose(found.position);
     }
     const expected = `expected a search term${after === "" ? "" : ` ${after}`}`;
     if (found.kind === "eof") {
@@ -384,6 +373,10 @@ function describe(token: CqlToken): string {
       return _never;
     }
   }
+}
+
+function unbalancedClose(position: number): CqlParseError {
+  return fail(position, "unbalanced ')': there is no '(' to close", CqlDiagnostic.InvalidParentheses);
 }
 
 function fail(

@@ -24,7 +24,8 @@ export function cqlToString(query: CqlQuery): string {
   const parts: string[] = [];
   for (const assignment of query.prefixes) parts.push(writePrefixAssignment(assignment));
   parts.push(writeNode(query.root));
-  if (query.sortBy) {
+  // An empty sort specification means no sorting, and `sortBy` alone would not parse.
+  if (query.sortBy && query.sortBy.keys.length > 0) {
     parts.push("sortBy");
     for (const key of query.sortBy.keys) parts.push(writeIndex(key.index) + writeModifiers(key.modifiers));
   }
@@ -68,7 +69,11 @@ function writeBoolean(node: CqlBoolean): string {
 
 function writeClause(clause: CqlSearchClause): string {
   const term = writeTerm(clause.term);
-  if (clause.index === CQL_SERVER_CHOICE && clause.relation.base === "=" && clause.relation.modifiers.length === 0) {
+  if (
+    clause.index === CQL_SERVER_CHOICE &&
+    clause.relation.base === "=" &&
+    clause.relation.modifiers.length === 0
+  ) {
     return term;
   }
   return `${writeIndex(clause.index)} ${writeRelation(clause.relation)} ${term}`;

@@ -23,8 +23,12 @@ export class DirectoryReplica implements DirectorySource {
 
   constructor(db: Database) {
     this.#db = db;
-    const row = db.sqlite.prepare("SELECT data FROM directory_replica WHERE id = 1").get() as { data: Buffer } | undefined;
-    this.#dir = row ? fromBinary(DirectorySchema, new Uint8Array(row.data)) : create(DirectorySchema, { version: 0n });
+    const row = db.sqlite.prepare("SELECT data FROM directory_replica WHERE id = 1").get() as
+      | { data: Buffer }
+      | undefined;
+    this.#dir = row
+      ? fromBinary(DirectorySchema, new Uint8Array(row.data))
+      : create(DirectorySchema, { version: 0n });
     this.#revoked = new Set(this.#dir.revokedFingerprints);
   }
 
@@ -75,6 +79,7 @@ export function directoryReadHandlers(
         // tells the caller the stream is up (and costs one small message).
         const now = source.current();
         yield { directory: now };
+        // biome-ignore lint/complexity/useMathMinMax: the versions are bigints, which Math.max does not take
         let sent = now.version > req.knownVersion ? now.version : req.knownVersion;
         for await (const d of queue) {
           // Several changes may queue up while the client is slow: send only the newest.
@@ -89,4 +94,3 @@ export function directoryReadHandlers(
     },
   };
 }
-

@@ -1,9 +1,16 @@
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { Database } from "../db.js";
-import { type EnrollmentToken as TokenRow, EnrollmentTokenSchema } from "../gen/lrs/v1/admin_pb.js";
+import { EnrollmentTokenSchema, type EnrollmentToken as TokenRow } from "../gen/lrs/v1/admin_pb.js";
 import type { Tier } from "../gen/lrs/v1/common_pb.js";
-import { createEnrollmentToken, formatToken, parseToken, secretMatches, hashSecret, TokenFormatError } from "../tls/token.js";
+import {
+  createEnrollmentToken,
+  formatToken,
+  hashSecret,
+  parseToken,
+  secretMatches,
+  TokenFormatError,
+} from "../tls/token.js";
 
 /** Why an enrollment was refused; the message is safe to send to the caller. */
 export class EnrollmentError extends Error {
@@ -27,7 +34,13 @@ export class EnrollmentTokens {
     this.#db = db;
   }
 
-  issue(caPin: string, institutionId: string, tier: Tier, region: string, ttlSeconds = 0): { token: string; expiresAt: Date } {
+  issue(
+    caPin: string,
+    institutionId: string,
+    tier: Tier,
+    region: string,
+    ttlSeconds = 0,
+  ): { token: string; expiresAt: Date } {
     const t = createEnrollmentToken(caPin);
     const now = new Date();
     const expiresAt = new Date(now.getTime() + (ttlSeconds || DEFAULT_TTL_S) * 1000);
@@ -36,7 +49,15 @@ export class EnrollmentTokens {
         `INSERT INTO enrollment_tokens (token_id, secret_hash, institution_id, tier, region, created_at, expires_at)
          VALUES (?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(t.tokenId, hashSecret(t.secret), institutionId, tier, region, now.toISOString(), expiresAt.toISOString());
+      .run(
+        t.tokenId,
+        hashSecret(t.secret),
+        institutionId,
+        tier,
+        region,
+        now.toISOString(),
+        expiresAt.toISOString(),
+      );
     return { token: formatToken(t), expiresAt };
   }
 
@@ -49,28 +70,51 @@ export class EnrollmentTokens {
       if (err instanceof TokenFormatError) throw new EnrollmentError(err.message);
       throw err;
     }
-    const row = this.#db.sqlite.prepare("SELECT * FROM enrollment_tokens WHERE token_id = ?").get(t.tokenId) as
-      | { secret_hash: string; institution_id: string; tier: number; region: string; expires_at: string; used_at: string | null }
+    const row = this.#db.sqlite
+      .prepare("SELECT * FROM enrollment_tokens WHERE token_id = ?")
+      .get(t.tokenId) as
+      | {
+          secret_hash: string;
+          institution_id: string;
+          tier: number;
+          region: string;
+          expires_at: string;
+          used_at: string | null;
+        }
       | undefined;
-    if (!row || !secretMatches(t.secret, row.secret_hash)) throw new EnrollmentError("enrollment token is not known here");
-    if (row.used_at) throw new EnrollmentError(`enrollment token was already used (at ${row.used_at}); ask for a new one`);
-    if (new Date(row.expires_at) <= now) throw new EnrollmentError(`enrollment token expired at ${row.expires_at}`);
+    if (!row || !secretMatches(t.secret, row.secret_hash))
+      throw new EnrollmentError("enrollment token is not known here");
+    if (row.used_at)
+      throw new EnrollmentError(`enrollment token was already used (at ${row.used_at}); ask for a new one`);
+    if (new Date(row.expires_at) <= now)
+      throw new EnrollmentError(`enrollment token expired at ${row.expires_at}`);
     if (row.institution_id !== institutionId) {
-      throw new EnrollmentError(`enrollment token was issued for "${row.institution_id}", not for "${institutionId}"`);
+      throw new EnrollmentError(
+        `enrollment token was issued for "${row.institution_id}", not for "${institutionId}"`,
+      );
     }
-    return { tokenId: t.tokenId, institutionId: row.institution_id, tier: row.tier as Tier, region: row.region };
+    return {
+      tokenId: t.tokenId,
+      institutionId: row.institution_id,
+      tier: row.tier as Tier,
+      region: row.region,
+    };
   }
 
   /** Uses the token up; false when another enrollment got there first. Call inside a transaction. */
   consume(tokenId: string, fingerprint: string): boolean {
     const res = this.#db.sqlite
-      .prepare("UPDATE enrollment_tokens SET used_at = ?, used_by_fingerprint = ? WHERE token_id = ? AND used_at IS NULL")
+      .prepare(
+        "UPDATE enrollment_tokens SET used_at = ?, used_by_fingerprint = ? WHERE token_id = ? AND used_at IS NULL",
+      )
       .run(new Date().toISOString(), fingerprint, tokenId);
     return res.changes === 1;
   }
 
   list(): TokenRow[] {
-    const rows = this.#db.sqlite.prepare("SELECT * FROM enrollment_tokens ORDER BY created_at").all() as Array<{
+    const rows = this.#db.sqlite
+      .prepare("SELECT * FROM enrollment_tokens ORDER BY created_at")
+      .all() as Array<{
       token_id: string;
       institution_id: string;
       tier: number;

@@ -1,14 +1,19 @@
 import { createHash } from "node:crypto";
+import { join } from "node:path";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ConnectRouter } from "@connectrpc/connect";
-import { join } from "node:path";
 import type { NodeConfig } from "../config.js";
 import { Database, type Migration } from "../db.js";
 import type { DirectorySource } from "../directory/source.js";
 import { EnrollmentTokens } from "../directory/tokens.js";
 import { type GetStatusResponse, GetStatusResponseSchema } from "../gen/lrs/v1/admin_pb.js";
-import { type Institution, InstitutionSchema, LendingPolicySummarySchema, RegisterRequestSchema } from "../gen/lrs/v1/directory_pb.js";
+import {
+  type Institution,
+  InstitutionSchema,
+  LendingPolicySummarySchema,
+  RegisterRequestSchema,
+} from "../gen/lrs/v1/directory_pb.js";
 import { createLogger, type Logger } from "../log.js";
 import { sharedMigrations } from "../migrations.js";
 import { Outbox } from "../outbox.js";
@@ -139,12 +144,16 @@ export class BaseNode {
     const inst = selfInstitution(this.ctx, this.endpoint);
     const digest = createHash("sha256").update(toBinary(InstitutionSchema, inst)).digest("hex");
     const { sqlite } = this.ctx.db;
-    const last = sqlite.prepare("SELECT value FROM node_meta WHERE key = 'registered_digest'").get() as { value: string } | undefined;
+    const last = sqlite.prepare("SELECT value FROM node_meta WHERE key = 'registered_digest'").get() as
+      | { value: string }
+      | undefined;
     if (last?.value === digest) return;
     this.ctx.db.transaction(() => {
       void parent.register(create(RegisterRequestSchema, { institution: inst }), 0);
       sqlite
-        .prepare("INSERT INTO node_meta (key, value) VALUES ('registered_digest', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+        .prepare(
+          "INSERT INTO node_meta (key, value) VALUES ('registered_digest', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
         .run(digest);
     });
   }

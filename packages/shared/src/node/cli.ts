@@ -10,8 +10,7 @@ import { Tier } from "../gen/lrs/v1/common_pb.js";
 import { DirectorySchema, DirectoryService } from "../gen/lrs/v1/directory_pb.js";
 import { initLogging } from "../log.js";
 import { createNodeTransport, type NodeTransport } from "../rpc/client.js";
-import { writeFileAtomic } from "../tls/identity.js";
-import { loadIdentity } from "../tls/identity.js";
+import { loadIdentity, writeFileAtomic } from "../tls/identity.js";
 import { tierName } from "../tls/pki.js";
 import { enrollNode } from "./enroll.js";
 
@@ -45,21 +44,35 @@ export function ownEndpoint(cfg: NodeConfig): string {
 /** A transport to this node, authenticated with its own certificate (admin calls). */
 export function selfTransport(cfg: NodeConfig): NodeTransport {
   const tls = loadIdentity(cfg.dataDir, `run "lrs-${tierName(cfg.tier)} enroll" first`);
-  return createNodeTransport({ endpoint: ownEndpoint(cfg), caPem: tls.caPem, certPem: tls.certPem, keyPem: tls.keyPem, expectId: cfg.id });
+  return createNodeTransport({
+    endpoint: ownEndpoint(cfg),
+    caPem: tls.caPem,
+    certPem: tls.certPem,
+    keyPem: tls.keyPem,
+    expectId: cfg.id,
+  });
 }
 
 /** Runs `fn` with a typed client to this node's own services and closes the connection after. */
-export async function withSelf<T>(cfg: NodeConfig, fn: (c: { admin: Client<typeof AdminService>; directory: Client<typeof DirectoryService> }) => Promise<T>): Promise<T> {
+export async function withSelf<T>(
+  cfg: NodeConfig,
+  fn: (c: { admin: Client<typeof AdminService>; directory: Client<typeof DirectoryService> }) => Promise<T>,
+): Promise<T> {
   const t = selfTransport(cfg);
   try {
-    return await fn({ admin: createClient(AdminService, t.transport), directory: createClient(DirectoryService, t.transport) });
+    return await fn({
+      admin: createClient(AdminService, t.transport),
+      directory: createClient(DirectoryService, t.transport),
+    });
   } finally {
     t.close();
   }
 }
 
 export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? v.toString() : v), 2)}\n`);
+  process.stdout.write(
+    `${JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? v.toString() : v), 2)}\n`,
+  );
 }
 
 /** Prints rows as an aligned text table. */
@@ -67,7 +80,11 @@ export function printTable(rows: Array<Record<string, string>>): void {
   if (rows.length === 0) return;
   const cols = Object.keys(rows[0]!);
   const width = cols.map((c) => Math.max(c.length, ...rows.map((r) => (r[c] ?? "").length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(width[i]!)).join("  ").trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(width[i]!))
+      .join("  ")
+      .trimEnd();
   process.stdout.write(`${line(cols.map((c) => c.toUpperCase()))}\n`);
   for (const r of rows) process.stdout.write(`${line(cols.map((c) => r[c] ?? ""))}\n`);
 }
@@ -83,7 +100,25 @@ export function describeError(err: unknown): string {
 }
 
 function ConnectErrorCodeName(code: number): string {
-  const names = ["ok", "canceled", "unknown", "invalid_argument", "deadline_exceeded", "not_found", "already_exists", "permission_denied", "resource_exhausted", "failed_precondition", "aborted", "out_of_range", "unimplemented", "internal", "unavailable", "data_loss", "unauthenticated"];
+  const names = [
+    "ok",
+    "canceled",
+    "unknown",
+    "invalid_argument",
+    "deadline_exceeded",
+    "not_found",
+    "already_exists",
+    "permission_denied",
+    "resource_exhausted",
+    "failed_precondition",
+    "aborted",
+    "out_of_range",
+    "unimplemented",
+    "internal",
+    "unavailable",
+    "data_loss",
+    "unauthenticated",
+  ];
   return names[code] ?? String(code);
 }
 
@@ -93,7 +128,8 @@ export async function runProgram(program: Command, argv = process.argv): Promise
     await program.parseAsync(argv);
   } catch (err) {
     const code = (err as { code?: string }).code;
-    if (code === "commander.helpDisplayed" || code === "commander.version" || code === "commander.help") process.exit(0);
+    if (code === "commander.helpDisplayed" || code === "commander.version" || code === "commander.help")
+      process.exit(0);
     if (code?.startsWith("commander.")) process.exit((err as { exitCode?: number }).exitCode ?? 1);
     process.stderr.write(`error: ${describeError(err)}\n`);
     process.exit(1);
@@ -117,10 +153,22 @@ export function baseProgram(tier: Tier, createNode: (cfg: NodeConfig) => Promise
     .addOption(configOption())
     .action(async (o: { config: string }) => {
       const cfg = loadConfig(tier, o.config);
-      const log = initLogging({ level: cfg.log.level, ...(cfg.log.pretty === undefined ? {} : { pretty: cfg.log.pretty }), base: { node: cfg.id } });
+      const log = initLogging({
+        level: cfg.log.level,
+        ...(cfg.log.pretty === undefined ? {} : { pretty: cfg.log.pretty }),
+        base: { node: cfg.id },
+      });
       const node = await createNode(cfg);
       const address = await node.start();
-      writeFileAtomic(runtimeFile(cfg), JSON.stringify({ pid: process.pid, address, endpoint: node.endpoint, startedAt: new Date().toISOString() }));
+      writeFileAtomic(
+        runtimeFile(cfg),
+        JSON.stringify({
+          pid: process.pid,
+          address,
+          endpoint: node.endpoint,
+          startedAt: new Date().toISOString(),
+        }),
+      );
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) return;
@@ -154,7 +202,10 @@ export function baseProgram(tier: Tier, createNode: (cfg: NodeConfig) => Promise
         const cfg = loadConfig(tier, o.config);
         const res = await enrollNode(cfg, o.token, { force: o.force === true });
         if (o.json) printJson(res);
-        else process.stdout.write(`enrolled ${res.id} as ${res.tier}${res.region ? ` in region ${res.region}` : ""}; certificate ${res.certPath} (SHA-256 ${res.fingerprint256}), valid until ${res.notAfter.toISOString()}\n`);
+        else
+          process.stdout.write(
+            `enrolled ${res.id} as ${res.tier}${res.region ? ` in region ${res.region}` : ""}; certificate ${res.certPath} (SHA-256 ${res.fingerprint256}), valid until ${res.notAfter.toISOString()}\n`,
+          );
       });
   }
 
@@ -175,9 +226,17 @@ export function baseProgram(tier: Tier, createNode: (cfg: NodeConfig) => Promise
         ["endpoint", st.endpoint],
         ["started", st.startedAt ? timestampDate(st.startedAt).toISOString() : "-"],
         ["directory", `version ${st.directoryVersion}, ${st.directorySize} institutions`],
-        ["parent", st.parent ? `${st.parent.endpoint} ${st.parent.state}${st.parent.lastError ? ` (${st.parent.lastError})` : ""}` : "-"],
+        [
+          "parent",
+          st.parent
+            ? `${st.parent.endpoint} ${st.parent.state}${st.parent.lastError ? ` (${st.parent.lastError})` : ""}`
+            : "-",
+        ],
         ["outbox", `${st.outboxPending} pending`],
-        ["certificate", `${st.certFingerprint} until ${st.certNotAfter ? timestampDate(st.certNotAfter).toISOString() : "?"}`],
+        [
+          "certificate",
+          `${st.certFingerprint} until ${st.certNotAfter ? timestampDate(st.certNotAfter).toISOString() : "?"}`,
+        ],
       ];
       for (const [k, v] of lines) process.stdout.write(`${(k ?? "").padEnd(12)} ${v}\n`);
     });

@@ -3,9 +3,9 @@ import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { Client } from "@connectrpc/connect";
 import { ExponentialBackoff, handleWhen, retry } from "cockatiel";
+import type { DirectoryReplica } from "../directory/source.js";
 import { type PeerStatus, PeerStatusSchema } from "../gen/lrs/v1/admin_pb.js";
 import { DirectoryService, type RegisterRequest, RegisterRequestSchema } from "../gen/lrs/v1/directory_pb.js";
-import type { DirectoryReplica } from "../directory/source.js";
 import type { Logger } from "../log.js";
 import { type Outbox, type OutboxMessage, runOutboxWorker } from "../outbox.js";
 import { clientFor, createNodeTransport, type NodeTransport } from "../rpc/client.js";
@@ -48,7 +48,11 @@ export class ParentLink {
       ...(opts.expectId ? { expectId: opts.expectId } : {}),
     });
     this.directory = clientFor(DirectoryService, this.transport);
-    this.#status = create(PeerStatusSchema, { id: opts.expectId ?? "", endpoint: opts.endpoint, state: "connecting" });
+    this.#status = create(PeerStatusSchema, {
+      id: opts.expectId ?? "",
+      endpoint: opts.endpoint,
+      state: "connecting",
+    });
   }
 
   status(): PeerStatus {
@@ -87,7 +91,9 @@ export class ParentLink {
 
   async #send(msg: OutboxMessage): Promise<void> {
     if (msg.kind === "register") {
-      const res = await this.directory.register(fromBinary(RegisterRequestSchema, msg.payload), { timeoutMs: 10_000 });
+      const res = await this.directory.register(fromBinary(RegisterRequestSchema, msg.payload), {
+        timeoutMs: 10_000,
+      });
       this.#delivered.get(msg.messageId)?.(res.directoryVersion);
       return;
     }
@@ -125,12 +131,18 @@ export class ParentLink {
   async #watch(signal: AbortSignal): Promise<void> {
     const policy = retry(
       handleWhen(() => !signal.aborted),
-      { maxAttempts: Number.MAX_SAFE_INTEGER, backoff: new ExponentialBackoff({ initialDelay: 250, maxDelay: 3_000 }) },
+      {
+        maxAttempts: Number.MAX_SAFE_INTEGER,
+        backoff: new ExponentialBackoff({ initialDelay: 250, maxDelay: 3_000 }),
+      },
     );
     while (!signal.aborted) {
       try {
         await policy.execute(async () => {
-          const stream = this.directory.watchDirectory({ knownVersion: this.#opts.replica.current().version }, { signal });
+          const stream = this.directory.watchDirectory(
+            { knownVersion: this.#opts.replica.current().version },
+            { signal },
+          );
           this.#status.state = "connecting";
           for await (const res of stream) {
             this.#contact(true);

@@ -26,7 +26,8 @@ function describe(id: NodeIdentity): string {
 }
 
 /** The node's own certificate: its CLI on the same machine. */
-export const self: Rule = (peer, me) => peer.identity.id === me.id || `only ${me.id} itself may make this call`;
+export const self: Rule = (peer, me) =>
+  peer.identity.id === me.id || `only ${me.id} itself may make this call`;
 
 /** Any holder of a valid federation certificate. */
 export const federation: Rule = () => true;
@@ -34,14 +35,16 @@ export const federation: Rule = () => true;
 /** The tier directly above: the national center for a regional center, the own regional center for a member. */
 export const parent: Rule = (peer, me) => {
   if (me.tier === Tier.REGIONAL && peer.identity.tier === Tier.NATIONAL) return true;
-  if (me.tier === Tier.MEMBER && peer.identity.tier === Tier.REGIONAL && peer.identity.region === me.region) return true;
+  if (me.tier === Tier.MEMBER && peer.identity.tier === Tier.REGIONAL && peer.identity.region === me.region)
+    return true;
   return `${describe(peer.identity)} is not the parent of ${me.id}`;
 };
 
 /** The tier directly below: regional centers for the national center, own members for a regional center. */
 export const children: Rule = (peer, me) => {
   if (me.tier === Tier.NATIONAL && peer.identity.tier === Tier.REGIONAL) return true;
-  if (me.tier === Tier.REGIONAL && peer.identity.tier === Tier.MEMBER && peer.identity.region === me.region) return true;
+  if (me.tier === Tier.REGIONAL && peer.identity.tier === Tier.MEMBER && peer.identity.region === me.region)
+    return true;
   return `${describe(peer.identity)} is not a member of ${me.id}`;
 };
 
@@ -82,7 +85,8 @@ export function createAuthzInterceptor(opts: AuthzOptions): Interceptor {
 
 function checkPeer(peer: Peer, isRevoked: (fp: string) => boolean): string | undefined {
   if (!peer.presented) return "a federation client certificate is required";
-  if (!peer.authorized) return `client certificate refused: ${peer.authorizationError ?? "not issued by the federation CA"}`;
+  if (!peer.authorized)
+    return `client certificate refused: ${peer.authorizationError ?? "not issued by the federation CA"}`;
   if (!peer.identity || !peer.fingerprint256) return "client certificate carries no LRS identity";
   if (isRevoked(peer.fingerprint256)) return `client certificate of ${peer.identity.id} has been revoked`;
   return undefined;

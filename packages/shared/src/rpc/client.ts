@@ -1,4 +1,4 @@
-import { checkServerIdentity as tlsCheckServerIdentity, type PeerCertificate } from "node:tls";
+import { type PeerCertificate, checkServerIdentity as tlsCheckServerIdentity } from "node:tls";
 import type { DescService } from "@bufbuild/protobuf";
 import { type Client, createClient, type Transport } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
@@ -39,7 +39,8 @@ function checkIdentity(expectId: string | undefined) {
     if (hostErr) return hostErr;
     if (!expectId) return undefined;
     const id = identityFromSubjectAltName(cert.subjectaltname);
-    if (id?.id !== expectId) return new Error(`server certificate names ${id?.id ?? "no LRS identity"}, expected ${expectId}`);
+    if (id?.id !== expectId)
+      return new Error(`server certificate names ${id?.id ?? "no LRS identity"}, expected ${expectId}`);
     return undefined;
   };
 }
@@ -53,7 +54,11 @@ export function createNodeTransport(opts: NodeTransportOptions): NodeTransport {
     rejectUnauthorized: !opts.insecure,
     checkServerIdentity: checkIdentity(opts.expectId),
   };
-  const sessionManager = new Http2SessionManager(url, { pingIntervalMs: 15_000, pingTimeoutMs: 10_000, idleConnectionTimeoutMs: 60_000 }, tlsOptions);
+  const sessionManager = new Http2SessionManager(
+    url,
+    { pingIntervalMs: 15_000, pingTimeoutMs: 10_000, idleConnectionTimeoutMs: 60_000 },
+    tlsOptions,
+  );
   const transport = createGrpcTransport({ baseUrl: url, sessionManager });
   return { transport, close: () => sessionManager.abort() };
 }

@@ -1,6 +1,10 @@
 import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { Health, type HealthCheckResponse_ServingStatus, HealthCheckResponse_ServingStatus as S } from "../gen/grpc/health/v1/health_pb.js";
+import {
+  Health,
+  type HealthCheckResponse_ServingStatus,
+  HealthCheckResponse_ServingStatus as S,
+} from "../gen/grpc/health/v1/health_pb.js";
 import { AsyncQueue } from "../util/async-queue.js";
 
 /** Serving status of the node ("" = the whole server) and of each service it names. */

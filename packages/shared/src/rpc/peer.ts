@@ -15,7 +15,10 @@ export interface Peer {
   remoteAddress?: string;
 }
 
-export const peerKey = createContextKey<Peer>({ presented: false, authorized: false }, { description: "lrs peer" });
+export const peerKey = createContextKey<Peer>(
+  { presented: false, authorized: false },
+  { description: "lrs peer" },
+);
 
 /** Reads the caller's certificate from the TLS socket under an HTTP/2 request. */
 export function peerFromSocket(socket: TLSSocket): Peer {

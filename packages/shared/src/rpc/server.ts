@@ -1,7 +1,13 @@
 import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import type { TLSSocket } from "node:tls";
-import { Code, type ConnectRouter, ConnectError, createContextValues, type Interceptor } from "@connectrpc/connect";
+import {
+  Code,
+  ConnectError,
+  type ConnectRouter,
+  createContextValues,
+  type Interceptor,
+} from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_pb.js";
 import type { Logger } from "../log.js";
@@ -58,7 +64,10 @@ export class RpcServer {
       } catch (err) {
         const ce = ConnectError.from(err);
         const level = ce.code === Code.Internal || ce.code === Code.Unknown ? "error" : "debug";
-        opts.log[level]({ err, method: `${req.service.typeName}/${req.method.name}`, code: Code[ce.code] }, "call failed");
+        opts.log[level](
+          { err, method: `${req.service.typeName}/${req.method.name}`, code: Code[ce.code] },
+          "call failed",
+        );
         throw err;
       }
     };
@@ -67,7 +76,11 @@ export class RpcServer {
         registerHealth(router, this.health, this.#streams.signal);
         opts.routes(router, this.#streams.signal);
       },
-      interceptors: [countCalls, logErrors, createAuthzInterceptor({ self: opts.tls.identity, policy: opts.policy, isRevoked: opts.isRevoked })],
+      interceptors: [
+        countCalls,
+        logErrors,
+        createAuthzInterceptor({ self: opts.tls.identity, policy: opts.policy, isRevoked: opts.isRevoked }),
+      ],
       contextValues: (req) => createContextValues().set(peerKey, peerFromSocket(req.socket as TLSSocket)),
       shutdownSignal: this.#shutdown.signal,
       readMaxBytes: opts.readMaxBytes ?? 16 * 1024 * 1024,
@@ -139,7 +152,10 @@ export class RpcServer {
     });
     const res = await Promise.race([idle.then(() => closed), timeout]);
     if (res === "timeout") {
-      this.#opts.log.warn({ inFlight: this.#inFlight }, "shutdown grace period over; cutting remaining calls");
+      this.#opts.log.warn(
+        { inFlight: this.#inFlight },
+        "shutdown grace period over; cutting remaining calls",
+      );
       this.#shutdown.abort(new ConnectError("server is shutting down", Code.Unavailable));
       for (const s of this.#sessions) s.destroy();
       await closed;

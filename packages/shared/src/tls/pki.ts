@@ -90,9 +90,16 @@ function fromPem(pem: string): ArrayBuffer {
 
 /** Makes a new P-256 key pair. The private key is meant to stay on the node that made it. */
 export async function generateKeyPair(): Promise<KeyPairPem> {
-  const keys = (await webcrypto.subtle.generateKey(EC_ALG, true, ["sign", "verify"])) as webcrypto.CryptoKeyPair;
+  const keys = (await webcrypto.subtle.generateKey(EC_ALG, true, [
+    "sign",
+    "verify",
+  ])) as webcrypto.CryptoKeyPair;
   const pkcs8 = await webcrypto.subtle.exportKey("pkcs8", keys.privateKey);
-  return { privateKeyPem: toPem(pkcs8, "PRIVATE KEY"), publicKey: keys.publicKey, privateKey: keys.privateKey };
+  return {
+    privateKeyPem: toPem(pkcs8, "PRIVATE KEY"),
+    publicKey: keys.publicKey,
+    privateKey: keys.privateKey,
+  };
 }
 
 export async function importPrivateKey(pem: string): Promise<CryptoKey> {
@@ -113,7 +120,10 @@ export function splitHostNames(names: string[]): HostNames {
   };
 }
 
-function sanExtension(identity: NodeIdentity | undefined, hosts: HostNames): x509.SubjectAlternativeNameExtension {
+function sanExtension(
+  identity: NodeIdentity | undefined,
+  hosts: HostNames,
+): x509.SubjectAlternativeNameExtension {
   const names: x509.JsonGeneralName[] = [
     ...hosts.dns.map((value) => ({ type: "dns" as const, value })),
     ...hosts.ip.map((value) => ({ type: "ip" as const, value })),
@@ -139,7 +149,10 @@ export interface CertificateAuthority {
   keyPem: string;
 }
 
-export async function createCertificateAuthority(federationName: string, years = 10): Promise<CertificateAuthority> {
+export async function createCertificateAuthority(
+  federationName: string,
+  years = 10,
+): Promise<CertificateAuthority> {
   const keys = await generateKeyPair();
   const now = new Date();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
@@ -184,7 +197,9 @@ export async function signCsr(ca: CertificateAuthority, csrPem: string, opts: Si
   }
   if (!(await csr.verify())) throw new CsrError("certificate request signature does not verify");
   const hosts: HostNames = { dns: [], ip: [] };
-  const san = csr.extensions.find((e): e is x509.SubjectAlternativeNameExtension => e instanceof x509.SubjectAlternativeNameExtension);
+  const san = csr.extensions.find(
+    (e): e is x509.SubjectAlternativeNameExtension => e instanceof x509.SubjectAlternativeNameExtension,
+  );
   for (const n of san?.names.items ?? []) {
     if (n.type === "dns") hosts.dns.push(n.value);
     if (n.type === "ip") hosts.ip.push(n.value);
@@ -202,8 +217,14 @@ export async function signCsr(ca: CertificateAuthority, csrPem: string, opts: Si
     notAfter: opts.notAfter ?? new Date(now.getTime() + (opts.days ?? 397) * DAY_MS),
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyAgreement, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
+      new x509.KeyUsagesExtension(
+        x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyAgreement,
+        true,
+      ),
+      new x509.ExtendedKeyUsageExtension([
+        x509.ExtendedKeyUsage.serverAuth,
+        x509.ExtendedKeyUsage.clientAuth,
+      ]),
       sanExtension(opts.identity, hosts),
       await x509.AuthorityKeyIdentifierExtension.create(caCert),
       await x509.SubjectKeyIdentifierExtension.create(await csr.publicKey.export()),

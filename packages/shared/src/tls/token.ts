@@ -31,11 +31,14 @@ export function formatToken(t: EnrollmentToken): string {
 export function parseToken(text: string): EnrollmentToken {
   const parts = text.trim().split(".");
   if (parts.length !== 4 || parts[0] !== "LRS1") {
-    throw new TokenFormatError("enrollment token must look like LRS1.<id>.<secret>.<pin> (four parts separated by dots)");
+    throw new TokenFormatError(
+      "enrollment token must look like LRS1.<id>.<secret>.<pin> (four parts separated by dots)",
+    );
   }
   const [, tokenId, secret, caPin] = parts as [string, string, string, string];
   if (!/^[0-9a-f]{12}$/.test(tokenId)) throw new TokenFormatError("enrollment token id is malformed");
-  if (!/^[A-Za-z0-9_-]{20,}$/.test(secret)) throw new TokenFormatError("enrollment token secret is malformed");
+  if (!/^[A-Za-z0-9_-]{20,}$/.test(secret))
+    throw new TokenFormatError("enrollment token secret is malformed");
   if (!/^[A-Za-z0-9_-]{43}$/.test(caPin)) throw new TokenFormatError("enrollment token CA pin is malformed");
   return { tokenId, secret, caPin };
 }

@@ -1,0 +1,88 @@
+import { describe, expect, it } from "vitest";
+import { Database } from "./db.js";
+import { createLogger } from "./log.js";
+import { sharedMigrations } from "./migrations.js";
+import { Outbox, type OutboxMessage, runOutboxWorker } from "./outbox.js";
+
+const enc = (s: string) => new TextEncoder().encode(s);
+const dec = (b: Uint8Array) => new TextDecoder().decode(b);
+
+describe("outbox", () => {
+  it("stores a message once per id and hands them out in order, per destination", () => {
+    const db = Database.open(":memory:", sharedMigrations);
+    const box = new Outbox(db);
+    box.enqueue("parent", "k", enc("one"), "m1");
+    box.enqueue("parent", "k", enc("one again"), "m1");
+    box.enqueue("other", "k", enc("elsewhere"), "m2");
+    box.enqueue("parent", "k", enc("two"), "m3");
+    expect(box.pendingCount()).toBe(3);
+    const first = box.nextDue("parent") as OutboxMessage;
+    expect(dec(first.payload)).toBe("one");
+    box.markDelivered(first.seq);
+    expect(dec((box.nextDue("parent") as OutboxMessage).payload)).toBe("two");
+    expect(box.pendingCount("parent")).toBe(1);
+  });
+
+  it("backs off after a failure and keeps the schedule in the database", () => {
+    const db = Database.open(":memory:", sharedMigrations);
+    const box = new Outbox(db);
+    box.enqueue("parent", "k", enc("x"), "m1");
+    const msg = box.nextDue("parent", 1000) as OutboxMessage;
+    const delay = box.markFailed(msg.seq, msg.attempts, "unreachable", 1000);
+    expect(delay).toBeGreaterThanOrEqual(125);
+    expect(box.nextDue("parent", 1000)).toEqual({ waitMs: delay });
+    const again = box.nextDue("parent", 1000 + delay) as OutboxMessage;
+    expect(again.attempts).toBe(1);
+    // Later failures wait longer, up to a minute.
+    expect(box.markFailed(again.seq, 20, "still", 0)).toBeLessThanOrEqual(60_000);
+  });
+
+  it("delivers in order through failures, until stopped", async () => {
+    const db = Database.open(":memory:", sharedMigrations);
+    const box = new Outbox(db);
+    const got: string[] = [];
+    let failOnce = true;
+    const ac = new AbortController();
+    const worker = runOutboxWorker({
+      outbox: box,
+      destination: "parent",
+      log: createLogger("test"),
+      signal: ac.signal,
+      send: async (m) => {
+        if (dec(m.payload) === "b" && failOnce) {
+          failOnce = false;
+          throw new Error("peer down");
+        }
+        got.push(dec(m.payload));
+      },
+    });
+    for (const p of ["a", "b", "c"]) box.enqueue("parent", "k", enc(p));
+    const deadline = Date.now() + 5000;
+    while (got.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    ac.abort();
+    await worker;
+    expect(got).toEqual(["a", "b", "c"]);
+    expect(box.pendingCount()).toBe(0);
+  });
+});
+
+describe("database", () => {
+  it("runs each migration once and refuses duplicate versions", () => {
+    const db = Database.open(":memory:", [
+      ...sharedMigrations,
+      { version: 100, name: "t", up: "CREATE TABLE t (x)" },
+    ]);
+    expect(db.sqlite.prepare("SELECT count(*) AS n FROM schema_migrations").get()).toEqual({
+      n: sharedMigrations.length + 1,
+    });
+    expect(db.sqlite.pragma("foreign_keys", { simple: true })).toBe(1);
+    expect(() =>
+      Database.open(":memory:", [
+        { version: 1, name: "a", up: "" },
+        { version: 1, name: "b", up: "" },
+      ]),
+    ).toThrow(/appears twice/);
+    db.close();
+    db.close();
+  });
+});
