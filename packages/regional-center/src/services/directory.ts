@@ -2,7 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import {
   describeCertificate,
-  type directoryPb,
+  directoryPb,
   directoryReadHandlers,
   EnrollmentError,
   ID_PATTERN,
@@ -96,7 +96,7 @@ export function directoryService(
       inst.tier = Tier.MEMBER;
       inst.region = ctx.cfg.region;
       const directoryVersion = await ctx.national.register(
-        { $typeName: "lrs.v1.RegisterRequest", institution: inst },
+        create(directoryPb.RegisterRequestSchema, { institution: inst }),
         REGISTER_WAIT_MS,
       );
       return { institution: inst, directoryVersion };
