@@ -50,3 +50,20 @@ sharedMigrations.push({
     );
   `,
 });
+
+sharedMigrations.push({
+  version: 3,
+  name: "catalog sync positions",
+  up: `
+    -- Receiving side: how far each sender's change log has been applied here.
+    CREATE TABLE sync_sources (
+      source_id TEXT PRIMARY KEY,
+      acked_seq INTEGER NOT NULL DEFAULT 0,
+      head_seq INTEGER NOT NULL DEFAULT 0,
+      resync_epoch INTEGER NOT NULL DEFAULT 0,
+      resyncing INTEGER NOT NULL DEFAULT 0,
+      resyncs INTEGER NOT NULL DEFAULT 0,
+      last_sync_at TEXT
+    );
+  `,
+});

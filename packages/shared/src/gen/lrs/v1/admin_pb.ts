@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file lrs/v1/admin.proto.
  */
 export const file_lrs_v1_admin: GenFile = /*@__PURE__*/
-  fileDesc("ChJscnMvdjEvYWRtaW4ucHJvdG8SBmxycy52MSISChBHZXRTdGF0dXNSZXF1ZXN0In8KClBlZXJTdGF0dXMSCgoCaWQYASABKAkSEAoIZW5kcG9pbnQYAiABKAkSDQoFc3RhdGUYAyABKAkSMAoMbGFzdF9jb250YWN0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpsYXN0X2Vycm9yGAUgASgJIukCChFHZXRTdGF0dXNSZXNwb25zZRIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEhoKBHRpZXIYAyABKA4yDC5scnMudjEuVGllchIOCgZyZWdpb24YBCABKAkSEAoIZW5kcG9pbnQYBSABKAkSDwoHdmVyc2lvbhgGIAEoCRIuCgpzdGFydGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIZChFkaXJlY3RvcnlfdmVyc2lvbhgIIAEoBBIWCg5kaXJlY3Rvcnlfc2l6ZRgJIAEoDRIiCgZwYXJlbnQYCiABKAsyEi5scnMudjEuUGVlclN0YXR1cxIYChBjZXJ0X2ZpbmdlcnByaW50GAsgASgJEjIKDmNlcnRfbm90X2FmdGVyGAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIWCg5vdXRib3hfcGVuZGluZxgNIAEoDSJ3ChxDcmVhdGVFbnJvbGxtZW50VG9rZW5SZXF1ZXN0EhYKDmluc3RpdHV0aW9uX2lkGAEgASgJEhoKBHRpZXIYAiABKA4yDC5scnMudjEuVGllchIOCgZyZWdpb24YAyABKAkSEwoLdHRsX3NlY29uZHMYBCABKA0iXgodQ3JlYXRlRW5yb2xsbWVudFRva2VuUmVzcG9uc2USDQoFdG9rZW4YASABKAkSLgoKZXhwaXJlc19hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi9AEKD0Vucm9sbG1lbnRUb2tlbhIQCgh0b2tlbl9pZBgBIAEoCRIWCg5pbnN0aXR1dGlvbl9pZBgCIAEoCRIaCgR0aWVyGAMgASgOMgwubHJzLnYxLlRpZXISDgoGcmVnaW9uGAQgASgJEi4KCmNyZWF0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmV4cGlyZXNfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEisKB3VzZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIh0KG0xpc3RFbnJvbGxtZW50VG9rZW5zUmVxdWVzdCJHChxMaXN0RW5yb2xsbWVudFRva2Vuc1Jlc3BvbnNlEicKBnRva2VucxgBIAMoCzIXLmxycy52MS5FbnJvbGxtZW50VG9rZW4iQgoYUmV2b2tlSW5zdGl0dXRpb25SZXF1ZXN0EhYKDmluc3RpdHV0aW9uX2lkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSJUChlSZXZva2VJbnN0aXR1dGlvblJlc3BvbnNlEhkKEWRpcmVjdG9yeV92ZXJzaW9uGAEgASgEEhwKFHJldm9rZWRfZmluZ2VycHJpbnRzGAIgAygJMvMCCgxBZG1pblNlcnZpY2USQAoJR2V0U3RhdHVzEhgubHJzLnYxLkdldFN0YXR1c1JlcXVlc3QaGS5scnMudjEuR2V0U3RhdHVzUmVzcG9uc2USZAoVQ3JlYXRlRW5yb2xsbWVudFRva2VuEiQubHJzLnYxLkNyZWF0ZUVucm9sbG1lbnRUb2tlblJlcXVlc3QaJS5scnMudjEuQ3JlYXRlRW5yb2xsbWVudFRva2VuUmVzcG9uc2USYQoUTGlzdEVucm9sbG1lbnRUb2tlbnMSIy5scnMudjEuTGlzdEVucm9sbG1lbnRUb2tlbnNSZXF1ZXN0GiQubHJzLnYxLkxpc3RFbnJvbGxtZW50VG9rZW5zUmVzcG9uc2USWAoRUmV2b2tlSW5zdGl0dXRpb24SIC5scnMudjEuUmV2b2tlSW5zdGl0dXRpb25SZXF1ZXN0GiEubHJzLnYxLlJldm9rZUluc3RpdHV0aW9uUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp, file_lrs_v1_common]);
+  fileDesc("ChJscnMvdjEvYWRtaW4ucHJvdG8SBmxycy52MSISChBHZXRTdGF0dXNSZXF1ZXN0In8KClBlZXJTdGF0dXMSCgoCaWQYASABKAkSEAoIZW5kcG9pbnQYAiABKAkSDQoFc3RhdGUYAyABKAkSMAoMbGFzdF9jb250YWN0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpsYXN0X2Vycm9yGAUgASgJIuwDChFHZXRTdGF0dXNSZXNwb25zZRIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEhoKBHRpZXIYAyABKA4yDC5scnMudjEuVGllchIOCgZyZWdpb24YBCABKAkSEAoIZW5kcG9pbnQYBSABKAkSDwoHdmVyc2lvbhgGIAEoCRIuCgpzdGFydGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIZChFkaXJlY3RvcnlfdmVyc2lvbhgIIAEoBBIWCg5kaXJlY3Rvcnlfc2l6ZRgJIAEoDRIiCgZwYXJlbnQYCiABKAsyEi5scnMudjEuUGVlclN0YXR1cxIYChBjZXJ0X2ZpbmdlcnByaW50GAsgASgJEjIKDmNlcnRfbm90X2FmdGVyGAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIWCg5vdXRib3hfcGVuZGluZxgNIAEoDRIrCg11cHN0cmVhbV9zeW5jGA4gASgLMhQubHJzLnYxLlN5bmNQb3NpdGlvbhItCg9kb3duc3RyZWFtX3N5bmMYDyADKAsyFC5scnMudjEuU3luY1Bvc2l0aW9uEiUKB2NhdGFsb2cYECABKAsyFC5scnMudjEuQ2F0YWxvZ1N0YXRzIsIBCgxTeW5jUG9zaXRpb24SDwoHcGVlcl9pZBgBIAEoCRIYChBhY2tub3dsZWRnZWRfc2VxGAIgASgEEhAKCGhlYWRfc2VxGAMgASgEEgsKA2xhZxgEIAEoBBIwCgxsYXN0X3N5bmNfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCXJlc3luY2luZxgGIAEoCBISCgpsYXN0X2Vycm9yGAcgASgJEg8KB3Jlc3luY3MYCCABKAQiZgoMQ2F0YWxvZ1N0YXRzEg8KB3JlY29yZHMYASABKAQSEAoIY2x1c3RlcnMYAiABKAQSEAoIaG9sZGluZ3MYAyABKAQSDgoGbWVyZ2VzGAQgASgEEhEKCWRvd25sb2FkcxgFIAEoBCJ3ChxDcmVhdGVFbnJvbGxtZW50VG9rZW5SZXF1ZXN0EhYKDmluc3RpdHV0aW9uX2lkGAEgASgJEhoKBHRpZXIYAiABKA4yDC5scnMudjEuVGllchIOCgZyZWdpb24YAyABKAkSEwoLdHRsX3NlY29uZHMYBCABKA0iXgodQ3JlYXRlRW5yb2xsbWVudFRva2VuUmVzcG9uc2USDQoFdG9rZW4YASABKAkSLgoKZXhwaXJlc19hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi9AEKD0Vucm9sbG1lbnRUb2tlbhIQCgh0b2tlbl9pZBgBIAEoCRIWCg5pbnN0aXR1dGlvbl9pZBgCIAEoCRIaCgR0aWVyGAMgASgOMgwubHJzLnYxLlRpZXISDgoGcmVnaW9uGAQgASgJEi4KCmNyZWF0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmV4cGlyZXNfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEisKB3VzZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIh0KG0xpc3RFbnJvbGxtZW50VG9rZW5zUmVxdWVzdCJHChxMaXN0RW5yb2xsbWVudFRva2Vuc1Jlc3BvbnNlEicKBnRva2VucxgBIAMoCzIXLmxycy52MS5FbnJvbGxtZW50VG9rZW4iQgoYUmV2b2tlSW5zdGl0dXRpb25SZXF1ZXN0EhYKDmluc3RpdHV0aW9uX2lkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSJUChlSZXZva2VJbnN0aXR1dGlvblJlc3BvbnNlEhkKEWRpcmVjdG9yeV92ZXJzaW9uGAEgASgEEhwKFHJldm9rZWRfZmluZ2VycHJpbnRzGAIgAygJMvMCCgxBZG1pblNlcnZpY2USQAoJR2V0U3RhdHVzEhgubHJzLnYxLkdldFN0YXR1c1JlcXVlc3QaGS5scnMudjEuR2V0U3RhdHVzUmVzcG9uc2USZAoVQ3JlYXRlRW5yb2xsbWVudFRva2VuEiQubHJzLnYxLkNyZWF0ZUVucm9sbG1lbnRUb2tlblJlcXVlc3QaJS5scnMudjEuQ3JlYXRlRW5yb2xsbWVudFRva2VuUmVzcG9uc2USYQoUTGlzdEVucm9sbG1lbnRUb2tlbnMSIy5scnMudjEuTGlzdEVucm9sbG1lbnRUb2tlbnNSZXF1ZXN0GiQubHJzLnYxLkxpc3RFbnJvbGxtZW50VG9rZW5zUmVzcG9uc2USWAoRUmV2b2tlSW5zdGl0dXRpb24SIC5scnMudjEuUmV2b2tlSW5zdGl0dXRpb25SZXF1ZXN0GiEubHJzLnYxLlJldm9rZUluc3RpdHV0aW9uUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp, file_lrs_v1_common]);
 
 /**
  * @generated from message lrs.v1.GetStatusRequest
@@ -138,6 +138,25 @@ export type GetStatusResponse = Message<"lrs.v1.GetStatusResponse"> & {
    * @generated from field: uint32 outbox_pending = 13;
    */
   outboxPending: number;
+
+  /**
+   * Catalog sync toward the parent (members and regional centers).
+   *
+   * @generated from field: lrs.v1.SyncPosition upstream_sync = 14;
+   */
+  upstreamSync?: SyncPosition | undefined;
+
+  /**
+   * Catalog sync from each node below (regional and national centers).
+   *
+   * @generated from field: repeated lrs.v1.SyncPosition downstream_sync = 15;
+   */
+  downstreamSync: SyncPosition[];
+
+  /**
+   * @generated from field: lrs.v1.CatalogStats catalog = 16;
+   */
+  catalog?: CatalogStats | undefined;
 };
 
 /**
@@ -146,6 +165,101 @@ export type GetStatusResponse = Message<"lrs.v1.GetStatusResponse"> & {
  */
 export const GetStatusResponseSchema: GenMessage<GetStatusResponse> = /*@__PURE__*/
   messageDesc(file_lrs_v1_admin, 2);
+
+/**
+ * How far one sender's catalog changes have been applied by the receiver.
+ *
+ * @generated from message lrs.v1.SyncPosition
+ */
+export type SyncPosition = Message<"lrs.v1.SyncPosition"> & {
+  /**
+   * @generated from field: string peer_id = 1;
+   */
+  peerId: string;
+
+  /**
+   * @generated from field: uint64 acknowledged_seq = 2;
+   */
+  acknowledgedSeq: bigint;
+
+  /**
+   * The sender's newest change-log position, as last reported.
+   *
+   * @generated from field: uint64 head_seq = 3;
+   */
+  headSeq: bigint;
+
+  /**
+   * head_seq - acknowledged_seq.
+   *
+   * @generated from field: uint64 lag = 4;
+   */
+  lag: bigint;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp last_sync_at = 5;
+   */
+  lastSyncAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: bool resyncing = 6;
+   */
+  resyncing: boolean;
+
+  /**
+   * @generated from field: string last_error = 7;
+   */
+  lastError: string;
+
+  /**
+   * @generated from field: uint64 resyncs = 8;
+   */
+  resyncs: bigint;
+};
+
+/**
+ * Describes the message lrs.v1.SyncPosition.
+ * Use `create(SyncPositionSchema)` to create a new message.
+ */
+export const SyncPositionSchema: GenMessage<SyncPosition> = /*@__PURE__*/
+  messageDesc(file_lrs_v1_admin, 3);
+
+/**
+ * @generated from message lrs.v1.CatalogStats
+ */
+export type CatalogStats = Message<"lrs.v1.CatalogStats"> & {
+  /**
+   * @generated from field: uint64 records = 1;
+   */
+  records: bigint;
+
+  /**
+   * @generated from field: uint64 clusters = 2;
+   */
+  clusters: bigint;
+
+  /**
+   * @generated from field: uint64 holdings = 3;
+   */
+  holdings: bigint;
+
+  /**
+   * @generated from field: uint64 merges = 4;
+   */
+  merges: bigint;
+
+  /**
+   * @generated from field: uint64 downloads = 5;
+   */
+  downloads: bigint;
+};
+
+/**
+ * Describes the message lrs.v1.CatalogStats.
+ * Use `create(CatalogStatsSchema)` to create a new message.
+ */
+export const CatalogStatsSchema: GenMessage<CatalogStats> = /*@__PURE__*/
+  messageDesc(file_lrs_v1_admin, 4);
 
 /**
  * @generated from message lrs.v1.CreateEnrollmentTokenRequest
@@ -183,7 +297,7 @@ export type CreateEnrollmentTokenRequest = Message<"lrs.v1.CreateEnrollmentToken
  * Use `create(CreateEnrollmentTokenRequestSchema)` to create a new message.
  */
 export const CreateEnrollmentTokenRequestSchema: GenMessage<CreateEnrollmentTokenRequest> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_admin, 3);
+  messageDesc(file_lrs_v1_admin, 5);
 
 /**
  * @generated from message lrs.v1.CreateEnrollmentTokenResponse
@@ -205,7 +319,7 @@ export type CreateEnrollmentTokenResponse = Message<"lrs.v1.CreateEnrollmentToke
  * Use `create(CreateEnrollmentTokenResponseSchema)` to create a new message.
  */
 export const CreateEnrollmentTokenResponseSchema: GenMessage<CreateEnrollmentTokenResponse> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_admin, 4);
+  messageDesc(file_lrs_v1_admin, 6);
 
 /**
  * @generated from message lrs.v1.EnrollmentToken
@@ -252,7 +366,7 @@ export type EnrollmentToken = Message<"lrs.v1.EnrollmentToken"> & {
  * Use `create(EnrollmentTokenSchema)` to create a new message.
  */
 export const EnrollmentTokenSchema: GenMessage<EnrollmentToken> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_admin, 5);
+  messageDesc(file_lrs_v1_admin, 7);
 
 /**
  * @generated from message lrs.v1.ListEnrollmentTokensRequest
@@ -265,7 +379,7 @@ export type ListEnrollmentTokensRequest = Message<"lrs.v1.ListEnrollmentTokensRe
  * Use `create(ListEnrollmentTokensRequestSchema)` to create a new message.
  */
 export const ListEnrollmentTokensRequestSchema: GenMessage<ListEnrollmentTokensRequest> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_admin, 6);
+  messageDesc(file_lrs_v1_admin, 8);
 
 /**
  * @generated from message lrs.v1.ListEnrollmentTokensResponse
@@ -282,7 +396,7 @@ export type ListEnrollmentTokensResponse = Message<"lrs.v1.ListEnrollmentTokensR
  * Use `create(ListEnrollmentTokensResponseSchema)` to create a new message.
  */
 export const ListEnrollmentTokensResponseSchema: GenMessage<ListEnrollmentTokensResponse> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_admin, 7);
+  messageDesc(file_lrs_v1_admin, 9);
 
 /**
  * @generated from message lrs.v1.RevokeInstitutionRequest
@@ -304,7 +418,7 @@ export type RevokeInstitutionRequest = Message<"lrs.v1.RevokeInstitutionRequest"
  * Use `create(RevokeInstitutionRequestSchema)` to create a new message.
  */
 export const RevokeInstitutionRequestSchema: GenMessage<RevokeInstitutionRequest> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_admin, 8);
+  messageDesc(file_lrs_v1_admin, 10);
 
 /**
  * @generated from message lrs.v1.RevokeInstitutionResponse
@@ -326,7 +440,7 @@ export type RevokeInstitutionResponse = Message<"lrs.v1.RevokeInstitutionRespons
  * Use `create(RevokeInstitutionResponseSchema)` to create a new message.
  */
 export const RevokeInstitutionResponseSchema: GenMessage<RevokeInstitutionResponse> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_admin, 9);
+  messageDesc(file_lrs_v1_admin, 11);
 
 /**
  * A node's own administration. Only the node's own certificate (its CLI on

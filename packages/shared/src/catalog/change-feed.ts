@@ -1,0 +1,55 @@
+/**
+ * The contract between a catalog that changes (a member's local catalog, a
+ * regional union catalog) and the sync worker that pushes its changes to the
+ * tier above. The change log is the transactional outbox of catalog sync:
+ * every upsert or delete appends to it in the same transaction.
+ */
+
+/** An item (copy) a library holds of a record. */
+export interface HoldingData {
+  barcode: string;
+  callNumber: string;
+  location: string;
+  status: string;
+  loanRule: string;
+}
+
+/** The state of one record as it is to be sent: MARC as ISO 2709 (UTF-8), with holdings. */
+export type RecordChange =
+  | {
+      kind: "upsert";
+      institutionId: string;
+      recordId: string;
+      marc: Uint8Array;
+      holdings: HoldingData[];
+      changedAt: Date;
+    }
+  | { kind: "delete"; institutionId: string; recordId: string; changedAt: Date };
+
+/** A change log entry: its position and the record's state to send for it. */
+export interface FeedEntry {
+  seq: bigint;
+  change: RecordChange;
+}
+
+export interface ChangeFeed {
+  /** The newest position in the log (0 when empty). */
+  headSeq(): bigint;
+  /**
+   * Entries after `seq`, oldest first, at most `limit`. The log records which
+   * record changed; the entry carries the record's state *now* (an upsert that
+   * was later deleted is sent as a delete), which is what makes applying a
+   * later entry twice, or an earlier one after it, harmless.
+   */
+  changesAfter(seq: bigint, limit: number): FeedEntry[];
+  /**
+   * Every current record, for a full resync, and the log position the snapshot
+   * stands for (the head when it was taken). The sync worker consumes
+   * `records` lazily, a batch at a time, across network round trips — so
+   * implement it with keyset pagination (one `.all()` per page ordered by the
+   * record key), never with an open better-sqlite3 cursor, which would keep
+   * the connection busy. Changes made while it runs are in the log after
+   * `seq` and are sent afterwards, so a page may see newer state: harmless.
+   */
+  snapshot(): { seq: bigint; records: Iterable<Extract<RecordChange, { kind: "upsert" }>> };
+}

@@ -1,0 +1,271 @@
+import { create } from "@bufbuild/protobuf";
+import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { Client } from "@connectrpc/connect";
+import type { Database } from "../db.js";
+import { type SyncPosition, SyncPositionSchema } from "../gen/lrs/v1/admin_pb.js";
+import {
+  type CatalogChange,
+  CatalogChangeSchema,
+  type CatalogSyncService,
+  HoldingSchema,
+  type PushChangesRequest,
+  ResyncPhase,
+} from "../gen/lrs/v1/catalog_pb.js";
+import type { Logger } from "../log.js";
+import type { ChangeFeed, RecordChange } from "./change-feed.js";
+
+/** Changes per push; with records of a few KB a batch stays well under a megabyte or two. */
+export const DEFAULT_BATCH = 250;
+/** The receiver refuses larger batches. */
+export const MAX_BATCH = 2000;
+/** ISO 2709 cannot describe a longer record. */
+export const MAX_RECORD_BYTES = 99_999;
+
+/** Turns a feed entry into its wire form. */
+export function toWire(seq: bigint, c: RecordChange): CatalogChange {
+  return create(CatalogChangeSchema, {
+    seq,
+    institutionId: c.institutionId,
+    changedAt: timestampFromDate(c.changedAt),
+    change:
+      c.kind === "upsert"
+        ? {
+            case: "upsert",
+            value: {
+              recordId: c.recordId,
+              marc: c.marc,
+              holdings: c.holdings.map((h) => create(HoldingSchema, h)),
+            },
+          }
+        : { case: "delete", value: { recordId: c.recordId } },
+  });
+}
+
+/** Turns a wire change into a feed change; undefined when it carries neither upsert nor delete. */
+export function fromWire(c: CatalogChange): RecordChange | undefined {
+  const changedAt = c.changedAt ? timestampDate(c.changedAt) : new Date();
+  switch (c.change.case) {
+    case "upsert":
+      return {
+        kind: "upsert",
+        institutionId: c.institutionId,
+        recordId: c.change.value.recordId,
+        marc: c.change.value.marc,
+        holdings: c.change.value.holdings.map((h) => ({
+          barcode: h.barcode,
+          callNumber: h.callNumber,
+          location: h.location,
+          status: h.status,
+          loanRule: h.loanRule,
+        })),
+        changedAt,
+      };
+    case "delete":
+      return { kind: "delete", institutionId: c.institutionId, recordId: c.change.value.recordId, changedAt };
+    case undefined:
+      return undefined;
+    default: {
+      const _never: never = c.change;
+      return _never;
+    }
+  }
+}
+
+const META_ACKED = "catalog_sync_acked_seq";
+const META_RESYNC = "catalog_sync_needs_resync";
+
+export interface PusherOptions {
+  db: Database;
+  feed: ChangeFeed;
+  client: Client<typeof CatalogSyncService>;
+  peerId: string;
+  log: Logger;
+  batchSize?: number;
+  /** How often to look for new changes when idle (another process may write them). */
+  pollMs?: number;
+  /** Per-push deadline. */
+  timeoutMs?: number;
+}
+
+/**
+ * Pushes a catalog's change log to the tier above, batch by batch, and
+ * remembers the acknowledged position, so a restart resumes where it
+ * stopped. When the receiver cannot continue (a gap, a position it does not
+ * know) the pusher sends the whole catalog again as a resync.
+ */
+export class CatalogSyncPusher {
+  readonly #o: Required<Omit<PusherOptions, "batchSize" | "pollMs" | "timeoutMs">> & {
+    batchSize: number;
+    pollMs: number;
+    timeoutMs: number;
+  };
+  #wake: (() => void) | undefined;
+  #lastSyncAt: Date | undefined;
+  #lastError = "";
+  #resyncs = 0n;
+  #running: Promise<void> | undefined;
+
+  constructor(o: PusherOptions) {
+    this.#o = { batchSize: DEFAULT_BATCH, pollMs: 500, timeoutMs: 30_000, ...o };
+  }
+
+  #meta(key: string): string | undefined {
+    const row = this.#o.db.sqlite.prepare("SELECT value FROM node_meta WHERE key = ?").get(key) as
+      | { value: string }
+      | undefined;
+    return row?.value;
+  }
+
+  #setMeta(key: string, value: string): void {
+    this.#o.db.sqlite
+      .prepare(
+        "INSERT INTO node_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+      )
+      .run(key, value);
+  }
+
+  get ackedSeq(): bigint {
+    return BigInt(this.#meta(META_ACKED) ?? "0");
+  }
+
+  /** Wakes the worker at once (after a local change in this process). */
+  notify(): void {
+    this.#wake?.();
+  }
+
+  status(): SyncPosition {
+    const acked = this.ackedSeq;
+    const head = this.#o.feed.headSeq();
+    return create(SyncPositionSchema, {
+      peerId: this.#o.peerId,
+      acknowledgedSeq: acked,
+      headSeq: head,
+      lag: head > acked ? head - acked : 0n,
+      ...(this.#lastSyncAt ? { lastSyncAt: timestampFromDate(this.#lastSyncAt) } : {}),
+      resyncing: this.#meta(META_RESYNC) === "1",
+      lastError: this.#lastError,
+      resyncs: this.#resyncs,
+    });
+  }
+
+  start(signal: AbortSignal): void {
+    this.#running ??= this.#loop(signal);
+  }
+
+  /** Resolves when the loop has stopped (after `signal` aborted). */
+  async stopped(): Promise<void> {
+    await this.#running;
+  }
+
+  #sleep(ms: number, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(t);
+        signal.removeEventListener("abort", done);
+        this.#wake = undefined;
+        resolve();
+      };
+      const t = setTimeout(done, ms);
+      this.#wake = done;
+      signal.addEventListener("abort", done, { once: true });
+    });
+  }
+
+  async #loop(signal: AbortSignal): Promise<void> {
+    let failures = 0;
+    while (!signal.aborted) {
+      try {
+        const progressed =
+          this.#meta(META_RESYNC) === "1" ? await this.#resync(signal) : await this.#pushOnce(signal);
+        failures = 0;
+        this.#lastError = "";
+        if (!progressed) await this.#sleep(this.#o.pollMs, signal);
+      } catch (err) {
+        if (signal.aborted) break;
+        failures++;
+        this.#lastError = (err as Error).message;
+        const delay = Math.min(30_000, 250 * 2 ** Math.min(failures, 7));
+        this.#o.log.warn(
+          { err: this.#lastError, peer: this.#o.peerId, retryInMs: delay },
+          "catalog sync push failed",
+        );
+        await this.#sleep(delay, signal);
+      }
+    }
+  }
+
+  async #push(req: Omit<PushChangesRequest, "$typeName" | "$unknown">, signal: AbortSignal) {
+    return this.#o.client.pushChanges(req, { signal, timeoutMs: this.#o.timeoutMs });
+  }
+
+  /** One normal batch; false when there was nothing to send. */
+  async #pushOnce(signal: AbortSignal): Promise<boolean> {
+    const acked = this.ackedSeq;
+    const entries = this.#o.feed.changesAfter(acked, this.#o.batchSize);
+    if (entries.length === 0) return false;
+    const res = await this.#push(
+      {
+        afterSeq: acked,
+        changes: entries.map((e) => toWire(e.seq, e.change)),
+        headSeq: this.#o.feed.headSeq(),
+        resync: ResyncPhase.UNSPECIFIED,
+        resyncEpoch: 0n,
+        snapshotSeq: 0n,
+      },
+      signal,
+    );
+    this.#lastSyncAt = new Date();
+    if (res.resyncRequired) {
+      this.#o.log.warn({ peer: this.#o.peerId, reason: res.reason }, "receiver asks for a full resync");
+      this.#setMeta(META_RESYNC, "1");
+      return true;
+    }
+    this.#setMeta(META_ACKED, res.acknowledgedSeq.toString());
+    return true;
+  }
+
+  /** Sends the whole catalog, framed BEGIN … END, then continues after the snapshot's position. */
+  async #resync(signal: AbortSignal): Promise<boolean> {
+    const epoch = BigInt(Date.now());
+    const snap = this.#o.feed.snapshot();
+    this.#resyncs++;
+    this.#o.log.info(
+      { peer: this.#o.peerId, epoch: epoch.toString(), snapshotSeq: snap.seq.toString() },
+      "full resync started",
+    );
+    let phase = ResyncPhase.BEGIN;
+    let batch: CatalogChange[] = [];
+    let sent = 0;
+    const flush = async (end: boolean) => {
+      const res = await this.#push(
+        {
+          afterSeq: 0n,
+          changes: batch,
+          headSeq: this.#o.feed.headSeq(),
+          resync: end ? ResyncPhase.END : phase,
+          resyncEpoch: epoch,
+          snapshotSeq: end ? snap.seq : 0n,
+        },
+        signal,
+      );
+      this.#lastSyncAt = new Date();
+      sent += batch.length;
+      batch = [];
+      phase = ResyncPhase.DATA;
+      if (end) {
+        this.#o.db.transaction(() => {
+          this.#setMeta(META_ACKED, res.acknowledgedSeq.toString());
+          this.#setMeta(META_RESYNC, "0");
+        });
+      }
+    };
+    for (const rec of snap.records) {
+      if (signal.aborted) throw new Error("resync interrupted");
+      batch.push(toWire(0n, rec));
+      if (batch.length >= this.#o.batchSize) await flush(false);
+    }
+    await flush(true);
+    this.#o.log.info({ peer: this.#o.peerId, records: sent }, "full resync finished");
+    return true;
+  }
+}
