@@ -173,9 +173,7 @@ export function catalogSyncReceiver(o: ReceiverOptions): ServiceImpl<typeof Cata
 }
 
 /** Rows of sync_sources for status: one per sender. */
-export function syncSources(
-  db: Database,
-): Array<{
+export function syncSources(db: Database): Array<{
   sourceId: string;
   ackedSeq: bigint;
   headSeq: bigint;
