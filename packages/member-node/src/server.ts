@@ -1,12 +1,4 @@
-import {
-  adminPb,
-  BaseNode,
-  DirectoryReplica,
-  directoryPb,
-  type NodeConfig,
-  openNodeContext,
-  ParentLink,
-} from "@lrs/shared";
+import { adminPb, BaseNode, directoryPb, type NodeConfig, openChildContext } from "@lrs/shared";
 import type { MemberContext } from "./context.js";
 import { memberPolicy } from "./policy.js";
 import { adminService } from "./services/admin.js";
@@ -36,20 +28,7 @@ export class MemberNode extends BaseNode {
   }
 
   static async create(cfg: NodeConfig): Promise<MemberNode> {
-    const base = openNodeContext(
-      cfg,
-      memberMigrations,
-      `run "lrs-member enroll --token TOKEN --config ${cfg.source}" first`,
-    );
-    const directory = new DirectoryReplica(base.db);
-    const regional = new ParentLink({
-      endpoint: cfg.parent!,
-      ...(cfg.parentId ? { expectId: cfg.parentId } : {}),
-      tls: base.tls,
-      replica: directory,
-      outbox: base.outbox,
-      log: base.log.child({ peer: "regional" }),
-    });
-    return new MemberNode({ ...base, directory, regional });
+    const { parentLink, ...ctx } = openChildContext(cfg, memberMigrations, "regional");
+    return new MemberNode({ ...ctx, regional: parentLink });
   }
 }

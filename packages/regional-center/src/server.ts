@@ -1,12 +1,4 @@
-import {
-  adminPb,
-  BaseNode,
-  DirectoryReplica,
-  directoryPb,
-  type NodeConfig,
-  openNodeContext,
-  ParentLink,
-} from "@lrs/shared";
+import { adminPb, BaseNode, directoryPb, type NodeConfig, openChildContext } from "@lrs/shared";
 import type { RegionalContext } from "./context.js";
 import { regionalPolicy } from "./policy.js";
 import { adminService } from "./services/admin.js";
@@ -36,20 +28,7 @@ export class RegionalNode extends BaseNode {
   }
 
   static async create(cfg: NodeConfig): Promise<RegionalNode> {
-    const base = openNodeContext(
-      cfg,
-      regionalMigrations,
-      `run "lrs-regional enroll --token TOKEN --config ${cfg.source}" first`,
-    );
-    const directory = new DirectoryReplica(base.db);
-    const national = new ParentLink({
-      endpoint: cfg.parent!,
-      ...(cfg.parentId ? { expectId: cfg.parentId } : {}),
-      tls: base.tls,
-      replica: directory,
-      outbox: base.outbox,
-      log: base.log.child({ peer: "national" }),
-    });
-    return new RegionalNode({ ...base, directory, national });
+    const { parentLink, ...ctx } = openChildContext(cfg, regionalMigrations, "national");
+    return new RegionalNode({ ...ctx, national: parentLink });
   }
 }

@@ -1,3 +1,6 @@
+export * from "./catalog/change-feed.js";
+export * from "./catalog/sync.js";
+export * from "./catalog/sync-receiver.js";
 export * from "./config.js";
 export * from "./cql/index.js";
 export * from "./db.js";
@@ -5,6 +8,7 @@ export * from "./directory/source.js";
 export * from "./directory/tokens.js";
 export * as healthPb from "./gen/grpc/health/v1/health_pb.js";
 export * as adminPb from "./gen/lrs/v1/admin_pb.js";
+export * as catalogPb from "./gen/lrs/v1/catalog_pb.js";
 export { Tier } from "./gen/lrs/v1/common_pb.js";
 export * as directoryPb from "./gen/lrs/v1/directory_pb.js";
 export * from "./log.js";

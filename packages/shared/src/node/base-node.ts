@@ -3,11 +3,18 @@ import { join } from "node:path";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ConnectRouter } from "@connectrpc/connect";
+import type { CatalogSyncPusher } from "../catalog/sync.js";
+import { syncSources } from "../catalog/sync-receiver.js";
 import type { NodeConfig } from "../config.js";
 import { Database, type Migration } from "../db.js";
-import type { DirectorySource } from "../directory/source.js";
+import { DirectoryReplica, type DirectorySource } from "../directory/source.js";
 import { EnrollmentTokens } from "../directory/tokens.js";
-import { type GetStatusResponse, GetStatusResponseSchema } from "../gen/lrs/v1/admin_pb.js";
+import {
+  type CatalogStats,
+  type GetStatusResponse,
+  GetStatusResponseSchema,
+  SyncPositionSchema,
+} from "../gen/lrs/v1/admin_pb.js";
 import {
   type Institution,
   InstitutionSchema,
@@ -21,7 +28,7 @@ import type { Policy } from "../rpc/authz.js";
 import { RpcServer } from "../rpc/server.js";
 import { loadIdentity, type TlsIdentity } from "../tls/identity.js";
 import { tierName } from "../tls/pki.js";
-import type { ParentLink } from "./parent-link.js";
+import { ParentLink } from "./parent-link.js";
 
 export const LRS_VERSION = "0.1.0";
 
@@ -56,6 +63,29 @@ export function openNodeContext(cfg: NodeConfig, migrations: Migration[], enroll
   };
 }
 
+/** What a regional center or a member opens: the common context, a directory replica and the link to its parent. */
+export function openChildContext(
+  cfg: NodeConfig,
+  migrations: Migration[],
+  parentLabel: string,
+): NodeContext & { directory: DirectoryReplica; parentLink: ParentLink } {
+  const base = openNodeContext(
+    cfg,
+    migrations,
+    `run "lrs-${tierName(cfg.tier)} enroll --token TOKEN --config ${cfg.source}" first`,
+  );
+  const directory = new DirectoryReplica(base.db);
+  const parentLink = new ParentLink({
+    endpoint: cfg.parent!,
+    ...(cfg.parentId ? { expectId: cfg.parentId } : {}),
+    tls: base.tls,
+    replica: directory,
+    outbox: base.outbox,
+    log: base.log.child({ peer: parentLabel }),
+  });
+  return { ...base, directory, parentLink };
+}
+
 /** This node as an entry of the directory, built from its config and certificate. */
 export function selfInstitution(ctx: NodeContext, endpoint: string): Institution {
   const { cfg, tls } = ctx;
@@ -88,6 +118,11 @@ export interface BaseNodeParts {
   serviceNames: string[];
   routes: (router: ConnectRouter, streams: AbortSignal) => void;
   parent?: ParentLink;
+  /** Pushes this node's catalog changes to the parent (members, regional centers). */
+  upstreamSync?: CatalogSyncPusher;
+  /** This node receives catalog changes from the tier below (regional and national centers). */
+  receivesSync?: boolean;
+  catalogStats?: () => CatalogStats;
 }
 
 /**
@@ -100,6 +135,7 @@ export class BaseNode {
   readonly parts: BaseNodeParts;
   #address = "";
   #destroying: Promise<void> | undefined;
+  readonly #workers = new AbortController();
 
   constructor(parts: BaseNodeParts) {
     this.parts = parts;
@@ -132,6 +168,7 @@ export class BaseNode {
       this.#registerUpward(this.parts.parent);
       this.parts.parent.start();
     }
+    this.parts.upstreamSync?.start(this.#workers.signal);
     this.ctx.log.info({ address: this.#address, id: this.ctx.cfg.id }, "node listening");
     return this.#address;
   }
@@ -175,12 +212,29 @@ export class BaseNode {
       certFingerprint: tls.cert.fingerprint256,
       certNotAfter: timestampFromDate(tls.cert.validTo),
       outboxPending: outbox.pendingCount(),
+      ...(this.parts.upstreamSync ? { upstreamSync: this.parts.upstreamSync.status() } : {}),
+      downstreamSync: this.parts.receivesSync
+        ? syncSources(this.ctx.db).map((s) =>
+            create(SyncPositionSchema, {
+              peerId: s.sourceId,
+              acknowledgedSeq: s.ackedSeq,
+              headSeq: s.headSeq,
+              lag: s.headSeq > s.ackedSeq ? s.headSeq - s.ackedSeq : 0n,
+              resyncing: s.resyncing,
+              resyncs: s.resyncs,
+              ...(s.lastSyncAt ? { lastSyncAt: timestampFromDate(s.lastSyncAt) } : {}),
+            }),
+          )
+        : [],
+      ...(this.parts.catalogStats ? { catalog: this.parts.catalogStats() } : {}),
     });
   }
 
   destroy(): Promise<void> {
     this.#destroying ??= (async () => {
       await this.server.close(this.ctx.cfg.shutdownGraceMs);
+      this.#workers.abort();
+      await this.parts.upstreamSync?.stopped();
       await this.parts.parent?.close();
       this.ctx.db.close();
       this.ctx.log.info({ id: this.ctx.cfg.id }, "node stopped");

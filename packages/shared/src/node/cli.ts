@@ -238,7 +238,34 @@ export function baseProgram(tier: Tier, createNode: (cfg: NodeConfig) => Promise
           `${st.certFingerprint} until ${st.certNotAfter ? timestampDate(st.certNotAfter).toISOString() : "?"}`,
         ],
       ];
+      if (st.catalog) {
+        lines.push([
+          "catalog",
+          `${st.catalog.records} records, ${st.catalog.clusters} clusters, ${st.catalog.holdings} holdings, ${st.catalog.downloads} downloads`,
+        ]);
+      }
+      if (st.upstreamSync) {
+        const u = st.upstreamSync;
+        lines.push([
+          "sync up",
+          `acknowledged ${u.acknowledgedSeq} of ${u.headSeq} (lag ${u.lag})${u.resyncing ? ", resyncing" : ""}${u.lastError ? `, last error: ${u.lastError}` : ""}`,
+        ]);
+      }
       for (const [k, v] of lines) process.stdout.write(`${(k ?? "").padEnd(12)} ${v}\n`);
+      if (st.downstreamSync.length > 0) {
+        process.stdout.write("\ncatalog sync from the tier below:\n");
+        printTable(
+          st.downstreamSync.map((d) => ({
+            node: d.peerId,
+            acknowledged: d.acknowledgedSeq.toString(),
+            head: d.headSeq.toString(),
+            lag: d.lag.toString(),
+            last: d.lastSyncAt ? timestampDate(d.lastSyncAt).toISOString() : "-",
+            state: d.resyncing ? "resyncing" : "ok",
+            resyncs: d.resyncs.toString(),
+          })),
+        );
+      }
     });
 
   program
@@ -266,4 +293,57 @@ export function baseProgram(tier: Tier, createNode: (cfg: NodeConfig) => Promise
     });
 
   return program;
+}
+
+/**
+ * `token create` and `token list`: enrollment tokens for the tier below (the
+ * national center for regional centers, a regional center for its members).
+ */
+export function addTokenCommands(program: Command, tier: Tier.NATIONAL | Tier.REGIONAL): void {
+  const below = tier === Tier.NATIONAL ? Tier.REGIONAL : Tier.MEMBER;
+  const token = program
+    .command("token")
+    .description(
+      `enrollment tokens for ${tier === Tier.NATIONAL ? "regional centers" : "this center's members"}`,
+    );
+  const create = token
+    .command("create")
+    .description(`issue a one-time token with which a ${tierName(below)} node enrolls`)
+    .addOption(configOption())
+    .requiredOption("--id <id>", `the ${tierName(below)} institution's id`)
+    .option("--ttl <seconds>", "lifetime of the token", "86400")
+    .option("--json", "print as JSON");
+  if (tier === Tier.NATIONAL)
+    create.requiredOption("--region <code>", "the region the regional center serves");
+  create.action(async (o: { config: string; id: string; region?: string; ttl: string; json?: boolean }) => {
+    const cfg = loadConfig(tier, o.config);
+    const res = await withSelf(cfg, (c) =>
+      c.admin.createEnrollmentToken(
+        { institutionId: o.id, tier: below, region: o.region ?? cfg.region, ttlSeconds: Number(o.ttl) },
+        { timeoutMs: 10_000 },
+      ),
+    );
+    const expiresAt = res.expiresAt ? timestampDate(res.expiresAt).toISOString() : "";
+    if (o.json) printJson({ token: res.token, expiresAt });
+    else process.stdout.write(`${res.token}\n`);
+  });
+  token
+    .command("list")
+    .description("list enrollment tokens and whether they were used")
+    .addOption(configOption())
+    .option("--json", "print as JSON")
+    .action(async (o: { config: string; json?: boolean }) => {
+      const cfg = loadConfig(tier, o.config);
+      const res = await withSelf(cfg, (c) => c.admin.listEnrollmentTokens({}, { timeoutMs: 10_000 }));
+      const rows = res.tokens.map((t) => ({
+        token: t.tokenId,
+        institution: t.institutionId,
+        tier: tierName(t.tier),
+        region: t.region,
+        expires: t.expiresAt ? timestampDate(t.expiresAt).toISOString() : "",
+        used: t.usedAt ? timestampDate(t.usedAt).toISOString() : "no",
+      }));
+      if (o.json) printJson(rows);
+      else printTable(rows);
+    });
 }
