@@ -1,13 +1,14 @@
 /**
  * ISO 2709 (MARC 21 "binary") reading and writing.
  *
- * Why not a package: marcjs reads ~28k records/s and cannot decode MARC-8; @natlibfi/marc-record-serializers
- * turns chunks into strings before it reads the directory, so its byte offsets break on UTF-8, and it
- * gives up on the first malformed record. A plain walk of the leader and directory over a Buffer does
- * ~120k records/s, decodes MARC-8 (./marc8.ts) and can step over a bad record, so that is what this is.
+ * Our own directory walk rather than a package: marcjs reads ~28k records/s and cannot decode
+ * MARC-8; @natlibfi/marc-record-serializers turns chunks into strings before it reads the
+ * directory, so its byte offsets break on UTF-8, and it stops at the first malformed record. A
+ * plain walk of the leader and directory over a Buffer reads >100k records/s (BENCHMARKS.md),
+ * decodes MARC-8 (./marc8.ts) and steps over a bad record.
  */
 import { isUtf8 } from "node:buffer";
-import { Marc8Decoder } from "./marc8.js";
+import { decodeMarc8 } from "./marc8.js";
 import {
   type Iso2709Result,
   MarcParseError,
@@ -23,6 +24,7 @@ const FIELD_TERMINATOR = 0x1e;
 const SUBFIELD_DELIMITER = 0x1f;
 const LEADER_LENGTH = 24;
 const ENTRY_LENGTH = 12;
+const MAX_WARNINGS = 20;
 /** The largest record ISO 2709 can describe (five-digit length). */
 export const MAX_RECORD_LENGTH = 99_999;
 
@@ -33,19 +35,26 @@ export interface Iso2709Options {
    * the others override it, for files whose leaders lie.
    */
   encoding?: "auto" | MarcSourceEncoding;
-  /** Number of records before `buf` (to continue numbering across slices of one file). Default 0. */
+  /** Number of records before `input` (to continue numbering across slices of one file). Default 0. */
   startIndex?: number;
-  /** File offset of `buf[0]` (to report offsets in the whole file). Default 0. */
+  /** File offset of `input[0]` (to report offsets in the whole file). Default 0. */
   startOffset?: number;
 }
 
 /**
- * Reads every record in `buf`, in order. Each record yields either `{ ok: true, record }` or
- * `{ ok: false, error }`; a malformed record is reported and reading resumes after its record
- * terminator (0x1D), so one bad record costs nothing else. Whitespace, NUL and ^Z between records
- * are skipped.
+ * Reads every record in `input`, in order. Each record yields either `{ ok: true, record }` or
+ * `{ ok: false, error }`: a malformed record (bad length, bad directory, a field running past the
+ * end, a missing terminator) is reported with its number, byte offset and field, and reading
+ * resumes at the next record terminator (0x1D), or where the next whole record starts when the bad
+ * one lost its terminator, so one bad record costs nothing else. Whitespace, NUL and ^Z between
+ * records are skipped. Text is decoded per leader/09 (`a` UTF-8, blank MARC-8) to NFC; invalid
+ * UTF-8 and unknown MARC-8 become U+FFFD and a warning on the record, which is still read.
  */
-export function* parseIso2709(buf: Uint8Array, opts: Iso2709Options = {}): Generator<Iso2709Result> {
+export function* parseIso2709(
+  input: Uint8Array,
+  opts: Iso2709Options = {},
+): Generator<Iso2709Result, void, undefined> {
+  const buf = asBuffer(input);
   const reader = new RecordReader(opts.encoding ?? "auto");
   let index = opts.startIndex ?? 0;
   const base = opts.startOffset ?? 0;
@@ -54,13 +63,30 @@ export function* parseIso2709(buf: Uint8Array, opts: Iso2709Options = {}): Gener
     pos = skipFiller(buf, pos);
     if (pos >= buf.length) break;
     const term = buf.indexOf(RECORD_TERMINATOR, pos);
-    index++;
     if (term < 0) {
-      yield failure(index, base + pos, buf.subarray(pos), "no record terminator (0x1D) before the end of the data");
+      index++;
+      yield failure(
+        index,
+        base + pos,
+        buf.subarray(pos),
+        "no record terminator (0x1D) before the end of the data",
+      );
       return;
     }
-    yield reader.read(buf, pos, term + 1, index, base + pos);
-    pos = term + 1;
+    const end = term + 1;
+    if (digits(buf, pos, 5) !== end - pos) {
+      // A record cut short, or missing its terminator, runs into the next one. When a whole record
+      // ends at this terminator, the damage stops where that record starts.
+      const next = findRecordStart(buf, pos + 1, end);
+      if (next > 0) {
+        index++;
+        yield reader.read(buf, pos, next, index, base + pos);
+        pos = next;
+      }
+    }
+    index++;
+    yield reader.read(buf, pos, end, index, base + pos);
+    pos = end;
   }
 }
 
@@ -71,56 +97,88 @@ export function* parseIso2709(buf: Uint8Array, opts: Iso2709Options = {}): Gener
 export async function* readIso2709(
   stream: AsyncIterable<Uint8Array>,
   opts: Omit<Iso2709Options, "startIndex" | "startOffset"> = {},
-): AsyncGenerator<Iso2709Result> {
-  let carry: Uint8Array = new Uint8Array(0);
+): AsyncGenerator<Iso2709Result, void, undefined> {
+  let carry = Buffer.alloc(0);
   let carryOffset = 0;
   let index = 0;
   // After a run of bytes with no terminator in sight has been reported, the bytes up to the next
   // terminator belong to that bad record and are dropped.
   let skipping = false;
+  const parse = function* (bytes: Buffer): Generator<Iso2709Result, void, undefined> {
+    for (const result of parseIso2709(bytes, { ...opts, startIndex: index, startOffset: carryOffset })) {
+      index = result.index;
+      yield result;
+    }
+    carryOffset += bytes.length;
+  };
   for await (const chunk of stream) {
-    let buf: Uint8Array = carry.length === 0 ? chunk : Buffer.concat([carry, chunk]);
+    let buf = asBuffer(chunk);
     if (skipping) {
       const term = buf.indexOf(RECORD_TERMINATOR);
       if (term < 0) {
         carryOffset += buf.length;
-        carry = new Uint8Array(0);
         continue;
       }
       skipping = false;
       carryOffset += term + 1;
       buf = buf.subarray(term + 1);
     }
+    if (carry.length > 0) {
+      // Only the record that straddles the chunk boundary is copied; the rest is read in place.
+      const term = buf.indexOf(RECORD_TERMINATOR);
+      if (term < 0) {
+        buf = Buffer.concat([carry, buf]);
+      } else {
+        yield* parse(Buffer.concat([carry, buf.subarray(0, term + 1)]));
+        buf = buf.subarray(term + 1);
+      }
+      carry = Buffer.alloc(0);
+    }
     const last = buf.lastIndexOf(RECORD_TERMINATOR);
     if (last >= 0) {
-      const complete = buf.subarray(0, last + 1);
-      for (const result of parseIso2709(complete, { ...opts, startIndex: index, startOffset: carryOffset })) {
-        index = result.index;
-        yield result;
-      }
-      carryOffset += last + 1;
+      yield* parse(buf.subarray(0, last + 1));
       buf = buf.subarray(last + 1);
     }
     if (buf.length > MAX_RECORD_LENGTH && skipFiller(buf, 0) < buf.length) {
       index++;
+      const at = skipFiller(buf, 0);
       yield failure(
         index,
-        carryOffset + skipFiller(buf, 0),
-        buf.subarray(0, 1024),
+        carryOffset + at,
+        buf.subarray(at, at + 1024),
         `no record terminator (0x1D) within ${MAX_RECORD_LENGTH} bytes`,
       );
       skipping = true;
       carryOffset += buf.length;
-      buf = new Uint8Array(0);
+      buf = Buffer.alloc(0);
     }
-    // Copied so that the caller's chunk buffers (often pooled) are not kept alive or reused under us.
-    carry = buf.length === 0 ? new Uint8Array(0) : Uint8Array.prototype.slice.call(buf);
+    // Copied so that a producer that reuses its chunk buffers cannot change the partial record.
+    carry = Buffer.from(buf);
   }
-  if (carry.length > 0 && !skipping) {
-    for (const result of parseIso2709(carry, { ...opts, startIndex: index, startOffset: carryOffset })) {
-      yield result;
+  if (carry.length > 0 && !skipping) yield* parse(carry);
+}
+
+/**
+ * The first position in `[from, end)` where a record starts whose leader length ends it exactly at
+ * `end` and whose base address points at a field terminator; -1 if there is none.
+ */
+function findRecordStart(buf: Buffer, from: number, end: number): number {
+  for (let q = from; q <= end - (LEADER_LENGTH + 2); q++) {
+    if (digits(buf, q, 5) !== end - q) continue;
+    const baseAddress = digits(buf, q + 12, 5);
+    if (
+      baseAddress > LEADER_LENGTH &&
+      baseAddress < end - q &&
+      buf[q + baseAddress - 1] === FIELD_TERMINATOR
+    ) {
+      return q;
     }
   }
+  return -1;
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 function skipFiller(buf: Uint8Array, pos: number): number {
@@ -144,7 +202,8 @@ function failure(
     index,
     offset,
     error: new MarcParseError({ recordIndex: index, offset, field, reason }),
-    raw,
+    // A copy: the caller may keep it while the reader moves on to buffers the producer reuses.
+    raw: Buffer.from(raw),
   };
 }
 
@@ -180,24 +239,34 @@ class Malformed extends Error {
 }
 
 class RecordReader {
-  private readonly marc8 = new Marc8Decoder();
-  private buf: Uint8Array = new Uint8Array(0);
+  private buf: Buffer = Buffer.alloc(0);
   private recordOffset = 0;
   private recordStart = 0;
   private warnings: MarcWarning[] | undefined;
+  private unlisted = 0;
   private tag = "";
+  /** The record's data as a string when it is plain ASCII, and where it starts in `buf`. */
+  private recordText: string | undefined;
+  private recordTextStart = 0;
+  /** The same for the current field (or the whole record's data, when that is plain ASCII). */
+  private fieldText: string | undefined;
+  private fieldStart = 0;
 
   constructor(private readonly encoding: "auto" | MarcSourceEncoding) {}
 
-  /** Reads the record in `buf[start, end)`, `end - 1` being its record terminator. */
-  read(buf: Uint8Array, start: number, end: number, index: number, offset: number): Iso2709Result {
+  /** Reads the record in `buf[start, end)`, which should end with its record terminator. */
+  read(buf: Buffer, start: number, end: number, index: number, offset: number): Iso2709Result {
     this.buf = buf;
     this.recordStart = start;
     this.recordOffset = offset;
     this.warnings = undefined;
+    this.unlisted = 0;
     this.tag = "";
     try {
       const { record, encoding } = this.parse(start, end);
+      if (this.unlisted > 0) {
+        this.warnings!.push({ offset, reason: `${this.unlisted} more problems in this record not listed` });
+      }
       return { ok: true, index, offset, record, encoding, warnings: this.warnings ?? NO_WARNINGS };
     } catch (err) {
       if (!(err instanceof Malformed)) throw err;
@@ -213,11 +282,18 @@ class RecordReader {
     }
     const declared = digits(buf, start, 5);
     if (declared < 0) {
-      throw new Malformed(`record length ${printable(ascii(buf, start, start + 5))} in the leader is not a number`);
+      throw new Malformed(
+        `record length ${printable(ascii(buf, start, start + 5))} in the leader is not a number`,
+      );
+    }
+    if (buf[end - 1] !== RECORD_TERMINATOR) {
+      throw new Malformed(
+        `record does not end with a record terminator (0x1D); the next record starts after ${length} bytes`,
+      );
     }
     if (declared !== length) {
       throw new Malformed(
-        `leader gives a record length of ${declared} bytes but the record terminator is at byte ${length}`,
+        `record is ${length} bytes long (up to its terminator) but its leader says ${declared}`,
       );
     }
     const baseAddress = digits(buf, start + 12, 5);
@@ -230,14 +306,16 @@ class RecordReader {
       throw new Malformed(`base address of data ${baseAddress} is outside the record (${length} bytes)`);
     }
     if (buf[start + baseAddress - 1] !== FIELD_TERMINATOR) {
-      throw new Malformed(`directory does not end with a field terminator at the base address ${baseAddress}`);
+      throw new Malformed(
+        `directory does not end with a field terminator at the base address ${baseAddress}`,
+      );
     }
     const directoryLength = baseAddress - 1 - LEADER_LENGTH;
     if (directoryLength % ENTRY_LENGTH !== 0) {
       throw new Malformed(`directory is ${directoryLength} bytes long, not a multiple of ${ENTRY_LENGTH}`);
     }
 
-    let leader = ascii(buf, start, start + LEADER_LENGTH);
+    let leader = buf.toString("latin1", start, start + LEADER_LENGTH);
     const coding = leader[9];
     let encoding: MarcSourceEncoding;
     if (this.encoding !== "auto") encoding = this.encoding;
@@ -245,7 +323,9 @@ class RecordReader {
     else {
       encoding = "marc-8";
       if (coding !== " ") {
-        this.warn(`leader/09 is ${printable(coding ?? "")}, neither blank (MARC-8) nor "a" (UTF-8); read as MARC-8`);
+        this.warn(
+          `leader/09 is ${printable(coding ?? "")}, neither blank (MARC-8) nor "a" (UTF-8); read as MARC-8`,
+        );
       }
     }
     // The record now holds Unicode, whatever it was read from.
@@ -253,9 +333,15 @@ class RecordReader {
 
     const dataStart = start + baseAddress;
     const dataEnd = end - 1;
+    // Most records are plain ASCII in either encoding: then one string for all the data, sliced,
+    // costs far less than a Buffer#toString call per subfield.
+    this.recordText = isPlainAscii(buf, dataStart, dataEnd)
+      ? buf.toString("latin1", dataStart, dataEnd)
+      : undefined;
+    this.recordTextStart = dataStart;
     const fields: MarcField[] = [];
     for (let entry = start + LEADER_LENGTH; entry < start + baseAddress - 1; entry += ENTRY_LENGTH) {
-      const tag = ascii(buf, entry, entry + 3);
+      const tag = String.fromCharCode(buf[entry]!, buf[entry + 1]!, buf[entry + 2]!);
       this.tag = tag;
       const fieldLength = digits(buf, entry + 3, 4);
       const fieldStart = digits(buf, entry + 7, 5);
@@ -288,8 +374,16 @@ class RecordReader {
 
   private field(tag: string, from: number, to: number, encoding: MarcSourceEncoding): MarcField {
     const buf = this.buf;
-    if (encoding === "marc-8") this.marc8.reset();
-    const control = tag.startsWith("00") || (!/^\d{3}$/.test(tag) && buf.indexOf(SUBFIELD_DELIMITER, from) >= to);
+    if (this.recordText !== undefined) {
+      this.fieldText = this.recordText;
+      this.fieldStart = this.recordTextStart;
+    } else {
+      // In a record with some non-ASCII text, most fields still have none.
+      this.fieldText = isPlainAscii(buf, from, to) ? buf.toString("latin1", from, to) : undefined;
+      this.fieldStart = from;
+    }
+    // Alphanumeric local tags (Aleph's FMT, LDR…) carry no indicators when they hold no subfields.
+    const control = tag.startsWith("00") || (!isNumericTag(tag) && nextDelimiter(buf, from, to) === to);
     if (control) {
       return { tag, value: this.text(from, to, encoding) };
     }
@@ -302,19 +396,26 @@ class RecordReader {
     if (pos - from < 2) this.warn("field has fewer than two indicators; missing ones read as blank", from);
     const subfields: Subfield[] = [];
     if (pos < to && buf[pos] !== SUBFIELD_DELIMITER) {
-      const next = buf.indexOf(SUBFIELD_DELIMITER, pos);
-      const stop = next < 0 || next > to ? to : next;
-      this.warn(`data before the first subfield delimiter, kept as a subfield with an empty code`, pos);
-      subfields.push({ code: "", value: this.text(pos, stop, encoding) });
+      const stop = nextDelimiter(buf, pos, to);
+      const text = this.text(pos, stop, encoding);
+      if (text.trim() === "") {
+        this.warn("blanks between the indicators and the first subfield delimiter, dropped", pos);
+      } else {
+        this.warn("data before the first subfield delimiter, kept as a subfield with an empty code", pos);
+        subfields.push({ code: "", value: text });
+      }
       pos = stop;
     }
     while (pos < to) {
       // pos is at a delimiter here.
-      let next = buf.indexOf(SUBFIELD_DELIMITER, pos + 1);
-      if (next < 0 || next > to) next = to;
+      const next = nextDelimiter(buf, pos + 1, to);
       // A delimiter with nothing after it (often just before the field terminator) is noise.
       if (next > pos + 1) {
-        subfields.push({ code: String.fromCharCode(buf[pos + 1]!), value: this.text(pos + 2, next, encoding) });
+        const code = buf[pos + 1]!;
+        if (code <= 0x20 || code >= 0x7f) {
+          this.warn(`subfield code byte 0x${code.toString(16)} is not a printable character`, pos + 1);
+        }
+        subfields.push({ code: String.fromCharCode(code), value: this.text(pos + 2, next, encoding) });
       }
       pos = next;
     }
@@ -323,39 +424,91 @@ class RecordReader {
   }
 
   private text(from: number, to: number, encoding: MarcSourceEncoding): string {
+    if (this.fieldText !== undefined)
+      return this.fieldText.slice(from - this.fieldStart, to - this.fieldStart);
     const buf = this.buf;
     if (encoding === "marc-8") {
-      return this.marc8.decode(buf, from, to, (issue) =>
-        this.warn(`MARC-8: ${issue.reason} (bytes ${issue.bytes}), replaced by U+FFFD`, issue.offset),
+      return decodeMarc8(
+        buf,
+        (issue) =>
+          this.warn(`MARC-8: ${issue.reason} (bytes ${issue.bytes}), replaced by U+FFFD`, issue.offset),
+        from,
+        to,
       );
     }
-    const s = Buffer.isBuffer(buf)
-      ? buf.toString("utf8", from, to)
-      : Buffer.from(buf.buffer, buf.byteOffset + from, to - from).toString("utf8");
-    // Same length in UTF-16 units as in bytes means every byte was ASCII: nothing to check or compose.
-    if (s.length === to - from) return s;
-    if (s.includes("\uFFFD") && !isUtf8(buf.subarray(from, to))) {
-      this.warn("invalid UTF-8, replaced by U+FFFD", from);
+    const s = buf.toString("utf8", from, to);
+    const replaced = s.includes("\uFFFD");
+    // As many UTF-16 units as bytes, none of them a replacement: all ASCII, nothing to compose.
+    if (s.length === to - from && !replaced) return s;
+    if (replaced && !isUtf8(buf.subarray(from, to))) {
+      this.warn("invalid UTF-8, replaced by U+FFFD", firstInvalidUtf8(buf, from, to));
     }
     return s.normalize("NFC");
   }
 
   private warn(reason: string, at?: number): void {
+    // A record in the wrong encoding can have a problem at every byte; the first few say enough.
+    if (this.warnings && this.warnings.length >= MAX_WARNINGS) {
+      this.unlisted++;
+      return;
+    }
     const warning: MarcWarning = {
       field: this.tag || undefined,
       offset: this.recordOffset + (at === undefined ? 0 : at - this.recordStart),
       reason,
     };
-    (this.warnings ??= []).push(warning);
+    if (!this.warnings) this.warnings = [];
+    this.warnings.push(warning);
   }
 }
 
-const STRUCTURE_CHARS = /[\x1d\x1e\x1f]/g;
+/** Where the first malformed UTF-8 sequence of `buf[from, to)` starts. */
+function firstInvalidUtf8(buf: Buffer, from: number, to: number): number {
+  let i = from;
+  while (i < to) {
+    const b = buf[i]!;
+    const n =
+      b < 0x80 ? 1 : b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
+    if (n === 0 || i + n > to || !isUtf8(buf.subarray(i, i + n))) return i;
+    i += n;
+  }
+  return from;
+}
+
+function isNumericTag(tag: string): boolean {
+  for (let i = 0; i < tag.length; i++) {
+    const c = tag.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
+}
+
+/** Position of the next subfield delimiter in `[from, to)`, or `to`. A loop: fields are short, and
+ * Buffer#indexOf costs more to call than to run here. */
+function nextDelimiter(buf: Buffer, from: number, to: number): number {
+  for (let i = from; i < to; i++) if (buf[i] === SUBFIELD_DELIMITER) return i;
+  return to;
+}
+
+/**
+ * True when every byte is printable ASCII or a separator (field terminator, subfield delimiter):
+ * text that reads the same in UTF-8 and MARC-8.
+ */
+function isPlainAscii(buf: Buffer, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const b = buf[i]!;
+    if ((b < 0x20 && b !== SUBFIELD_DELIMITER && b !== FIELD_TERMINATOR) || b > 0x7e) return false;
+  }
+  return true;
+}
 
 /** Record, field and subfield separators inside text would break the structure: they are dropped. */
 function clean(s: string): string {
-  return STRUCTURE_CHARS.test(s) ? s.replace(STRUCTURE_CHARS, "") : s;
+  if (!s.includes("\x1d") && !s.includes("\x1e") && !s.includes("\x1f")) return s;
+  return s.replaceAll("\x1d", "").replaceAll("\x1e", "").replaceAll("\x1f", "");
 }
+
+const TAG = /^[\x21-\x7e]{3}$/;
 
 /**
  * Writes one record as ISO 2709, always UTF-8: leader/09 is set to `a`, and the record length,
@@ -366,37 +519,53 @@ function clean(s: string): string {
  *   99999 bytes, which ISO 2709 cannot describe.
  */
 export function toIso2709(record: MarcRecord): Buffer {
-  const bodies: Buffer[] = [];
   let directory = "";
+  let data = "";
   let dataLength = 0;
   for (const field of record.fields) {
-    if (field.tag.length !== 3) throw new RangeError(`tag ${JSON.stringify(field.tag)} is not three characters`);
+    if (!TAG.test(field.tag)) {
+      throw new RangeError(`tag ${JSON.stringify(field.tag)} is not three printable ASCII characters`);
+    }
     let text: string;
     if (isControlField(field)) {
       text = `${clean(field.value)}\x1e`;
     } else {
       text = indicator(field.ind1) + indicator(field.ind2);
-      for (const sf of field.subfields) text += `\x1f${clean(sf.code)}${clean(sf.value)}`;
+      for (let i = 0; i < field.subfields.length; i++)
+        text += subfieldText(field.tag, field.subfields[i]!, i);
       text += "\x1e";
     }
-    const body = Buffer.from(text, "utf8");
-    if (body.length > 9999) throw new RangeError(`field ${field.tag} is ${body.length} bytes, over ISO 2709's 9999`);
-    directory += field.tag + pad(body.length, 4) + pad(dataLength, 5);
-    dataLength += body.length;
-    bodies.push(body);
+    // Lengths and offsets count bytes, not UTF-16 units.
+    const length = Buffer.byteLength(text, "utf8");
+    if (length > 9999) throw new RangeError(`field ${field.tag} is ${length} bytes, over ISO 2709's 9999`);
+    directory += field.tag + pad(length, 4) + pad(dataLength, 5);
+    dataLength += length;
+    data += text;
   }
-  const baseAddress = LEADER_LENGTH + Buffer.byteLength(directory, "latin1") + 1;
+  const baseAddress = LEADER_LENGTH + directory.length + 1;
   const total = baseAddress + dataLength + 1;
-  if (total > MAX_RECORD_LENGTH) throw new RangeError(`record is ${total} bytes, over ISO 2709's ${MAX_RECORD_LENGTH}`);
+  if (total > MAX_RECORD_LENGTH) {
+    throw new RangeError(`record is ${total} bytes, over ISO 2709's ${MAX_RECORD_LENGTH}`);
+  }
   const src = `${record.leader.replace(/[^\x20-\x7e]/g, " ")}${" ".repeat(LEADER_LENGTH)}`;
   const leader = `${pad(total, 5)}${src.slice(5, 9)}a22${pad(baseAddress, 5)}${src.slice(17, 20)}4500`;
-  const out = Buffer.allocUnsafe(total);
-  let pos = out.write(leader, 0, "latin1");
-  pos += out.write(directory, pos, "latin1");
-  out[pos++] = FIELD_TERMINATOR;
-  for (const body of bodies) pos += body.copy(out, pos);
-  out[pos] = RECORD_TERMINATOR;
-  return out;
+  // One string, one encoding pass, one allocation: the record is small and the leader and
+  // directory are ASCII, so their bytes are their characters.
+  return Buffer.from(`${leader}${directory}\x1e${data}\x1d`, "utf8");
+}
+
+/**
+ * A subfield code is one byte in ISO 2709. The one exception is what the reader keeps of text found
+ * before a field's first delimiter: an empty code in first place, written back without a delimiter.
+ */
+function subfieldText(tag: string, sf: Subfield, i: number): string {
+  if (sf.code === "" && i === 0) return clean(sf.value);
+  if (sf.code.length !== 1 || sf.code < " " || sf.code > "~") {
+    throw new RangeError(
+      `field ${tag}: subfield code ${JSON.stringify(sf.code)} is not one printable ASCII character`,
+    );
+  }
+  return `\x1f${sf.code}${clean(sf.value)}`;
 }
 
 function indicator(ind: string): string {

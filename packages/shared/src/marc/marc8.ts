@@ -65,7 +65,8 @@ const EACC: GraphicSet = {
 const C1 = (() => {
   const codes = new Int32Array(32).fill(UNASSIGNED);
   const chars = Array.from(MARC8_C1);
-  for (let i = 0; i + 1 < chars.length; i += 2) codes[chars[i]!.charCodeAt(0)] = chars[i + 1]!.codePointAt(0)!;
+  for (let i = 0; i + 1 < chars.length; i += 2)
+    codes[chars[i]!.charCodeAt(0)] = chars[i + 1]!.codePointAt(0)!;
   return codes;
 })();
 
@@ -101,50 +102,47 @@ function hex(bytes: Uint8Array, start: number, end: number): string {
 }
 
 /**
- * A MARC-8 decoder that remembers the designated G0/G1 sets between calls.
- *
- * MARC 21 resets to Basic Latin/ANSEL at the start of every field, but an escape may stay in force
- * across the subfields of one field, so a record reader calls {@link Marc8Decoder.reset} per field
- * and {@link Marc8Decoder.decode} per subfield. Output is NFC.
+ * Decoding state of one string. Each string (a subfield, a control field) starts from the MARC 21
+ * defaults: ISO 2022 would let a designation run on across a subfield delimiter, but yaz, marc4j and
+ * MARC::Charset all decode subfield by subfield, so records are written (and checked) that way, and a
+ * writer that forgot to switch back to ASCII before a delimiter does not garble the next subfield.
  */
-export class Marc8Decoder {
+class Marc8Run {
   private g0: GraphicSet = BASIC_LATIN;
   private g1: GraphicSet = ANSEL;
 
-  /** Back to the MARC 21 defaults: G0 = Basic Latin, G1 = ANSEL. */
-  reset(): void {
-    this.g0 = BASIC_LATIN;
-    this.g1 = ANSEL;
-  }
-
-  /**
-   * Decodes `bytes[start, end)`. Unknown bytes and escape sequences become U+FFFD and are passed to
-   * `onIssue` (offsets are indices into `bytes`).
-   */
-  decode(bytes: Uint8Array, start = 0, end = bytes.length, onIssue?: Marc8IssueHandler): string {
-    if (this.g0 === BASIC_LATIN && isPlainAscii(bytes, start, end)) return latin1(bytes, start, end);
-
+  decode(bytes: Uint8Array, start: number, end: number, onIssue: Marc8IssueHandler | undefined): string {
     let out = "";
     // MARC-8 writes combining marks before their base character, Unicode after it: marks wait here
     // until the base arrives.
     let pending = "";
+    let pendingAt = start;
     let ascii = true;
+    let i = start;
     const report = (offset: number, length: number, reason: string): void => {
       onIssue?.({ offset, bytes: hex(bytes, offset, Math.min(offset + length, end)), reason });
     };
     const emit = (cp: number, isCombining: boolean): void => {
       if (cp > 0x7f) ascii = false;
       if (isCombining) {
+        if (pending === "") pendingAt = i;
         if (cp !== 0) pending += String.fromCodePoint(cp);
       } else {
-        out += String.fromCodePoint(cp) + pending;
+        out += (cp > 0xffff ? String.fromCodePoint(cp) : String.fromCharCode(cp)) + pending;
         pending = "";
       }
     };
 
-    let i = start;
     while (i < end) {
       const b = bytes[i]!;
+      if (b > 0x20 && b < 0x7f && this.g0 === BASIC_LATIN && pending === "") {
+        // Runs of ASCII between the diacritics are copied in one piece.
+        let j = i + 1;
+        while (j < end && bytes[j]! >= 0x20 && bytes[j]! < 0x7f) j++;
+        out += latin1(bytes, i, j);
+        i = j;
+        continue;
+      }
       if (b === 0x1b) {
         const next = this.escape(bytes, i, end);
         if (next < 0) {
@@ -157,8 +155,9 @@ export class Marc8Decoder {
         continue;
       }
       if (b < 0x20) {
-        // Other C0 controls have no MARC-8 meaning but are the same code points in Unicode.
-        emit(b, false);
+        // MARC-8 gives ESC and the record structure's separators a meaning, no other C0 control.
+        report(i, 1, "control character not allowed in MARC-8 data");
+        emit(REPLACEMENT, false);
         i++;
         continue;
       }
@@ -202,8 +201,12 @@ export class Marc8Decoder {
       }
       i++;
     }
-    // Marks with no base left in the data are kept rather than dropped.
-    out += pending;
+    if (pending !== "") {
+      // A mark with no base letter after it would, once composed, land on the letter before it;
+      // standing on a space it stays visible and attached to nothing.
+      report(pendingAt, 1, "combining mark with no base character after it");
+      out += ` ${pending}`;
+    }
     return ascii ? out : out.normalize("NFC");
   }
 
@@ -283,9 +286,17 @@ function latin1(bytes: Uint8Array, start: number, end: number): string {
 }
 
 /**
- * Decodes one MARC-8 string (starting from the MARC 21 default sets) to NFC Unicode. Problems are
- * reported to `onIssue`, never thrown; each unknown byte or sequence becomes U+FFFD.
+ * Decodes `bytes[start, end)`, one MARC-8 string (a subfield or a control field), to NFC Unicode,
+ * starting from the MARC 21 default sets (G0 Basic Latin, G1 ANSEL). Problems are reported to
+ * `onIssue` (offsets are indices into `bytes`), never thrown; each unknown byte or escape sequence
+ * becomes U+FFFD.
  */
-export function decodeMarc8(bytes: Uint8Array, onIssue?: Marc8IssueHandler): string {
-  return new Marc8Decoder().decode(bytes, 0, bytes.length, onIssue);
+export function decodeMarc8(
+  bytes: Uint8Array,
+  onIssue?: Marc8IssueHandler,
+  start = 0,
+  end: number = bytes.length,
+): string {
+  if (isPlainAscii(bytes, start, end)) return latin1(bytes, start, end);
+  return new Marc8Run().decode(bytes, start, end, onIssue);
 }
