@@ -12,6 +12,8 @@ export * as catalogPb from "./gen/lrs/v1/catalog_pb.js";
 export { Tier } from "./gen/lrs/v1/common_pb.js";
 export * as directoryPb from "./gen/lrs/v1/directory_pb.js";
 export * from "./log.js";
+export * from "./marc/index.js";
+export * from "./match/index.js";
 export * from "./migrations.js";
 export * from "./node/base-node.js";
 export * from "./node/cli.js";
