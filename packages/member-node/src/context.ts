@@ -1,7 +1,12 @@
-import type { DirectoryReplica, NodeContext, ParentLink } from "@lrs/shared";
+import type { CatalogSyncPusher, DirectoryReplica, NodeContext, ParentLink } from "@lrs/shared";
+import type { MemberCatalog } from "./store/catalog.js";
 
 /** The member node's dependency bag. */
 export interface MemberContext extends NodeContext {
   directory: DirectoryReplica;
   regional: ParentLink;
+  /** The library's own catalog: records, items, and the change log pushed upward. */
+  catalog: MemberCatalog;
+  /** Pushes the catalog's change log to the regional center. */
+  pusher: CatalogSyncPusher;
 }

@@ -1,11 +1,23 @@
-import { adminPb, BaseNode, directoryPb, type NodeConfig, openChildContext } from "@lrs/shared";
+import { create } from "@bufbuild/protobuf";
+import {
+  adminPb,
+  BaseNode,
+  CatalogStatsSchema,
+  CatalogSyncPusher,
+  catalogPb,
+  clientFor,
+  directoryPb,
+  type NodeConfig,
+  openChildContext,
+} from "@lrs/shared";
 import type { MemberContext } from "./context.js";
 import { memberPolicy } from "./policy.js";
 import { adminService } from "./services/admin.js";
 import { directoryService } from "./services/directory.js";
+import { MemberCatalog } from "./store/catalog.js";
 import { memberMigrations } from "./store/migrations.js";
 
-/** A member library's node: its own catalog and items (later issues), its link to its regional center. */
+/** A member library's node: its own catalog and items, pushed to its regional center. */
 export class MemberNode extends BaseNode {
   readonly member: MemberContext;
 
@@ -15,6 +27,12 @@ export class MemberNode extends BaseNode {
       directory: ctx.directory,
       parent: ctx.regional,
       policy: memberPolicy,
+      upstreamSync: ctx.pusher,
+      catalogStats: () =>
+        create(CatalogStatsSchema, {
+          records: BigInt(ctx.catalog.count()),
+          holdings: BigInt(ctx.catalog.itemCount()),
+        }),
       serviceNames: [directoryPb.DirectoryService.typeName, adminPb.AdminService.typeName],
       routes: (router, streams) => {
         router.service(directoryPb.DirectoryService, directoryService(ctx, streams));
@@ -29,6 +47,14 @@ export class MemberNode extends BaseNode {
 
   static async create(cfg: NodeConfig): Promise<MemberNode> {
     const { parentLink, ...ctx } = openChildContext(cfg, memberMigrations, "regional");
-    return new MemberNode({ ...ctx, regional: parentLink });
+    const catalog = new MemberCatalog(ctx.db, cfg.id);
+    const pusher = new CatalogSyncPusher({
+      db: ctx.db,
+      feed: catalog,
+      client: clientFor(catalogPb.CatalogSyncService, parentLink.transport),
+      peerId: parentLink.status().id || "regional",
+      log: ctx.log.child({ part: "sync-up" }),
+    });
+    return new MemberNode({ ...ctx, regional: parentLink, catalog, pusher });
   }
 }

@@ -1,10 +1,12 @@
-import type { CertificateAuthority, NodeContext } from "@lrs/shared";
+import type { CertificateAuthority, NodeContext, UnionCatalog } from "@lrs/shared";
 import type { DirectoryStore } from "./store/directory-store.js";
 
 /** The national center's dependency bag. */
 export interface NationalContext extends NodeContext {
   ca: CertificateAuthority;
   directory: DirectoryStore;
+  /** The national union catalog, fed by the regional centers. */
+  union: UnionCatalog;
   /** The endpoint others reach this node at (known once listening). */
   endpoint: () => string;
 }

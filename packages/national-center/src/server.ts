@@ -1,10 +1,17 @@
 import {
   adminPb,
   BaseNode,
+  catalogPb,
+  catalogService,
+  catalogSyncReceiver,
   directoryPb,
   type NodeConfig,
   openNodeContext,
   selfInstitution,
+  Tier,
+  UnionCatalog,
+  unionCatalogMigrations,
+  unionCatalogStats,
 } from "@lrs/shared";
 import { loadCa } from "./ca.js";
 import type { NationalContext } from "./context.js";
@@ -23,9 +30,32 @@ export class NationalNode extends BaseNode {
       ctx,
       directory: ctx.directory,
       policy: nationalPolicy,
-      serviceNames: [directoryPb.DirectoryService.typeName, adminPb.AdminService.typeName],
+      receivesSync: true,
+      catalogStats: () => unionCatalogStats(ctx.union),
+      serviceNames: [
+        directoryPb.DirectoryService.typeName,
+        adminPb.AdminService.typeName,
+        catalogPb.CatalogSyncService.typeName,
+        catalogPb.CatalogService.typeName,
+      ],
       routes: (router, streams) => {
         router.service(directoryPb.DirectoryService, directoryService(ctx, streams));
+        router.service(
+          catalogPb.CatalogSyncService,
+          catalogSyncReceiver({
+            db: ctx.db,
+            sink: ctx.union,
+            log: ctx.log.child({ part: "sync" }),
+            // A regional center forwards the records of members of its own region (as this CA enrolled them).
+            mayContribute: (sender, institutionId) =>
+              ctx.directory.enrolledAs(institutionId, Tier.MEMBER, sender.region) ||
+              `${institutionId} is not a member of region ${sender.region}`,
+          }),
+        );
+        router.service(
+          catalogPb.CatalogService,
+          catalogService({ union: ctx.union, nodeId: ctx.cfg.id, log: ctx.log.child({ part: "catalog" }) }),
+        );
         router.service(
           adminPb.AdminService,
           adminService(ctx, () => this.status()),
@@ -37,12 +67,17 @@ export class NationalNode extends BaseNode {
 
   static async create(cfg: NodeConfig): Promise<NationalNode> {
     const ca = loadCa(cfg.dataDir);
-    const base = openNodeContext(cfg, nationalMigrations, 'run "lrs-national ca init --config FILE" first');
+    const base = openNodeContext(
+      cfg,
+      [...unionCatalogMigrations, ...nationalMigrations],
+      'run "lrs-national ca init --config FILE" first',
+    );
     let node: NationalNode | undefined;
     const ctx: NationalContext = {
       ...base,
       ca,
       directory: new DirectoryStore(base.db, cfg.id),
+      union: new UnionCatalog(base.db, { nodeId: cfg.id }),
       endpoint: () => node?.endpoint ?? cfg.advertise,
     };
     node = new NationalNode(ctx);

@@ -1,7 +1,11 @@
-import type { DirectoryReplica, NodeContext, ParentLink } from "@lrs/shared";
+import type { CatalogSyncPusher, DirectoryReplica, NodeContext, ParentLink, UnionCatalog } from "@lrs/shared";
 
 /** The regional center's dependency bag. */
 export interface RegionalContext extends NodeContext {
   directory: DirectoryReplica;
   national: ParentLink;
+  /** The regional union catalog, fed by the members and forwarded to the national center. */
+  union: UnionCatalog;
+  /** Pushes the union catalog's changes to the national center. */
+  pusher: CatalogSyncPusher;
 }

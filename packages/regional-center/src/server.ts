@@ -1,11 +1,25 @@
-import { adminPb, BaseNode, directoryPb, type NodeConfig, openChildContext } from "@lrs/shared";
+import {
+  adminPb,
+  BaseNode,
+  CatalogSyncPusher,
+  catalogPb,
+  catalogService,
+  catalogSyncReceiver,
+  clientFor,
+  directoryPb,
+  type NodeConfig,
+  openChildContext,
+  UnionCatalog,
+  unionCatalogMigrations,
+  unionCatalogStats,
+} from "@lrs/shared";
 import type { RegionalContext } from "./context.js";
 import { regionalPolicy } from "./policy.js";
 import { adminService } from "./services/admin.js";
 import { directoryService } from "./services/directory.js";
 import { regionalMigrations } from "./store/migrations.js";
 
-/** A regional center: its members' gateway to the federation (and, later, the regional union catalog and ILL broker). */
+/** A regional center: its members' gateway to the federation, the regional union catalog (and, later, the ILL broker). */
 export class RegionalNode extends BaseNode {
   readonly regional: RegionalContext;
 
@@ -15,12 +29,42 @@ export class RegionalNode extends BaseNode {
       directory: ctx.directory,
       parent: ctx.national,
       policy: regionalPolicy,
-      serviceNames: [directoryPb.DirectoryService.typeName, adminPb.AdminService.typeName],
+      upstreamSync: ctx.pusher,
+      receivesSync: true,
+      catalogStats: () => unionCatalogStats(ctx.union),
+      serviceNames: [
+        directoryPb.DirectoryService.typeName,
+        adminPb.AdminService.typeName,
+        catalogPb.CatalogSyncService.typeName,
+        catalogPb.CatalogService.typeName,
+      ],
       routes: (router, streams) => {
         router.service(directoryPb.DirectoryService, directoryService(ctx, streams));
         router.service(
           adminPb.AdminService,
           adminService(ctx, () => this.status()),
+        );
+        router.service(
+          catalogPb.CatalogSyncService,
+          catalogSyncReceiver({
+            db: ctx.db,
+            sink: ctx.union,
+            log: ctx.log.child({ part: "sync" }),
+            // A member sends its own records only.
+            mayContribute: (sender, institutionId) =>
+              institutionId === sender.id ||
+              `${sender.id} may send its own records only, not ${institutionId}'s`,
+            onApplied: () => ctx.pusher.notify(),
+          }),
+        );
+        router.service(
+          catalogPb.CatalogService,
+          catalogService({
+            union: ctx.union,
+            nodeId: ctx.cfg.id,
+            log: ctx.log.child({ part: "catalog" }),
+            upstream: clientFor(catalogPb.CatalogService, ctx.national.transport),
+          }),
         );
       },
     });
@@ -28,7 +72,19 @@ export class RegionalNode extends BaseNode {
   }
 
   static async create(cfg: NodeConfig): Promise<RegionalNode> {
-    const { parentLink, ...ctx } = openChildContext(cfg, regionalMigrations, "national");
-    return new RegionalNode({ ...ctx, national: parentLink });
+    const { parentLink, ...ctx } = openChildContext(
+      cfg,
+      [...unionCatalogMigrations, ...regionalMigrations],
+      "national",
+    );
+    const union = new UnionCatalog(ctx.db, { nodeId: cfg.id });
+    const pusher = new CatalogSyncPusher({
+      db: ctx.db,
+      feed: union,
+      client: clientFor(catalogPb.CatalogSyncService, parentLink.transport),
+      peerId: parentLink.status().id || "national",
+      log: ctx.log.child({ part: "sync-up" }),
+    });
+    return new RegionalNode({ ...ctx, national: parentLink, union, pusher });
   }
 }

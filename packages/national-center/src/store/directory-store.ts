@@ -136,6 +136,17 @@ export class DirectoryStore implements DirectorySource {
       throw new DirectoryError(`institution id "${id}" is already in use in region "${other.region || "-"}"`);
   }
 
+  /** Whether this CA enrolled `id` as `tier` in `region` (with a certificate not revoked). */
+  enrolledAs(id: string, tier: Tier, region: string): boolean {
+    return (
+      this.#db.sqlite
+        .prepare(
+          "SELECT 1 FROM issued_certificates WHERE institution_id = ? AND tier = ? AND region = ? AND revoked_at IS NULL LIMIT 1",
+        )
+        .get(id, tier, region) !== undefined
+    );
+  }
+
   recordCertificate(c: IssuedCertificate): void {
     this.#db.sqlite
       .prepare(

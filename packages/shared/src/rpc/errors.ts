@@ -12,6 +12,9 @@ const CODES: Record<string, Code> = {
   DirectoryError: Code.FailedPrecondition,
   ValidationError: Code.InvalidArgument,
   NotFoundError: Code.NotFound,
+  UnknownClusterError: Code.NotFound,
+  InvalidSplitError: Code.InvalidArgument,
+  ResyncStateError: Code.FailedPrecondition,
 };
 
 /** A caller's input is wrong; the message names what. */
