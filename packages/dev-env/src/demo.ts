@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { Command } from "commander";
+import { DEMO_CATALOGS, SAMPLE_DATA } from "./demo-data.js";
 import { DEMO_SPEC, Federation, REPO_ROOT } from "./federation.js";
 
 /**
@@ -14,8 +15,9 @@ async function main(): Promise<void> {
     .option("--dir <path>", "where the demo lives", join(REPO_ROOT, ".lrs/demo"))
     .option("--fresh", "throw away an existing demo federation and create a new one")
     .option("--log-level <level>", "log level of the node processes", "info")
+    .option("--no-data", "do not load the sample catalogs on first start")
     .parse();
-  const o = program.opts<{ dir: string; fresh?: boolean; logLevel: string }>();
+  const o = program.opts<{ dir: string; fresh?: boolean; logLevel: string; data: boolean }>();
   const started = Date.now();
   const progress = (line: string) => process.stdout.write(`  ${line}\n`);
   let fed: Federation | undefined;
@@ -39,22 +41,45 @@ async function main(): Promise<void> {
     } else {
       process.stdout.write(`creating a demo federation in ${o.dir} (first run)\n`);
       fed = await Federation.create(DEMO_SPEC, { dir: o.dir, logLevel: o.logLevel, onProgress: progress });
+      if (o.data) {
+        const data = SAMPLE_DATA(REPO_ROOT);
+        await Promise.all(
+          Object.entries(DEMO_CATALOGS).map(async ([member, files]) => {
+            const summary = await fed!.importCatalog(
+              member,
+              files.map((f) => join(data, f)),
+            );
+            const added = /added\s+(\d+)/.exec(summary)?.[1] ?? "?";
+            progress(`imported ${added} records at ${member} (${files.join(", ")})`);
+          }),
+        );
+      }
     }
   } catch (err) {
     process.stderr.write(`error: ${(err as Error).message}\n`);
     await stop(1);
     return;
   }
+  await fed.waitSynced().catch((err: Error) => progress(`warning: ${err.message}`));
   const rows = await Promise.all(
-    fed.manifest.nodes.map(async (n) => ({
-      id: n.id,
-      tier: n.tier,
-      region: n.region || "-",
-      address: n.grpc,
-      health: await fed!.health(n.id).catch((e: Error) => `error: ${e.message}`),
-    })),
+    fed.manifest.nodes.map(async (n) => {
+      const st = await fed!.status(n.id).catch(() => undefined);
+      const c = st?.catalog;
+      return {
+        id: n.id,
+        tier: n.tier,
+        region: n.region || "-",
+        address: n.grpc,
+        health: await fed!.health(n.id).catch((e: Error) => `error: ${e.message}`),
+        catalog: !c
+          ? "-"
+          : n.tier === "member"
+            ? `${c.records} records, ${c.holdings} items`
+            : `${c.records} records in ${c.clusters} clusters`,
+      };
+    }),
   );
-  const cols = ["id", "tier", "region", "address", "health"] as const;
+  const cols = ["id", "tier", "region", "address", "health", "catalog"] as const;
   const width = cols.map((c) => Math.max(c.length, ...rows.map((r) => r[c].length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(width[i]!)).join("  ");
   process.stdout.write(`\n${line(cols.map((c) => c.toUpperCase()))}\n`);

@@ -5,7 +5,8 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import type { DescService } from "@bufbuild/protobuf";
 import { type Client, createClient } from "@connectrpc/connect";
-import { createNodeTransport, healthPb, identityPaths, type NodeTransport } from "@lrs/shared";
+import { adminPb, createNodeTransport, healthPb, identityPaths, type NodeTransport } from "@lrs/shared";
+import { writeDemoItems } from "./demo-data.js";
 import { freePort, portIsFree } from "./ports.js";
 
 const run = promisify(execFile);
@@ -391,6 +392,56 @@ export class Federation {
         this.manifest.nodes.filter((n) => n.tier === tier).map((n) => this.stop(n.id, signal)),
       );
     }
+  }
+
+  /**
+   * Loads MARC files into a member's catalog through its own CLI (`lrs-member
+   * import`), with a generated companion items CSV; the records then reach the
+   * union catalogs through the real sync path. Returns the import summary.
+   */
+  async importCatalog(memberId: string, files: string[]): Promise<string> {
+    const node = this.node(memberId);
+    mkdirSync(join(this.dir, "items"), { recursive: true });
+    const items = join(this.dir, "items", `${memberId}.csv`);
+    await writeDemoItems(memberId, files, items);
+    return this.cli(node, ["import", "--config", node.config, "--items", items, ...files]);
+  }
+
+  /** A node's status, asked with its own certificate. */
+  async status(id: string): Promise<adminPb.GetStatusResponse> {
+    return this.withClient(id, adminPb.AdminService, (c) => c.getStatus({}, { timeoutMs: 5000 }));
+  }
+
+  /**
+   * Waits until catalog sync has settled everywhere: no node has changes its
+   * parent has not acknowledged, and the national union catalog holds exactly
+   * the records the running members hold.
+   */
+  async waitSynced(timeoutMs = 120_000): Promise<{ memberRecords: number; nationalRecords: number }> {
+    const deadline = Date.now() + timeoutMs;
+    let last = "";
+    while (Date.now() < deadline) {
+      try {
+        const running = this.manifest.nodes.filter((n) => this.isRunning(n.id));
+        const statuses = await Promise.all(running.map(async (n) => ({ n, st: await this.status(n.id) })));
+        const lagging = statuses.filter(
+          ({ st }) => (st.upstreamSync?.lag ?? 0n) > 0n || st.upstreamSync?.resyncing,
+        );
+        const memberRecords = statuses
+          .filter(({ n }) => n.tier === "member")
+          .reduce((sum, { st }) => sum + Number(st.catalog?.records ?? 0n), 0);
+        const nationalRecords = Number(
+          statuses.find(({ n }) => n.tier === "national")?.st.catalog?.records ?? -1n,
+        );
+        if (lagging.length === 0 && nationalRecords === memberRecords)
+          return { memberRecords, nationalRecords };
+        last = `lagging: ${lagging.map(({ n, st }) => `${n.id} (${st.upstreamSync?.lag})`).join(", ") || "none"}; national ${nationalRecords} of ${memberRecords} records`;
+      } catch (err) {
+        last = (err as Error).message;
+      }
+      await sleep(250);
+    }
+    throw new Error(`catalog sync did not settle within ${timeoutMs} ms: ${last}`);
   }
 
   /** Removes the federation's directory (tests). */

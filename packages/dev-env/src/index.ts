@@ -1,2 +1,3 @@
+export * from "./demo-data.js";
 export * from "./federation.js";
 export * from "./ports.js";

@@ -2,10 +2,11 @@
  * `lrs-member import`: MARC 21 (ISO 2709, UTF-8 or MARC-8) and MARCXML files, gzipped or not, into
  * the local catalog, with items from the records' holdings fields or a companion CSV file.
  *
- * Records are written in batches of {@link DEFAULT_BATCH} per transaction, so that the node's
- * server, which reads and writes the same database from another process, never waits long for the
- * write lock; inside a batch each record with its items is a savepoint of its own, so a record
- * that fails leaves nothing behind and its neighbours are still written.
+ * Records are written in batches of {@link DEFAULT_BATCH} per transaction (a few tens of
+ * milliseconds), so that the node's server, which reads and writes the same database from another
+ * process, never waits long for the write lock. A record is checked (id, size) before anything of
+ * it is written; a record whose write still fails is rolled back alone with its items and change
+ * entry (see MemberCatalog.writeBatch), and its neighbours are written.
  */
 import { createReadStream, statSync } from "node:fs";
 import { basename } from "node:path";
@@ -192,7 +193,7 @@ export async function importMarcFiles(
   const csvUsed = new Set<string>();
   if (opts.itemsFile) {
     csv = { ...(await readItemsCsv(opts.itemsFile)), path: opts.itemsFile };
-    for (const r of csv.rejected) reject({ file: opts.itemsFile, line: r.line, reason: r.reason });
+    for (const r of csv.rejected) reject({ file: basename(opts.itemsFile), line: r.line, reason: r.reason });
   }
 
   const sizes = paths.map((p) => {

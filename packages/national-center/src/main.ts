@@ -1,5 +1,6 @@
 import {
   addTokenCommands,
+  addUnionCatalogCommands,
   baseProgram,
   configOption,
   loadConfig,
@@ -45,5 +46,7 @@ program
       `revoked ${id}: ${res.revokedFingerprints.length} certificate(s); directory version ${res.directoryVersion}\n`,
     );
   });
+
+addUnionCatalogCommands(program, Tier.NATIONAL);
 
 await runProgram(program);

@@ -1,8 +1,10 @@
-import { addTokenCommands, baseProgram, runProgram, Tier } from "@lrs/shared";
+import { addTokenCommands, addUnionCatalogCommands, baseProgram, runProgram, Tier } from "@lrs/shared";
 import { RegionalNode } from "./server.js";
 
 const program = baseProgram(Tier.REGIONAL, (cfg) => RegionalNode.create(cfg));
 
 addTokenCommands(program, Tier.REGIONAL);
+
+addUnionCatalogCommands(program, Tier.REGIONAL);
 
 await runProgram(program);

@@ -18,6 +18,7 @@ export * from "./marc/index.js";
 export * from "./match/index.js";
 export * from "./migrations.js";
 export * from "./node/base-node.js";
+export * from "./node/catalog-cli.js";
 export * from "./node/cli.js";
 export * from "./node/enroll.js";
 export * from "./node/parent-link.js";

@@ -241,7 +241,11 @@ describe("searchLocal", () => {
     for (const file of ["traject-cjk-880.mrc", "uchicago-cjk.xml", "uva-marc8.mrc", "lc-loc-general.xml"]) {
       for (const rec of await records(`${FIXTURES}${file}`)) catalog.upsert(rec, []);
     }
-    for (const file of ["traject/test_data.utf8.mrc", "lc-marc2bibframe2/loc_general.xml"]) {
+    for (const file of [
+      "traject/test_data.utf8.mrc",
+      "lc-marc2bibframe2/loc_general.xml",
+      "lc-marc2bibframe2/nlm.xml",
+    ]) {
       for (const rec of await records(`${DATA}${file}`)) catalog.upsert(rec, []);
     }
   });
@@ -285,6 +289,13 @@ describe("searchLocal", () => {
     expect(find("isbn", "978-964-562-596-0")).toEqual(["00313831"]);
     expect(find("any", "9789645625960")).toEqual(["00313831"]);
     expect(find("isbn", "0126017204")).toEqual(["u1809"]);
+  });
+
+  it("finds a serial by any of its ISSNs, with or without the hyphen", () => {
+    // NLM 117821: 022 $a 0001-5547 (print) and 022 $a 1938-2650 (electronic).
+    expect(find("issn", "0001-5547")).toEqual(["117821"]);
+    expect(find("issn", "19382650")).toEqual(["117821"]);
+    expect(catalog.get("117821")!.issns).toEqual(["0001-5547", "1938-2650"]);
   });
 
   it("is empty for a query with nothing searchable", () => {

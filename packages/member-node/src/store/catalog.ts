@@ -15,7 +15,6 @@ import {
 import {
   type CatalogIndex,
   CatalogRecordError,
-  checkRecordId,
   displayFields,
   indexDocument,
   issnToken,
@@ -523,8 +522,6 @@ export function ftsIndexQuery(
   const q = toFtsQuery(term, opts);
   return q === undefined ? undefined : `${index} : (${q})`;
 }
-
-export { CatalogRecordError, checkRecordId, recordIdOf };
 
 function prepare(db: Database) {
   const s = db.sqlite;

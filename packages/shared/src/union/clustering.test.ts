@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { type ClusterInput, clusterRecords, type SplitSide } from "./clustering.js";
+import { type ClusterInput, clusterRecords as cluster, type SplitSide } from "./clustering.js";
 
 const rec = (
   ref: string,
@@ -14,7 +14,23 @@ const rec = (
   fuzzy,
 });
 
+const clusterRecords = (records: readonly ClusterInput[], splits?: Map<string, SplitSide[]>) =>
+  cluster(records, splits).map((g) => g.refs);
+
 describe("clusterRecords", () => {
+  it("says which clusters the fuzzy key joined", () => {
+    const out = cluster([
+      rec("a/1", ["isbn:1"], "F"),
+      rec("b/1", ["isbn:1"]),
+      rec("c/1", [], "F"),
+      rec("d/1", ["isbn:9"]),
+    ]);
+    expect(out).toEqual([
+      { refs: ["a/1", "b/1", "c/1"], fuzzyJoined: true },
+      { refs: ["d/1"], fuzzyJoined: false },
+    ]);
+  });
+
   it("joins records sharing a strong key, transitively through a bridge", () => {
     const out = clusterRecords([
       rec("a/1", ["isbn:1"]),

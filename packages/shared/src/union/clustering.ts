@@ -55,6 +55,14 @@ export interface ClusterInput {
   fuzzy: string | undefined;
 }
 
+/** One cluster as {@link clusterRecords} forms it. */
+export interface ClusterGroup {
+  /** Its records, in ref order. */
+  refs: string[];
+  /** True when rule 2 (the fuzzy key) joined parts of it; false when strong keys alone hold it together. */
+  fuzzyJoined: boolean;
+}
+
 /** A record's place in an operator's split: which split, and which side of it. */
 export interface SplitSide {
   splitId: number;
@@ -71,6 +79,7 @@ class Component {
   readonly institutions = new Set<string>();
   /** Per split: bit 1 when a side-0 record is here, bit 2 when a side-1 record is. */
   readonly splits = new Map<number, number>();
+  fuzzyJoined = false;
   constructor(readonly first: number) {}
 }
 
@@ -80,13 +89,13 @@ function kindOf(key: string): string {
 }
 
 /**
- * Groups records into clusters by the rules at the top of this file. Returns the clusters as lists
- * of refs, each list in ref order, the lists ordered by their first ref.
+ * Groups records into clusters by the rules at the top of this file. Returns the clusters ordered
+ * by their first ref.
  */
 export function clusterRecords(
   records: readonly ClusterInput[],
   splits: ReadonlyMap<string, readonly SplitSide[]> = new Map(),
-): string[][] {
+): ClusterGroup[] {
   const sorted = [...records].sort((a, b) => (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0));
   const parent = sorted.map((_, i) => i);
   const comps = sorted.map((r, i) => {
@@ -124,13 +133,14 @@ export function clusterRecords(
     for (const i of small.institutions) if (large.institutions.has(i)) return true;
     return false;
   };
-  const union = (ra: number, rb: number): number => {
+  const union = (ra: number, rb: number, fuzzy: boolean): number => {
     const [keep, gone] = ra < rb ? [ra, rb] : [rb, ra];
     parent[gone] = keep;
     const k = comps[keep]!;
     const g = comps[gone]!;
     for (const kind of g.kinds) k.kinds.add(kind);
     for (const i of g.institutions) k.institutions.add(i);
+    k.fuzzyJoined ||= g.fuzzyJoined || fuzzy;
     for (const [id, bits] of g.splits) k.splits.set(id, (k.splits.get(id) ?? 0) | bits);
     return keep;
   };
@@ -141,6 +151,7 @@ export function clusterRecords(
    */
   const firstFit = (
     members: readonly number[],
+    fuzzy: boolean,
     compatible: (a: Component, b: Component) => boolean,
   ): void => {
     const roots = [...new Set(members.map(find))].sort((a, b) => a - b);
@@ -150,7 +161,7 @@ export function clusterRecords(
       for (let g = 0; g < groups.length; g++) {
         const rg = find(groups[g]!);
         if (compatible(comps[rg]!, comps[root]!)) {
-          groups[g] = union(rg, root);
+          groups[g] = union(rg, root, fuzzy);
           placed = true;
           break;
         }
@@ -173,10 +184,10 @@ export function clusterRecords(
 
   // Rule 1, then rule 2; rule 4 is checked by both.
   for (const members of byKey((r) => r.strong).values()) {
-    if (members.length > 1) firstFit(members, (a, b) => !splitApart(a, b));
+    if (members.length > 1) firstFit(members, false, (a, b) => !splitApart(a, b));
   }
   for (const members of byKey((r) => (r.fuzzy === undefined ? [] : [r.fuzzy])).values()) {
-    if (members.length > 1) firstFit(members, (a, b) => !splitApart(a, b) && !conflicting(a, b));
+    if (members.length > 1) firstFit(members, true, (a, b) => !splitApart(a, b) && !conflicting(a, b));
   }
 
   const out = new Map<number, string[]>();
@@ -186,6 +197,8 @@ export function clusterRecords(
     if (list) list.push(r.ref);
     else out.set(root, [r.ref]);
   });
-  // Roots are the smallest index of their component, so Map order by root is order by first ref.
-  return [...out.entries()].sort(([a], [b]) => a - b).map(([, refs]) => refs);
+  // Roots are the smallest index of their component, so order by root is order by first ref.
+  return [...out.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([root, refs]) => ({ refs, fuzzyJoined: comps[root]!.fuzzyJoined }));
 }

@@ -39,6 +39,7 @@ export interface SearchText {
   any: string;
 }
 
+/** The columns of the search index, in table order. */
 export const SEARCH_COLUMNS = [
   "title",
   "author",

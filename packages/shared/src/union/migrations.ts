@@ -126,4 +126,33 @@ export const unionCatalogMigrations: Migration[] = [
       );
     `,
   },
+  {
+    version: 21,
+    name: "union catalog: search index by record, records in preference order, simple clusters",
+    up: `
+      -- The search index gets one row per record instead of one per cluster: keeping a cluster's
+      -- row current cost time in proportion to its records on every change (a book held by a
+      -- thousand libraries). Rebuilt from the search text kept in derived.
+      DELETE FROM union_fts;
+      INSERT INTO union_fts (rowid, title, author, subject, isbn, issn, publisher, year, any)
+        SELECT rid, json_extract(derived, '$.search.title'), json_extract(derived, '$.search.author'),
+          json_extract(derived, '$.search.subject'), json_extract(derived, '$.search.isbn'),
+          json_extract(derived, '$.search.issn'), json_extract(derived, '$.search.publisher'),
+          json_extract(derived, '$.search.year'), json_extract(derived, '$.search.any')
+        FROM union_records;
+      -- Only the display summary stays with the record.
+      ALTER TABLE union_records RENAME COLUMN derived TO summary;
+      UPDATE union_records SET summary = json_extract(summary, '$.summary');
+
+      -- A cluster's records in preference order: its preferred record is the first.
+      DROP INDEX union_records_cluster;
+      CREATE INDEX union_records_cluster
+        ON union_records (cluster_id, completeness DESC, received_at, institution_id, record_id);
+
+      -- 1 when strong keys alone hold the cluster together, no split involves it and no record
+      -- outside it shares a fuzzy key with it: a new record matching only it by strong keys simply
+      -- joins it (union-catalog.ts, #place). 0 is always safe: it means "recompute".
+      ALTER TABLE union_clusters ADD COLUMN simple INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ];

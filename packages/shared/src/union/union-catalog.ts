@@ -125,11 +125,19 @@ interface ClusterRow {
   issns: string;
   language: string;
   format: string;
+  simple: number;
 }
 
-interface Derived {
-  summary: RecordSummary;
-  search: SearchText;
+interface MemberRow {
+  rid: number;
+  institution_id: string;
+  record_id: string;
+  source: string;
+  received_at: string;
+  updated_at: string;
+  changed_at: string;
+  completeness: number;
+  holdings: string;
 }
 
 /** What a recomputation starts from. */
@@ -166,6 +174,10 @@ function refKey(institutionId: string, recordId: string): string {
   return `${institutionId}\u0000${recordId}`;
 }
 
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 /** Holdings in a canonical form (fixed key order), as stored and as digested. */
 function holdingsJson(holdings: readonly HoldingData[]): string {
   return JSON.stringify(
@@ -179,31 +191,44 @@ function holdingsJson(holdings: readonly HoldingData[]): string {
   );
 }
 
+function identifiersOf(keys: readonly string[], kind: "isbn" | "issn"): string[] {
+  const prefix = `${kind}:`;
+  return keys.filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length));
+}
+
 function prepareStatements(db: Sqlite) {
   const p = (sql: string) => db.prepare(sql);
   return {
     record: p(
       "SELECT rid, institution_id, record_id, source, cluster_id, digest, seen_epoch FROM union_records WHERE institution_id = ? AND record_id = ?",
     ),
+    recordByRid: p(
+      "SELECT rid, institution_id, record_id, source, cluster_id, digest, seen_epoch FROM union_records WHERE rid = ?",
+    ),
     touch: p("UPDATE union_records SET source = ?, seen_epoch = ? WHERE rid = ?"),
     insertRecord: p(
       `INSERT INTO union_records (institution_id, record_id, source, cluster_id, marc, holdings, digest, changed_at,
-         received_at, updated_at, seen_epoch, completeness, readable, derived)
+         received_at, updated_at, seen_epoch, completeness, readable, summary)
        VALUES (@institutionId, @recordId, @source, 0, @marc, @holdings, @digest, @changedAt, @now, @now, @epoch,
-         @completeness, @readable, @derived)`,
+         @completeness, @readable, @summary)`,
     ),
     updateRecord: p(
       `UPDATE union_records SET source = @source, marc = @marc, holdings = @holdings, digest = @digest,
          changed_at = @changedAt, updated_at = @now, seen_epoch = @epoch, completeness = @completeness,
-         readable = @readable, derived = @derived
+         readable = @readable, summary = @summary
        WHERE rid = @rid`,
     ),
     deleteRecord: p("DELETE FROM union_records WHERE rid = ?"),
     keysOf: p("SELECT key FROM union_record_keys WHERE rid = ? ORDER BY key"),
     insertKey: p("INSERT OR IGNORE INTO union_record_keys (key, rid, strong) VALUES (?, ?, ?)"),
     deleteKeys: p("DELETE FROM union_record_keys WHERE rid = ?"),
+    insertFts: p(
+      `INSERT INTO union_fts (rowid, ${SEARCH_COLUMNS.join(", ")}) VALUES (?, ${SEARCH_COLUMNS.map(() => "?").join(", ")})`,
+    ),
+    deleteFts: p("DELETE FROM union_fts WHERE rowid = ?"),
     ridsInCluster: p("SELECT rid FROM union_records WHERE cluster_id = ?"),
     setCluster: p("UPDATE union_records SET cluster_id = ? WHERE rid = ?"),
+    inSplit: p("SELECT 1 FROM union_split_members WHERE institution_id = ? AND record_id = ? LIMIT 1"),
     activeEpoch: p("SELECT active_epoch, last_epoch FROM union_resyncs WHERE source = ?"),
     beginResync: p(
       `INSERT INTO union_resyncs (source, active_epoch) VALUES (?, ?)
@@ -211,7 +236,7 @@ function prepareStatements(db: Sqlite) {
     ),
     endResync: p("UPDATE union_resyncs SET active_epoch = NULL, last_epoch = ? WHERE source = ?"),
     stale: p(
-      `SELECT rid, institution_id, record_id, source, cluster_id, digest, seen_epoch FROM union_records
+      `SELECT institution_id, record_id FROM union_records
        WHERE source = ? AND (seen_epoch IS NULL OR seen_epoch <> ?) ORDER BY rid`,
     ),
     dropOldChanges: p("DELETE FROM union_changes WHERE institution_id = ? AND record_id = ?"),
@@ -229,10 +254,11 @@ function prepareStatements(db: Sqlite) {
     ),
     newCluster: p(
       `INSERT INTO union_clusters (created_at, updated_at, preferred_rid, record_count, institution_count, title,
-         title_vernacular, author, year, isbns, issns, language, format)
-       VALUES (?, ?, 0, 0, 0, '', '', '', '', '', '', '', '')`,
+         title_vernacular, author, year, isbns, issns, language, format, simple)
+       VALUES (?, ?, 0, 0, 0, '', '', '', '', '', '', '', '', 0)`,
     ),
     cluster: p("SELECT * FROM union_clusters WHERE id = ?"),
+    setSimple: p("UPDATE union_clusters SET simple = ? WHERE id = ?"),
     alias: p("SELECT cluster_id FROM union_cluster_aliases WHERE alias = ?"),
     aliasesOf: p("SELECT alias FROM union_cluster_aliases WHERE cluster_id = ? ORDER BY alias"),
     addAlias: p("INSERT OR REPLACE INTO union_cluster_aliases (alias, cluster_id) VALUES (?, ?)"),
@@ -249,24 +275,34 @@ function prepareStatements(db: Sqlite) {
     ),
     dropDownloads: p("DELETE FROM union_downloads WHERE cluster_id = ?"),
     deleteCluster: p("DELETE FROM union_clusters WHERE id = ?"),
-    clusterMembers: p(
-      `SELECT rid, institution_id, record_id, source, received_at, updated_at, changed_at, completeness, holdings, derived
+    members: p(
+      `SELECT rid, institution_id, record_id, source, received_at, updated_at, changed_at, completeness, holdings
        FROM union_records WHERE cluster_id = ? ORDER BY institution_id, record_id`,
     ),
-    clusterStrongKeys: p(
+    // The index union_records_cluster has the records of a cluster in this order.
+    preferred: p(
+      `SELECT rid, summary FROM union_records WHERE cluster_id = ?
+       ORDER BY completeness DESC, received_at, institution_id, record_id LIMIT 1`,
+    ),
+    counts: p(
+      "SELECT COUNT(*) AS records, COUNT(DISTINCT institution_id) AS institutions FROM union_records WHERE cluster_id = ?",
+    ),
+    clusterIdentifiers: p(
       `SELECT DISTINCT k.key FROM union_records r JOIN union_record_keys k ON k.rid = r.rid
        WHERE r.cluster_id = ? AND k.strong = 1 AND (k.key LIKE 'isbn:%' OR k.key LIKE 'issn:%') ORDER BY k.key`,
     ),
     updateCluster: p(
       `UPDATE union_clusters SET updated_at = @now, preferred_rid = @preferred, record_count = @records,
          institution_count = @institutions, title = @title, title_vernacular = @titleVernacular, author = @author,
-         year = @year, isbns = @isbns, issns = @issns, language = @language, format = @format
+         year = @year, language = @language, format = @format
        WHERE id = @id`,
     ),
-    deleteFts: p("DELETE FROM union_fts WHERE rowid = ?"),
-    insertFts: p(
-      `INSERT INTO union_fts (rowid, ${SEARCH_COLUMNS.join(", ")}) VALUES (?, ${SEARCH_COLUMNS.map(() => "?").join(", ")})`,
+    sharedByAllOthers: p(
+      `SELECT 1 FROM union_record_keys k JOIN union_records r ON r.rid = k.rid
+       WHERE r.cluster_id = ? AND k.strong = 1 AND k.rid <> ?
+       GROUP BY k.key HAVING COUNT(*) = ? LIMIT 1`,
     ),
+    updateIdentifiers: p("UPDATE union_clusters SET isbns = ?, issns = ? WHERE id = ?"),
     marcOf: p("SELECT institution_id, record_id, marc FROM union_records WHERE rid = ?"),
     countDownload: p(
       `INSERT INTO union_downloads (cluster_id, institution_id, count, last_at) VALUES (?, ?, 1, ?)
@@ -290,9 +326,17 @@ function prepareStatements(db: Sqlite) {
     deleteSplit: p("DELETE FROM union_splits WHERE id = ?"),
     deleteSplitMembers: p("DELETE FROM union_split_members WHERE split_id = ?"),
     clusterPage: p("SELECT id, preferred_rid FROM union_clusters WHERE id > ? ORDER BY id LIMIT ?"),
+    // Records match; clusters are ranked by their best record. MATERIALIZED keeps bm25() in the
+    // full-text query, where FTS5 allows it.
     search: p(
-      `SELECT c.* , bm25(union_fts) AS score FROM union_fts JOIN union_clusters c ON c.id = union_fts.rowid
-       WHERE union_fts MATCH ? ORDER BY score LIMIT ?`,
+      `WITH f AS MATERIALIZED (
+         SELECT rowid AS rid, bm25(union_fts) AS score FROM union_fts WHERE union_fts MATCH ?
+       ),
+       m AS (
+         SELECT r.cluster_id AS cid, MIN(f.score) AS score FROM f JOIN union_records r ON r.rid = f.rid
+         GROUP BY r.cluster_id ORDER BY score, r.cluster_id LIMIT ?
+       )
+       SELECT c.*, m.score FROM m JOIN union_clusters c ON c.id = m.cid ORDER BY m.score, c.id`,
     ),
   };
 }
@@ -300,12 +344,18 @@ function prepareStatements(db: Sqlite) {
 /**
  * The union catalog of a regional or national center: every record its members (or regions) send,
  * clustered into manifestations (rules in clustering.ts), with holdings by institution, a search
- * index over clusters, and its own change log so that a regional center forwards what it holds to
- * the national center exactly as a member forwards its catalog (ChangeFeed).
+ * index, and its own change log, so that a regional center forwards what it holds to the national
+ * center exactly as a member forwards its catalog (ChangeFeed; the institution of each change is
+ * the member whose record it is).
  *
  * All methods are synchronous and expect to run inside `db.transaction` (the sync receiver calls
- * `apply` for every change of a batch in one transaction); none of them opens one itself, except
- * that each statement is atomic on its own.
+ * `apply` for every change of a batch in one transaction); none opens a transaction itself.
+ *
+ * Cost of a change: a record that matches nothing, or matches one cluster held together by strong
+ * keys alone (the common case: the same book from one more library), is placed directly —
+ * independent of the cluster's size. Anything else (a fuzzy match, a bridge between clusters, a
+ * delete, changed keys, a split) recomputes the neighbourhood of the change, which costs in
+ * proportion to the records of the clusters involved.
  */
 export class UnionCatalog implements ChangeFeed {
   readonly nodeId: string;
@@ -337,10 +387,8 @@ export class UnionCatalog implements ChangeFeed {
    */
   apply(source: string, change: RecordChange): void {
     const existing = this.#q.record.get(change.institutionId, change.recordId) as RecordRow | undefined;
-    const cause = { institutionId: change.institutionId, recordId: change.recordId };
     if (change.kind === "delete") {
-      if (!existing) return;
-      this.#remove(existing, change.changedAt);
+      if (existing) this.#remove(existing, change.changedAt);
       return;
     }
     const epoch = this.#activeEpoch(source);
@@ -368,18 +416,21 @@ export class UnionCatalog implements ChangeFeed {
       epoch,
       completeness: d.completeness,
       readable: d.readable ? 1 : 0,
-      derived: JSON.stringify({ summary: d.summary, search: d.search } satisfies Derived),
+      summary: JSON.stringify(d.summary),
     };
-    const keys = [...d.strong.map((k) => ({ key: k, strong: 1 }))];
+    const keys = d.strong.map((key) => ({ key, strong: 1 }));
     if (d.fuzzy !== undefined) keys.push({ key: FUZZY_PREFIX + d.fuzzy, strong: 0 });
-    const newKeys = keys.map((k) => k.key).sort();
+    const newKeys = keys.map((k) => k.key).sort(compare);
+    const cause = { institutionId: change.institutionId, recordId: change.recordId };
 
     if (existing) {
-      this.#q.updateRecord.run({ ...params, rid: existing.rid });
+      const { institutionId: _i, recordId: _r, ...update } = params;
+      this.#q.updateRecord.run({ ...update, rid: existing.rid });
+      this.#index(existing.rid, d.search, true);
       const oldKeys = (this.#q.keysOf.all(existing.rid) as Array<{ key: string }>).map((r) => r.key);
       if (oldKeys.length === newKeys.length && oldKeys.every((k, i) => k === newKeys[i])) {
-        // Same keys: the clusters cannot change, only what the record's cluster shows.
-        this.#refreshCluster(existing.cluster_id);
+        // Same keys, same clusters: only what the record's cluster shows may change.
+        this.#refreshCluster(existing.cluster_id, "unchanged");
       } else {
         this.#q.deleteKeys.run(existing.rid);
         for (const k of keys) this.#q.insertKey.run(k.key, existing.rid, k.strong);
@@ -388,7 +439,8 @@ export class UnionCatalog implements ChangeFeed {
     } else {
       const rid = Number(this.#q.insertRecord.run(params).lastInsertRowid);
       for (const k of keys) this.#q.insertKey.run(k.key, rid, k.strong);
-      this.#recluster({ seeds: [rid], cause, touched: rid });
+      this.#index(rid, d.search, false);
+      if (!this.#place(rid, cause, d.strong, d.fuzzy)) this.#recluster({ seeds: [rid], cause, touched: rid });
     }
     this.#log(change.institutionId, change.recordId, change.changedAt);
   }
@@ -412,12 +464,11 @@ export class UnionCatalog implements ChangeFeed {
       if (row?.last_epoch === e && row.active_epoch === null) return 0;
       throw new ResyncStateError(source, epoch, row?.active_epoch ?? undefined);
     }
-    const stale = this.#q.stale.all(source, e) as RecordRow[];
+    const stale = this.#q.stale.all(source, e) as Array<{ institution_id: string; record_id: string }>;
     const now = this.#now();
     for (const r of stale) {
       // Removing one record may have moved others to other clusters: read each afresh.
-      const row = this.#q.record.get(r.institution_id, r.record_id) as RecordRow;
-      this.#remove(row, now);
+      this.#remove(this.#q.record.get(r.institution_id, r.record_id) as RecordRow, now);
     }
     this.#q.endResync.run(e, source);
     return stale.length;
@@ -463,10 +514,10 @@ export class UnionCatalog implements ChangeFeed {
 
   /**
    * Every record held, with the log position they stand for. The records are read a page at a
-   * time (no statement stays open while the caller awaits between pages, so the connection stays
-   * free for writes). A record changed meanwhile may be read in its new state or missed; either
-   * way its change is in the log after `seq` and is sent after the resync, which the ChangeFeed
-   * contract makes harmless.
+   * time, so no statement stays open while the caller awaits between pages and the connection
+   * stays free for writes. A record changed meanwhile may be read in its new state or missed;
+   * either way its change is in the log after `seq` and is sent after the resync, which the
+   * ChangeFeed contract makes harmless.
    */
   snapshot(): { seq: bigint; records: Iterable<Extract<RecordChange, { kind: "upsert" }>> } {
     const seq = this.headSeq();
@@ -507,18 +558,9 @@ export class UnionCatalog implements ChangeFeed {
     if (n === undefined) return undefined;
     const row = this.#q.cluster.get(n) as ClusterRow;
     const members = this.#members(n);
-    const pref = this.#q.marcOf.get(row.preferred_rid) as {
-      institution_id: string;
-      record_id: string;
-      marc: Buffer;
-    };
     return {
       id: this.#externalId(n),
-      preferred: {
-        institutionId: pref.institution_id,
-        recordId: pref.record_id,
-        marc: new Uint8Array(pref.marc),
-      },
+      preferred: this.#preferredRecord(row),
       records: members.map((m) => ({
         institutionId: m.institution_id,
         recordId: m.record_id,
@@ -568,9 +610,11 @@ export class UnionCatalog implements ChangeFeed {
   }
 
   /**
-   * Clusters matching an FTS5 MATCH expression over the columns title, author, subject, isbn, issn,
-   * publisher, year and any (build it with match/cjk.ts toFtsQuery; ISBNs are indexed as ISBN-13,
-   * ISSNs as eight characters without the hyphen), best first.
+   * Clusters matching an FTS5 MATCH expression, best first. The index has a row per record with
+   * the columns title, author, subject, isbn, issn, publisher, year and any (describe.ts says what
+   * goes where; build the expression with match/cjk.ts toFtsQuery, normalise ISBNs to ISBN-13 and
+   * write ISSNs as eight characters without the hyphen). A cluster matches when one of its records
+   * matches the whole expression, and ranks by its best record (bm25).
    */
   searchClusters(ftsMatch: string, limit: number): SearchHit[] {
     const rows = this.#q.search.all(ftsMatch, limit) as Array<ClusterRow & { score: number }>;
@@ -587,18 +631,7 @@ export class UnionCatalog implements ChangeFeed {
     const n = this.#resolve(clusterId);
     if (n === undefined) throw new UnknownClusterError(clusterId);
     this.#q.countDownload.run(n, byInstitution, this.#now().toISOString());
-    const row = this.#q.cluster.get(n) as ClusterRow;
-    const pref = this.#q.marcOf.get(row.preferred_rid) as {
-      institution_id: string;
-      record_id: string;
-      marc: Buffer;
-    };
-    return {
-      clusterId: this.#externalId(n),
-      institutionId: pref.institution_id,
-      recordId: pref.record_id,
-      marc: new Uint8Array(pref.marc),
-    };
+    return { clusterId: this.#externalId(n), ...this.#preferredRecord(this.#q.cluster.get(n) as ClusterRow) };
   }
 
   /** Downloads per downloading institution, over all clusters (also those since removed). */
@@ -726,15 +759,15 @@ export class UnionCatalog implements ChangeFeed {
 
   // ---------------------------------------------------------------- internals
 
-  /** Runs `sql` followed by "(?, ?, …)" for `values`; statements are kept per placeholder count. */
-  #in(sql: string, values: readonly (string | number)[]): unknown[] {
-    const text = `${sql} (${placeholders(values.length)})`;
+  /** Runs `sql` with its "(#)" replaced by placeholders for `values`, then `extra` parameters. */
+  #in(sql: string, values: readonly (string | number)[], ...extra: Array<string | number>): unknown[] {
+    const text = sql.replace("(#)", `(${placeholders(values.length)})`);
     let stmt = this.#cache.get(text);
     if (!stmt) {
       stmt = this.#db.prepare(text);
       this.#cache.set(text, stmt);
     }
-    return stmt.all(...values);
+    return stmt.all(...values, ...extra);
   }
 
   #externalId(n: number): string {
@@ -752,6 +785,15 @@ export class UnionCatalog implements ChangeFeed {
     return alias?.cluster_id;
   }
 
+  #preferredRecord(row: ClusterRow): PreferredRecord {
+    const pref = this.#q.marcOf.get(row.preferred_rid) as {
+      institution_id: string;
+      record_id: string;
+      marc: Buffer;
+    };
+    return { institutionId: pref.institution_id, recordId: pref.record_id, marc: new Uint8Array(pref.marc) };
+  }
+
   #activeEpoch(source: string): string | null {
     const row = this.#q.activeEpoch.get(source) as { active_epoch: string | null } | undefined;
     return row?.active_epoch ?? null;
@@ -762,35 +804,80 @@ export class UnionCatalog implements ChangeFeed {
     this.#q.logChange.run(institutionId, recordId, changedAt.toISOString());
   }
 
-  #members(cluster: number) {
-    return this.#q.clusterMembers.all(cluster) as Array<{
-      rid: number;
-      institution_id: string;
-      record_id: string;
-      source: string;
-      received_at: string;
-      updated_at: string;
-      changed_at: string;
-      completeness: number;
-      holdings: string;
-      derived: string;
-    }>;
+  #index(rid: number, search: SearchText, replace: boolean): void {
+    if (replace) this.#q.deleteFts.run(rid);
+    this.#q.insertFts.run(rid, ...SEARCH_COLUMNS.map((c) => search[c]));
+  }
+
+  #members(cluster: number): MemberRow[] {
+    return this.#q.members.all(cluster) as MemberRow[];
   }
 
   #remove(row: RecordRow, changedAt: Date): void {
+    const cause = { institutionId: row.institution_id, recordId: row.record_id };
     const oldKeys = (this.#q.keysOf.all(row.rid) as Array<{ key: string }>).map((r) => r.key);
-    const mates = (this.#q.ridsInCluster.all(row.cluster_id) as Array<{ rid: number }>)
-      .map((r) => r.rid)
-      .filter((rid) => rid !== row.rid);
+    const cluster = this.#q.cluster.get(row.cluster_id) as ClusterRow | undefined;
+    // A simple cluster whose other records all share one strong key stays one simple cluster
+    // without this record (and nothing outside it is affected): no recomputation needed.
+    const stays =
+      cluster?.simple === 1 &&
+      !this.#q.inSplit.get(row.institution_id, row.record_id) &&
+      (cluster.record_count === 1 ||
+        this.#q.sharedByAllOthers.get(row.cluster_id, row.rid, cluster.record_count - 1));
     this.#q.deleteKeys.run(row.rid);
+    this.#q.deleteFts.run(row.rid);
     this.#q.deleteRecord.run(row.rid);
-    this.#recluster({
-      seeds: mates,
-      oldKeys,
-      emptied: [row.cluster_id],
-      cause: { institutionId: row.institution_id, recordId: row.record_id },
-    });
+    if (stays) {
+      this.#refreshCluster(row.cluster_id, "all");
+    } else {
+      const mates = (this.#q.ridsInCluster.all(row.cluster_id) as Array<{ rid: number }>).map((r) => r.rid);
+      this.#recluster({ seeds: mates, oldKeys, emptied: [row.cluster_id], cause });
+    }
     this.#log(row.institution_id, row.record_id, changedAt);
+  }
+
+  /**
+   * Places a new record without recomputing anything, where that provably gives what
+   * {@link #recluster} would: the record is in no split, and either
+   * - no other record shares any of its keys: it is a cluster of its own; or
+   * - every record sharing its strong keys, and every record sharing its fuzzy key, is in one
+   *   cluster that is `simple` (strong keys alone hold it together, no split involves it, no record
+   *   outside it shares a fuzzy key with it): the record joins it. With one strong component and
+   *   nothing outside to weigh against, the clustering rules can only add the record to it.
+   * Returns false when the full computation is needed.
+   */
+  #place(rid: number, ref: RecordRef, strong: readonly string[], fuzzy: string | undefined): boolean {
+    if (this.#q.inSplit.get(ref.institutionId, ref.recordId)) return false;
+    const holders = (keys: readonly string[]) =>
+      keys.length === 0
+        ? []
+        : (
+            this.#in(
+              `SELECT DISTINCT r.cluster_id AS id FROM union_record_keys k JOIN union_records r ON r.rid = k.rid
+               WHERE k.key IN (#) AND k.rid <> ? LIMIT 2`,
+              keys,
+              rid,
+            ) as Array<{ id: number }>
+          ).map((r) => r.id);
+    if (strong.length > CHUNK) return false;
+    const byStrong = holders(strong);
+    const byFuzzy = holders(fuzzy === undefined ? [] : [FUZZY_PREFIX + fuzzy]);
+    const now = this.#now().toISOString();
+    if (byStrong.length === 0) {
+      if (byFuzzy.length > 0) return false;
+      const id = Number(this.#q.newCluster.run(now, now).lastInsertRowid);
+      this.#q.setCluster.run(id, rid);
+      this.#q.setSimple.run(1, id);
+      this.#refreshCluster(id, "all");
+      return true;
+    }
+    const target = byStrong[0]!;
+    if (byStrong.length > 1 || byFuzzy.some((c) => c !== target)) return false;
+    const row = this.#q.cluster.get(target) as ClusterRow | undefined;
+    if (row?.simple !== 1) return false;
+    this.#q.setCluster.run(target, rid);
+    this.#refreshCluster(target, { added: strong, row });
+    return true;
   }
 
   /**
@@ -811,14 +898,14 @@ export class UnionCatalog implements ChangeFeed {
     while (rids.length + keys.length + clusters.length > 0) {
       const found = new Set<number>(rids);
       for (const part of chunks(keys)) {
-        for (const row of this.#in("SELECT rid FROM union_record_keys WHERE key IN", part) as Array<{
+        for (const row of this.#in("SELECT rid FROM union_record_keys WHERE key IN (#)", part) as Array<{
           rid: number;
         }>) {
           found.add(row.rid);
         }
       }
       for (const part of chunks(clusters)) {
-        for (const row of this.#in("SELECT rid FROM union_records WHERE cluster_id IN", part) as Array<{
+        for (const row of this.#in("SELECT rid FROM union_records WHERE cluster_id IN (#)", part) as Array<{
           rid: number;
         }>) {
           found.add(row.rid);
@@ -830,7 +917,7 @@ export class UnionCatalog implements ChangeFeed {
       clusters = [];
       for (const part of chunks(fresh)) {
         const rows = this.#in(
-          "SELECT rid, institution_id, record_id, cluster_id FROM union_records WHERE rid IN",
+          "SELECT rid, institution_id, record_id, cluster_id FROM union_records WHERE rid IN (#)",
           part,
         ) as Array<{ rid: number; institution_id: string; record_id: string; cluster_id: number }>;
         for (const row of rows) {
@@ -845,7 +932,7 @@ export class UnionCatalog implements ChangeFeed {
             clusters.push(row.cluster_id);
           }
         }
-        const keyRows = this.#in("SELECT rid, key FROM union_record_keys WHERE rid IN", part) as Array<{
+        const keyRows = this.#in("SELECT rid, key FROM union_record_keys WHERE rid IN (#)", part) as Array<{
           rid: number;
           key: string;
         }>;
@@ -872,8 +959,32 @@ export class UnionCatalog implements ChangeFeed {
         fuzzy: fuzzy?.slice(FUZZY_PREFIX.length),
       });
     }
-    const groups = clusterRecords(inputs, this.#splitSides([...info.keys()])).map((g) =>
-      g.map((ref) => ridOf.get(ref)!),
+    const splitSides = this.#splitSides([...info.keys()]);
+    const formed = clusterRecords(inputs, splitSides);
+    const groups = formed.map((g) => g.refs.map((ref) => ridOf.get(ref)!));
+
+    // A cluster is simple (see #place) when strong keys alone join it, no split names any of its
+    // records, and no record of another cluster carries one of its fuzzy keys.
+    const groupOf = new Map<number, number>();
+    groups.forEach((g, i) => {
+      for (const rid of g) groupOf.set(rid, i);
+    });
+    const fuzzyGroups = new Map<string, Set<number>>();
+    for (const [rid, x] of info) {
+      for (const k of x.keys) {
+        if (!k.startsWith(FUZZY_PREFIX)) continue;
+        const set = fuzzyGroups.get(k) ?? new Set<number>();
+        set.add(groupOf.get(rid)!);
+        fuzzyGroups.set(k, set);
+      }
+    }
+    const simple = formed.map(
+      (g, i) =>
+        !g.fuzzyJoined &&
+        g.refs.every((ref) => !splitSides.has(ref)) &&
+        groups[i]!.every((rid) =>
+          info.get(rid)!.keys.every((k) => !k.startsWith(FUZZY_PREFIX) || fuzzyGroups.get(k)!.size === 1),
+        ),
     );
 
     // 3. Give the groups ids.
@@ -906,6 +1017,7 @@ export class UnionCatalog implements ChangeFeed {
         for (const retired of ids.slice(1)) this.#merge(id, retired, now, r.cause);
       }
       kept.add(id);
+      this.#q.setSimple.run(simple[i] ? 1 : 0, id);
       for (const rid of g) {
         const x = info.get(rid)!;
         if (x.cluster !== id) {
@@ -917,13 +1029,11 @@ export class UnionCatalog implements ChangeFeed {
       }
     });
     for (const c of r.emptied ?? []) dirty.add(c);
+    const merged = new Set(inherited.flatMap((ids) => ids.slice(1)));
     for (const old of oldIds) {
-      if (kept.has(old)) continue;
-      if (inherited.some((ids) => ids.includes(old))) continue; // merged: already handled
-      this.#dropCluster(old);
-      dirty.delete(old);
+      if (!kept.has(old) && !merged.has(old)) this.#dropCluster(old);
     }
-    for (const c of dirty) if (kept.has(c)) this.#refreshCluster(c);
+    for (const c of dirty) if (kept.has(c)) this.#refreshCluster(c, "all");
   }
 
   /** Split sides of the given records, keyed like clustering inputs. */
@@ -934,7 +1044,7 @@ export class UnionCatalog implements ChangeFeed {
         `SELECT m.split_id, m.side, r.institution_id, r.record_id
          FROM union_records r JOIN union_split_members m
            ON m.institution_id = r.institution_id AND m.record_id = r.record_id
-         WHERE r.rid IN`,
+         WHERE r.rid IN (#)`,
         part,
       ) as Array<{ split_id: number; side: number; institution_id: string; record_id: string }>;
       for (const row of rows) {
@@ -954,62 +1064,63 @@ export class UnionCatalog implements ChangeFeed {
     this.#q.moveDownloads.run(survivor, retired);
     this.#q.dropDownloads.run(retired);
     this.#q.deleteCluster.run(retired);
-    this.#q.deleteFts.run(retired);
   }
 
   /** Removes a cluster no record is in. Its download counts stay (they count institutions' downloads). */
   #dropCluster(id: number): void {
     this.#q.deleteCluster.run(id);
-    this.#q.deleteFts.run(id);
     this.#q.dropAliases.run(id);
   }
 
-  /** Recomputes what a cluster shows: preferred record, summary, search text. */
-  #refreshCluster(id: number): void {
-    const members = this.#members(id);
-    if (members.length === 0) {
+  /**
+   * Recomputes what a cluster shows: the preferred record (highest completeness, then the record
+   * received first, then the smaller reference — the first in the cluster's index order), the
+   * summary taken from it, counts, and the ISBNs/ISSNs of all its records — recomputed in full
+   * ("all"), kept ("unchanged": no record's keys changed) or extended by a record that joined.
+   */
+  #refreshCluster(
+    id: number,
+    identifiers: "all" | "unchanged" | { added: readonly string[]; row: ClusterRow },
+  ): void {
+    const pref = this.#q.preferred.get(id) as { rid: number; summary: string } | undefined;
+    if (!pref) {
       this.#dropCluster(id);
       return;
     }
-    // Highest completeness; ties go to the record received first, then to the smaller reference.
-    const preferred = [...members].sort(
-      (a, b) =>
-        b.completeness - a.completeness ||
-        (a.received_at < b.received_at ? -1 : a.received_at > b.received_at ? 1 : 0) ||
-        (a.institution_id < b.institution_id ? -1 : a.institution_id > b.institution_id ? 1 : 0) ||
-        (a.record_id < b.record_id ? -1 : a.record_id > b.record_id ? 1 : 0),
-    )[0]!;
-    const derived = members.map((m) => JSON.parse(m.derived) as Derived);
-    const summary = derived[members.indexOf(preferred)]!.summary;
-    const ids = (this.#q.clusterStrongKeys.all(id) as Array<{ key: string }>).map((k) => k.key);
+    const counts = this.#q.counts.get(id) as { records: number; institutions: number };
+    const summary = JSON.parse(pref.summary) as RecordSummary;
     this.#q.updateCluster.run({
       id,
       now: this.#now().toISOString(),
-      preferred: preferred.rid,
-      records: members.length,
-      institutions: new Set(members.map((m) => m.institution_id)).size,
-      ...summary,
-      isbns: ids
-        .filter((k) => k.startsWith("isbn:"))
-        .map((k) => k.slice(5))
-        .join(" "),
-      issns: ids
-        .filter((k) => k.startsWith("issn:"))
-        .map((k) => k.slice(5))
-        .join(" "),
+      preferred: pref.rid,
+      records: counts.records,
+      institutions: counts.institutions,
+      title: summary.title,
+      titleVernacular: summary.titleVernacular,
+      author: summary.author,
+      year: summary.year,
+      language: summary.language,
+      format: summary.format,
     });
-    // Each column holds the distinct texts of the cluster's records: ten libraries with the same
-    // record do not make it rank ten times higher.
-    const columns = SEARCH_COLUMNS.map((col) =>
-      [...new Set(derived.map((d) => d.search[col]).filter(Boolean))].join(" \n "),
-    );
-    this.#q.deleteFts.run(id);
-    this.#q.insertFts.run(id, ...columns);
+    if (identifiers === "unchanged") return;
+    let isbns: string[];
+    let issns: string[];
+    if (identifiers === "all") {
+      const keys = (this.#q.clusterIdentifiers.all(id) as Array<{ key: string }>).map((k) => k.key);
+      isbns = identifiersOf(keys, "isbn");
+      issns = identifiersOf(keys, "issn");
+    } else {
+      const merge = (old: string, add: string[]) =>
+        [...new Set([...(old === "" ? [] : old.split(" ")), ...add])].sort(compare);
+      isbns = merge(identifiers.row.isbns, identifiersOf(identifiers.added, "isbn"));
+      issns = merge(identifiers.row.issns, identifiersOf(identifiers.added, "issn"));
+    }
+    this.#q.updateIdentifiers.run(isbns.join(" "), issns.join(" "), id);
   }
 }
 
 function toSummary(row: ClusterRow): ClusterSummary {
-  const split = (s: string) => (s === "" ? [] : s.split(" "));
+  const list = (s: string) => (s === "" ? [] : s.split(" "));
   return {
     title: row.title,
     titleVernacular: row.title_vernacular,
@@ -1017,16 +1128,14 @@ function toSummary(row: ClusterRow): ClusterSummary {
     year: row.year,
     language: row.language,
     format: row.format,
-    isbns: split(row.isbns),
-    issns: split(row.issns),
+    isbns: list(row.isbns),
+    issns: list(row.issns),
     recordCount: row.record_count,
     institutionCount: row.institution_count,
   };
 }
 
-function groupHoldings(
-  members: ReadonlyArray<{ institution_id: string; record_id: string; holdings: string }>,
-): InstitutionHoldings[] {
+function groupHoldings(members: readonly MemberRow[]): InstitutionHoldings[] {
   const by = new Map<string, InstitutionHoldings>();
   for (const m of members) {
     let h = by.get(m.institution_id);
@@ -1037,7 +1146,5 @@ function groupHoldings(
     h.recordIds.push(m.record_id);
     h.holdings.push(...(JSON.parse(m.holdings) as HoldingData[]));
   }
-  return [...by.values()].sort((a, b) =>
-    a.institutionId < b.institutionId ? -1 : a.institutionId > b.institutionId ? 1 : 0,
-  );
+  return [...by.values()].sort((a, b) => compare(a.institutionId, b.institutionId));
 }

@@ -1,0 +1,158 @@
+import { join } from "node:path";
+import { type Federation, REPO_ROOT, sleep } from "@lrs/dev-env";
+import { adminPb, catalogPb, controlValue, readMarcFile } from "@lrs/shared";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startFederation } from "./harness.js";
+
+const DATA = join(REPO_ROOT, "data/marc");
+const LOC = join(DATA, "lc-marc2bibframe2/loc_general.xml");
+const TRAJECT = join(DATA, "traject/test_data.utf8.mrc");
+const UVA = join(DATA, "solrmarc-uva/uva_001_2000.mrc");
+
+let fed: Federation;
+let destroy: () => Promise<void>;
+
+beforeAll(async () => {
+  ({ fed, destroy } = await startFederation());
+});
+afterAll(async () => {
+  await destroy?.();
+});
+
+async function status(id: string): Promise<adminPb.GetStatusResponse> {
+  return fed.withClient(id, adminPb.AdminService, (c) => c.getStatus({}, { timeoutMs: 5000 }));
+}
+
+async function locate(at: string, institutionId: string, recordId: string): Promise<string> {
+  const res = await fed.withClient(at, catalogPb.CatalogService, (c) =>
+    c.locateRecord({ institutionId, recordId }),
+  );
+  return res.clusterId;
+}
+
+async function eventually<T>(
+  what: string,
+  fn: () => Promise<T>,
+  ok: (v: T) => boolean,
+  timeoutMs = 60_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (ok(v)) return v;
+      last = v;
+    } catch (err) {
+      last = err;
+    }
+    await sleep(200);
+  }
+  throw new Error(
+    `timed out waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last, (_k, v) => (typeof v === "bigint" ? v.toString() : v))}`,
+  );
+}
+
+/** Every member's record count: what the national union catalog must hold. */
+async function memberRecords(): Promise<number> {
+  let n = 0;
+  for (const m of fed.manifest.nodes.filter((x) => x.tier === "member"))
+    n += Number((await status(m.id)).catalog?.records ?? 0n);
+  return n;
+}
+
+async function converged(): Promise<void> {
+  await fed.waitSynced(60_000);
+}
+
+async function firstIds(path: string, n: number): Promise<string[]> {
+  const ids: string[] = [];
+  for await (const r of readMarcFile(path)) {
+    if (r.ok) ids.push(controlValue(r.record, "001")!);
+    if (ids.length === n) break;
+  }
+  return ids;
+}
+
+describe("the union catalog", () => {
+  it("fills from member imports through both tiers and merges the same book from two libraries", async () => {
+    const a = fed.node("north-a");
+    const s = fed.node("south-a");
+    await fed.cli(a, ["import", "--config", a.config, LOC]);
+    await fed.cli(s, ["import", "--config", s.config, LOC, TRAJECT]);
+    await converged();
+
+    const [id] = await firstIds(LOC, 1);
+    const atNational = await locate("nat", "north-a", id!);
+    expect(atNational).toMatch(/^nat:/);
+    expect(await locate("nat", "south-a", id!)).toBe(atNational);
+    const regional = await locate("north-rc", "north-a", id!);
+    expect(regional).toMatch(/^north-rc:/);
+
+    const cluster = (
+      await fed.withClient("nat", catalogPb.CatalogService, (c) => c.getCluster({ clusterId: atNational }))
+    ).cluster!;
+    expect(cluster.records.map((r) => r.institutionId).sort()).toEqual(["north-a", "south-a"]);
+    expect(cluster.records.filter((r) => r.preferred)).toHaveLength(1);
+    expect(cluster.title.length).toBeGreaterThan(0);
+
+    // A member asks its regional center for the national cluster: the request is forwarded upward with the same types.
+    const viaRegional = (
+      await fed.withClient(
+        "north-rc",
+        catalogPb.CatalogService,
+        (c) => c.getCluster({ clusterId: atNational }),
+        "north-a",
+      )
+    ).cluster!;
+    expect(viaRegional.id).toBe(atNational);
+
+    const st = await status("north-rc");
+    expect(st.downstreamSync.find((d) => d.peerId === "north-a")).toMatchObject({ lag: 0n });
+    expect(st.upstreamSync?.lag).toBe(0n);
+  });
+
+  it("propagates a delete as a tombstone through both tiers", async () => {
+    const a = fed.node("north-a");
+    const [, id] = await firstIds(LOC, 2);
+    const before = await locate("nat", "north-a", id!);
+    expect(before).not.toBe("");
+    await fed.cli(a, ["delete", "--config", a.config, id!]);
+    await eventually(
+      "the record to be gone at the national center",
+      () => locate("nat", "north-a", id!),
+      (c) => c === "",
+    );
+    expect(await locate("north-rc", "north-a", id!)).toBe("");
+    // The other library's copy of the same book is still there, in the same cluster.
+    expect(await locate("nat", "south-a", id!)).toBe(before);
+    await converged();
+  });
+
+  it("converges with nothing lost and nothing doubled when the regional center is killed during a sync", async () => {
+    const b = fed.node("north-b");
+    await fed.cli(b, ["import", "--config", b.config, UVA]);
+    // Kill the regional center while north-b's records are on their way.
+    await eventually(
+      "north-b's sync to start",
+      () => status("north-rc"),
+      (st) => (st.downstreamSync.find((d) => d.peerId === "north-b")?.acknowledgedSeq ?? 0n) > 0n,
+      30_000,
+    );
+    await fed.stop("north-rc", "SIGKILL");
+    await sleep(500);
+    await fed.start("north-rc");
+    await converged();
+
+    const memberHead = (await status("north-b")).upstreamSync!;
+    expect(memberHead.lag).toBe(0n);
+    const rc = await status("north-rc");
+    expect(rc.downstreamSync.find((d) => d.peerId === "north-b")?.acknowledgedSeq).toBe(memberHead.headSeq);
+    const nat = await status("nat");
+    expect(nat.downstreamSync.find((d) => d.peerId === "north-rc")?.acknowledgedSeq).toBe(
+      rc.upstreamSync?.headSeq,
+    );
+    // Nothing doubled: the national catalog holds exactly the members' records.
+    expect(Number(nat.catalog?.records)).toBe(await memberRecords());
+  });
+});
