@@ -112,6 +112,39 @@ describe("the union catalog", () => {
     expect(st.upstreamSync?.lag).toBe(0n);
   });
 
+  it("copies a record from the national union catalog into a member's catalog, counted as a download", async () => {
+    const [, , id] = await firstIds(LOC, 3);
+    const cluster = await locate("nat", "south-a", id!);
+    const before = (await status("nat")).catalog!.downloads;
+    const b = fed.node("north-b");
+    const out = JSON.parse(await fed.cli(b, ["copy-record", "--config", b.config, cluster, "--json"])) as {
+      recordId: string;
+      outcome: string;
+      source: { institutionId: string };
+    };
+    expect(out.outcome).toBe("added");
+    expect(out.recordId).toBe(`copy:${cluster}`);
+    expect((await status("nat")).catalog!.downloads).toBe(before + 1n);
+    // The copy is north-b's own record now: it flows back up and joins the same cluster.
+    await eventually(
+      "the copy to reach the national catalog",
+      () => locate("nat", "north-b", out.recordId),
+      (c) => c === cluster,
+    );
+    // Copying again changes nothing in north-b's catalog.
+    const again = JSON.parse(await fed.cli(b, ["copy-record", "--config", b.config, cluster, "--json"])) as {
+      outcome: string;
+    };
+    expect(again.outcome).toBe("unchanged");
+    // A regional cluster is copied from the regional center itself.
+    const regional = await locate("north-rc", "north-a", id!);
+    const fromRegion = JSON.parse(
+      await fed.cli(b, ["copy-record", "--config", b.config, regional, "--json"]),
+    ) as { clusterId: string };
+    expect(fromRegion.clusterId).toBe(regional);
+    expect((await status("north-rc")).catalog!.downloads).toBeGreaterThan(0n);
+  });
+
   it("propagates a delete as a tombstone through both tiers", async () => {
     const a = fed.node("north-a");
     const [, id] = await firstIds(LOC, 2);

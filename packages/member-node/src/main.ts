@@ -10,6 +10,7 @@ import {
   sharedMigrations,
   Tier,
 } from "@lrs/shared";
+import { copyRecord } from "./copy-record.js";
 import { BUILTIN_MAPS, resolveHoldingsMap } from "./holdings-map.js";
 import { EXIT_FAILED, EXIT_OK, EXIT_REJECTIONS, exitCodeOf, importMarcFiles } from "./import.js";
 import { createProgressReporter, formatSummary } from "./import-report.js";
@@ -127,6 +128,30 @@ program
         for (const id of notFound) process.stderr.write(`not in the catalog: ${id}\n`);
       }
       process.exitCode = notFound.length > 0 ? EXIT_REJECTIONS : EXIT_OK;
+    } finally {
+      db.close();
+    }
+  });
+
+program
+  .command("copy-record")
+  .description(
+    "copy a cluster's preferred record from the union catalog into this catalog (counted as a download)",
+  )
+  .addOption(configOption())
+  .argument("<cluster-id>", 'a regional ("north-center:c42") or national ("national:c7") cluster id')
+  .option("--json", "print the result as JSON")
+  .action(async (clusterId: string, o: { config: string; json?: boolean }) => {
+    const cfg = loadConfig(Tier.MEMBER, o.config);
+    const { db, catalog } = openCatalog(cfg);
+    try {
+      const res = await copyRecord(cfg, catalog, clusterId);
+      if (o.json) printJson(res);
+      else {
+        process.stdout.write(
+          `${res.outcome === "unchanged" ? "already copied" : res.outcome === "added" ? "copied" : "updated copy"} ${res.source.institutionId}/${res.source.recordId} as ${res.recordId}: ${res.title}\n`,
+        );
+      }
     } finally {
       db.close();
     }

@@ -20,13 +20,13 @@
  * 2. **Fuzzy key**, only where identifiers do not already decide. Clusters formed by rule 1 that
  *    share a fuzzy key (type | title | author | year | edition | publisher, all parts equal) merge
  *    unless they *conflict*:
- *    - both carry ISBNs, or both carry ISSNs. They share none (else rule 1 had merged them), and an
- *      ISBN or ISSN names one product: different ones mean different manifestations — a hardcover
- *      and its paperback, the print and the online serial — and the fuzzy key never overrules
- *      them. OCLC numbers and LCCNs do *not* conflict: they number catalog records, and both
- *      WorldCat and LC hold several records for one book (a prepublication record and the full
- *      one that replaced it, as LC's 00314247 and 2008543486 for "Kubo Sakae 'Kazanbaichi' o
- *      yomu" in data/marc/traject).
+ *    - their identifiers contradict each other (match/keys.ts identifiersConflict): both carry
+ *      ISBNs and share none, or both carry ISSNs and share none. An ISBN or ISSN names one
+ *      product: different ones mean different manifestations — a hardcover and its paperback, the
+ *      print and the online serial — and the fuzzy key never overrules them. OCLC numbers and
+ *      LCCNs do not veto: they number catalog records, and both WorldCat and LC hold several
+ *      records for one book (LC's prepublication record 00314247 and the full one 2008543486 that
+ *      replaced it, for "Kubo Sakae 'Kazanbaichi' o yomu", data/marc/OVERLAPS.md M5).
  *    - one institution has records in both. A library catalogs a manifestation once; two of its
  *      records that only the fuzzy key equates are ones it keeps apart on purpose — volume 1 and
  *      volume 2 under one title (the ProQuest Serial Set records 4348311/4348312 in
@@ -44,6 +44,8 @@
  *    or 2, whatever keys they share — now or after any later change. A split only forbids; it
  *    never holds records together that the keys would not.
  */
+
+import { identifiersConflict } from "../match/keys.js";
 
 /** One record as clustering sees it. */
 export interface ClusterInput {
@@ -69,23 +71,15 @@ export interface SplitSide {
   side: 0 | 1;
 }
 
-/** Identifier kinds that name a product, so that two different values mean two manifestations. */
-const CONFLICTING_KINDS = new Set(["isbn", "issn"]);
-
 class Component {
-  /** Kinds of {@link CONFLICTING_KINDS} that any record of the component carries. */
-  readonly kinds = new Set<string>();
+  /** The strong keys of all its records. */
+  readonly strong = new Set<string>();
   /** Institutions with a record in the component. */
   readonly institutions = new Set<string>();
   /** Per split: bit 1 when a side-0 record is here, bit 2 when a side-1 record is. */
   readonly splits = new Map<number, number>();
   fuzzyJoined = false;
   constructor(readonly first: number) {}
-}
-
-function kindOf(key: string): string {
-  const colon = key.indexOf(":");
-  return colon < 0 ? key : key.slice(0, colon);
 }
 
 /**
@@ -100,7 +94,7 @@ export function clusterRecords(
   const parent = sorted.map((_, i) => i);
   const comps = sorted.map((r, i) => {
     const c = new Component(i);
-    for (const k of r.strong) if (CONFLICTING_KINDS.has(kindOf(k))) c.kinds.add(kindOf(k));
+    for (const k of r.strong) c.strong.add(k);
     c.institutions.add(r.institution);
     for (const s of splits.get(r.ref) ?? [])
       c.splits.set(s.splitId, (c.splits.get(s.splitId) ?? 0) | (1 << s.side));
@@ -128,7 +122,7 @@ export function clusterRecords(
     return false;
   };
   const conflicting = (a: Component, b: Component): boolean => {
-    for (const k of a.kinds) if (b.kinds.has(k)) return true;
+    if (identifiersConflict({ strong: [...a.strong] }, { strong: [...b.strong] })) return true;
     const [small, large] = a.institutions.size <= b.institutions.size ? [a, b] : [b, a];
     for (const i of small.institutions) if (large.institutions.has(i)) return true;
     return false;
@@ -138,7 +132,7 @@ export function clusterRecords(
     parent[gone] = keep;
     const k = comps[keep]!;
     const g = comps[gone]!;
-    for (const kind of g.kinds) k.kinds.add(kind);
+    for (const key of g.strong) k.strong.add(key);
     for (const i of g.institutions) k.institutions.add(i);
     k.fuzzyJoined ||= g.fuzzyJoined || fuzzy;
     for (const [id, bits] of g.splits) k.splits.set(id, (k.splits.get(id) ?? 0) | bits);

@@ -130,7 +130,7 @@ describe("UnionCatalog", () => {
   });
 
   describe("clusters that must form", () => {
-    it("one cluster for the same OCLC number, LCCN and ISBN from two libraries; the fuller record preferred", () => {
+    it("M3: one cluster for the same OCLC number, LCCN and ISBN from two libraries; the fuller record preferred", () => {
       // UVA u678 and u679: two records of "Self-organizing methods in modeling" (oclc 10710641).
       const [a, b] = [uva[660]!, uva[661]!];
       const fuller = recordCompleteness(a) > recordCompleteness(b) ? a : b;
@@ -159,14 +159,14 @@ describe("UnionCatalog", () => {
       checkInvariants(db);
     });
 
-    it("one cluster for two records sharing only an LCCN", () => {
+    it("M4: one cluster for two records sharing only an LCCN", () => {
       // "The courtship of Miles Standish" (1859), LCCN 22015173, twice at UVA.
       cat.apply("m1", upsert("lib-a", uva[1659]!));
       cat.apply("m2", upsert("lib-b", uva[1660]!));
       expect(cat.stats().clusters).toBe(1);
     });
 
-    it("one cluster by the fuzzy key where the LCCNs differ (LC's prepublication record and its replacement)", () => {
+    it("M5: one cluster by the fuzzy key where the LCCNs differ (LC's prepublication record and its replacement)", () => {
       // DLC-R 00314247 (encoding level 5) and UIU/DLC 2008543486, whose 010 $z cancels 2000314247.
       const [pre, full] = [traject[3]!, traject[28]!];
       cat.apply("m1", upsert("lib-a", pre));
@@ -215,8 +215,61 @@ describe("UnionCatalog", () => {
     });
   });
 
+  describe("the sample records (data/marc/OVERLAPS.md)", () => {
+    const FILES = [
+      "solrmarc-uva/uva_001_2000.mrc",
+      "traject/test_data.utf8.mrc",
+      "folio-mod-data-import/CornellFOLIOExemplars.mrc",
+      "folio-mod-data-import/100.mrc",
+      "folio-mod-data-import/UChicago_SampleBibs-distinct.xml",
+      "lc-marc2bibframe2/loc_general.xml",
+      "lc-marc2bibframe2/nlm.xml",
+      "lc-marc2bibframe2/princeton.xml",
+    ];
+
+    it("merges exactly M1–M5 when every record arrives from the library that catalogued it", () => {
+      let applied = 0;
+      for (const file of FILES) {
+        load(`data/marc/${file}`).forEach((r, i) => {
+          let marc: Buffer;
+          try {
+            marc = toIso2709(r);
+          } catch {
+            return; // over ISO 2709's size limit: no member can send it
+          }
+          // The cataloging agency (040 $a) stands for the institution, as in OVERLAPS.md.
+          const institution = subfieldValues(r, "040", "a")[0] ?? "unknown";
+          cat.apply(`member-${institution}`, {
+            kind: "upsert",
+            institutionId: institution,
+            recordId: `${file}#${i}`,
+            marc,
+            holdings: [],
+            changedAt: new Date(),
+          });
+          applied++;
+        });
+      }
+      expect(applied).toBeGreaterThan(2400);
+      const merged = partition(db)
+        .filter((c) => c.length > 1)
+        .map((c) => c.map((ref) => ref.slice(ref.indexOf("/") + 1)).sort());
+      expect(merged.sort()).toEqual(
+        [
+          ["solrmarc-uva/uva_001_2000.mrc#114", "solrmarc-uva/uva_001_2000.mrc#115"],
+          ["solrmarc-uva/uva_001_2000.mrc#185", "solrmarc-uva/uva_001_2000.mrc#186"],
+          ["solrmarc-uva/uva_001_2000.mrc#660", "solrmarc-uva/uva_001_2000.mrc#661"],
+          ["solrmarc-uva/uva_001_2000.mrc#1659", "solrmarc-uva/uva_001_2000.mrc#1660"],
+          ["traject/test_data.utf8.mrc#28", "traject/test_data.utf8.mrc#3"],
+        ].sort(),
+      );
+      expect(cat.stats()).toMatchObject({ records: applied, clusters: applied - 5 });
+      checkInvariants(db);
+    });
+  });
+
   describe("clusters that must not form", () => {
-    it("keeps editions apart", () => {
+    it("N3, N4, N6: keeps editions apart", () => {
       // Pretest "Anatomy, histology & cell biology" 2nd, 3rd, 4th editions (own ISBNs and LCCNs);
       // "Bau und Funktion tierischer Zellen" 1961 and 3rd ed. 1965 (no identifiers at all).
       const editions = [nlm[34]!, nlm[35]!, nlm[36]!, nlm[86]!, nlm[87]!, nlm[1]!, nlm[2]!];
@@ -233,11 +286,18 @@ describe("UnionCatalog", () => {
       expect(cat.stats().clusters).toBe(2);
     });
 
-    it("keeps one library's volume 1 and volume 2 apart although their descriptions match", () => {
-      // ProQuest Serial Set 4348311 and 4348312 differ only in 246 "v. 1" / "v. 2".
+    it("N12, N13: keeps one library's records apart when only their descriptions match", () => {
+      // ProQuest Serial Set 4348311 and 4348312 differ only in 246 "v. 1" / "v. 2"; UVA's two
+      // records of the 1815 "Acts and resolutions" only in the copy description.
       cat.apply("m1", upsert("lib-a", folio100[87]!));
       cat.apply("m1", upsert("lib-a", folio100[88]!));
-      expect(cat.stats().clusters).toBe(2);
+      cat.apply("m2", upsert("lib-b", uva[1297]!));
+      cat.apply("m2", upsert("lib-b", uva[1304]!));
+      expect(cat.stats().clusters).toBe(4);
+      // From two libraries the same descriptions are one book.
+      cat.apply("m3", upsert("lib-c", uva[1304]!, [], "copy"));
+      expect(cat.stats().clusters).toBe(4);
+      expect(cat.getCluster(cat.clusterOf("lib-c", "copy")!)!.records).toHaveLength(2);
     });
   });
 

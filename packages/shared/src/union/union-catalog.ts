@@ -348,8 +348,9 @@ function prepareStatements(db: Sqlite) {
  * center exactly as a member forwards its catalog (ChangeFeed; the institution of each change is
  * the member whose record it is).
  *
- * All methods are synchronous and expect to run inside `db.transaction` (the sync receiver calls
- * `apply` for every change of a batch in one transaction); none opens a transaction itself.
+ * All methods are synchronous. The ones that write are atomic on their own (a savepoint inside the
+ * caller's transaction); the sync receiver calls `apply` for every change of a batch inside one
+ * `db.transaction`, so that the batch and its acknowledged position commit together.
  *
  * Cost of a change: a record that matches nothing, or matches one cluster held together by strong
  * keys alone (the common case: the same book from one more library), is placed directly —
@@ -364,6 +365,7 @@ export class UnionCatalog implements ChangeFeed {
   readonly #idPrefix: string;
   readonly #q: ReturnType<typeof prepareStatements>;
   readonly #cache = new Map<string, Statement>();
+  readonly #tx: ReturnType<Sqlite["transaction"]>;
 
   constructor(db: Database, opts: UnionCatalogOptions) {
     this.nodeId = opts.nodeId;
@@ -371,6 +373,7 @@ export class UnionCatalog implements ChangeFeed {
     this.#now = opts.now ?? (() => new Date());
     this.#idPrefix = `${opts.nodeId}:c`;
     this.#q = prepareStatements(this.#db);
+    this.#tx = this.#db.transaction((fn: () => unknown) => fn());
   }
 
   // ---------------------------------------------------------------- receiving (CatalogSink)
@@ -386,6 +389,10 @@ export class UnionCatalog implements ChangeFeed {
    * `change.institutionId`.
    */
   apply(source: string, change: RecordChange): void {
+    this.#atomic(() => this.#apply(source, change));
+  }
+
+  #apply(source: string, change: RecordChange): void {
     const existing = this.#q.record.get(change.institutionId, change.recordId) as RecordRow | undefined;
     if (change.kind === "delete") {
       if (existing) this.#remove(existing, change.changedAt);
@@ -456,6 +463,10 @@ export class UnionCatalog implements ChangeFeed {
    * ended is a no-op returning 0; ending one that is not in progress throws ResyncStateError.
    */
   endResync(source: string, epoch: bigint): number {
+    return this.#atomic(() => this.#endResync(source, epoch));
+  }
+
+  #endResync(source: string, epoch: bigint): number {
     const e = epoch.toString();
     const row = this.#q.activeEpoch.get(source) as
       | { active_epoch: string | null; last_epoch: string | null }
@@ -681,6 +692,10 @@ export class UnionCatalog implements ChangeFeed {
    * named; records split off that share no key with each other end up in clusters of their own).
    */
   split(clusterId: string, records: readonly RecordRef[], reason = ""): string {
+    return this.#atomic(() => this.#split(clusterId, records, reason));
+  }
+
+  #split(clusterId: string, records: readonly RecordRef[], reason: string): string {
     const n = this.#resolve(clusterId);
     if (n === undefined) throw new UnknownClusterError(clusterId);
     const members = this.#members(n);
@@ -745,6 +760,10 @@ export class UnionCatalog implements ChangeFeed {
 
   /** Forgets an operator's split, letting the keys decide again. Returns false when there is no such split. */
   removeSplit(splitId: number): boolean {
+    return this.#atomic(() => this.#removeSplit(splitId));
+  }
+
+  #removeSplit(splitId: number): boolean {
     const members = this.#q.splitMembers.all(splitId) as Array<{ institution_id: string; record_id: string }>;
     const existed = this.#q.deleteSplit.run(splitId).changes > 0;
     this.#q.deleteSplitMembers.run(splitId);
@@ -758,6 +777,11 @@ export class UnionCatalog implements ChangeFeed {
   }
 
   // ---------------------------------------------------------------- internals
+
+  /** Runs `fn` in a transaction of its own, or in a savepoint of the caller's: a change is whole or absent. */
+  #atomic<T>(fn: () => T): T {
+    return this.#tx.immediate(fn) as T;
+  }
 
   /** Runs `sql` with its "(#)" replaced by placeholders for `values`, then `extra` parameters. */
   #in(sql: string, values: readonly (string | number)[], ...extra: Array<string | number>): unknown[] {
