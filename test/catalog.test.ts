@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { type Federation, REPO_ROOT, sleep } from "@lrs/dev-env";
-import { adminPb, catalogPb, controlValue, readMarcFile } from "@lrs/shared";
+import { adminPb, catalogPb, controlValue, type MarcRecord, readMarcFile, subfieldValues } from "@lrs/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFederation } from "./harness.js";
 
@@ -143,6 +143,59 @@ describe("the union catalog", () => {
     ) as { clusterId: string };
     expect(fromRegion.clusterId).toBe(regional);
     expect((await status("north-rc")).catalog!.downloads).toBeGreaterThan(0n);
+  });
+
+  it("exports the national union catalog as MARCXML with one holdings field per institution", async () => {
+    const [id] = await firstIds(LOC, 1);
+    const cluster = await locate("nat", "south-a", id!);
+    const nat = fed.node("nat");
+    const out = join(fed.dir, "national-export.xml");
+    await fed.cli(nat, ["export", "--config", nat.config, "--output", out]);
+    let records = 0;
+    let found: MarcRecord | undefined;
+    for await (const r of readMarcFile(out)) {
+      expect(r.ok).toBe(true);
+      if (!r.ok) continue;
+      records++;
+      if (subfieldValues(r.record, "035", "a").includes(`(LRS)${cluster}`)) found = r.record;
+    }
+    expect(BigInt(records)).toBe((await status("nat")).catalog!.clusters);
+    expect(found).toBeDefined();
+    expect(subfieldValues(found!, "852", "a").sort()).toEqual(expect.arrayContaining(["north-a", "south-a"]));
+  });
+
+  it("lets an operator split a wrong merge, and remembers it", async () => {
+    // north-b's copy of the third book (from the copy-record test) sits in one regional cluster with north-a's record.
+    const [, , id] = await firstIds(LOC, 3);
+    const copyId = `copy:${await locate("nat", "south-a", id!)}`;
+    const cluster = await eventually(
+      "the copy at the regional center",
+      () => locate("north-rc", "north-b", copyId),
+      (c) => c !== "",
+    );
+    expect(await locate("north-rc", "north-a", id!)).toBe(cluster);
+    const rc = fed.node("north-rc");
+    const newId = await fed.cli(rc, ["split", "--config", rc.config, cluster, `north-b/${copyId}`]);
+    expect(newId).toMatch(/^north-rc:c\d+$/);
+    expect(newId).not.toBe(cluster);
+    expect(await locate("north-rc", "north-b", copyId)).toBe(newId);
+    expect(await locate("north-rc", "north-a", id!)).toBe(cluster);
+    // The copy sent again (north-b edits it) does not merge back.
+    const b = fed.node("north-b");
+    await fed.cli(b, ["delete", "--config", b.config, copyId]);
+    await eventually(
+      "the copy to be gone",
+      () => locate("north-rc", "north-b", copyId),
+      (c) => c === "",
+    );
+    await fed.cli(b, ["copy-record", "--config", b.config, await locate("nat", "south-a", id!)]);
+    const again = await eventually(
+      "the copy to come back",
+      () => locate("north-rc", "north-b", copyId),
+      (c) => c !== "",
+    );
+    expect(again).not.toBe(cluster);
+    expect(await locate("north-rc", "north-a", id!)).toBe(cluster);
   });
 
   it("propagates a delete as a tombstone through both tiers", async () => {

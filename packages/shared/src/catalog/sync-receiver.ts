@@ -148,6 +148,16 @@ export function catalogSyncReceiver(o: ReceiverOptions): ServiceImpl<typeof Cata
           };
           return;
         }
+        if (req.headSeq < acked) {
+          // The sender's log is behind what we applied from it: it was restored from a backup or
+          // rebuilt, and its positions no longer mean what they meant. Only a resync is safe.
+          result = {
+            acknowledgedSeq: acked,
+            resyncRequired: true,
+            reason: `the sender's change log ends at ${req.headSeq}, before ${acked} which this node has applied`,
+          };
+          return;
+        }
         if (req.afterSeq > acked) {
           // The sender believes we hold more than we do (our database was restored, or entries were lost): only a resync can fix it.
           result = {

@@ -14,6 +14,9 @@ import {
 import { InvalidSplitError, ResyncStateError, UnknownClusterError } from "./errors.js";
 import { exportRecord, type InstitutionHoldings } from "./export-record.js";
 
+export type { RecordSummary } from "./describe.js";
+export type { InstitutionHoldings } from "./export-record.js";
+
 export interface UnionCatalogOptions {
   /** This node's id; cluster ids are "<nodeId>:c<number>", so a member can tell whose cluster it is. */
   nodeId: string;
