@@ -50,7 +50,10 @@ async function main(): Promise<void> {
               files.map((f) => join(data, f)),
             );
             const added = /added\s+(\d+)/.exec(summary)?.[1] ?? "?";
-            progress(`imported ${added} records at ${member} (${files.join(", ")})`);
+            const rejected = Number(/rejected\s+(\d+)/.exec(summary)?.[1] ?? "0");
+            progress(
+              `imported ${added} records at ${member} (${files.join(", ")})${rejected ? `; ${rejected} rejected, see its import summary` : ""}`,
+            );
           }),
         );
       }

@@ -404,7 +404,22 @@ export class Federation {
     mkdirSync(join(this.dir, "items"), { recursive: true });
     const items = join(this.dir, "items", `${memberId}.csv`);
     await writeDemoItems(memberId, files, items);
-    return this.cli(node, ["import", "--config", node.config, "--items", items, ...files]);
+    try {
+      const { stdout } = await run(
+        process.execPath,
+        [BIN.member, "import", "--config", node.config, "--items", items, ...files],
+        {
+          env: { ...process.env, ...this.#opts.env },
+          timeout: 10 * 60_000,
+        },
+      );
+      return stdout.trim();
+    } catch (err) {
+      // Exit status 2: imported, with some records rejected (the sample sets have one record over ISO 2709's size limit).
+      const e = err as { code?: number; stdout?: string; stderr?: string; message: string };
+      if (e.code === 2 && e.stdout) return `${e.stdout.trim()}\n${e.stderr?.trim() ?? ""}`;
+      throw new Error(`lrs-member import for ${memberId} failed: ${e.stderr?.trim() || e.message}`);
+    }
   }
 
   /** A node's status, asked with its own certificate. */
