@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file lrs/v1/search.proto.
  */
 export const file_lrs_v1_search: GenFile = /*@__PURE__*/
-  fileDesc("ChNscnMvdjEvc2VhcmNoLnByb3RvEgZscnMudjEihQEKDVNlYXJjaFJlcXVlc3QSDQoFcXVlcnkYASABKAkSHAoFc2NvcGUYAiABKA4yDS5scnMudjEuU2NvcGUSEQoJcGFnZV9zaXplGAMgASgNEg4KBmN1cnNvchgEIAEoCRIOCgZmYWNldHMYBSABKAgSFAoMb25fYmVoYWxmX29mGAYgASgJIpUBCg5Ib2xkaW5nU3VtbWFyeRIWCg5pbnN0aXR1dGlvbl9pZBgBIAEoCRIOCgZyZWdpb24YAiABKAkSJAoJcHJveGltaXR5GAMgASgOMhEubHJzLnYxLlByb3hpbWl0eRINCgVpdGVtcxgEIAEoDRIRCglsb2NhdGlvbnMYBSADKAkSEwoLY2FsbF9udW1iZXIYBiABKAki0AEKCVNlYXJjaEhpdBIKCgJpZBgBIAEoCRINCgV0aXRsZRgCIAEoCRIOCgZhdXRob3IYAyABKAkSDAoEeWVhchgEIAEoCRIRCglwdWJsaXNoZXIYBSABKAkSEAoIbGFuZ3VhZ2UYBiABKAkSDgoGZm9ybWF0GAcgASgJEg0KBWlzYm5zGAggAygJEg0KBWlzc25zGAkgAygJEg0KBXNjb3JlGAogASgBEigKCGhvbGRpbmdzGAsgAygLMhYubHJzLnYxLkhvbGRpbmdTdW1tYXJ5IioKCkZhY2V0VmFsdWUSDQoFdmFsdWUYASABKAkSDQoFY291bnQYAiABKAQiOQoFRmFjZXQSDAoEbmFtZRgBIAEoCRIiCgZ2YWx1ZXMYAiADKAsyEi5scnMudjEuRmFjZXRWYWx1ZSKEAgoMTm9kZUNvdmVyYWdlEg8KB25vZGVfaWQYASABKAkSKwoGc3RhdHVzGAIgASgOMhsubHJzLnYxLk5vZGVDb3ZlcmFnZS5TdGF0dXMSDgoGZGV0YWlsGAMgASgJEgwKBGhpdHMYBCABKAQSEgoKZWxhcHNlZF9tcxgFIAEoDRIQCghmYWxsYmFjaxgGIAEoCCJyCgZTdGF0dXMSFgoSU1RBVFVTX1VOU1BFQ0lGSUVEEAASEwoPU1RBVFVTX0FOU1dFUkVEEAESFAoQU1RBVFVTX1RJTUVEX09VVBACEhEKDVNUQVRVU19GQUlMRUQQAxISCg5TVEFUVVNfU0tJUFBFRBAEItIBCg5TZWFyY2hSZXNwb25zZRIlCg5hbnN3ZXJlZF9zY29wZRgBIAEoDjINLmxycy52MS5TY29wZRINCgV0b3RhbBgCIAEoBBIfCgRoaXRzGAMgAygLMhEubHJzLnYxLlNlYXJjaEhpdBITCgtuZXh0X2N1cnNvchgEIAEoCRIdCgZmYWNldHMYBSADKAsyDS5scnMudjEuRmFjZXQSJgoIY292ZXJhZ2UYBiADKAsyFC5scnMudjEuTm9kZUNvdmVyYWdlEg0KBWZpbmFsGAcgASgIIl0KGENoZWNrQXZhaWxhYmlsaXR5UmVxdWVzdBISCgpjbHVzdGVyX2lkGAEgASgJEhcKD2luc3RpdHV0aW9uX2lkcxgCIAMoCRIUCgxvbl9iZWhhbGZfb2YYAyABKAkiqAEKEEl0ZW1BdmFpbGFiaWxpdHkSDwoHYmFyY29kZRgBIAEoCRITCgtjYWxsX251bWJlchgCIAEoCRIQCghsb2NhdGlvbhgDIAEoCRIjCgVzdGF0ZRgEIAEoDjIULmxycy52MS5BdmFpbGFiaWxpdHkSJwoDZHVlGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZyZWFzb24YBiABKAki0gEKF0luc3RpdHV0aW9uQXZhaWxhYmlsaXR5EhYKDmluc3RpdHV0aW9uX2lkGAEgASgJEg4KBnJlZ2lvbhgCIAEoCRIjCgVzdGF0ZRgDIAEoDjIULmxycy52MS5BdmFpbGFiaWxpdHkSDgoGcmVhc29uGAQgASgJEjEKDW9uX2xvYW5fdW50aWwYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEicKBWl0ZW1zGAYgAygLMhgubHJzLnYxLkl0ZW1BdmFpbGFiaWxpdHkiegoZQ2hlY2tBdmFpbGFiaWxpdHlSZXNwb25zZRI1CgxpbnN0aXR1dGlvbnMYASADKAsyHy5scnMudjEuSW5zdGl0dXRpb25BdmFpbGFiaWxpdHkSJgoIY292ZXJhZ2UYAiADKAsyFC5scnMudjEuTm9kZUNvdmVyYWdlKlUKBVNjb3BlEhUKEVNDT1BFX1VOU1BFQ0lGSUVEEAASDwoLU0NPUEVfTE9DQUwQARIQCgxTQ09QRV9SRUdJT04QAhISCg5TQ09QRV9OQVRJT05BTBADKmsKCVByb3hpbWl0eRIZChVQUk9YSU1JVFlfVU5TUEVDSUZJRUQQABIRCg1QUk9YSU1JVFlfT1dOEAESFAoQUFJPWElNSVRZX1JFR0lPThACEhoKFlBST1hJTUlUWV9PVEhFUl9SRUdJT04QAyqbAQoMQXZhaWxhYmlsaXR5EhwKGEFWQUlMQUJJTElUWV9VTlNQRUNJRklFRBAAEhoKFkFWQUlMQUJJTElUWV9BVkFJTEFCTEUQARIYChRBVkFJTEFCSUxJVFlfT05fTE9BThACEh0KGUFWQUlMQUJJTElUWV9OT1RfTEVOREFCTEUQAxIYChRBVkFJTEFCSUxJVFlfVU5LTk9XThAEMqQBCg1TZWFyY2hTZXJ2aWNlEjkKBlNlYXJjaBIVLmxycy52MS5TZWFyY2hSZXF1ZXN0GhYubHJzLnYxLlNlYXJjaFJlc3BvbnNlMAESWAoRQ2hlY2tBdmFpbGFiaWxpdHkSIC5scnMudjEuQ2hlY2tBdmFpbGFiaWxpdHlSZXF1ZXN0GiEubHJzLnYxLkNoZWNrQXZhaWxhYmlsaXR5UmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("ChNscnMvdjEvc2VhcmNoLnByb3RvEgZscnMudjEimwEKDVNlYXJjaFJlcXVlc3QSDQoFcXVlcnkYASABKAkSHAoFc2NvcGUYAiABKA4yDS5scnMudjEuU2NvcGUSEQoJcGFnZV9zaXplGAMgASgNEg4KBmN1cnNvchgEIAEoCRIOCgZmYWNldHMYBSABKAgSFAoMb25fYmVoYWxmX29mGAYgASgJEhQKDGF2YWlsYWJpbGl0eRgHIAEoCCLeAQoOSG9sZGluZ1N1bW1hcnkSFgoOaW5zdGl0dXRpb25faWQYASABKAkSDgoGcmVnaW9uGAIgASgJEiQKCXByb3hpbWl0eRgDIAEoDjIRLmxycy52MS5Qcm94aW1pdHkSDQoFaXRlbXMYBCABKA0SEQoJbG9jYXRpb25zGAUgAygJEhMKC2NhbGxfbnVtYmVyGAYgASgJEioKDGF2YWlsYWJpbGl0eRgHIAEoDjIULmxycy52MS5BdmFpbGFiaWxpdHkSGwoTYXZhaWxhYmlsaXR5X3JlYXNvbhgIIAEoCSLQAQoJU2VhcmNoSGl0EgoKAmlkGAEgASgJEg0KBXRpdGxlGAIgASgJEg4KBmF1dGhvchgDIAEoCRIMCgR5ZWFyGAQgASgJEhEKCXB1Ymxpc2hlchgFIAEoCRIQCghsYW5ndWFnZRgGIAEoCRIOCgZmb3JtYXQYByABKAkSDQoFaXNibnMYCCADKAkSDQoFaXNzbnMYCSADKAkSDQoFc2NvcmUYCiABKAESKAoIaG9sZGluZ3MYCyADKAsyFi5scnMudjEuSG9sZGluZ1N1bW1hcnkiKgoKRmFjZXRWYWx1ZRINCgV2YWx1ZRgBIAEoCRINCgVjb3VudBgCIAEoBCI5CgVGYWNldBIMCgRuYW1lGAEgASgJEiIKBnZhbHVlcxgCIAMoCzISLmxycy52MS5GYWNldFZhbHVlIoQCCgxOb2RlQ292ZXJhZ2USDwoHbm9kZV9pZBgBIAEoCRIrCgZzdGF0dXMYAiABKA4yGy5scnMudjEuTm9kZUNvdmVyYWdlLlN0YXR1cxIOCgZkZXRhaWwYAyABKAkSDAoEaGl0cxgEIAEoBBISCgplbGFwc2VkX21zGAUgASgNEhAKCGZhbGxiYWNrGAYgASgIInIKBlN0YXR1cxIWChJTVEFUVVNfVU5TUEVDSUZJRUQQABITCg9TVEFUVVNfQU5TV0VSRUQQARIUChBTVEFUVVNfVElNRURfT1VUEAISEQoNU1RBVFVTX0ZBSUxFRBADEhIKDlNUQVRVU19TS0lQUEVEEAQi0gEKDlNlYXJjaFJlc3BvbnNlEiUKDmFuc3dlcmVkX3Njb3BlGAEgASgOMg0ubHJzLnYxLlNjb3BlEg0KBXRvdGFsGAIgASgEEh8KBGhpdHMYAyADKAsyES5scnMudjEuU2VhcmNoSGl0EhMKC25leHRfY3Vyc29yGAQgASgJEh0KBmZhY2V0cxgFIAMoCzINLmxycy52MS5GYWNldBImCghjb3ZlcmFnZRgGIAMoCzIULmxycy52MS5Ob2RlQ292ZXJhZ2USDQoFZmluYWwYByABKAgiggEKGENoZWNrQXZhaWxhYmlsaXR5UmVxdWVzdBISCgpjbHVzdGVyX2lkGAEgASgJEhcKD2luc3RpdHV0aW9uX2lkcxgCIAMoCRIUCgxvbl9iZWhhbGZfb2YYAyABKAkSIwoHcmVjb3JkcxgEIAMoCzISLmxycy52MS5IZWxkUmVjb3JkIjcKCkhlbGRSZWNvcmQSFgoOaW5zdGl0dXRpb25faWQYASABKAkSEQoJcmVjb3JkX2lkGAIgASgJIqgBChBJdGVtQXZhaWxhYmlsaXR5Eg8KB2JhcmNvZGUYASABKAkSEwoLY2FsbF9udW1iZXIYAiABKAkSEAoIbG9jYXRpb24YAyABKAkSIwoFc3RhdGUYBCABKA4yFC5scnMudjEuQXZhaWxhYmlsaXR5EicKA2R1ZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGcmVhc29uGAYgASgJItIBChdJbnN0aXR1dGlvbkF2YWlsYWJpbGl0eRIWCg5pbnN0aXR1dGlvbl9pZBgBIAEoCRIOCgZyZWdpb24YAiABKAkSIwoFc3RhdGUYAyABKA4yFC5scnMudjEuQXZhaWxhYmlsaXR5Eg4KBnJlYXNvbhgEIAEoCRIxCg1vbl9sb2FuX3VudGlsGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBInCgVpdGVtcxgGIAMoCzIYLmxycy52MS5JdGVtQXZhaWxhYmlsaXR5InoKGUNoZWNrQXZhaWxhYmlsaXR5UmVzcG9uc2USNQoMaW5zdGl0dXRpb25zGAEgAygLMh8ubHJzLnYxLkluc3RpdHV0aW9uQXZhaWxhYmlsaXR5EiYKCGNvdmVyYWdlGAIgAygLMhQubHJzLnYxLk5vZGVDb3ZlcmFnZSpVCgVTY29wZRIVChFTQ09QRV9VTlNQRUNJRklFRBAAEg8KC1NDT1BFX0xPQ0FMEAESEAoMU0NPUEVfUkVHSU9OEAISEgoOU0NPUEVfTkFUSU9OQUwQAyprCglQcm94aW1pdHkSGQoVUFJPWElNSVRZX1VOU1BFQ0lGSUVEEAASEQoNUFJPWElNSVRZX09XThABEhQKEFBST1hJTUlUWV9SRUdJT04QAhIaChZQUk9YSU1JVFlfT1RIRVJfUkVHSU9OEAMqmwEKDEF2YWlsYWJpbGl0eRIcChhBVkFJTEFCSUxJVFlfVU5TUEVDSUZJRUQQABIaChZBVkFJTEFCSUxJVFlfQVZBSUxBQkxFEAESGAoUQVZBSUxBQklMSVRZX09OX0xPQU4QAhIdChlBVkFJTEFCSUxJVFlfTk9UX0xFTkRBQkxFEAMSGAoUQVZBSUxBQklMSVRZX1VOS05PV04QBDKkAQoNU2VhcmNoU2VydmljZRI5CgZTZWFyY2gSFS5scnMudjEuU2VhcmNoUmVxdWVzdBoWLmxycy52MS5TZWFyY2hSZXNwb25zZTABElgKEUNoZWNrQXZhaWxhYmlsaXR5EiAubHJzLnYxLkNoZWNrQXZhaWxhYmlsaXR5UmVxdWVzdBohLmxycy52MS5DaGVja0F2YWlsYWJpbGl0eVJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message lrs.v1.SearchRequest
@@ -57,6 +57,14 @@ export type SearchRequest = Message<"lrs.v1.SearchRequest"> & {
    * @generated from field: string on_behalf_of = 6;
    */
   onBehalfOf: string;
+
+  /**
+   * Ask the holding members of the first page's hits, live, whether they can
+   * lend (within the deadline; the members asked appear in the coverage).
+   *
+   * @generated from field: bool availability = 7;
+   */
+  availability: boolean;
 };
 
 /**
@@ -99,6 +107,18 @@ export type HoldingSummary = Message<"lrs.v1.HoldingSummary"> & {
    * @generated from field: string call_number = 6;
    */
   callNumber: string;
+
+  /**
+   * With SearchRequest.availability: what the institution answered, live.
+   *
+   * @generated from field: lrs.v1.Availability availability = 7;
+   */
+  availability: Availability;
+
+  /**
+   * @generated from field: string availability_reason = 8;
+   */
+  availabilityReason: string;
 };
 
 /**
@@ -366,7 +386,7 @@ export const SearchResponseSchema: GenMessage<SearchResponse> = /*@__PURE__*/
  */
 export type CheckAvailabilityRequest = Message<"lrs.v1.CheckAvailabilityRequest"> & {
   /**
-   * A cluster id (regional or national), or at a member "record-id".
+   * A cluster id (regional or national).
    *
    * @generated from field: string cluster_id = 1;
    */
@@ -385,6 +405,14 @@ export type CheckAvailabilityRequest = Message<"lrs.v1.CheckAvailabilityRequest"
    * @generated from field: string on_behalf_of = 3;
    */
   onBehalfOf: string;
+
+  /**
+   * Instead of a cluster: these records (a center asking the holding members, or a
+   * national center asking a regional center about its members' records).
+   *
+   * @generated from field: repeated lrs.v1.HeldRecord records = 4;
+   */
+  records: HeldRecord[];
 };
 
 /**
@@ -393,6 +421,28 @@ export type CheckAvailabilityRequest = Message<"lrs.v1.CheckAvailabilityRequest"
  */
 export const CheckAvailabilityRequestSchema: GenMessage<CheckAvailabilityRequest> = /*@__PURE__*/
   messageDesc(file_lrs_v1_search, 7);
+
+/**
+ * @generated from message lrs.v1.HeldRecord
+ */
+export type HeldRecord = Message<"lrs.v1.HeldRecord"> & {
+  /**
+   * @generated from field: string institution_id = 1;
+   */
+  institutionId: string;
+
+  /**
+   * @generated from field: string record_id = 2;
+   */
+  recordId: string;
+};
+
+/**
+ * Describes the message lrs.v1.HeldRecord.
+ * Use `create(HeldRecordSchema)` to create a new message.
+ */
+export const HeldRecordSchema: GenMessage<HeldRecord> = /*@__PURE__*/
+  messageDesc(file_lrs_v1_search, 8);
 
 /**
  * @generated from message lrs.v1.ItemAvailability
@@ -434,7 +484,7 @@ export type ItemAvailability = Message<"lrs.v1.ItemAvailability"> & {
  * Use `create(ItemAvailabilitySchema)` to create a new message.
  */
 export const ItemAvailabilitySchema: GenMessage<ItemAvailability> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_search, 8);
+  messageDesc(file_lrs_v1_search, 9);
 
 /**
  * @generated from message lrs.v1.InstitutionAvailability
@@ -480,7 +530,7 @@ export type InstitutionAvailability = Message<"lrs.v1.InstitutionAvailability"> 
  * Use `create(InstitutionAvailabilitySchema)` to create a new message.
  */
 export const InstitutionAvailabilitySchema: GenMessage<InstitutionAvailability> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_search, 9);
+  messageDesc(file_lrs_v1_search, 10);
 
 /**
  * @generated from message lrs.v1.CheckAvailabilityResponse
@@ -502,7 +552,7 @@ export type CheckAvailabilityResponse = Message<"lrs.v1.CheckAvailabilityRespons
  * Use `create(CheckAvailabilityResponseSchema)` to create a new message.
  */
 export const CheckAvailabilityResponseSchema: GenMessage<CheckAvailabilityResponse> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_search, 10);
+  messageDesc(file_lrs_v1_search, 11);
 
 /**
  * How far a search reaches.
