@@ -36,3 +36,6 @@ export * from "./union/errors.js";
 export * from "./union/migrations.js";
 export * from "./union/union-catalog.js";
 export * from "./util/async-queue.js";
+export * as searchPb from "./gen/lrs/v1/search_pb.js";
+export * from "./node/peers.js";
+export * from "./search-service/index.js";

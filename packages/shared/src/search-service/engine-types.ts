@@ -1,0 +1,41 @@
+/** What a node's search engine returns; mapped 1:1 onto the wire's SearchHit and Facet. */
+export interface EngineHolding {
+  institutionId: string;
+  region: string;
+  proximity: "own" | "region" | "other";
+  items: number;
+  locations: string[];
+  callNumber: string;
+}
+
+export interface EngineHit {
+  id: string;
+  title: string;
+  author: string;
+  year: string;
+  publisher: string;
+  language: string;
+  format: string;
+  isbns: string[];
+  issns: string[];
+  score: number;
+  holdings: EngineHolding[];
+}
+
+export interface EngineResult {
+  total: number;
+  hits: EngineHit[];
+  nextCursor?: string;
+  facets?: Array<{ name: string; values: Array<{ value: string; count: number }> }>;
+}
+
+export interface EngineQuery {
+  limit: number;
+  cursor?: string;
+  facets: boolean;
+  /** The institution that asked: its own holdings first, then its region's. */
+  onBehalfOf?: string;
+}
+
+/** A node's own search: CQL in, one page out. Throws CqlParseError for a bad query. */
+export type SearchFn = (query: string, opts: EngineQuery) => EngineResult;

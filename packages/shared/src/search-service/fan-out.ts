@@ -1,0 +1,89 @@
+import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { type NodeCoverage, NodeCoverage_Status, NodeCoverageSchema } from "../gen/lrs/v1/search_pb.js";
+
+/** Time a call may take when the caller set no deadline. */
+export const DEFAULT_DEADLINE_MS = 8_000;
+/** Kept back from a forwarded call's deadline so the answer still gets home in time. */
+export const HOP_MARGIN_MS = 150;
+
+/** The time left for this call: the caller's deadline, or the default. */
+export function remainingMs(timeoutMs: number | undefined, defaultMs = DEFAULT_DEADLINE_MS): number {
+  return Math.max(0, timeoutMs ?? defaultMs);
+}
+
+export interface FanOutResult<T> {
+  results: Array<{ target: string; value: T }>;
+  coverage: NodeCoverage[];
+}
+
+/**
+ * Asks several nodes at once, each within `deadlineMs`, and reports what each
+ * did: a slow or failed node costs its own answer, never the others' or the
+ * caller's deadline.
+ */
+export async function fanOut<T>(
+  targets: readonly string[],
+  deadlineMs: number,
+  ask: (target: string, signal: AbortSignal, timeoutMs: number) => Promise<T>,
+  count: (value: T) => number = () => 0,
+  fallback = false,
+): Promise<FanOutResult<T>> {
+  const results: Array<{ target: string; value: T }> = [];
+  const coverage: NodeCoverage[] = [];
+  const timeoutMs = Math.max(1, deadlineMs - HOP_MARGIN_MS);
+  await Promise.all(
+    targets.map(async (target) => {
+      const started = Date.now();
+      const ac = new AbortController();
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<"timeout">((resolve) => {
+        timer = setTimeout(() => {
+          ac.abort();
+          resolve("timeout");
+        }, timeoutMs);
+      });
+      try {
+        const value = await Promise.race([ask(target, ac.signal, timeoutMs), timeout]);
+        const elapsedMs = Date.now() - started;
+        if (value === "timeout") {
+          coverage.push(
+            cover(
+              target,
+              NodeCoverage_Status.TIMED_OUT,
+              `no answer within ${timeoutMs} ms`,
+              elapsedMs,
+              0,
+              fallback,
+            ),
+          );
+          return;
+        }
+        results.push({ target, value });
+        coverage.push(cover(target, NodeCoverage_Status.ANSWERED, "", elapsedMs, count(value), fallback));
+      } catch (err) {
+        const ce = ConnectError.from(err);
+        const status =
+          ce.code === Code.DeadlineExceeded || ce.code === Code.Canceled
+            ? NodeCoverage_Status.TIMED_OUT
+            : NodeCoverage_Status.FAILED;
+        coverage.push(cover(target, status, ce.rawMessage, Date.now() - started, 0, fallback));
+      } finally {
+        clearTimeout(timer);
+      }
+    }),
+  );
+  coverage.sort((a, b) => a.nodeId.localeCompare(b.nodeId));
+  return { results, coverage };
+}
+
+export function cover(
+  nodeId: string,
+  status: NodeCoverage_Status,
+  detail: string,
+  elapsedMs: number,
+  hits = 0,
+  fallback = false,
+): NodeCoverage {
+  return create(NodeCoverageSchema, { nodeId, status, detail, elapsedMs, hits: BigInt(hits), fallback });
+}
