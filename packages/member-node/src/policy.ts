@@ -1,4 +1,4 @@
-import { federation, type Policy, self } from "@lrs/shared";
+import { anyOf, federation, type Policy, parent, self } from "@lrs/shared";
 
 /**
  * Who may call what at a member node. Its regional center will call it for
@@ -13,6 +13,8 @@ export const memberPolicy: Policy = {
     "grpc.health.v1.Health/Watch": federation,
     "lrs.v1.DirectoryService/GetDirectory": self,
     "lrs.v1.DirectoryService/WatchDirectory": self,
+    "lrs.v1.SearchService/Search": self,
+    "lrs.v1.SearchService/CheckAvailability": anyOf(parent, self),
     "lrs.v1.AdminService/GetStatus": self,
   },
 };

@@ -17,6 +17,8 @@ export const nationalPolicy: Policy = {
     "lrs.v1.CatalogService/CopyRecord": anyOf(children, self),
     "lrs.v1.CatalogService/Export": self,
     "lrs.v1.CatalogService/SplitCluster": self,
+    "lrs.v1.SearchService/Search": anyOf(children, self),
+    "lrs.v1.SearchService/CheckAvailability": anyOf(children, self),
     "lrs.v1.AdminService/GetStatus": self,
     "lrs.v1.AdminService/CreateEnrollmentToken": self,
     "lrs.v1.AdminService/ListEnrollmentTokens": self,

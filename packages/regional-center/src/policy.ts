@@ -1,4 +1,4 @@
-import { anyOf, children, federation, type Policy, self } from "@lrs/shared";
+import { anyOf, children, federation, type Policy, parent, peerRegional, self } from "@lrs/shared";
 
 /** Who may call what at a regional center. Anything not listed is refused. */
 export const regionalPolicy: Policy = {
@@ -16,6 +16,8 @@ export const regionalPolicy: Policy = {
     "lrs.v1.CatalogService/CopyRecord": anyOf(children, self),
     "lrs.v1.CatalogService/Export": self,
     "lrs.v1.CatalogService/SplitCluster": self,
+    "lrs.v1.SearchService/Search": anyOf(children, self, peerRegional),
+    "lrs.v1.SearchService/CheckAvailability": anyOf(children, self, parent),
     "lrs.v1.AdminService/GetStatus": self,
     "lrs.v1.AdminService/CreateEnrollmentToken": self,
     "lrs.v1.AdminService/ListEnrollmentTokens": self,

@@ -48,6 +48,14 @@ export const children: Rule = (peer, me) => {
   return `${describe(peer.identity)} is not a member of ${me.id}`;
 };
 
+/**
+ * Another regional center: peers talk directly only as a fallback when the
+ * national center is unreachable (DESIGN.md), so only searches use this rule.
+ */
+export const peerRegional: Rule = (peer, me) =>
+  (me.tier === Tier.REGIONAL && peer.identity.tier === Tier.REGIONAL && peer.identity.id !== me.id) ||
+  `${describe(peer.identity)} is not a peer regional center`;
+
 /** The first rule that allows wins; otherwise the first rule's refusal (the main audience's) is given. */
 export function anyOf(first: Rule, ...rest: Rule[]): Rule {
   return (peer, me) => {
