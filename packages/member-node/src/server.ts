@@ -9,11 +9,14 @@ import {
   directoryPb,
   type NodeConfig,
   openChildContext,
+  searchMember,
+  searchPb,
 } from "@lrs/shared";
 import type { MemberContext } from "./context.js";
 import { memberPolicy } from "./policy.js";
 import { adminService } from "./services/admin.js";
 import { directoryService } from "./services/directory.js";
+import { searchService } from "./services/search.js";
 import { MemberCatalog } from "./store/catalog.js";
 import { memberMigrations } from "./store/migrations.js";
 
@@ -33,9 +36,25 @@ export class MemberNode extends BaseNode {
           records: BigInt(ctx.catalog.count()),
           holdings: BigInt(ctx.catalog.itemCount()),
         }),
-      serviceNames: [directoryPb.DirectoryService.typeName, adminPb.AdminService.typeName],
+      serviceNames: [
+        directoryPb.DirectoryService.typeName,
+        adminPb.AdminService.typeName,
+        searchPb.SearchService.typeName,
+      ],
       routes: (router, streams) => {
         router.service(directoryPb.DirectoryService, directoryService(ctx, streams));
+        router.service(
+          searchPb.SearchService,
+          searchService(
+            ctx,
+            (query, opts) =>
+              searchMember({ db: ctx.db, institutionId: ctx.cfg.id }, query, {
+                ...opts,
+                ownRegion: ctx.cfg.region,
+              }),
+            clientFor(searchPb.SearchService, ctx.regional.transport),
+          ),
+        );
         router.service(
           adminPb.AdminService,
           adminService(() => this.status()),

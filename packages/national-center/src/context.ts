@@ -1,4 +1,4 @@
-import type { CertificateAuthority, NodeContext, UnionCatalog } from "@lrs/shared";
+import type { CertificateAuthority, NodeContext, PeerClients, UnionCatalog } from "@lrs/shared";
 import type { DirectoryStore } from "./store/directory-store.js";
 
 /** The national center's dependency bag. */
@@ -7,6 +7,8 @@ export interface NationalContext extends NodeContext {
   directory: DirectoryStore;
   /** The national union catalog, fed by the regional centers. */
   union: UnionCatalog;
+  /** Connections to regional centers (availability of their members' records). */
+  peers: PeerClients;
   /** The endpoint others reach this node at (known once listening). */
   endpoint: () => string;
 }

@@ -7,11 +7,15 @@ import {
   directoryPb,
   type NodeConfig,
   openNodeContext,
+  PeerClients,
+  searchPb,
+  searchUnion,
   selfInstitution,
   Tier,
   UnionCatalog,
   unionCatalogMigrations,
   unionCatalogStats,
+  unionSearchService,
 } from "@lrs/shared";
 import { loadCa } from "./ca.js";
 import type { NationalContext } from "./context.js";
@@ -31,12 +35,14 @@ export class NationalNode extends BaseNode {
       directory: ctx.directory,
       policy: nationalPolicy,
       receivesSync: true,
+      closers: [() => ctx.peers.close()],
       catalogStats: () => unionCatalogStats(ctx.union),
       serviceNames: [
         directoryPb.DirectoryService.typeName,
         adminPb.AdminService.typeName,
         catalogPb.CatalogSyncService.typeName,
         catalogPb.CatalogService.typeName,
+        searchPb.SearchService.typeName,
       ],
       routes: (router, streams) => {
         router.service(directoryPb.DirectoryService, directoryService(ctx, streams));
@@ -50,6 +56,25 @@ export class NationalNode extends BaseNode {
             mayContribute: (sender, institutionId) =>
               ctx.directory.enrolledAs(institutionId, Tier.MEMBER, sender.region) ||
               `${institutionId} is not a member of region ${sender.region}`,
+          }),
+        );
+        router.service(
+          searchPb.SearchService,
+          unionSearchService({
+            nodeId: ctx.cfg.id,
+            tier: Tier.NATIONAL,
+            union: ctx.union,
+            peers: ctx.peers,
+            log: ctx.log.child({ part: "search" }),
+            search: (query, opts) =>
+              searchUnion({ db: ctx.db, nodeId: ctx.cfg.id }, query, {
+                ...opts,
+                regionOf: (id) => ctx.peers.regionOf(id),
+              }),
+            regionalCenterOf: (region) =>
+              ctx.directory
+                .current()
+                .institutions.find((i) => i.tier === Tier.REGIONAL && i.region === region && !i.revoked)?.id,
           }),
         );
         router.service(
@@ -78,8 +103,10 @@ export class NationalNode extends BaseNode {
       ca,
       directory: new DirectoryStore(base.db, cfg.id),
       union: new UnionCatalog(base.db, { nodeId: cfg.id }),
+      peers: undefined as unknown as PeerClients,
       endpoint: () => node?.endpoint ?? cfg.advertise,
     };
+    ctx.peers = new PeerClients(ctx.directory, base.tls);
     node = new NationalNode(ctx);
     return node;
   }

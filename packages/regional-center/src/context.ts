@@ -1,4 +1,11 @@
-import type { CatalogSyncPusher, DirectoryReplica, NodeContext, ParentLink, UnionCatalog } from "@lrs/shared";
+import type {
+  CatalogSyncPusher,
+  DirectoryReplica,
+  NodeContext,
+  ParentLink,
+  PeerClients,
+  UnionCatalog,
+} from "@lrs/shared";
 
 /** The regional center's dependency bag. */
 export interface RegionalContext extends NodeContext {
@@ -8,4 +15,6 @@ export interface RegionalContext extends NodeContext {
   union: UnionCatalog;
   /** Pushes the union catalog's changes to the national center. */
   pusher: CatalogSyncPusher;
+  /** Connections to members (availability) and peer regional centers (search fallback). */
+  peers: PeerClients;
 }

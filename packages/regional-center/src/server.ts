@@ -9,9 +9,14 @@ import {
   directoryPb,
   type NodeConfig,
   openChildContext,
+  PeerClients,
+  searchPb,
+  searchUnion,
+  Tier,
   UnionCatalog,
   unionCatalogMigrations,
   unionCatalogStats,
+  unionSearchService,
 } from "@lrs/shared";
 import type { RegionalContext } from "./context.js";
 import { regionalPolicy } from "./policy.js";
@@ -30,6 +35,7 @@ export class RegionalNode extends BaseNode {
       parent: ctx.national,
       policy: regionalPolicy,
       upstreamSync: ctx.pusher,
+      closers: [() => ctx.peers.close()],
       receivesSync: true,
       catalogStats: () => unionCatalogStats(ctx.union),
       serviceNames: [
@@ -37,6 +43,7 @@ export class RegionalNode extends BaseNode {
         adminPb.AdminService.typeName,
         catalogPb.CatalogSyncService.typeName,
         catalogPb.CatalogService.typeName,
+        searchPb.SearchService.typeName,
       ],
       routes: (router, streams) => {
         router.service(directoryPb.DirectoryService, directoryService(ctx, streams));
@@ -55,6 +62,28 @@ export class RegionalNode extends BaseNode {
               institutionId === sender.id ||
               `${sender.id} may send its own records only, not ${institutionId}'s`,
             onApplied: () => ctx.pusher.notify(),
+          }),
+        );
+        router.service(
+          searchPb.SearchService,
+          unionSearchService({
+            nodeId: ctx.cfg.id,
+            tier: Tier.REGIONAL,
+            union: ctx.union,
+            peers: ctx.peers,
+            log: ctx.log.child({ part: "search" }),
+            search: (query, opts) =>
+              searchUnion({ db: ctx.db, nodeId: ctx.cfg.id }, query, {
+                ...opts,
+                regionOf: (id) => ctx.peers.regionOf(id),
+              }),
+            national: clientFor(searchPb.SearchService, ctx.national.transport),
+            nationalId: () => ctx.directory.current().authorityId,
+            peerRegionalCenters: () =>
+              ctx.directory
+                .current()
+                .institutions.filter((i) => i.tier === Tier.REGIONAL && i.id !== ctx.cfg.id && !i.revoked)
+                .map((i) => i.id),
           }),
         );
         router.service(
@@ -85,6 +114,12 @@ export class RegionalNode extends BaseNode {
       peerId: parentLink.status().id || "national",
       log: ctx.log.child({ part: "sync-up" }),
     });
-    return new RegionalNode({ ...ctx, national: parentLink, union, pusher });
+    return new RegionalNode({
+      ...ctx,
+      national: parentLink,
+      union,
+      pusher,
+      peers: new PeerClients(ctx.directory, ctx.tls),
+    });
   }
 }

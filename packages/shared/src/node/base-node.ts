@@ -123,6 +123,8 @@ export interface BaseNodeParts {
   /** This node receives catalog changes from the tier below (regional and national centers). */
   receivesSync?: boolean;
   catalogStats?: () => CatalogStats;
+  /** Released at destroy, after the server has stopped (open connections to other nodes). */
+  closers?: Array<() => void>;
 }
 
 /**
@@ -236,6 +238,7 @@ export class BaseNode {
       this.#workers.abort();
       await this.parts.upstreamSync?.stopped();
       await this.parts.parent?.close();
+      for (const close of this.parts.closers ?? []) close();
       this.ctx.db.close();
       this.ctx.log.info({ id: this.ctx.cfg.id }, "node stopped");
     })();

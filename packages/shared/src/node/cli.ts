@@ -127,7 +127,8 @@ export async function runProgram(program: Command, argv = process.argv): Promise
   try {
     await program.parseAsync(argv);
   } catch (err) {
-    const code = (err as { code?: string }).code;
+    const raw = (err as { code?: unknown }).code;
+    const code = typeof raw === "string" ? raw : undefined;
     if (code === "commander.helpDisplayed" || code === "commander.version" || code === "commander.help")
       process.exit(0);
     if (code?.startsWith("commander.")) process.exit((err as { exitCode?: number }).exitCode ?? 1);

@@ -15,6 +15,8 @@ const CODES: Record<string, Code> = {
   UnknownClusterError: Code.NotFound,
   InvalidSplitError: Code.InvalidArgument,
   ResyncStateError: Code.FailedPrecondition,
+  SearchCursorError: Code.InvalidArgument,
+  CqlParseError: Code.InvalidArgument,
 };
 
 /** A caller's input is wrong; the message names what. */
