@@ -18,7 +18,7 @@
 import { readdirSync, statSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { readMarcFile } from "@lrs/shared";
+import { readMarcFile, toIso2709 } from "@lrs/shared";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 export const DATA = join(ROOT, "data/marc");
@@ -39,13 +39,24 @@ export function sampleFiles(dir = DATA) {
 
 /**
  * The sample records, decoded (MARC-8 to Unicode), each with the base its copies' 001 is made of.
- * @returns {Promise<{records: Array<{record: import("@lrs/shared").MarcRecord, base: string, file: string}>, files: string[]}>}
+ * Records that cannot be written as ISO 2709 are left out and listed in `skipped`: one UChicago
+ * MARCXML record is 116 KB, over ISO 2709's 99,999 bytes (the member catalog, which stores ISO 2709,
+ * rejects it too).
+ * @returns {Promise<{records: Array<{record: import("@lrs/shared").MarcRecord, base: string, file: string}>, skipped: string[], files: string[]}>}
  */
 export async function loadSamples(files = sampleFiles()) {
   const records = [];
+  const skipped = [];
   for (const file of files) {
     for await (const r of readMarcFile(file)) {
-      if (r.ok) records.push({ record: r.record, file: relative(ROOT, file) });
+      if (!r.ok) continue;
+      try {
+        toIso2709(r.record);
+      } catch (err) {
+        skipped.push(`${relative(ROOT, file)} record ${r.index}: ${err.message}`);
+        continue;
+      }
+      records.push({ record: r.record, file: relative(ROOT, file) });
     }
   }
   const count = new Map();
@@ -57,7 +68,7 @@ export async function loadSamples(files = sampleFiles()) {
     const id = control001(s.record);
     s.base = id === undefined || id === "" ? `s${i}` : count.get(id) > 1 ? `${id}.${i}` : id;
   });
-  return { records, files };
+  return { records, skipped, files };
 }
 
 function control001(rec) {
@@ -66,8 +77,38 @@ function control001(rec) {
 }
 
 const SYLLABLES = [
-  "ka", "lo", "mi", "ren", "to", "sa", "vel", "ur", "di", "an", "bo", "ne", "pri", "ol", "ta", "ges",
-  "mar", "is", "co", "lu", "ber", "ha", "nor", "fi", "eu", "dan", "ro", "se", "quil", "ma", "te", "vin",
+  "ka",
+  "lo",
+  "mi",
+  "ren",
+  "to",
+  "sa",
+  "vel",
+  "ur",
+  "di",
+  "an",
+  "bo",
+  "ne",
+  "pri",
+  "ol",
+  "ta",
+  "ges",
+  "mar",
+  "is",
+  "co",
+  "lu",
+  "ber",
+  "ha",
+  "nor",
+  "fi",
+  "eu",
+  "dan",
+  "ro",
+  "se",
+  "quil",
+  "ma",
+  "te",
+  "vin",
 ];
 
 /** A pronounceable made-up word for `n` (distinct for distinct n). */
@@ -130,6 +171,9 @@ export function copyOf(sample, copy, opts = {}) {
       ],
     });
   }
-  const leader = sample.record.leader[5] === "d" ? `${sample.record.leader.slice(0, 5)}c${sample.record.leader.slice(6)}` : sample.record.leader;
+  const leader =
+    sample.record.leader[5] === "d"
+      ? `${sample.record.leader.slice(0, 5)}c${sample.record.leader.slice(6)}`
+      : sample.record.leader;
   return { leader, fields };
 }

@@ -1,0 +1,173 @@
+import { join } from "node:path";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { type Federation, REPO_ROOT } from "@lrs/dev-env";
+import { isbn10To13, readMarcFile, searchPb, subfieldValues } from "@lrs/shared";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startFederation } from "./harness.js";
+
+const { Scope, Proximity, NodeCoverage_Status: Status, Availability } = searchPb;
+const DATA = join(REPO_ROOT, "data/marc");
+const LOC = join(DATA, "lc-marc2bibframe2/loc_general.xml");
+const NLM = join(DATA, "lc-marc2bibframe2/nlm.xml");
+const TRAJECT = join(DATA, "traject/test_data.utf8.mrc");
+
+let fed: Federation;
+let destroy: () => Promise<void>;
+
+beforeAll(async () => {
+  ({ fed, destroy } = await startFederation());
+  const imp = (id: string, ...files: string[]) =>
+    fed.cli(fed.node(id), ["import", "--config", fed.node(id).config, ...files]);
+  await Promise.all([imp("north-a", LOC), imp("north-b", TRAJECT), imp("south-a", LOC, NLM)]);
+  await fed.waitSynced(60_000);
+});
+afterAll(async () => {
+  await destroy?.();
+});
+
+/** Searches as member `as` through its own node (which forwards REGION and NATIONAL), and returns every streamed message. */
+async function search(
+  as: string,
+  query: string,
+  scope: searchPb.Scope,
+  extra: { cursor?: string; pageSize?: number; availability?: boolean } = {},
+  timeoutMs = 8000,
+) {
+  return fed.withClient(as, searchPb.SearchService, async (c) => {
+    const out: searchPb.SearchResponse[] = [];
+    for await (const m of c.search({ query, scope, pageSize: 20, ...extra }, { timeoutMs })) out.push(m);
+    return out;
+  });
+}
+
+const final = (msgs: searchPb.SearchResponse[]) => {
+  const f = msgs.at(-1)!;
+  expect(f.final).toBe(true);
+  return f;
+};
+
+describe("federated search", () => {
+  it("answers the same query at the three scopes, holdings nearest first", async () => {
+    const local = final(await search("north-a", "dc.title=history", Scope.LOCAL));
+    const region = final(await search("north-a", "dc.title=history", Scope.REGION));
+    const national = await search("north-a", "dc.title=history", Scope.NATIONAL);
+    expect(local.total).toBeGreaterThan(0n);
+    expect(region.total).toBeGreaterThanOrEqual(local.total);
+    // A national search streams the region's page first, then the national answer.
+    expect(national.length).toBe(2);
+    expect(national[0]!.answeredScope).toBe(Scope.REGION);
+    expect(national[0]!.final).toBe(false);
+    const n = final(national);
+    expect(n.answeredScope).toBe(Scope.NATIONAL);
+    expect(n.total).toBeGreaterThanOrEqual(region.total);
+    expect(n.coverage.map((c) => [c.nodeId, c.status])).toEqual([
+      ["north-rc", Status.ANSWERED],
+      ["nat", Status.ANSWERED],
+    ]);
+    // north-a and south-a hold the same LC records: north-a's own copy comes first, south-a's (another region) after.
+    const shared = n.hits.find((h) => h.holdings.length >= 2)!;
+    expect(shared.holdings[0]).toMatchObject({ institutionId: "north-a", proximity: Proximity.OWN });
+    expect(shared.holdings.find((x) => x.institutionId === "south-a")?.proximity).toBe(
+      Proximity.OTHER_REGION,
+    );
+    expect(local.hits[0]!.id.startsWith("north-a") || local.hits[0]!.id.length > 0).toBe(true);
+  });
+
+  it("finds an ISBN-13 record by its ISBN-10, hyphens and all", async () => {
+    expect(isbn10To13("1921667478")).toBe("9781921667473");
+    const n = final(await search("north-b", "bath.isbn=1-921667-47-8", Scope.NATIONAL));
+    expect(n.total).toBe(1n);
+    expect(n.hits[0]!.isbns).toContain("9781921667473");
+  });
+
+  it("finds CJK text by a two-character word and by phrase", async () => {
+    // traject's record 77826928 has the vernacular title 高麗 人物 列傅 (in an 880); only north-b holds it.
+    const word = final(await search("south-a", "人物", Scope.NATIONAL));
+    expect(word.total).toBeGreaterThan(0n);
+    expect(word.hits.some((h) => h.holdings.some((x) => x.institutionId === "north-b"))).toBe(true);
+    // 92117465: 北韓 法令集 — a three-character phrase inside a longer title.
+    const phrase = final(await search("south-a", 'dc.title="法令集"', Scope.NATIONAL));
+    expect(phrase.total).toBe(1n);
+    const none = final(await search("south-a", 'dc.title="法令人物"', Scope.NATIONAL));
+    expect(none.total).toBe(0n);
+  });
+
+  it("pages with a cursor, each hit once", async () => {
+    const seen = new Set<string>();
+    let cursor = "";
+    let total = 0n;
+    for (let page = 0; page < 20; page++) {
+      const m = final(await search("north-a", "dc.title=the", Scope.REGION, { pageSize: 7, cursor }));
+      total = m.total;
+      for (const h of m.hits) {
+        expect(seen.has(h.id)).toBe(false);
+        seen.add(h.id);
+      }
+      cursor = m.nextCursor;
+      if (!cursor) break;
+    }
+    expect(BigInt(seen.size)).toBe(total);
+  });
+
+  it("refuses a query it cannot parse, naming the position", async () => {
+    const err = await search("north-a", 'dc.title=("unclosed', Scope.REGION).catch((e: unknown) =>
+      ConnectError.from(e),
+    );
+    expect(err).toBeInstanceOf(ConnectError);
+    expect((err as ConnectError).code).toBe(Code.InvalidArgument);
+    expect((err as ConnectError).rawMessage).toMatch(/position \d+/);
+  });
+
+  it("answers within the deadline with a killed member named in the coverage", async () => {
+    await fed.stop("south-a", "SIGKILL");
+    try {
+      const started = Date.now();
+      const n = final(
+        await search(
+          "north-a",
+          "dc.title=history",
+          Scope.NATIONAL,
+          { availability: true, pageSize: 5 },
+          4000,
+        ),
+      );
+      expect(Date.now() - started).toBeLessThan(5000);
+      const south = n.coverage.find((c) => c.nodeId === "south-a");
+      expect(south, JSON.stringify(n.coverage.map((c) => c.nodeId))).toBeDefined();
+      expect([Status.FAILED, Status.TIMED_OUT]).toContain(south!.status);
+      expect(n.coverage.find((c) => c.nodeId === "north-a")?.status).toBe(Status.ANSWERED);
+      const held = n.hits.flatMap((h) => h.holdings);
+      expect(held.find((x) => x.institutionId === "south-a")?.availability).toBe(Availability.UNKNOWN);
+      expect(held.find((x) => x.institutionId === "north-a")?.availability).not.toBe(Availability.UNKNOWN);
+    } finally {
+      await fed.start("south-a");
+    }
+  });
+
+  it("falls back to the peer regional centers when the national center is down", async () => {
+    // A word from the first NLM record: only south-a holds NLM records.
+    let word = "";
+    for await (const r of readMarcFile(NLM)) {
+      if (!r.ok) continue;
+      word =
+        (subfieldValues(r.record, "245", "a")[0] ?? "")
+          .split(/[^A-Za-z]+/)
+          .sort((a, b) => b.length - a.length)[0] ?? "";
+      break;
+    }
+    expect(word.length).toBeGreaterThan(4);
+    await fed.stop("nat", "SIGKILL");
+    try {
+      const n = final(await search("north-a", `dc.title=${word}`, Scope.NATIONAL, {}, 5000));
+      expect(n.answeredScope).toBe(Scope.NATIONAL);
+      expect(n.coverage.find((c) => c.nodeId === "nat")?.status).toBe(Status.FAILED);
+      expect(n.coverage.find((c) => c.nodeId === "south-rc")).toMatchObject({
+        status: Status.ANSWERED,
+        fallback: true,
+      });
+      expect(n.hits.some((h) => h.id.startsWith("south-rc:"))).toBe(true);
+    } finally {
+      await fed.start("nat");
+    }
+  });
+});
