@@ -90,6 +90,10 @@ async function main(): Promise<void> {
   process.stdout.write(
     `\n${rows.length} nodes up in ${((Date.now() - started) / 1000).toFixed(1)} s. Manifest: ${fed.manifestPath}\n` +
       `Logs: ${join(fed.dir, "logs")}. Try: node packages/member-node/bin/lrs-member.js directory --config ${fed.node("north-univ").config}\n` +
+      `SRU (try: yaz-client ${fed.node("national").sru ?? ""}): ${fed.manifest.nodes
+        .filter((n) => n.sru)
+        .map((n) => `${n.id} ${n.sru}`)
+        .join(", ")}\n` +
       "Press Ctrl-C to stop every node.\n",
   );
   await new Promise(() => {});

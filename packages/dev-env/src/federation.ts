@@ -35,6 +35,8 @@ export interface ManifestNode {
   cert: string;
   key: string;
   log: string;
+  /** SRU base URL (regional and national centers). */
+  sru?: string;
 }
 
 export interface Manifest {
@@ -160,6 +162,12 @@ export class Federation {
       if (parent) values.parent = parent;
       if (subjects.length) values.subjects = subjects;
       if (tier === "national") values.federation_name = "LRS Demo Federation";
+      let sru: string | undefined;
+      if (tier !== "member") {
+        const sruPort = await freePort();
+        values.sru_listen = `127.0.0.1:${sruPort}`;
+        sru = `http://127.0.0.1:${sruPort}/sru`;
+      }
       writeFileSync(config, `# ${name} — written by the LRS dev-env\n${toml(values)}\n`);
       const ip = identityPaths(dataDir);
       const node: ManifestNode = {
@@ -174,6 +182,7 @@ export class Federation {
         cert: ip.cert,
         key: ip.key,
         log: join(dir, "logs", `${id}.log`),
+        ...(sru ? { sru } : {}),
       };
       nodes.push(node);
       return node;
@@ -271,6 +280,8 @@ export class Federation {
     const port = Number(node.grpc.split(":")[1]);
     if (!(await portIsFree(port)))
       throw new Error(`port ${port} for ${id} is in use (is another copy of this federation running?)`);
+    const sruPort = node.sru ? Number(new URL(node.sru).port) : 0;
+    if (sruPort && !(await portIsFree(sruPort))) throw new Error(`SRU port ${sruPort} for ${id} is in use`);
     const out = createWriteStream(node.log, { flags: "a" });
     const child = spawn(process.execPath, [BIN[node.tier], "serve", "--config", node.config], {
       env: {

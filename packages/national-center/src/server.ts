@@ -4,6 +4,7 @@ import {
   catalogPb,
   catalogService,
   catalogSyncReceiver,
+  createSruServer,
   directoryPb,
   type NodeConfig,
   openNodeContext,
@@ -11,11 +12,13 @@ import {
   searchPb,
   searchUnion,
   selfInstitution,
+  splitHostPort,
   Tier,
   UnionCatalog,
   unionCatalogMigrations,
   unionCatalogStats,
   unionSearchService,
+  unionSruBackend,
 } from "@lrs/shared";
 import { loadCa } from "./ca.js";
 import type { NationalContext } from "./context.js";
@@ -36,6 +39,25 @@ export class NationalNode extends BaseNode {
       policy: nationalPolicy,
       receivesSync: true,
       closers: [() => ctx.peers.close()],
+      ...(ctx.cfg.sruListen
+        ? {
+            http: createSruServer({
+              ...splitHostPort(ctx.cfg.sruListen),
+              backend: unionSruBackend({
+                db: ctx.db,
+                union: ctx.union,
+                nodeId: ctx.cfg.id,
+                regionOf: (id) => ctx.peers.regionOf(id),
+              }),
+              databaseInfo: {
+                title: `${ctx.cfg.name} — national union catalog`,
+                description: `The national union catalog of ${ctx.cfg.name} (LRS node ${ctx.cfg.id}): one record per cluster, with one 852 per holding library.`,
+                nodeId: ctx.cfg.id,
+              },
+              log: ctx.log.child({ part: "sru" }),
+            }),
+          }
+        : {}),
       catalogStats: () => unionCatalogStats(ctx.union),
       serviceNames: [
         directoryPb.DirectoryService.typeName,

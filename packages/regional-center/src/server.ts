@@ -6,17 +6,20 @@ import {
   catalogService,
   catalogSyncReceiver,
   clientFor,
+  createSruServer,
   directoryPb,
   type NodeConfig,
   openChildContext,
   PeerClients,
   searchPb,
   searchUnion,
+  splitHostPort,
   Tier,
   UnionCatalog,
   unionCatalogMigrations,
   unionCatalogStats,
   unionSearchService,
+  unionSruBackend,
 } from "@lrs/shared";
 import type { RegionalContext } from "./context.js";
 import { regionalPolicy } from "./policy.js";
@@ -36,6 +39,25 @@ export class RegionalNode extends BaseNode {
       policy: regionalPolicy,
       upstreamSync: ctx.pusher,
       closers: [() => ctx.peers.close()],
+      ...(ctx.cfg.sruListen
+        ? {
+            http: createSruServer({
+              ...splitHostPort(ctx.cfg.sruListen),
+              backend: unionSruBackend({
+                db: ctx.db,
+                union: ctx.union,
+                nodeId: ctx.cfg.id,
+                regionOf: (id) => ctx.peers.regionOf(id),
+              }),
+              databaseInfo: {
+                title: `${ctx.cfg.name} — regional union catalog`,
+                description: `The regional union catalog of ${ctx.cfg.name} (LRS node ${ctx.cfg.id}): one record per cluster, with one 852 per holding library.`,
+                nodeId: ctx.cfg.id,
+              },
+              log: ctx.log.child({ part: "sru" }),
+            }),
+          }
+        : {}),
       receivesSync: true,
       catalogStats: () => unionCatalogStats(ctx.union),
       serviceNames: [

@@ -49,6 +49,7 @@ const fileSchema = z
     advertise: hostPort.optional(),
     host_names: z.array(z.string().min(1)).optional(),
     parent: hostPort.optional(),
+    sru_listen: hostPort.optional(),
     parent_id: z.string().regex(ID_PATTERN).optional(),
     federation_name: z.string().min(1).optional(),
     subjects: z.array(z.string()).default([]),
@@ -82,6 +83,8 @@ export interface NodeConfig {
   /** The id the parent's certificate must carry, when known. */
   parentId?: string;
   federationName: string;
+  /** SRU over plain HTTP (regional and national centers); loopback by default. */
+  sruListen?: string;
   subjects: string[];
   shutdownGraceMs: number;
   log: { level: string; pretty?: boolean };
@@ -105,6 +108,7 @@ const ENV_KEYS: Array<{ env: string; path: string[]; kind: "string" | "list" | "
   { env: "HOST_NAMES", path: ["host_names"], kind: "list" },
   { env: "PARENT", path: ["parent"], kind: "string" },
   { env: "PARENT_ID", path: ["parent_id"], kind: "string" },
+  { env: "SRU_LISTEN", path: ["sru_listen"], kind: "string" },
   { env: "SUBJECTS", path: ["subjects"], kind: "list" },
   { env: "SHUTDOWN_GRACE_MS", path: ["shutdown_grace_ms"], kind: "int" },
   { env: "LOG_LEVEL", path: ["log", "level"], kind: "string" },
@@ -189,6 +193,13 @@ export function toConfig(tier: Tier, raw: RawConfig): NodeConfig {
   const v = parsed.data;
   const where = `config file ${raw.file}`;
   const base = dirname(raw.file);
+  if (tier === Tier.MEMBER && v.sru_listen) {
+    throw new ConfigError(
+      `${where}: setting "sru_listen" applies to regional and national centers only`,
+      "sru_listen",
+      raw.file,
+    );
+  }
   if (tier === Tier.NATIONAL) {
     if (v.region)
       throw new ConfigError(
@@ -229,6 +240,7 @@ export function toConfig(tier: Tier, raw: RawConfig): NodeConfig {
     ...(v.parent ? { parent: v.parent } : {}),
     ...(v.parent_id ? { parentId: v.parent_id } : {}),
     federationName: v.federation_name ?? "LRS",
+    ...(tier !== Tier.MEMBER ? { sruListen: v.sru_listen ?? "127.0.0.1:0" } : {}),
     subjects: v.subjects,
     shutdownGraceMs: v.shutdown_grace_ms,
     log: { level: v.log.level, ...(v.log.pretty === undefined ? {} : { pretty: v.log.pretty }) },

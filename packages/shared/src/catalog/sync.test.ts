@@ -233,7 +233,9 @@ describe("catalog sync", () => {
     restored.upsert("b");
     restored.upsert("x");
     const second = setup(restored, receiverDb, sink);
-    second.senderDb.sqlite.prepare("INSERT INTO node_meta (key, value) VALUES ('catalog_sync_acked_seq', '2')").run();
+    second.senderDb.sqlite
+      .prepare("INSERT INTO node_meta (key, value) VALUES ('catalog_sync_acked_seq', '2')")
+      .run();
     const ac2 = new AbortController();
     second.pusher.start(ac2.signal);
     await until(() => second.pusher.status().resyncs === 1n && !second.pusher.status().resyncing);

@@ -125,6 +125,8 @@ export interface BaseNodeParts {
   catalogStats?: () => CatalogStats;
   /** Released at destroy, after the server has stopped (open connections to other nodes). */
   closers?: Array<() => void>;
+  /** A plain-HTTP listener beside gRPC (SRU); started after the gRPC server, stopped before it. */
+  http?: { start(): Promise<string>; close(): Promise<void> | void };
 }
 
 /**
@@ -136,6 +138,7 @@ export class BaseNode {
   readonly server: RpcServer;
   readonly parts: BaseNodeParts;
   #address = "";
+  #httpUrl = "";
   #destroying: Promise<void> | undefined;
   readonly #workers = new AbortController();
 
@@ -158,6 +161,11 @@ export class BaseNode {
     return this.#address;
   }
 
+  /** The SRU base URL, when this node serves SRU. */
+  get httpUrl(): string {
+    return this.#httpUrl;
+  }
+
   /** The address others should use: the configured one, or the bound one when the port was 0. */
   get endpoint(): string {
     const adv = this.ctx.cfg.advertise;
@@ -171,6 +179,10 @@ export class BaseNode {
       this.parts.parent.start();
     }
     this.parts.upstreamSync?.start(this.#workers.signal);
+    if (this.parts.http) {
+      this.#httpUrl = await this.parts.http.start();
+      this.ctx.log.info({ url: this.#httpUrl }, "SRU listening");
+    }
     this.ctx.log.info({ address: this.#address, id: this.ctx.cfg.id }, "node listening");
     return this.#address;
   }
@@ -229,11 +241,13 @@ export class BaseNode {
           )
         : [],
       ...(this.parts.catalogStats ? { catalog: this.parts.catalogStats() } : {}),
+      sruUrl: this.#httpUrl,
     });
   }
 
   destroy(): Promise<void> {
     this.#destroying ??= (async () => {
+      await this.parts.http?.close();
       await this.server.close(this.ctx.cfg.shutdownGraceMs);
       this.#workers.abort();
       await this.parts.upstreamSync?.stopped();

@@ -19,6 +19,8 @@ export interface ServableNode {
   start(): Promise<string>;
   destroy(): Promise<void>;
   readonly endpoint: string;
+  /** The SRU base URL, when the node serves one. */
+  readonly httpUrl?: string;
 }
 
 /** Written by `serve` so that the node's own CLI finds it when its port was chosen at start. */
@@ -234,6 +236,7 @@ export function baseProgram(tier: Tier, createNode: (cfg: NodeConfig) => Promise
             : "-",
         ],
         ["outbox", `${st.outboxPending} pending`],
+        ...(st.sruUrl ? [["sru", st.sruUrl]] : []),
         [
           "certificate",
           `${st.certFingerprint} until ${st.certNotAfter ? timestampDate(st.certNotAfter).toISOString() : "?"}`,

@@ -194,18 +194,16 @@ export function unionSearchService(o: UnionSearchOptions): ServiceImpl<typeof Se
           left(),
           async (peer, signal, timeoutMs) => {
             let last: SearchResponse | undefined;
-            for await (const m of o.peers
-              .client(SearchService, peer)
-              .search(
-                {
-                  query: req.query,
-                  scope: Scope.REGION,
-                  pageSize: pageSize(req),
-                  facets: req.facets,
-                  onBehalfOf: requester,
-                },
-                { signal, timeoutMs },
-              )) {
+            for await (const m of o.peers.client(SearchService, peer).search(
+              {
+                query: req.query,
+                scope: Scope.REGION,
+                pageSize: pageSize(req),
+                facets: req.facets,
+                onBehalfOf: requester,
+              },
+              { signal, timeoutMs },
+            )) {
               last = m;
             }
             if (!last) throw new Error("no answer");

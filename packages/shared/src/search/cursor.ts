@@ -21,7 +21,12 @@ interface CursorBody {
 
 /** What a cursor is bound to: the catalog kind and the query as compiled (positions aside). */
 export function queryHash(kind: string, canonicalQuery: string): string {
-  return createHash("sha256").update(kind).update("\0").update(canonicalQuery).digest("base64url").slice(0, 16);
+  return createHash("sha256")
+    .update(kind)
+    .update("\0")
+    .update(canonicalQuery)
+    .digest("base64url")
+    .slice(0, 16);
 }
 
 /** The cursor of the page that starts at `offset`: base64url of a small JSON object. */

@@ -38,10 +38,9 @@ import type { Statement } from "better-sqlite3";
 import type { HoldingData } from "../catalog/change-feed.js";
 import type { Database, Sqlite } from "../db.js";
 import type { EngineHit, EngineHolding, EngineResult } from "../search-service/engine-types.js";
-import { type CompiledQuery, compileQuery, type SearchFilter, type SearchPlan, andPlan } from "./compile.js";
+import { andPlan, type CompiledQuery, compileQuery, type SearchFilter, type SearchPlan } from "./compile.js";
 import { decodeCursor, encodeCursor, MAX_SEARCH_OFFSET, queryHash } from "./cursor.js";
 import { formatAndLanguage, publisherOfBlob, titleMatches, vernacularTitleOf } from "./record-info.js";
-
 
 /** The ranking's constants (see the head of this file). */
 export const RANKING = {
@@ -165,7 +164,8 @@ export function searchUnion(source: UnionSearchSource, query: string, opts: Sear
   }));
   const result: EngineResult = { total, hits };
   const next = offset + hits.length;
-  if (hits.length > 0 && next < total && next <= MAX_SEARCH_OFFSET) result.nextCursor = encodeCursor(next, hash);
+  if (hits.length > 0 && next < total && next <= MAX_SEARCH_OFFSET)
+    result.nextCursor = encodeCursor(next, hash);
   if (opts.facets) {
     result.facets = unionFacets(db, compiled, dialect, opts.facetLimit ?? DEFAULT_FACET_LIMIT, (inst) =>
       regionOf(inst),
@@ -181,7 +181,11 @@ export function searchUnion(source: UnionSearchSource, query: string, opts: Sear
  *
  * @throws as {@link searchUnion}.
  */
-export function searchMember(source: MemberSearchSource, query: string, opts: MemberSearchOptions): EngineResult {
+export function searchMember(
+  source: MemberSearchSource,
+  query: string,
+  opts: MemberSearchOptions,
+): EngineResult {
   const compiled = compileQuery(query);
   const db = sqliteOf(source.db);
   ensureFunctions(db);
@@ -267,7 +271,8 @@ export function searchMember(source: MemberSearchSource, query: string, opts: Me
   });
   const result: EngineResult = { total, hits };
   const next = offset + hits.length;
-  if (hits.length > 0 && next < total && next <= MAX_SEARCH_OFFSET) result.nextCursor = encodeCursor(next, hash);
+  if (hits.length > 0 && next < total && next <= MAX_SEARCH_OFFSET)
+    result.nextCursor = encodeCursor(next, hash);
   if (opts.facets) {
     result.facets = memberFacets(
       db,
@@ -472,11 +477,19 @@ function unionDialect(nodeId: string): Dialect {
   };
 }
 
-function unionIdentifierSql(nodeId: string, f: Extract<SearchFilter, { kind: "identifier" }>, p: Params): string {
+function unionIdentifierSql(
+  nodeId: string,
+  f: Extract<SearchFilter, { kind: "identifier" }>,
+  p: Params,
+): string {
   const clusterPrefix = `${nodeId}:c`;
   if (f.prefix) {
     const values = p.bind(JSON.stringify(f.values));
-    const forms = ["r.record_id", "r.institution_id || '/' || r.record_id", `${p.bind(clusterPrefix)} || r.cluster_id`];
+    const forms = [
+      "r.record_id",
+      "r.institution_id || '/' || r.record_id",
+      `${p.bind(clusterPrefix)} || r.cluster_id`,
+    ];
     return `EXISTS (SELECT 1 FROM json_each(${values}) j
       WHERE ${forms.map((x) => `substr(${x}, 1, length(j.value)) = j.value`).join(" OR ")})`;
   }
@@ -543,7 +556,9 @@ function memberDialect(institutionId: string): Dialect {
 
 function yearSql(column: string, ranges: ReadonlyArray<readonly [number, number]>, p: Params): string {
   if (ranges.length === 0) return "0";
-  const within = ranges.map(([lo, hi]) => `CAST(${column} AS INTEGER) BETWEEN ${p.bind(lo)} AND ${p.bind(hi)}`);
+  const within = ranges.map(
+    ([lo, hi]) => `CAST(${column} AS INTEGER) BETWEEN ${p.bind(lo)} AND ${p.bind(hi)}`,
+  );
   return `(${column} <> '' AND (${within.join(" OR ")}))`;
 }
 
@@ -602,7 +617,11 @@ function matchCtes(compiled: CompiledQuery, d: Dialect, p: Params): string {
   } else {
     rest = plan;
   }
-  const ranking = driver ?? rankingMatches(plan).map((m) => `(${m})`).join(" OR ");
+  const ranking =
+    driver ??
+    rankingMatches(plan)
+      .map((m) => `(${m})`)
+      .join(" OR ");
   const use = { cluster: false };
   const where = rest === undefined ? "" : ` WHERE ${planSql(rest, d, p, use)}`;
   const text = driver !== undefined ? "driver" : ranking !== "" ? "rank" : "none";
@@ -763,7 +782,10 @@ function top(counts: ReadonlyMap<string, number>, limit: number): Array<{ value:
  * Years, or decades ("1990-1999", which `dc.date within "1990 1999"` selects) when the result
  * spans more years than the facet shows.
  */
-function yearFacet(counts: ReadonlyMap<string, number>, limit: number): Array<{ value: string; count: number }> {
+function yearFacet(
+  counts: ReadonlyMap<string, number>,
+  limit: number,
+): Array<{ value: string; count: number }> {
   const known = [...counts].filter(([y]) => /^\d{4}$/.test(y));
   if (known.length <= limit) return top(new Map(known), limit);
   const decades = new Map<string, number>();

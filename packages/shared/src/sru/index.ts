@@ -43,3 +43,4 @@ export {
   type SruServer,
   type SruServerOptions,
 } from "./server.js";
+export * from "./union-backend.js";
