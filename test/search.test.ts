@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { type Federation, REPO_ROOT } from "@lrs/dev-env";
-import { isbn10To13, readMarcFile, searchPb, subfieldValues } from "@lrs/shared";
+import { catalogPb, controlValue, isbn10To13, readMarcFile, searchPb, subfieldValues } from "@lrs/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFederation } from "./harness.js";
 
@@ -141,6 +141,69 @@ describe("federated search", () => {
     const out = execFileSync("yaz-client", ["-f", cmds], { timeout: 20_000 }).toString();
     expect(out).toMatch(/Number of hits: [1-9]\d*/);
     expect(out).toContain('<record xmlns="http://www.loc.gov/MARC21/slim">');
+  });
+
+  it("tells whether each holding library can lend, live: available, on loan, not lendable and why", async () => {
+    const ids: string[] = [];
+    for await (const r of readMarcFile(LOC)) {
+      if (r.ok) ids.push(controlValue(r.record, "001")!);
+      if (ids.length === 2) break;
+    }
+    const [x, y] = ids as [string, string];
+    const { writeFileSync } = await import("node:fs");
+    const csv = (name: string, rows: string[]) => {
+      const path = join(fed.dir, `${name}.csv`);
+      writeFileSync(path, `record_id,barcode,call_number,location,status,loan_rule\n${rows.join("\n")}\n`);
+      return path;
+    };
+    const a = fed.node("north-a");
+    const sa = fed.node("south-a");
+    await fed.cli(a, [
+      "import",
+      "--config",
+      a.config,
+      "--items",
+      csv("na", [`${x},NA-1,QA1,MAIN,available,standard`, `${y},NA-2,QA2,REF,available,non_circulating`]),
+    ]);
+    await fed.cli(sa, [
+      "import",
+      "--config",
+      sa.config,
+      "--items",
+      csv("sa", [`${x},SA-1,QA1,STACKS,on_loan,standard`]),
+    ]);
+    await fed.waitSynced(60_000);
+    const ask = async (recordId: string) => {
+      const cluster = (
+        await fed.withClient("nat", catalogPb.CatalogService, (c) =>
+          c.locateRecord({ institutionId: "north-a", recordId }),
+        )
+      ).clusterId;
+      const out = JSON.parse(
+        await fed.cli(fed.node("north-b"), [
+          "availability",
+          "--config",
+          fed.node("north-b").config,
+          cluster,
+          "--json",
+        ]),
+      ) as {
+        institutions: Array<{ institutionId: string; state: string; reason?: string }>;
+        coverage: Array<{ nodeId: string; status: string }>;
+      };
+      return out;
+    };
+    const ax = await ask(x);
+    expect(ax.institutions.find((i) => i.institutionId === "north-a")?.state).toBe("AVAILABILITY_AVAILABLE");
+    const south = ax.institutions.find((i) => i.institutionId === "south-a")!;
+    expect(south.state).toBe("AVAILABILITY_ON_LOAN");
+    expect(south.reason).toContain("on loan");
+    // The national center asked both regions, which asked their members.
+    expect(ax.coverage.map((c) => c.nodeId).sort()).toEqual(["north-a", "north-rc", "south-a", "south-rc"]);
+    const ay = await ask(y);
+    const na = ay.institutions.find((i) => i.institutionId === "north-a")!;
+    expect(na.state).toBe("AVAILABILITY_NOT_LENDABLE");
+    expect(na.reason).toContain("non-circulating");
   });
 
   it("answers within the deadline with a killed member named in the coverage", async () => {

@@ -14,7 +14,7 @@ import { copyRecord } from "./copy-record.js";
 import { BUILTIN_MAPS, resolveHoldingsMap } from "./holdings-map.js";
 import { EXIT_FAILED, EXIT_OK, EXIT_REJECTIONS, exitCodeOf, importMarcFiles } from "./import.js";
 import { createProgressReporter, formatSummary } from "./import-report.js";
-import { addSearchCommand } from "./search-cli.js";
+import { addAvailabilityCommand, addSearchCommand } from "./search-cli.js";
 import { MemberNode } from "./server.js";
 import { MemberCatalog } from "./store/catalog.js";
 import { memberMigrations } from "./store/migrations.js";
@@ -159,5 +159,6 @@ program
   });
 
 addSearchCommand(program);
+addAvailabilityCommand(program);
 
 await runProgram(program);

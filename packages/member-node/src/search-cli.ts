@@ -138,3 +138,45 @@ export function addSearchCommand(program: Command): void {
       },
     );
 }
+
+/** `lrs-member availability CLUSTER`: "can I get it?" — every holding library asked live. */
+export function addAvailabilityCommand(program: Command): void {
+  program
+    .command("availability")
+    .description("ask every library that holds a cluster, live, whether it can lend it now")
+    .addOption(configOption())
+    .argument("<cluster-id>", 'a regional ("north-center:c42") or national ("national:c7") cluster id')
+    .option("--timeout <ms>", "deadline for all the answers", "5000")
+    .option("--json", "print as JSON")
+    .action(async (clusterId: string, o: { config: string; timeout: string; json?: boolean }) => {
+      const cfg = loadConfig(Tier.MEMBER, o.config);
+      const tls = loadIdentity(cfg.dataDir, 'run "lrs-member enroll" first');
+      const t = createNodeTransport({
+        endpoint: ownEndpoint(cfg),
+        caPem: tls.caPem,
+        certPem: tls.certPem,
+        keyPem: tls.keyPem,
+        expectId: cfg.id,
+      });
+      try {
+        const res = await createClient(searchPb.SearchService, t.transport).checkAvailability(
+          { clusterId },
+          { timeoutMs: Number(o.timeout) },
+        );
+        if (o.json) return printJson(toJson(searchPb.CheckAvailabilityResponseSchema, res));
+        for (const i of res.institutions) {
+          process.stdout.write(
+            `${i.institutionId.padEnd(18)} ${(i.region || "-").padEnd(8)} ${AVAIL[i.state] ?? "?"}${i.reason ? ` — ${i.reason}` : ""}\n`,
+          );
+          for (const it of i.items) {
+            process.stdout.write(
+              `    ${it.barcode.padEnd(16)} ${it.location.padEnd(10)} ${AVAIL[it.state] ?? "?"}${it.reason ? ` (${it.reason})` : ""}  ${it.callNumber}\n`,
+            );
+          }
+        }
+        process.stdout.write(`coverage: ${coverageLine(res.coverage)}\n`);
+      } finally {
+        t.close();
+      }
+    });
+}
