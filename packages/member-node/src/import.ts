@@ -256,15 +256,16 @@ export async function importMarcFiles(
     if (o.kind === "rejected") {
       reject(o.rejection);
       // Its CSV rows went down with it; they are not to be tried on the catalog's copy.
-      if (o.rejection.recordId !== undefined) csvUsed.add(o.rejection.recordId);
+      if (csv && o.rejection.recordId !== undefined) csvUsed.add(o.rejection.recordId);
       return;
     }
     summary[o.kind]++;
     summary.items += o.items;
     summary.itemsSkipped += o.skipped;
     if (o.warnings) summary.recordsWithWarnings++;
-    // A record in the files takes its CSV rows, whatever became of it.
-    csvUsed.add(o.recordId);
+    // A record in the files takes its CSV rows, whatever became of it. (Only kept with an items
+    // file: a million ids would otherwise be held for nothing.)
+    if (csv) csvUsed.add(o.recordId);
   };
 
   for (let i = 0; i < paths.length && !summary.interrupted; i++) {
