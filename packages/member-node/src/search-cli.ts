@@ -1,15 +1,6 @@
 import { toJson } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
-import {
-  configOption,
-  createNodeTransport,
-  loadConfig,
-  loadIdentity,
-  ownEndpoint,
-  printJson,
-  searchPb,
-  Tier,
-} from "@lrs/shared";
+import { configOption, loadConfig, printJson, searchPb, selfTransport, Tier } from "@lrs/shared";
 import type { Command } from "commander";
 
 const { Scope, Proximity, Availability, NodeCoverage_Status } = searchPb;
@@ -107,15 +98,7 @@ export function addSearchCommand(program: Command): void {
         const scope = SCOPES[o.scope.toLowerCase()];
         if (scope === undefined)
           throw new Error(`--scope must be local, region or national, not "${o.scope}"`);
-        const cfg = loadConfig(Tier.MEMBER, o.config);
-        const tls = loadIdentity(cfg.dataDir, 'run "lrs-member enroll" first');
-        const t = createNodeTransport({
-          endpoint: ownEndpoint(cfg),
-          caPem: tls.caPem,
-          certPem: tls.certPem,
-          keyPem: tls.keyPem,
-          expectId: cfg.id,
-        });
+        const t = selfTransport(loadConfig(Tier.MEMBER, o.config));
         try {
           const client = createClient(searchPb.SearchService, t.transport);
           for await (const m of client.search(
@@ -149,15 +132,7 @@ export function addAvailabilityCommand(program: Command): void {
     .option("--timeout <ms>", "deadline for all the answers", "5000")
     .option("--json", "print as JSON")
     .action(async (clusterId: string, o: { config: string; timeout: string; json?: boolean }) => {
-      const cfg = loadConfig(Tier.MEMBER, o.config);
-      const tls = loadIdentity(cfg.dataDir, 'run "lrs-member enroll" first');
-      const t = createNodeTransport({
-        endpoint: ownEndpoint(cfg),
-        caPem: tls.caPem,
-        certPem: tls.certPem,
-        keyPem: tls.keyPem,
-        expectId: cfg.id,
-      });
+      const t = selfTransport(loadConfig(Tier.MEMBER, o.config));
       try {
         const res = await createClient(searchPb.SearchService, t.transport).checkAvailability(
           { clusterId },

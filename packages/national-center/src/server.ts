@@ -1,24 +1,15 @@
 import {
   adminPb,
   BaseNode,
-  catalogPb,
-  catalogService,
-  catalogSyncReceiver,
-  createSruServer,
   directoryPb,
   type NodeConfig,
   openNodeContext,
   PeerClients,
-  searchPb,
-  searchUnion,
   selfInstitution,
-  splitHostPort,
   Tier,
   UnionCatalog,
   unionCatalogMigrations,
-  unionCatalogStats,
-  unionSearchService,
-  unionSruBackend,
+  unionCenterParts,
 } from "@lrs/shared";
 import { loadCa } from "./ca.js";
 import type { NationalContext } from "./context.js";
@@ -33,80 +24,34 @@ export class NationalNode extends BaseNode {
   readonly national: NationalContext;
 
   private constructor(ctx: NationalContext) {
+    const { routes, serviceNames, ...center } = unionCenterParts({
+      ctx,
+      union: ctx.union,
+      peers: ctx.peers,
+      tier: Tier.NATIONAL,
+      catalogName: "national union catalog",
+      // A regional center forwards the records of members of its own region (as this CA enrolled them).
+      mayContribute: (sender, institutionId) =>
+        ctx.directory.enrolledAs(institutionId, Tier.MEMBER, sender.region) ||
+        `${institutionId} is not a member of region ${sender.region}`,
+      regionalCenterOf: (region) =>
+        ctx.directory
+          .current()
+          .institutions.find((i) => i.tier === Tier.REGIONAL && i.region === region && !i.revoked)?.id,
+    });
     super({
+      ...center,
       ctx,
       directory: ctx.directory,
       policy: nationalPolicy,
-      receivesSync: true,
-      closers: [() => ctx.peers.close()],
-      ...(ctx.cfg.sruListen
-        ? {
-            http: createSruServer({
-              ...splitHostPort(ctx.cfg.sruListen),
-              backend: unionSruBackend({
-                db: ctx.db,
-                union: ctx.union,
-                nodeId: ctx.cfg.id,
-                regionOf: (id) => ctx.peers.regionOf(id),
-              }),
-              databaseInfo: {
-                title: `${ctx.cfg.name} — national union catalog`,
-                description: `The national union catalog of ${ctx.cfg.name} (LRS node ${ctx.cfg.id}): one record per cluster, with one 852 per holding library.`,
-                nodeId: ctx.cfg.id,
-              },
-              log: ctx.log.child({ part: "sru" }),
-            }),
-          }
-        : {}),
-      catalogStats: () => unionCatalogStats(ctx.union),
-      serviceNames: [
-        directoryPb.DirectoryService.typeName,
-        adminPb.AdminService.typeName,
-        catalogPb.CatalogSyncService.typeName,
-        catalogPb.CatalogService.typeName,
-        searchPb.SearchService.typeName,
-      ],
+      serviceNames: [directoryPb.DirectoryService.typeName, adminPb.AdminService.typeName, ...serviceNames],
       routes: (router, streams) => {
         router.service(directoryPb.DirectoryService, directoryService(ctx, streams));
-        router.service(
-          catalogPb.CatalogSyncService,
-          catalogSyncReceiver({
-            db: ctx.db,
-            sink: ctx.union,
-            log: ctx.log.child({ part: "sync" }),
-            // A regional center forwards the records of members of its own region (as this CA enrolled them).
-            mayContribute: (sender, institutionId) =>
-              ctx.directory.enrolledAs(institutionId, Tier.MEMBER, sender.region) ||
-              `${institutionId} is not a member of region ${sender.region}`,
-          }),
-        );
-        router.service(
-          searchPb.SearchService,
-          unionSearchService({
-            nodeId: ctx.cfg.id,
-            tier: Tier.NATIONAL,
-            union: ctx.union,
-            peers: ctx.peers,
-            log: ctx.log.child({ part: "search" }),
-            search: (query, opts) =>
-              searchUnion({ db: ctx.db, nodeId: ctx.cfg.id }, query, {
-                ...opts,
-                regionOf: (id) => ctx.peers.regionOf(id),
-              }),
-            regionalCenterOf: (region) =>
-              ctx.directory
-                .current()
-                .institutions.find((i) => i.tier === Tier.REGIONAL && i.region === region && !i.revoked)?.id,
-          }),
-        );
-        router.service(
-          catalogPb.CatalogService,
-          catalogService({ union: ctx.union, nodeId: ctx.cfg.id, log: ctx.log.child({ part: "catalog" }) }),
-        );
         router.service(
           adminPb.AdminService,
           adminService(ctx, () => this.status()),
         );
+        routes(router);
       },
     });
     this.national = ctx;

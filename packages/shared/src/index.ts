@@ -41,3 +41,4 @@ export * from "./union/errors.js";
 export * from "./union/migrations.js";
 export * from "./union/union-catalog.js";
 export * from "./util/async-queue.js";
+export * from "./node/union-center.js";

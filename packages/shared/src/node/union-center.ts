@@ -1,0 +1,108 @@
+import type { Client, ConnectRouter } from "@connectrpc/connect";
+import { catalogService, unionCatalogStats } from "../catalog/catalog-service.js";
+import { catalogSyncReceiver, type ReceiverOptions } from "../catalog/sync-receiver.js";
+import { splitHostPort } from "../config.js";
+import { CatalogService, CatalogSyncService } from "../gen/lrs/v1/catalog_pb.js";
+import { SearchService } from "../gen/lrs/v1/search_pb.js";
+import { searchUnion } from "../search/engine.js";
+import { type UnionSearchOptions, unionSearchService } from "../search-service/union-search-service.js";
+import { createSruServer } from "../sru/server.js";
+import { unionSruBackend } from "../sru/union-backend.js";
+import type { UnionCatalog } from "../union/union-catalog.js";
+import type { BaseNodeParts, NodeContext } from "./base-node.js";
+import type { PeerClients } from "./peers.js";
+
+export interface UnionCenterOptions {
+  ctx: NodeContext;
+  union: UnionCatalog;
+  peers: PeerClients;
+  tier: UnionSearchOptions["tier"];
+  /** "regional union catalog" / "national union catalog", for SRU explain. */
+  catalogName: string;
+  mayContribute: ReceiverOptions["mayContribute"];
+  onApplied?: () => void;
+  /** Where searches and clusters not held here go (a regional center's national center). */
+  upstream?: {
+    search: UnionSearchOptions["national"];
+    catalog: Client<typeof CatalogService>;
+    nationalId: () => string;
+    peerRegionalCenters: () => string[];
+  };
+  regionalCenterOf?: UnionSearchOptions["regionalCenterOf"];
+}
+
+/**
+ * What regional and national centers share: the union catalog fed by catalog
+ * sync, searched over gRPC and SRU, and served as clusters.
+ */
+export function unionCenterParts(o: UnionCenterOptions): Pick<
+  BaseNodeParts,
+  "receivesSync" | "catalogStats" | "closers" | "http"
+> & {
+  serviceNames: string[];
+  routes: (router: ConnectRouter) => void;
+} {
+  const { ctx, union, peers } = o;
+  const regionOf = (id: string) => peers.regionOf(id);
+  return {
+    receivesSync: true,
+    catalogStats: () => unionCatalogStats(union),
+    closers: [() => peers.close()],
+    ...(ctx.cfg.sruListen
+      ? {
+          http: createSruServer({
+            ...splitHostPort(ctx.cfg.sruListen),
+            backend: unionSruBackend({ db: ctx.db, union, nodeId: ctx.cfg.id, regionOf }),
+            databaseInfo: {
+              title: `${ctx.cfg.name} — ${o.catalogName}`,
+              description: `The ${o.catalogName} of ${ctx.cfg.name} (LRS node ${ctx.cfg.id}): one record per cluster, with one 852 per holding library.`,
+              nodeId: ctx.cfg.id,
+            },
+            log: ctx.log.child({ part: "sru" }),
+          }),
+        }
+      : {}),
+    serviceNames: [CatalogSyncService.typeName, CatalogService.typeName, SearchService.typeName],
+    routes: (router) => {
+      router.service(
+        CatalogSyncService,
+        catalogSyncReceiver({
+          db: ctx.db,
+          sink: union,
+          log: ctx.log.child({ part: "sync" }),
+          mayContribute: o.mayContribute,
+          ...(o.onApplied ? { onApplied: o.onApplied } : {}),
+        }),
+      );
+      router.service(
+        SearchService,
+        unionSearchService({
+          nodeId: ctx.cfg.id,
+          tier: o.tier,
+          union,
+          peers,
+          log: ctx.log.child({ part: "search" }),
+          search: (query, opts) =>
+            searchUnion({ db: ctx.db, nodeId: ctx.cfg.id }, query, { ...opts, regionOf }),
+          ...(o.upstream
+            ? {
+                national: o.upstream.search,
+                nationalId: o.upstream.nationalId,
+                peerRegionalCenters: o.upstream.peerRegionalCenters,
+              }
+            : {}),
+          ...(o.regionalCenterOf ? { regionalCenterOf: o.regionalCenterOf } : {}),
+        }),
+      );
+      router.service(
+        CatalogService,
+        catalogService({
+          union,
+          nodeId: ctx.cfg.id,
+          log: ctx.log.child({ part: "catalog" }),
+          ...(o.upstream ? { upstream: o.upstream.catalog } : {}),
+        }),
+      );
+    },
+  };
+}
