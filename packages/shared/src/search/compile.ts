@@ -96,9 +96,13 @@ export interface CompiledQuery {
    * `dc.title` and `cql.anywhere` clauses (relations `=`, `==`, `adj`, `all`) that are not negated.
    */
   exactTitles: string[];
-  /** An FTS5 expression that finds every record whose title contains one of {@link exactTitles}, for the boost. */
+  /**
+   * An FTS5 expression that finds the records that may have one of {@link exactTitles} as their
+   * title (the phrase at the start of the title column; anywhere in it for a non-Latin title, which
+   * comes from an 880): the only ones the boost is checked for.
+   */
   exactTitleMatch?: string;
-  /** The query written back as canonical CQL (what a cursor is bound to). */
+  /** The validated query without positions, as JSON: what a paging cursor is bound to. */
   canonical: string;
 }
 
@@ -450,7 +454,9 @@ class Compiler {
         if (values.length === 0) {
           throw fail(term, "an empty identifier finds nothing", CqlDiagnostic.EmptyTermUnsupported);
         }
-        return { kind: "filter", filter: { kind: "identifier", values, prefix: term.rightTruncated } };
+        // Truncation makes every value a prefix (`any "u12* u13*"`).
+        const prefix = words.some((w) => w.truncated);
+        return { kind: "filter", filter: { kind: "identifier", values, prefix } };
       }
       case "dc.date":
         return { kind: "filter", filter: { kind: "year", ranges: yearRanges(relation, term) } };

@@ -71,7 +71,7 @@ export interface MemberSearchSource {
 }
 
 export interface SearchOptions {
-  /** Hits per page, 1 to {@link MAX_SEARCH_LIMIT}. */
+  /** Hits per page, 0 to {@link MAX_SEARCH_LIMIT}; 0 asks for the total (and facets) only. */
   limit: number;
   /** `nextCursor` of the previous page. */
   cursor?: string;
@@ -129,8 +129,9 @@ export function searchUnion(source: UnionSearchSource, query: string, opts: Sear
           FROM m CROSS JOIN union_clusters c ON c.id = m.hid)
     SELECT s.*, COUNT(*) OVER () AS total FROM s
     ORDER BY ${orderBy(compiled)} LIMIT ${p.bind(limit)} OFFSET ${p.bind(offset)}`;
-  const rows = run(db, sql, p) as UnionRow[];
-  const total = rows[0]?.total ?? (offset === 0 ? 0 : countMatches(db, compiled, dialect));
+  const rows = limit === 0 ? [] : (run(db, sql, p) as UnionRow[]);
+  // No row: nothing matched, or the page lies past the end (or none was asked for) and only a count tells.
+  const total = rows[0]?.total ?? (offset === 0 && limit > 0 ? 0 : countMatches(db, compiled, dialect));
 
   const regionOf = memoize(opts.regionOf);
   const onBehalfOf = opts.onBehalfOf;
@@ -213,8 +214,9 @@ export function searchMember(
     s AS (SELECT s0.*, ${score} AS score FROM s0)
     SELECT s.*, COUNT(*) OVER () AS total FROM s
     ORDER BY ${orderBy(compiled)} LIMIT ${p.bind(limit)} OFFSET ${p.bind(offset)}`;
-  const rows = run(db, sql, p) as MemberRow[];
-  const total = rows[0]?.total ?? (offset === 0 ? 0 : countMatches(db, compiled, dialect));
+  const rows = limit === 0 ? [] : (run(db, sql, p) as MemberRow[]);
+  // No row: nothing matched, or the page lies past the end (or none was asked for) and only a count tells.
+  const total = rows[0]?.total ?? (offset === 0 && limit > 0 ? 0 : countMatches(db, compiled, dialect));
 
   const inst = source.institutionId;
   const regionOf = memoize(opts.regionOf ?? (() => undefined));
@@ -340,8 +342,8 @@ function memoize(fn: (id: string) => string | undefined): (id: string) => string
 }
 
 function pageOf(opts: { limit: number; cursor?: string }, hash: string): { limit: number; offset: number } {
-  if (!Number.isInteger(opts.limit) || opts.limit < 1 || opts.limit > MAX_SEARCH_LIMIT) {
-    throw new RangeError(`limit must be a whole number from 1 to ${MAX_SEARCH_LIMIT}, not ${opts.limit}`);
+  if (!Number.isInteger(opts.limit) || opts.limit < 0 || opts.limit > MAX_SEARCH_LIMIT) {
+    throw new RangeError(`limit must be a whole number from 0 to ${MAX_SEARCH_LIMIT}, not ${opts.limit}`);
   }
   return { limit: opts.limit, offset: opts.cursor ? decodeCursor(opts.cursor, hash) : 0 };
 }
@@ -433,16 +435,20 @@ class Params {
 
 /** How one catalog's tables answer the parts of a plan. */
 interface Dialect {
+  /** The FTS5 table. */
   fts: string;
-  /** The index row of a matching row. */
+  /** The index rowid of a matching row (a record). */
   rowid: string;
-  /** The year a hit shows ('YYYY' or ''). */
-  year: string;
-  /** FROM and GROUP BY of the match, given the text driver (`f`) if any. */
-  from(driver: "driver" | "rank" | "none", needsCluster: boolean): string;
-  /** The hit a matching row belongs to, and the SQL of a filter. */
+  /** The hit a matching row belongs to (a cluster, or the record itself). */
   hit: string;
+  /** Several rows make one hit: the match groups by {@link hit}. */
   grouped: boolean;
+  /**
+   * FROM of the match: driven by the text part `f` ("driver"), or over every row with `f` joined
+   * for the relevance ("rank") or without it ("none").
+   */
+  from(text: "driver" | "rank" | "none", needsCluster: boolean): string;
+  /** SQL of a filter on a matching row; sets `use.cluster` when it needs the cluster row `c`. */
   filter(f: SearchFilter, p: Params, use: { cluster: boolean }): string;
 }
 
@@ -450,7 +456,6 @@ function unionDialect(nodeId: string): Dialect {
   return {
     fts: "union_fts",
     rowid: "r.rid",
-    year: "c.year",
     hit: "r.cluster_id",
     grouped: true,
     from(text, needsCluster) {
@@ -521,7 +526,6 @@ function memberDialect(institutionId: string): Dialect {
   return {
     fts: "catalog_fts",
     rowid: "d.id",
-    year: "d.pub_year",
     hit: "d.id",
     grouped: false,
     from(text) {
@@ -692,17 +696,18 @@ function unionFacets(
   regionOf: (institutionId: string) => string | undefined,
 ): Facets {
   const p = new Params();
-  const sql = `WITH ${matchCtes(compiled, d, p)}
+  // h: each hit with each institution holding it, once; g: the region of each of those
+  // institutions, one regionOf call per institution rather than per holding.
+  const sql = `WITH ${matchCtes(compiled, d, p)},
+    h AS MATERIALIZED (SELECT DISTINCT m.hid, r.institution_id AS inst
+      FROM m CROSS JOIN union_records r ON r.cluster_id = m.hid),
+    g AS MATERIALIZED (SELECT inst, lrs_search_region(inst) AS region FROM (SELECT DISTINCT inst FROM h))
     SELECT 'summary' AS facet, c.year AS a, c.language AS b, c.format AS x, COUNT(*) AS n
       FROM m CROSS JOIN union_clusters c ON c.id = m.hid GROUP BY c.year, c.language, c.format
     UNION ALL
-    SELECT 'institution', r.institution_id, NULL, NULL, COUNT(DISTINCT r.cluster_id)
-      FROM m CROSS JOIN union_records r ON r.cluster_id = m.hid GROUP BY r.institution_id
+    SELECT 'institution', inst, NULL, NULL, COUNT(*) FROM h GROUP BY inst
     UNION ALL
-    SELECT 'region', g.region, NULL, NULL, COUNT(*)
-      FROM (SELECT DISTINCT m.hid, lrs_search_region(r.institution_id) AS region
-            FROM m CROSS JOIN union_records r ON r.cluster_id = m.hid) g
-      GROUP BY g.region`;
+    SELECT 'region', g.region, NULL, NULL, COUNT(DISTINCT h.hid) FROM h JOIN g ON g.inst = h.inst GROUP BY g.region`;
   const rows = withRegions(regionOf, () => run(db, sql, p)) as Array<{
     facet: string;
     a: string;
