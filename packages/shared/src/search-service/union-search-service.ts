@@ -69,7 +69,19 @@ function pageSize(req: SearchRequest): number {
 export function unionSearchService(o: UnionSearchOptions): ServiceImpl<typeof SearchService> {
   const requesterOf = (req: SearchRequest | { onBehalfOf: string }, ctx: HandlerContext): string => {
     const peer = ctx.values.get(peerKey).identity!;
-    return peer.tier === Tier.MEMBER ? peer.id : req.onBehalfOf || peer.id;
+    if (peer.tier === Tier.MEMBER || !req.onBehalfOf) return peer.id;
+    // A regional center speaks for its own members only.
+    if (
+      peer.tier === Tier.REGIONAL &&
+      peer.id !== o.nodeId &&
+      o.peers.regionOf(req.onBehalfOf) !== peer.region
+    ) {
+      throw new ConnectError(
+        `${peer.id} cannot ask on behalf of ${req.onBehalfOf}, which is not a member of its region`,
+        Code.PermissionDenied,
+      );
+    }
+    return req.onBehalfOf;
   };
 
   const local = (req: SearchRequest, requester: string) => {
