@@ -1,0 +1,58 @@
+export {
+  codeListOf,
+  fieldOfXmlElement,
+  ISO18626_2017_NAMES,
+  ISO18626_CODES,
+  ISO18626_ELEMENTS,
+  ISO18626_MESSAGE_ELEMENTS,
+  ISO18626_NAMESPACE,
+  ISO18626_SCHEMA,
+  type XmlCodeList,
+  type XmlElementMap,
+  xmlElementOf,
+} from "./iso18626-xml.js";
+export {
+  defineMachine,
+  type EventInfo,
+  type Guard,
+  isRefused,
+  type Machine,
+  type MachineContext,
+  MachineDefinitionError,
+  type MachineSpec,
+  type StateInfo,
+  type TransitionRecord,
+  type TransitionResult,
+  type TransitionRow,
+  transition,
+} from "./machine.js";
+export {
+  REQUESTER_MESSAGES,
+  type RequesterMessageSpec,
+  repeatsRequesterStatus,
+  requesterEventOf,
+  SUPPLIER_MESSAGES,
+  type SupplierMessageSpec,
+  supplierEventOf,
+  supplierEventOfRequest,
+} from "./messages.js";
+export {
+  REQUESTER_EVENTS,
+  REQUESTER_STATES,
+  type RequesterContext,
+  type RequesterEffect,
+  type RequesterEvent,
+  type RequesterGuard,
+  type RequesterState,
+  requesterMachine,
+} from "./requester-machine.js";
+export {
+  SUPPLIER_EVENTS,
+  SUPPLIER_STATES,
+  type SupplierContext,
+  type SupplierEffect,
+  type SupplierEvent,
+  type SupplierGuard,
+  type SupplierState,
+  supplierMachine,
+} from "./supplier-machine.js";
