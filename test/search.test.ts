@@ -153,7 +153,10 @@ describe("federated search", () => {
     const { writeFileSync } = await import("node:fs");
     const csv = (name: string, rows: string[]) => {
       const path = join(fed.dir, `${name}.csv`);
-      writeFileSync(path, `record_id,barcode,call_number,location,status,loan_rule\n${rows.join("\n")}\n`);
+      writeFileSync(
+        path,
+        `record_id,barcode,call_number,location,status,loan_rule,due_date\n${rows.join("\n")}\n`,
+      );
       return path;
     };
     const a = fed.node("north-a");
@@ -170,15 +173,17 @@ describe("federated search", () => {
       "--config",
       sa.config,
       "--items",
-      csv("sa", [`${x},SA-1,QA1,STACKS,on_loan,standard`]),
+      csv("sa", [`${x},SA-1,QA1,STACKS,on_loan,standard,2026-12-14`]),
     ]);
     await fed.waitSynced(60_000);
-    const ask = async (recordId: string) => {
-      const cluster = (
+    const clusterOf = async (recordId: string) =>
+      (
         await fed.withClient("nat", catalogPb.CatalogService, (c) =>
           c.locateRecord({ institutionId: "north-a", recordId }),
         )
       ).clusterId;
+    const ask = async (recordId: string) => {
+      const cluster = await clusterOf(recordId);
       const out = JSON.parse(
         await fed.cli(fed.node("north-b"), [
           "availability",
@@ -188,7 +193,13 @@ describe("federated search", () => {
           "--json",
         ]),
       ) as {
-        institutions: Array<{ institutionId: string; state: string; reason?: string }>;
+        institutions: Array<{
+          institutionId: string;
+          state: string;
+          reason?: string;
+          onLoanUntil?: string;
+          items?: Array<{ barcode: string; due?: string }>;
+        }>;
         coverage: Array<{ nodeId: string; status: string }>;
       };
       return out;
@@ -197,7 +208,25 @@ describe("federated search", () => {
     expect(ax.institutions.find((i) => i.institutionId === "north-a")?.state).toBe("AVAILABILITY_AVAILABLE");
     const south = ax.institutions.find((i) => i.institutionId === "south-a")!;
     expect(south.state).toBe("AVAILABILITY_ON_LOAN");
-    expect(south.reason).toContain("on loan");
+    expect(south.reason).toBe("every lendable copy is on loan; first due back 2026-12-14");
+    // The due date came from south-a's items file through its catalog; the answer is live from south-a.
+    expect(south.onLoanUntil).toBe("2026-12-14T00:00:00Z");
+    expect(south.items?.find((i) => i.barcode === "SA-1")?.due).toBe("2026-12-14T00:00:00Z");
+    expect(ax.institutions.find((i) => i.institutionId === "north-a")?.onLoanUntil).toBeUndefined();
+    const text = await fed.cli(fed.node("north-b"), [
+      "availability",
+      "--config",
+      fed.node("north-b").config,
+      await clusterOf(x),
+    ]);
+    expect(text).toMatch(/south-a\s+\S+\s+on loan until 2026-12-14 — every lendable copy is on loan/);
+    expect(text).toMatch(/SA-1\s+STACKS\s+on loan until 2026-12-14/);
+    // The due date also reached the union catalogs through catalog sync.
+    const cluster = await fed.withClient("nat", catalogPb.CatalogService, async (c) =>
+      c.getCluster({ clusterId: await clusterOf(x) }),
+    );
+    const held = cluster.cluster?.holdings.find((h) => h.institutionId === "south-a")?.holdings;
+    expect(held?.map((h) => [h.barcode, h.dueDate])).toEqual([["SA-1", "2026-12-14"]]);
     // The national center asked both regions, which asked their members.
     expect(ax.coverage.map((c) => c.nodeId).sort()).toEqual(["north-a", "north-rc", "south-a", "south-rc"]);
     const ay = await ask(y);

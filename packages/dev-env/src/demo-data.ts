@@ -39,16 +39,25 @@ function callNumber(rec: MarcRecord): string {
   return "";
 }
 
+const DAY_MS = 86_400_000;
+
 /**
  * Writes a companion items CSV for a demo member: one or two copies per
  * record with the record's own call number, spread over locations, a few on
- * loan and the reference copies not circulating. The records are real; only
- * the copies are made up, deterministically, since the sample sets carry no
- * item data of their own.
+ * loan — due back two to five weeks after `today` — and the reference copies
+ * not circulating. The records are real; only the copies are made up,
+ * deterministically (from `today` and the copy's index), since the sample sets
+ * carry no item data of their own.
  */
-export async function writeDemoItems(memberId: string, files: string[], out: string): Promise<number> {
+export async function writeDemoItems(
+  memberId: string,
+  files: string[],
+  out: string,
+  today: Date = new Date(),
+): Promise<number> {
   const w = createWriteStream(out);
-  w.write("record_id,barcode,call_number,location,status,loan_rule\n");
+  w.write("record_id,barcode,call_number,location,status,loan_rule,due_date\n");
+  const day = Math.floor(today.getTime() / DAY_MS) * DAY_MS;
   const csv = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
   let n = 0;
   const seen = new Set<string>();
@@ -70,7 +79,11 @@ export async function writeDemoItems(memberId: string, files: string[], out: str
         const status = location !== "REF" && n % 7 === 0 ? "on_loan" : "available";
         const loanRule = location === "REF" ? "non_circulating" : "standard";
         const barcode = `${memberId.toUpperCase()}-${String(n).padStart(6, "0")}`;
-        w.write(`${[id, barcode, callNumber(r.record), location, status, loanRule].map(csv).join(",")}\n`);
+        const due =
+          status === "on_loan" ? new Date(day + (14 + (n % 22)) * DAY_MS).toISOString().slice(0, 10) : "";
+        w.write(
+          `${[id, barcode, callNumber(r.record), location, status, loanRule, due].map(csv).join(",")}\n`,
+        );
       }
     }
   }

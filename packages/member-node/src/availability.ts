@@ -1,5 +1,6 @@
 import { create } from "@bufbuild/protobuf";
-import { type HoldingData, type LendingPolicyConfig, searchPb } from "@lrs/shared";
+import { type Timestamp, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { type HoldingData, isIsoDate, type LendingPolicyConfig, searchPb } from "@lrs/shared";
 import type { MemberCatalog } from "./store/catalog.js";
 
 const { Availability } = searchPb;
@@ -12,12 +13,19 @@ const ON_LOAN = new Set(["on_loan", "checked_out", "loaned", "overdue"]);
 /** Item statuses that mean the copy cannot be had at all. */
 const GONE = new Set(["missing", "lost", "withdrawn", "damaged", "on_order", "in_repair"]);
 
+/** A due date (YYYY-MM-DD, the library's day) as a Timestamp: that day's midnight UTC. */
+function dueTimestamp(dueDate: string | undefined): Timestamp | undefined {
+  return dueDate && isIsoDate(dueDate) ? timestampFromDate(new Date(`${dueDate}T00:00:00Z`)) : undefined;
+}
+
 /**
  * Whether this library can lend what it holds of some records, judged as its
  * lending policy says: items in non-circulating locations or with a
  * non-circulating loan rule never go out; with "lend only with more than one
  * copy", the last available copy stays; a library that does not lend items
- * lends none.
+ * lends none. Copies on loan say when they are due back, where the catalog
+ * knows; when every lendable copy is out, the institution is on loan until
+ * the earliest of those dates.
  */
 export function availabilityOf(
   catalog: MemberCatalog,
@@ -64,6 +72,7 @@ export function availabilityOf(
         location: h.location,
         state,
         reason: nonCirc ? "non-circulating" : GONE.has(status) ? status : "",
+        due: state === Availability.ON_LOAN ? dueTimestamp(h.dueDate) : undefined,
       }),
     );
   }
@@ -80,10 +89,19 @@ export function availabilityOf(
     result.state = lendableCopies.some((h) => ON_LOAN.has(h.status.toLowerCase()))
       ? Availability.ON_LOAN
       : Availability.NOT_LENDABLE;
-    result.reason =
-      result.state === Availability.ON_LOAN
-        ? "every lendable copy is on loan"
-        : "no lendable copy is on the shelf";
+    if (result.state === Availability.ON_LOAN) {
+      // The first known return: copies on loan without a due date cannot say.
+      const firstDue = lendableCopies
+        .filter((h) => ON_LOAN.has(h.status.toLowerCase()) && h.dueDate && isIsoDate(h.dueDate))
+        .map((h) => h.dueDate!)
+        .sort()[0];
+      result.reason = firstDue
+        ? `every lendable copy is on loan; first due back ${firstDue}`
+        : "every lendable copy is on loan";
+      result.onLoanUntil = dueTimestamp(firstDue);
+    } else {
+      result.reason = "no lendable copy is on the shelf";
+    }
   } else if (policy.lend_only_if_multiple_copies && availableCopies.length < 2) {
     result.state = Availability.NOT_LENDABLE;
     result.reason = "last copy: this library lends a title only while it has more than one copy on the shelf";

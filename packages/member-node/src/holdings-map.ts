@@ -10,10 +10,11 @@
  * "lost", "missing", "withdrawn", "damaged", "on_order"); otherwise the system's own code,
  * lower-cased. An item nothing is said about is "available". Loan rules are the system's item type
  * code as it is ("BK", "SOUND"), "reference" or "non_circulating" where the export says so, and
- * "standard" when there is no item type.
+ * "standard" when there is no item type. An item on loan carries its due date where the export has
+ * one (Koha's 952 $q).
  */
 import { readFileSync } from "node:fs";
-import type { DataField, HoldingData, MarcRecord } from "@lrs/shared";
+import { type DataField, type HoldingData, isIsoDate, type MarcRecord } from "@lrs/shared";
 
 /** Turns the holdings fields of one record into items. */
 export interface HoldingsMap {
@@ -66,12 +67,26 @@ function nonZero(v: string | undefined): boolean {
 }
 
 /**
+ * The calendar date a subfield gives, YYYY-MM-DD: the value itself, or its first ten characters
+ * when a time follows ("2025-02-01 23:59:00", "2025-02-01T23:59:00"); undefined when it is not a
+ * date.
+ */
+export function dateOf(v: string | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  const day = v.slice(0, 10);
+  if (v.length > 10 && v[10] !== " " && v[10] !== "T") return undefined;
+  return isIsoDate(day) ? day : undefined;
+}
+
+/**
  * Koha, MARC 21 framework, field 952 (the default "Koha to MARC mapping" of the items table):
  * $p barcode; $o full call number; $a home library and $b holding library (branch codes), $c
  * shelving location → location "branch / shelving location" ($b, else $a); $y item type → loan
  * rule; status from $0 withdrawn, $1 lost (4 = missing in inventory, other non-zero values lost),
  * $4 damaged, $q date due (on loan), $7 not for loan (-1 ordered → "on_order"; positive values →
- * loan rule "non_circulating").
+ * loan rule "non_circulating"). $q is Koha's items.onloan, which holds the due date of the current
+ * checkout: any value means "on loan", and a date (YYYY-MM-DD, possibly with a time) is kept as
+ * the item's due date.
  */
 export const kohaMap: HoldingsMap = fieldMap("koha", "952", (f) => {
   const barcode = sub(f, "p") ?? "";
@@ -83,6 +98,7 @@ export const kohaMap: HoldingsMap = fieldMap("koha", "952", (f) => {
   else if (notForLoan === "-1") status = "on_order";
   else if (sub(f, "q")) status = "on_loan";
   else if (nonZero(sub(f, "4"))) status = "damaged";
+  const dueDate = status === "on_loan" ? dateOf(sub(f, "q")) : undefined;
   const branch = sub(f, "b") || sub(f, "a") || "";
   const shelf = sub(f, "c") ?? "";
   const itemType = sub(f, "y") ?? "";
@@ -93,6 +109,7 @@ export const kohaMap: HoldingsMap = fieldMap("koha", "952", (f) => {
     location: [branch, shelf].filter((s) => s !== "").join(" / "),
     status,
     loanRule,
+    ...(dueDate ? { dueDate } : {}),
   };
 });
 
@@ -118,8 +135,9 @@ const SIRSI_STATUS: Record<string, string> = {
  * location when the item is not on the shelf (CHECKEDOUT, MISSING, LOST…, others lower-cased, e.g.
  * "bindery", "inprocess") → status; $t item type → loan rule ("REFERENCE" → "reference"), $r N
  * (does not circulate) → "non_circulating". $w (call number scheme), $c (copy), $p (price), $v,
- * $x and $o (notes) are not used. Evergreen's import profiles are configurable: a library whose
- * 949 differs writes a JSON map.
+ * $x and $o (notes) are not used. This layout has no due date: a checked-out item is "on_loan"
+ * without one. Evergreen's import profiles are configurable: a library whose 949 differs (or
+ * exports a due date) writes a JSON map.
  */
 export const evergreenMap: HoldingsMap = fieldMap("evergreen", "949", (f) => {
   const current = (sub(f, "k") ?? "").toUpperCase();
@@ -140,8 +158,8 @@ export const evergreenMap: HoldingsMap = fieldMap("evergreen", "949", (f) => {
 /**
  * MARC 21 852 (Location): $p piece designation (barcode); call number from $k prefix, $h
  * classification part, $i item part, $m suffix — or $j shelving control number when there is no
- * $h; location "$b / $c" (sublocation or collection / shelving location). 852 has no status; items
- * are "available" with loan rule "standard".
+ * $h; location "$b / $c" (sublocation or collection / shelving location). 852 has no status and no
+ * due date; items are "available" with loan rule "standard".
  */
 export const marc852Map: HoldingsMap = fieldMap("852", "852", (f) => {
   const classed = sub(f, "h") !== undefined;
@@ -177,11 +195,13 @@ export const noneMap: HoldingsMap = { name: "none", extract: (record) => ({ item
  *
  * ```json
  * { "tag": "949", "barcode": "i", "callNumber": "a", "location": "ml", "status": "k",
- *   "loanRule": "t", "statusValues": { "CHECKEDOUT": "on_loan" },
+ *   "loanRule": "t", "dueDate": "d", "statusValues": { "CHECKEDOUT": "on_loan" },
  *   "loanRuleValues": { "REF": "reference" }, "keepFields": false }
  * ```
  *
- * `tag` and `barcode` (one subfield code) are required. `callNumber`, `location`, `status` and
+ * `tag` and `barcode` (one subfield code) are required. `dueDate` is one subfield code too: its
+ * value, when it is a date (YYYY-MM-DD, possibly with a time after it), is the item's due date,
+ * and an item with a due date and no status is "on_loan". `callNumber`, `location`, `status` and
  * `loanRule` are strings of subfield codes whose values are joined in field order (call number
  * with a space, location with " / ", the others with a space). `statusValues` / `loanRuleValues` translate
  * values (exact match, else the value as it is); an empty status is "available" and an empty loan
@@ -194,6 +214,7 @@ export interface HoldingsMapSpec {
   location?: string;
   status?: string;
   loanRule?: string;
+  dueDate?: string;
   statusValues?: Record<string, string>;
   loanRuleValues?: Record<string, string>;
   keepFields?: boolean;
@@ -211,6 +232,7 @@ const SPEC_KEYS = new Set([
   "location",
   "status",
   "loanRule",
+  "dueDate",
   "statusValues",
   "loanRuleValues",
   "keepFields",
@@ -229,6 +251,8 @@ export function parseHoldingsMapSpec(value: unknown, source: string): HoldingsMa
   }
   if (typeof o.barcode !== "string" || o.barcode.length !== 1)
     fail('"barcode" must be one subfield code such as "p"');
+  if (o.dueDate !== undefined && (typeof o.dueDate !== "string" || o.dueDate.length !== 1))
+    fail('"dueDate" must be one subfield code such as "q"');
   for (const k of ["callNumber", "location", "status", "loanRule"]) {
     if (o[k] !== undefined && typeof o[k] !== "string") fail(`"${k}" must be a string of subfield codes`);
   }
@@ -250,12 +274,14 @@ export function specMap(spec: HoldingsMapSpec, name: string): HoldingsMap {
   const map = fieldMap(name, spec.tag, (f) => {
     const status = subs(f, spec.status ?? "", " ");
     const loanRule = subs(f, spec.loanRule ?? "", " ");
+    const dueDate = spec.dueDate ? dateOf(sub(f, spec.dueDate)) : undefined;
     return {
       barcode: sub(f, spec.barcode) ?? "",
       callNumber: subs(f, spec.callNumber ?? "", " "),
       location: subs(f, spec.location ?? "", " / "),
-      status: status === "" ? "available" : translate(status, spec.statusValues),
+      status: status === "" ? (dueDate ? "on_loan" : "available") : translate(status, spec.statusValues),
       loanRule: loanRule === "" ? "standard" : translate(loanRule, spec.loanRuleValues),
+      ...(dueDate ? { dueDate } : {}),
     };
   });
   if (!spec.keepFields) return map;

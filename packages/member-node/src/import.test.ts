@@ -371,6 +371,17 @@ describe("items from holdings fields", () => {
         ["p", "39999000006"],
         ["7", "-1"],
       ]),
+      // $q with a time after the date, and $q that is not a date: on loan either way.
+      field("952", [
+        ["a", "CPL"],
+        ["p", "39999000007"],
+        ["q", "2025-03-15 23:59:00"],
+      ]),
+      field("952", [
+        ["a", "CPL"],
+        ["p", "39999000008"],
+        ["q", "1"],
+      ]),
       // A note without a barcode is not an item and stays in the record.
       field("952", [["a", "Library has 2 copies."]]),
     );
@@ -382,13 +393,27 @@ describe("items from holdings fields", () => {
       ["39999000004", "on_loan", "standard", "CPL"],
       ["39999000005", "withdrawn", "standard", "CPL"],
       ["39999000006", "on_order", "standard", "CPL"],
+      ["39999000007", "on_loan", "standard", "CPL"],
+      ["39999000008", "on_loan", "standard", "CPL"],
+    ]);
+    // $q is items.onloan, the due date of the current checkout.
+    expect(items.map((i) => i.dueDate)).toEqual([
+      undefined,
+      undefined,
+      undefined,
+      "2025-02-01",
+      undefined,
+      undefined,
+      "2025-03-15",
+      undefined,
     ]);
     expect(items[0]!.callNumber).toBe("PL 887 .K8 Y6 1997");
     expect(record.fields.filter((f) => f.tag === "952")).toHaveLength(1);
 
     const s = await run([writeMrc("koha.mrc", [koha])]);
-    expect(s.items).toBe(6);
+    expect(s.items).toBe(8);
     expect(catalog.get("92117465")!.holdings.map((h) => h.barcode)).toEqual(items.map((i) => i.barcode));
+    expect(catalog.get("92117465")!.holdings.map((h) => h.dueDate)).toEqual(items.map((i) => i.dueDate));
   });
 
   it("852 with a piece designation ($p)", async () => {
@@ -435,6 +460,7 @@ describe("items from holdings fields", () => {
         callNumber: "c",
         location: "l",
         status: "s",
+        dueDate: "d",
         statusValues: { "-": "available", m: "missing" },
       }),
     );
@@ -452,15 +478,25 @@ describe("items from holdings fields", () => {
         ["c", "PL 1"],
         ["s", "-"],
       ]),
+      // A due date and no status: on loan.
+      field("945", [
+        ["b", "31236"],
+        ["d", "2026-12-14"],
+      ]),
     );
     const s = await run([writeMrc("local.mrc", [local])], { holdingsMap: resolveHoldingsMap(mapPath) });
-    expect(s.items).toBe(2);
-    expect(catalog.get("92117465")!.holdings.map((h) => [h.barcode, h.status, h.loanRule])).toEqual([
-      ["31234", "missing", "standard"],
-      ["31235", "available", "standard"],
+    expect(s.items).toBe(3);
+    expect(
+      catalog.get("92117465")!.holdings.map((h) => [h.barcode, h.status, h.loanRule, h.dueDate]),
+    ).toEqual([
+      ["31234", "missing", "standard", undefined],
+      ["31235", "available", "standard", undefined],
+      ["31236", "on_loan", "standard", "2026-12-14"],
     ]);
     writeFileSync(mapPath, JSON.stringify({ tag: "945" }));
     expect(() => resolveHoldingsMap(mapPath)).toThrow(/"barcode" must be one subfield code/);
+    writeFileSync(mapPath, JSON.stringify({ tag: "945", barcode: "b", dueDate: "dd" }));
+    expect(() => resolveHoldingsMap(mapPath)).toThrow(/"dueDate" must be one subfield code/);
     expect(() => resolveHoldingsMap(join(dir, "nope.json"))).toThrow(
       /neither auto, koha, evergreen, 852, none nor a readable JSON file/,
     );
@@ -513,5 +549,33 @@ describe("items from a CSV file", () => {
       [7, "record nosuch is neither in the files imported nor in the catalog"],
     ]);
     expect(exitCodeOf(s)).toBe(EXIT_REJECTIONS);
+  });
+
+  it("keeps due dates; a row whose due_date is not a date is rejected with its line", async () => {
+    await run([UVA6]);
+    const csv = join(dir, "due.csv");
+    writeFileSync(
+      csv,
+      [
+        "record_id,barcode,status,due_date",
+        "u1,C001,on_loan,2026-12-14",
+        "u1,C002,available,",
+        "u9,C003,on_loan,next week",
+        "",
+      ].join("\n"),
+    );
+    const s = await run([], { itemsFile: csv });
+    expect(catalog.get("u1")!.holdings.map((h) => [h.barcode, h.status, h.dueDate])).toEqual([
+      ["C001", "on_loan", "2026-12-14"],
+      ["C002", "available", undefined],
+    ]);
+    expect(s.rejections.map((r) => [r.line, r.reason])).toEqual([
+      [4, 'due_date "next week" is not a date (expected YYYY-MM-DD)'],
+    ]);
+    // The same file again changes nothing; a new due date is an update.
+    expect((await run([], { itemsFile: csv })).updated).toBe(0);
+    writeFileSync(csv, "record_id,barcode,status,due_date\nu1,C001,on_loan,2027-01-04\nu1,C002,available,\n");
+    expect((await run([], { itemsFile: csv })).updated).toBe(1);
+    expect(catalog.get("u1")!.holdings[0]!.dueDate).toBe("2027-01-04");
   });
 });

@@ -44,6 +44,50 @@ describe("readItemsCsv", () => {
     expect([...csv.byRecord.keys()]).toEqual(["r2"]);
   });
 
+  it("reads due dates; a row whose due_date is not a date is rejected with its line and why", async () => {
+    const csv = await readItemsCsv(
+      chunks(
+        [
+          "record_id,barcode,status,due_date",
+          "r1,D1,on_loan,2026-12-14",
+          "r1,D2,,2027-01-05",
+          "r1,D3,available,",
+          "r2,D4,on_loan,14/12/2026",
+          "r2,D5,on_loan,2026-02-30",
+          "r2,D6,on_loan, 2026-12-01 ",
+          "",
+        ].join("\n"),
+        64,
+      ),
+    );
+    expect(csv.byRecord.get("r1")).toEqual([
+      {
+        barcode: "D1",
+        callNumber: "",
+        location: "",
+        status: "on_loan",
+        loanRule: "standard",
+        dueDate: "2026-12-14",
+      },
+      // A due date and no status: on loan.
+      {
+        barcode: "D2",
+        callNumber: "",
+        location: "",
+        status: "on_loan",
+        loanRule: "standard",
+        dueDate: "2027-01-05",
+      },
+      { barcode: "D3", callNumber: "", location: "", status: "available", loanRule: "standard" },
+    ]);
+    expect("dueDate" in csv.byRecord.get("r1")![2]!).toBe(false);
+    expect(csv.byRecord.get("r2")!.map((h) => [h.barcode, h.dueDate])).toEqual([["D6", "2026-12-01"]]);
+    expect(csv.rejected).toEqual([
+      { line: 5, reason: 'due_date "14/12/2026" is not a date (expected YYYY-MM-DD)' },
+      { line: 6, reason: 'due_date "2026-02-30" is not a date (expected YYYY-MM-DD)' },
+    ]);
+  });
+
   it("is not an items file without record_id and barcode columns", async () => {
     await expect(readItemsCsv(chunks("id,code\n1,2\n", 64))).rejects.toThrow(ItemsCsvError);
     await expect(readItemsCsv(chunks("record_id,code\n1,2\n", 64))).rejects.toThrow(/no barcode column/);

@@ -1,12 +1,14 @@
 /**
  * The companion items file of `lrs-member import --items FILE.csv`: one item per row, header
- * `record_id,barcode,call_number,location,status,loan_rule` (columns in any order; record_id and
- * barcode required, others optional, unknown columns ignored). RFC 4180 quoting: fields may be
- * quoted, with `""` for a quote and line breaks inside quotes. UTF-8, with or without a BOM.
+ * `record_id,barcode,call_number,location,status,loan_rule,due_date` (columns in any order;
+ * record_id and barcode required, others optional, unknown columns ignored). `due_date` is when an
+ * item on loan is due back, YYYY-MM-DD; a row with a due date and no status is on loan. RFC 4180
+ * quoting: fields may be quoted, with `""` for a quote and line breaks inside quotes. UTF-8, with
+ * or without a BOM.
  */
 import { createReadStream } from "node:fs";
 import { StringDecoder } from "node:string_decoder";
-import type { HoldingData } from "@lrs/shared";
+import { type HoldingData, isIsoDate } from "@lrs/shared";
 
 /** Longest row accepted, in characters: a longer one is refused and reading goes on after it. */
 export const MAX_CSV_ROW = 8192;
@@ -18,6 +20,7 @@ export const CSV_COLUMNS = [
   "location",
   "status",
   "loan_rule",
+  "due_date",
 ] as const;
 
 /** A row that could not be used. */
@@ -194,6 +197,14 @@ export async function readItemsCsv(
       rejected.push({ line: row.line, reason: `row has no ${recordId === "" ? "record_id" : "barcode"}` });
       continue;
     }
+    const dueDate = get("due_date");
+    if (dueDate !== "" && !isIsoDate(dueDate)) {
+      rejected.push({
+        line: row.line,
+        reason: `due_date ${JSON.stringify(dueDate.slice(0, 40))} is not a date (expected YYYY-MM-DD)`,
+      });
+      continue;
+    }
     let list = byRecord.get(recordId);
     if (!list) {
       list = [];
@@ -204,8 +215,9 @@ export async function readItemsCsv(
       barcode,
       callNumber: get("call_number"),
       location: get("location"),
-      status: get("status") || "available",
+      status: get("status") || (dueDate ? "on_loan" : "available"),
       loanRule: get("loan_rule") || "standard",
+      ...(dueDate ? { dueDate } : {}),
     });
   }
   if (!columns) throw new ItemsCsvError("the file is empty (expected a header line)");

@@ -36,15 +36,17 @@ whose leader/05 is "d" deletes the record with its id.
 Items (--holdings-map):
   auto       per record, the first of koha, evergreen, 852 that has an item with a barcode (default)
   koha       952: $p barcode, $o call number, $a/$b home/holding branch, $c shelving location,
-             $y item type (loan rule), $0 withdrawn, $1 lost, $4 damaged, $7 not for loan, $q due
+             $y item type (loan rule), $0 withdrawn, $1 lost, $4 damaged, $7 not for loan,
+             $q due date (on loan until)
   evergreen  949: $i barcode, $a call number, $m library, $l shelving location, $k current
              location (status), $t item type (loan rule), $r N = does not circulate
   852        852: $p barcode, $k $h $i $m (or $j) call number, $b / $c location
   none       no items from the records
   FILE.json  {"tag":"949","barcode":"i","callNumber":"a","location":"ml","status":"k","loanRule":"t"}
---items FILE.csv (header record_id,barcode,call_number,location,status,loan_rule) sets the items of
-the records it lists, instead of their holdings fields; rows for records already in the catalog
-update their items.
+--items FILE.csv (header record_id,barcode,call_number,location,status,loan_rule,due_date) sets
+the items of the records it lists, instead of their holdings fields; rows for records already in
+the catalog update their items. due_date (optional, YYYY-MM-DD) is when a copy on loan is due back;
+a row whose due_date is not a date is rejected.
 
 A malformed record is rejected with its number in the file and its byte offset (line for MARCXML);
 the rest of the file is imported. A record larger than ISO 2709's 99,999 bytes and an items row
@@ -60,7 +62,10 @@ program
   .description("import MARC records and their items into the local catalog")
   .addOption(configOption())
   .argument("[paths...]", "MARC files (ISO 2709 or MARCXML, plain or gzipped)")
-  .option("--items <file.csv>", "items file: record_id,barcode,call_number,location,status,loan_rule")
+  .option(
+    "--items <file.csv>",
+    "items file: record_id,barcode,call_number,location,status,loan_rule[,due_date]",
+  )
   .option(
     "--holdings-map <map>",
     `where items are in the records: ${BUILTIN_MAPS.join(", ")} or FILE.json`,

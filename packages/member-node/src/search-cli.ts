@@ -1,4 +1,5 @@
 import { toJson } from "@bufbuild/protobuf";
+import { type Timestamp, timestampDate } from "@bufbuild/protobuf/wkt";
 import { createClient } from "@connectrpc/connect";
 import { configOption, loadConfig, printJson, searchPb, selfTransport, Tier } from "@lrs/shared";
 import type { Command } from "commander";
@@ -27,6 +28,13 @@ const COVER: Record<number, string> = {
   [NodeCoverage_Status.FAILED]: "failed",
   [NodeCoverage_Status.SKIPPED]: "skipped",
 };
+
+/** A state as words, with the date for "on loan until 2026-12-14" (due dates are whole days, UTC). */
+function stateText(state: searchPb.Availability, until: Timestamp | undefined): string {
+  const words = AVAIL[state] ?? "?";
+  if (state !== Availability.ON_LOAN || !until) return words;
+  return `${words} until ${timestampDate(until).toISOString().slice(0, 10)}`;
+}
 
 /** The coverage line: which node answered, timed out or failed. */
 export function coverageLine(coverage: searchPb.NodeCoverage[]): string {
@@ -141,11 +149,11 @@ export function addAvailabilityCommand(program: Command): void {
         if (o.json) return printJson(toJson(searchPb.CheckAvailabilityResponseSchema, res));
         for (const i of res.institutions) {
           process.stdout.write(
-            `${i.institutionId.padEnd(18)} ${(i.region || "-").padEnd(8)} ${AVAIL[i.state] ?? "?"}${i.reason ? ` — ${i.reason}` : ""}\n`,
+            `${i.institutionId.padEnd(18)} ${(i.region || "-").padEnd(8)} ${stateText(i.state, i.onLoanUntil)}${i.reason ? ` — ${i.reason}` : ""}\n`,
           );
           for (const it of i.items) {
             process.stdout.write(
-              `    ${it.barcode.padEnd(16)} ${it.location.padEnd(10)} ${AVAIL[it.state] ?? "?"}${it.reason ? ` (${it.reason})` : ""}  ${it.callNumber}\n`,
+              `    ${it.barcode.padEnd(16)} ${it.location.padEnd(10)} ${stateText(it.state, it.due)}${it.reason ? ` (${it.reason})` : ""}  ${it.callNumber}\n`,
             );
           }
         }

@@ -1,3 +1,7 @@
+import { createHash } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
   Database,
@@ -6,10 +10,11 @@ import {
   parseIso2709,
   readMarcFile,
   sharedMigrations,
+  toIso2709,
 } from "@lrs/shared";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { CatalogRecordError, recordIdOf } from "../catalog-fields.js";
-import { ftsIndexQuery, MemberCatalog } from "./catalog.js";
+import { catalogDigest, ftsIndexQuery, MemberCatalog } from "./catalog.js";
 import { memberMigrations } from "./migrations.js";
 
 const ROOT = fileURLToPath(new URL("../../../../", import.meta.url));
@@ -129,6 +134,88 @@ describe("MemberCatalog", () => {
       "item without a barcode",
       "barcode Z1 appears twice in the record; the first is kept",
     ]);
+  });
+
+  it("keeps an item's due date: stored, read back, in the change feed and the snapshot; a new due date is a change", async () => {
+    const [a] = await records(`${FIXTURES}traject-cjk-880.mrc`);
+    const out = item("L1", { status: "on_loan", dueDate: "2026-12-14" });
+    expect(catalog.upsert(a!, [out, item("L2")]).outcome).toBe("added");
+    const got = catalog.get("00314247")!;
+    expect(got.holdings).toEqual([out, item("L2")]);
+    // No due date: no key at all (not an empty string, not null).
+    expect("dueDate" in got.holdings[1]!).toBe(false);
+    const [entry] = catalog.changesAfter(0n, 10);
+    expect(entry!.change.kind === "upsert" && entry!.change.holdings[0]!.dueDate).toBe("2026-12-14");
+    expect([...catalog.snapshot().records][0]!.holdings[0]!.dueDate).toBe("2026-12-14");
+
+    expect(catalog.upsert(a!, [out, item("L2")]).outcome).toBe("unchanged");
+    expect(catalog.upsert(a!, [{ ...out, dueDate: "2027-01-04" }, item("L2")]).outcome).toBe("updated");
+    expect(catalog.get("00314247")!.holdings[0]!.dueDate).toBe("2027-01-04");
+    expect(catalog.headSeq()).toBe(2n);
+    // A due date that is not a date is dropped; the item stays.
+    catalog.upsert(a!, [{ ...out, dueDate: "soon" }]);
+    expect(catalog.get("00314247")!.holdings).toEqual([item("L1", { status: "on_loan" })]);
+  });
+
+  it("digests items without a due date as before due dates were kept (an upgrade changes no record)", async () => {
+    const [a] = await records(`${FIXTURES}traject-cjk-880.mrc`);
+    const r = catalog.upsert(a!, [item("D1"), item("D2", { status: "on_loan" })]);
+    const marc = catalog.get(r.recordId)!.marc;
+    const before = createHash("sha256")
+      .update(marc)
+      .update("\0")
+      .update(
+        JSON.stringify([
+          ["D1", "PL 1", "MAIN", "available", "standard"],
+          ["D2", "PL 1", "MAIN", "on_loan", "standard"],
+        ]),
+      )
+      .digest("hex");
+    expect(catalog.get(r.recordId)!.digest).toBe(before);
+    expect(
+      catalogDigest(marc, [item("D1"), item("D2", { status: "on_loan", dueDate: "2026-12-14" })]),
+    ).not.toBe(before);
+  });
+
+  it("an older catalog gains the due date column and keeps its items and digests", async () => {
+    const [a] = await records(`${FIXTURES}traject-cjk-880.mrc`);
+    const dir = mkdtempSync(join(tmpdir(), "lrs-catalog-"));
+    try {
+      const path = join(dir, "member.db");
+      const old = Database.open(path, [
+        ...sharedMigrations,
+        ...memberMigrations.filter((m) => m.version < 101),
+      ]);
+      // A record with one item, written as the catalog wrote it before migration 101.
+      const marc = toIso2709(a!);
+      const t = new Date(clock).toISOString();
+      old.sqlite
+        .prepare(
+          `INSERT INTO catalog_records (record_id, marc, digest, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`,
+        )
+        .run(recordIdOf(a!), marc, catalogDigest(marc, [item("O1", { status: "on_loan" })]), t, t);
+      old.sqlite
+        .prepare(
+          `INSERT INTO catalog_items (barcode, record_id, position, call_number, location, status, loan_rule)
+           VALUES ('O1', ?, 0, 'PL 1', 'MAIN', 'on_loan', 'standard')`,
+        )
+        .run(recordIdOf(a!));
+      old.close();
+      const r = { recordId: recordIdOf(a!) };
+      const now = Database.open(path, [...sharedMigrations, ...memberMigrations]);
+      try {
+        const upgraded = new MemberCatalog(now, "test-member");
+        expect(upgraded.get(r.recordId)!.holdings).toEqual([item("O1", { status: "on_loan" })]);
+        expect(upgraded.upsert(a!, [item("O1", { status: "on_loan" })]).outcome).toBe("unchanged");
+        expect(upgraded.upsert(a!, [item("O1", { status: "on_loan", dueDate: "2026-12-14" })]).outcome).toBe(
+          "updated",
+        );
+      } finally {
+        now.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("refuses a record over ISO 2709's 99,999 bytes, naming the limit", async () => {

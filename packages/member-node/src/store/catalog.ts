@@ -4,6 +4,7 @@ import {
   type Database,
   type FeedEntry,
   type HoldingData,
+  isIsoDate,
   type MarcRecord,
   normalizeIsbn,
   normalizeIssn,
@@ -101,29 +102,42 @@ interface FeedRow {
 const SNAPSHOT_PAGE = 500;
 
 /** Items of a record as one JSON value, in their order, so that one query returns record and items. */
-const ITEMS_JSON = `(SELECT json_group_array(json_array(barcode, call_number, location, status, loan_rule))
+const ITEMS_JSON = `(SELECT json_group_array(json_array(barcode, call_number, location, status, loan_rule, due_date))
   FROM (SELECT * FROM catalog_items i WHERE i.record_id = r.record_id ORDER BY position))`;
 
 function itemsFromJson(json: string | null): HoldingData[] {
   if (!json) return [];
-  return (JSON.parse(json) as string[][]).map(([barcode, callNumber, location, status, loanRule]) => ({
-    barcode: barcode ?? "",
-    callNumber: callNumber ?? "",
-    location: location ?? "",
-    status: status ?? "",
-    loanRule: loanRule ?? "",
-  }));
+  return (JSON.parse(json) as Array<Array<string | null>>).map(
+    ([barcode, callNumber, location, status, loanRule, dueDate]) => ({
+      barcode: barcode ?? "",
+      callNumber: callNumber ?? "",
+      location: location ?? "",
+      status: status ?? "",
+      loanRule: loanRule ?? "",
+      ...(dueDate ? { dueDate } : {}),
+    }),
+  );
 }
 
 /**
  * The digest an identical re-import is recognised by: the stored MARC and the items, in order.
- * Timestamps are not part of it, so importing the same file twice writes nothing.
+ * Timestamps are not part of it, so importing the same file twice writes nothing. A due date is
+ * part of an item's entry only when there is one: items without one digest as they did before
+ * due dates were kept, so upgrading does not make every record look changed.
  */
 export function catalogDigest(marc: Uint8Array, holdings: readonly HoldingData[]): string {
   const h = createHash("sha256");
   h.update(marc);
   h.update("\0");
-  h.update(JSON.stringify(holdings.map((x) => [x.barcode, x.callNumber, x.location, x.status, x.loanRule])));
+  h.update(
+    JSON.stringify(
+      holdings.map((x) => {
+        const entry = [x.barcode, x.callNumber, x.location, x.status, x.loanRule];
+        if (x.dueDate) entry.push(x.dueDate);
+        return entry;
+      }),
+    ),
+  );
   return h.digest("hex");
 }
 
@@ -132,7 +146,10 @@ function clip(s: string | undefined): string {
   return v.length > MAX_ITEM_FIELD_LENGTH ? v.slice(0, MAX_ITEM_FIELD_LENGTH) : v;
 }
 
-/** Trims the items, drops those without a usable barcode or with one already seen, and says why. */
+/**
+ * Trims the items, drops those without a usable barcode or with one already seen, and says why. A
+ * due date that is not a calendar date (YYYY-MM-DD) is dropped, and the item kept without it.
+ */
 export function cleanHoldings(holdings: readonly HoldingData[]): { items: HoldingData[]; skipped: string[] } {
   const items: HoldingData[] = [];
   const skipped: string[] = [];
@@ -154,12 +171,14 @@ export function cleanHoldings(holdings: readonly HoldingData[]): { items: Holdin
       continue;
     }
     seen.add(barcode);
+    const dueDate = (h.dueDate ?? "").trim();
     items.push({
       barcode,
       callNumber: clip(h.callNumber),
       location: clip(h.location),
       status: clip(h.status),
       loanRule: clip(h.loanRule),
+      ...(isIsoDate(dueDate) ? { dueDate } : {}),
     });
   }
   return { items, skipped };
@@ -278,6 +297,7 @@ export class MemberCatalog implements ChangeFeed {
         location: item.location,
         status: item.status,
         loan_rule: item.loanRule,
+        due_date: item.dueDate ?? null,
       });
     });
     for (const other of movedFrom) this.#refreshDigest(other, now);
@@ -546,8 +566,8 @@ function prepare(db: Database) {
     deleteFts: s.prepare("DELETE FROM catalog_fts WHERE rowid = ?"),
     itemOwner: s.prepare("SELECT record_id FROM catalog_items WHERE barcode = ?"),
     insertItem: s.prepare(
-      `INSERT INTO catalog_items (barcode, record_id, position, call_number, location, status, loan_rule)
-       VALUES (@barcode, @record_id, @position, @call_number, @location, @status, @loan_rule)`,
+      `INSERT INTO catalog_items (barcode, record_id, position, call_number, location, status, loan_rule, due_date)
+       VALUES (@barcode, @record_id, @position, @call_number, @location, @status, @loan_rule, @due_date)`,
     ),
     deleteItem: s.prepare("DELETE FROM catalog_items WHERE barcode = ?"),
     deleteItems: s.prepare("DELETE FROM catalog_items WHERE record_id = ?"),

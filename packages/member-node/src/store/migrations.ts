@@ -55,4 +55,13 @@ export const memberMigrations: Migration[] = [
       );
     `,
   },
+  {
+    version: 101,
+    name: "local catalog: items carry their due date",
+    up: `
+      -- When an item on loan is due back: an ISO calendar date (YYYY-MM-DD), NULL when not on loan
+      -- or not known.
+      ALTER TABLE catalog_items ADD COLUMN due_date TEXT;
+    `,
+  },
 ];

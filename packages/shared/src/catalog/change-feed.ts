@@ -12,6 +12,26 @@ export interface HoldingData {
   location: string;
   status: string;
   loanRule: string;
+  /**
+   * When the copy is due back, as an ISO calendar date ("2026-12-14", the library's own day):
+   * absent when it is not on loan or the library does not say. Always a valid date
+   * ({@link isIsoDate}) once stored.
+   */
+  dueDate?: string;
+}
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** Whether `s` is a real calendar day written YYYY-MM-DD, year 0001 to 9999 ("2026-02-30" is not). */
+export function isIsoDate(s: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(s);
+  if (!m) return false;
+  const year = Number(m[1]);
+  const month = Number(m[2]);
+  const day = Number(m[3]);
+  if (year < 1 || month < 1 || month > 12 || day < 1) return false;
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  return day <= (month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1]!);
 }
 
 /** The state of one record as it is to be sent: MARC as ISO 2709 (UTF-8), with holdings. */

@@ -1,13 +1,14 @@
+import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { createClient, createRouterTransport } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { Database } from "../db.js";
-import { CatalogSyncService } from "../gen/lrs/v1/catalog_pb.js";
+import { CatalogChangeSchema, CatalogSyncService } from "../gen/lrs/v1/catalog_pb.js";
 import { Tier } from "../gen/lrs/v1/common_pb.js";
 import { createLogger } from "../log.js";
 import { sharedMigrations } from "../migrations.js";
 import { peerKey } from "../rpc/peer.js";
 import type { ChangeFeed, FeedEntry, RecordChange } from "./change-feed.js";
-import { CatalogSyncPusher } from "./sync.js";
+import { CatalogSyncPusher, fromWire, toWire } from "./sync.js";
 import { type CatalogSink, catalogSyncReceiver } from "./sync-receiver.js";
 
 const log = createLogger("test");
@@ -257,5 +258,41 @@ describe("catalog sync", () => {
     expect(pusher.ackedSeq).toBe(0n);
     ac.abort();
     await pusher.stopped();
+  });
+});
+
+describe("wire form", () => {
+  it("carries holdings, due dates included, through toWire, the bytes and fromWire", () => {
+    const change: RecordChange = {
+      kind: "upsert",
+      institutionId: "m1",
+      recordId: "r1",
+      marc: marc("r1"),
+      holdings: [
+        {
+          barcode: "B1",
+          callNumber: "QA 1",
+          location: "MAIN",
+          status: "on_loan",
+          loanRule: "standard",
+          dueDate: "2026-12-14",
+        },
+        { barcode: "B2", callNumber: "QA 1", location: "MAIN", status: "available", loanRule: "standard" },
+      ],
+      changedAt: new Date("2026-11-27T10:00:00Z"),
+    };
+    const wire = toWire(7n, change);
+    expect(wire.change.case === "upsert" && wire.change.value.holdings.map((h) => h.dueDate)).toEqual([
+      "2026-12-14",
+      "",
+    ]);
+    const back = fromWire(fromBinary(CatalogChangeSchema, toBinary(CatalogChangeSchema, wire)));
+    expect(back).toEqual(change);
+    // No due date: no key (not an empty string).
+    expect(back?.kind === "upsert" && "dueDate" in back.holdings[1]!).toBe(false);
+    // A sender's malformed due date is not passed on.
+    if (wire.change.case === "upsert") wire.change.value.holdings[0]!.dueDate = "14/12/2026";
+    const bad = fromWire(wire);
+    expect(bad?.kind === "upsert" && bad.holdings[0]!.dueDate).toBeUndefined();
   });
 });

@@ -339,6 +339,30 @@ describe("UnionCatalog", () => {
       checkInvariants(db);
     });
 
+    it("keeps due dates: getCluster returns them, and a changed due date alone is an update", () => {
+      const r = uva[0]!;
+      const out = (dueDate: string): HoldingData => ({ ...item("D1"), status: "on_loan", dueDate });
+      cat.apply("m1", upsert("lib-a", r, [out("2026-12-14"), item("D2")]));
+      const id = cat.clusterOf("lib-a", idOf(r))!;
+      expect(cat.getCluster(id)!.holdings).toEqual([
+        { institutionId: "lib-a", recordIds: [idOf(r)], holdings: [out("2026-12-14"), item("D2")] },
+      ]);
+      // Holdings without a due date are stored as before: no key.
+      expect("dueDate" in cat.getCluster(id)!.holdings[0]!.holdings[1]!).toBe(false);
+      cat.apply("m1", upsert("lib-a", r, [out("2026-12-14"), item("D2")]));
+      expect(cat.headSeq()).toBe(1n);
+      cat.apply("m1", upsert("lib-a", r, [out("2027-01-04"), item("D2")]));
+      expect(cat.headSeq()).toBe(2n);
+      expect(cat.getCluster(id)!.holdings[0]!.holdings[0]!.dueDate).toBe("2027-01-04");
+      // And it is sent on to the tier above.
+      const [entry] = cat.changesAfter(0n, 10);
+      expect(entry!.change.kind === "upsert" && entry!.change.holdings[0]!.dueDate).toBe("2027-01-04");
+      const national = open("national").cat;
+      national.apply("north-center", entry!.change);
+      const n = national.getCluster(national.clusterOf("lib-a", idOf(r))!)!;
+      expect(n.holdings[0]!.holdings.map((h) => h.dueDate)).toEqual(["2027-01-04", undefined]);
+    });
+
     it("recomputes the preferred record when it is deleted, and removes an emptied cluster", () => {
       const [a, b] = [uva[660]!, uva[661]!];
       cat.apply("m1", upsert("lib-a", a));

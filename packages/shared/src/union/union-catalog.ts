@@ -181,7 +181,11 @@ function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** Holdings in a canonical form (fixed key order), as stored and as digested. */
+/**
+ * Holdings in a canonical form (fixed key order), as stored and as digested. A due date is a key
+ * only when there is one, so that holdings without one keep the digest they had before due dates
+ * were carried, and a changed due date is a changed record.
+ */
 function holdingsJson(holdings: readonly HoldingData[]): string {
   return JSON.stringify(
     holdings.map((h) => ({
@@ -190,6 +194,7 @@ function holdingsJson(holdings: readonly HoldingData[]): string {
       location: h.location,
       status: h.status,
       loanRule: h.loanRule,
+      ...(h.dueDate ? { dueDate: h.dueDate } : {}),
     })),
   );
 }
