@@ -64,4 +64,63 @@ export const memberMigrations: Migration[] = [
       ALTER TABLE catalog_items ADD COLUMN due_date TEXT;
     `,
   },
+  {
+    version: 102,
+    name: "interlibrary loan: requests, their timelines, messages seen",
+    up: `
+      -- One ILL request as this member sees it: as the borrower (requester machine) or as a lender
+      -- (supplier machine). Patron names never get here: the patron is the member's opaque id.
+      CREATE TABLE ill_requests (
+        id TEXT PRIMARY KEY,                  -- this side's id (ISO: ours is the requesting or supplying agency request id)
+        role TEXT NOT NULL CHECK (role IN ('borrower', 'lender')),
+        state TEXT NOT NULL,
+        service_type INTEGER NOT NULL,        -- lrs.v1.ServiceType
+        partner TEXT,                         -- the other institution: the current lender, or the borrower
+        cluster_id TEXT,
+        title_key TEXT NOT NULL DEFAULT '',   -- normalised title, for the duplicate check
+        bibliographic_info BLOB NOT NULL,     -- lrs.v1.BibliographicInfo
+        patron_id TEXT,                       -- the borrowing member's own patron id (borrower only)
+        need_before TEXT,
+        note TEXT NOT NULL DEFAULT '',
+        rota TEXT NOT NULL DEFAULT '[]',      -- JSON [{agencyId, reason}] (borrower only)
+        rota_position INTEGER NOT NULL DEFAULT -1,
+        requesting_agency_request_id TEXT,    -- ISO id at the borrower; it carries the rota position
+        supplying_agency_request_id TEXT,
+        supplier_status INTEGER,              -- the current lender's latest lrs.v1.Status (borrower only)
+        due_date TEXT,
+        renewals_used INTEGER NOT NULL DEFAULT 0,
+        max_renewals INTEGER NOT NULL DEFAULT 0,
+        state_before_cancel TEXT,
+        duplicate_of TEXT,
+        last_transition_at TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      CREATE INDEX ill_requests_role_state ON ill_requests (role, state);
+      CREATE INDEX ill_requests_patron ON ill_requests (patron_id, created_at) WHERE role = 'borrower';
+      -- A lender has one request per borrower's request id: a repeated Request is the same request.
+      CREATE UNIQUE INDEX ill_requests_lender_iso ON ill_requests (partner, requesting_agency_request_id)
+        WHERE role = 'lender';
+
+      -- Every transition, for the timeline and turnaround per status. from_state is NULL on creation.
+      CREATE TABLE ill_transitions (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        request_id TEXT NOT NULL REFERENCES ill_requests (id),
+        from_state TEXT,
+        to_state TEXT NOT NULL,
+        event TEXT NOT NULL,
+        at TEXT NOT NULL,
+        detail TEXT NOT NULL DEFAULT '{}'     -- JSON: message id, effects, messages sent, note
+      );
+      CREATE INDEX ill_transitions_request ON ill_transitions (request_id, seq);
+
+      -- Messages applied, so that a retry or a duplicate is applied at most once.
+      CREATE TABLE ill_messages_seen (
+        message_id TEXT PRIMARY KEY,
+        request_id TEXT NOT NULL REFERENCES ill_requests (id),
+        transition_seq INTEGER NOT NULL REFERENCES ill_transitions (seq),
+        received_at TEXT NOT NULL
+      );
+    `,
+  },
 ];
