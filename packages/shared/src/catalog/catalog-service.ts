@@ -49,6 +49,8 @@ export interface CatalogServiceOptions {
   log: Logger;
   /** The national center's CatalogService, at a regional center: clusters with another prefix are asked there. */
   upstream?: Client<typeof CatalogService>;
+  /** The region of an institution (from the directory): a regional center copies for its own members only. */
+  regionOf?: (institutionId: string) => string | undefined;
   /** Called after a local download (to wake the pusher — a download is not a catalog change, so nothing today). */
   onDownload?: (clusterId: string, by: string) => void;
 }
@@ -92,6 +94,12 @@ export function catalogService(o: CatalogServiceOptions): ServiceImpl<typeof Cat
       const peer = ctx.values.get(peerKey).identity!;
       // A member copies for itself; a regional center forwards for one of its members.
       const requester = peer.tier === Tier.REGIONAL && req.forInstitutionId ? req.forInstitutionId : peer.id;
+      if (requester !== peer.id && o.regionOf && o.regionOf(requester) !== peer.region) {
+        throw new ConnectError(
+          `${peer.id} cannot copy on behalf of ${requester}, which is not a member of its region`,
+          Code.PermissionDenied,
+        );
+      }
       const up = forward(req.clusterId);
       if (up) {
         o.log.info({ cluster: req.clusterId, for: requester }, "copy-record forwarded upward");

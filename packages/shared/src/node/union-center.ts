@@ -99,6 +99,7 @@ export function unionCenterParts(o: UnionCenterOptions): Pick<
         catalogService({
           union,
           nodeId: ctx.cfg.id,
+          regionOf,
           log: ctx.log.child({ part: "catalog" }),
           ...(o.upstream ? { upstream: o.upstream.catalog } : {}),
         }),
