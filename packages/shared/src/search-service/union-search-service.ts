@@ -154,6 +154,23 @@ export function unionSearchService(o: UnionSearchOptions): ServiceImpl<typeof Se
         );
       }
 
+      // For NATIONAL at a regional center, send the search upward before computing our own page
+      // (a synchronous SQLite search), so the national center works while we do.
+      let upward: AsyncIterator<SearchResponse> | undefined;
+      let upwardFirst: Promise<IteratorResult<SearchResponse>> | undefined;
+      const upStarted = Date.now();
+      if (scope === Scope.NATIONAL && o.tier === Tier.REGIONAL && o.national) {
+        upward = o.national
+          .search(
+            { ...req, scope: Scope.NATIONAL, onBehalfOf: requester },
+            { signal: ctx.signal, timeoutMs: Math.max(1, left() - HOP_MARGIN_MS) },
+          )
+          [Symbol.asyncIterator]();
+        upwardFirst = upward.next();
+        // Handled where it is awaited; this only keeps an early failure from counting as unhandled.
+        upwardFirst.catch(() => {});
+        await new Promise((resolve) => setImmediate(resolve));
+      }
       const own = local(req, requester);
       const ownPage = answer(
         scope === Scope.NATIONAL && o.tier === Tier.REGIONAL ? Scope.REGION : scope,
@@ -175,17 +192,15 @@ export function unionSearchService(o: UnionSearchOptions): ServiceImpl<typeof Se
       ownPage.coverage = [ownCoverage];
       yield ownPage;
 
-      const upStarted = Date.now();
       try {
-        if (!o.national) throw new ConnectError("no national center configured", Code.Unavailable);
+        if (!upward || !upwardFirst)
+          throw new ConnectError("no national center configured", Code.Unavailable);
         let last: SearchResponse | undefined;
-        for await (const m of o.national.search(
-          { ...req, scope: Scope.NATIONAL, onBehalfOf: requester },
-          { signal: ctx.signal, timeoutMs: Math.max(1, left() - HOP_MARGIN_MS) },
-        )) {
-          last = m;
-          if (m.final) break;
+        for (let r = await upwardFirst; !r.done; r = await upward.next()) {
+          last = r.value;
+          if (r.value.final) break;
         }
+        await upward.return?.();
         if (!last) throw new ConnectError("the national center sent no answer", Code.Unavailable);
         last.coverage = [ownCoverage, ...last.coverage];
         last.final = true;
