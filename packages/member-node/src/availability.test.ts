@@ -24,6 +24,10 @@ const policy: LendingPolicyConfig = {
   lend_only_if_multiple_copies: false,
   non_circulating_locations: [],
   notes: "",
+  material_types: [],
+  closed_periods: [],
+  response_time: 3 * 86_400_000,
+  lends_outside_region: true,
 };
 
 function copy(barcode: string, extra: Partial<HoldingData> = {}): HoldingData {

@@ -22,6 +22,22 @@ const hostPort = z
   .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected host:port, e.g. "127.0.0.1:7000"')
   .refine((s) => Number(s.slice(s.lastIndexOf(":") + 1)) <= 65535, "port must be at most 65535");
 
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** "500ms", "30s", "15m", "4h", "3d" → milliseconds. */
+export function parseDuration(text: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/.exec(text.trim());
+  if (!m) return undefined;
+  return Math.round(Number(m[1]) * DURATION_UNITS[m[2]!]!);
+}
+
+const duration = z
+  .string()
+  .refine((s) => parseDuration(s) !== undefined, 'expected a duration such as "30s", "15m", "4h" or "3d"')
+  .transform((s) => parseDuration(s)!);
+
+const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected an ISO date such as "2026-12-24"');
+
 const lendingPolicySchema = z
   .object({
     lends_items: z.boolean().default(true),
@@ -31,6 +47,37 @@ const lendingPolicySchema = z
     lend_only_if_multiple_copies: z.boolean().default(false),
     non_circulating_locations: z.array(z.string()).default([]),
     notes: z.string().default(""),
+    /** Material types lent (the union catalog's format names); empty: all. */
+    material_types: z.array(z.string().min(1)).default([]),
+    /** No requests are taken from `from` to `to` (ISO dates, both included). */
+    closed_periods: z
+      .array(
+        z
+          .object({ from: isoDate, to: isoDate, reason: z.string().default("") })
+          .strict()
+          .refine((p) => p.from <= p.to, '"from" must not be after "to"'),
+      )
+      .default([]),
+    /** How long a broker waits for this lender's answer: "30s", "15m", "4h", "3d". */
+    response_time: duration.default(3 * 86_400_000),
+    /** Lends to members of other regions too. */
+    lends_outside_region: z.boolean().default(true),
+  })
+  .strict();
+
+/** Interlibrary loan at a member. */
+const illSchema = z
+  .object({
+    /**
+     * Answer incoming requests without staff: "off", "availability" (from item availability and
+     * the lending policy) or "scenario" (tests and demos: a token in the request's note decides).
+     * `lrs-member ill auto-respond` changes it at run time.
+     */
+    auto_respond: z.enum(["off", "availability", "scenario"]).default("off"),
+    /** An earlier request by the same patron for the same title within this window is a duplicate. */
+    duplicate_window: duration.default(30 * 86_400_000),
+    /** How often the timers (response times, due dates, rota retries) are checked. */
+    timer_interval: duration.default(1000),
   })
   .strict();
 
@@ -62,10 +109,12 @@ const fileSchema = z
       .strict()
       .default({ level: "info" }),
     lending_policy: lendingPolicySchema.default(lendingPolicySchema.parse({})),
+    ill: illSchema.default(illSchema.parse({})),
   })
   .strict();
 
 export type LendingPolicyConfig = z.infer<typeof lendingPolicySchema>;
+export type IllConfig = z.infer<typeof illSchema>;
 
 /** A validated node configuration, all paths absolute. */
 export interface NodeConfig {
@@ -89,6 +138,8 @@ export interface NodeConfig {
   shutdownGraceMs: number;
   log: { level: string; pretty?: boolean };
   lendingPolicy: LendingPolicyConfig;
+  /** ILL at a member (defaults elsewhere). Durations in milliseconds. */
+  ill: IllConfig;
   /** Where the settings came from, for messages. */
   source: string;
 }
@@ -113,6 +164,7 @@ const ENV_KEYS: Array<{ env: string; path: string[]; kind: "string" | "list" | "
   { env: "SHUTDOWN_GRACE_MS", path: ["shutdown_grace_ms"], kind: "int" },
   { env: "LOG_LEVEL", path: ["log", "level"], kind: "string" },
   { env: "LOG_PRETTY", path: ["log", "pretty"], kind: "bool" },
+  { env: "ILL_AUTO_RESPOND", path: ["ill", "auto_respond"], kind: "string" },
 ];
 
 export interface RawConfig {
@@ -245,6 +297,7 @@ export function toConfig(tier: Tier, raw: RawConfig): NodeConfig {
     shutdownGraceMs: v.shutdown_grace_ms,
     log: { level: v.log.level, ...(v.log.pretty === undefined ? {} : { pretty: v.log.pretty }) },
     lendingPolicy: v.lending_policy,
+    ill: v.ill,
     source: raw.file,
   };
 }

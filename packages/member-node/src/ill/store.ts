@@ -12,15 +12,8 @@ import { IllInputError, IllNotFoundError, IllStateError } from "./errors.js";
 /** Where ILL messages go: the parent (regional center) forwards them. */
 export const ILL_DESTINATION = "parent";
 
-/**
- * Outbox kinds: the payload is the protobuf bytes of one ISO 18626 message, and the kind says
- * which (the contract has no envelope message).
- */
-export const ILL_KINDS = {
-  request: "ill.request",
-  requestingAgencyMessage: "ill.requesting-agency-message",
-  supplyingAgencyMessage: "ill.supplying-agency-message",
-} as const;
+/** Outbox kinds: the payload is the protobuf bytes of one ISO 18626 message, and the kind says which. */
+export const ILL_KINDS = ill.ILL_KINDS;
 
 export type IllRole = "borrower" | "lender";
 export type IllState = ill.RequesterState | ill.SupplierState;

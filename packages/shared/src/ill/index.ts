@@ -1,4 +1,17 @@
 export {
+  checkEnvelope,
+  confirmationOf,
+  confirmationText,
+  confirmedMessageId,
+  describeEnvelope,
+  EnvelopeError,
+  envelopeBytes,
+  envelopeFromOutbox,
+  envelopeOf,
+  ILL_KINDS,
+  ILL_OUTBOX_KINDS,
+} from "./envelope.js";
+export {
   codeListOf,
   fieldOfXmlElement,
   ISO18626_2017_NAMES,

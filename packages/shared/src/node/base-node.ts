@@ -107,6 +107,10 @@ export function selfInstitution(ctx: NodeContext, endpoint: string): Institution
       lendOnlyIfMultipleCopies: cfg.lendingPolicy.lend_only_if_multiple_copies,
       nonCirculatingLocations: cfg.lendingPolicy.non_circulating_locations,
       notes: cfg.lendingPolicy.notes,
+      materialTypes: cfg.lendingPolicy.material_types,
+      closedPeriods: cfg.lendingPolicy.closed_periods,
+      responseTimeSeconds: Math.ceil(cfg.lendingPolicy.response_time / 1000),
+      lendsOutsideRegion: cfg.lendingPolicy.lends_outside_region,
     }),
   });
 }

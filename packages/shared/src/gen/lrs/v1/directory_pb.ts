@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file lrs/v1/directory.proto.
  */
 export const file_lrs_v1_directory: GenFile = /*@__PURE__*/
-  fileDesc("ChZscnMvdjEvZGlyZWN0b3J5LnByb3RvEgZscnMudjEizAEKFExlbmRpbmdQb2xpY3lTdW1tYXJ5EhMKC2xlbmRzX2l0ZW1zGAEgASgIEhcKD3N1cHBsaWVzX2NvcGllcxgCIAEoCBIYChBsb2FuX3BlcmlvZF9kYXlzGAMgASgFEhQKDG1heF9yZW5ld2FscxgEIAEoBRIkChxsZW5kX29ubHlfaWZfbXVsdGlwbGVfY29waWVzGAUgASgIEiEKGW5vbl9jaXJjdWxhdGluZ19sb2NhdGlvbnMYBiADKAkSDQoFbm90ZXMYByABKAkihAMKC0luc3RpdHV0aW9uEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSGgoEdGllchgDIAEoDjIMLmxycy52MS5UaWVyEg4KBnJlZ2lvbhgEIAEoCRIQCghzdWJqZWN0cxgFIAMoCRIQCghlbmRwb2ludBgGIAEoCRIYChBjZXJ0X2ZpbmdlcnByaW50GAcgASgJEhMKC2NlcnRfc2VyaWFsGAggASgJEjIKDmNlcnRfbm90X2FmdGVyGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI0Cg5sZW5kaW5nX3BvbGljeRgKIAEoCzIcLmxycy52MS5MZW5kaW5nUG9saWN5U3VtbWFyeRIxCg1yZWdpc3RlcmVkX2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgdyZXZva2VkGA0gASgIInsKCURpcmVjdG9yeRIPCgd2ZXJzaW9uGAEgASgEEikKDGluc3RpdHV0aW9ucxgCIAMoCzITLmxycy52MS5JbnN0aXR1dGlvbhIcChRyZXZva2VkX2ZpbmdlcnByaW50cxgDIAMoCRIUCgxhdXRob3JpdHlfaWQYBCABKAkiGQoXR2V0Q2FDZXJ0aWZpY2F0ZVJlcXVlc3QiNgoYR2V0Q2FDZXJ0aWZpY2F0ZVJlc3BvbnNlEhoKEmNhX2NlcnRpZmljYXRlX3BlbRgBIAEoCSJHCg1FbnJvbGxSZXF1ZXN0Eg0KBXRva2VuGAEgASgJEhYKDmluc3RpdHV0aW9uX2lkGAIgASgJEg8KB2Nzcl9wZW0YAyABKAkiiQEKDkVucm9sbFJlc3BvbnNlEhcKD2NlcnRpZmljYXRlX3BlbRgBIAEoCRIaChJjYV9jZXJ0aWZpY2F0ZV9wZW0YAiABKAkSFgoOaW5zdGl0dXRpb25faWQYAyABKAkSGgoEdGllchgEIAEoDjIMLmxycy52MS5UaWVyEg4KBnJlZ2lvbhgFIAEoCSJtChZTaWduQ2VydGlmaWNhdGVSZXF1ZXN0EhYKDmluc3RpdHV0aW9uX2lkGAEgASgJEhoKBHRpZXIYAiABKA4yDC5scnMudjEuVGllchIOCgZyZWdpb24YAyABKAkSDwoHY3NyX3BlbRgEIAEoCSIyChdTaWduQ2VydGlmaWNhdGVSZXNwb25zZRIXCg9jZXJ0aWZpY2F0ZV9wZW0YASABKAkiOwoPUmVnaXN0ZXJSZXF1ZXN0EigKC2luc3RpdHV0aW9uGAEgASgLMhMubHJzLnYxLkluc3RpdHV0aW9uIlcKEFJlZ2lzdGVyUmVzcG9uc2USKAoLaW5zdGl0dXRpb24YASABKAsyEy5scnMudjEuSW5zdGl0dXRpb24SGQoRZGlyZWN0b3J5X3ZlcnNpb24YAiABKAQiFQoTR2V0RGlyZWN0b3J5UmVxdWVzdCI8ChRHZXREaXJlY3RvcnlSZXNwb25zZRIkCglkaXJlY3RvcnkYASABKAsyES5scnMudjEuRGlyZWN0b3J5Ii4KFVdhdGNoRGlyZWN0b3J5UmVxdWVzdBIVCg1rbm93bl92ZXJzaW9uGAEgASgEIj4KFldhdGNoRGlyZWN0b3J5UmVzcG9uc2USJAoJZGlyZWN0b3J5GAEgASgLMhEubHJzLnYxLkRpcmVjdG9yeTLTAwoQRGlyZWN0b3J5U2VydmljZRJVChBHZXRDYUNlcnRpZmljYXRlEh8ubHJzLnYxLkdldENhQ2VydGlmaWNhdGVSZXF1ZXN0GiAubHJzLnYxLkdldENhQ2VydGlmaWNhdGVSZXNwb25zZRI3CgZFbnJvbGwSFS5scnMudjEuRW5yb2xsUmVxdWVzdBoWLmxycy52MS5FbnJvbGxSZXNwb25zZRJSCg9TaWduQ2VydGlmaWNhdGUSHi5scnMudjEuU2lnbkNlcnRpZmljYXRlUmVxdWVzdBofLmxycy52MS5TaWduQ2VydGlmaWNhdGVSZXNwb25zZRI9CghSZWdpc3RlchIXLmxycy52MS5SZWdpc3RlclJlcXVlc3QaGC5scnMudjEuUmVnaXN0ZXJSZXNwb25zZRJJCgxHZXREaXJlY3RvcnkSGy5scnMudjEuR2V0RGlyZWN0b3J5UmVxdWVzdBocLmxycy52MS5HZXREaXJlY3RvcnlSZXNwb25zZRJRCg5XYXRjaERpcmVjdG9yeRIdLmxycy52MS5XYXRjaERpcmVjdG9yeVJlcXVlc3QaHi5scnMudjEuV2F0Y2hEaXJlY3RvcnlSZXNwb25zZTABYgZwcm90bzM", [file_google_protobuf_timestamp, file_lrs_v1_common]);
+  fileDesc("ChZscnMvdjEvZGlyZWN0b3J5LnByb3RvEgZscnMudjEizwIKFExlbmRpbmdQb2xpY3lTdW1tYXJ5EhMKC2xlbmRzX2l0ZW1zGAEgASgIEhcKD3N1cHBsaWVzX2NvcGllcxgCIAEoCBIYChBsb2FuX3BlcmlvZF9kYXlzGAMgASgFEhQKDG1heF9yZW5ld2FscxgEIAEoBRIkChxsZW5kX29ubHlfaWZfbXVsdGlwbGVfY29waWVzGAUgASgIEiEKGW5vbl9jaXJjdWxhdGluZ19sb2NhdGlvbnMYBiADKAkSDQoFbm90ZXMYByABKAkSFgoObWF0ZXJpYWxfdHlwZXMYCCADKAkSLAoOY2xvc2VkX3BlcmlvZHMYCSADKAsyFC5scnMudjEuQ2xvc2VkUGVyaW9kEh0KFXJlc3BvbnNlX3RpbWVfc2Vjb25kcxgKIAEoDRIcChRsZW5kc19vdXRzaWRlX3JlZ2lvbhgLIAEoCCI4CgxDbG9zZWRQZXJpb2QSDAoEZnJvbRgBIAEoCRIKCgJ0bxgCIAEoCRIOCgZyZWFzb24YAyABKAkihAMKC0luc3RpdHV0aW9uEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSGgoEdGllchgDIAEoDjIMLmxycy52MS5UaWVyEg4KBnJlZ2lvbhgEIAEoCRIQCghzdWJqZWN0cxgFIAMoCRIQCghlbmRwb2ludBgGIAEoCRIYChBjZXJ0X2ZpbmdlcnByaW50GAcgASgJEhMKC2NlcnRfc2VyaWFsGAggASgJEjIKDmNlcnRfbm90X2FmdGVyGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI0Cg5sZW5kaW5nX3BvbGljeRgKIAEoCzIcLmxycy52MS5MZW5kaW5nUG9saWN5U3VtbWFyeRIxCg1yZWdpc3RlcmVkX2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgdyZXZva2VkGA0gASgIInsKCURpcmVjdG9yeRIPCgd2ZXJzaW9uGAEgASgEEikKDGluc3RpdHV0aW9ucxgCIAMoCzITLmxycy52MS5JbnN0aXR1dGlvbhIcChRyZXZva2VkX2ZpbmdlcnByaW50cxgDIAMoCRIUCgxhdXRob3JpdHlfaWQYBCABKAkiGQoXR2V0Q2FDZXJ0aWZpY2F0ZVJlcXVlc3QiNgoYR2V0Q2FDZXJ0aWZpY2F0ZVJlc3BvbnNlEhoKEmNhX2NlcnRpZmljYXRlX3BlbRgBIAEoCSJHCg1FbnJvbGxSZXF1ZXN0Eg0KBXRva2VuGAEgASgJEhYKDmluc3RpdHV0aW9uX2lkGAIgASgJEg8KB2Nzcl9wZW0YAyABKAkiiQEKDkVucm9sbFJlc3BvbnNlEhcKD2NlcnRpZmljYXRlX3BlbRgBIAEoCRIaChJjYV9jZXJ0aWZpY2F0ZV9wZW0YAiABKAkSFgoOaW5zdGl0dXRpb25faWQYAyABKAkSGgoEdGllchgEIAEoDjIMLmxycy52MS5UaWVyEg4KBnJlZ2lvbhgFIAEoCSJtChZTaWduQ2VydGlmaWNhdGVSZXF1ZXN0EhYKDmluc3RpdHV0aW9uX2lkGAEgASgJEhoKBHRpZXIYAiABKA4yDC5scnMudjEuVGllchIOCgZyZWdpb24YAyABKAkSDwoHY3NyX3BlbRgEIAEoCSIyChdTaWduQ2VydGlmaWNhdGVSZXNwb25zZRIXCg9jZXJ0aWZpY2F0ZV9wZW0YASABKAkiOwoPUmVnaXN0ZXJSZXF1ZXN0EigKC2luc3RpdHV0aW9uGAEgASgLMhMubHJzLnYxLkluc3RpdHV0aW9uIlcKEFJlZ2lzdGVyUmVzcG9uc2USKAoLaW5zdGl0dXRpb24YASABKAsyEy5scnMudjEuSW5zdGl0dXRpb24SGQoRZGlyZWN0b3J5X3ZlcnNpb24YAiABKAQiFQoTR2V0RGlyZWN0b3J5UmVxdWVzdCI8ChRHZXREaXJlY3RvcnlSZXNwb25zZRIkCglkaXJlY3RvcnkYASABKAsyES5scnMudjEuRGlyZWN0b3J5Ii4KFVdhdGNoRGlyZWN0b3J5UmVxdWVzdBIVCg1rbm93bl92ZXJzaW9uGAEgASgEIj4KFldhdGNoRGlyZWN0b3J5UmVzcG9uc2USJAoJZGlyZWN0b3J5GAEgASgLMhEubHJzLnYxLkRpcmVjdG9yeTLTAwoQRGlyZWN0b3J5U2VydmljZRJVChBHZXRDYUNlcnRpZmljYXRlEh8ubHJzLnYxLkdldENhQ2VydGlmaWNhdGVSZXF1ZXN0GiAubHJzLnYxLkdldENhQ2VydGlmaWNhdGVSZXNwb25zZRI3CgZFbnJvbGwSFS5scnMudjEuRW5yb2xsUmVxdWVzdBoWLmxycy52MS5FbnJvbGxSZXNwb25zZRJSCg9TaWduQ2VydGlmaWNhdGUSHi5scnMudjEuU2lnbkNlcnRpZmljYXRlUmVxdWVzdBofLmxycy52MS5TaWduQ2VydGlmaWNhdGVSZXNwb25zZRI9CghSZWdpc3RlchIXLmxycy52MS5SZWdpc3RlclJlcXVlc3QaGC5scnMudjEuUmVnaXN0ZXJSZXNwb25zZRJJCgxHZXREaXJlY3RvcnkSGy5scnMudjEuR2V0RGlyZWN0b3J5UmVxdWVzdBocLmxycy52MS5HZXREaXJlY3RvcnlSZXNwb25zZRJRCg5XYXRjaERpcmVjdG9yeRIdLmxycy52MS5XYXRjaERpcmVjdG9yeVJlcXVlc3QaHi5scnMudjEuV2F0Y2hEaXJlY3RvcnlSZXNwb25zZTABYgZwcm90bzM", [file_google_protobuf_timestamp, file_lrs_v1_common]);
 
 /**
  * What a lending institution says about its lending, in short. The full
@@ -72,6 +72,36 @@ export type LendingPolicySummary = Message<"lrs.v1.LendingPolicySummary"> & {
    * @generated from field: string notes = 7;
    */
   notes: string;
+
+  /**
+   * Material types lent ("book", "serial", "score", "map", "video", "sound",
+   * "computer file", ...; as the union catalog's format facet names them).
+   * Empty: every type.
+   *
+   * @generated from field: repeated string material_types = 8;
+   */
+  materialTypes: string[];
+
+  /**
+   * Periods in which the institution takes no requests (holidays, moves).
+   *
+   * @generated from field: repeated lrs.v1.ClosedPeriod closed_periods = 9;
+   */
+  closedPeriods: ClosedPeriod[];
+
+  /**
+   * How long a broker waits for an answer before asking the next lender.
+   *
+   * @generated from field: uint32 response_time_seconds = 10;
+   */
+  responseTimeSeconds: number;
+
+  /**
+   * Lends to members of other regions too (false: own region only).
+   *
+   * @generated from field: bool lends_outside_region = 11;
+   */
+  lendsOutsideRegion: boolean;
 };
 
 /**
@@ -80,6 +110,37 @@ export type LendingPolicySummary = Message<"lrs.v1.LendingPolicySummary"> & {
  */
 export const LendingPolicySummarySchema: GenMessage<LendingPolicySummary> = /*@__PURE__*/
   messageDesc(file_lrs_v1_directory, 0);
+
+/**
+ * A period in which an institution takes no ILL requests.
+ *
+ * @generated from message lrs.v1.ClosedPeriod
+ */
+export type ClosedPeriod = Message<"lrs.v1.ClosedPeriod"> & {
+  /**
+   * First and last closed day, ISO dates ("2026-12-24").
+   *
+   * @generated from field: string from = 1;
+   */
+  from: string;
+
+  /**
+   * @generated from field: string to = 2;
+   */
+  to: string;
+
+  /**
+   * @generated from field: string reason = 3;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message lrs.v1.ClosedPeriod.
+ * Use `create(ClosedPeriodSchema)` to create a new message.
+ */
+export const ClosedPeriodSchema: GenMessage<ClosedPeriod> = /*@__PURE__*/
+  messageDesc(file_lrs_v1_directory, 1);
 
 /**
  * One institution of the federation: a node and what others need to know of it.
@@ -166,7 +227,7 @@ export type Institution = Message<"lrs.v1.Institution"> & {
  * Use `create(InstitutionSchema)` to create a new message.
  */
 export const InstitutionSchema: GenMessage<Institution> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_directory, 1);
+  messageDesc(file_lrs_v1_directory, 2);
 
 /**
  * A consistent view of the federation directory at one version.
@@ -206,7 +267,7 @@ export type Directory = Message<"lrs.v1.Directory"> & {
  * Use `create(DirectorySchema)` to create a new message.
  */
 export const DirectorySchema: GenMessage<Directory> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_directory, 2);
+  messageDesc(file_lrs_v1_directory, 3);
 
 /**
  * @generated from message lrs.v1.GetCaCertificateRequest
@@ -219,7 +280,7 @@ export type GetCaCertificateRequest = Message<"lrs.v1.GetCaCertificateRequest"> 
  * Use `create(GetCaCertificateRequestSchema)` to create a new message.
  */
 export const GetCaCertificateRequestSchema: GenMessage<GetCaCertificateRequest> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_directory, 3);
+  messageDesc(file_lrs_v1_directory, 4);
 
 /**
  * @generated from message lrs.v1.GetCaCertificateResponse
@@ -239,7 +300,7 @@ export type GetCaCertificateResponse = Message<"lrs.v1.GetCaCertificateResponse"
  * Use `create(GetCaCertificateResponseSchema)` to create a new message.
  */
 export const GetCaCertificateResponseSchema: GenMessage<GetCaCertificateResponse> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_directory, 4);
+  messageDesc(file_lrs_v1_directory, 5);
 
 /**
  * @generated from message lrs.v1.EnrollRequest
@@ -272,7 +333,7 @@ export type EnrollRequest = Message<"lrs.v1.EnrollRequest"> & {
  * Use `create(EnrollRequestSchema)` to create a new message.
  */
 export const EnrollRequestSchema: GenMessage<EnrollRequest> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_directory, 5);
+  messageDesc(file_lrs_v1_directory, 6);
 
 /**
  * @generated from message lrs.v1.EnrollResponse
@@ -309,7 +370,7 @@ export type EnrollResponse = Message<"lrs.v1.EnrollResponse"> & {
  * Use `create(EnrollResponseSchema)` to create a new message.
  */
 export const EnrollResponseSchema: GenMessage<EnrollResponse> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_directory, 6);
+  messageDesc(file_lrs_v1_directory, 7);
 
 /**
  * Asked by a regional center of the national center when one of its members
@@ -344,7 +405,7 @@ export type SignCertificateRequest = Message<"lrs.v1.SignCertificateRequest"> & 
  * Use `create(SignCertificateRequestSchema)` to create a new message.
  */
 export const SignCertificateRequestSchema: GenMessage<SignCertificateRequest> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_directory, 7);
+  messageDesc(file_lrs_v1_directory, 8);
 
 /**
  * @generated from message lrs.v1.SignCertificateResponse
@@ -361,7 +422,7 @@ export type SignCertificateResponse = Message<"lrs.v1.SignCertificateResponse"> 
  * Use `create(SignCertificateResponseSchema)` to create a new message.
  */
 export const SignCertificateResponseSchema: GenMessage<SignCertificateResponse> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_directory, 8);
+  messageDesc(file_lrs_v1_directory, 9);
 
 /**
  * @generated from message lrs.v1.RegisterRequest
@@ -378,7 +439,7 @@ export type RegisterRequest = Message<"lrs.v1.RegisterRequest"> & {
  * Use `create(RegisterRequestSchema)` to create a new message.
  */
 export const RegisterRequestSchema: GenMessage<RegisterRequest> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_directory, 9);
+  messageDesc(file_lrs_v1_directory, 10);
 
 /**
  * @generated from message lrs.v1.RegisterResponse
@@ -403,7 +464,7 @@ export type RegisterResponse = Message<"lrs.v1.RegisterResponse"> & {
  * Use `create(RegisterResponseSchema)` to create a new message.
  */
 export const RegisterResponseSchema: GenMessage<RegisterResponse> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_directory, 10);
+  messageDesc(file_lrs_v1_directory, 11);
 
 /**
  * @generated from message lrs.v1.GetDirectoryRequest
@@ -416,7 +477,7 @@ export type GetDirectoryRequest = Message<"lrs.v1.GetDirectoryRequest"> & {
  * Use `create(GetDirectoryRequestSchema)` to create a new message.
  */
 export const GetDirectoryRequestSchema: GenMessage<GetDirectoryRequest> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_directory, 11);
+  messageDesc(file_lrs_v1_directory, 12);
 
 /**
  * @generated from message lrs.v1.GetDirectoryResponse
@@ -433,7 +494,7 @@ export type GetDirectoryResponse = Message<"lrs.v1.GetDirectoryResponse"> & {
  * Use `create(GetDirectoryResponseSchema)` to create a new message.
  */
 export const GetDirectoryResponseSchema: GenMessage<GetDirectoryResponse> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_directory, 12);
+  messageDesc(file_lrs_v1_directory, 13);
 
 /**
  * @generated from message lrs.v1.WatchDirectoryRequest
@@ -454,7 +515,7 @@ export type WatchDirectoryRequest = Message<"lrs.v1.WatchDirectoryRequest"> & {
  * Use `create(WatchDirectoryRequestSchema)` to create a new message.
  */
 export const WatchDirectoryRequestSchema: GenMessage<WatchDirectoryRequest> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_directory, 13);
+  messageDesc(file_lrs_v1_directory, 14);
 
 /**
  * @generated from message lrs.v1.WatchDirectoryResponse
@@ -471,7 +532,7 @@ export type WatchDirectoryResponse = Message<"lrs.v1.WatchDirectoryResponse"> & 
  * Use `create(WatchDirectoryResponseSchema)` to create a new message.
  */
 export const WatchDirectoryResponseSchema: GenMessage<WatchDirectoryResponse> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_directory, 14);
+  messageDesc(file_lrs_v1_directory, 15);
 
 /**
  * The federation directory and its certificate authority. Served by the
