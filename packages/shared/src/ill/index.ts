@@ -49,6 +49,7 @@ export {
   supplierEventOf,
   supplierEventOfRequest,
 } from "./messages.js";
+export { DELIVER_TIMEOUT_MS, illParentSenders } from "./parent-senders.js";
 export {
   REQUESTER_EVENTS,
   REQUESTER_STATES,

@@ -28,7 +28,7 @@ import type { Policy } from "../rpc/authz.js";
 import { RpcServer } from "../rpc/server.js";
 import { loadIdentity, type TlsIdentity } from "../tls/identity.js";
 import { tierName } from "../tls/pki.js";
-import { ParentLink } from "./parent-link.js";
+import { ParentLink, type ParentLinkOptions } from "./parent-link.js";
 
 export const LRS_VERSION = "0.1.0";
 
@@ -68,6 +68,7 @@ export function openChildContext(
   cfg: NodeConfig,
   migrations: Migration[],
   parentLabel: string,
+  senders: ParentLinkOptions["senders"] = {},
 ): NodeContext & { directory: DirectoryReplica; parentLink: ParentLink } {
   const base = openNodeContext(
     cfg,
@@ -82,6 +83,7 @@ export function openChildContext(
     replica: directory,
     outbox: base.outbox,
     log: base.log.child({ peer: parentLabel }),
+    senders,
   });
   return { ...base, directory, parentLink };
 }
