@@ -1,4 +1,5 @@
 import {
+  addIllCenterCommands,
   addTokenCommands,
   addUnionCatalogCommands,
   baseProgram,
@@ -48,5 +49,7 @@ program
   });
 
 addUnionCatalogCommands(program, Tier.NATIONAL);
+
+addIllCenterCommands(program, Tier.NATIONAL);
 
 await runProgram(program);

@@ -19,6 +19,10 @@ export const nationalPolicy: Policy = {
     "lrs.v1.CatalogService/SplitCluster": self,
     "lrs.v1.SearchService/Search": anyOf(children, self),
     "lrs.v1.SearchService/CheckAvailability": anyOf(children, self),
+    // ILL between regions: regional centers hand up what crosses regions.
+    "lrs.v1.IllService/Deliver": children,
+    "lrs.v1.IllService/BuildRota": anyOf(children, self),
+    "lrs.v1.IllService/Trace": anyOf(children, self),
     "lrs.v1.AdminService/GetStatus": self,
     "lrs.v1.AdminService/CreateEnrollmentToken": self,
     "lrs.v1.AdminService/ListEnrollmentTokens": self,

@@ -2,6 +2,8 @@ import {
   adminPb,
   BaseNode,
   directoryPb,
+  illCenterParts,
+  illRelayMigrations,
   type NodeConfig,
   openNodeContext,
   PeerClients,
@@ -39,12 +41,20 @@ export class NationalNode extends BaseNode {
           .current()
           .institutions.find((i) => i.tier === Tier.REGIONAL && i.region === region && !i.revoked)?.id,
     });
+    // ILL between regions: stored here and delivered to the regional center of the destination's region.
+    const illParts = illCenterParts({ ctx, directory: ctx.directory, union: ctx.union, peers: ctx.peers });
     super({
       ...center,
       ctx,
       directory: ctx.directory,
       policy: nationalPolicy,
-      serviceNames: [directoryPb.DirectoryService.typeName, adminPb.AdminService.typeName, ...serviceNames],
+      background: illParts.background,
+      serviceNames: [
+        directoryPb.DirectoryService.typeName,
+        adminPb.AdminService.typeName,
+        ...serviceNames,
+        ...illParts.serviceNames,
+      ],
       routes: (router, streams) => {
         router.service(directoryPb.DirectoryService, directoryService(ctx, streams));
         router.service(
@@ -52,6 +62,7 @@ export class NationalNode extends BaseNode {
           adminService(ctx, () => this.status()),
         );
         routes(router);
+        illParts.routes(router);
       },
     });
     this.national = ctx;
@@ -61,7 +72,7 @@ export class NationalNode extends BaseNode {
     const ca = loadCa(cfg.dataDir);
     const base = openNodeContext(
       cfg,
-      [...unionCatalogMigrations, ...nationalMigrations],
+      [...unionCatalogMigrations, ...illRelayMigrations, ...nationalMigrations],
       'run "lrs-national ca init --config FILE" first',
     );
     let node: NationalNode | undefined;

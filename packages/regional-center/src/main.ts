@@ -1,4 +1,11 @@
-import { addTokenCommands, addUnionCatalogCommands, baseProgram, runProgram, Tier } from "@lrs/shared";
+import {
+  addIllCenterCommands,
+  addTokenCommands,
+  addUnionCatalogCommands,
+  baseProgram,
+  runProgram,
+  Tier,
+} from "@lrs/shared";
 import { RegionalNode } from "./server.js";
 
 const program = baseProgram(Tier.REGIONAL, (cfg) => RegionalNode.create(cfg));
@@ -6,5 +13,7 @@ const program = baseProgram(Tier.REGIONAL, (cfg) => RegionalNode.create(cfg));
 addTokenCommands(program, Tier.REGIONAL);
 
 addUnionCatalogCommands(program, Tier.REGIONAL);
+
+addIllCenterCommands(program, Tier.REGIONAL);
 
 await runProgram(program);

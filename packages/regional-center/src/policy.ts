@@ -18,6 +18,10 @@ export const regionalPolicy: Policy = {
     "lrs.v1.CatalogService/SplitCluster": self,
     "lrs.v1.SearchService/Search": anyOf(children, self, peerRegional),
     "lrs.v1.SearchService/CheckAvailability": anyOf(children, self, parent),
+    // ILL: members hand their messages up, the national center hands down those for members here.
+    "lrs.v1.IllService/Deliver": anyOf(children, parent),
+    "lrs.v1.IllService/BuildRota": anyOf(children, self),
+    "lrs.v1.IllService/Trace": anyOf(children, self, parent),
     "lrs.v1.AdminService/GetStatus": self,
     "lrs.v1.AdminService/CreateEnrollmentToken": self,
     "lrs.v1.AdminService/ListEnrollmentTokens": self,

@@ -5,6 +5,9 @@ import {
   catalogPb,
   clientFor,
   directoryPb,
+  ill,
+  illCenterParts,
+  illRelayMigrations,
   type NodeConfig,
   openChildContext,
   PeerClients,
@@ -20,7 +23,7 @@ import { adminService } from "./services/admin.js";
 import { directoryService } from "./services/directory.js";
 import { regionalMigrations } from "./store/migrations.js";
 
-/** A regional center: its members' gateway to the federation, the regional union catalog (and, later, the ILL broker). */
+/** A regional center: its members' gateway to the federation, the regional union catalog, the ILL relay and broker. */
 export class RegionalNode extends BaseNode {
   readonly regional: RegionalContext;
 
@@ -46,6 +49,13 @@ export class RegionalNode extends BaseNode {
             .map((i) => i.id),
       },
     });
+    const illParts = illCenterParts({
+      ctx,
+      directory: ctx.directory,
+      union: ctx.union,
+      peers: ctx.peers,
+      national: { transport: ctx.national.transport, id: () => ctx.directory.current().authorityId },
+    });
     super({
       ...center,
       ctx,
@@ -53,7 +63,13 @@ export class RegionalNode extends BaseNode {
       parent: ctx.national,
       policy: regionalPolicy,
       upstreamSync: ctx.pusher,
-      serviceNames: [directoryPb.DirectoryService.typeName, adminPb.AdminService.typeName, ...serviceNames],
+      background: illParts.background,
+      serviceNames: [
+        directoryPb.DirectoryService.typeName,
+        adminPb.AdminService.typeName,
+        ...serviceNames,
+        ...illParts.serviceNames,
+      ],
       routes: (router, streams) => {
         router.service(directoryPb.DirectoryService, directoryService(ctx, streams));
         router.service(
@@ -61,6 +77,7 @@ export class RegionalNode extends BaseNode {
           adminService(ctx, () => this.status()),
         );
         routes(router);
+        illParts.routes(router);
       },
     });
     this.regional = ctx;
@@ -69,8 +86,10 @@ export class RegionalNode extends BaseNode {
   static async create(cfg: NodeConfig): Promise<RegionalNode> {
     const { parentLink, ...ctx } = openChildContext(
       cfg,
-      [...unionCatalogMigrations, ...regionalMigrations],
+      [...unionCatalogMigrations, ...illRelayMigrations, ...regionalMigrations],
       "national",
+      // ILL envelopes for other regions go up through the parent link's outbox worker.
+      ill.illParentSenders(),
     );
     const union = new UnionCatalog(ctx.db, { nodeId: cfg.id });
     const pusher = new CatalogSyncPusher({

@@ -17,6 +17,7 @@ export * as illPb from "./gen/lrs/v1/ill_pb.js";
 export * as illServicePb from "./gen/lrs/v1/ill_service_pb.js";
 export * as searchPb from "./gen/lrs/v1/search_pb.js";
 export * as ill from "./ill/index.js";
+export * from "./ill-net/index.js";
 export * from "./log.js";
 export * from "./marc/index.js";
 export * from "./match/index.js";

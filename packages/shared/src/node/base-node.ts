@@ -131,6 +131,11 @@ export interface BaseNodeParts {
   catalogStats?: () => CatalogStats;
   /** Released at destroy, after the server has stopped (open connections to other nodes). */
   closers?: Array<() => void>;
+  /**
+   * Background work started with the node (outbox workers to the tier below): each runs until the
+   * signal aborts, and destroy waits for it before the connections and the database close.
+   */
+  background?: Array<(signal: AbortSignal) => Promise<void>>;
   /** A plain-HTTP listener beside gRPC (SRU); started after the gRPC server, stopped before it. */
   http?: { start(): Promise<string>; close(): Promise<void> | void };
 }
@@ -147,6 +152,7 @@ export class BaseNode {
   #httpUrl = "";
   #destroying: Promise<void> | undefined;
   readonly #workers = new AbortController();
+  #background: Promise<unknown>[] = [];
 
   constructor(parts: BaseNodeParts) {
     this.parts = parts;
@@ -185,6 +191,7 @@ export class BaseNode {
       this.parts.parent.start();
     }
     this.parts.upstreamSync?.start(this.#workers.signal);
+    this.#background = (this.parts.background ?? []).map((run) => run(this.#workers.signal));
     if (this.parts.http) {
       this.#httpUrl = await this.parts.http.start();
       this.ctx.log.info({ url: this.#httpUrl }, "SRU listening");
@@ -257,6 +264,7 @@ export class BaseNode {
       await this.server.close(this.ctx.cfg.shutdownGraceMs);
       this.#workers.abort();
       await this.parts.upstreamSync?.stopped();
+      await Promise.allSettled(this.#background);
       await this.parts.parent?.close();
       for (const close of this.parts.closers ?? []) close();
       this.ctx.db.close();

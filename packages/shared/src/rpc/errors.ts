@@ -17,6 +17,14 @@ const CODES: Record<string, Code> = {
   ResyncStateError: Code.FailedPrecondition,
   SearchCursorError: Code.InvalidArgument,
   CqlParseError: Code.InvalidArgument,
+  // ILL relays (ill/envelope.ts, ill-net/errors.ts)
+  EnvelopeError: Code.InvalidArgument,
+  IllForbiddenError: Code.PermissionDenied,
+  IllRouteError: Code.FailedPrecondition,
+  // A member's ILL requests (member-node ill/errors.ts)
+  IllInputError: Code.InvalidArgument,
+  IllNotFoundError: Code.NotFound,
+  IllStateError: Code.FailedPrecondition,
 };
 
 /** A caller's input is wrong; the message names what. */

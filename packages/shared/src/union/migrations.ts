@@ -1,7 +1,7 @@
 import type { Migration } from "../db.js";
 
 /**
- * The union catalog's tables (versions 20–39 of the shared range). Regional and national centers
+ * The union catalog's tables (versions 20–29 of the shared range; 30–39 are the ILL relay's, ill-net/migrations.ts). Regional and national centers
  * include these in their migration list; members do not.
  *
  * Records are identified by (institution_id, record_id) everywhere a reference must outlive the row
