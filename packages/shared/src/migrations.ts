@@ -67,3 +67,13 @@ sharedMigrations.push({
     );
   `,
 });
+
+sharedMigrations.push({
+  version: 4,
+  name: "outbox dead letters",
+  up: `
+    -- A message its receiver keeps refusing as wrong (not as unreachable) is set aside after a
+    -- number of attempts, so that it no longer holds up the messages behind it.
+    ALTER TABLE outbox ADD COLUMN dead_at TEXT;
+  `,
+});

@@ -1,8 +1,9 @@
+import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { Database } from "./db.js";
 import { createLogger } from "./log.js";
 import { sharedMigrations } from "./migrations.js";
-import { Outbox, type OutboxMessage, runOutboxWorker } from "./outbox.js";
+import { DEAD_AFTER_REFUSALS, Outbox, type OutboxMessage, runOutboxWorker } from "./outbox.js";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -63,6 +64,58 @@ describe("outbox", () => {
     await worker;
     expect(got).toEqual(["a", "b", "c"]);
     expect(box.pendingCount()).toBe(0);
+  });
+
+  it("sets aside a message the receiver keeps refusing as wrong, and goes on with the next", async () => {
+    const db = Database.open(":memory:", sharedMigrations);
+    const box = new Outbox(db);
+    box.enqueue("parent", "k", enc("bad"), "m1");
+    box.enqueue("parent", "k", enc("good"), "m2");
+    // As if it had been refused all but once already.
+    db.sqlite.prepare("UPDATE outbox SET attempts = ? WHERE message_id = 'm1'").run(DEAD_AFTER_REFUSALS - 1);
+    const got: string[] = [];
+    const ac = new AbortController();
+    const worker = runOutboxWorker({
+      outbox: box,
+      destination: "parent",
+      log: createLogger("test"),
+      signal: ac.signal,
+      send: async (m) => {
+        if (dec(m.payload) === "bad") throw new ConnectError("no such destination", Code.NotFound);
+        got.push(dec(m.payload));
+      },
+    });
+    const deadline = Date.now() + 5000;
+    while (got.length < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    ac.abort();
+    await worker;
+    expect(got).toEqual(["good"]);
+    expect(box.deadCount()).toBe(1);
+    expect(box.pendingCount()).toBe(0);
+  });
+
+  it("keeps retrying a message whose receiver cannot be reached", async () => {
+    const db = Database.open(":memory:", sharedMigrations);
+    const box = new Outbox(db);
+    box.enqueue("parent", "k", enc("x"), "m1");
+    db.sqlite.prepare("UPDATE outbox SET attempts = ?").run(DEAD_AFTER_REFUSALS + 5);
+    const ac = new AbortController();
+    let tries = 0;
+    const worker = runOutboxWorker({
+      outbox: box,
+      destination: "parent",
+      log: createLogger("test"),
+      signal: ac.signal,
+      send: async () => {
+        tries++;
+        throw new ConnectError("connect ECONNREFUSED", Code.Unavailable);
+      },
+    });
+    while (tries < 1) await new Promise((r) => setTimeout(r, 10));
+    ac.abort();
+    await worker;
+    expect(box.deadCount()).toBe(0);
+    expect(box.pendingCount()).toBe(1);
   });
 });
 

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { Code, ConnectError } from "@connectrpc/connect";
 import type { Database } from "./db.js";
 import type { Logger } from "./log.js";
 
@@ -45,7 +46,7 @@ export class Outbox {
     const row = this.#db.sqlite
       .prepare(
         `SELECT seq, message_id, destination, kind, payload, attempts, next_attempt_at FROM outbox
-         WHERE destination = ? AND delivered_at IS NULL ORDER BY seq LIMIT 1`,
+         WHERE destination = ? AND delivered_at IS NULL AND dead_at IS NULL ORDER BY seq LIMIT 1`,
       )
       .get(destination) as
       | {
@@ -90,13 +91,36 @@ export class Outbox {
     return delay;
   }
 
+  /**
+   * Sets a message aside for good: its receiver refused it as wrong (not as unreachable) on every
+   * attempt. It stays in the table, with its last error, for an operator to look at.
+   */
+  markDead(seq: number, error: string): void {
+    this.#db.sqlite
+      .prepare("UPDATE outbox SET attempts = attempts + 1, dead_at = ?, last_error = ? WHERE seq = ?")
+      .run(new Date().toISOString(), error.slice(0, 500), seq);
+  }
+
+  /** Messages set aside by markDead. */
+  deadCount(): number {
+    return (
+      this.#db.sqlite.prepare("SELECT count(*) AS n FROM outbox WHERE dead_at IS NOT NULL").get() as {
+        n: number;
+      }
+    ).n;
+  }
+
   pendingCount(destination?: string): number {
     const row = (
       destination
         ? this.#db.sqlite
-            .prepare("SELECT count(*) AS n FROM outbox WHERE delivered_at IS NULL AND destination = ?")
+            .prepare(
+              "SELECT count(*) AS n FROM outbox WHERE delivered_at IS NULL AND dead_at IS NULL AND destination = ?",
+            )
             .get(destination)
-        : this.#db.sqlite.prepare("SELECT count(*) AS n FROM outbox WHERE delivered_at IS NULL").get()
+        : this.#db.sqlite
+            .prepare("SELECT count(*) AS n FROM outbox WHERE delivered_at IS NULL AND dead_at IS NULL")
+            .get()
     ) as { n: number };
     return row.n;
   }
@@ -116,6 +140,24 @@ export interface OutboxWorkerOptions {
   signal: AbortSignal;
   /** Called after each delivery (for waiters). */
   onDelivered?: (msg: OutboxMessage) => void;
+}
+
+/**
+ * Attempts after which a message that the receiver refuses as wrong is set aside. Not at once:
+ * "unknown destination" or "not allowed" can be the directory not having reached that node yet.
+ */
+export const DEAD_AFTER_REFUSALS = 12;
+
+const REFUSALS = new Set([
+  Code.InvalidArgument,
+  Code.PermissionDenied,
+  Code.NotFound,
+  Code.FailedPrecondition,
+]);
+
+/** The receiver answered and said no (as opposed to: could not be reached, timed out, failed). */
+function isRefusal(err: unknown): boolean {
+  return err instanceof ConnectError && REFUSALS.has(err.code);
 }
 
 /** Delivers a destination's messages in order until `signal` aborts. */
@@ -151,6 +193,14 @@ export async function runOutboxWorker(opts: OutboxWorkerOptions): Promise<void> 
         opts.onDelivered?.(next);
       } catch (err) {
         if (signal.aborted) break;
+        if (isRefusal(err) && next.attempts + 1 >= DEAD_AFTER_REFUSALS) {
+          outbox.markDead(next.seq, (err as Error).message);
+          log.error(
+            { err: (err as Error).message, kind: next.kind, messageId: next.messageId, destination },
+            `message refused ${DEAD_AFTER_REFUSALS} times: set aside so the messages behind it can go`,
+          );
+          continue;
+        }
         const delay = outbox.markFailed(next.seq, next.attempts, (err as Error).message);
         log.warn(
           {

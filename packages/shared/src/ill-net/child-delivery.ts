@@ -25,7 +25,7 @@ export function pendingChildDestinations(db: Database): string[] {
   return (
     db.sqlite
       .prepare(
-        "SELECT DISTINCT destination FROM outbox WHERE delivered_at IS NULL AND substr(destination, 1, ?) = ?",
+        "SELECT DISTINCT destination FROM outbox WHERE delivered_at IS NULL AND dead_at IS NULL AND substr(destination, 1, ?) = ?",
       )
       .all(CHILD_PREFIX.length, CHILD_PREFIX) as Array<{ destination: string }>
   ).map((r) => r.destination);
