@@ -50,9 +50,21 @@ export interface FederationSpec {
     region: string;
     id: string;
     name: string;
-    members: Array<{ id: string; name: string; subjects?: string[] }>;
+    members: Array<{
+      id: string;
+      name: string;
+      subjects?: string[];
+      /** Extra TOML sections for the member's config (e.g. `[lending_policy]`, `[ill]`). */
+      extraConfig?: string;
+    }>;
   }>;
 }
+
+/**
+ * Demo members answer ILL requests automatically from their items' availability and lending
+ * policy (staff still ship); `lrs-member ill auto-respond off` hands them back to staff.
+ */
+const DEMO_LENDER = `[ill]\nauto_respond = "availability"\n`;
 
 /** The demo's shape: one national center, two regional centers, three members each. */
 export const DEMO_SPEC: FederationSpec = {
@@ -63,9 +75,24 @@ export const DEMO_SPEC: FederationSpec = {
       id: "north-center",
       name: "Northern Regional Center",
       members: [
-        { id: "north-univ", name: "Northern University Library", subjects: ["science", "engineering"] },
-        { id: "north-city", name: "Northern City Public Library", subjects: ["general"] },
-        { id: "north-med", name: "Northern Medical College Library", subjects: ["medicine"] },
+        {
+          id: "north-univ",
+          name: "Northern University Library",
+          subjects: ["science", "engineering"],
+          extraConfig: DEMO_LENDER,
+        },
+        {
+          id: "north-city",
+          name: "Northern City Public Library",
+          subjects: ["general"],
+          extraConfig: DEMO_LENDER,
+        },
+        {
+          id: "north-med",
+          name: "Northern Medical College Library",
+          subjects: ["medicine"],
+          extraConfig: DEMO_LENDER,
+        },
       ],
     },
     {
@@ -73,9 +100,24 @@ export const DEMO_SPEC: FederationSpec = {
       id: "south-center",
       name: "Southern Regional Center",
       members: [
-        { id: "south-univ", name: "Southern University Library", subjects: ["humanities", "law"] },
-        { id: "south-tech", name: "Southern Institute of Technology Library", subjects: ["engineering"] },
-        { id: "south-arts", name: "Southern Academy of Arts Library", subjects: ["music", "arts"] },
+        {
+          id: "south-univ",
+          name: "Southern University Library",
+          subjects: ["humanities", "law"],
+          extraConfig: DEMO_LENDER,
+        },
+        {
+          id: "south-tech",
+          name: "Southern Institute of Technology Library",
+          subjects: ["engineering"],
+          extraConfig: DEMO_LENDER,
+        },
+        {
+          id: "south-arts",
+          name: "Southern Academy of Arts Library",
+          subjects: ["music", "arts"],
+          extraConfig: DEMO_LENDER,
+        },
       ],
     },
   ],
@@ -147,6 +189,7 @@ export class Federation {
       region: string,
       parent: string | undefined,
       subjects: string[] = [],
+      extraConfig = "",
     ) => {
       const port = await freePort();
       const grpc = `127.0.0.1:${port}`;
@@ -168,7 +211,10 @@ export class Federation {
         values.sru_listen = `127.0.0.1:${sruPort}`;
         sru = `http://127.0.0.1:${sruPort}/sru`;
       }
-      writeFileSync(config, `# ${name} — written by the LRS dev-env\n${toml(values)}\n`);
+      writeFileSync(
+        config,
+        `# ${name} — written by the LRS dev-env\n${toml(values)}\n${extraConfig ? `\n${extraConfig.trim()}\n` : ""}`,
+      );
       const ip = identityPaths(dataDir);
       const node: ManifestNode = {
         id,
@@ -190,7 +236,8 @@ export class Federation {
     const national = await add(spec.national.id, spec.national.name, "national", "", undefined);
     for (const r of spec.regions) {
       const rc = await add(r.id, r.name, "regional", r.region, national.grpc);
-      for (const m of r.members) await add(m.id, m.name, "member", r.region, rc.grpc, m.subjects);
+      for (const m of r.members)
+        await add(m.id, m.name, "member", r.region, rc.grpc, m.subjects, m.extraConfig);
     }
     const fed = new Federation(opts, { createdAt: new Date().toISOString(), nodes });
     fed.writeManifest();

@@ -1,4 +1,5 @@
 import type { CatalogSyncPusher, DirectoryReplica, NodeContext, ParentLink } from "@lrs/shared";
+import type { IllEngine } from "./ill/engine.js";
 import type { MemberCatalog } from "./store/catalog.js";
 
 /** The member node's dependency bag. */
@@ -9,4 +10,6 @@ export interface MemberContext extends NodeContext {
   catalog: MemberCatalog;
   /** Pushes the catalog's change log to the regional center. */
   pusher: CatalogSyncPusher;
+  /** Interlibrary loan: the requests, their timers, the inbox and the automatic responder. */
+  ill: IllEngine;
 }

@@ -1,5 +1,14 @@
 export { CATALOG_INDEXES, type CatalogIndex, CatalogRecordError, recordIdOf } from "./catalog-fields.js";
 export { BUILTIN_MAPS, type HoldingsMap, resolveHoldingsMap } from "./holdings-map.js";
+export {
+  type AutoRespondMode,
+  type BorrowInput,
+  IllEngine,
+  type IllEngineOptions,
+  type MessageLogEntry,
+  type TimerInfo,
+} from "./ill/engine.js";
+export { type IllRequest, IllStore, type RotaEntry } from "./ill/store.js";
 export { type ImportOptions, type ImportSummary, importMarcFiles, type Rejection } from "./import.js";
 export { memberPolicy } from "./policy.js";
 export { MemberNode } from "./server.js";

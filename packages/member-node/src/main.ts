@@ -12,6 +12,7 @@ import {
 } from "@lrs/shared";
 import { copyRecord } from "./copy-record.js";
 import { BUILTIN_MAPS, resolveHoldingsMap } from "./holdings-map.js";
+import { addIllCommands } from "./ill-cli.js";
 import { EXIT_FAILED, EXIT_OK, EXIT_REJECTIONS, exitCodeOf, importMarcFiles } from "./import.js";
 import { createProgressReporter, formatSummary } from "./import-report.js";
 import { addAvailabilityCommand, addSearchCommand } from "./search-cli.js";
@@ -165,5 +166,6 @@ program
 
 addSearchCommand(program);
 addAvailabilityCommand(program);
+addIllCommands(program);
 
 await runProgram(program);

@@ -16,5 +16,12 @@ export const memberPolicy: Policy = {
     "lrs.v1.SearchService/Search": self,
     "lrs.v1.SearchService/CheckAvailability": anyOf(parent, self),
     "lrs.v1.AdminService/GetStatus": self,
+    // ILL traffic for this member arrives from its regional center only.
+    "lrs.v1.IllService/Deliver": parent,
+    "lrs.v1.IllStaffService/Borrow": self,
+    "lrs.v1.IllStaffService/ListRequests": self,
+    "lrs.v1.IllStaffService/ShowRequest": self,
+    "lrs.v1.IllStaffService/Act": self,
+    "lrs.v1.IllStaffService/SetAutoResponder": self,
   },
 };

@@ -7,15 +7,20 @@ import {
   catalogPb,
   clientFor,
   directoryPb,
+  ill,
+  illServicePb,
   type NodeConfig,
   openChildContext,
   searchMember,
   searchPb,
 } from "@lrs/shared";
 import type { MemberContext } from "./context.js";
+import { IllEngine, regionalIllOf } from "./ill/engine.js";
 import { memberPolicy } from "./policy.js";
 import { adminService } from "./services/admin.js";
 import { directoryService } from "./services/directory.js";
+import { illService } from "./services/ill.js";
+import { illStaffService } from "./services/ill-staff.js";
 import { searchService } from "./services/search.js";
 import { MemberCatalog } from "./store/catalog.js";
 import { memberMigrations } from "./store/migrations.js";
@@ -40,7 +45,10 @@ export class MemberNode extends BaseNode {
         directoryPb.DirectoryService.typeName,
         adminPb.AdminService.typeName,
         searchPb.SearchService.typeName,
+        illServicePb.IllService.typeName,
+        illServicePb.IllStaffService.typeName,
       ],
+      background: [(signal) => ctx.ill.run(signal)],
       routes: (router, streams) => {
         router.service(directoryPb.DirectoryService, directoryService(ctx, streams));
         router.service(
@@ -59,13 +67,20 @@ export class MemberNode extends BaseNode {
           adminPb.AdminService,
           adminService(() => this.status()),
         );
+        router.service(illServicePb.IllService, illService(ctx.ill, ctx.cfg.id));
+        router.service(illServicePb.IllStaffService, illStaffService(ctx.ill));
       },
     });
     this.member = ctx;
   }
 
   static async create(cfg: NodeConfig): Promise<MemberNode> {
-    const { parentLink, ...ctx } = openChildContext(cfg, memberMigrations, "regional");
+    const { parentLink, ...ctx } = openChildContext(
+      cfg,
+      memberMigrations,
+      "regional",
+      ill.illParentSenders(),
+    );
     const catalog = new MemberCatalog(ctx.db, cfg.id);
     const pusher = new CatalogSyncPusher({
       db: ctx.db,
@@ -74,6 +89,16 @@ export class MemberNode extends BaseNode {
       peerId: parentLink.status().id || "regional",
       log: ctx.log.child({ part: "sync-up" }),
     });
-    return new MemberNode({ ...ctx, regional: parentLink, catalog, pusher });
+    const illEngine = new IllEngine({
+      db: ctx.db,
+      outbox: ctx.outbox,
+      agencyId: cfg.id,
+      ill: cfg.ill,
+      lendingPolicy: cfg.lendingPolicy,
+      catalog,
+      regional: regionalIllOf(parentLink.transport),
+      log: ctx.log.child({ part: "ill" }),
+    });
+    return new MemberNode({ ...ctx, regional: parentLink, catalog, pusher, ill: illEngine });
   }
 }

@@ -2,11 +2,13 @@
 // for what it lends. Each event is one transaction: the transition on the timeline, the
 // request's new state, the message id marked seen and the messages the effects send, in the
 // outbox. Nothing here touches the network; timers and notifications are named in the
-// timeline's effects for the services to carry out.
+// timeline's effects for the services to carry out, except the timers: the effects that start
+// and stop them write the timer rows in the transition's own transaction, so a timer survives a
+// restart and never outlives the state it belongs to.
 import { randomUUID } from "node:crypto";
 import { create, fromBinary, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { type Database, ill, illPb, type Outbox } from "@lrs/shared";
+import { type Database, ill, illPb, normalizeIsbn, normalizeIssn, type Outbox } from "@lrs/shared";
 import { IllInputError, IllNotFoundError, IllStateError } from "./errors.js";
 
 /** Where ILL messages go: the parent (regional center) forwards them. */
@@ -23,6 +25,14 @@ export type IllEvent = ill.RequesterEvent | ill.SupplierEvent;
 export interface RotaEntry {
   readonly agencyId: string;
   readonly reason: string;
+  readonly region?: string;
+  /** The lender's own record id for the title, sent to it in the Request. */
+  readonly recordId?: string;
+  readonly clusterId?: string;
+  readonly responseTimeSeconds?: number;
+  readonly availability?: string;
+  readonly lent?: number;
+  readonly borrowed?: number;
 }
 
 /** An ILL request as one side sees it. */
@@ -40,6 +50,12 @@ export interface IllRequest {
   readonly needBefore: Date | undefined;
   readonly note: string;
   readonly rota: readonly RotaEntry[];
+  /** Lenders the broker left out of the rota, and why. */
+  readonly excluded: readonly RotaEntry[];
+  /** Something staff should look at (an ERROR confirmation, a withdrawn request…). */
+  readonly attention: string | undefined;
+  /** Lender side: this member's own record id for the title, when the Request named it. */
+  readonly recordId?: string | undefined;
   /** Index of the current lender in the rota; -1 before the request goes out. */
   readonly rotaPosition: number;
   readonly requestingAgencyRequestId: string | undefined;
@@ -98,8 +114,10 @@ export interface BorrowingInput {
 /** What a staff or system action carries besides its name. */
 export interface ActionDetail {
   readonly note?: string;
-  /** For `send`: the rota the broker built. */
+  /** For `send`: the rota the broker built … */
   readonly rota?: readonly RotaEntry[];
+  /** … and the holders it left out. */
+  readonly excluded?: readonly RotaEntry[];
   /** For `respond_no`. */
   readonly reasonUnfilled?: illPb.ReasonUnfilled;
   /** For `ship` and `approve_renew`: otherwise the loan period from now. */
@@ -120,11 +138,43 @@ export interface IllStoreOptions {
   readonly loanPeriodMs?: number;
   /** Renewals a lender grants per loan. Default 1. */
   readonly maxRenewals?: number;
+  /** How long a lender waits for the borrower's answer to its conditions. Default 7 days. */
+  readonly answerTimeoutMs?: number;
+  /** How long to wait for a lender whose rota entry names no response time. Default 3 days. */
+  readonly defaultResponseTimeMs?: number;
   readonly now?: () => Date;
   readonly newId?: () => string;
 }
 
 const DAY_MS = 86_400_000;
+
+/** The durable timers: what each fires is in {@link IllStore.fireTimer}. */
+export type TimerKind = "response" | "due" | "answer" | "rota";
+
+export interface IllTimer {
+  readonly requestId: string;
+  readonly kind: TimerKind;
+  readonly dueAt: Date;
+  /** Rota retries so far (the `rota` timer's backoff). */
+  readonly attempts: number;
+}
+
+/** What firing a timer did. */
+export interface TimerFiring {
+  readonly fired: boolean;
+  /** The event it applied or tried to apply. */
+  readonly event?: IllEvent;
+  readonly entry?: TimelineEntry;
+  /** Why nothing was applied (the event's refusal, or the timer was not due). */
+  readonly reason?: string;
+}
+
+interface TimerRow {
+  request_id: string;
+  kind: TimerKind;
+  due_at: string;
+  attempts: number;
+}
 
 /** The stored row. */
 interface Row {
@@ -140,6 +190,8 @@ interface Row {
   need_before: string | null;
   note: string;
   rota: string;
+  excluded: string;
+  attention: string | null;
   rota_position: number;
   requesting_agency_request_id: string | null;
   supplying_agency_request_id: string | null;
@@ -149,6 +201,7 @@ interface Row {
   max_renewals: number;
   state_before_cancel: string | null;
   duplicate_of: string | null;
+  record_id: string | null;
   last_transition_at: string;
   created_at: string;
   updated_at: string;
@@ -202,6 +255,8 @@ export class IllStore {
   readonly #duplicateWindowMs: number;
   readonly #loanPeriodMs: number;
   readonly #maxRenewals: number;
+  readonly #answerTimeoutMs: number;
+  readonly #defaultResponseTimeMs: number;
   readonly #now: () => Date;
   readonly #newId: () => string;
 
@@ -213,8 +268,15 @@ export class IllStore {
     this.#duplicateWindowMs = opts.duplicateWindowMs ?? 30 * DAY_MS;
     this.#loanPeriodMs = opts.loanPeriodMs ?? 28 * DAY_MS;
     this.#maxRenewals = opts.maxRenewals ?? 1;
+    this.#answerTimeoutMs = opts.answerTimeoutMs ?? 7 * DAY_MS;
+    this.#defaultResponseTimeMs = opts.defaultResponseTimeMs ?? 3 * DAY_MS;
     this.#now = opts.now ?? (() => new Date());
     this.#newId = opts.newId ?? randomUUID;
+  }
+
+  /** The database the requests live in, for callers that join its transactions. */
+  get database(): Database {
+    return this.#db;
   }
 
   /**
@@ -229,9 +291,13 @@ export class IllStore {
     const clusterId = input.clusterId?.trim() || undefined;
     const bib = create(illPb.BibliographicInfoSchema, input.bibliographicInfo ?? {});
     if (clusterId !== undefined && bib.supplierUniqueRecordId === "") bib.supplierUniqueRecordId = clusterId;
-    const titleKey = normaliseTitle(bib.title);
+    // Without a title, the identifiers stand for it in the duplicate check.
+    const titleKey = normaliseTitle(bib.title) || identifiersKey(bib);
     if (clusterId === undefined && titleKey === "")
-      throw new IllInputError("bibliographicInfo", "a cluster id or a title is required");
+      throw new IllInputError(
+        "bibliographicInfo",
+        "a cluster id, a title or an identifier (ISBN, ISSN) is required",
+      );
     if (input.needBefore !== undefined && Number.isNaN(input.needBefore.getTime()))
       throw new IllInputError("needBefore", "is not a valid date");
     const now = this.#now();
@@ -251,6 +317,8 @@ export class IllStore {
         need_before: input.needBefore?.toISOString() ?? null,
         note: input.note ?? "",
         rota: "[]",
+        excluded: "[]",
+        attention: null,
         rota_position: -1,
         requesting_agency_request_id: null,
         supplying_agency_request_id: null,
@@ -260,6 +328,7 @@ export class IllStore {
         max_renewals: 0,
         state_before_cancel: null,
         duplicate_of: duplicateOf ?? null,
+        record_id: null,
         last_transition_at: now.toISOString(),
         created_at: now.toISOString(),
         updated_at: now.toISOString(),
@@ -324,6 +393,8 @@ export class IllStore {
         need_before: needBefore ? timestampDate(needBefore).toISOString() : null,
         note: msg.serviceInfo?.note ?? "",
         rota: "[]",
+        excluded: "[]",
+        attention: null,
         rota_position: -1,
         requesting_agency_request_id: isoId,
         supplying_agency_request_id: id,
@@ -333,6 +404,7 @@ export class IllStore {
         max_renewals: this.#maxRenewals,
         state_before_cancel: null,
         duplicate_of: null,
+        record_id: ownRecordId(msg, this.#agencyId) ?? null,
         last_transition_at: now.toISOString(),
         created_at: now.toISOString(),
         updated_at: now.toISOString(),
@@ -403,8 +475,13 @@ export class IllStore {
       if (row.role === "borrower") {
         if (!isRequesterEvent(action) || ill.requesterMachine.events[action].source === "message")
           throw refuse(`${action} is not a borrower's action`);
-        if (detail.rota !== undefined && action !== "send") throw refuse("a rota goes with send only");
-        const withRota = detail.rota ? { ...row, rota: JSON.stringify(validRota(detail.rota)) } : row;
+        if ((detail.rota !== undefined || detail.excluded !== undefined) && action !== "send")
+          throw refuse("a rota goes with send only");
+        const withRota: Row = {
+          ...row,
+          ...(detail.rota ? { rota: JSON.stringify(validRota(detail.rota, "rota")) } : {}),
+          ...(detail.excluded ? { excluded: JSON.stringify(validRota(detail.excluded, "excluded")) } : {}),
+        };
         plan = this.#planRequester(withRota, action, now, base);
       } else {
         if (!isSupplierEvent(action) || ill.supplierMachine.events[action].source === "message")
@@ -442,6 +519,146 @@ export class IllStore {
       )
       .all(filter.role ?? null, filter.role ?? null, filter.status ?? null, filter.status ?? null) as Row[];
     return rows.map(toRequest);
+  }
+
+  /** Pending timers of a request, soonest first. */
+  timers(id: string): IllTimer[] {
+    const rows = this.#db.sqlite
+      .prepare("SELECT * FROM ill_timers WHERE request_id = ? ORDER BY due_at, kind")
+      .all(id) as TimerRow[];
+    return rows.map(toTimer);
+  }
+
+  /** Timers due before `now` (all requests), soonest first. */
+  dueTimers(now: Date = this.#now(), limit = 100): IllTimer[] {
+    const rows = this.#db.sqlite
+      .prepare("SELECT * FROM ill_timers WHERE due_at < ? ORDER BY due_at LIMIT ?")
+      .all(now.toISOString(), limit) as TimerRow[];
+    return rows.map(toTimer);
+  }
+
+  /**
+   * Schedules (or reschedules) the retry of a borrowing request's rota, with the note why on
+   * its timeline. Only a validated request waits for its rota.
+   */
+  scheduleRotaRetry(requestId: string, dueAt: Date, attempts: number, note: string): void {
+    const now = this.#now();
+    this.#db.transaction(() => {
+      const row = this.#row(requestId);
+      if (row.role !== "borrower" || row.state !== "validated")
+        throw new IllStateError(
+          requestId,
+          row.state,
+          "rota_retry",
+          "only a validated request waits for its rota",
+        );
+      this.#setTimer(requestId, "rota", dueAt, attempts);
+      this.#record(requestId, row.state, row.state, "rota_retry", later(now, row.last_transition_at), {
+        note,
+      });
+    });
+  }
+
+  /** Makes a pending timer due now (it fires on the runner's next turn); false when there is none. */
+  expediteTimer(requestId: string, kind: TimerKind): boolean {
+    const now = this.#now().toISOString();
+    const info = this.#db.sqlite
+      .prepare("UPDATE ill_timers SET due_at = ? WHERE request_id = ? AND kind = ? AND due_at > ?")
+      .run(now, requestId, kind, now);
+    return info.changes > 0;
+  }
+
+  /** Drops a timer without firing it. */
+  cancelTimer(requestId: string, kind: TimerKind): void {
+    this.#deleteTimer(requestId, kind);
+  }
+
+  /**
+   * Fires one due timer in one transaction: the timer is deleted and its event applied
+   * (`response` → supplier_timeout, lender `due` → mark_overdue, `answer` → answer_timeout;
+   * a borrower's `due` only leaves a note for staff). A refusal of the event drops the timer
+   * all the same and is returned. The `rota` timer is the engine's: this refuses it.
+   */
+  fireTimer(requestId: string, kind: TimerKind): TimerFiring {
+    const now = this.#now();
+    return this.#db.transaction((): TimerFiring => {
+      const timer = this.#db.sqlite
+        .prepare("SELECT * FROM ill_timers WHERE request_id = ? AND kind = ?")
+        .get(requestId, kind) as TimerRow | undefined;
+      if (!timer || timer.due_at >= now.toISOString()) return { fired: false, reason: "not due" };
+      if (kind === "rota") return { fired: false, reason: "the rota timer is retried by the engine" };
+      this.#deleteTimer(requestId, kind);
+      const row = this.#row(requestId);
+      const note = `the ${kind} timer fired (due ${timer.due_at})`;
+      if (row.role === "borrower" && kind === "due") {
+        if (!["shipped", "received", "renew_pending", "overdue", "recalled"].includes(row.state))
+          return { fired: false, reason: `nothing is due in state ${row.state}` };
+        const text = `the due date ${timer.due_at.slice(0, 10)} has passed: return the item or ask for a renewal`;
+        this.#setAttentionRow(row, text, now);
+        const entry = this.#record(
+          requestId,
+          row.state,
+          row.state,
+          "due_date_passed",
+          later(now, row.last_transition_at),
+          {
+            note: text,
+          },
+        );
+        return { fired: true, entry };
+      }
+      const event = timerEvent(row.role, kind);
+      if (!event) return { fired: false, reason: `no ${kind} timer for a ${row.role}` };
+      try {
+        const outcome = this.applyAction(requestId, event, { note });
+        return { fired: true, event, entry: outcome.entry };
+      } catch (err) {
+        if (err instanceof IllStateError) return { fired: false, event, reason: err.reason };
+        throw err;
+      }
+    });
+  }
+
+  /**
+   * Leaves a note on a request's timeline without a transition (an automatic action's
+   * reason, a retry); `attention` also sets what staff should look at.
+   */
+  note(requestId: string, event: string, note: string, opts: { attention?: string } = {}): TimelineEntry {
+    const now = this.#now();
+    return this.#db.transaction(() => {
+      const row = this.#row(requestId);
+      if (opts.attention !== undefined) this.#setAttentionRow(row, opts.attention, now);
+      return this.#record(requestId, row.state, row.state, event, later(now, row.last_transition_at), {
+        note,
+      });
+    });
+  }
+
+  /** Sets (or, with undefined, clears) what staff should look at. */
+  setAttention(requestId: string, text: string | undefined): void {
+    this.#setAttentionRow(this.#row(requestId), text, this.#now());
+  }
+
+  #setAttentionRow(row: Row, text: string | undefined, at: Date): void {
+    this.#db.sqlite
+      .prepare("UPDATE ill_requests SET attention = ?, updated_at = ? WHERE id = ?")
+      .run(text ?? null, at.toISOString(), row.id);
+  }
+
+  /** A node setting (node_meta), e.g. the automatic responder's mode. */
+  setting(key: string): string | undefined {
+    const row = this.#db.sqlite.prepare("SELECT value FROM node_meta WHERE key = ?").get(key) as
+      | { value: string }
+      | undefined;
+    return row?.value;
+  }
+
+  setSetting(key: string, value: string): void {
+    this.#db.sqlite
+      .prepare(
+        "INSERT INTO node_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+      )
+      .run(key, value);
   }
 
   /** Every transition of a request, in order. */
@@ -627,9 +844,26 @@ export class IllStore {
 
   #request(row: Row, requestType: illPb.RequestType): Outgoing {
     const messageId = this.#newId();
+    const lender = parseRota(row.rota)[row.rota_position];
+    const bib = fromBib(row.bibliographic_info);
+    // The lender's cluster may be another catalog's (a national cluster for another region).
+    if (lender?.clusterId) bib.supplierUniqueRecordId = lender.clusterId;
     const msg = create(illPb.RequestSchema, {
       header: this.#header(row, messageId),
-      bibliographicInfo: fromBib(row.bibliographic_info),
+      bibliographicInfo: bib,
+      // The lender's own record id, so that it finds its item without searching.
+      supplierInfo: lender?.recordId
+        ? [
+            {
+              sortOrder: 1,
+              supplierCode: { agencyIdType: this.#agencyIdType, agencyIdValue: lender.agencyId },
+              bibliographicRecordId: {
+                bibliographicRecordIdentifierCode: this.#agencyIdType,
+                bibliographicRecordIdentifier: lender.recordId,
+              },
+            },
+          ]
+        : [],
       serviceInfo: {
         requestType,
         serviceType: row.service_type,
@@ -696,7 +930,7 @@ export class IllStore {
     const n = plan.next;
     this.#db.sqlite
       .prepare(
-        `UPDATE ill_requests SET state = ?, partner = ?, rota = ?, rota_position = ?,
+        `UPDATE ill_requests SET state = ?, partner = ?, rota = ?, excluded = ?, rota_position = ?,
            requesting_agency_request_id = ?, supplying_agency_request_id = ?, supplier_status = ?,
            due_date = ?, renewals_used = ?, state_before_cancel = ?, last_transition_at = ?, updated_at = ?
          WHERE id = ?`,
@@ -705,6 +939,7 @@ export class IllStore {
         n.state,
         n.partner,
         n.rota,
+        n.excluded,
         n.rota_position,
         n.requesting_agency_request_id,
         n.supplying_agency_request_id,
@@ -717,7 +952,63 @@ export class IllStore {
         n.id,
       );
     for (const m of plan.outgoing) this.#outbox.enqueue(ILL_DESTINATION, m.kind, m.payload, m.messageId);
+    this.#syncTimers(plan);
     return this.#record(n.id, plan.from, plan.to, plan.event, plan.at, plan.detail);
+  }
+
+  /** The timers a transition's effects start and stop. Call inside its transaction. */
+  #syncTimers(plan: Planned): void {
+    const n = plan.next;
+    const terminal =
+      n.role === "borrower"
+        ? ill.requesterMachine.states[plan.to as ill.RequesterState]?.terminal
+        : ill.supplierMachine.states[plan.to as ill.SupplierState]?.terminal;
+    if (terminal) {
+      this.#db.sqlite.prepare("DELETE FROM ill_timers WHERE request_id = ?").run(n.id);
+      return;
+    }
+    // Only a validated request waits for its rota.
+    if (n.role === "borrower" && plan.to !== "validated") this.#deleteTimer(n.id, "rota");
+    const at = plan.at.getTime();
+    for (const effect of plan.detail.effects ?? []) {
+      switch (effect) {
+        case "start_response_timer": {
+          const seconds = parseRota(n.rota)[n.rota_position]?.responseTimeSeconds;
+          const wait = seconds ? seconds * 1000 : this.#defaultResponseTimeMs;
+          this.#setTimer(n.id, "response", new Date(at + wait));
+          break;
+        }
+        case "stop_response_timer":
+          this.#deleteTimer(n.id, "response");
+          break;
+        case "start_due_date_timer":
+          if (n.due_date) this.#setTimer(n.id, "due", new Date(n.due_date));
+          else this.#deleteTimer(n.id, "due");
+          break;
+        case "stop_due_date_timer":
+          this.#deleteTimer(n.id, "due");
+          break;
+        case "start_answer_timer":
+          this.#setTimer(n.id, "answer", new Date(at + this.#answerTimeoutMs));
+          break;
+        case "stop_answer_timer":
+          this.#deleteTimer(n.id, "answer");
+          break;
+      }
+    }
+  }
+
+  #setTimer(requestId: string, kind: TimerKind, dueAt: Date, attempts = 0): void {
+    this.#db.sqlite
+      .prepare(
+        `INSERT INTO ill_timers (request_id, kind, due_at, attempts) VALUES (?, ?, ?, ?)
+         ON CONFLICT (request_id, kind) DO UPDATE SET due_at = excluded.due_at, attempts = excluded.attempts`,
+      )
+      .run(requestId, kind, dueAt.toISOString(), attempts);
+  }
+
+  #deleteTimer(requestId: string, kind: TimerKind): void {
+    this.#db.sqlite.prepare("DELETE FROM ill_timers WHERE request_id = ? AND kind = ?").run(requestId, kind);
   }
 
   #insert(row: Row): void {
@@ -821,6 +1112,9 @@ function toRequest(row: Row): IllRequest {
     needBefore: row.need_before ? new Date(row.need_before) : undefined,
     note: row.note,
     rota: parseRota(row.rota),
+    excluded: parseRota(row.excluded),
+    attention: row.attention ?? undefined,
+    recordId: row.record_id ?? undefined,
     rotaPosition: row.rota_position,
     requestingAgencyRequestId: row.requesting_agency_request_id ?? undefined,
     supplyingAgencyRequestId: row.supplying_agency_request_id ?? undefined,
@@ -832,6 +1126,17 @@ function toRequest(row: Row): IllRequest {
     createdAt: new Date(row.created_at),
     updatedAt: new Date(row.updated_at),
   };
+}
+
+function toTimer(row: TimerRow): IllTimer {
+  return { requestId: row.request_id, kind: row.kind, dueAt: new Date(row.due_at), attempts: row.attempts };
+}
+
+function timerEvent(role: IllRole, kind: TimerKind): IllEvent | undefined {
+  if (role === "borrower") return kind === "response" ? "supplier_timeout" : undefined;
+  if (kind === "due") return "mark_overdue";
+  if (kind === "answer") return "answer_timeout";
+  return undefined;
 }
 
 function toEntry(row: TransitionRow): TimelineEntry {
@@ -853,11 +1158,55 @@ function parseRota(json: string): RotaEntry[] {
   return JSON.parse(json) as RotaEntry[];
 }
 
-function validRota(rota: readonly RotaEntry[]): RotaEntry[] {
+function validRota(rota: readonly RotaEntry[], field: string): RotaEntry[] {
   return rota.map((entry, i) => {
-    if (entry.agencyId.trim() === "") throw new IllInputError(`rota[${i}].agencyId`, "is required");
-    return { agencyId: entry.agencyId, reason: entry.reason };
+    if (entry.agencyId.trim() === "") throw new IllInputError(`${field}[${i}].agencyId`, "is required");
+    if (
+      entry.responseTimeSeconds !== undefined &&
+      !(Number.isFinite(entry.responseTimeSeconds) && entry.responseTimeSeconds >= 0)
+    )
+      throw new IllInputError(`${field}[${i}].responseTimeSeconds`, "must be a number of seconds");
+    // Only the known fields, so the stored JSON stays what RotaEntry says.
+    const out: { -readonly [K in keyof RotaEntry]: RotaEntry[K] } = {
+      agencyId: entry.agencyId,
+      reason: entry.reason,
+    };
+    if (entry.region) out.region = entry.region;
+    if (entry.recordId) out.recordId = entry.recordId;
+    if (entry.clusterId) out.clusterId = entry.clusterId;
+    if (entry.responseTimeSeconds) out.responseTimeSeconds = entry.responseTimeSeconds;
+    if (entry.availability) out.availability = entry.availability;
+    if (entry.lent !== undefined) out.lent = entry.lent;
+    if (entry.borrowed !== undefined) out.borrowed = entry.borrowed;
+    return out;
   });
+}
+
+/**
+ * This member's own record id for the title, as the borrower's broker found it: the
+ * supplierInfo entry naming this member (or naming no one).
+ */
+function ownRecordId(msg: illPb.Request, agencyId: string): string | undefined {
+  for (const info of msg.supplierInfo) {
+    const code = info.supplierCode?.agencyIdValue ?? "";
+    const id = info.bibliographicRecordId?.bibliographicRecordIdentifier ?? "";
+    if ((code === "" || code === agencyId) && id !== "") return id;
+  }
+  return undefined;
+}
+
+/** "id:isbn:9780441013593 id:issn:0028-0836": the item identifiers, normalised and sorted. */
+function identifiersKey(bib: illPb.BibliographicInfo): string {
+  const keys = bib.bibliographicItemId
+    .map((i) => {
+      const code = i.bibliographicItemIdentifierCode.trim().toLowerCase();
+      const raw = i.bibliographicItemIdentifier.trim();
+      const value =
+        code === "isbn" ? (normalizeIsbn(raw) ?? raw) : code === "issn" ? (normalizeIssn(raw) ?? raw) : raw;
+      return value ? `id:${code}:${value}` : "";
+    })
+    .filter((k) => k !== "");
+  return [...new Set(keys)].sort().join(" ");
 }
 
 function normaliseTitle(title: string): string {

@@ -123,4 +123,47 @@ export const memberMigrations: Migration[] = [
       );
     `,
   },
+  {
+    version: 103,
+    name: "interlibrary loan: timers, inbox, confirmations, excluded lenders, attention",
+    up: `
+      -- Durable timers, written in the transaction of the transition whose effects start them. A
+      -- request has at most one timer of each kind: response, due, answer, rota.
+      CREATE TABLE ill_timers (
+        request_id TEXT NOT NULL REFERENCES ill_requests (id),
+        kind TEXT NOT NULL,
+        due_at TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,  -- rota retries so far, for the backoff
+        PRIMARY KEY (request_id, kind)
+      );
+      CREATE INDEX ill_timers_due ON ill_timers (due_at);
+
+      -- Every envelope the parent delivered, applied or refused: duplicates are answered from here.
+      CREATE TABLE ill_inbox (
+        message_id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,                   -- request, requesting-agency-message, supplying-agency-message, confirmation
+        origin TEXT NOT NULL,                 -- the sending agency
+        request_id TEXT,                      -- our request it was for, when known
+        received_at TEXT NOT NULL,
+        outcome TEXT NOT NULL CHECK (outcome IN ('applied', 'refused')),
+        error TEXT,
+        confirmation_message_id TEXT          -- the confirmation we sent back
+      );
+      CREATE INDEX ill_inbox_request ON ill_inbox (request_id, received_at);
+
+      -- Confirmations partners sent for our own messages.
+      CREATE TABLE ill_confirmations (
+        confirmed_message_id TEXT PRIMARY KEY,
+        request_id TEXT,
+        ok INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        received_at TEXT NOT NULL
+      );
+
+      ALTER TABLE ill_requests ADD COLUMN excluded TEXT NOT NULL DEFAULT '[]'; -- JSON, like rota
+      ALTER TABLE ill_requests ADD COLUMN attention TEXT;     -- what staff should look at, NULL when nothing
+      -- Lender side: this member's own record id for the title, from the Request's supplierInfo.
+      ALTER TABLE ill_requests ADD COLUMN record_id TEXT;
+    `,
+  },
 ];

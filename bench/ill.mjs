@@ -1,0 +1,254 @@
+#!/usr/bin/env node
+// Complete cross-region interlibrary loans through the tiers: lifecycles per second and latency
+// per hop (DESIGN.md flow 6), on a federation shaped like the demo.
+//
+//   npx tsc -b && node bench/ill.mjs [--loans 300] [--concurrency 20] [--titles 100] [--keep]
+//
+// 1. Starts a federation of real node processes with packages/dev-env, shaped like `npm start`'s
+//    (national; north-center with north-univ, north-city, north-med; south-center with south-univ,
+//    south-tech, south-arts), through the real enrollment flow. Every member's automatic responder
+//    runs in scenario mode: a lender answers "scenario:loaned" by WillSupply and Loaned at once, and
+//    checks the item in when its ShippedReturn arrives.
+// 2. Each member imports `--titles` titles of its own (copies of the real sample records without
+//    their identifiers, each given an ISBN of its own and two items), so every title has exactly one
+//    holder; waits until the national union catalog has them all.
+// 3. `--loans` loans, `--concurrency` at a time: a north member borrows a south member's title or the
+//    other way round (alternating), each through IllStaffService at the borrowing node, the way
+//    `lrs-member ill` does: Borrow (the regional center builds the rota, asking the national center
+//    for the other region), wait for Loaned, Receive, Return, wait for LoanCompleted. A lifecycle is
+//    from the Borrow call to the borrower seeing LoanCompleted.
+// 4. Per hop, from the nodes' own records (one machine, one clock): for every message of every loan,
+//    Trace with follow at the borrower's regional center gives the time each center stored it and
+//    when the next hop confirmed it; the borrower's and lender's message logs give the time the
+//    message was written. Hops: member → its regional center, regional → national, national → the
+//    other regional center, regional center → member (stored there: Deliver answered).
+//
+// The federation lives in bench/out/ill (deleted at the end unless --keep).
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { join } from "node:path";
+import { timestampDate } from "@bufbuild/protobuf/wkt";
+import { createClient } from "@connectrpc/connect";
+import { Federation } from "@lrs/dev-env";
+import { illPb, illServicePb, toIso2709 } from "@lrs/shared";
+import { copyOf, loadSamples, ROOT, sampleFiles } from "./records.mjs";
+
+function arg(name, fallback) {
+  const i = process.argv.indexOf(name);
+  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1] : fallback;
+}
+const loans = Number(arg("--loans", "300"));
+const concurrency = Number(arg("--concurrency", "20"));
+const titles = Number(arg("--titles", "100"));
+const keep = process.argv.includes("--keep");
+
+const DIR = join(ROOT, "bench/out/ill");
+const LENDER = `[ill]\nauto_respond = "scenario"\ntimer_interval = "100ms"\n`;
+const NORTH = ["north-univ", "north-city", "north-med"];
+const SOUTH = ["south-univ", "south-tech", "south-arts"];
+const SPEC = {
+  national: { id: "national", name: "Benchmark National Center" },
+  regions: [
+    {
+      region: "north",
+      id: "north-center",
+      name: "Northern Regional Center",
+      members: NORTH.map((id) => ({ id, name: `Benchmark ${id}`, extraConfig: LENDER })),
+    },
+    {
+      region: "south",
+      id: "south-center",
+      name: "Southern Regional Center",
+      members: SOUTH.map((id) => ({ id, name: `Benchmark ${id}`, extraConfig: LENDER })),
+    },
+  ],
+};
+
+const say = (s) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${s}`);
+const pct = (sorted, p) =>
+  sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+function dist(values) {
+  const s = [...values].sort((a, b) => a - b);
+  if (s.length === 0) return undefined;
+  return {
+    n: s.length,
+    p50: pct(s, 50),
+    p95: pct(s, 95),
+    p99: pct(s, 99),
+    max: s.at(-1),
+    mean: s.reduce((a, b) => a + b, 0) / s.length,
+  };
+}
+const ms = (v) => (v === undefined ? "–" : `${v.toFixed(v < 10 ? 1 : 0)} ms`);
+
+/** A valid ISBN-13 in the 979-8 range from a number. */
+function isbnFor(n) {
+  const body = `9798${String(n).padStart(8, "0")}`;
+  const sum = [...body].reduce((a, d, i) => a + Number(d) * (i % 2 ? 3 : 1), 0);
+  return `${body}${(10 - (sum % 10)) % 10}`;
+}
+
+async function main() {
+  rmSync(DIR, { recursive: true, force: true });
+  mkdirSync(join(DIR, "catalogs"), { recursive: true });
+  say(`starting a federation of ${2 + NORTH.length + SOUTH.length + 1} nodes in ${DIR}`);
+  const fed = await Federation.create(SPEC, { dir: DIR, logLevel: "warn" });
+  const results = {};
+  try {
+    const { records } = await loadSamples(sampleFiles());
+    const usable = records.filter((r) => r.record.fields.some((f) => f.tag === "245"));
+    const holdings = new Map(); // isbn → holder
+    let n = 0;
+    await Promise.all(
+      [...NORTH, ...SOUTH].map(async (member, m) => {
+        const chunks = [];
+        for (let t = 0; t < titles; t++) {
+          const sample = usable[(m * titles + t) % usable.length];
+          const rec = copyOf({ ...sample, base: `bench${m}` }, t + 1, { stripIds: true, items: 2 });
+          const isbn = isbnFor(++n);
+          rec.fields.splice(1, 0, {
+            tag: "020",
+            ind1: " ",
+            ind2: " ",
+            subfields: [{ code: "a", value: isbn }],
+          });
+          holdings.set(isbn, member);
+          chunks.push(toIso2709(rec));
+        }
+        const file = join(DIR, "catalogs", `${member}.mrc`);
+        writeFileSync(file, Buffer.concat(chunks.map((c) => Buffer.from(c))));
+        await fed.cli(fed.node(member), ["import", "--config", fed.node(member).config, file]);
+      }),
+    );
+    say(`imported ${n} titles; waiting for the national union catalog`);
+    await fed.waitSynced(180_000);
+
+    const byHolder = (members) => [...holdings].filter(([, h]) => members.includes(h)).map(([isbn]) => isbn);
+    const southTitles = byHolder(SOUTH);
+    const northTitles = byHolder(NORTH);
+    // One connection per node, as its own CLI would make.
+    const clients = new Map();
+    const staff = async (id) => {
+      if (!clients.has(id)) {
+        const t = fed.transport(id);
+        clients.set(id, { t, c: createClient(illServicePb.IllStaffService, t.transport) });
+      }
+      return clients.get(id).c;
+    };
+    const waitStatus = async (id, requestId, want, timeoutMs = 60_000) => {
+      const c = await staff(id);
+      const until = Date.now() + timeoutMs;
+      for (;;) {
+        const r = (await c.showRequest({ id: requestId })).request;
+        if (want.includes(r.status)) return r;
+        if (Date.now() > until) throw new Error(`${id} ${requestId}: still ${r.status}, wanted ${want}`);
+        await new Promise((res) => setTimeout(res, 20));
+      }
+    };
+
+    const done = [];
+    const failures = [];
+    let next = 0;
+    const started = Date.now();
+    const one = async (i) => {
+      const north = i % 2 === 0;
+      const borrower = north ? NORTH[i % NORTH.length] : SOUTH[i % SOUTH.length];
+      const pool = north ? southTitles : northTitles;
+      const isbn = pool[Math.floor(i / 2) % pool.length];
+      const t0 = Date.now();
+      const c = await staff(borrower);
+      const { request } = await c.borrow({
+        itemIds: [{ bibliographicItemIdentifierCode: "ISBN", bibliographicItemIdentifier: isbn }],
+        serviceType: illPb.ServiceType.LOAN,
+        note: "scenario:loaned",
+        patronId: `bench-${i}`,
+      });
+      await waitStatus(borrower, request.id, ["shipped"]);
+      await c.act({ id: request.id, action: "receive" });
+      await c.act({ id: request.id, action: "return" });
+      await waitStatus(borrower, request.id, ["completed"]);
+      done.push({ borrower, lender: holdings.get(isbn), id: request.id, ms: Date.now() - t0 });
+    };
+    const worker = async () => {
+      while (next < loans) {
+        const i = next++;
+        try {
+          await one(i);
+        } catch (err) {
+          failures.push(`${i}: ${err.message}`);
+        }
+        if ((done.length + failures.length) % 50 === 0) say(`${done.length} loans completed`);
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, worker));
+    const seconds = (Date.now() - started) / 1000;
+    say(`${done.length} loans in ${seconds.toFixed(1)} s (${failures.length} failed)`);
+    if (failures.length) console.log(failures.slice(0, 10).join("\n"));
+
+    // Per hop, from the nodes' records.
+    const hops = {
+      "member → regional": [],
+      "regional → national": [],
+      "national → regional": [],
+      "regional → member": [],
+    };
+    const rcOf = (m) => (NORTH.includes(m) ? "north-center" : "south-center");
+    for (const loan of done) {
+      const trace = await fed.withClient(rcOf(loan.borrower), illServicePb.IllService, (c) =>
+        c.trace({ requestId: loan.id, follow: true }),
+      );
+      const borrowerView = (await (await staff(loan.borrower)).showRequest({ id: loan.id })).request;
+      const written = new Map();
+      for (const m of borrowerView.messages) if (m.direction === "out") written.set(m.messageId, m.at);
+      const lenderId = (await (await staff(loan.lender)).listRequests({ role: "lender" })).requests.find(
+        (r) => r.requestingAgencyRequestId.startsWith(`${loan.id}/`),
+      )?.id;
+      if (lenderId) {
+        const lenderView = (await (await staff(loan.lender)).showRequest({ id: lenderId })).request;
+        for (const m of lenderView.messages) if (m.direction === "out") written.set(m.messageId, m.at);
+      }
+      const byMessage = new Map();
+      for (const h of trace.hops) {
+        if (!byMessage.has(h.messageId)) byMessage.set(h.messageId, []);
+        byMessage.get(h.messageId).push(h);
+      }
+      for (const [messageId, rows] of byMessage) {
+        const at = (h) => timestampDate(h.receivedAt).getTime();
+        const origin = rows.find((h) => h.receivedFrom === h.originAgencyId);
+        const nat = rows.find((h) => h.nodeId === "national");
+        const last = rows.find((h) => h.nextHop === h.destinationAgencyId);
+        const w = written.get(messageId);
+        if (origin && w) hops["member → regional"].push(at(origin) - timestampDate(w).getTime());
+        if (origin && nat) hops["regional → national"].push(at(nat) - at(origin));
+        const far = rows.find((h) => h !== origin && h.nodeId !== "national");
+        if (nat && far) hops["national → regional"].push(at(far) - at(nat));
+        if (last?.forwardedAt)
+          hops["regional → member"].push(timestampDate(last.forwardedAt).getTime() - at(last));
+      }
+    }
+    for (const c of clients.values()) c.t.close();
+    results.lifecycles = dist(done.map((d) => d.ms));
+    results.throughput = done.length / seconds;
+    results.hops = Object.fromEntries(Object.entries(hops).map(([k, v]) => [k, dist(v)]));
+    console.log(
+      `\n${loans} cross-region loans, ${concurrency} at a time, ${cpus().length} cores: ${results.throughput.toFixed(1)} complete lifecycles/s`,
+    );
+    console.log("| | n | p50 | p95 | p99 | max | mean |\n|---|---:|---:|---:|---:|---:|---:|");
+    const row = (name, d) =>
+      d &&
+      console.log(
+        `| ${name} | ${d.n} | ${ms(d.p50)} | ${ms(d.p95)} | ${ms(d.p99)} | ${ms(d.max)} | ${ms(d.mean)} |`,
+      );
+    row("whole lifecycle (borrow → completed)", results.lifecycles);
+    for (const [k, d] of Object.entries(results.hops)) row(`hop: ${k}`, d);
+    writeFileSync(join(ROOT, "bench/out/ill.json"), JSON.stringify(results, null, 2));
+  } finally {
+    await fed.stopAll();
+    if (!keep) rmSync(DIR, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,313 @@
+// The automatic responder: answers other members' requests without staff. "availability"
+// answers from the items on the shelf and the lending policy (staff still ship); "scenario" is
+// the mock lender of tests and demos, whose answer a token in the request's note picks
+// ("scenario:loaned"). It acts as staff do, through the store's actions, after the Deliver
+// transaction, and leaves its reason on the timeline.
+import {
+  type catalogPb,
+  type IllConfig,
+  illPb,
+  type LendingPolicyConfig,
+  type Logger,
+  searchPb,
+} from "@lrs/shared";
+import { availabilityOf } from "../availability.js";
+import { ftsIndexQuery, type MemberCatalog } from "../store/catalog.js";
+import { IllStateError } from "./errors.js";
+import { type Applied, IllRefusal } from "./receiver.js";
+import type { ActionDetail, IllEvent, IllRequest, IllStore } from "./store.js";
+
+const { Availability } = searchPb;
+const { ReasonUnfilled, ServiceType } = illPb;
+
+export type AutoRespondMode = IllConfig["auto_respond"];
+
+export const AUTO_RESPOND_MODES: readonly AutoRespondMode[] = ["off", "availability", "scenario"];
+
+/**
+ * The mock lender's answers, by a token in the request's note: `scenario:<name>` for every
+ * lender, `scenario:<agency id>=<name>` for one (it wins over the general token).
+ */
+export const SCENARIOS = [
+  "loaned",
+  "copy",
+  "unfilled",
+  "will-supply-then-unfilled",
+  "overdue",
+  "recalled",
+  "conditional",
+  "error",
+  "no-answer",
+] as const;
+export type Scenario = (typeof SCENARIOS)[number];
+
+/** How long the "overdue" scenario lends for: its due timer marks the loan overdue right after. */
+export const SCENARIO_OVERDUE_LOAN_MS = 2_000;
+
+/** The scenario a note asks of this lender; undefined without a (known) token for it. */
+export function scenarioOf(note: string, agencyId?: string): Scenario | undefined {
+  let general: string | undefined;
+  let own: string | undefined;
+  for (const m of note.matchAll(/(?:^|\s)scenario:(?:([a-z0-9-]+)=)?([a-z-]+)(?![a-z0-9=-])/g)) {
+    if (m[1] === undefined) general ??= m[2];
+    else if (m[1] === agencyId) own ??= m[2];
+  }
+  const name = own ?? general;
+  return SCENARIOS.find((s) => s === name);
+}
+
+/** The responder's answer to a request, with the reason staff see on the timeline. */
+export type Decision =
+  | { readonly event: "respond_yes"; readonly why: string }
+  | { readonly event: "respond_no"; readonly reason: illPb.ReasonUnfilled; readonly why: string };
+
+/**
+ * The answer availability and the lending policy give: yes when a copy can go (a loan needs a
+ * lendable item on the shelf, a copy any item on the shelf, reference copies included) and the
+ * policy supplies that service; otherwise no with the ISO reasonUnfilled.
+ */
+export function decideByAvailability(
+  serviceType: illPb.ServiceType,
+  catalog: MemberCatalog,
+  agencyId: string,
+  recordIds: readonly string[],
+  policy: LendingPolicyConfig,
+  now: Date,
+): Decision {
+  const today = now.toISOString().slice(0, 10);
+  const closed = policy.closed_periods.find((p) => p.from <= today && today <= p.to);
+  if (closed)
+    return {
+      event: "respond_no",
+      reason: ReasonUnfilled.POLICY_PROBLEM,
+      why: `closed from ${closed.from} to ${closed.to}${closed.reason ? ` (${closed.reason})` : ""}`,
+    };
+  if (recordIds.length === 0)
+    return {
+      event: "respond_no",
+      reason: ReasonUnfilled.NOT_HELD,
+      why: "no record of the title in this catalog",
+    };
+  const loan = () => decideLoan(catalog, agencyId, recordIds, policy);
+  const copy = () => decideCopy(catalog, agencyId, recordIds, policy);
+  switch (serviceType) {
+    case ServiceType.LOAN:
+      return loan();
+    case ServiceType.COPY:
+      return copy();
+    default: {
+      const asLoan = loan();
+      if (asLoan.event === "respond_yes") return asLoan;
+      const asCopy = copy();
+      return asCopy.event === "respond_yes" ? asCopy : asLoan;
+    }
+  }
+}
+
+function decideLoan(
+  catalog: MemberCatalog,
+  agencyId: string,
+  recordIds: readonly string[],
+  policy: LendingPolicyConfig,
+): Decision {
+  if (!policy.lends_items)
+    return {
+      event: "respond_no",
+      reason: ReasonUnfilled.POLICY_PROBLEM,
+      why: "policy: this library does not lend items",
+    };
+  const a = availabilityOf(catalog, agencyId, recordIds, policy);
+  const no = (reason: illPb.ReasonUnfilled): Decision => ({ event: "respond_no", reason, why: a.reason });
+  switch (a.state) {
+    case Availability.AVAILABLE:
+      return { event: "respond_yes", why: a.reason };
+    case Availability.ON_LOAN:
+      return no(ReasonUnfilled.NOT_ON_SHELF);
+    case Availability.NOT_LENDABLE:
+      if (a.items.length === 0) return no(ReasonUnfilled.NOT_HELD);
+      if (a.items.every((i) => i.reason === "non-circulating")) return no(ReasonUnfilled.NON_CIRCULATING);
+      // A copy is on the shelf, yet the policy keeps it (the last copy stays).
+      if (a.items.some((i) => i.state === Availability.AVAILABLE)) return no(ReasonUnfilled.POLICY_PROBLEM);
+      return no(ReasonUnfilled.NOT_ON_SHELF);
+    default:
+      return no(ReasonUnfilled.NOT_HELD);
+  }
+}
+
+function decideCopy(
+  catalog: MemberCatalog,
+  agencyId: string,
+  recordIds: readonly string[],
+  policy: LendingPolicyConfig,
+): Decision {
+  if (!policy.supplies_copies)
+    return {
+      event: "respond_no",
+      reason: ReasonUnfilled.POLICY_PROBLEM,
+      why: "policy: this library does not supply copies",
+    };
+  // A copy never leaves the building: what matters is an item on the shelf.
+  const a = availabilityOf(catalog, agencyId, recordIds, {
+    ...policy,
+    lends_items: true,
+    lend_only_if_multiple_copies: false,
+  });
+  if (a.state === Availability.UNKNOWN || a.items.length === 0)
+    return { event: "respond_no", reason: ReasonUnfilled.NOT_HELD, why: a.reason };
+  const onShelf = a.items.find(
+    (i) =>
+      i.state === Availability.AVAILABLE ||
+      (i.state === Availability.NOT_LENDABLE && i.reason === "non-circulating"),
+  );
+  if (onShelf) return { event: "respond_yes", why: `a copy can be made from item ${onShelf.barcode}` };
+  return { event: "respond_no", reason: ReasonUnfilled.NOT_ON_SHELF, why: "no item is on the shelf to copy" };
+}
+
+export interface AutoResponderOptions {
+  readonly store: IllStore;
+  readonly catalog: MemberCatalog;
+  readonly agencyId: string;
+  readonly policy: LendingPolicyConfig;
+  readonly mode: () => AutoRespondMode;
+  readonly log: Logger;
+  readonly now: () => Date;
+  /** This member's record ids in a union catalog cluster (asks the regional center). */
+  readonly clusterRecords?: (clusterId: string) => Promise<readonly string[]>;
+}
+
+export class AutoResponder {
+  readonly #o: AutoResponderOptions;
+
+  constructor(opts: AutoResponderOptions) {
+    this.#o = opts;
+  }
+
+  /** The scenario lender refuses a Request with the token `scenario:error` outright. */
+  screen(req: illPb.Request): IllRefusal | undefined {
+    if (this.#o.mode() !== "scenario") return undefined;
+    if (scenarioOf(req.serviceInfo?.note ?? "", this.#o.agencyId) !== "error") return undefined;
+    return new IllRefusal(
+      illPb.ErrorType.UNRECOGNISED_DATA_VALUE,
+      "scenario:error: the mock lender refuses this request",
+    );
+  }
+
+  /** Answers a new lender request, as the mode says. */
+  async answer(requestId: string): Promise<void> {
+    const mode = this.#o.mode();
+    if (mode === "off") return;
+    const request = this.#o.store.get(requestId);
+    if (request?.role !== "lender" || request.state !== "new") return;
+    const scenario = mode === "scenario" ? scenarioOf(request.note, this.#o.agencyId) : undefined;
+    if (scenario === undefined) {
+      await this.#byAvailability(request, mode);
+      return;
+    }
+    const label = `scenario:${scenario}`;
+    const act = (event: IllEvent, detail: ActionDetail = {}) => this.#act(request.id, event, label, detail);
+    switch (scenario) {
+      case "loaned":
+      case "recalled":
+        if (act("respond_yes")) act("ship");
+        return;
+      case "overdue":
+        if (act("respond_yes"))
+          act("ship", { dueDate: new Date(this.#o.now().getTime() + SCENARIO_OVERDUE_LOAN_MS) });
+        return;
+      case "copy":
+        if (act("respond_yes")) act("deliver_copy");
+        return;
+      case "unfilled":
+        act("respond_no", { reasonUnfilled: ReasonUnfilled.NOT_ON_SHELF });
+        return;
+      case "will-supply-then-unfilled":
+        if (act("respond_yes")) act("respond_no", { reasonUnfilled: ReasonUnfilled.NOT_ON_SHELF });
+        return;
+      case "conditional":
+        act("respond_conditional");
+        return;
+      case "error":
+      case "no-answer":
+        this.#o.log.info({ requestId, scenario }, "automatic responder: no answer (scenario)");
+        return;
+      default: {
+        const _never: never = scenario;
+        return _never;
+      }
+    }
+  }
+
+  /** What the scenario lender does after a borrower's message: check in what comes back, recall what arrived. */
+  followUp(applied: Applied): void {
+    if (this.#o.mode() !== "scenario" || applied.replayed) return;
+    const request = this.#o.store.get(applied.requestId);
+    if (request?.role !== "lender") return;
+    const scenario = scenarioOf(request.note, this.#o.agencyId);
+    if (scenario !== "loaned" && scenario !== "overdue" && scenario !== "recalled") return;
+    const label = `scenario:${scenario}`;
+    if (applied.event === "shipped_return" && request.state === "returned")
+      this.#act(request.id, "check_in", label);
+    else if (
+      applied.event === "received" &&
+      scenario === "recalled" &&
+      request.state === "received_by_borrower"
+    )
+      this.#act(request.id, "recall", label);
+  }
+
+  async #byAvailability(request: IllRequest, mode: AutoRespondMode): Promise<void> {
+    const { catalog, agencyId, policy, now } = this.#o;
+    const recordIds = await this.#recordIds(request);
+    const decision = decideByAvailability(request.serviceType, catalog, agencyId, recordIds, policy, now());
+    // The request may have been answered by staff meanwhile.
+    if (this.#o.store.get(request.id)?.state !== "new") return;
+    this.#act(
+      request.id,
+      decision.event,
+      `${mode}: ${decision.why}`,
+      decision.event === "respond_no" ? { reasonUnfilled: decision.reason } : {},
+    );
+  }
+
+  /** This member's records of the requested title: as the Request names it, else by ISBN/ISSN, else by cluster. */
+  async #recordIds(request: IllRequest): Promise<string[]> {
+    const { catalog, log } = this.#o;
+    if (request.recordId && catalog.get(request.recordId)) return [request.recordId];
+    const found = new Set<string>();
+    for (const id of request.bibliographicInfo.bibliographicItemId) {
+      const code = id.bibliographicItemIdentifierCode.toUpperCase();
+      const index = code === "ISBN" ? "isbn" : code === "ISSN" ? "issn" : undefined;
+      const query = index ? ftsIndexQuery(index, id.bibliographicItemIdentifier) : undefined;
+      if (query) for (const hit of catalog.searchLocal(query, 10)) found.add(hit.recordId);
+    }
+    if (found.size > 0) return [...found];
+    const clusterId = request.clusterId ?? request.bibliographicInfo.supplierUniqueRecordId;
+    if (clusterId && this.#o.clusterRecords) {
+      try {
+        for (const id of await this.#o.clusterRecords(clusterId)) if (catalog.get(id)) found.add(id);
+      } catch (err) {
+        log.warn({ err: (err as Error).message, requestId: request.id, clusterId }, "cluster lookup failed");
+      }
+    }
+    return [...found];
+  }
+
+  /** One action as staff would take it; a refusal is logged. True when applied. */
+  #act(requestId: string, event: IllEvent, why: string, detail: ActionDetail = {}): boolean {
+    const note = `automatic responder (${why})`;
+    try {
+      const { request } = this.#o.store.applyAction(requestId, event, { ...detail, note });
+      this.#o.log.info({ requestId, event, state: request.state, why }, "automatic responder acted");
+      return true;
+    } catch (err) {
+      if (!(err instanceof IllStateError)) throw err;
+      this.#o.log.warn({ requestId, event, reason: err.reason }, "automatic responder refused");
+      return false;
+    }
+  }
+}
+
+/** This member's record ids in a cluster, from the cluster as the union catalog has it. */
+export function ownRecordsOf(cluster: catalogPb.Cluster | undefined, agencyId: string): string[] {
+  return (cluster?.records ?? []).filter((r) => r.institutionId === agencyId).map((r) => r.recordId);
+}
