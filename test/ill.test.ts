@@ -3,6 +3,7 @@
 // machines, driven by the scenario lender (a token in the request's note picks its answer).
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Federation } from "@lrs/dev-env";
+import { illPb } from "@lrs/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   act,
@@ -217,5 +218,132 @@ describe("interlibrary loan across the tiers", () => {
     expect(after.timeline.length).toBe(before.timeline.length);
     const wrongRole = await act(fed, "north-a", r.id, "ship").catch((e: unknown) => e);
     expect((wrongRole as ConnectError).rawMessage).toMatch(/lender/);
+  });
+});
+
+describe("more paths of both machines", () => {
+  it("delivers a copy: the lender sends it, the request is complete without a return", async () => {
+    const r = await borrow(
+      fed,
+      "north-a",
+      SOUTH_ONLY_ISBNS[13]!,
+      "scenario:copy",
+      "patron-20",
+      illPb.ServiceType.COPY,
+    );
+    expect(r.type).toBe("copy");
+    const done = await waitFor(fed, "north-a", r.id, "copy_completed");
+    expect(done.partner).toBe("south-a");
+    const [lend] = await lenderSide(fed, "south-a", r.id);
+    expect(lend!.status).toBe("copy_completed");
+  });
+
+  it("rejecting a conditional offer moves on to the next lender", async () => {
+    const r = await borrow(
+      fed,
+      "north-a",
+      BOTH_REGIONS_ISBNS[4]!,
+      "scenario:north-b=conditional scenario:south-a=loaned",
+      "patron-21",
+    );
+    await waitFor(fed, "north-a", r.id, "conditional");
+    await act(fed, "north-a", r.id, "reject");
+    const shipped = await waitFor(fed, "north-a", r.id, "shipped");
+    expect(shipped.partner).toBe("south-a");
+    const [offered] = await lenderSide(fed, "north-b", r.id);
+    await waitFor(fed, "north-b", offered!.id, "cancelled");
+  });
+
+  it("a refused renewal keeps the old due date", async () => {
+    const r = await borrow(fed, "north-a", SOUTH_ONLY_ISBNS[14]!, "scenario:loaned", "patron-22");
+    const shipped = await waitFor(fed, "north-a", r.id, "shipped");
+    await act(fed, "north-a", r.id, "receive");
+    await act(fed, "north-a", r.id, "renew");
+    const [lend] = await lenderSide(fed, "south-a", r.id);
+    await waitFor(fed, "south-a", lend!.id, "renew_requested");
+    await act(fed, "south-a", lend!.id, "refuse-renew");
+    const after = await waitFor(fed, "north-a", r.id, "received");
+    expect(events(after)).toContain("renew_refused");
+    expect(after.dueDate!.seconds).toBe(shipped.dueDate!.seconds);
+  });
+
+  it("a lender may refuse a cancel once it has decided; the borrower is back where it was", async () => {
+    const r = await borrow(fed, "north-a", SOUTH_ONLY_ISBNS[15]!, "scenario:no-answer", "patron-23");
+    const [lend] = await lenderSide(fed, "south-a", r.id);
+    await act(fed, "south-a", lend!.id, "respond", { answer: "yes" });
+    await waitFor(fed, "north-a", r.id, "will_supply");
+    await act(fed, "north-a", r.id, "cancel");
+    await waitFor(fed, "south-a", lend!.id, "cancel_requested");
+    await act(fed, "south-a", lend!.id, "refuse-cancel");
+    const back = await waitFor(fed, "north-a", r.id, "will_supply");
+    expect(events(back)).toEqual(expect.arrayContaining(["cancel", "cancel_refused"]));
+    await act(fed, "south-a", lend!.id, "ship");
+    await waitFor(fed, "north-a", r.id, "shipped");
+  });
+
+  it("staff answer by hand when the responder is off: no, with an ISO reason", async () => {
+    const r = await borrow(fed, "north-a", SOUTH_ONLY_ISBNS[16]!, "scenario:no-answer", "patron-24");
+    const [lend] = await lenderSide(fed, "south-a", r.id);
+    const bad = await act(fed, "south-a", lend!.id, "respond", { answer: "no", reason: "Lost" }).catch(
+      (e: unknown) => e,
+    );
+    expect((bad as ConnectError).code).toBe(Code.InvalidArgument);
+    expect((bad as ConnectError).rawMessage).toMatch(/NotOnShelf/);
+    await act(fed, "south-a", lend!.id, "respond", { answer: "no", reason: "NotOnShelf" });
+    const end = await waitFor(fed, "north-a", r.id, "end_of_rota");
+    expect(end.supplierStatus).toBe("Unfilled");
+  });
+});
+
+describe("the staff CLI", () => {
+  const cli = (member: string, ...args: string[]) =>
+    fed.cli(fed.node(member), ["ill", ...args, "--config", fed.node(member).config]);
+
+  it("requests, lists, shows and acts, as JSON and for people", async () => {
+    const made = JSON.parse(
+      await cli(
+        "north-a",
+        "request",
+        "--isbn",
+        SOUTH_ONLY_ISBNS[17]!,
+        "--type",
+        "loan",
+        "--note",
+        "scenario:loaned",
+        "--patron",
+        "patron-30",
+        "--json",
+      ),
+    ) as { id: string; status: string; type: string; partner: string | null; timeline: unknown[] };
+    expect(made).toMatchObject({ type: "loan" });
+    expect(made.timeline.length).toBeGreaterThan(0);
+    await waitFor(fed, "north-a", made.id, "shipped");
+    const list = JSON.parse(
+      await cli("north-a", "list", "--role", "borrower", "--status", "shipped", "--json"),
+    ) as Array<{
+      id: string;
+      partner: string;
+    }>;
+    expect(list.find((x) => x.id === made.id)?.partner).toBe("south-a");
+    const received = JSON.parse(await cli("north-a", "receive", made.id, "--json")) as { status: string };
+    expect(received.status).toBe("received");
+    const human = await cli("north-a", "show", made.id);
+    expect(human).toContain(made.id);
+    expect(human).toMatch(/south-a/);
+    expect(human).toMatch(/received/);
+    // The lender's side, in its own CLI.
+    const lent = JSON.parse(await cli("south-a", "list", "--role", "lender", "--json")) as Array<{
+      id: string;
+      requestingAgencyRequestId: string;
+      status: string;
+    }>;
+    expect(lent.find((x) => x.requestingAgencyRequestId.startsWith(`${made.id}/`))?.status).toBe(
+      "received_by_borrower",
+    );
+  });
+
+  it("fails with a clear message and a non-zero exit", async () => {
+    await expect(cli("north-a", "request", "--type", "loan")).rejects.toThrow(/cluster|isbn|title/i);
+    await expect(cli("north-a", "receive", "no-such-request")).rejects.toThrow(/no-such-request/);
   });
 });
