@@ -35,6 +35,9 @@ describe("interlibrary loan across the tiers", () => {
     expect(r.type).toBe("loan");
     expect(r.rota.map((e) => e.agencyId)).toEqual(["south-a"]);
     expect(r.rota[0]!.reason).toMatch(/region/);
+    // Asked for by ISBN; the broker's cluster gives it its title.
+    expect(r.title).toMatch(/Russell Crowe/);
+    expect(r.clusterId).not.toBe("");
     const shipped = await waitFor(fed, "north-a", r.id, "shipped");
     expect(shipped.partner).toBe("south-a");
     expect(shipped.dueDate).toBeDefined();

@@ -12,7 +12,7 @@ import { Command, CommanderError } from "commander";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { AutoRespondMode, BorrowInput } from "./ill/engine.js";
 import { type ActionDetail, type IllEvent, type IllRequest, IllStore } from "./ill/store.js";
-import { addIllCommands, type IllRequestJson, parseDay, requestJson } from "./ill-cli.js";
+import { addIllCommands, humanSeconds, type IllRequestJson, parseDay, requestJson } from "./ill-cli.js";
 import { type IllStaffEngine, illStaffService } from "./services/ill-staff.js";
 import { memberMigrations } from "./store/migrations.js";
 
@@ -525,3 +525,12 @@ describe.skipIf(!existsSync(join(ROOT, "packages/member-node/dist/ill-cli.js")))
     });
   },
 );
+
+describe("response times for people", () => {
+  it("says days, hours, minutes and seconds, the two largest", () => {
+    expect(humanSeconds(259_200)).toBe("3d");
+    expect(humanSeconds(90)).toBe("1m 30s");
+    expect(humanSeconds(93_784)).toBe("1d 2h");
+    expect(humanSeconds(0)).toBe("0s");
+  });
+});

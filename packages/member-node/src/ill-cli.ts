@@ -295,7 +295,7 @@ export function formatRequest(r: illServicePb.StaffRequest): string {
       c.agencyId.padEnd(16),
       (c.region || "-").padEnd(8),
       (AVAILABILITY_WORD[c.availability] ?? "-").padEnd(13),
-      c.responseTimeSeconds ? `answers within ${c.responseTimeSeconds}s` : "",
+      c.responseTimeSeconds ? `answers within ${humanSeconds(c.responseTimeSeconds)}` : "",
     ];
     return `${bits.join(" ").trimEnd()}${c.reason ? ` — ${c.reason}` : ""}`;
   };
@@ -762,4 +762,21 @@ export function borrowRequest(
 
 function truncate(s: string, n: number): string {
   return s.length <= n ? s : `${s.slice(0, n - 1)}…`;
+}
+
+/** 259200 → "3d", 90 → "1m 30s": a response time as staff think of it. */
+export function humanSeconds(total: number): string {
+  const parts: string[] = [];
+  let rest = Math.round(total);
+  for (const [unit, size] of [
+    ["d", 86_400],
+    ["h", 3_600],
+    ["m", 60],
+    ["s", 1],
+  ] as const) {
+    const n = Math.floor(rest / size);
+    if (n > 0) parts.push(`${n}${unit}`);
+    rest -= n * size;
+  }
+  return parts.slice(0, 2).join(" ") || "0s";
 }

@@ -367,6 +367,8 @@ export class IllEngine {
       } catch (err) {
         return this.#rotaFailed(id, attempts, ConnectError.from(err));
       }
+      if (res.clusterId && (bib.title === "" || !current.clusterId))
+        await this.#resolveTitle(id, res.clusterId);
       const rota = res.rota.map(rotaEntryOf);
       const excluded = res.excluded.map(rotaEntryOf);
       const cluster = res.clusterId ? ` for cluster ${res.clusterId}` : "";
@@ -377,6 +379,17 @@ export class IllEngine {
       return this.#send(id, { rota, excluded, note });
     } finally {
       this.#routing.delete(id);
+    }
+  }
+
+  /** A request made by identifier gets the title of the cluster the broker found (best effort). */
+  async #resolveTitle(id: string, clusterId: string): Promise<void> {
+    try {
+      const { cluster } = await this.#o.regional.getCluster({ clusterId }, { timeoutMs: CLUSTER_TIMEOUT_MS });
+      this.store.resolveTitle(id, clusterId, { title: cluster?.title ?? "", author: cluster?.author ?? "" });
+    } catch (err) {
+      this.#log.warn({ requestId: id, clusterId, err: (err as Error).message }, "cluster lookup failed");
+      this.store.resolveTitle(id, clusterId, { title: "", author: "" });
     }
   }
 

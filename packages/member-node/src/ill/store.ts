@@ -541,6 +541,27 @@ export class IllStore {
    * Schedules (or reschedules) the retry of a borrowing request's rota, with the note why on
    * its timeline. Only a validated request waits for its rota.
    */
+  /**
+   * What the broker resolved a borrowing request to, before it goes out: the cluster and, where
+   * the request lacked them (made by ISBN or ISSN), the title and author, so that lenders and
+   * staff see what is asked for. Only in state validated; nothing else changes.
+   */
+  resolveTitle(requestId: string, clusterId: string, found: { title: string; author: string }): void {
+    this.#db.transaction(() => {
+      const row = this.#row(requestId);
+      if (row.role !== "borrower" || row.state !== "validated") return;
+      const bib = fromBib(row.bibliographic_info);
+      if (bib.supplierUniqueRecordId === "") bib.supplierUniqueRecordId = clusterId;
+      if (bib.title === "") bib.title = found.title;
+      if (bib.author === "") bib.author = found.author;
+      this.#db.sqlite
+        .prepare(
+          "UPDATE ill_requests SET cluster_id = coalesce(cluster_id, ?), bibliographic_info = ?, title_key = CASE WHEN title_key = '' THEN ? ELSE title_key END WHERE id = ?",
+        )
+        .run(clusterId, toBinary(illPb.BibliographicInfoSchema, bib), normaliseTitle(bib.title), requestId);
+    });
+  }
+
   scheduleRotaRetry(requestId: string, dueAt: Date, attempts: number, note: string): void {
     const now = this.#now();
     this.#db.transaction(() => {
