@@ -33,11 +33,8 @@ import { createClient } from "@connectrpc/connect";
 import { Federation } from "@lrs/dev-env";
 import { illPb, illServicePb, toIso2709 } from "@lrs/shared";
 import { copyOf, loadSamples, ROOT, sampleFiles } from "./records.mjs";
+import { arg, dist, say } from "./util.mjs";
 
-function arg(name, fallback) {
-  const i = process.argv.indexOf(name);
-  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1] : fallback;
-}
 const loans = Number(arg("--loans", "300"));
 const concurrency = Number(arg("--concurrency", "20"));
 const titles = Number(arg("--titles", "100"));
@@ -65,21 +62,6 @@ const SPEC = {
   ],
 };
 
-const say = (s) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${s}`);
-const pct = (sorted, p) =>
-  sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-function dist(values) {
-  const s = [...values].sort((a, b) => a - b);
-  if (s.length === 0) return undefined;
-  return {
-    n: s.length,
-    p50: pct(s, 50),
-    p95: pct(s, 95),
-    p99: pct(s, 99),
-    max: s.at(-1),
-    mean: s.reduce((a, b) => a + b, 0) / s.length,
-  };
-}
 const ms = (v) => (v === undefined ? "–" : `${v.toFixed(v < 10 ? 1 : 0)} ms`);
 
 /** A valid ISBN-13 in the 979-8 range from a number. */

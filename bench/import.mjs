@@ -32,15 +32,12 @@ import { cpus, totalmem } from "node:os";
 import { join, relative } from "node:path";
 import { toIso2709 } from "@lrs/shared";
 import { copyOf, loadSamples, ROOT } from "./records.mjs";
+import { arg } from "./util.mjs";
 
 const OUT = join(ROOT, "bench/out");
 const CLI = join(ROOT, "packages/member-node/bin/lrs-member.js");
 const TIME = "/usr/bin/time";
 
-function arg(name, fallback) {
-  const i = process.argv.indexOf(name);
-  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1] : fallback;
-}
 const flag = (name) => process.argv.includes(name);
 
 const sizes = arg("--records", "100000")

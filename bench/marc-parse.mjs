@@ -20,17 +20,13 @@ import {
 } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { arg } from "./util.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const dist = join(root, "packages/shared/dist/marc/index.js");
 const outDir = join(root, "bench/out");
 const mrcPath = join(outDir, "bench.mrc");
 const xmlPath = join(outDir, "bench.xml");
-
-function arg(name, fallback) {
-  const i = process.argv.indexOf(name);
-  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1] : fallback;
-}
 
 if (!existsSync(dist)) {
   console.error(`${relative(root, dist)} is missing: run npx tsc -b packages/shared first`);

@@ -77,13 +77,10 @@ import BetterSqlite3 from "better-sqlite3";
 import { loadSamples, ROOT } from "./records.mjs";
 import { queryMix } from "./search-queries.mjs";
 import { benchRecord, recordHasIsbn } from "./search-records.mjs";
+import { arg, dist } from "./util.mjs";
 
 // ------------------------------------------------------------------ options
 
-function arg(name, fallback) {
-  const i = process.argv.indexOf(name);
-  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1] : fallback;
-}
 const flag = (name) => process.argv.includes(name);
 const sizes = arg("--records", "100000")
   .split(",")
@@ -124,20 +121,6 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // ------------------------------------------------------------------ small helpers
 
-const pct = (sorted, p) =>
-  sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-function dist(values) {
-  const s = values.filter(Number.isFinite).sort((a, b) => a - b);
-  if (s.length === 0) return undefined;
-  return {
-    n: s.length,
-    p50: pct(s, 50),
-    p95: pct(s, 95),
-    p99: pct(s, 99),
-    max: s.at(-1),
-    mean: s.reduce((a, b) => a + b, 0) / s.length,
-  };
-}
 const fmtMs = (v) =>
   v === undefined ? "–" : v >= 100 ? `${Math.round(v)}` : v >= 10 ? v.toFixed(1) : v.toFixed(2);
 const fmtInt = (n) => (n === undefined ? "–" : Math.round(n).toLocaleString("en-US"));

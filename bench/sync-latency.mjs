@@ -34,11 +34,8 @@ import { MemberCatalog, memberMigrations } from "@lrs/member-node";
 import { catalogPb, Database, sharedMigrations, toIso2709 } from "@lrs/shared";
 import BetterSqlite3 from "better-sqlite3";
 import { copyOf, loadSamples, ROOT, sampleFiles } from "./records.mjs";
+import { arg, dist, say } from "./util.mjs";
 
-function arg(name, fallback) {
-  const i = process.argv.indexOf(name);
-  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1] : fallback;
-}
 const rate = Number(arg("--rate", "20"));
 const seconds = Number(arg("--seconds", "60"));
 const sampleEvery = Number(arg("--sample", "10"));
@@ -63,22 +60,6 @@ const SPEC = {
   ],
 };
 
-const say = (s) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${s}`);
-const pct = (sorted, p) =>
-  sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-function dist(values) {
-  const s = [...values].sort((a, b) => a - b);
-  if (s.length === 0) return undefined;
-  return {
-    n: s.length,
-    min: s[0],
-    p50: pct(s, 50),
-    p95: pct(s, 95),
-    p99: pct(s, 99),
-    max: s.at(-1),
-    mean: s.reduce((a, b) => a + b, 0) / s.length,
-  };
-}
 const ms = (v) => (v === undefined ? "–" : `${Math.round(v)} ms`);
 
 /** CPU seconds (user + system) of a process so far, from /proc. */
