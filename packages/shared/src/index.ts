@@ -15,6 +15,7 @@ export { Tier } from "./gen/lrs/v1/common_pb.js";
 export * as directoryPb from "./gen/lrs/v1/directory_pb.js";
 export * as illPb from "./gen/lrs/v1/ill_pb.js";
 export * as illServicePb from "./gen/lrs/v1/ill_service_pb.js";
+export * as ledgerPb from "./gen/lrs/v1/ledger_pb.js";
 export * as searchPb from "./gen/lrs/v1/search_pb.js";
 export * as ill from "./ill/index.js";
 export * from "./ill-net/index.js";

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file lrs/v1/directory.proto.
  */
 export const file_lrs_v1_directory: GenFile = /*@__PURE__*/
-  fileDesc("ChZscnMvdjEvZGlyZWN0b3J5LnByb3RvEgZscnMudjEizwIKFExlbmRpbmdQb2xpY3lTdW1tYXJ5EhMKC2xlbmRzX2l0ZW1zGAEgASgIEhcKD3N1cHBsaWVzX2NvcGllcxgCIAEoCBIYChBsb2FuX3BlcmlvZF9kYXlzGAMgASgFEhQKDG1heF9yZW5ld2FscxgEIAEoBRIkChxsZW5kX29ubHlfaWZfbXVsdGlwbGVfY29waWVzGAUgASgIEiEKGW5vbl9jaXJjdWxhdGluZ19sb2NhdGlvbnMYBiADKAkSDQoFbm90ZXMYByABKAkSFgoObWF0ZXJpYWxfdHlwZXMYCCADKAkSLAoOY2xvc2VkX3BlcmlvZHMYCSADKAsyFC5scnMudjEuQ2xvc2VkUGVyaW9kEh0KFXJlc3BvbnNlX3RpbWVfc2Vjb25kcxgKIAEoDRIcChRsZW5kc19vdXRzaWRlX3JlZ2lvbhgLIAEoCCI4CgxDbG9zZWRQZXJpb2QSDAoEZnJvbRgBIAEoCRIKCgJ0bxgCIAEoCRIOCgZyZWFzb24YAyABKAkihAMKC0luc3RpdHV0aW9uEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSGgoEdGllchgDIAEoDjIMLmxycy52MS5UaWVyEg4KBnJlZ2lvbhgEIAEoCRIQCghzdWJqZWN0cxgFIAMoCRIQCghlbmRwb2ludBgGIAEoCRIYChBjZXJ0X2ZpbmdlcnByaW50GAcgASgJEhMKC2NlcnRfc2VyaWFsGAggASgJEjIKDmNlcnRfbm90X2FmdGVyGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI0Cg5sZW5kaW5nX3BvbGljeRgKIAEoCzIcLmxycy52MS5MZW5kaW5nUG9saWN5U3VtbWFyeRIxCg1yZWdpc3RlcmVkX2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgdyZXZva2VkGA0gASgIInsKCURpcmVjdG9yeRIPCgd2ZXJzaW9uGAEgASgEEikKDGluc3RpdHV0aW9ucxgCIAMoCzITLmxycy52MS5JbnN0aXR1dGlvbhIcChRyZXZva2VkX2ZpbmdlcnByaW50cxgDIAMoCRIUCgxhdXRob3JpdHlfaWQYBCABKAkiGQoXR2V0Q2FDZXJ0aWZpY2F0ZVJlcXVlc3QiNgoYR2V0Q2FDZXJ0aWZpY2F0ZVJlc3BvbnNlEhoKEmNhX2NlcnRpZmljYXRlX3BlbRgBIAEoCSJHCg1FbnJvbGxSZXF1ZXN0Eg0KBXRva2VuGAEgASgJEhYKDmluc3RpdHV0aW9uX2lkGAIgASgJEg8KB2Nzcl9wZW0YAyABKAkiiQEKDkVucm9sbFJlc3BvbnNlEhcKD2NlcnRpZmljYXRlX3BlbRgBIAEoCRIaChJjYV9jZXJ0aWZpY2F0ZV9wZW0YAiABKAkSFgoOaW5zdGl0dXRpb25faWQYAyABKAkSGgoEdGllchgEIAEoDjIMLmxycy52MS5UaWVyEg4KBnJlZ2lvbhgFIAEoCSJtChZTaWduQ2VydGlmaWNhdGVSZXF1ZXN0EhYKDmluc3RpdHV0aW9uX2lkGAEgASgJEhoKBHRpZXIYAiABKA4yDC5scnMudjEuVGllchIOCgZyZWdpb24YAyABKAkSDwoHY3NyX3BlbRgEIAEoCSIyChdTaWduQ2VydGlmaWNhdGVSZXNwb25zZRIXCg9jZXJ0aWZpY2F0ZV9wZW0YASABKAkiOwoPUmVnaXN0ZXJSZXF1ZXN0EigKC2luc3RpdHV0aW9uGAEgASgLMhMubHJzLnYxLkluc3RpdHV0aW9uIlcKEFJlZ2lzdGVyUmVzcG9uc2USKAoLaW5zdGl0dXRpb24YASABKAsyEy5scnMudjEuSW5zdGl0dXRpb24SGQoRZGlyZWN0b3J5X3ZlcnNpb24YAiABKAQiFQoTR2V0RGlyZWN0b3J5UmVxdWVzdCI8ChRHZXREaXJlY3RvcnlSZXNwb25zZRIkCglkaXJlY3RvcnkYASABKAsyES5scnMudjEuRGlyZWN0b3J5Ii4KFVdhdGNoRGlyZWN0b3J5UmVxdWVzdBIVCg1rbm93bl92ZXJzaW9uGAEgASgEIj4KFldhdGNoRGlyZWN0b3J5UmVzcG9uc2USJAoJZGlyZWN0b3J5GAEgASgLMhEubHJzLnYxLkRpcmVjdG9yeTLTAwoQRGlyZWN0b3J5U2VydmljZRJVChBHZXRDYUNlcnRpZmljYXRlEh8ubHJzLnYxLkdldENhQ2VydGlmaWNhdGVSZXF1ZXN0GiAubHJzLnYxLkdldENhQ2VydGlmaWNhdGVSZXNwb25zZRI3CgZFbnJvbGwSFS5scnMudjEuRW5yb2xsUmVxdWVzdBoWLmxycy52MS5FbnJvbGxSZXNwb25zZRJSCg9TaWduQ2VydGlmaWNhdGUSHi5scnMudjEuU2lnbkNlcnRpZmljYXRlUmVxdWVzdBofLmxycy52MS5TaWduQ2VydGlmaWNhdGVSZXNwb25zZRI9CghSZWdpc3RlchIXLmxycy52MS5SZWdpc3RlclJlcXVlc3QaGC5scnMudjEuUmVnaXN0ZXJSZXNwb25zZRJJCgxHZXREaXJlY3RvcnkSGy5scnMudjEuR2V0RGlyZWN0b3J5UmVxdWVzdBocLmxycy52MS5HZXREaXJlY3RvcnlSZXNwb25zZRJRCg5XYXRjaERpcmVjdG9yeRIdLmxycy52MS5XYXRjaERpcmVjdG9yeVJlcXVlc3QaHi5scnMudjEuV2F0Y2hEaXJlY3RvcnlSZXNwb25zZTABYgZwcm90bzM", [file_google_protobuf_timestamp, file_lrs_v1_common]);
+  fileDesc("ChZscnMvdjEvZGlyZWN0b3J5LnByb3RvEgZscnMudjEizwIKFExlbmRpbmdQb2xpY3lTdW1tYXJ5EhMKC2xlbmRzX2l0ZW1zGAEgASgIEhcKD3N1cHBsaWVzX2NvcGllcxgCIAEoCBIYChBsb2FuX3BlcmlvZF9kYXlzGAMgASgFEhQKDG1heF9yZW5ld2FscxgEIAEoBRIkChxsZW5kX29ubHlfaWZfbXVsdGlwbGVfY29waWVzGAUgASgIEiEKGW5vbl9jaXJjdWxhdGluZ19sb2NhdGlvbnMYBiADKAkSDQoFbm90ZXMYByABKAkSFgoObWF0ZXJpYWxfdHlwZXMYCCADKAkSLAoOY2xvc2VkX3BlcmlvZHMYCSADKAsyFC5scnMudjEuQ2xvc2VkUGVyaW9kEh0KFXJlc3BvbnNlX3RpbWVfc2Vjb25kcxgKIAEoDRIcChRsZW5kc19vdXRzaWRlX3JlZ2lvbhgLIAEoCCLCAQoLRmVlU2NoZWR1bGUSEAoIY3VycmVuY3kYASABKAkSEgoKbG9hbl9taW5vchgCIAEoAxISCgpjb3B5X21pbm9yGAMgASgDEhYKDnBlcl9wYWdlX21pbm9yGAQgASgDEhwKFHJ1c2hfc3VyY2hhcmdlX21pbm9yGAUgASgDEhsKE3JlY2lwcm9jYWxfcGFydG5lcnMYBiADKAkSJgoJZGlzY291bnRzGAcgAygLMhMubHJzLnYxLkZlZURpc2NvdW50IjYKC0ZlZURpc2NvdW50EhYKDmluc3RpdHV0aW9uX2lkGAEgASgJEg8KB3BlcmNlbnQYAiABKA0iOAoMQ2xvc2VkUGVyaW9kEgwKBGZyb20YASABKAkSCgoCdG8YAiABKAkSDgoGcmVhc29uGAMgASgJIq8DCgtJbnN0aXR1dGlvbhIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEhoKBHRpZXIYAyABKA4yDC5scnMudjEuVGllchIOCgZyZWdpb24YBCABKAkSEAoIc3ViamVjdHMYBSADKAkSEAoIZW5kcG9pbnQYBiABKAkSGAoQY2VydF9maW5nZXJwcmludBgHIAEoCRITCgtjZXJ0X3NlcmlhbBgIIAEoCRIyCg5jZXJ0X25vdF9hZnRlchgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNAoObGVuZGluZ19wb2xpY3kYCiABKAsyHC5scnMudjEuTGVuZGluZ1BvbGljeVN1bW1hcnkSKQoMZmVlX3NjaGVkdWxlGA4gASgLMhMubHJzLnYxLkZlZVNjaGVkdWxlEjEKDXJlZ2lzdGVyZWRfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3Jldm9rZWQYDSABKAgiewoJRGlyZWN0b3J5Eg8KB3ZlcnNpb24YASABKAQSKQoMaW5zdGl0dXRpb25zGAIgAygLMhMubHJzLnYxLkluc3RpdHV0aW9uEhwKFHJldm9rZWRfZmluZ2VycHJpbnRzGAMgAygJEhQKDGF1dGhvcml0eV9pZBgEIAEoCSIZChdHZXRDYUNlcnRpZmljYXRlUmVxdWVzdCI2ChhHZXRDYUNlcnRpZmljYXRlUmVzcG9uc2USGgoSY2FfY2VydGlmaWNhdGVfcGVtGAEgASgJIkcKDUVucm9sbFJlcXVlc3QSDQoFdG9rZW4YASABKAkSFgoOaW5zdGl0dXRpb25faWQYAiABKAkSDwoHY3NyX3BlbRgDIAEoCSKJAQoORW5yb2xsUmVzcG9uc2USFwoPY2VydGlmaWNhdGVfcGVtGAEgASgJEhoKEmNhX2NlcnRpZmljYXRlX3BlbRgCIAEoCRIWCg5pbnN0aXR1dGlvbl9pZBgDIAEoCRIaCgR0aWVyGAQgASgOMgwubHJzLnYxLlRpZXISDgoGcmVnaW9uGAUgASgJIm0KFlNpZ25DZXJ0aWZpY2F0ZVJlcXVlc3QSFgoOaW5zdGl0dXRpb25faWQYASABKAkSGgoEdGllchgCIAEoDjIMLmxycy52MS5UaWVyEg4KBnJlZ2lvbhgDIAEoCRIPCgdjc3JfcGVtGAQgASgJIjIKF1NpZ25DZXJ0aWZpY2F0ZVJlc3BvbnNlEhcKD2NlcnRpZmljYXRlX3BlbRgBIAEoCSI7Cg9SZWdpc3RlclJlcXVlc3QSKAoLaW5zdGl0dXRpb24YASABKAsyEy5scnMudjEuSW5zdGl0dXRpb24iVwoQUmVnaXN0ZXJSZXNwb25zZRIoCgtpbnN0aXR1dGlvbhgBIAEoCzITLmxycy52MS5JbnN0aXR1dGlvbhIZChFkaXJlY3RvcnlfdmVyc2lvbhgCIAEoBCIVChNHZXREaXJlY3RvcnlSZXF1ZXN0IjwKFEdldERpcmVjdG9yeVJlc3BvbnNlEiQKCWRpcmVjdG9yeRgBIAEoCzIRLmxycy52MS5EaXJlY3RvcnkiLgoVV2F0Y2hEaXJlY3RvcnlSZXF1ZXN0EhUKDWtub3duX3ZlcnNpb24YASABKAQiPgoWV2F0Y2hEaXJlY3RvcnlSZXNwb25zZRIkCglkaXJlY3RvcnkYASABKAsyES5scnMudjEuRGlyZWN0b3J5MtMDChBEaXJlY3RvcnlTZXJ2aWNlElUKEEdldENhQ2VydGlmaWNhdGUSHy5scnMudjEuR2V0Q2FDZXJ0aWZpY2F0ZVJlcXVlc3QaIC5scnMudjEuR2V0Q2FDZXJ0aWZpY2F0ZVJlc3BvbnNlEjcKBkVucm9sbBIVLmxycy52MS5FbnJvbGxSZXF1ZXN0GhYubHJzLnYxLkVucm9sbFJlc3BvbnNlElIKD1NpZ25DZXJ0aWZpY2F0ZRIeLmxycy52MS5TaWduQ2VydGlmaWNhdGVSZXF1ZXN0Gh8ubHJzLnYxLlNpZ25DZXJ0aWZpY2F0ZVJlc3BvbnNlEj0KCFJlZ2lzdGVyEhcubHJzLnYxLlJlZ2lzdGVyUmVxdWVzdBoYLmxycy52MS5SZWdpc3RlclJlc3BvbnNlEkkKDEdldERpcmVjdG9yeRIbLmxycy52MS5HZXREaXJlY3RvcnlSZXF1ZXN0GhwubHJzLnYxLkdldERpcmVjdG9yeVJlc3BvbnNlElEKDldhdGNoRGlyZWN0b3J5Eh0ubHJzLnYxLldhdGNoRGlyZWN0b3J5UmVxdWVzdBoeLmxycy52MS5XYXRjaERpcmVjdG9yeVJlc3BvbnNlMAFiBnByb3RvMw", [file_google_protobuf_timestamp, file_lrs_v1_common]);
 
 /**
  * What a lending institution says about its lending, in short. The full
@@ -112,6 +112,91 @@ export const LendingPolicySummarySchema: GenMessage<LendingPolicySummary> = /*@_
   messageDesc(file_lrs_v1_directory, 0);
 
 /**
+ * What a supplier charges (published in the directory; brokers leave out a
+ * lender whose charge is over the requester's maximum cost). Amounts in the
+ * currency's minor unit.
+ *
+ * @generated from message lrs.v1.FeeSchedule
+ */
+export type FeeSchedule = Message<"lrs.v1.FeeSchedule"> & {
+  /**
+   * ISO 4217, e.g. "EUR". Empty: the institution charges nothing.
+   *
+   * @generated from field: string currency = 1;
+   */
+  currency: string;
+
+  /**
+   * @generated from field: int64 loan_minor = 2;
+   */
+  loanMinor: bigint;
+
+  /**
+   * @generated from field: int64 copy_minor = 3;
+   */
+  copyMinor: bigint;
+
+  /**
+   * Per page of a copy, on top of copy_minor.
+   *
+   * @generated from field: int64 per_page_minor = 4;
+   */
+  perPageMinor: bigint;
+
+  /**
+   * Added for service level "Rush" (or "Express", "Urgent").
+   *
+   * @generated from field: int64 rush_surcharge_minor = 5;
+   */
+  rushSurchargeMinor: bigint;
+
+  /**
+   * Institutions served free of charge (reciprocal agreements).
+   *
+   * @generated from field: repeated string reciprocal_partners = 6;
+   */
+  reciprocalPartners: string[];
+
+  /**
+   * Discounts by agreement.
+   *
+   * @generated from field: repeated lrs.v1.FeeDiscount discounts = 7;
+   */
+  discounts: FeeDiscount[];
+};
+
+/**
+ * Describes the message lrs.v1.FeeSchedule.
+ * Use `create(FeeScheduleSchema)` to create a new message.
+ */
+export const FeeScheduleSchema: GenMessage<FeeSchedule> = /*@__PURE__*/
+  messageDesc(file_lrs_v1_directory, 1);
+
+/**
+ * @generated from message lrs.v1.FeeDiscount
+ */
+export type FeeDiscount = Message<"lrs.v1.FeeDiscount"> & {
+  /**
+   * @generated from field: string institution_id = 1;
+   */
+  institutionId: string;
+
+  /**
+   * 1–100.
+   *
+   * @generated from field: uint32 percent = 2;
+   */
+  percent: number;
+};
+
+/**
+ * Describes the message lrs.v1.FeeDiscount.
+ * Use `create(FeeDiscountSchema)` to create a new message.
+ */
+export const FeeDiscountSchema: GenMessage<FeeDiscount> = /*@__PURE__*/
+  messageDesc(file_lrs_v1_directory, 2);
+
+/**
  * A period in which an institution takes no ILL requests.
  *
  * @generated from message lrs.v1.ClosedPeriod
@@ -140,7 +225,7 @@ export type ClosedPeriod = Message<"lrs.v1.ClosedPeriod"> & {
  * Use `create(ClosedPeriodSchema)` to create a new message.
  */
 export const ClosedPeriodSchema: GenMessage<ClosedPeriod> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_directory, 1);
+  messageDesc(file_lrs_v1_directory, 3);
 
 /**
  * One institution of the federation: a node and what others need to know of it.
@@ -205,6 +290,13 @@ export type Institution = Message<"lrs.v1.Institution"> & {
   lendingPolicy?: LendingPolicySummary | undefined;
 
   /**
+   * What it charges for supplying (members).
+   *
+   * @generated from field: lrs.v1.FeeSchedule fee_schedule = 14;
+   */
+  feeSchedule?: FeeSchedule | undefined;
+
+  /**
    * @generated from field: google.protobuf.Timestamp registered_at = 11;
    */
   registeredAt?: Timestamp | undefined;
@@ -227,7 +319,7 @@ export type Institution = Message<"lrs.v1.Institution"> & {
  * Use `create(InstitutionSchema)` to create a new message.
  */
 export const InstitutionSchema: GenMessage<Institution> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_directory, 2);
+  messageDesc(file_lrs_v1_directory, 4);
 
 /**
  * A consistent view of the federation directory at one version.
@@ -267,7 +359,7 @@ export type Directory = Message<"lrs.v1.Directory"> & {
  * Use `create(DirectorySchema)` to create a new message.
  */
 export const DirectorySchema: GenMessage<Directory> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_directory, 3);
+  messageDesc(file_lrs_v1_directory, 5);
 
 /**
  * @generated from message lrs.v1.GetCaCertificateRequest
@@ -280,7 +372,7 @@ export type GetCaCertificateRequest = Message<"lrs.v1.GetCaCertificateRequest"> 
  * Use `create(GetCaCertificateRequestSchema)` to create a new message.
  */
 export const GetCaCertificateRequestSchema: GenMessage<GetCaCertificateRequest> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_directory, 4);
+  messageDesc(file_lrs_v1_directory, 6);
 
 /**
  * @generated from message lrs.v1.GetCaCertificateResponse
@@ -300,7 +392,7 @@ export type GetCaCertificateResponse = Message<"lrs.v1.GetCaCertificateResponse"
  * Use `create(GetCaCertificateResponseSchema)` to create a new message.
  */
 export const GetCaCertificateResponseSchema: GenMessage<GetCaCertificateResponse> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_directory, 5);
+  messageDesc(file_lrs_v1_directory, 7);
 
 /**
  * @generated from message lrs.v1.EnrollRequest
@@ -333,7 +425,7 @@ export type EnrollRequest = Message<"lrs.v1.EnrollRequest"> & {
  * Use `create(EnrollRequestSchema)` to create a new message.
  */
 export const EnrollRequestSchema: GenMessage<EnrollRequest> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_directory, 6);
+  messageDesc(file_lrs_v1_directory, 8);
 
 /**
  * @generated from message lrs.v1.EnrollResponse
@@ -370,7 +462,7 @@ export type EnrollResponse = Message<"lrs.v1.EnrollResponse"> & {
  * Use `create(EnrollResponseSchema)` to create a new message.
  */
 export const EnrollResponseSchema: GenMessage<EnrollResponse> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_directory, 7);
+  messageDesc(file_lrs_v1_directory, 9);
 
 /**
  * Asked by a regional center of the national center when one of its members
@@ -405,7 +497,7 @@ export type SignCertificateRequest = Message<"lrs.v1.SignCertificateRequest"> & 
  * Use `create(SignCertificateRequestSchema)` to create a new message.
  */
 export const SignCertificateRequestSchema: GenMessage<SignCertificateRequest> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_directory, 8);
+  messageDesc(file_lrs_v1_directory, 10);
 
 /**
  * @generated from message lrs.v1.SignCertificateResponse
@@ -422,7 +514,7 @@ export type SignCertificateResponse = Message<"lrs.v1.SignCertificateResponse"> 
  * Use `create(SignCertificateResponseSchema)` to create a new message.
  */
 export const SignCertificateResponseSchema: GenMessage<SignCertificateResponse> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_directory, 9);
+  messageDesc(file_lrs_v1_directory, 11);
 
 /**
  * @generated from message lrs.v1.RegisterRequest
@@ -439,7 +531,7 @@ export type RegisterRequest = Message<"lrs.v1.RegisterRequest"> & {
  * Use `create(RegisterRequestSchema)` to create a new message.
  */
 export const RegisterRequestSchema: GenMessage<RegisterRequest> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_directory, 10);
+  messageDesc(file_lrs_v1_directory, 12);
 
 /**
  * @generated from message lrs.v1.RegisterResponse
@@ -464,7 +556,7 @@ export type RegisterResponse = Message<"lrs.v1.RegisterResponse"> & {
  * Use `create(RegisterResponseSchema)` to create a new message.
  */
 export const RegisterResponseSchema: GenMessage<RegisterResponse> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_directory, 11);
+  messageDesc(file_lrs_v1_directory, 13);
 
 /**
  * @generated from message lrs.v1.GetDirectoryRequest
@@ -477,7 +569,7 @@ export type GetDirectoryRequest = Message<"lrs.v1.GetDirectoryRequest"> & {
  * Use `create(GetDirectoryRequestSchema)` to create a new message.
  */
 export const GetDirectoryRequestSchema: GenMessage<GetDirectoryRequest> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_directory, 12);
+  messageDesc(file_lrs_v1_directory, 14);
 
 /**
  * @generated from message lrs.v1.GetDirectoryResponse
@@ -494,7 +586,7 @@ export type GetDirectoryResponse = Message<"lrs.v1.GetDirectoryResponse"> & {
  * Use `create(GetDirectoryResponseSchema)` to create a new message.
  */
 export const GetDirectoryResponseSchema: GenMessage<GetDirectoryResponse> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_directory, 13);
+  messageDesc(file_lrs_v1_directory, 15);
 
 /**
  * @generated from message lrs.v1.WatchDirectoryRequest
@@ -515,7 +607,7 @@ export type WatchDirectoryRequest = Message<"lrs.v1.WatchDirectoryRequest"> & {
  * Use `create(WatchDirectoryRequestSchema)` to create a new message.
  */
 export const WatchDirectoryRequestSchema: GenMessage<WatchDirectoryRequest> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_directory, 14);
+  messageDesc(file_lrs_v1_directory, 16);
 
 /**
  * @generated from message lrs.v1.WatchDirectoryResponse
@@ -532,7 +624,7 @@ export type WatchDirectoryResponse = Message<"lrs.v1.WatchDirectoryResponse"> & 
  * Use `create(WatchDirectoryResponseSchema)` to create a new message.
  */
 export const WatchDirectoryResponseSchema: GenMessage<WatchDirectoryResponse> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_directory, 15);
+  messageDesc(file_lrs_v1_directory, 17);
 
 /**
  * The federation directory and its certificate authority. Served by the
