@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Federation, type FederationSpec } from "@lrs/dev-env";
+import { Federation, type FederationOptions, type FederationSpec } from "@lrs/dev-env";
 
 /** A small federation: enough to cross every tier boundary, quick to start. */
 export const SMALL_SPEC: FederationSpec = {
@@ -32,6 +32,7 @@ export const SMALL_SPEC: FederationSpec = {
  */
 export async function startFederation(
   spec: FederationSpec = SMALL_SPEC,
+  opts: Pick<FederationOptions, "env"> = {},
 ): Promise<{ fed: Federation; destroy: () => Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), "lrs-test-"));
   let fed: Federation | undefined;
@@ -41,7 +42,7 @@ export async function startFederation(
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    fed = await Federation.create(spec, { dir, logLevel: process.env.LRS_TEST_LOG_LEVEL ?? "warn" });
+    fed = await Federation.create(spec, { dir, logLevel: process.env.LRS_TEST_LOG_LEVEL ?? "warn", ...opts });
     return { fed, destroy };
   } catch (err) {
     await destroy();

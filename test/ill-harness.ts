@@ -3,7 +3,7 @@
 // times so that a silent lender is passed over in seconds, and a catalog with known holdings.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type Federation, type FederationSpec, REPO_ROOT } from "@lrs/dev-env";
+import { type Federation, type FederationOptions, type FederationSpec, REPO_ROOT } from "@lrs/dev-env";
 import { recordIdOf } from "@lrs/member-node";
 import { illPb, illServicePb, readMarcFile } from "@lrs/shared";
 import { startFederation } from "./harness.js";
@@ -103,8 +103,14 @@ async function writeItems(memberId: string, files: string[], out: string): Promi
   writeFileSync(out, `${lines.join("\n")}\n`);
 }
 
-export async function startIllFederation(): Promise<{ fed: Federation; destroy: () => Promise<void> }> {
-  const { fed, destroy } = await startFederation(ILL_SPEC);
+/** ILL_SPEC's lender settings: a short response time and the scenario responder. */
+export const lenderConfig = LENDER;
+
+export async function startIllFederation(
+  spec: FederationSpec = ILL_SPEC,
+  opts: Pick<FederationOptions, "env"> = {},
+): Promise<{ fed: Federation; destroy: () => Promise<void> }> {
+  const { fed, destroy } = await startFederation(spec, opts);
   try {
     const itemsDir = join(fed.dir, "items");
     mkdirSync(itemsDir, { recursive: true });

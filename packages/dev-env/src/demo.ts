@@ -2,6 +2,17 @@ import { join } from "node:path";
 import { Command } from "commander";
 import { DEMO_CATALOGS, SAMPLE_DATA } from "./demo-data.js";
 import { DEMO_SPEC, Federation, REPO_ROOT } from "./federation.js";
+import { DemoWorkload } from "./workload.js";
+
+/**
+ * Traffic figures every few seconds rather than every minute, so that the dashboard moves while
+ * one watches it (environment, so that it holds for demos created before too).
+ */
+const DEMO_ENV: NodeJS.ProcessEnv = {
+  MEMBER_TRAFFIC_FLUSH_INTERVAL: "5s",
+  REGIONAL_TRAFFIC_FLUSH_INTERVAL: "5s",
+  NATIONAL_TRAFFIC_FLUSH_INTERVAL: "5s",
+};
 
 /**
  * `npm start`: creates (first run) or reuses (later runs) the demo federation
@@ -16,8 +27,10 @@ async function main(): Promise<void> {
     .option("--fresh", "throw away an existing demo federation and create a new one")
     .option("--log-level <level>", "log level of the node processes", "info")
     .option("--no-data", "do not load the sample catalogs on first start")
+    .option("--no-workload", "do not run the synthetic workload (searches and loans between the members)")
     .parse();
-  const o = program.opts<{ dir: string; fresh?: boolean; logLevel: string; data: boolean }>();
+  const o = program.opts<{ dir: string; fresh?: boolean; logLevel: string; data: boolean; workload: boolean }>();
+  const workload = new AbortController();
   const started = Date.now();
   const progress = (line: string) => process.stdout.write(`  ${line}\n`);
   let fed: Federation | undefined;
@@ -26,6 +39,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     process.stdout.write("\nstopping the demo federation…\n");
+    workload.abort();
     await fed?.stopAll();
     process.stdout.write("all nodes stopped; `npm start` brings the same federation back.\n");
     process.exit(code);
@@ -36,11 +50,16 @@ async function main(): Promise<void> {
     if (o.fresh && Federation.exists(o.dir)) Federation.open({ dir: o.dir }).remove();
     if (Federation.exists(o.dir)) {
       process.stdout.write(`starting the demo federation in ${o.dir}\n`);
-      fed = Federation.open({ dir: o.dir, logLevel: o.logLevel, onProgress: progress });
+      fed = Federation.open({ dir: o.dir, logLevel: o.logLevel, onProgress: progress, env: DEMO_ENV });
       await fed.startAll();
     } else {
       process.stdout.write(`creating a demo federation in ${o.dir} (first run)\n`);
-      fed = await Federation.create(DEMO_SPEC, { dir: o.dir, logLevel: o.logLevel, onProgress: progress });
+      fed = await Federation.create(DEMO_SPEC, {
+        dir: o.dir,
+        logLevel: o.logLevel,
+        onProgress: progress,
+        env: DEMO_ENV,
+      });
       if (o.data) {
         const data = SAMPLE_DATA(REPO_ROOT);
         await Promise.all(
@@ -64,9 +83,19 @@ async function main(): Promise<void> {
     return;
   }
   await fed.waitSynced().catch((err: Error) => progress(`warning: ${err.message}`));
+  let manifestChanged = false;
   const rows = await Promise.all(
     fed.manifest.nodes.map(async (n) => {
       const st = await fed!.status(n.id).catch(() => undefined);
+      // A demo made before the node had these listeners learns their addresses from the node.
+      if (st?.metricsUrl && n.metrics !== st.metricsUrl) {
+        n.metrics = st.metricsUrl;
+        manifestChanged = true;
+      }
+      if (st?.dashboardUrl && n.dashboard !== st.dashboardUrl) {
+        n.dashboard = st.dashboardUrl;
+        manifestChanged = true;
+      }
       const c = st?.catalog;
       return {
         id: n.id,
@@ -82,6 +111,8 @@ async function main(): Promise<void> {
       };
     }),
   );
+  if (manifestChanged) fed.writeManifest();
+  const dashboard = fed.manifest.nodes.find((n) => n.tier === "national")?.dashboard ?? "";
   const cols = ["id", "tier", "region", "address", "health", "catalog"] as const;
   const width = cols.map((c) => Math.max(c.length, ...rows.map((r) => r[c].length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(width[i]!)).join("  ");
@@ -94,8 +125,17 @@ async function main(): Promise<void> {
         .filter((n) => n.sru)
         .map((n) => `${n.id} ${n.sru}`)
         .join(", ")}\n` +
+      `Prometheus metrics: every node's "metrics" in the manifest (e.g. ${fed.node("national").metrics ?? ""}).\n` +
+      `\nDashboard of federated traffic: ${dashboard}\n` +
+      (o.workload
+        ? "A gentle synthetic workload runs (searches every few seconds, a loan every minute or so); --no-workload turns it off.\n"
+        : "") +
       "Press Ctrl-C to stop every node.\n",
   );
+  if (o.workload) {
+    const members = fed.manifest.nodes.filter((n) => n.tier === "member").map((n) => n.id);
+    void new DemoWorkload(fed, { members, say: progress }).run(workload.signal);
+  }
   await new Promise(() => {});
 }
 

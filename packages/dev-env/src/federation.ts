@@ -37,6 +37,10 @@ export interface ManifestNode {
   log: string;
   /** SRU base URL (regional and national centers). */
   sru?: string;
+  /** Prometheus metrics (every node). */
+  metrics?: string;
+  /** The traffic dashboard (the national center). */
+  dashboard?: string;
 }
 
 export interface Manifest {
@@ -211,6 +215,15 @@ export class Federation {
         values.sru_listen = `127.0.0.1:${sruPort}`;
         sru = `http://127.0.0.1:${sruPort}/sru`;
       }
+      const metricsPort = await freePort();
+      values.metrics_listen = `127.0.0.1:${metricsPort}`;
+      const metrics = `http://127.0.0.1:${metricsPort}/metrics`;
+      let dashboard: string | undefined;
+      if (tier === "national") {
+        const dashboardPort = await freePort();
+        values.dashboard_listen = `127.0.0.1:${dashboardPort}`;
+        dashboard = `http://127.0.0.1:${dashboardPort}/`;
+      }
       writeFileSync(
         config,
         `# ${name} — written by the LRS dev-env\n${toml(values)}\n${extraConfig ? `\n${extraConfig.trim()}\n` : ""}`,
@@ -229,6 +242,8 @@ export class Federation {
         key: ip.key,
         log: join(dir, "logs", `${id}.log`),
         ...(sru ? { sru } : {}),
+        metrics,
+        ...(dashboard ? { dashboard } : {}),
       };
       nodes.push(node);
       return node;
@@ -329,6 +344,13 @@ export class Federation {
       throw new Error(`port ${port} for ${id} is in use (is another copy of this federation running?)`);
     const sruPort = node.sru ? Number(new URL(node.sru).port) : 0;
     if (sruPort && !(await portIsFree(sruPort))) throw new Error(`SRU port ${sruPort} for ${id} is in use`);
+    for (const [what, url] of [
+      ["metrics", node.metrics],
+      ["dashboard", node.dashboard],
+    ] as const) {
+      const p = url ? Number(new URL(url).port) : 0;
+      if (p && !(await portIsFree(p))) throw new Error(`${what} port ${p} for ${id} is in use`);
+    }
     const out = createWriteStream(node.log, { flags: "a" });
     const child = spawn(process.execPath, [BIN[node.tier], "serve", "--config", node.config], {
       env: {

@@ -1,3 +1,4 @@
 export * from "./demo-data.js";
 export * from "./federation.js";
 export * from "./ports.js";
+export * from "./workload.js";

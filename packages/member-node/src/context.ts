@@ -1,4 +1,6 @@
 import type { CatalogSyncPusher, DirectoryReplica, NodeContext, ParentLink } from "@lrs/shared";
+import type { CopyrightCounter } from "./fees/copyright.js";
+import type { MemberLedger } from "./fees/ledger.js";
 import type { IllEngine } from "./ill/engine.js";
 import type { MemberCatalog } from "./store/catalog.js";
 
@@ -12,4 +14,8 @@ export interface MemberContext extends NodeContext {
   pusher: CatalogSyncPusher;
   /** Interlibrary loan: the requests, their timers, the inbox and the automatic responder. */
   ill: IllEngine;
+  /** The copyright rule's counts of the copies this member borrows. */
+  copyright: CopyrightCounter;
+  /** The charges this member posted as a borrower (and their reversals). */
+  ledger: MemberLedger;
 }

@@ -240,6 +240,9 @@ describe("ill request, list, show", () => {
       "timeline",
       "messages",
       "timers",
+      "identifiers",
+      "article",
+      "copy",
     ]);
     expect(j).toMatchObject({
       id: "id-1",
@@ -278,6 +281,7 @@ describe("ill request, list, show", () => {
         availability: "available",
         lent: 0,
         borrowed: 0,
+        charge: null,
         current: true,
       },
       expect.objectContaining({ position: 2, agencyId: "south-a", responseTimeSeconds: 3, current: false }),

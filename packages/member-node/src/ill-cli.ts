@@ -6,11 +6,14 @@ import { type Timestamp, timestampDate, timestampFromDate } from "@bufbuild/prot
 import { type Client, createClient } from "@connectrpc/connect";
 import {
   configOption,
+  costsOf,
   ill,
+  illPb,
   illServicePb,
   loadConfig,
   normalizeIsbn,
   normalizeIssn,
+  parseMoney,
   printJson,
   printTable,
   searchPb,
@@ -18,6 +21,8 @@ import {
   Tier,
 } from "@lrs/shared";
 import { Argument, type Command, Option } from "commander";
+import { ARTICLE_KEYS, articleRequest } from "./article.js";
+import { type CopyJson, copyJson, formatCopy } from "./copy-cli.js";
 import {
   AUTO_RESPOND_MODES,
   BORROWER_VERBS,
@@ -66,6 +71,8 @@ export interface RotaJson {
   availability: string | null;
   lent: number;
   borrowed: number;
+  /** What the lender charges for the request ("8.50 EUR", "0.00 EUR" for a reciprocal partner); null: no fees. */
+  charge: string | null;
   /** The lender asked now (borrower side). */
   current: boolean;
 }
@@ -97,6 +104,15 @@ export interface MessageJson {
   confirmedAt: string | null;
   /** "OK" or "ERROR: <type>: <value>"; null while unconfirmed. */
   confirmation: string | null;
+}
+
+/** The article (or chapter) of a copy request: ISO bibliographicInfo's component fields. */
+export interface ArticleJson {
+  title: string | null;
+  author: string | null;
+  volume: string | null;
+  issue: string | null;
+  pages: string | null;
 }
 
 export interface TimerJson {
@@ -147,6 +163,12 @@ export interface IllRequestJson {
   timeline: TimelineJson[];
   messages: MessageJson[] | null;
   timers: TimerJson[] | null;
+  /** Identifiers of what is asked for ({code: "ISSN", value: "0001-5180"}). */
+  identifiers: Array<{ code: string; value: string }>;
+  /** A copy's article or chapter; null when the request names none. */
+  article: ArticleJson | null;
+  /** A copy request's file (document delivery); null before there is one. */
+  copy: CopyJson | null;
 }
 
 const orNull = (s: string): string | null => (s === "" ? null : s);
@@ -171,8 +193,28 @@ function rotaJson(c: illServicePb.RotaCandidate, position: number | null, curren
     availability: AVAILABILITY_WORD[c.availability] ?? null,
     lent: Number(c.lent),
     borrowed: Number(c.borrowed),
+    charge: chargeOf(c),
     current,
   };
+}
+
+/** "8.50 EUR": a candidate's charge; null when it publishes no fees. */
+function chargeOf(c: illServicePb.RotaCandidate): string | null {
+  return c.charge && c.charge.currencyCode !== ""
+    ? `${c.charge.monetaryValue} ${c.charge.currencyCode}`
+    : null;
+}
+
+function articleJson(b: illPb.BibliographicInfo | undefined): ArticleJson | null {
+  if (!b) return null;
+  const a: ArticleJson = {
+    title: orNull(b.titleOfComponent),
+    author: orNull(b.authorOfComponent),
+    volume: orNull(b.volume.join(", ")),
+    issue: orNull(b.issue),
+    pages: orNull(b.pagesRequested),
+  };
+  return Object.values(a).some((v) => v !== null) ? a : null;
 }
 
 /** The JSON form of a StaffRequest; `detail` says whether messages and timers were asked for. */
@@ -227,6 +269,12 @@ export function requestJson(r: illServicePb.StaffRequest, detail: boolean): IllR
         }))
       : null,
     timers: detail ? r.timers.map((t) => ({ kind: t.kind, dueAt: iso(t.dueAt) })) : null,
+    identifiers: (r.bibliographicInfo?.bibliographicItemId ?? []).map((i) => ({
+      code: i.bibliographicItemIdentifierCode,
+      value: i.bibliographicItemIdentifier,
+    })),
+    article: articleJson(r.bibliographicInfo),
+    copy: r.copy ? copyJson(r.copy) : null,
   };
 }
 
@@ -286,6 +334,20 @@ export function formatRequest(r: illServicePb.StaffRequest): string {
       `requester ${r.requestingAgencyRequestId || "-"}, supplier ${r.supplyingAgencyRequestId || "-"}`,
     );
   if (r.duplicateOf) field("duplicate of", r.duplicateOf);
+  const article = articleJson(r.bibliographicInfo);
+  if (article) {
+    const where = [
+      article.volume ? `vol. ${article.volume}` : "",
+      article.issue ? `no. ${article.issue}` : "",
+      article.pages ? `pp. ${article.pages}` : "",
+    ].filter(Boolean);
+    field("article", [article.title ?? "-", article.author].filter(Boolean).join(" / "));
+    if (where.length > 0) field("", where.join(", "));
+  }
+  const ids = (r.bibliographicInfo?.bibliographicItemId ?? []).map(
+    (i) => `${i.bibliographicItemIdentifierCode} ${i.bibliographicItemIdentifier}`,
+  );
+  if (ids.length > 0) field("identifiers", ids.join(", "));
   if (r.note) field("note", r.note);
   field("created", `${when(r.createdAt)}, updated ${when(r.updatedAt)}`);
   if (r.attention) field("ATTENTION", r.attention);
@@ -334,6 +396,12 @@ export function formatRequest(r: illServicePb.StaffRequest): string {
       );
     }
   }
+  if (r.copy)
+    out.push(
+      "",
+      r.role === "borrower" ? "copy (document delivery)" : "copy uploaded",
+      ...formatCopy(r.copy, r.role),
+    );
   if (r.timers.length > 0) {
     out.push("", "timers");
     for (const t of r.timers) out.push(`  ${t.kind.padEnd(10)} ${when(t.dueAt)}`);
@@ -399,7 +467,7 @@ const ACTIONS: readonly ActionSpec[] = [
   {
     verb: "ship",
     who: "lender",
-    what: "lend and send the item (a loan) or deliver the copy (a copy request)",
+    what: "lend and send the item (a loan; a copy is delivered with ill upload-copy)",
     due: true,
     example: "--due 2026-07-01",
   },
@@ -443,6 +511,9 @@ the request's state allows; an action the state does not allow is refused and ch
 Borrower actions: ${BORROWER_VERBS.join(", ")}
 Lender actions:   respond, pick, ship, checkin, recall, overdue, lost, approve-renew,
                   refuse-renew, accept-cancel, refuse-cancel, cancel
+Copies (document delivery): the lender delivers with "ill upload-copy ID FILE" (a PDF or image,
+streamed and checked by SHA-256 at every hop); the borrower gets it with "ill download-copy ID"
+until [ill] copy_retention has passed, when it is deleted and "ill show" says so.
 
 --json prints a request as one object (list: an array) with every key always present:
   id, role ("borrower"|"lender"), status (state name), type ("loan"|"copy"|"copy-or-loan"),
@@ -450,10 +521,13 @@ Lender actions:   respond, pick, ship, checkin, recall, overdue, lost, approve-r
   rotaPosition, requestingAgencyRequestId, supplyingAgencyRequestId, supplierStatus,
   renewalsUsed, maxRenewals, duplicateOf, attention, actions[],
   rota[] and excluded[] ({position, agencyId, region, recordId, clusterId, reason,
-    responseTimeSeconds, availability, lent, borrowed, current}),
+    responseTimeSeconds, availability, lent, borrowed, charge, current}),
   timeline[] ({seq, from, to, event, at, note, effects[], messageId, sent[], repeated}),
   messages[] ({messageId, direction, kind, at, deliveredAt, confirmedAt, confirmation}),
-  timers[] ({kind, dueAt}).
+  timers[] ({kind, dueAt}), identifiers[] ({code, value}),
+  article ({title, author, volume, issue, pages} of a copy's article, or null),
+  copy ({transferId, fileName, size, sha256, mediaType, from, to, state, storedAt, forwardedAt,
+    availableUntil, deletedAt, deletedReason, firstDownloadedAt, downloads}, or null).
 Absent ids and dates are null; dates are ISO 8601 UTC; messages and timers are null in list.
 
 Examples:
@@ -505,19 +579,47 @@ export function addIllCommands(program: Command, deps: IllCliDeps = defaultDeps)
       `the patron's id in this library ("${LIBRARY_PATRON}": the library's own use)`,
       LIBRARY_PATRON,
     )
+    .option(
+      "--max-cost <amount>",
+      'the most the library pays, e.g. "10.00 EUR" (default: [ill] maximum_cost; lenders charging more are left out)',
+    )
+    .option("--rush", "service level Rush: faster, at the lenders' rush surcharge")
+    .option(
+      "--published <date>",
+      "a copy: when the article appeared (2024 or 2024-05-01), for the copyright rule",
+    )
+    .option(
+      "--compliance <code>",
+      'a copy: the copyright compliance statement (default [copyright] compliance, "US:CCG")',
+    )
+    .option(
+      "--article <fields>",
+      `a copy of an article: ${ARTICLE_KEYS.map((k) => `${k}=`).join(";")} ("issn=0001-5180;title=…;pages=12-34")`,
+    )
     .addOption(jsonOption())
     .addHelpText(
       "after",
       `
 Give one of --cluster, --isbn, --issn or --title (they may be combined). The request is checked
 for a duplicate (the same patron, the same title, within 30 days: it then waits in "review" for
-"ill approve"), its rota is built by the regional center, and it goes to the first lender.
+"ill approve"), a copy against the copyright rule (over it, it waits in "review" too, or carries
+the configured fee), its rota is built by the regional center (each lender with its charge; those
+charging more than --max-cost are left out), and it goes to the first lender.
 
 Examples:
   $ lrs-member ill request --config member.toml --cluster north-center:c42 --type loan
   $ lrs-member ill request --config member.toml --isbn 9780192827609 --type loan --patron P123 --need-before 2026-09-01
   $ lrs-member ill request --config member.toml --issn 0028-0836 --type copy --note "vol. 12, pp. 1-9"
-  $ lrs-member ill request --config member.toml --title "Middlemarch" --author "Eliot" --type copy-or-loan`,
+  $ lrs-member ill request --config member.toml --title "Middlemarch" --author "Eliot" --type copy-or-loan
+  $ lrs-member ill request --config member.toml --isbn 9780192827609 --type loan --max-cost "10.00 EUR" --rush
+  $ lrs-member ill request --config member.toml --issn 0028-0836 --type copy --published 2024
+  $ lrs-member ill request --config member.toml --type copy \\
+      --article 'issn=0001-5180;journal=Acta anatomica;title=On the carpal bones;author=Smith, J.;volume=12;issue=3;pages=12-34;year=1998'
+
+--article takes ${ARTICLE_KEYS.join(", ")} as key=value pairs separated by ";" (write a ";"
+inside a value as "\\;"); it needs the journal (issn= or journal=) and the article (title=). The
+lender scans the pages and uploads the file (ill upload-copy); this library downloads it (ill
+download-copy) until [ill] copy_retention has passed.`,
     )
     .action(
       async (o: {
@@ -531,6 +633,11 @@ Examples:
         needBefore?: string;
         note?: string;
         patron: string;
+        maxCost?: string;
+        rush?: boolean;
+        published?: string;
+        compliance?: string;
+        article?: string;
         json?: boolean;
       }) => {
         const req = borrowRequest(o, deps.now());
@@ -723,9 +830,17 @@ export function borrowRequest(
     needBefore?: string | undefined;
     note?: string | undefined;
     patron?: string | undefined;
+    maxCost?: string | undefined;
+    rush?: boolean | undefined;
+    published?: string | undefined;
+    compliance?: string | undefined;
+    article?: string | undefined;
   },
   now: Date,
 ): illServicePb.BorrowRequest {
+  // An article names the journal (the title), its ISSN and year; the rest is as for any request.
+  if (o.article !== undefined)
+    return articleRequest(o, o.article, (plain) => borrowRequest({ ...plain, article: undefined }, now));
   const serviceType = parseServiceType(o.type);
   if (serviceType === undefined) throw new Error(`--type: "${o.type}" is not loan, copy or copy-or-loan`);
   const cluster = o.cluster?.trim() ?? "";
@@ -745,7 +860,26 @@ export function borrowRequest(
     throw new Error("say what to borrow: --cluster ID, --isbn ISBN, --issn ISSN or --title TITLE");
   if (o.author !== undefined && title === "") throw new Error("--author goes with --title");
   const patron = o.patron?.trim() || LIBRARY_PATRON;
+  let maximumCosts: { currencyCode: string; monetaryValue: string } | undefined;
+  if (o.maxCost !== undefined) {
+    try {
+      maximumCosts = costsOf(parseMoney(o.maxCost));
+    } catch (err) {
+      throw new Error(`--max-cost: ${(err as Error).message}`);
+    }
+  }
+  const copy = serviceType !== illPb.ServiceType.LOAN;
+  if (o.published !== undefined && !copy)
+    throw new Error("--published goes with a copy (--type copy or copy-or-loan)");
+  if (o.compliance !== undefined && !copy)
+    throw new Error("--compliance goes with a copy (--type copy or copy-or-loan)");
+  if (o.published !== undefined && !/^\d{4}(-\d{2}(-\d{2})?)?$/.test(o.published.trim()))
+    throw new Error(`--published: "${o.published}" is not a year or a date (2024, 2024-05 or 2024-05-01)`);
   return create(illServicePb.BorrowRequestSchema, {
+    ...(maximumCosts ? { maximumCosts } : {}),
+    serviceLevel: o.rush ? "Rush" : "",
+    publicationDate: o.published?.trim() ?? "",
+    copyrightCompliance: o.compliance?.trim() ?? "",
     clusterId: cluster,
     itemIds,
     title,

@@ -10,11 +10,14 @@ import {
   sharedMigrations,
   Tier,
 } from "@lrs/shared";
+import { addCopyCommands } from "./copy-cli.js";
 import { copyRecord } from "./copy-record.js";
+import { addCopyrightCommand } from "./copyright-cli.js";
 import { BUILTIN_MAPS, resolveHoldingsMap } from "./holdings-map.js";
 import { addIllCommands } from "./ill-cli.js";
 import { EXIT_FAILED, EXIT_OK, EXIT_REJECTIONS, exitCodeOf, importMarcFiles } from "./import.js";
 import { createProgressReporter, formatSummary } from "./import-report.js";
+import { addLedgerCommand } from "./ledger-cli.js";
 import { addAvailabilityCommand, addSearchCommand } from "./search-cli.js";
 import { MemberNode } from "./server.js";
 import { MemberCatalog } from "./store/catalog.js";
@@ -167,5 +170,9 @@ program
 addSearchCommand(program);
 addAvailabilityCommand(program);
 addIllCommands(program);
+// Document delivery belongs with ILL: `lrs-member ill upload-copy`, `ill download-copy`.
+addCopyCommands(program.commands.find((c) => c.name() === "ill")!);
+addLedgerCommand(program);
+addCopyrightCommand(program);
 
 await runProgram(program);

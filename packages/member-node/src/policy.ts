@@ -15,6 +15,9 @@ export const memberPolicy: Policy = {
     "lrs.v1.DirectoryService/WatchDirectory": self,
     "lrs.v1.SearchService/Search": self,
     "lrs.v1.SearchService/CheckAvailability": anyOf(parent, self),
+    // Traffic figures: the node's own CLI (members report to their regional center, never the reverse).
+    "lrs.v1.TrafficService/GetTraffic": self,
+    "lrs.v1.TrafficService/WatchTraffic": self,
     "lrs.v1.AdminService/GetStatus": self,
     // ILL traffic for this member arrives from its regional center only.
     "lrs.v1.IllService/Deliver": parent,
@@ -23,5 +26,10 @@ export const memberPolicy: Policy = {
     "lrs.v1.IllStaffService/ShowRequest": self,
     "lrs.v1.IllStaffService/Act": self,
     "lrs.v1.IllStaffService/SetAutoResponder": self,
+    // Document delivery: staff upload and download; copies for this member come from its regional center.
+    "lrs.v1.CopyStaffService/UploadCopy": self,
+    "lrs.v1.CopyStaffService/DownloadCopy": self,
+    "lrs.v1.CopyTransferService/PushCopy": parent,
+    "lrs.v1.CopyrightService/ListCopyrightCounts": self,
   },
 };

@@ -4,25 +4,37 @@ import {
   BaseNode,
   CatalogStatsSchema,
   CatalogSyncPusher,
+  CopyStore,
   catalogPb,
   clientFor,
+  copyMigrations,
+  copyParentSenders,
+  copyPb,
+  copyrightPb,
   directoryPb,
   ill,
   illServicePb,
   type NodeConfig,
   openChildContext,
+  regionalCenterOf,
+  runLedgerUpstream,
   searchMember,
   searchPb,
 } from "@lrs/shared";
 import type { MemberContext } from "./context.js";
+import { CopyrightCounter } from "./fees/copyright.js";
+import { MemberLedger } from "./fees/ledger.js";
 import { IllEngine, regionalIllOf } from "./ill/engine.js";
 import { memberPolicy } from "./policy.js";
 import { adminService } from "./services/admin.js";
+import { copyStaffService, copyTransferService } from "./services/copy.js";
+import { copyrightService } from "./services/copyright.js";
 import { directoryService } from "./services/directory.js";
 import { illService } from "./services/ill.js";
 import { illStaffService } from "./services/ill-staff.js";
 import { searchService } from "./services/search.js";
 import { MemberCatalog } from "./store/catalog.js";
+import { illAttention } from "./store/ill-attention.js";
 import { memberMigrations } from "./store/migrations.js";
 
 /** A member library's node: its own catalog and items, pushed to its regional center. */
@@ -35,6 +47,17 @@ export class MemberNode extends BaseNode {
       directory: ctx.directory,
       parent: ctx.regional,
       policy: memberPolicy,
+      // The traffic health report: the ILL requests that need attention here.
+      health: () => {
+        const a = illAttention(ctx.db);
+        return {
+          illOpen: a.open,
+          illOverdue: a.overdue,
+          illStale: a.stale,
+          illAttention: a.attention,
+          attention: a.items,
+        };
+      },
       upstreamSync: ctx.pusher,
       catalogStats: () =>
         create(CatalogStatsSchema, {
@@ -47,8 +70,23 @@ export class MemberNode extends BaseNode {
         searchPb.SearchService.typeName,
         illServicePb.IllService.typeName,
         illServicePb.IllStaffService.typeName,
+        copyrightPb.CopyrightService.typeName,
+        copyPb.CopyStaffService.typeName,
+        copyPb.CopyTransferService.typeName,
       ],
-      background: [(signal) => ctx.ill.run(signal)],
+      background: [
+        (signal) => ctx.ill.run(signal),
+        // Postings have their own queue to the regional center (see LEDGER_DESTINATION).
+        (signal) =>
+          runLedgerUpstream(
+            {
+              outbox: ctx.outbox,
+              transport: ctx.regional.transport,
+              log: ctx.log.child({ part: "ledger-up" }),
+            },
+            signal,
+          ),
+      ],
       routes: (router, streams) => {
         router.service(directoryPb.DirectoryService, directoryService(ctx, streams));
         router.service(
@@ -67,20 +105,38 @@ export class MemberNode extends BaseNode {
           adminPb.AdminService,
           adminService(() => this.status()),
         );
-        router.service(illServicePb.IllService, illService(ctx.ill, ctx.cfg.id));
+        router.service(illServicePb.IllService, illService(ctx.ill, ctx.cfg.id, ctx.traffic));
         router.service(illServicePb.IllStaffService, illStaffService(ctx.ill));
+        router.service(copyrightPb.CopyrightService, copyrightService(ctx.copyright));
+        const copies = ctx.ill.copies!;
+        router.service(
+          copyPb.CopyStaffService,
+          copyStaffService(copies, (id) => ctx.ill.store.get(id)?.state ?? ""),
+        );
+        router.service(copyPb.CopyTransferService, copyTransferService(copies));
       },
     });
     this.member = ctx;
   }
 
   static async create(cfg: NodeConfig): Promise<MemberNode> {
+    let copies: CopyStore | undefined;
     const { parentLink, ...ctx } = openChildContext(
       cfg,
-      memberMigrations,
+      [...memberMigrations, ...copyMigrations],
       "regional",
-      ill.illParentSenders(),
+      // A copy's file and the ILL messages share the queue to the regional center: the file goes
+      // ahead of the CopyCompleted queued after it.
+      { ...ill.illParentSenders(), ...copyParentSenders(() => copies) },
     );
+    copies = new CopyStore({
+      db: ctx.db,
+      outbox: ctx.outbox,
+      dataDir: cfg.dataDir,
+      nodeId: cfg.id,
+      log: ctx.log.child({ part: "copy" }),
+    });
+    copies.sweep();
     const catalog = new MemberCatalog(ctx.db, cfg.id);
     const pusher = new CatalogSyncPusher({
       db: ctx.db,
@@ -88,6 +144,15 @@ export class MemberNode extends BaseNode {
       client: clientFor(catalogPb.CatalogSyncService, parentLink.transport),
       peerId: parentLink.status().id || "regional",
       log: ctx.log.child({ part: "sync-up" }),
+    });
+    const copyright = new CopyrightCounter({ db: ctx.db, rule: cfg.copyright });
+    const ledger = new MemberLedger({
+      db: ctx.db,
+      outbox: ctx.outbox,
+      agencyId: cfg.id,
+      copyright,
+      copyrightPayee: () => cfg.copyright.payee ?? ctx.directory.current().authorityId,
+      log: ctx.log.child({ part: "ledger" }),
     });
     const illEngine = new IllEngine({
       db: ctx.db,
@@ -98,7 +163,23 @@ export class MemberNode extends BaseNode {
       catalog,
       regional: regionalIllOf(parentLink.transport),
       log: ctx.log.child({ part: "ill" }),
+      fees: { copyright, ledger },
+      copies,
+      parentId: () => regionalCenterOf(ctx.directory, cfg.region) ?? "the regional center",
     });
-    return new MemberNode({ ...ctx, regional: parentLink, catalog, pusher, ill: illEngine });
+    // The copy is charged when the borrower first downloads it, in the transaction that records it.
+    illEngine.onCopyDownloaded = (id) => {
+      const r = illEngine.store.get(id);
+      if (r) ledger.chargeCopy(r, new Date());
+    };
+    return new MemberNode({
+      ...ctx,
+      regional: parentLink,
+      catalog,
+      pusher,
+      ill: illEngine,
+      copyright,
+      ledger,
+    });
   }
 }

@@ -1,5 +1,6 @@
-import type { CertificateAuthority, NodeContext, PeerClients, UnionCatalog } from "@lrs/shared";
+import type { CertificateAuthority, CopyStore, NodeContext, PeerClients, UnionCatalog } from "@lrs/shared";
 import type { DirectoryStore } from "./store/directory-store.js";
+import type { LedgerStore } from "./store/ledger-store.js";
 
 /** The national center's dependency bag. */
 export interface NationalContext extends NodeContext {
@@ -11,4 +12,8 @@ export interface NationalContext extends NodeContext {
   peers: PeerClients;
   /** The endpoint others reach this node at (known once listening). */
   endpoint: () => string;
+  /** Copy files passing through between regions (document delivery). */
+  copies: CopyStore;
+  /** The federation's ledger: postings from the regional centers, statements, settlement. */
+  ledger: LedgerStore;
 }

@@ -1,6 +1,7 @@
 import {
   addIllCenterCommands,
   addTokenCommands,
+  addTrafficCommand,
   addUnionCatalogCommands,
   baseProgram,
   configOption,
@@ -11,6 +12,7 @@ import {
   withSelf,
 } from "@lrs/shared";
 import { initCa } from "./ca.js";
+import { addLedgerCommands } from "./ledger-cli.js";
 import { NationalNode } from "./server.js";
 
 const program = baseProgram(Tier.NATIONAL, (cfg) => NationalNode.create(cfg));
@@ -51,5 +53,9 @@ program
 addUnionCatalogCommands(program, Tier.NATIONAL);
 
 addIllCenterCommands(program, Tier.NATIONAL);
+
+addTrafficCommand(program, Tier.NATIONAL);
+
+addLedgerCommands(program);
 
 await runProgram(program);

@@ -23,6 +23,17 @@ export const nationalPolicy: Policy = {
     "lrs.v1.IllService/Deliver": children,
     "lrs.v1.IllService/BuildRota": anyOf(children, self),
     "lrs.v1.IllService/Trace": anyOf(children, self),
+    // Copies between regions: regional centers hand up what crosses regions.
+    "lrs.v1.CopyTransferService/PushCopy": children,
+    // Fees: regional centers post their members' charges and read their members' statements;
+    // only this node's own CLI settles.
+    "lrs.v1.LedgerService/PostEntries": children,
+    "lrs.v1.LedgerService/GetStatement": anyOf(children, self),
+    "lrs.v1.LedgerService/Settle": self,
+    // Traffic: regional centers report their own and their members' figures; the CLI reads them.
+    "lrs.v1.TrafficService/ReportTraffic": children,
+    "lrs.v1.TrafficService/GetTraffic": self,
+    "lrs.v1.TrafficService/WatchTraffic": self,
     "lrs.v1.AdminService/GetStatus": self,
     "lrs.v1.AdminService/CreateEnrollmentToken": self,
     "lrs.v1.AdminService/ListEnrollmentTokens": self,

@@ -1,9 +1,13 @@
 import {
   adminPb,
   BaseNode,
+  CopyStore,
+  copyMigrations,
   directoryPb,
   illCenterParts,
   illRelayMigrations,
+  ledgerPb,
+  type Migration,
   type NodeConfig,
   openNodeContext,
   PeerClients,
@@ -15,11 +19,19 @@ import {
 } from "@lrs/shared";
 import { loadCa } from "./ca.js";
 import type { NationalContext } from "./context.js";
+import { dashboardParts } from "./dashboard/index.js";
 import { nationalPolicy } from "./policy.js";
 import { adminService } from "./services/admin.js";
 import { directoryService } from "./services/directory.js";
+import { ledgerService } from "./services/ledger.js";
 import { DirectoryStore } from "./store/directory-store.js";
+import { LedgerStore } from "./store/ledger-store.js";
 import { nationalMigrations } from "./store/migrations.js";
+
+/** Every migration of the national center's database (tools that open it while the node is stopped use these). */
+export function nationalNodeMigrations(): Migration[] {
+  return [...unionCatalogMigrations, ...illRelayMigrations, ...copyMigrations, ...nationalMigrations];
+}
 
 /** The national center: certificate authority, directory authority (and, later, the national union catalog). */
 export class NationalNode extends BaseNode {
@@ -42,16 +54,30 @@ export class NationalNode extends BaseNode {
           .institutions.find((i) => i.tier === Tier.REGIONAL && i.region === region && !i.revoked)?.id,
     });
     // ILL between regions: stored here and delivered to the regional center of the destination's region.
-    const illParts = illCenterParts({ ctx, directory: ctx.directory, union: ctx.union, peers: ctx.peers });
+    const illParts = illCenterParts({
+      ctx,
+      directory: ctx.directory,
+      union: ctx.union,
+      peers: ctx.peers,
+      copies: ctx.copies,
+    });
+    // The traffic dashboard: its own listener, the federation's figures as regional centers report them.
+    const dashboard = dashboardParts({
+      ctx,
+      ownHealth: () => this.healthReport(),
+      settlement: (period) => ctx.ledger.positions(period),
+    });
     super({
       ...center,
       ctx,
       directory: ctx.directory,
       policy: nationalPolicy,
-      background: illParts.background,
+      background: [...illParts.background, dashboard.background],
+      listeners: [dashboard.listener],
       serviceNames: [
         directoryPb.DirectoryService.typeName,
         adminPb.AdminService.typeName,
+        ledgerPb.LedgerService.typeName,
         ...serviceNames,
         ...illParts.serviceNames,
       ],
@@ -61,6 +87,7 @@ export class NationalNode extends BaseNode {
           adminPb.AdminService,
           adminService(ctx, () => this.status()),
         );
+        router.service(ledgerPb.LedgerService, ledgerService(ctx));
         routes(router);
         illParts.routes(router);
       },
@@ -72,7 +99,7 @@ export class NationalNode extends BaseNode {
     const ca = loadCa(cfg.dataDir);
     const base = openNodeContext(
       cfg,
-      [...unionCatalogMigrations, ...illRelayMigrations, ...nationalMigrations],
+      nationalNodeMigrations(),
       'run "lrs-national ca init --config FILE" first',
     );
     let node: NationalNode | undefined;
@@ -83,7 +110,16 @@ export class NationalNode extends BaseNode {
       union: new UnionCatalog(base.db, { nodeId: cfg.id }),
       peers: undefined as unknown as PeerClients,
       endpoint: () => node?.endpoint ?? cfg.advertise,
+      ledger: new LedgerStore(base.db),
+      copies: new CopyStore({
+        db: base.db,
+        outbox: base.outbox,
+        dataDir: cfg.dataDir,
+        nodeId: cfg.id,
+        log: base.log.child({ part: "copy" }),
+      }),
     };
+    ctx.copies.sweep();
     ctx.peers = new PeerClients(ctx.directory, base.tls);
     node = new NationalNode(ctx);
     return node;

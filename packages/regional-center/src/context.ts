@@ -1,11 +1,13 @@
 import type {
   CatalogSyncPusher,
+  CopyStore,
   DirectoryReplica,
   NodeContext,
   ParentLink,
   PeerClients,
   UnionCatalog,
 } from "@lrs/shared";
+import type { LedgerRelay } from "./store/ledger-relay.js";
 
 /** The regional center's dependency bag. */
 export interface RegionalContext extends NodeContext {
@@ -17,4 +19,8 @@ export interface RegionalContext extends NodeContext {
   pusher: CatalogSyncPusher;
   /** Connections to members (availability) and peer regional centers (search fallback). */
   peers: PeerClients;
+  /** Copy files passing through (document delivery). */
+  copies: CopyStore;
+  /** Members' ledger postings on their way to the national center. */
+  ledger: LedgerRelay;
 }

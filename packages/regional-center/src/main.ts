@@ -1,6 +1,7 @@
 import {
   addIllCenterCommands,
   addTokenCommands,
+  addTrafficCommand,
   addUnionCatalogCommands,
   baseProgram,
   runProgram,
@@ -15,5 +16,7 @@ addTokenCommands(program, Tier.REGIONAL);
 addUnionCatalogCommands(program, Tier.REGIONAL);
 
 addIllCenterCommands(program, Tier.REGIONAL);
+
+addTrafficCommand(program, Tier.REGIONAL);
 
 await runProgram(program);

@@ -22,6 +22,16 @@ export const regionalPolicy: Policy = {
     "lrs.v1.IllService/Deliver": anyOf(children, parent),
     "lrs.v1.IllService/BuildRota": anyOf(children, self),
     "lrs.v1.IllService/Trace": anyOf(children, self, parent),
+    // Copies travel as the ILL messages do: members push their own, the national center those for members here.
+    "lrs.v1.CopyTransferService/PushCopy": anyOf(children, parent),
+    // A member posts its own charges (the relay checks it is the payer); they go on to the national center.
+    "lrs.v1.LedgerService/PostEntries": children,
+    // A member reads its own statement (this center asks the national center for it).
+    "lrs.v1.LedgerService/GetStatement": anyOf(children, self),
+    // Traffic: members report their figures here; the node's own CLI reads them.
+    "lrs.v1.TrafficService/ReportTraffic": children,
+    "lrs.v1.TrafficService/GetTraffic": self,
+    "lrs.v1.TrafficService/WatchTraffic": self,
     "lrs.v1.AdminService/GetStatus": self,
     "lrs.v1.AdminService/CreateEnrollmentToken": self,
     "lrs.v1.AdminService/ListEnrollmentTokens": self,

@@ -2,15 +2,20 @@ import {
   adminPb,
   BaseNode,
   CatalogSyncPusher,
+  CopyStore,
   catalogPb,
   clientFor,
+  copyMigrations,
+  copyParentSenders,
   directoryPb,
   ill,
   illCenterParts,
   illRelayMigrations,
+  ledgerPb,
   type NodeConfig,
   openChildContext,
   PeerClients,
+  runLedgerUpstream,
   searchPb,
   Tier,
   UnionCatalog,
@@ -21,6 +26,9 @@ import type { RegionalContext } from "./context.js";
 import { regionalPolicy } from "./policy.js";
 import { adminService } from "./services/admin.js";
 import { directoryService } from "./services/directory.js";
+import { ledgerPostHandlers } from "./services/ledger-post.js";
+import { ledgerStatementHandlers } from "./services/ledger-statement.js";
+import { LedgerRelay } from "./store/ledger-relay.js";
 import { regionalMigrations } from "./store/migrations.js";
 
 /** A regional center: its members' gateway to the federation, the regional union catalog, the ILL relay and broker. */
@@ -55,6 +63,7 @@ export class RegionalNode extends BaseNode {
       union: ctx.union,
       peers: ctx.peers,
       national: { transport: ctx.national.transport, id: () => ctx.directory.current().authorityId },
+      copies: ctx.copies,
     });
     super({
       ...center,
@@ -63,12 +72,25 @@ export class RegionalNode extends BaseNode {
       parent: ctx.national,
       policy: regionalPolicy,
       upstreamSync: ctx.pusher,
-      background: illParts.background,
+      background: [
+        ...illParts.background,
+        // Members' postings go up in their own queue (see LEDGER_DESTINATION).
+        (signal) =>
+          runLedgerUpstream(
+            {
+              outbox: ctx.outbox,
+              transport: ctx.national.transport,
+              log: ctx.log.child({ part: "ledger-up" }),
+            },
+            signal,
+          ),
+      ],
       serviceNames: [
         directoryPb.DirectoryService.typeName,
         adminPb.AdminService.typeName,
         ...serviceNames,
         ...illParts.serviceNames,
+        ledgerPb.LedgerService.typeName,
       ],
       routes: (router, streams) => {
         router.service(directoryPb.DirectoryService, directoryService(ctx, streams));
@@ -78,19 +100,33 @@ export class RegionalNode extends BaseNode {
         );
         routes(router);
         illParts.routes(router);
+        router.service(ledgerPb.LedgerService, {
+          ...ledgerPostHandlers(ctx.ledger),
+          ...ledgerStatementHandlers(ctx),
+        });
       },
     });
     this.regional = ctx;
   }
 
   static async create(cfg: NodeConfig): Promise<RegionalNode> {
+    let copies: CopyStore | undefined;
     const { parentLink, ...ctx } = openChildContext(
       cfg,
-      [...unionCatalogMigrations, ...illRelayMigrations, ...regionalMigrations],
+      [...unionCatalogMigrations, ...illRelayMigrations, ...copyMigrations, ...regionalMigrations],
       "national",
-      // ILL envelopes for other regions go up through the parent link's outbox worker.
-      ill.illParentSenders(),
+      // ILL envelopes and copies for other regions go up through the parent link's outbox worker,
+      // in one queue: a copy stays ahead of the CopyCompleted message that follows it.
+      { ...ill.illParentSenders(), ...copyParentSenders(() => copies) },
     );
+    copies = new CopyStore({
+      db: ctx.db,
+      outbox: ctx.outbox,
+      dataDir: cfg.dataDir,
+      nodeId: cfg.id,
+      log: ctx.log.child({ part: "copy" }),
+    });
+    copies.sweep();
     const union = new UnionCatalog(ctx.db, { nodeId: cfg.id });
     const pusher = new CatalogSyncPusher({
       db: ctx.db,
@@ -105,6 +141,8 @@ export class RegionalNode extends BaseNode {
       union,
       pusher,
       peers: new PeerClients(ctx.directory, ctx.tls),
+      copies,
+      ledger: new LedgerRelay({ db: ctx.db, outbox: ctx.outbox, log: ctx.log.child({ part: "ledger" }) }),
     });
   }
 }

@@ -2,6 +2,8 @@ import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parse as parseToml } from "smol-toml";
 import { z } from "zod";
+import type { FeesInput } from "./fees/fees.js";
+import { checkCurrency, isCurrency, type Money, parseAmount, parseMoney } from "./fees/money.js";
 import { Tier } from "./gen/lrs/v1/common_pb.js";
 import { ID_PATTERN, tierName } from "./tls/pki.js";
 
@@ -36,6 +38,49 @@ const duration = z
   .refine((s) => parseDuration(s) !== undefined, 'expected a duration such as "30s", "15m", "4h" or "3d"')
   .transform((s) => parseDuration(s)!);
 
+const SIZE_UNITS: Record<string, number> = {
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  kib: 1024,
+  mib: 1024 ** 2,
+  gib: 1024 ** 3,
+};
+
+/** "50MB", "512KiB", "1.5GB", "2048" (bytes) → bytes; KB/MB/GB are powers of 1000, KiB/MiB/GiB of 1024. */
+export function parseSize(text: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmg]i?b|b)?$/i.exec(text.trim());
+  if (!m) return undefined;
+  return Math.round(Number(m[1]) * SIZE_UNITS[(m[2] ?? "b").toLowerCase()]!);
+}
+
+/** 52428800 → "50 MiB", 50000000 → "50 MB", 1500 → "1.5 KB": a size as people write it. */
+export function formatSize(bytes: number): string {
+  if (bytes < 1000) return `${bytes} B`;
+  for (const [unit, size] of [
+    ["GiB", 1024 ** 3],
+    ["MiB", 1024 ** 2],
+    ["KiB", 1024],
+  ] as const)
+    if (bytes >= size && bytes % size === 0) return `${bytes / size} ${unit}`;
+  for (const [unit, size] of [
+    ["GB", 1e9],
+    ["MB", 1e6],
+    ["KB", 1e3],
+  ] as const)
+    if (bytes >= size) return `${Number((bytes / size).toFixed(1))} ${unit}`;
+  return `${bytes} B`;
+}
+
+const size = z
+  .union([z.string(), z.number().int().nonnegative()])
+  .refine(
+    (s) => (typeof s === "number" ? true : parseSize(s) !== undefined),
+    'expected a size such as "50MB", "512KiB" or a number of bytes',
+  )
+  .transform((s) => (typeof s === "number" ? s : parseSize(s)!));
+
 const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected an ISO date such as "2026-12-24"');
 
 const lendingPolicySchema = z
@@ -65,6 +110,147 @@ const lendingPolicySchema = z
   })
   .strict();
 
+/** "8.50": an amount as decimal text (read exactly, in the currency's minor unit, by fees/money.ts). */
+const decimalText = z.string().regex(/^\s*\d+(\.\d+)?\s*$/, 'expected an amount such as "8.50"');
+
+/** "10.00 EUR": an amount with its currency. */
+const moneyText = z.string().transform((s, ctx) => {
+  try {
+    return parseMoney(s);
+  } catch (err) {
+    ctx.addIssue({ code: "custom", message: (err as Error).message });
+    return z.NEVER;
+  }
+});
+
+/** Reads `text` as an amount in `currency`, or adds an issue at `path` and returns 0. */
+function amountIn(ctx: z.RefinementCtx, currency: string, text: string, path: string): bigint {
+  try {
+    return parseAmount(text, currency);
+  } catch (err) {
+    ctx.addIssue({ code: "custom", path: [path], message: (err as Error).message });
+    return 0n;
+  }
+}
+
+/** A member's fees in minor units; `currency` "" when it charges nothing. */
+export type FeesConfig = FeesInput;
+
+const NO_FEES: FeesConfig = {
+  currency: "",
+  loan: 0n,
+  copy: 0n,
+  perPage: 0n,
+  rushSurcharge: 0n,
+  reciprocalPartners: [],
+  discounts: [],
+};
+
+/**
+ * What a member charges for supplying (published in the directory as its FeeSchedule). Amounts
+ * are decimal text in `currency`; without a currency the member charges nothing.
+ */
+const feesSchema = z
+  .object({
+    currency: z.string().default(""),
+    loan: decimalText.default("0"),
+    copy: decimalText.default("0"),
+    /** On top of `copy`, per page asked for. */
+    per_page: decimalText.default("0"),
+    /** Added for service level Rush, Express or Urgent. */
+    rush_surcharge: decimalText.default("0"),
+    /** Institutions served free of charge. */
+    reciprocal_partners: z.array(z.string().regex(ID_PATTERN, "expected an institution id")).default([]),
+    /** Discounts by agreement: `{ institution = "south-a", percent = 20 }`. */
+    discounts: z
+      .array(
+        z
+          .object({
+            institution: z.string().regex(ID_PATTERN, "expected an institution id"),
+            percent: z.number().int().min(1).max(100),
+          })
+          .strict(),
+      )
+      .default([]),
+  })
+  .strict()
+  .transform((f, ctx): FeesConfig => {
+    const currency = f.currency.trim();
+    if (currency === "") {
+      const priced = [f.loan, f.copy, f.per_page, f.rush_surcharge].some((a) => !/^\s*0*(\.0*)?\s*$/.test(a));
+      if (priced) ctx.addIssue({ code: "custom", path: ["currency"], message: "is required with fees" });
+      return NO_FEES;
+    }
+    if (!isCurrency(currency)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["currency"],
+        message: `"${currency}" is not an ISO 4217 currency code`,
+      });
+      return NO_FEES;
+    }
+    return {
+      currency,
+      loan: amountIn(ctx, currency, f.loan, "loan"),
+      copy: amountIn(ctx, currency, f.copy, "copy"),
+      perPage: amountIn(ctx, currency, f.per_page, "per_page"),
+      rushSurcharge: amountIn(ctx, currency, f.rush_surcharge, "rush_surcharge"),
+      reciprocalPartners: f.reciprocal_partners,
+      discounts: f.discounts,
+    };
+  });
+
+/**
+ * The copyright rule for copies a member borrows (by default the CONTU guidelines: at most five
+ * articles a year from the issues of one periodical published within five years before the
+ * request) and what happens to a request over it.
+ */
+const copyrightSchema = z
+  .object({
+    /** The compliance statement every copy request carries (ISO 18626 copyrightCompliance). */
+    compliance: z.string().trim().min(1, "must not be empty").max(64).default("US:CCG"),
+    /** Copies a year from one periodical title that stay within the rule. */
+    max_per_title: z.number().int().min(0).max(10_000).default(5),
+    /** Only articles published within this many years before the request count. */
+    recent_years: z.number().int().min(1).max(100).default(5),
+    /** Over the rule: "review" (staff decide before it goes out) or "fee" (it goes out with a fee). */
+    over_limit: z.enum(["review", "fee"]).default("review"),
+    /** With over_limit = "fee": the fee per copy over the rule, in `currency` (default [fees] currency). */
+    fee: decimalText.optional(),
+    currency: z.string().optional(),
+    /** Who the fee is paid to (a rights holder's institution id); default the national center. */
+    payee: z.string().regex(ID_PATTERN, "expected an institution id").optional(),
+    /** Years of counts kept (the current one included); older are purged. */
+    keep_years: z.number().int().min(1).max(50).default(3),
+  })
+  .strict();
+
+export interface CopyrightConfig {
+  compliance: string;
+  maxPerTitle: number;
+  recentYears: number;
+  overLimit: "review" | "fee";
+  /** The fee per copy over the rule (over_limit = "fee"). */
+  fee?: Money;
+  /** Rights holder paid the fee; undefined: the national center. */
+  payee?: string;
+  keepYears: number;
+}
+
+/** Traffic accounting (every node): what it counts, how often it writes and reports, how long it keeps. */
+const trafficSchema = z
+  .object({
+    /** Count traffic at all (off: no figures, no reports; /metrics keeps the process metrics). */
+    enabled: z.boolean().default(true),
+    /** How long figures are kept (at the national center: the dashboard's and the CLI's history). */
+    retention: duration.refine((ms) => ms >= 3_600_000, "must be at least 1h").default(7 * 86_400_000),
+    /** How often counts are written to the database and reported to the parent. */
+    flush_interval: duration
+      .refine((ms) => ms >= 100 && ms <= 3_600_000, "must be between 100ms and 1h")
+      .default(60_000),
+  })
+  .strict();
+
 /** Interlibrary loan at a member. */
 const illSchema = z
   .object({
@@ -78,6 +264,15 @@ const illSchema = z
     duplicate_window: duration.default(30 * 86_400_000),
     /** How often the timers (response times, due dates, rota retries) are checked. */
     timer_interval: duration.default(1000),
+    /**
+     * Document delivery: the largest copy (a scanned article) a member uploads and a center relays.
+     * Every center's limit should be at least its members'.
+     */
+    max_copy_size: size.refine((n) => n > 0, "must be more than 0 bytes").default(50_000_000),
+    /** How long a delivered copy is kept for the borrower to download; then it is deleted. */
+    copy_retention: duration.default(30 * 86_400_000),
+    /** The most a borrowing request pays unless it says otherwise ("10.00 EUR"); unset: no limit. */
+    maximum_cost: moneyText.optional(),
   })
   .strict();
 
@@ -97,6 +292,12 @@ const fileSchema = z
     host_names: z.array(z.string().min(1)).optional(),
     parent: hostPort.optional(),
     sru_listen: hostPort.optional(),
+    /** Prometheus /metrics over plain HTTP; loopback by default. */
+    metrics_listen: hostPort.optional(),
+    /** The traffic dashboard (national center); loopback by default. */
+    dashboard_listen: hostPort.optional(),
+    /** Required of the dashboard's visitors when it listens beyond loopback; generated when unset. */
+    dashboard_token: z.string().min(16, "must be at least 16 characters").optional(),
     parent_id: z.string().regex(ID_PATTERN).optional(),
     federation_name: z.string().min(1).optional(),
     subjects: z.array(z.string()).default([]),
@@ -110,11 +311,21 @@ const fileSchema = z
       .default({ level: "info" }),
     lending_policy: lendingPolicySchema.default(lendingPolicySchema.parse({})),
     ill: illSchema.default(illSchema.parse({})),
+    traffic: trafficSchema.default(trafficSchema.parse({})),
+    fees: feesSchema.default(NO_FEES),
+    copyright: copyrightSchema.default(copyrightSchema.parse({})),
   })
   .strict();
 
 export type LendingPolicyConfig = z.infer<typeof lendingPolicySchema>;
 export type IllConfig = z.infer<typeof illSchema>;
+/** `[traffic]`: durations in milliseconds. */
+export type TrafficConfig = z.infer<typeof trafficSchema>;
+
+/** The `[ill]` settings with every default (tests build theirs from it). */
+export function defaultIllConfig(): IllConfig {
+  return illSchema.parse({});
+}
 
 /** A validated node configuration, all paths absolute. */
 export interface NodeConfig {
@@ -134,12 +345,24 @@ export interface NodeConfig {
   federationName: string;
   /** SRU over plain HTTP (regional and national centers); loopback by default. */
   sruListen?: string;
+  /** Prometheus /metrics over plain HTTP (every node); loopback by default. */
+  metricsListen: string;
+  /** The traffic dashboard (national center); loopback by default. */
+  dashboardListen?: string;
+  /** The dashboard's operator token, when configured. */
+  dashboardToken?: string;
+  /** Traffic accounting. */
+  traffic: TrafficConfig;
   subjects: string[];
   shutdownGraceMs: number;
   log: { level: string; pretty?: boolean };
   lendingPolicy: LendingPolicyConfig;
   /** ILL at a member (defaults elsewhere). Durations in milliseconds. */
   ill: IllConfig;
+  /** What the member charges for supplying (its directory FeeSchedule). */
+  fees: FeesConfig;
+  /** The copyright rule for the copies the member borrows. */
+  copyright: CopyrightConfig;
   /** Where the settings came from, for messages. */
   source: string;
 }
@@ -160,6 +383,12 @@ const ENV_KEYS: Array<{ env: string; path: string[]; kind: "string" | "list" | "
   { env: "PARENT", path: ["parent"], kind: "string" },
   { env: "PARENT_ID", path: ["parent_id"], kind: "string" },
   { env: "SRU_LISTEN", path: ["sru_listen"], kind: "string" },
+  { env: "METRICS_LISTEN", path: ["metrics_listen"], kind: "string" },
+  { env: "DASHBOARD_LISTEN", path: ["dashboard_listen"], kind: "string" },
+  { env: "DASHBOARD_TOKEN", path: ["dashboard_token"], kind: "string" },
+  { env: "TRAFFIC_ENABLED", path: ["traffic", "enabled"], kind: "bool" },
+  { env: "TRAFFIC_RETENTION", path: ["traffic", "retention"], kind: "string" },
+  { env: "TRAFFIC_FLUSH_INTERVAL", path: ["traffic", "flush_interval"], kind: "string" },
   { env: "SUBJECTS", path: ["subjects"], kind: "list" },
   { env: "SHUTDOWN_GRACE_MS", path: ["shutdown_grace_ms"], kind: "int" },
   { env: "LOG_LEVEL", path: ["log", "level"], kind: "string" },
@@ -252,6 +481,10 @@ export function toConfig(tier: Tier, raw: RawConfig): NodeConfig {
       raw.file,
     );
   }
+  for (const key of ["dashboard_listen", "dashboard_token"] as const) {
+    if (tier !== Tier.NATIONAL && v[key] !== undefined)
+      throw new ConfigError(`${where}: setting "${key}" applies to the national center only`, key, raw.file);
+  }
   if (tier === Tier.NATIONAL) {
     if (v.region)
       throw new ConfigError(
@@ -293,13 +526,52 @@ export function toConfig(tier: Tier, raw: RawConfig): NodeConfig {
     ...(v.parent_id ? { parentId: v.parent_id } : {}),
     federationName: v.federation_name ?? "LRS",
     ...(tier !== Tier.MEMBER ? { sruListen: v.sru_listen ?? "127.0.0.1:0" } : {}),
+    metricsListen: v.metrics_listen ?? "127.0.0.1:0",
+    ...(tier === Tier.NATIONAL ? { dashboardListen: v.dashboard_listen ?? "127.0.0.1:0" } : {}),
+    ...(v.dashboard_token ? { dashboardToken: v.dashboard_token } : {}),
+    traffic: v.traffic,
     subjects: v.subjects,
     shutdownGraceMs: v.shutdown_grace_ms,
     log: { level: v.log.level, ...(v.log.pretty === undefined ? {} : { pretty: v.log.pretty }) },
     lendingPolicy: v.lending_policy,
     ill: v.ill,
+    fees: v.fees,
+    copyright: copyrightConfigOf(v.copyright, v.fees, where),
     source: raw.file,
   };
+}
+
+/** `[copyright]` checked against `[fees]`: a fee needs an amount and a currency. */
+function copyrightConfigOf(
+  c: z.infer<typeof copyrightSchema>,
+  fees: FeesConfig,
+  where: string,
+): CopyrightConfig {
+  const out: CopyrightConfig = {
+    compliance: c.compliance,
+    maxPerTitle: c.max_per_title,
+    recentYears: c.recent_years,
+    overLimit: c.over_limit,
+    keepYears: c.keep_years,
+    ...(c.payee ? { payee: c.payee } : {}),
+  };
+  if (c.over_limit !== "fee") return out;
+  const currency = (c.currency ?? fees.currency).trim();
+  if (c.fee === undefined)
+    throw new ConfigError(
+      `${where}: setting "copyright.fee" is missing (over_limit = "fee")`,
+      "copyright.fee",
+    );
+  if (currency === "")
+    throw new ConfigError(
+      `${where}: setting "copyright.currency" is missing (over_limit = "fee", and [fees] names no currency)`,
+      "copyright.currency",
+    );
+  try {
+    return { ...out, fee: { currency: checkCurrency(currency), minor: parseAmount(c.fee, currency) } };
+  } catch (err) {
+    throw new ConfigError(`${where}: setting "copyright.fee": ${(err as Error).message}`, "copyright.fee");
+  }
 }
 
 /** Reads, overrides from the environment, defaults and validates in one call (what `serve` does). */

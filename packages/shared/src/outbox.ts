@@ -153,6 +153,11 @@ const REFUSALS = new Set([
   Code.PermissionDenied,
   Code.NotFound,
   Code.FailedPrecondition,
+  // A ledger posting whose entry id the receiver holds with other contents.
+  Code.AlreadyExists,
+  // A copy whose bytes arrive other than announced (document delivery): one cut transfer is
+  // retried and goes through; a file that arrives corrupt every time is set aside.
+  Code.DataLoss,
 ]);
 
 /** The receiver answered and said no (as opposed to: could not be reached, timed out, failed). */

@@ -10,6 +10,7 @@ import {
   catalogPb,
   createLogger,
   Database,
+  defaultIllConfig,
   type HoldingData,
   type IllConfig,
   ill,
@@ -96,6 +97,7 @@ class Fed {
     const outbox = new Outbox(db);
     const catalog = new MemberCatalog(db, id);
     const cfg: IllConfig = {
+      ...defaultIllConfig(),
       auto_respond: opts.mode ?? "off",
       duplicate_window: 30 * DAY,
       timer_interval: 1000,

@@ -2,24 +2,35 @@
 // regional center's broker (the rota) and catalog (what a cluster is), the durable timers, the
 // inbox of delivered messages, and the automatic responder. Staff (the CLI) and the services
 // use this; the store stays free of the network.
+import { randomUUID } from "node:crypto";
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import {
+  type CopyStore,
   catalogPb,
   clientFor,
+  type copyPb,
+  costsOf,
+  countPages,
   type Database,
+  formatMoney,
   type IllConfig,
   ill,
   illPb,
   illServicePb,
   type LendingPolicyConfig,
   type Logger,
+  type Money,
   type NodeTransport,
   type Outbox,
+  parseMoney,
   searchPb,
 } from "@lrs/shared";
+import type { CopyrightCounter } from "../fees/copyright.js";
+import type { MemberLedger } from "../fees/ledger.js";
 import type { MemberCatalog } from "../store/catalog.js";
+import { CopyDelivery, copyInfoOf } from "./copies.js";
 import { IllStateError } from "./errors.js";
 import { IllInbox } from "./inbox.js";
 import { type Applied, type DeliverOutcome, IllReceiver } from "./receiver.js";
@@ -37,6 +48,21 @@ export interface BorrowInput {
   author?: string;
   needBefore?: Date;
   note?: string;
+  /** ISO 18626 service level ("Rush"); default normal. */
+  serviceLevel?: string;
+  /** The most it pays; default `[ill] maximum_cost` (unset: no limit). */
+  maximumCost?: Money;
+  /** A copy's compliance statement; default `[copyright] compliance`. */
+  copyrightCompliance?: string;
+  /** When the article appeared ("2024", "2024-05-01"), for the copyright rule. */
+  publicationDate?: string;
+  /** For a copy (an article or a chapter): ISO bibliographicInfo's component fields. */
+  titleOfComponent?: string;
+  authorOfComponent?: string;
+  volume?: string;
+  issue?: string;
+  /** "12-34". */
+  pages?: string;
 }
 
 export interface MessageLogEntry {
@@ -96,6 +122,15 @@ export interface IllEngineOptions {
   readonly answerTimeoutMs?: number;
   /** How long BuildRota may take. Default 20 s. */
   readonly rotaTimeoutMs?: number;
+  /**
+   * Document delivery: the node's copy files (uploads, deliveries). Without it (tests of the
+   * machines alone) a copy is delivered by the deliver_copy event without a file.
+   */
+  readonly copies?: CopyStore;
+  /** The regional center's id, for what people read. */
+  readonly parentId?: () => string;
+  /** The copyright rule and the ledger, hooked into the store's transitions; none in tests that do not ask. */
+  readonly fees?: { readonly copyright: CopyrightCounter; readonly ledger: MemberLedger };
 }
 
 const DAY_MS = 86_400_000;
@@ -119,6 +154,14 @@ export class IllEngine {
   readonly inbox: IllInbox;
   readonly receiver: IllReceiver;
   readonly responder: AutoResponder;
+  /** Document delivery (upload, delivery, download, expiry), when the node has a copy store. */
+  readonly copies: CopyDelivery | undefined;
+  /**
+   * Called the first time a borrowing request's copy is downloaded, inside the transaction that
+   * records that download (a ledger posting made here commits with it; a throw undoes the record,
+   * and the next download calls it again). Set by the node (fees).
+   */
+  onCopyDownloaded: ((requestId: string) => void) | undefined;
   readonly #o: IllEngineOptions;
   readonly #now: () => Date;
   readonly #log: Logger;
@@ -141,8 +184,29 @@ export class IllEngine {
       now: this.#now,
       ...(opts.answerTimeoutMs !== undefined ? { answerTimeoutMs: opts.answerTimeoutMs } : {}),
       ...(opts.newId ? { newId: opts.newId } : {}),
+      ...(opts.fees
+        ? {
+            copyrightCheck: opts.fees.copyright.check,
+            onTransition: [opts.fees.copyright.onTransition, opts.fees.ledger.onTransition],
+          }
+        : {}),
     });
     this.inbox = new IllInbox(opts.db);
+    this.copies = opts.copies
+      ? new CopyDelivery({
+          store: this.store,
+          copies: opts.copies,
+          agencyId: opts.agencyId,
+          maxBytes: opts.ill.max_copy_size,
+          retentionMs: opts.ill.copy_retention,
+          parentId: opts.parentId ?? (() => "the regional center"),
+          log: opts.log.child({ part: "ill-copy" }),
+          now: this.#now,
+          newId: opts.newId ?? randomUUID,
+          onFirstDownload: (id) => this.onCopyDownloaded?.(id),
+        })
+      : undefined;
+    const copies = this.copies;
     this.responder = new AutoResponder({
       store: this.store,
       catalog: opts.catalog,
@@ -155,6 +219,7 @@ export class IllEngine {
         const res = await opts.regional.getCluster({ clusterId }, { timeoutMs: CLUSTER_TIMEOUT_MS });
         return ownRecordsOf(res.cluster, opts.agencyId);
       },
+      ...(copies ? { deliverCopy: (id: string, why: string) => copies.deliverGenerated(id, why) } : {}),
     });
     this.receiver = new IllReceiver({
       store: this.store,
@@ -164,6 +229,7 @@ export class IllEngine {
       log: opts.log,
       now: this.#now,
       screenRequest: (req) => this.responder.screen(req),
+      ...(copies ? { screenCopyCompleted: copies.screenCopyCompleted.bind(copies) } : {}),
     });
   }
 
@@ -191,9 +257,18 @@ export class IllEngine {
     while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
   }
 
+  /** The copyright rule and the ledger, when the node has them. */
+  get fees(): IllEngineOptions["fees"] {
+    return this.#o.fees;
+  }
+
   /** Creates, validates, asks the regional center for the rota and sends to the first lender (or leaves it in review / schedules a rota retry when the regional center is unreachable). */
   async borrow(input: BorrowInput): Promise<IllRequest> {
     const bib = await this.#bibliographicInfo(input);
+    const maximum = input.maximumCost ?? this.#o.ill.maximum_cost;
+    const copy = input.serviceType !== illPb.ServiceType.LOAN;
+    const compliance =
+      input.copyrightCompliance || (copy ? this.#o.fees?.copyright.rule.compliance : undefined);
     const created = this.store.createBorrowing({
       patronId: input.patronId,
       serviceType: input.serviceType,
@@ -201,6 +276,10 @@ export class IllEngine {
       bibliographicInfo: bib,
       ...(input.needBefore ? { needBefore: input.needBefore } : {}),
       ...(input.note ? { note: input.note } : {}),
+      ...(input.serviceLevel ? { serviceLevel: input.serviceLevel } : {}),
+      ...(maximum ? { maximumCost: formatMoney(maximum) } : {}),
+      ...(compliance ? { copyrightCompliance: compliance } : {}),
+      ...(input.publicationDate ? { publicationDate: input.publicationDate } : {}),
     });
     if (created.state !== "validated") return created;
     return this.#route(created.id, 0);
@@ -216,6 +295,14 @@ export class IllEngine {
     // `send` without a rota means: ask the regional center for one now.
     if (current?.role === "borrower" && event === "send" && detail?.rota === undefined)
       return this.#route(id, 0);
+    // A copy goes with its file: only an upload delivers it.
+    if (this.copies && current?.role === "lender" && event === "deliver_copy")
+      throw new IllStateError(
+        id,
+        current.state,
+        event,
+        `a copy is delivered by uploading its file: lrs-member ill upload-copy ${id} FILE`,
+      );
     const { request } = this.store.applyAction(id, event, detail);
     if (request.role === "borrower" && event === "approve" && request.state === "validated")
       return this.#route(id, 0);
@@ -263,7 +350,13 @@ export class IllEngine {
     return [...out, ...received].sort((a, b) => a.at.getTime() - b.at.getTime());
   }
 
-  /** Pending timers of a request: "response", "due", "answer", "rota". */
+  /** The copy of a request (document delivery), as staff see it; undefined before there is one. */
+  copyInfo(id: string): copyPb.CopyInfo | undefined {
+    const latest = this.copies?.latest(id);
+    return latest ? copyInfoOf(latest) : undefined;
+  }
+
+  /** Pending timers of a request: "response", "due", "answer", "rota", "copy_expiry". */
   timers(id: string): TimerInfo[] {
     return this.store.timers(id).map((t) => ({ kind: t.kind, dueAt: t.dueAt }));
   }
@@ -294,6 +387,15 @@ export class IllEngine {
         n++;
         if (t.kind === "rota") {
           await this.#route(t.requestId, t.attempts);
+          continue;
+        }
+        if (t.kind === "copy_expiry") {
+          try {
+            if (this.copies) await this.copies.expire(t.requestId);
+            else this.store.cancelTimer(t.requestId, t.kind);
+          } catch (err) {
+            this.#log.error({ err, requestId: t.requestId }, "copy expiry failed; retried at the next turn");
+          }
           continue;
         }
         try {
@@ -361,6 +463,10 @@ export class IllEngine {
             serviceType: current.serviceType,
             requestingAgencyId: this.#o.agencyId,
             ...(current.needBefore ? { needBefore: timestampFromDate(current.needBefore) } : {}),
+            // Lenders charging more than the request pays are left out; each entry says its charge.
+            ...(current.maximumCost ? { maximumCosts: costsOf(parseMoney(current.maximumCost)) } : {}),
+            serviceLevel: current.serviceLevel,
+            pages: countPages(bib.pagesRequested) ?? 0,
           },
           { timeoutMs: this.#o.rotaTimeoutMs ?? 20_000 },
         );
@@ -458,6 +564,11 @@ export class IllEngine {
     const bib = create(illPb.BibliographicInfoSchema, {
       title: input.title?.trim() ?? "",
       author: input.author?.trim() ?? "",
+      titleOfComponent: input.titleOfComponent?.trim() ?? "",
+      authorOfComponent: input.authorOfComponent?.trim() ?? "",
+      volume: input.volume?.trim() ? [input.volume.trim()] : [],
+      issue: input.issue?.trim() ?? "",
+      pagesRequested: input.pages?.trim() ?? "",
       bibliographicItemId: (input.itemIds ?? []).map((i) => ({
         bibliographicItemIdentifierCode: i.code,
         bibliographicItemIdentifier: i.value,
@@ -529,6 +640,8 @@ export function rotaEntryOf(c: illServicePb.RotaCandidate): RotaEntry {
   if (availability) entry.availability = availability;
   entry.lent = Number(c.lent);
   entry.borrowed = Number(c.borrowed);
+  if (c.charge && c.charge.currencyCode !== "")
+    entry.charge = { currency: c.charge.currencyCode, amount: c.charge.monetaryValue };
   return entry;
 }
 
@@ -545,5 +658,6 @@ export function rotaCandidateOf(e: RotaEntry, included: boolean): illServicePb.R
     availability: availabilityOfName(e.availability),
     lent: BigInt(e.lent ?? 0),
     borrowed: BigInt(e.borrowed ?? 0),
+    ...(e.charge ? { charge: { currencyCode: e.charge.currency, monetaryValue: e.charge.amount } } : {}),
   });
 }

@@ -54,6 +54,14 @@ export interface IllReceiverOptions {
   readonly now?: () => Date;
   /** A last word on a new Request before it is taken (the scenario lender refuses some). */
   readonly screenRequest?: (req: illPb.Request) => IllRefusal | undefined;
+  /**
+   * A lender's CopyCompleted is taken only with its copy (document delivery): this says why not
+   * when the verified file has not arrived for the request's current lender.
+   */
+  readonly screenCopyCompleted?: (
+    request: IllRequest,
+    msg: illPb.SupplyingAgencyMessage,
+  ) => IllRefusal | undefined;
 }
 
 export class IllReceiver {
@@ -209,6 +217,10 @@ export class IllReceiver {
             `reasonForMessage ${ill.ISO18626_CODES.reasonForMessage.toXml(msg.messageInfo?.reasonForMessage ?? 0) ?? "?"} with status ${ill.ISO18626_CODES.status.toXml(msg.statusInfo?.status ?? 0) ?? "none"} is not supported`,
             request.id,
           );
+        if (event === "copy_completed") {
+          const screened = this.#o.screenCopyCompleted?.(request, msg);
+          if (screened) throw screened;
+        }
         const outcome = store.applyIncoming(request.id, event, msg, env.messageId);
         return { requestId: request.id, event, replayed: outcome.replayed };
       }

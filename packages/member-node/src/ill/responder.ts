@@ -173,6 +173,11 @@ export interface AutoResponderOptions {
   readonly now: () => Date;
   /** This member's record ids in a union catalog cluster (asks the regional center). */
   readonly clusterRecords?: (clusterId: string) => Promise<readonly string[]>;
+  /**
+   * Delivers a copy as staff would with `ill upload-copy` (document delivery: the mock lender
+   * scans a generated page); without it the scenario lender only moves its machine on.
+   */
+  readonly deliverCopy?: (requestId: string, why: string) => Promise<void>;
 }
 
 export class AutoResponder {
@@ -215,7 +220,9 @@ export class AutoResponder {
           act("ship", { dueDate: new Date(this.#o.now().getTime() + SCENARIO_OVERDUE_LOAN_MS) });
         return;
       case "copy":
-        if (act("respond_yes")) act("deliver_copy");
+        if (!act("respond_yes")) return;
+        if (this.#o.deliverCopy) await this.#o.deliverCopy(request.id, label);
+        else act("deliver_copy");
         return;
       case "unfilled":
         act("respond_no", { reasonUnfilled: ReasonUnfilled.NOT_ON_SHELF });

@@ -8,7 +8,17 @@
 import { randomUUID } from "node:crypto";
 import { create, fromBinary, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { type Database, ill, illPb, normalizeIsbn, normalizeIssn, type Outbox } from "@lrs/shared";
+import {
+  costsOf,
+  type Database,
+  ill,
+  illPb,
+  normalizeIsbn,
+  normalizeIssn,
+  type Outbox,
+  parseAmount,
+  parseMoney,
+} from "@lrs/shared";
 import { IllInputError, IllNotFoundError, IllStateError } from "./errors.js";
 
 /** Where ILL messages go: the parent (regional center) forwards them. */
@@ -33,6 +43,8 @@ export interface RotaEntry {
   readonly availability?: string;
   readonly lent?: number;
   readonly borrowed?: number;
+  /** What the lender charges for this request, from its fee schedule ("8.50" EUR); absent: no fees. */
+  readonly charge?: { readonly currency: string; readonly amount: string };
 }
 
 /** An ILL request as one side sees it. */
@@ -66,6 +78,14 @@ export interface IllRequest {
   readonly renewalsUsed: number;
   readonly maxRenewals: number;
   readonly duplicateOf: string | undefined;
+  /** ISO 18626 service level asked for ("Rush"); "" for normal. */
+  readonly serviceLevel: string;
+  /** The most the borrower pays ("10.00 EUR"); undefined: no limit. */
+  readonly maximumCost: string | undefined;
+  /** A copy's compliance statement ("US:CCG"); "" for a loan. */
+  readonly copyrightCompliance: string;
+  /** When the article appeared ("2024", "2024-05-01"); "" when not known. */
+  readonly publicationDate: string;
   readonly createdAt: Date;
   readonly updatedAt: Date;
 }
@@ -109,6 +129,24 @@ export interface BorrowingInput {
   readonly bibliographicInfo?: MessageInitShape<typeof illPb.BibliographicInfoSchema>;
   readonly needBefore?: Date;
   readonly note?: string;
+  /** ISO 18626 service level ("Rush"); default normal. */
+  readonly serviceLevel?: string;
+  /** The most it pays ("10.00 EUR"); default no limit. */
+  readonly maximumCost?: string;
+  /** For a copy: the compliance statement it carries. */
+  readonly copyrightCompliance?: string;
+  /** For a copy: when the article appeared. */
+  readonly publicationDate?: string;
+}
+
+/** A transition as written, for what must change in its transaction (IllStoreOptions.onTransition). */
+export interface TransitionChange {
+  /** The request after the transition. */
+  readonly request: IllRequest;
+  readonly from: IllState;
+  readonly to: IllState;
+  readonly event: string;
+  readonly entry: TimelineEntry;
 }
 
 /** What a staff or system action carries besides its name. */
@@ -144,12 +182,22 @@ export interface IllStoreOptions {
   readonly defaultResponseTimeMs?: number;
   readonly now?: () => Date;
   readonly newId?: () => string;
+  /**
+   * Why a borrowing request must wait for staff before it goes out, besides a duplicate: asked
+   * when it is validated (the copyright rule); undefined lets it go.
+   */
+  readonly copyrightCheck?: (request: IllRequest, at: Date) => string | undefined;
+  /**
+   * Called inside the transaction of every transition once it is written, for what must change
+   * with it (copyright counts, ledger postings); a throw rolls the transition back.
+   */
+  readonly onTransition?: ReadonlyArray<(change: TransitionChange) => void>;
 }
 
 const DAY_MS = 86_400_000;
 
 /** The durable timers: what each fires is in {@link IllStore.fireTimer}. */
-export type TimerKind = "response" | "due" | "answer" | "rota";
+export type TimerKind = "response" | "due" | "answer" | "rota" | "copy_expiry";
 
 export interface IllTimer {
   readonly requestId: string;
@@ -202,6 +250,11 @@ interface Row {
   state_before_cancel: string | null;
   duplicate_of: string | null;
   record_id: string | null;
+  // Borrowing terms (migration 110); the defaults of the columns where a row does not set them.
+  service_level?: string;
+  maximum_cost?: string | null;
+  copyright_compliance?: string;
+  publication_date?: string;
   last_transition_at: string;
   created_at: string;
   updated_at: string;
@@ -233,6 +286,8 @@ interface Planned {
   readonly at: Date;
   readonly detail: TransitionDetail;
   readonly outgoing: readonly Outgoing[];
+  /** What staff should look at after it: a text, null to clear it, undefined to leave it. */
+  readonly attention?: string | null;
 }
 
 /** The ISO requesting agency request id of a borrower's request at one position of its rota. */
@@ -259,6 +314,8 @@ export class IllStore {
   readonly #defaultResponseTimeMs: number;
   readonly #now: () => Date;
   readonly #newId: () => string;
+  readonly #copyrightCheck: IllStoreOptions["copyrightCheck"];
+  readonly #onTransition: NonNullable<IllStoreOptions["onTransition"]>;
 
   constructor(opts: IllStoreOptions) {
     this.#db = opts.db;
@@ -272,6 +329,8 @@ export class IllStore {
     this.#defaultResponseTimeMs = opts.defaultResponseTimeMs ?? 3 * DAY_MS;
     this.#now = opts.now ?? (() => new Date());
     this.#newId = opts.newId ?? randomUUID;
+    this.#copyrightCheck = opts.copyrightCheck;
+    this.#onTransition = opts.onTransition ?? [];
   }
 
   /** The database the requests live in, for callers that join its transactions. */
@@ -291,8 +350,15 @@ export class IllStore {
     const clusterId = input.clusterId?.trim() || undefined;
     const bib = create(illPb.BibliographicInfoSchema, input.bibliographicInfo ?? {});
     if (clusterId !== undefined && bib.supplierUniqueRecordId === "") bib.supplierUniqueRecordId = clusterId;
-    // Without a title, the identifiers stand for it in the duplicate check.
-    const titleKey = normaliseTitle(bib.title) || identifiersKey(bib);
+    // Without a title, the identifiers stand for it in the duplicate check. An article is its own
+    // title: two articles of one journal are not duplicates (nor is the journal's cluster shared).
+    const component = [bib.titleOfComponent, bib.volume.join(" "), bib.issue, bib.pagesRequested]
+      .map(normaliseTitle)
+      .filter(Boolean)
+      .join(" / ");
+    const titleKey = [normaliseTitle(bib.title) || identifiersKey(bib), component]
+      .filter(Boolean)
+      .join(" / ");
     if (clusterId === undefined && titleKey === "")
       throw new IllInputError(
         "bibliographicInfo",
@@ -300,10 +366,17 @@ export class IllStore {
       );
     if (input.needBefore !== undefined && Number.isNaN(input.needBefore.getTime()))
       throw new IllInputError("needBefore", "is not a valid date");
+    if (input.maximumCost?.trim()) {
+      try {
+        parseMoney(input.maximumCost);
+      } catch (err) {
+        throw new IllInputError("maximumCost", (err as Error).message);
+      }
+    }
     const now = this.#now();
     const id = this.#newId();
     return this.#db.transaction(() => {
-      const duplicateOf = this.#findDuplicate(patronId, clusterId, titleKey, now);
+      const duplicateOf = this.#findDuplicate(patronId, component ? undefined : clusterId, titleKey, now);
       const row: Row = {
         id,
         role: "borrower",
@@ -329,6 +402,10 @@ export class IllStore {
         state_before_cancel: null,
         duplicate_of: duplicateOf ?? null,
         record_id: null,
+        service_level: input.serviceLevel?.trim() ?? "",
+        maximum_cost: input.maximumCost?.trim() || null,
+        copyright_compliance: input.copyrightCompliance?.trim() ?? "",
+        publication_date: input.publicationDate?.trim() ?? "",
         last_transition_at: now.toISOString(),
         created_at: now.toISOString(),
         updated_at: now.toISOString(),
@@ -562,6 +639,15 @@ export class IllStore {
     });
   }
 
+  /**
+   * Sets when a borrowing request's delivered copy is deleted (document delivery); an earlier
+   * copy_expiry timer of the request is replaced. Call inside the transaction that stores the copy.
+   */
+  scheduleCopyExpiry(requestId: string, dueAt: Date): void {
+    this.#row(requestId);
+    this.#setTimer(requestId, "copy_expiry", dueAt);
+  }
+
   scheduleRotaRetry(requestId: string, dueAt: Date, attempts: number, note: string): void {
     const now = this.#now();
     this.#db.transaction(() => {
@@ -721,10 +807,12 @@ export class IllStore {
         outgoing: [],
       };
     }
+    const overCopyrightLimit = event === "validate" ? this.#copyrightCheck?.(toRequest(row), at) : undefined;
     const ctx: ill.RequesterContext = {
       lendersLeft: rota.length - (row.rota_position + 1),
       serviceType: row.service_type,
       duplicateOf: row.duplicate_of ?? undefined,
+      overCopyrightLimit,
       supplierId: rota[row.rota_position]?.agencyId,
       supplierStatus,
       lastTransitionAt: new Date(row.last_transition_at),
@@ -756,14 +844,29 @@ export class IllStore {
     }
     next.state = result.to;
     next.last_transition_at = result.record.at.toISOString();
+    // Over the copyright rule: staff see why, on the timeline and as what to look at; letting it
+    // go (approve) clears that.
+    const copyright = result.effects.includes("notify_staff_copyright") ? overCopyrightLimit : undefined;
+    const attention =
+      copyright !== undefined
+        ? `copyright: ${copyright} (approve to send it all the same, or cancel)`
+        : event === "approve" && row.attention?.startsWith("copyright: ")
+          ? null
+          : undefined;
     return {
       next,
       from: state,
       to: result.to,
       event,
       at: result.record.at,
-      detail: { ...withStatus, effects: result.effects, sent: outgoing.map((m) => m.messageId) },
+      detail: {
+        ...withStatus,
+        ...(copyright !== undefined ? { note: [withStatus.note, copyright].filter(Boolean).join("; ") } : {}),
+        effects: result.effects,
+        sent: outgoing.map((m) => m.messageId),
+      },
       outgoing,
+      ...(attention !== undefined ? { attention } : {}),
     };
   }
 
@@ -892,8 +995,13 @@ export class IllStore {
         requestingAgencyPreviousRequestId:
           requestType === illPb.RequestType.RETRY ? (row.requesting_agency_request_id ?? "") : "",
         note: row.note,
+        serviceLevel: row.service_level ?? "",
+        copyrightCompliance: row.copyright_compliance ?? "",
       },
       patronInfo: row.patron_id ? { patronId: row.patron_id } : undefined,
+      ...(row.publication_date ? { publicationInfo: { publicationDate: row.publication_date } } : {}),
+      // The borrower's maximum, as ISO 18626 carries it: the lender sees what it may charge.
+      ...(row.maximum_cost ? { billingInfo: { maximumCosts: costsOf(parseMoney(row.maximum_cost)) } } : {}),
     });
     return { kind: ILL_KINDS.request, messageId, payload: toBinary(illPb.RequestSchema, msg) };
   }
@@ -974,7 +1082,19 @@ export class IllStore {
       );
     for (const m of plan.outgoing) this.#outbox.enqueue(ILL_DESTINATION, m.kind, m.payload, m.messageId);
     this.#syncTimers(plan);
-    return this.#record(n.id, plan.from, plan.to, plan.event, plan.at, plan.detail);
+    if (plan.attention !== undefined) this.#setAttentionRow(n, plan.attention ?? undefined, plan.at);
+    const entry = this.#record(n.id, plan.from, plan.to, plan.event, plan.at, plan.detail);
+    if (this.#onTransition.length > 0) {
+      const change: TransitionChange = {
+        request: this.#mustGet(n.id),
+        from: plan.from as IllState,
+        to: plan.to as IllState,
+        event: plan.event,
+        entry,
+      };
+      for (const hook of this.#onTransition) hook(change);
+    }
+    return entry;
   }
 
   /** The timers a transition's effects start and stop. Call inside its transaction. */
@@ -985,7 +1105,10 @@ export class IllStore {
         ? ill.requesterMachine.states[plan.to as ill.RequesterState]?.terminal
         : ill.supplierMachine.states[plan.to as ill.SupplierState]?.terminal;
     if (terminal) {
-      this.#db.sqlite.prepare("DELETE FROM ill_timers WHERE request_id = ?").run(n.id);
+      // A delivered copy outlives its request (copy_completed is terminal) until its retention ends.
+      this.#db.sqlite
+        .prepare("DELETE FROM ill_timers WHERE request_id = ? AND kind != 'copy_expiry'")
+        .run(n.id);
       return;
     }
     // Only a validated request waits for its rota.
@@ -1144,6 +1267,10 @@ function toRequest(row: Row): IllRequest {
     renewalsUsed: row.renewals_used,
     maxRenewals: row.max_renewals,
     duplicateOf: row.duplicate_of ?? undefined,
+    serviceLevel: row.service_level ?? "",
+    maximumCost: row.maximum_cost ?? undefined,
+    copyrightCompliance: row.copyright_compliance ?? "",
+    publicationDate: row.publication_date ?? "",
     createdAt: new Date(row.created_at),
     updatedAt: new Date(row.updated_at),
   };
@@ -1199,6 +1326,15 @@ function validRota(rota: readonly RotaEntry[], field: string): RotaEntry[] {
     if (entry.availability) out.availability = entry.availability;
     if (entry.lent !== undefined) out.lent = entry.lent;
     if (entry.borrowed !== undefined) out.borrowed = entry.borrowed;
+    if (entry.charge) {
+      try {
+        // Read once here so that a charge that is not an amount never reaches the ledger.
+        parseAmount(entry.charge.amount, entry.charge.currency);
+      } catch (err) {
+        throw new IllInputError(`${field}[${i}].charge`, (err as Error).message);
+      }
+      out.charge = { currency: entry.charge.currency, amount: entry.charge.amount };
+    }
     return out;
   });
 }

@@ -252,6 +252,10 @@ function sample(over: Partial<IllRequest> = {}): IllRequest {
     renewalsUsed: 0,
     maxRenewals: 0,
     duplicateOf: undefined,
+    serviceLevel: "",
+    maximumCost: undefined,
+    copyrightCompliance: "",
+    publicationDate: "",
     createdAt: T0,
     updatedAt: new Date(T0.getTime() + 60_000),
     ...over,
@@ -337,6 +341,7 @@ describe("StaffRequest", () => {
         },
       ],
       timers: [{ kind: "response", dueAt: "2025-03-10T09:00:03Z" }],
+      bibliographicInfo: { title: "Middlemarch", author: "Eliot, George" },
     });
   });
 

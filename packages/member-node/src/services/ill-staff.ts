@@ -5,7 +5,18 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
-import { ill, illPb, illServicePb, mapErrors, normalizeIsbn, normalizeIssn } from "@lrs/shared";
+import {
+  type copyPb,
+  ill,
+  illPb,
+  illServicePb,
+  MoneyError,
+  mapErrors,
+  moneyOfCosts,
+  normalizeIsbn,
+  normalizeIssn,
+} from "@lrs/shared";
+import { parsePublicationDate } from "../fees/copyright.js";
 import {
   type AutoRespondMode,
   type BorrowInput,
@@ -23,7 +34,8 @@ const { ServiceType } = illPb;
 export type IllStaffEngine = Pick<
   IllEngine,
   "store" | "borrow" | "act" | "messages" | "timers" | "autoResponder" | "setAutoResponder"
->;
+> &
+  Partial<Pick<IllEngine, "copyInfo">>;
 
 /** The borrowing library's verbs. */
 export const BORROWER_VERBS = [
@@ -167,10 +179,22 @@ function hasRow(role: IllRole, state: string, event: IllEvent): boolean {
  * for one of their events in the machine table. Guards are not evaluated (a `ship` of a copy
  * request, an `overdue` before the due date may still be refused).
  */
-export function allowedActions(r: RequestState): IllVerb[] {
+export function allowedActions(r: RequestState): string[] {
   const verbs: readonly IllVerb[] = r.role === "borrower" ? BORROWER_VERBS : LENDER_VERBS;
-  return verbs.filter((verb) => candidateEvents(r, verb).some((e) => hasRow(r.role, r.state, e)));
+  const allowed: string[] = verbs.filter((verb) =>
+    candidateEvents(r, verb).some((e) => hasRow(r.role, r.state, e)),
+  );
+  // A copy goes with its file (document delivery): `ill upload-copy` delivers it, not `ship`.
+  if (r.role === "lender" && r.serviceType !== ServiceType.LOAN && hasRow(r.role, r.state, "deliver_copy")) {
+    const ship = allowed.indexOf("ship");
+    if (r.serviceType === ServiceType.COPY && ship >= 0) allowed.splice(ship, 1, UPLOAD_COPY);
+    else allowed.splice(ship >= 0 ? ship + 1 : allowed.length, 0, UPLOAD_COPY);
+  }
+  return allowed;
 }
+
+/** The CLI command that delivers a copy (document delivery), listed among a request's actions. */
+export const UPLOAD_COPY = "upload-copy";
 
 /** What an ActRequest says besides the request id. */
 export interface ActInput {
@@ -318,6 +342,8 @@ export interface StaffRequestDetail {
   readonly timeline?: readonly TimelineEntry[];
   readonly messages?: readonly MessageLogEntry[];
   readonly timers?: readonly TimerInfo[];
+  /** A copy request's file (document delivery). */
+  readonly copy?: copyPb.CopyInfo | undefined;
 }
 
 /** A request as staff see it, with the verbs its state allows. */
@@ -355,6 +381,8 @@ export function toStaffRequest(r: IllRequest, detail: StaffRequestDetail = {}): 
     timers: (detail.timers ?? []).map((t) =>
       create(illServicePb.TimerEntrySchema, { kind: t.kind, dueAt: timestampFromDate(t.dueAt) }),
     ),
+    ...(detail.copy ? { copy: detail.copy } : {}),
+    bibliographicInfo: bib,
   });
 }
 
@@ -391,6 +419,8 @@ export function validateBorrow(req: illServicePb.BorrowRequest, now: Date): Borr
   const author = req.author.trim();
   if (clusterId === "" && title === "" && !itemIds.some((i) => i.code === "ISBN" || i.code === "ISSN"))
     throw invalid("cluster_id: a cluster id, an ISBN or ISSN (item_ids), or a title is required");
+  const terms = borrowTerms(req, now);
+  const article = articleOf(req);
   let needBefore: Date | undefined;
   if (req.needBefore) {
     needBefore = timestampDate(req.needBefore);
@@ -407,7 +437,100 @@ export function validateBorrow(req: illServicePb.BorrowRequest, now: Date): Borr
     ...(author ? { author } : {}),
     ...(needBefore ? { needBefore } : {}),
     ...(req.note.trim() ? { note: req.note.trim() } : {}),
+    ...terms,
+    ...article,
   };
+}
+
+/** The longest a component field (an article's title, its authors) may be. */
+const MAX_COMPONENT = 1000;
+
+/**
+ * The article or chapter of a copy request: its title and authors, volume, issue and pages
+ * ("12-34", "5", "e1-e9", "12-15, 20"). They go with a copy (or copy-or-loan) request only.
+ */
+function articleOf(
+  req: illServicePb.BorrowRequest,
+): Pick<BorrowInput, "titleOfComponent" | "authorOfComponent" | "volume" | "issue" | "pages"> {
+  const fields = {
+    title_of_component: req.titleOfComponent.trim(),
+    author_of_component: req.authorOfComponent.trim(),
+    volume: req.volume.trim(),
+    issue: req.issue.trim(),
+    pages: req.pages.trim(),
+  };
+  const given = Object.entries(fields).filter(([, v]) => v !== "");
+  if (given.length === 0) return {};
+  if (req.serviceType === ServiceType.LOAN)
+    throw invalid(`${given[0]![0]}: goes with a copy (or copy-or-loan) request, not a loan`);
+  for (const [name, value] of given)
+    if (value.length > MAX_COMPONENT) throw invalid(`${name}: longer than ${MAX_COMPONENT} characters`);
+  if (fields.volume.length > 50) throw invalid("volume: longer than 50 characters");
+  if (fields.issue.length > 50) throw invalid("issue: longer than 50 characters");
+  const range = "[A-Za-z]{0,2}\\d{1,6}(?:\\s*[-–]\\s*[A-Za-z]{0,2}\\d{1,6})?";
+  if (fields.pages !== "" && !new RegExp(`^${range}(?:\\s*,\\s*${range})*$`).test(fields.pages))
+    throw invalid(`pages: "${fields.pages}" is not a page range such as 12-34, 5, e1-e9 or 12-15, 20`);
+  return {
+    ...(fields.title_of_component ? { titleOfComponent: fields.title_of_component } : {}),
+    ...(fields.author_of_component ? { authorOfComponent: fields.author_of_component } : {}),
+    ...(fields.volume ? { volume: fields.volume } : {}),
+    ...(fields.issue ? { issue: fields.issue } : {}),
+    ...(fields.pages ? { pages: fields.pages } : {}),
+  };
+}
+
+/** ISO 18626 service levels, as ISO spells them. */
+export const SERVICE_LEVELS = ["Normal", "Express", "Rush", "SecondaryMail", "Standard", "Urgent"] as const;
+
+/**
+ * The terms of a BorrowRequest: the service level (an ISO code, any case), the maximum cost (an
+ * amount in an ISO 4217 currency), and for a copy its compliance statement and the article's
+ * publication date (not in the future).
+ */
+function borrowTerms(
+  req: illServicePb.BorrowRequest,
+  now: Date,
+): Pick<BorrowInput, "serviceLevel" | "maximumCost" | "copyrightCompliance" | "publicationDate"> {
+  const out: {
+    -readonly [K in
+      | "serviceLevel"
+      | "maximumCost"
+      | "copyrightCompliance"
+      | "publicationDate"]?: BorrowInput[K];
+  } = {};
+  const level = req.serviceLevel.trim();
+  if (level !== "") {
+    const iso = SERVICE_LEVELS.find((l) => l.toLowerCase() === level.toLowerCase());
+    if (!iso) throw invalid(`service_level: "${level}" is not one of ${SERVICE_LEVELS.join(", ")}`);
+    if (iso !== "Normal") out.serviceLevel = iso;
+  }
+  try {
+    const max = moneyOfCosts(req.maximumCosts, "maximum_costs");
+    if (max) out.maximumCost = max;
+  } catch (err) {
+    if (err instanceof MoneyError) throw invalid(err.message);
+    throw err;
+  }
+  const compliance = req.copyrightCompliance.trim();
+  if (compliance !== "") {
+    if (req.serviceType === ServiceType.LOAN)
+      throw invalid("copyright_compliance: goes with a copy request, not a loan");
+    if (!/^[A-Za-z0-9][A-Za-z0-9:._ -]{0,63}$/.test(compliance))
+      throw invalid(
+        `copyright_compliance: "${compliance}" is not a compliance code (letters, digits and ":._-", at most 64, e.g. "US:CCG")`,
+      );
+    out.copyrightCompliance = compliance;
+  }
+  const published = req.publicationDate.trim();
+  if (published !== "") {
+    const p = parsePublicationDate(published);
+    if (!p)
+      throw invalid(`publication_date: "${published}" is not a year or a date (2024, 2024-05 or 2024-05-01)`);
+    if (Date.UTC(p.year, p.month - 1, p.day) > now.getTime())
+      throw invalid(`publication_date: ${published} is in the future`);
+    out.publicationDate = published;
+  }
+  return out;
 }
 
 /** ListRequests without a limit answers this many; more than MAX_LIST is never answered at once. */
@@ -435,6 +558,7 @@ export function illStaffService(
       timeline: engine.store.timeline(r.id),
       messages: engine.messages(r.id),
       timers: engine.timers(r.id),
+      copy: engine.copyInfo?.(r.id),
     });
   const mustGet = (id: string) => {
     const trimmed = id.trim();
@@ -469,7 +593,9 @@ export function illStaffService(
         .reverse()
         .slice(0, limit);
       return create(illServicePb.ListRequestsResponseSchema, {
-        requests: requests.map((r) => toStaffRequest(r, { timeline: engine.store.timeline(r.id) })),
+        requests: requests.map((r) =>
+          toStaffRequest(r, { timeline: engine.store.timeline(r.id), copy: engine.copyInfo?.(r.id) }),
+        ),
       });
     }),
 

@@ -166,4 +166,55 @@ export const memberMigrations: Migration[] = [
       ALTER TABLE ill_requests ADD COLUMN record_id TEXT;
     `,
   },
+  {
+    version: 110,
+    name: "fees and copyright: a borrowing request's terms, copyright counts, ledger postings",
+    up: `
+      -- What a borrowing request asks for besides the title: how fast (ISO serviceLevel), the most
+      -- it pays ("10.00 EUR"; NULL: no limit), and for a copy the compliance statement it carries
+      -- and the year the article appeared (the copyright rule counts recent articles only).
+      ALTER TABLE ill_requests ADD COLUMN service_level TEXT NOT NULL DEFAULT '';
+      ALTER TABLE ill_requests ADD COLUMN maximum_cost TEXT;
+      ALTER TABLE ill_requests ADD COLUMN copyright_compliance TEXT NOT NULL DEFAULT '';
+      ALTER TABLE ill_requests ADD COLUMN publication_date TEXT NOT NULL DEFAULT '';
+
+      -- One row per copy the copyright rule counts: this member's copies of recent articles, per
+      -- journal and calendar year. pending: validated, about to go out; counted: it went out;
+      -- released: it ended cancelled or unfilled and no longer counts. Rows of years older than
+      -- the configured keep_years are purged.
+      CREATE TABLE copyright_uses (
+        request_id TEXT PRIMARY KEY REFERENCES ill_requests (id),
+        journal_key TEXT NOT NULL,           -- the ISSN, or "title:<normalised title>"
+        issn TEXT NOT NULL DEFAULT '',
+        title TEXT NOT NULL DEFAULT '',
+        year INTEGER NOT NULL,               -- calendar year of the request (UTC)
+        state TEXT NOT NULL CHECK (state IN ('pending', 'counted', 'released')),
+        over_limit INTEGER NOT NULL DEFAULT 0, -- beyond the limit: let go by staff, or with the fee
+        fee_currency TEXT,                   -- the copyright fee it carries (over_limit = "fee")
+        fee_minor INTEGER,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      CREATE INDEX copyright_uses_journal ON copyright_uses (journal_key, year, state);
+      CREATE INDEX copyright_uses_year ON copyright_uses (year);
+
+      -- The charges this member posted as a borrower, and their reversals, as sent to the regional
+      -- center (each also in the outbox, in the same transaction). entry_id is stable: a charge is
+      -- posted once however often its cause is replayed.
+      CREATE TABLE ledger_postings (
+        entry_id TEXT PRIMARY KEY,
+        transaction_id TEXT NOT NULL,        -- the borrowing request's id
+        kind TEXT NOT NULL CHECK (kind IN ('loan', 'copy', 'copyright', 'reversal')),
+        payer_id TEXT NOT NULL,
+        payee_id TEXT NOT NULL,
+        currency TEXT NOT NULL,
+        amount_minor INTEGER NOT NULL CHECK (amount_minor > 0),
+        posted_at TEXT NOT NULL,
+        period TEXT NOT NULL,                -- "2026-11"
+        reverses_entry_id TEXT,
+        note TEXT NOT NULL DEFAULT ''
+      );
+      CREATE INDEX ledger_postings_transaction ON ledger_postings (transaction_id);
+    `,
+  },
 ];

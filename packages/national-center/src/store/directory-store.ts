@@ -147,6 +147,18 @@ export class DirectoryStore implements DirectorySource {
     );
   }
 
+  /**
+   * The tier and region this CA enrolled `id` in, also when its certificates have since been
+   * revoked (the ledger still settles what a revoked member owes); undefined for an unknown id.
+   * An id never changes tier or region (`assertIdFree`).
+   */
+  enrollment(id: string): { tier: Tier; region: string } | undefined {
+    const r = this.#db.sqlite
+      .prepare("SELECT tier, region FROM issued_certificates WHERE institution_id = ? LIMIT 1")
+      .get(id) as { tier: number; region: string } | undefined;
+    return r ? { tier: r.tier as Tier, region: r.region } : undefined;
+  }
+
   recordCertificate(c: IssuedCertificate): void {
     this.#db.sqlite
       .prepare(

@@ -219,6 +219,30 @@ describe("BuildRota at a regional center", () => {
     expect(res.coverage.map((c) => c.nodeId).sort()).toEqual(["nat", "north-b", "north-c", "south-rc"]);
   });
 
+  it("asks the national center with the request's maximum cost, service level and pages", async () => {
+    const sent: BuildRotaRequest[] = [];
+    const b = broker(n, NORTH_RC, fakePeers({ "north-b": Availability.AVAILABLE }), {
+      id: () => "nat",
+      catalog: { locateRecord: async () => ({ clusterId: "nat:c5" }) } as never,
+      ill: {
+        buildRota: async (req: BuildRotaRequest) => {
+          sent.push(req);
+          return create(BuildRotaResponseSchema, { clusterId: "nat:c5" });
+        },
+      } as never,
+    });
+    const terms = {
+      maximumCosts: { currencyCode: "EUR", monetaryValue: "10.00" },
+      serviceLevel: "Rush",
+      pages: 12,
+    };
+    await b.buildRota(byIsbn(terms), NORTH_A);
+    expect(sent[0]).toMatchObject(terms);
+    await expect(
+      b.buildRota(byIsbn({ maximumCosts: { currencyCode: "EUR", monetaryValue: "ten" } }), NORTH_A),
+    ).rejects.toThrow(/^maximum_costs: "ten" is not an amount/);
+  });
+
   it("builds its own region's rota when the national center is unreachable, and says so", async () => {
     const b = broker(n, NORTH_RC, fakePeers({ "north-b": Availability.AVAILABLE }), {
       id: () => "nat",

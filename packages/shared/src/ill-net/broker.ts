@@ -8,6 +8,7 @@ import { clusterOwner } from "../catalog/catalog-service.js";
 import { CqlParseError } from "../cql/errors.js";
 import type { Database } from "../db.js";
 import type { DirectorySource } from "../directory/source.js";
+import { type Money, moneyOfCosts } from "../fees/money.js";
 import type { CatalogService, Cluster } from "../gen/lrs/v1/catalog_pb.js";
 import { Tier } from "../gen/lrs/v1/common_pb.js";
 import type { BibliographicItemId } from "../gen/lrs/v1/ill_pb.js";
@@ -190,9 +191,10 @@ export class RotaBroker {
     const requester = this.#requester(req, caller);
     if (!req.clusterId && req.itemIds.length === 0 && !req.title.trim())
       throw new ValidationError("give cluster_id, item_ids or title: what is wanted");
+    const terms = termsOf(req);
     return this.#o.self.tier === Tier.REGIONAL
-      ? this.#regional(req, requester, left, call.signal)
-      : this.#national(req, requester, left);
+      ? this.#regional(req, requester, terms, left, call.signal)
+      : this.#national(req, requester, terms, left);
   }
 
   /** Who borrows, and whether the caller may ask for it. */
@@ -282,6 +284,7 @@ export class RotaBroker {
   async #regional(
     req: BuildRotaRequest,
     requester: { id: string; region: string },
+    terms: RotaTerms,
     left: () => number,
     signal: AbortSignal | undefined,
   ): Promise<BuildRotaResponse> {
@@ -354,6 +357,7 @@ export class RotaBroker {
       serviceType: req.serviceType,
       format: ownTitle?.format ?? "",
       needBefore: req.needBefore ? timestampDate(req.needBefore) : undefined,
+      ...terms,
       now: this.#o.now?.() ?? new Date(),
       holders: own.map((h) => ({ ...h, availability: ownAvailability.get(h.agencyId) })),
     });
@@ -427,6 +431,10 @@ export class RotaBroker {
           requestingAgencyId: requester,
           excludeRegions: [self.region],
           ...(req.needBefore ? { needBefore: req.needBefore } : {}),
+          // The other regions' lenders are priced and left out by the same terms.
+          ...(req.maximumCosts ? { maximumCosts: req.maximumCosts } : {}),
+          serviceLevel: req.serviceLevel,
+          pages: req.pages,
         },
         { signal, timeoutMs: timeoutMs() },
       );
@@ -476,6 +484,7 @@ export class RotaBroker {
   async #national(
     req: BuildRotaRequest,
     requester: { id: string; region: string },
+    terms: RotaTerms,
     left: () => number,
   ): Promise<BuildRotaResponse> {
     const { self, union, directory, peers, log } = this.#o;
@@ -508,6 +517,7 @@ export class RotaBroker {
       serviceType: req.serviceType,
       format: title.format,
       needBefore: req.needBefore ? timestampDate(req.needBefore) : undefined,
+      ...terms,
       now: this.#o.now?.() ?? new Date(),
       holders: holders.map((h) => ({ ...h, availability: availability.get(h.agencyId) })),
     });
@@ -517,6 +527,22 @@ export class RotaBroker {
     );
     return create(BuildRotaResponseSchema, { ...rota, clusterId: title.clusterId, coverage: avail.coverage });
   }
+}
+
+/** What a request pays and how fast it wants it: the rota's pricing terms. */
+interface RotaTerms {
+  maximum: Money | undefined;
+  serviceLevel: string;
+  pages: number;
+}
+
+/** @throws MoneyError naming maximum_costs when it is not an amount in an ISO 4217 currency. */
+function termsOf(req: BuildRotaRequest): RotaTerms {
+  return {
+    maximum: moneyOfCosts(req.maximumCosts, "maximum_costs"),
+    serviceLevel: req.serviceLevel.trim(),
+    pages: req.pages,
+  };
 }
 
 function byInstitution(list: readonly InstitutionAvailability[]): Map<string, InstitutionAvailability> {

@@ -7,7 +7,7 @@ import { IllService } from "../gen/lrs/v1/ill_service_pb.js";
 import { envelopeFromOutbox } from "../ill/envelope.js";
 import { DELIVER_TIMEOUT_MS } from "../ill/parent-senders.js";
 import type { Logger } from "../log.js";
-import { type Outbox, runOutboxWorker } from "../outbox.js";
+import { type Outbox, type OutboxMessage, runOutboxWorker } from "../outbox.js";
 import { CHILD_PREFIX } from "./relay.js";
 
 export interface ChildDeliveryOptions {
@@ -18,6 +18,11 @@ export interface ChildDeliveryOptions {
   log: Logger;
   /** How long one Deliver may take before the outbox retries it. */
   timeoutMs?: number;
+  /**
+   * Senders for other kinds of message in the same queues (a copy's file, COPY_KIND): they share a
+   * destination's queue with the envelopes, so that their order is kept.
+   */
+  senders?: Record<string, (msg: OutboxMessage, peerId: string, signal: AbortSignal) => Promise<void>>;
 }
 
 /** The "child:" destinations that still have undelivered messages. */
@@ -50,6 +55,11 @@ export async function runChildDelivery(o: ChildDeliveryOptions, signal: AbortSig
       log,
       signal,
       send: async (msg) => {
+        const other = o.senders?.[msg.kind];
+        if (other) {
+          await other(msg, id, signal);
+          return;
+        }
         const envelope = envelopeFromOutbox(msg.kind, msg.payload);
         const res = await o.peers.client(IllService, id).deliver({ envelope }, { timeoutMs, signal });
         log.debug(

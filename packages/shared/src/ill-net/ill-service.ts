@@ -3,9 +3,13 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import type { Client, ConnectRouter, HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import { copyCenterService } from "../copy/center-service.js";
+import { copyChildSender } from "../copy/sender.js";
+import { COPY_KIND, type CopyStore } from "../copy/store.js";
 import type { DirectorySource } from "../directory/source.js";
 import { CatalogService } from "../gen/lrs/v1/catalog_pb.js";
 import { Tier } from "../gen/lrs/v1/common_pb.js";
+import { CopyTransferService } from "../gen/lrs/v1/copy_pb.js";
 import {
   IllService,
   type TraceHop,
@@ -35,6 +39,8 @@ export interface IllCenterServiceOptions {
   log: Logger;
   /** At a regional center: the national center's IllService, and its id (Trace follows there). */
   national?: { ill: Client<typeof IllService>; id: () => string };
+  /** Copies passing through (document delivery): Trace shows them beside the messages. */
+  copies?: Pick<CopyStore, "hops">;
 }
 
 function callerOf(ctx: HandlerContext): NodeIdentity {
@@ -111,7 +117,7 @@ export function illCenterService(o: IllCenterServiceOptions): ServiceImpl<typeof
       const deadline = remainingMs(ctx.timeoutMs());
       const caller = callerOf(ctx);
       const visible = visibleTo(caller);
-      const hops = relay.hops(requestId).filter(visible);
+      const hops = [...relay.hops(requestId), ...(o.copies?.hops(requestId) ?? [])].filter(visible);
       const coverage = [cover(self.id, NodeCoverage_Status.ANSWERED, "", Date.now() - started, hops.length)];
       if (req.follow && hops.length > 0) {
         const { targets, follow } = followTargets(hops, caller);
@@ -142,6 +148,11 @@ export interface IllCenterOptions {
   peers: PeerClients;
   /** At a regional center: the national center, reached through the parent link. */
   national?: { transport: NodeTransport; id: () => string };
+  /**
+   * Copy files passing through (document delivery). The same store sends them upward (a regional
+   * center's parent senders, copyParentSenders) and, here, to the tier below.
+   */
+  copies: CopyStore;
 }
 
 /** What a center's node is built from for ILL: the relay, the broker, the service and its delivery workers. */
@@ -155,8 +166,9 @@ export interface IllCenterParts {
 }
 
 /**
- * ILL at a regional or the national center: IllService (store-and-forward, broker, trace) and the
- * workers that deliver the relay's outbox to members (regional) or regional centers (national).
+ * ILL at a regional or the national center: IllService (store-and-forward, broker, trace),
+ * CopyTransferService (copies, store-and-forward) and the workers that deliver the outbox to
+ * members (regional) or regional centers (national), envelopes and copies in one queue per node.
  * The way up is the parent link's: a regional center passes `illParentSenders()` to openChildContext.
  */
 export function illCenterParts(o: IllCenterOptions): IllCenterParts {
@@ -184,8 +196,8 @@ export function illCenterParts(o: IllCenterOptions): IllCenterParts {
   return {
     relay,
     broker,
-    serviceNames: [IllService.typeName],
-    routes: (router) =>
+    serviceNames: [IllService.typeName, CopyTransferService.typeName],
+    routes: (router) => {
       router.service(
         IllService,
         illCenterService({
@@ -195,9 +207,27 @@ export function illCenterParts(o: IllCenterOptions): IllCenterParts {
           directory,
           peers,
           log,
+          copies: o.copies,
           ...(national ? { national: { ill: national.ill, id: national.id } } : {}),
         }),
-      ),
-    background: [(signal) => runChildDelivery({ db: ctx.db, outbox: ctx.outbox, peers, log }, signal)],
+      );
+      router.service(
+        CopyTransferService,
+        copyCenterService({ relay, copies: o.copies, maxBytes: ctx.cfg.ill.max_copy_size }),
+      );
+    },
+    background: [
+      (signal) =>
+        runChildDelivery(
+          {
+            db: ctx.db,
+            outbox: ctx.outbox,
+            peers,
+            log,
+            senders: { [COPY_KIND]: copyChildSender(o.copies, peers, log.child({ part: "copy" })) },
+          },
+          signal,
+        ),
+    ],
   };
 }

@@ -191,6 +191,15 @@ export class IllRelay {
 
   /** Whether `caller` may hand this node the envelope. Throws IllForbiddenError saying why not. */
   authorize(env: IllEnvelope, caller: NodeIdentity): void {
+    this.authorizeHop(env.originAgencyId, env.destinationAgencyId, caller);
+  }
+
+  /**
+   * Whether `caller` may hand this node traffic from member `originId` for member `destinationId` (an
+   * envelope, or a copy's file). Throws IllForbiddenError saying why not.
+   */
+  authorizeHop(originId: string, destinationId: string, caller: NodeIdentity): void {
+    const env = { originAgencyId: originId, destinationAgencyId: destinationId };
     const me = this.#o.self;
     const dir = institutionsOf(this.#o.directory);
     if (me.tier === Tier.REGIONAL) {
@@ -229,8 +238,12 @@ export class IllRelay {
    * any other region; at the national center the regional center of the destination's region.
    */
   route(env: IllEnvelope, caller: NodeIdentity): Route {
+    return this.routeTo(env.destinationAgencyId, caller);
+  }
+
+  /** The next hop of traffic for member `id` (an envelope, or a copy's file) that `caller` handed this node. */
+  routeTo(id: string, caller: NodeIdentity): Route {
     const me = this.#o.self;
-    const id = env.destinationAgencyId;
     const dest = institutionsOf(this.#o.directory).get(id);
     if (!dest) throw new NotFoundError(`destination agency ${id} is not in the federation directory`);
     if (dest.revoked) throw new IllRouteError(`destination agency ${id} has been revoked`);

@@ -2,6 +2,8 @@
 // why every other holder is left out. Pure: the broker (broker.ts) gathers the facts.
 import { create } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
+import { type Charge, chargeText, computeCharge, overMaximum, type SupplyMode } from "../fees/fees.js";
+import { costsOf, type Money } from "../fees/money.js";
 import { Tier } from "../gen/lrs/v1/common_pb.js";
 import type { Institution, LendingPolicySummary } from "../gen/lrs/v1/directory_pb.js";
 import { ServiceType } from "../gen/lrs/v1/ill_pb.js";
@@ -39,6 +41,12 @@ export interface RotaInput {
   format: string;
   /** Lenders closed on this day are left out. */
   needBefore?: Date | undefined;
+  /** The most the requester pays: a lender charging more (or in another currency) is left out. */
+  maximum?: Money | undefined;
+  /** ISO 18626 service level: "Rush", "Express" and "Urgent" cost the lender's rush surcharge. */
+  serviceLevel?: string | undefined;
+  /** Pages of a copy, for the per-page charge. */
+  pages?: number | undefined;
   now: Date;
   holders: readonly RotaHolder[];
 }
@@ -117,8 +125,8 @@ function copiesText(available: number, total: number, what = "available"): strin
 }
 
 type Verdict =
-  | { included: false; reason: string }
-  | { included: true; available: boolean; what: string; mode: "loan" | "copy" | "copy or loan" };
+  | { included: false; reason: string; charge?: Charge }
+  | { included: true; available: boolean; what: string; mode: SupplyMode; charge: Charge };
 
 /** Everything but the availability: who may be asked at all for this service. */
 function eligibility(
@@ -157,7 +165,17 @@ function eligibility(
 function verdict(h: RotaHolder, input: RotaInput): Verdict {
   const e = eligibility(h, input);
   if ("reason" in e) return { included: false, reason: e.reason };
-  const mode = e.loan && e.copy ? "copy or loan" : e.loan ? "loan" : "copy";
+  const mode: SupplyMode = e.loan && e.copy ? "copy or loan" : e.loan ? "loan" : "copy";
+  // The lender's own fee schedule, for this requester and this request; its availability does
+  // not matter to a requester who cannot pay it.
+  const charge = computeCharge(h.institution?.feeSchedule, {
+    requesterId: input.requester.id,
+    mode,
+    pages: input.pages ?? 0,
+    serviceLevel: input.serviceLevel ?? "",
+  });
+  const over = overMaximum(charge, input.maximum);
+  if (over) return { included: false, reason: over, charge };
   const a = h.availability;
   if (!a || a.state === Availability.UNKNOWN || a.state === Availability.UNSPECIFIED)
     return {
@@ -165,11 +183,18 @@ function verdict(h: RotaHolder, input: RotaInput): Verdict {
       available: false,
       what: `availability unknown (${a?.reason || "not asked"})`,
       mode,
+      charge,
     };
   const total = a.items.length;
   if (e.loan && a.state === Availability.AVAILABLE) {
     const free = a.items.filter((i) => i.state === Availability.AVAILABLE).length;
-    return { included: true, available: true, what: total > 0 ? copiesText(free, total) : a.reason, mode };
+    return {
+      included: true,
+      available: true,
+      what: total > 0 ? copiesText(free, total) : a.reason,
+      mode,
+      charge,
+    };
   }
   if (e.copy) {
     const shelf = onShelfForCopy(a);
@@ -179,6 +204,7 @@ function verdict(h: RotaHolder, input: RotaInput): Verdict {
         available: true,
         what: copiesText(shelf, total, "on the shelf to copy"),
         mode,
+        charge,
       };
   }
   if (a.state === Availability.ON_LOAN) return { included: false, reason: onLoanText(a) };
@@ -190,20 +216,29 @@ function verdict(h: RotaHolder, input: RotaInput): Verdict {
 
 /**
  * Builds the rota: every holder is checked against its directory entry and lending policy
- * (membership, region, closed periods, service, material, copies) and the live availability;
+ * (membership, region, closed periods, service, material, copies), its fee schedule against the
+ * requester's maximum cost, and the live availability; every candidate carries its charge;
  * those left are ordered own region first, then other regions, and within each the available
  * before the unknown, then by balance (lent − borrowed, ascending: a library that borrowed more
  * than it lent is asked first, which spreads the work), then by id.
  */
 export function buildRota(input: RotaInput): Rota {
-  type Kept = { h: RotaHolder; own: boolean; available: boolean; what: string; mode: string };
+  type Kept = {
+    h: RotaHolder;
+    own: boolean;
+    available: boolean;
+    what: string;
+    mode: string;
+    charge: Charge;
+  };
   const kept: Kept[] = [];
   const excluded: RotaCandidate[] = [];
   for (const h of input.holders) {
     const v = verdict(h, input);
     const own = h.region === input.requester.region;
-    if (v.included) kept.push({ h, own, available: v.available, what: v.what, mode: v.mode });
-    else excluded.push(candidate(h, false, v.reason));
+    if (v.included)
+      kept.push({ h, own, available: v.available, what: v.what, mode: v.mode, charge: v.charge });
+    else excluded.push(candidate(h, false, v.reason, v.charge));
   }
   kept.sort(
     (a, b) =>
@@ -220,13 +255,24 @@ export function buildRota(input: RotaInput): Rota {
   const rota = kept.map((k) => {
     const where = k.own ? "own region" : `other region (${k.h.region || "unknown"})`;
     const service = input.serviceType === ServiceType.COPY_OR_LOAN ? `; ${k.mode}` : "";
-    return candidate(k.h, true, `${where}; ${k.what}${service}; lent ${k.h.lent}, borrowed ${k.h.borrowed}`);
+    const fee = k.charge.currency === "" ? "" : `; ${chargeText(k.charge)}`;
+    return candidate(
+      k.h,
+      true,
+      `${where}; ${k.what}${service}${fee}; lent ${k.h.lent}, borrowed ${k.h.borrowed}`,
+      k.charge,
+    );
   });
   return { rota, excluded };
 }
 
-function candidate(h: RotaHolder, included: boolean, reason: string): RotaCandidate {
+function candidate(h: RotaHolder, included: boolean, reason: string, charge?: Charge): RotaCandidate {
   return create(RotaCandidateSchema, {
+    // What it would charge, in its currency ("0.00" for a reciprocal partner); unset when it
+    // publishes no fees.
+    ...(charge && charge.currency !== ""
+      ? { charge: costsOf({ currency: charge.currency, minor: charge.minor }) }
+      : {}),
     agencyId: h.agencyId,
     region: h.region,
     recordId: h.recordId,

@@ -38,6 +38,7 @@ function product<T extends Record<string, readonly unknown[]>>(dims: T): { [K in
 const requesterContexts: RequesterContext[] = product({
   lendersLeft: [0, 1, 2],
   duplicateOf: [undefined, "ill-1"],
+  overCopyrightLimit: [undefined, "a sixth copy from 0028-0836 in 2026, over 5"],
   serviceType: SERVICE_TYPES,
   supplierId: [undefined, "south-lib"],
   supplierStatus: [undefined, ...STATUSES],
@@ -254,13 +255,15 @@ describe("random event sequences", () => {
       fc.property(
         fc.nat(3),
         fc.boolean(),
+        fc.boolean(),
         fc.constantFrom(...SERVICE_TYPES),
         steps,
-        (lenders, duplicate, serviceType, walk) => {
+        (lenders, duplicate, overCopyright, serviceType, walk) => {
           let state: RequesterState = requesterMachine.initial;
           let ctx: RequesterContext = {
             lendersLeft: lenders,
             duplicateOf: duplicate ? "ill-0" : undefined,
+            overCopyrightLimit: overCopyright ? "over the copyright rule" : undefined,
             serviceType,
           };
           let clock = AT.getTime();

@@ -9,6 +9,11 @@ export interface RequesterContext extends MachineContext {
   readonly lendersLeft: number;
   /** Id of an earlier request for the same title by the same patron within the duplicate window. */
   readonly duplicateOf?: string;
+  /**
+   * Why the copy would go over the library's copyright rule (e.g. a sixth article from one
+   * journal this year), as found when the request is validated; undefined when within it.
+   */
+  readonly overCopyrightLimit?: string;
   readonly serviceType: ServiceType;
   /** The lender currently asked, once the request has gone out. */
   readonly supplierId?: string;
@@ -79,7 +84,8 @@ export type RequesterEvent = (typeof REQUESTER_EVENTS)[number];
 
 export type RequesterGuard =
   | "duplicate_found"
-  | "no_duplicate"
+  | "over_copyright_limit"
+  | "nothing_to_review"
   | "more_lenders_in_rota"
   | "rota_exhausted"
   | "loan_requested"
@@ -94,6 +100,7 @@ export type RequesterGuard =
 
 export type RequesterEffect =
   | "notify_staff_duplicate"
+  | "notify_staff_copyright"
   | "send_request_to_next_lender"
   | "start_response_timer"
   | "stop_response_timer"
@@ -194,7 +201,7 @@ const LOAN_STATES: readonly RequesterState[] = [
 ];
 
 const TABLE: readonly Row[] = [
-  // Validation and the duplicate check.
+  // Validation: the duplicate check, then the copyright rule; either stops it for staff.
   {
     from: "new",
     event: "validate",
@@ -202,7 +209,14 @@ const TABLE: readonly Row[] = [
     to: "review",
     effects: ["notify_staff_duplicate"],
   },
-  { from: "new", event: "validate", guard: "no_duplicate", to: "validated", effects: [] },
+  {
+    from: "new",
+    event: "validate",
+    guard: "over_copyright_limit",
+    to: "review",
+    effects: ["notify_staff_copyright"],
+  },
+  { from: "new", event: "validate", guard: "nothing_to_review", to: "validated", effects: [] },
   { from: "review", event: "approve", to: "validated", effects: [] },
   ...fromEach(["new", "review", "validated"], {
     event: "cancel",
@@ -448,7 +462,9 @@ export const requesterMachine = defineMachine<
   initial: "new",
   states: {
     new: { describe: "entered by staff or a patron, not checked yet" },
-    review: { describe: "looks like a duplicate: waits for staff" },
+    review: {
+      describe: "looks like a duplicate, or would go over the copyright rule: waits for staff",
+    },
     validated: { describe: "checked, waits for its rota" },
     sent_to_supplier: {
       describe: "sent to the current lender, no decision yet",
@@ -479,8 +495,14 @@ export const requesterMachine = defineMachine<
     end_of_rota: { describe: "no lender of the rota could supply", terminal: true },
   },
   events: {
-    validate: { source: "system", describe: "check the request and look for a duplicate" },
-    approve: { source: "staff", describe: "not a duplicate after all: go on" },
+    validate: {
+      source: "system",
+      describe: "check the request: look for a duplicate, count a copy against the copyright rule",
+    },
+    approve: {
+      source: "staff",
+      describe: "not a duplicate after all, or the copy may go out over the copyright rule: go on",
+    },
     send: { source: "system", describe: "the rota is built: ask its first lender" },
     cancel: { source: "staff", describe: "the patron no longer wants it" },
     accept_conditions: { source: "staff", describe: "accept the lender's conditions" },
@@ -520,7 +542,14 @@ export const requesterMachine = defineMachine<
       describe: "the same patron asked for the same title within the duplicate window",
       test: (ctx) => ctx.duplicateOf !== undefined,
     },
-    no_duplicate: { describe: "no duplicate was found", test: (ctx) => ctx.duplicateOf === undefined },
+    over_copyright_limit: {
+      describe: "no duplicate, but the copy would go over the copyright rule",
+      test: (ctx) => ctx.duplicateOf === undefined && ctx.overCopyrightLimit !== undefined,
+    },
+    nothing_to_review: {
+      describe: "no duplicate was found and the copyright rule allows it",
+      test: (ctx) => ctx.duplicateOf === undefined && ctx.overCopyrightLimit === undefined,
+    },
     more_lenders_in_rota: {
       describe: "more lenders are left in the rota",
       test: (ctx) => ctx.lendersLeft > 0,
@@ -568,6 +597,8 @@ export const requesterMachine = defineMachine<
   },
   effects: {
     notify_staff_duplicate: "show staff the request and the earlier one it may duplicate",
+    notify_staff_copyright:
+      "show staff why the copy would go over the copyright rule (the count and the limit)",
     send_request_to_next_lender:
       "send the Request to the next lender of the rota (it becomes the current one)",
     start_response_timer: "(re)start the timer for the current lender's answer",

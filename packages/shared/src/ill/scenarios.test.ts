@@ -54,6 +54,8 @@ class Loan {
       serviceType?: ServiceType;
       maxRenewals?: number;
       duplicate?: boolean;
+      /** Why the copy goes over the copyright rule. */
+      overCopyright?: string;
       autoDeliver?: boolean;
     },
   ) {
@@ -63,6 +65,7 @@ class Loan {
         lendersLeft: opts.lenders,
         serviceType: opts.serviceType ?? ServiceType.LOAN,
         duplicateOf: opts.duplicate ? "ill-0" : undefined,
+        overCopyrightLimit: opts.overCopyright,
       },
       timeline: [],
       effects: [],
@@ -311,6 +314,20 @@ describe("scenarios", () => {
     loan.req("approve");
     loan.req("send");
     expect(loan.states()).toEqual({ requester: "sent_to_supplier", lenders: ["new"] });
+  });
+
+  it("a copy over the copyright rule goes to review, then out when staff approve", () => {
+    const copy = new Loan({
+      lenders: 1,
+      serviceType: ServiceType.COPY,
+      overCopyright: "a sixth article from 0028-0836 in 2026",
+    });
+    copy.req("validate");
+    expect(copy.requester.state).toBe("review");
+    expect(copy.requester.effects).toContain("notify_staff_copyright");
+    copy.req("approve");
+    copy.req("send");
+    expect(copy.states()).toEqual({ requester: "sent_to_supplier", lenders: ["new"] });
   });
 
   it("cancel accepted", () => {

@@ -2,25 +2,28 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import type { ConnectRouter } from "@connectrpc/connect";
+import { type ConnectRouter, createClient } from "@connectrpc/connect";
 import type { CatalogSyncPusher } from "../catalog/sync.js";
 import { syncSources } from "../catalog/sync-receiver.js";
-import type { NodeConfig } from "../config.js";
+import { type NodeConfig, splitHostPort } from "../config.js";
 import { Database, type Migration } from "../db.js";
 import { DirectoryReplica, type DirectorySource } from "../directory/source.js";
 import { EnrollmentTokens } from "../directory/tokens.js";
+import { feeScheduleOf } from "../fees/fees.js";
 import {
   type CatalogStats,
   type GetStatusResponse,
   GetStatusResponseSchema,
   SyncPositionSchema,
 } from "../gen/lrs/v1/admin_pb.js";
+import { Tier } from "../gen/lrs/v1/common_pb.js";
 import {
   type Institution,
   InstitutionSchema,
   LendingPolicySummarySchema,
   RegisterRequestSchema,
 } from "../gen/lrs/v1/directory_pb.js";
+import { type NodeHealth, NodeHealthSchema, TrafficService } from "../gen/lrs/v1/traffic_pb.js";
 import { createLogger, type Logger } from "../log.js";
 import { sharedMigrations } from "../migrations.js";
 import { Outbox } from "../outbox.js";
@@ -28,6 +31,17 @@ import type { Policy } from "../rpc/authz.js";
 import { RpcServer } from "../rpc/server.js";
 import { loadIdentity, type TlsIdentity } from "../tls/identity.js";
 import { tierName } from "../tls/pki.js";
+import {
+  createMetricsServer,
+  type MetricsServer,
+  type NodeGauges,
+  type TrafficMetrics,
+} from "../traffic/metrics.js";
+import { openNodeTraffic, runTrafficLoop } from "../traffic/node-traffic.js";
+import type { TrafficRecorder } from "../traffic/recorder.js";
+import { TrafficReporter } from "../traffic/reporter.js";
+import { trafficService } from "../traffic/service.js";
+import type { TrafficStore } from "../traffic/store.js";
 import { ParentLink, type ParentLinkOptions } from "./parent-link.js";
 
 export const LRS_VERSION = "0.1.0";
@@ -41,6 +55,17 @@ export interface NodeContext {
   outbox: Outbox;
   tokens: EnrollmentTokens;
   startedAt: Date;
+  /**
+   * Traffic accounting: count here what the RPC alone does not say (traffic/recorder.ts), e.g.
+   * `ctx.traffic.download({ by, what: "copy", bytes })` where a delivered copy is served.
+   */
+  traffic: TrafficRecorder;
+  /** This node's traffic figures by minute (and, at a center, those of the tier below). */
+  trafficStore: TrafficStore;
+  /** Prometheus metrics of this node (/metrics). */
+  metrics: TrafficMetrics;
+  /** Gauges read when /metrics is scraped. */
+  metricsGauges: NodeGauges;
 }
 
 /** Opens what every node has: identity, database (shared + tier migrations), outbox, tokens, logger. */
@@ -52,14 +77,20 @@ export function openNodeContext(cfg: NodeConfig, migrations: Migration[], enroll
     );
   }
   const db = Database.open(join(cfg.dataDir, "node.db"), [...sharedMigrations, ...migrations]);
+  const outbox = new Outbox(db);
+  const traffic = openNodeTraffic(cfg, db, outbox, LRS_VERSION);
   return {
     cfg,
     db,
     log: createLogger(`${tierName(cfg.tier)}:${cfg.id}`),
     tls,
-    outbox: new Outbox(db),
+    outbox,
     tokens: new EnrollmentTokens(db),
     startedAt: new Date(),
+    traffic: traffic.recorder,
+    trafficStore: traffic.store,
+    metrics: traffic.metrics,
+    metricsGauges: traffic.gauges,
   };
 }
 
@@ -114,6 +145,8 @@ export function selfInstitution(ctx: NodeContext, endpoint: string): Institution
       responseTimeSeconds: Math.ceil(cfg.lendingPolicy.response_time / 1000),
       lendsOutsideRegion: cfg.lendingPolicy.lends_outside_region,
     }),
+    // Only members supply; a center's [fees] would mean nothing to a broker.
+    ...(cfg.tier === Tier.MEMBER ? { feeSchedule: feeScheduleOf(cfg.fees) } : {}),
   });
 }
 
@@ -138,6 +171,10 @@ export interface BaseNodeParts {
   background?: Array<(signal: AbortSignal) => Promise<void>>;
   /** A plain-HTTP listener beside gRPC (SRU); started after the gRPC server, stopped before it. */
   http?: { start(): Promise<string>; close(): Promise<void> | void };
+  /** More plain-HTTP listeners by name (the national center's "dashboard"), like `http`. */
+  listeners?: Array<{ name: string; start(): Promise<string>; close(): Promise<void> | void }>;
+  /** What the node adds to its health report (a member: its ILL requests that need attention). */
+  health?: () => Partial<Omit<NodeHealth, "$typeName" | "$unknown">>;
 }
 
 /**
@@ -150,6 +187,10 @@ export class BaseNode {
   readonly parts: BaseNodeParts;
   #address = "";
   #httpUrl = "";
+  #metricsUrl = "";
+  readonly #listenerUrls = new Map<string, string>();
+  readonly #metricsServer: MetricsServer;
+  readonly #reporter: TrafficReporter | undefined;
   #destroying: Promise<void> | undefined;
   readonly #workers = new AbortController();
   #background: Promise<unknown>[] = [];
@@ -163,9 +204,86 @@ export class BaseNode {
       policy: parts.policy,
       isRevoked: (fp) => parts.directory.isRevoked(fp),
       log: parts.ctx.log,
-      routes: parts.routes,
-      serviceNames: parts.serviceNames,
+      routes: (router, streams) => {
+        parts.routes(router, streams);
+        router.service(
+          TrafficService,
+          trafficService({
+            self: parts.ctx.tls.identity,
+            store: parts.ctx.trafficStore,
+            directory: parts.directory,
+            log: parts.ctx.log.child({ part: "traffic" }),
+            ownHealth: () => this.healthReport(),
+            onReport: () => this.#reporter?.notify(),
+            streams,
+          }),
+        );
+      },
+      serviceNames: [...parts.serviceNames, TrafficService.typeName],
+      ...(parts.ctx.cfg.traffic.enabled ? { traffic: parts.ctx.traffic } : {}),
     });
+    const { ctx } = parts;
+    this.#metricsServer = createMetricsServer({
+      ...splitHostPort(ctx.cfg.metricsListen),
+      metrics: ctx.metrics,
+      log: ctx.log.child({ part: "metrics" }),
+    });
+    if (parts.upstreamSync) {
+      const sync = parts.upstreamSync;
+      ctx.metricsGauges.syncLag = () => Number(sync.status().lag);
+    }
+    if (parts.parent && ctx.cfg.traffic.enabled) {
+      this.#reporter = new TrafficReporter({
+        store: ctx.trafficStore,
+        parent: createClient(TrafficService, parts.parent.transport.transport),
+        health: () => [
+          this.healthReport(),
+          // At a regional center: what its members said, passed on.
+          ...ctx.trafficStore.health().filter((h) => h.nodeId !== ctx.cfg.id),
+        ],
+        intervalMs: ctx.cfg.traffic.flush_interval,
+        log: ctx.log.child({ part: "traffic-up" }),
+      });
+    }
+  }
+
+  /** What this node says of itself in its traffic reports (and its GetTraffic answers). */
+  healthReport(): NodeHealth {
+    const { cfg, startedAt, outbox } = this.ctx;
+    const sync = this.parts.upstreamSync?.status();
+    const h = create(NodeHealthSchema, {
+      nodeId: cfg.id,
+      observedAt: timestampFromDate(new Date()),
+      startedAt: timestampFromDate(startedAt),
+      reportIntervalSeconds: Math.ceil(cfg.traffic.flush_interval / 1000),
+      outboxPending: outbox.pendingCount(),
+      version: LRS_VERSION,
+      ...(sync
+        ? {
+            syncLag: sync.lag,
+            resyncing: sync.resyncing,
+            ...(sync.lastSyncAt ? { lastSyncAt: sync.lastSyncAt } : {}),
+          }
+        : {}),
+    });
+    const extra = this.parts.health?.();
+    if (extra) Object.assign(h, extra);
+    return h;
+  }
+
+  /** The traffic reporter toward the parent (members and regional centers). */
+  get trafficReporter(): TrafficReporter | undefined {
+    return this.#reporter;
+  }
+
+  /** Prometheus metrics URL, once started. */
+  get metricsUrl(): string {
+    return this.#metricsUrl;
+  }
+
+  /** The URL of one of the `listeners`, once started ("" when there is none of that name). */
+  listenerUrl(name: string): string {
+    return this.#listenerUrls.get(name) ?? "";
   }
 
   /** The bound address ("127.0.0.1:7000"), once started. */
@@ -191,11 +309,28 @@ export class BaseNode {
       this.parts.parent.start();
     }
     this.parts.upstreamSync?.start(this.#workers.signal);
-    this.#background = (this.parts.background ?? []).map((run) => run(this.#workers.signal));
+    const { ctx } = this;
+    this.#background = [
+      ...(this.parts.background ?? []),
+      (signal: AbortSignal) =>
+        runTrafficLoop(
+          {
+            recorder: ctx.traffic,
+            store: ctx.trafficStore,
+            intervalMs: ctx.cfg.traffic.flush_interval,
+            log: ctx.log.child({ part: "traffic" }),
+            onFlushed: () => this.#reporter?.notify(),
+          },
+          signal,
+        ),
+      ...(this.#reporter ? [(signal: AbortSignal) => this.#reporter!.run(signal)] : []),
+    ].map((run) => run(this.#workers.signal));
     if (this.parts.http) {
       this.#httpUrl = await this.parts.http.start();
       this.ctx.log.info({ url: this.#httpUrl }, "SRU listening");
     }
+    this.#metricsUrl = await this.#metricsServer.start();
+    for (const l of this.parts.listeners ?? []) this.#listenerUrls.set(l.name, await l.start());
     this.ctx.log.info({ address: this.#address, id: this.ctx.cfg.id }, "node listening");
     return this.#address;
   }
@@ -255,11 +390,15 @@ export class BaseNode {
         : [],
       ...(this.parts.catalogStats ? { catalog: this.parts.catalogStats() } : {}),
       sruUrl: this.#httpUrl,
+      metricsUrl: this.#metricsUrl,
+      dashboardUrl: this.listenerUrl("dashboard"),
     });
   }
 
   destroy(): Promise<void> {
     this.#destroying ??= (async () => {
+      for (const l of this.parts.listeners ?? []) await l.close();
+      await this.#metricsServer.close();
       await this.parts.http?.close();
       await this.server.close(this.ctx.cfg.shutdownGraceMs);
       this.#workers.abort();

@@ -3,10 +3,12 @@ import { catalogService, unionCatalogStats } from "../catalog/catalog-service.js
 import { catalogSyncReceiver, type ReceiverOptions } from "../catalog/sync-receiver.js";
 import { splitHostPort } from "../config.js";
 import { CatalogService, CatalogSyncService } from "../gen/lrs/v1/catalog_pb.js";
-import { SearchService } from "../gen/lrs/v1/search_pb.js";
+import { Scope, SearchService } from "../gen/lrs/v1/search_pb.js";
 import { searchUnion } from "../search/engine.js";
 import { type UnionSearchOptions, unionSearchService } from "../search-service/union-search-service.js";
 import { createSruServer } from "../sru/server.js";
+import { SRU_CALLER, TRAFFIC_KINDS } from "../traffic/cells.js";
+import { scopeName } from "../traffic/interceptor.js";
 import { unionSruBackend } from "../sru/union-backend.js";
 import type { UnionCatalog } from "../union/union-catalog.js";
 import type { BaseNodeParts, NodeContext } from "./base-node.js";
@@ -59,6 +61,17 @@ export function unionCenterParts(o: UnionCenterOptions): Pick<
               nodeId: ctx.cfg.id,
             },
             log: ctx.log.child({ part: "sru" }),
+            // SRU searches are searches too (counted with the caller "sru": no certificate).
+            onSearch: (ms, failed) =>
+              ctx.traffic.add(
+                TRAFFIC_KINDS.search,
+                scopeName(Scope.UNSPECIFIED, o.tier),
+                SRU_CALLER,
+                ctx.cfg.id,
+                ms,
+                failed,
+              ),
+            extraRoutes: { "/metrics": (req, res) => ctx.metrics.serve(req, res) },
           }),
         }
       : {}),
@@ -102,6 +115,8 @@ export function unionCenterParts(o: UnionCenterOptions): Pick<
           regionOf,
           log: ctx.log.child({ part: "catalog" }),
           ...(o.upstream ? { upstream: o.upstream.catalog } : {}),
+          // Counted where the union catalog records the download, not at every hop on the way.
+          onDownload: (_clusterId, by) => ctx.traffic.download({ by, what: "record" }),
         }),
       );
     },

@@ -25,6 +25,18 @@ const CODES: Record<string, Code> = {
   IllInputError: Code.InvalidArgument,
   IllNotFoundError: Code.NotFound,
   IllStateError: Code.FailedPrecondition,
+  // Document delivery (copy/errors.ts)
+  CopyRejectedError: Code.InvalidArgument,
+  CopyCorruptError: Code.DataLoss,
+  CopyUnavailableError: Code.FailedPrecondition,
+  // Amounts and currencies (fees/money.ts)
+  MoneyError: Code.InvalidArgument,
+  // The ledger (national-center ledger/errors.ts; regional-center store/ledger-relay.ts)
+  LedgerInputError: Code.InvalidArgument,
+  LedgerConflictError: Code.AlreadyExists,
+  LedgerForbiddenError: Code.PermissionDenied,
+  LedgerStateError: Code.FailedPrecondition,
+  LedgerIntegrityError: Code.DataLoss,
 };
 
 /** A caller's input is wrong; the message names what. */

@@ -12,6 +12,8 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_pb.js";
 import type { Logger } from "../log.js";
 import type { TlsIdentity } from "../tls/identity.js";
+import { createTrafficInterceptor } from "../traffic/interceptor.js";
+import type { TrafficRecorder } from "../traffic/recorder.js";
 import { createAuthzInterceptor, type Policy } from "./authz.js";
 import { HealthState, registerHealth } from "./health.js";
 import { peerFromSocket, peerKey } from "./peer.js";
@@ -29,6 +31,8 @@ export interface RpcServerOptions {
   serviceNames: string[];
   /** Largest request message accepted, in bytes. */
   readMaxBytes?: number;
+  /** Counts every call (traffic accounting); absent when `[traffic] enabled = false`. */
+  traffic?: TrafficRecorder;
 }
 
 /**
@@ -78,6 +82,8 @@ export class RpcServer {
       },
       interceptors: [
         countCalls,
+        // Outside authorization, so refused calls are counted (and timed) too.
+        ...(opts.traffic ? [createTrafficInterceptor(opts.traffic, opts.tls.identity)] : []),
         logErrors,
         createAuthzInterceptor({ self: opts.tls.identity, policy: opts.policy, isRevoked: opts.isRevoked }),
       ],

@@ -107,6 +107,10 @@ export interface SruServerOptions {
   databaseInfo: SruDatabaseInfo;
   limits?: Partial<SruLimits>;
   log: Logger;
+  /** Told of every searchRetrieve answered (traffic accounting): how long, and whether it failed. */
+  onSearch?: (ms: number, failed: boolean) => void;
+  /** Other paths this listener answers besides the SRU base URL (the node's /metrics). */
+  extraRoutes?: Record<string, (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>>;
 }
 
 export interface SruServer {
@@ -292,7 +296,17 @@ class SruHttpServer implements SruServer {
 
   async #handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const started = performance.now();
+    const extra = this.opts.extraRoutes?.[(req.url ?? "/").split("?")[0]!];
+    if (extra) return extra(req, res);
     const outcome = await this.#answer(req, res);
+    if (outcome.operation === "searchRetrieve")
+      this.opts.onSearch?.(
+        performance.now() - started,
+        outcome.status >= 500 || (outcome.diagnostics ?? []).some(
+          (d) =>
+            d === SruDiagnosticCode.GeneralSystemError || d === SruDiagnosticCode.SystemTemporarilyUnavailable,
+        ),
+      );
     this.opts.log.debug(
       { method: req.method, ...outcome, ms: Math.round(performance.now() - started) },
       "SRU request",

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file lrs/v1/ledger.proto.
  */
 export const file_lrs_v1_ledger: GenFile = /*@__PURE__*/
-  fileDesc("ChNscnMvdjEvbGVkZ2VyLnByb3RvEgZscnMudjEi+wEKDUxlZGdlclBvc3RpbmcSEAoIZW50cnlfaWQYASABKAkSFgoOdHJhbnNhY3Rpb25faWQYAiABKAkSDAoEa2luZBgDIAEoCRIQCghwYXllcl9pZBgEIAEoCRIQCghwYXllZV9pZBgFIAEoCRIQCghjdXJyZW5jeRgGIAEoCRIUCgxhbW91bnRfbWlub3IYByABKAMSLQoJcG9zdGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZwZXJpb2QYCSABKAkSGQoRcmV2ZXJzZXNfZW50cnlfaWQYCiABKAkSDAoEbm90ZRgLIAEoCSI9ChJQb3N0RW50cmllc1JlcXVlc3QSJwoIcG9zdGluZ3MYASADKAsyFS5scnMudjEuTGVkZ2VyUG9zdGluZyI7ChNQb3N0RW50cmllc1Jlc3BvbnNlEhAKCGFjY2VwdGVkGAEgASgNEhIKCmR1cGxpY2F0ZXMYAiABKA0imgEKDVN0YXRlbWVudExpbmUSFwoPY291bnRlcnBhcnR5X2lkGAEgASgJEhsKE2NvdW50ZXJwYXJ0eV9yZWdpb24YAiABKAkSFQoNcGF5YWJsZV9taW5vchgDIAEoAxIYChByZWNlaXZhYmxlX21pbm9yGAQgASgDEhEKCW5ldF9taW5vchgFIAEoAxIPCgdlbnRyaWVzGAYgASgNIssBCglTdGF0ZW1lbnQSFgoOaW5zdGl0dXRpb25faWQYASABKAkSDgoGcmVnaW9uGAIgASgJEg4KBnBlcmlvZBgDIAEoCRIQCghjdXJyZW5jeRgEIAEoCRIkCgVsaW5lcxgFIAMoCzIVLmxycy52MS5TdGF0ZW1lbnRMaW5lEhsKE3RvdGFsX3BheWFibGVfbWlub3IYBiABKAMSHgoWdG90YWxfcmVjZWl2YWJsZV9taW5vchgHIAEoAxIRCgluZXRfbWlub3IYCCABKAMiPQoTR2V0U3RhdGVtZW50UmVxdWVzdBIWCg5pbnN0aXR1dGlvbl9pZBgBIAEoCRIOCgZwZXJpb2QYAiABKAkiTQoUR2V0U3RhdGVtZW50UmVzcG9uc2USJAoJc3RhdGVtZW50GAEgASgLMhEubHJzLnYxLlN0YXRlbWVudBIPCgdzZXR0bGVkGAIgASgIIjIKDVJlZ2lvbkJhbGFuY2USDgoGcmVnaW9uGAEgASgJEhEKCW5ldF9taW5vchgCIAEoAyIfCg1TZXR0bGVSZXF1ZXN0Eg4KBnBlcmlvZBgBIAEoCSLZAQoOU2V0dGxlUmVzcG9uc2USDgoGcGVyaW9kGAEgASgJEiUKCnN0YXRlbWVudHMYAiADKAsyES5scnMudjEuU3RhdGVtZW50EiYKB3JlZ2lvbnMYAyADKAsyFS5scnMudjEuUmVnaW9uQmFsYW5jZRIXCg9hbHJlYWR5X3NldHRsZWQYBCABKAgSDgoGZGlnZXN0GAUgASgJEg8KB2VudHJpZXMYBiABKAQSLgoKc2V0dGxlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAy2wEKDUxlZGdlclNlcnZpY2USRgoLUG9zdEVudHJpZXMSGi5scnMudjEuUG9zdEVudHJpZXNSZXF1ZXN0GhsubHJzLnYxLlBvc3RFbnRyaWVzUmVzcG9uc2USSQoMR2V0U3RhdGVtZW50EhsubHJzLnYxLkdldFN0YXRlbWVudFJlcXVlc3QaHC5scnMudjEuR2V0U3RhdGVtZW50UmVzcG9uc2USNwoGU2V0dGxlEhUubHJzLnYxLlNldHRsZVJlcXVlc3QaFi5scnMudjEuU2V0dGxlUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("ChNscnMvdjEvbGVkZ2VyLnByb3RvEgZscnMudjEi+wEKDUxlZGdlclBvc3RpbmcSEAoIZW50cnlfaWQYASABKAkSFgoOdHJhbnNhY3Rpb25faWQYAiABKAkSDAoEa2luZBgDIAEoCRIQCghwYXllcl9pZBgEIAEoCRIQCghwYXllZV9pZBgFIAEoCRIQCghjdXJyZW5jeRgGIAEoCRIUCgxhbW91bnRfbWlub3IYByABKAMSLQoJcG9zdGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZwZXJpb2QYCSABKAkSGQoRcmV2ZXJzZXNfZW50cnlfaWQYCiABKAkSDAoEbm90ZRgLIAEoCSI9ChJQb3N0RW50cmllc1JlcXVlc3QSJwoIcG9zdGluZ3MYASADKAsyFS5scnMudjEuTGVkZ2VyUG9zdGluZyI7ChNQb3N0RW50cmllc1Jlc3BvbnNlEhAKCGFjY2VwdGVkGAEgASgNEhIKCmR1cGxpY2F0ZXMYAiABKA0imgEKDVN0YXRlbWVudExpbmUSFwoPY291bnRlcnBhcnR5X2lkGAEgASgJEhsKE2NvdW50ZXJwYXJ0eV9yZWdpb24YAiABKAkSFQoNcGF5YWJsZV9taW5vchgDIAEoAxIYChByZWNlaXZhYmxlX21pbm9yGAQgASgDEhEKCW5ldF9taW5vchgFIAEoAxIPCgdlbnRyaWVzGAYgASgNIssBCglTdGF0ZW1lbnQSFgoOaW5zdGl0dXRpb25faWQYASABKAkSDgoGcmVnaW9uGAIgASgJEg4KBnBlcmlvZBgDIAEoCRIQCghjdXJyZW5jeRgEIAEoCRIkCgVsaW5lcxgFIAMoCzIVLmxycy52MS5TdGF0ZW1lbnRMaW5lEhsKE3RvdGFsX3BheWFibGVfbWlub3IYBiABKAMSHgoWdG90YWxfcmVjZWl2YWJsZV9taW5vchgHIAEoAxIRCgluZXRfbWlub3IYCCABKAMiTwoTR2V0U3RhdGVtZW50UmVxdWVzdBIWCg5pbnN0aXR1dGlvbl9pZBgBIAEoCRIOCgZwZXJpb2QYAiABKAkSEAoIY3VycmVuY3kYAyABKAkiYQoUR2V0U3RhdGVtZW50UmVzcG9uc2USJAoJc3RhdGVtZW50GAEgASgLMhEubHJzLnYxLlN0YXRlbWVudBIPCgdzZXR0bGVkGAIgASgIEhIKCmN1cnJlbmNpZXMYAyADKAkiRAoNUmVnaW9uQmFsYW5jZRIOCgZyZWdpb24YASABKAkSEQoJbmV0X21pbm9yGAIgASgDEhAKCGN1cnJlbmN5GAMgASgJIksKDVNldHRsZVJlcXVlc3QSDgoGcGVyaW9kGAEgASgJEg8KB2RyeV9ydW4YAiABKAgSGQoRYWxsb3dfb3Blbl9wZXJpb2QYAyABKAgiRQoLSGVsZFBvc3RpbmcSJgoHcG9zdGluZxgBIAEoCzIVLmxycy52MS5MZWRnZXJQb3N0aW5nEg4KBnJlYXNvbhgCIAEoCSK4AgoOU2V0dGxlUmVzcG9uc2USDgoGcGVyaW9kGAEgASgJEiUKCnN0YXRlbWVudHMYAiADKAsyES5scnMudjEuU3RhdGVtZW50EiYKB3JlZ2lvbnMYAyADKAsyFS5scnMudjEuUmVnaW9uQmFsYW5jZRIXCg9hbHJlYWR5X3NldHRsZWQYBCABKAgSDgoGZGlnZXN0GAUgASgJEg8KB2VudHJpZXMYBiABKAQSLgoKc2V0dGxlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKQoKY2FycmllZF9pbhgIIAMoCzIVLmxycy52MS5MZWRnZXJQb3N0aW5nEiEKBGhlbGQYCSADKAsyEy5scnMudjEuSGVsZFBvc3RpbmcSDwoHZHJ5X3J1bhgKIAEoCDLbAQoNTGVkZ2VyU2VydmljZRJGCgtQb3N0RW50cmllcxIaLmxycy52MS5Qb3N0RW50cmllc1JlcXVlc3QaGy5scnMudjEuUG9zdEVudHJpZXNSZXNwb25zZRJJCgxHZXRTdGF0ZW1lbnQSGy5scnMudjEuR2V0U3RhdGVtZW50UmVxdWVzdBocLmxycy52MS5HZXRTdGF0ZW1lbnRSZXNwb25zZRI3CgZTZXR0bGUSFS5scnMudjEuU2V0dGxlUmVxdWVzdBoWLmxycy52MS5TZXR0bGVSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * One charge (or the reversal of one).
@@ -261,6 +261,15 @@ export type GetStatementRequest = Message<"lrs.v1.GetStatementRequest"> & {
    * @generated from field: string period = 2;
    */
   period: string;
+
+  /**
+   * ISO 4217. Empty: the institution's currency in the period; when it has
+   * entries in several, the first of them alphabetically (`currencies` in the
+   * response lists them all, so that a client asks for each).
+   *
+   * @generated from field: string currency = 3;
+   */
+  currency: string;
 };
 
 /**
@@ -285,6 +294,13 @@ export type GetStatementResponse = Message<"lrs.v1.GetStatementResponse"> & {
    * @generated from field: bool settled = 2;
    */
   settled: boolean;
+
+  /**
+   * Every currency the institution has entries in for the period, sorted.
+   *
+   * @generated from field: repeated string currencies = 3;
+   */
+  currencies: string[];
 };
 
 /**
@@ -295,7 +311,8 @@ export const GetStatementResponseSchema: GenMessage<GetStatementResponse> = /*@_
   messageDesc(file_lrs_v1_ledger, 6);
 
 /**
- * The net position of a region against the rest of the federation.
+ * The net position of a region against the rest of the federation, in one
+ * currency (balances in different currencies are never netted together).
  *
  * @generated from message lrs.v1.RegionBalance
  */
@@ -309,6 +326,11 @@ export type RegionBalance = Message<"lrs.v1.RegionBalance"> & {
    * @generated from field: int64 net_minor = 2;
    */
   netMinor: bigint;
+
+  /**
+   * @generated from field: string currency = 3;
+   */
+  currency: string;
 };
 
 /**
@@ -326,6 +348,23 @@ export type SettleRequest = Message<"lrs.v1.SettleRequest"> & {
    * @generated from field: string period = 1;
    */
   period: string;
+
+  /**
+   * Compute the statements as settling would, but store nothing (the
+   * period stays open): `lrs-national ledger`.
+   *
+   * @generated from field: bool dry_run = 2;
+   */
+  dryRun: boolean;
+
+  /**
+   * Settle a period whose month has not ended yet. Without it such a request
+   * is refused: postings for the period that arrive afterwards could no
+   * longer go into it (they are carried into the next open period).
+   *
+   * @generated from field: bool allow_open_period = 3;
+   */
+  allowOpenPeriod: boolean;
 };
 
 /**
@@ -334,6 +373,31 @@ export type SettleRequest = Message<"lrs.v1.SettleRequest"> & {
  */
 export const SettleRequestSchema: GenMessage<SettleRequest> = /*@__PURE__*/
   messageDesc(file_lrs_v1_ledger, 8);
+
+/**
+ * A posting that is stored but in no statement yet, and why (a reversal
+ * whose original posting has not arrived, or does not match it).
+ *
+ * @generated from message lrs.v1.HeldPosting
+ */
+export type HeldPosting = Message<"lrs.v1.HeldPosting"> & {
+  /**
+   * @generated from field: lrs.v1.LedgerPosting posting = 1;
+   */
+  posting?: LedgerPosting | undefined;
+
+  /**
+   * @generated from field: string reason = 2;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message lrs.v1.HeldPosting.
+ * Use `create(HeldPostingSchema)` to create a new message.
+ */
+export const HeldPostingSchema: GenMessage<HeldPosting> = /*@__PURE__*/
+  messageDesc(file_lrs_v1_ledger, 9);
 
 /**
  * @generated from message lrs.v1.SettleResponse
@@ -345,13 +409,16 @@ export type SettleResponse = Message<"lrs.v1.SettleResponse"> & {
   period: string;
 
   /**
-   * One statement per institution with entries in the period.
+   * One statement per institution and currency with entries in the period,
+   * ordered by institution id, then currency.
    *
    * @generated from field: repeated lrs.v1.Statement statements = 2;
    */
   statements: Statement[];
 
   /**
+   * Ordered by region, then currency.
+   *
    * @generated from field: repeated lrs.v1.RegionBalance regions = 3;
    */
   regions: RegionBalance[];
@@ -364,7 +431,9 @@ export type SettleResponse = Message<"lrs.v1.SettleResponse"> & {
   alreadySettled: boolean;
 
   /**
-   * SHA-256 of the canonical statements: equal runs give equal digests.
+   * SHA-256 (hex) of the canonical form of the statements, regions, entries
+   * and carried-in entry ids (national-center ledger/settlement.ts): equal
+   * runs give equal digests.
    *
    * @generated from field: string digest = 5;
    */
@@ -379,6 +448,29 @@ export type SettleResponse = Message<"lrs.v1.SettleResponse"> & {
    * @generated from field: google.protobuf.Timestamp settled_at = 7;
    */
   settledAt?: Timestamp | undefined;
+
+  /**
+   * Postings of earlier periods that arrived after their own period had been
+   * settled: a settled statement never changes, so they are counted here, in
+   * the first open period after theirs (and in `entries`).
+   *
+   * @generated from field: repeated lrs.v1.LedgerPosting carried_in = 8;
+   */
+  carriedIn: LedgerPosting[];
+
+  /**
+   * Postings of this period or earlier that are in no statement (yet).
+   *
+   * @generated from field: repeated lrs.v1.HeldPosting held = 9;
+   */
+  held: HeldPosting[];
+
+  /**
+   * Computed for a dry run: nothing was stored, the period is still open.
+   *
+   * @generated from field: bool dry_run = 10;
+   */
+  dryRun: boolean;
 };
 
 /**
@@ -386,7 +478,7 @@ export type SettleResponse = Message<"lrs.v1.SettleResponse"> & {
  * Use `create(SettleResponseSchema)` to create a new message.
  */
 export const SettleResponseSchema: GenMessage<SettleResponse> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_ledger, 9);
+  messageDesc(file_lrs_v1_ledger, 10);
 
 /**
  * Fees for resource sharing, and their settlement between institutions. A
@@ -427,7 +519,9 @@ export const LedgerService: GenService<{
   },
   /**
    * National center, its own CLI only: settle a period. Settling a period
-   * again gives the same statements (and says it was settled before).
+   * again gives the same statements (and says it was settled before). A
+   * posting that arrives for a settled period is kept and counted in the
+   * next open period (`carried_in`), never in the settled statements.
    *
    * @generated from rpc lrs.v1.LedgerService.Settle
    */

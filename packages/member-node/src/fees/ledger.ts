@@ -1,0 +1,275 @@
+// The charges this member owes as a borrower, posted where the service is taken: when staff mark
+// a loan received, and when the borrower first downloads a copy. The charge is the one the broker
+// put in the rota entry of the lender that supplied it (the price the request accepted under its
+// maximum); a copy over the copyright rule with over_limit = "fee" also posts the copyright fee.
+// A posting is written to the member's ledger table and its outbox queue in the transaction of the
+// transition that causes it, under a stable entry id, so a retry or a replayed message posts it
+// once. A cancellation after a charge was posted posts its reversal.
+import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import {
+  type Database,
+  entryIdOf,
+  formatMoney,
+  LEDGER_DESTINATION,
+  LEDGER_POST_KIND,
+  type Logger,
+  ledgerPb,
+  type Money,
+  type Outbox,
+  type PostingKind,
+  parseAmount,
+  periodOf,
+  postingPayload,
+  reversalIdOf,
+} from "@lrs/shared";
+import type { IllRequest, TransitionChange } from "../ill/store.js";
+import type { CopyrightCounter } from "./copyright.js";
+
+export interface MemberLedgerOptions {
+  readonly db: Database;
+  readonly outbox: Outbox;
+  /** This member: the payer of every posting it makes. */
+  readonly agencyId: string;
+  readonly copyright: CopyrightCounter;
+  /** Who is paid the copyright fee: the configured rights holder, else the national center ("" while unknown). */
+  readonly copyrightPayee: () => string;
+  readonly log: Logger;
+}
+
+/** One posting as the member keeps it. */
+export interface MemberPosting {
+  readonly entryId: string;
+  readonly transactionId: string;
+  readonly kind: PostingKind;
+  readonly payerId: string;
+  readonly payeeId: string;
+  readonly currency: string;
+  readonly amountMinor: bigint;
+  readonly postedAt: Date;
+  readonly period: string;
+  readonly reversesEntryId: string | undefined;
+  readonly note: string;
+}
+
+interface PostingRow {
+  entry_id: string;
+  transaction_id: string;
+  kind: PostingKind;
+  payer_id: string;
+  payee_id: string;
+  currency: string;
+  amount_minor: number;
+  posted_at: string;
+  period: string;
+  reverses_entry_id: string | null;
+  note: string;
+}
+
+function toPosting(r: PostingRow): MemberPosting {
+  return {
+    entryId: r.entry_id,
+    transactionId: r.transaction_id,
+    kind: r.kind,
+    payerId: r.payer_id,
+    payeeId: r.payee_id,
+    currency: r.currency,
+    amountMinor: BigInt(r.amount_minor),
+    postedAt: new Date(r.posted_at),
+    period: r.period,
+    reversesEntryId: r.reverses_entry_id ?? undefined,
+    note: r.note,
+  };
+}
+
+/** The wire form of a posting. */
+export function postingPb(p: MemberPosting): ledgerPb.LedgerPosting {
+  return create(ledgerPb.LedgerPostingSchema, {
+    entryId: p.entryId,
+    transactionId: p.transactionId,
+    kind: p.kind,
+    payerId: p.payerId,
+    payeeId: p.payeeId,
+    currency: p.currency,
+    amountMinor: p.amountMinor,
+    postedAt: timestampFromDate(p.postedAt),
+    period: p.period,
+    reversesEntryId: p.reversesEntryId ?? "",
+    note: p.note,
+  });
+}
+
+/** The title of a request for a posting's note, short. */
+function titleOf(r: IllRequest): string {
+  const bib = r.bibliographicInfo;
+  const t = bib.titleOfComponent
+    ? `${bib.titleOfComponent} (${bib.title})`
+    : bib.title || r.clusterId || r.id;
+  return t.length > 120 ? `${t.slice(0, 119)}…` : t;
+}
+
+export class MemberLedger {
+  readonly #o: MemberLedgerOptions;
+
+  constructor(o: MemberLedgerOptions) {
+    this.#o = o;
+  }
+
+  /**
+   * The IllStore's onTransition hook: a loan marked received is charged; a request that ends
+   * cancelled after a charge gets its reversals.
+   */
+  onTransition = (change: TransitionChange): void => {
+    const r = change.request;
+    if (r.role !== "borrower") return;
+    if (change.event === "receive" && change.to === "received") this.#charge(r, "loan", change.entry.at);
+    else if (change.to === "cancelled" && change.from !== "cancelled")
+      this.reverseAll(r.id, `request cancelled (${change.event})`, change.entry.at);
+  };
+
+  /**
+   * The copy of a request was downloaded: post the lender's charge for it (and the copyright fee
+   * it carries). Call inside the transaction that records the download; a second download posts
+   * nothing. Returns the postings made now.
+   */
+  chargeCopy(request: IllRequest, at: Date): MemberPosting[] {
+    return this.#o.db.transaction(() => this.#charge(request, "copy", at));
+  }
+
+  #charge(r: IllRequest, kind: "loan" | "copy", at: Date): MemberPosting[] {
+    const made: MemberPosting[] = [];
+    const lender = r.rota[r.rotaPosition];
+    const charge = lender?.charge;
+    if (lender && charge) {
+      const minor = parseAmount(charge.amount, charge.currency);
+      if (minor > 0n) {
+        const p = this.#post({
+          entryId: entryIdOf(this.#o.agencyId, r.id, "charge"),
+          transactionId: r.id,
+          kind,
+          payeeId: lender.agencyId,
+          money: { currency: charge.currency, minor },
+          at,
+          note: `${kind} of ${titleOf(r)} supplied by ${lender.agencyId}`,
+        });
+        if (p) made.push(p);
+      }
+    }
+    if (kind === "copy") {
+      const use = this.#o.copyright.use(r.id);
+      if (use?.fee && use.overLimit && use.state !== "released") {
+        const payee = this.#o.copyrightPayee();
+        if (payee === "" || payee === this.#o.agencyId)
+          this.#o.log.error(
+            { requestId: r.id, fee: formatMoney(use.fee) },
+            "copyright fee not posted: no rights holder configured and the national center is not known yet",
+          );
+        else {
+          const p = this.#post({
+            entryId: entryIdOf(this.#o.agencyId, r.id, "copyright"),
+            transactionId: r.id,
+            kind: "copyright",
+            payeeId: payee,
+            money: use.fee,
+            at,
+            note: `copyright fee for ${titleOf(r)}: over the rule (${use.journalKey}, ${use.year})`,
+          });
+          if (p) made.push(p);
+        }
+      }
+    }
+    return made;
+  }
+
+  /**
+   * Reverses every posting of a transaction not reversed yet (each reversal once, by its stable
+   * id). Returns the reversals made now.
+   */
+  reverseAll(transactionId: string, why: string, at: Date): MemberPosting[] {
+    return this.#o.db.transaction(() => {
+      const made: MemberPosting[] = [];
+      for (const p of this.postings(transactionId)) {
+        if (p.kind === "reversal") continue;
+        const r = this.#post({
+          entryId: reversalIdOf(p.entryId),
+          transactionId,
+          kind: "reversal",
+          payeeId: p.payeeId,
+          money: { currency: p.currency, minor: p.amountMinor },
+          at,
+          reverses: p.entryId,
+          note: `reverses ${p.kind} ${formatMoney({ currency: p.currency, minor: p.amountMinor })}: ${why}`,
+        });
+        if (r) made.push(r);
+      }
+      return made;
+    });
+  }
+
+  /** Writes a posting and queues it for the regional center; undefined when its entry id is there already. */
+  #post(o: {
+    entryId: string;
+    transactionId: string;
+    kind: PostingKind;
+    payeeId: string;
+    money: Money;
+    at: Date;
+    reverses?: string;
+    note: string;
+  }): MemberPosting | undefined {
+    const p: MemberPosting = {
+      entryId: o.entryId,
+      transactionId: o.transactionId,
+      kind: o.kind,
+      payerId: this.#o.agencyId,
+      payeeId: o.payeeId,
+      currency: o.money.currency,
+      amountMinor: o.money.minor,
+      postedAt: o.at,
+      period: periodOf(o.at),
+      reversesEntryId: o.reverses,
+      note: o.note.slice(0, 500),
+    };
+    const info = this.#o.db.sqlite
+      .prepare(
+        `INSERT INTO ledger_postings (entry_id, transaction_id, kind, payer_id, payee_id, currency, amount_minor,
+           posted_at, period, reverses_entry_id, note)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (entry_id) DO NOTHING`,
+      )
+      .run(
+        p.entryId,
+        p.transactionId,
+        p.kind,
+        p.payerId,
+        p.payeeId,
+        p.currency,
+        p.amountMinor,
+        p.postedAt.toISOString(),
+        p.period,
+        p.reversesEntryId ?? null,
+        p.note,
+      );
+    if (info.changes === 0) return undefined;
+    this.#o.outbox.enqueue(
+      LEDGER_DESTINATION,
+      LEDGER_POST_KIND,
+      postingPayload(postingPb(p)),
+      `ledger:${p.entryId}`,
+    );
+    this.#o.log.info(
+      { entryId: p.entryId, kind: p.kind, payee: p.payeeId, amount: formatMoney(o.money) },
+      "ledger posting made",
+    );
+    return p;
+  }
+
+  /** Postings of one transaction (a borrowing request), or all, oldest first. */
+  postings(transactionId?: string): MemberPosting[] {
+    const rows = this.#o.db.sqlite
+      .prepare(
+        "SELECT * FROM ledger_postings WHERE (? IS NULL OR transaction_id = ?) ORDER BY posted_at, rowid",
+      )
+      .all(transactionId ?? null, transactionId ?? null) as PostingRow[];
+    return rows.map(toPosting);
+  }
+}
