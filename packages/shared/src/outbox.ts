@@ -172,14 +172,19 @@ export async function runOutboxWorker(opts: OutboxWorkerOptions): Promise<void> 
   const off = outbox.onEnqueue((d) => {
     if (d === destination) wake?.();
   });
+  // One abort listener per sleep, removed when the sleep ends either way (added and never
+  // removed, they piled up on a long-lived signal: MaxListenersExceededWarning).
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, ms);
-      wake = () => {
+      const done = () => {
         clearTimeout(t);
+        signal.removeEventListener("abort", done);
+        wake = undefined;
         resolve();
       };
-      signal.addEventListener("abort", wake, { once: true });
+      const t = setTimeout(done, ms);
+      wake = done;
+      signal.addEventListener("abort", done, { once: true });
     });
   try {
     while (!signal.aborted) {

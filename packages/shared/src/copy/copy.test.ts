@@ -9,7 +9,7 @@ import { create, fromBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { defaultIllConfig, formatSize, parseSize } from "../config.js";
+import { defaultIllConfig, formatSize, parseSize, toConfig } from "../config.js";
 import { Database } from "../db.js";
 import type { DirectorySource } from "../directory/source.js";
 import { Tier } from "../gen/lrs/v1/common_pb.js";
@@ -78,6 +78,32 @@ describe("sizes and types", () => {
     expect(formatSize(12)).toBe("12 B");
     expect(defaultIllConfig().max_copy_size).toBe(50_000_000);
     expect(defaultIllConfig().copy_retention).toBe(30 * 86_400_000);
+  });
+
+  it("reads [ill] max_copy_size and copy_retention, naming the setting when wrong", () => {
+    const cfg = (ill: Record<string, unknown>) =>
+      toConfig(Tier.MEMBER, {
+        file: "/etc/lrs/member.toml",
+        fromEnv: new Map(),
+        values: {
+          id: "north-a",
+          name: "A",
+          region: "north",
+          listen: "127.0.0.1:0",
+          parent: "127.0.0.1:1",
+          ill,
+        },
+      });
+    expect(cfg({ max_copy_size: "20MB", copy_retention: "7d" }).ill).toMatchObject({
+      max_copy_size: 20_000_000,
+      copy_retention: 7 * 86_400_000,
+    });
+    expect(() => cfg({ max_copy_size: "lots" })).toThrow(
+      /setting "ill\.max_copy_size": expected a size such as "50MB", "512KiB" or a number of bytes/,
+    );
+    expect(() => cfg({ copy_retention: "a month" })).toThrow(
+      /setting "ill\.copy_retention": expected a duration/,
+    );
   });
 
   it("tells PDF, JPEG, PNG and TIFF by their first bytes, and nothing else", () => {
