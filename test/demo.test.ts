@@ -26,6 +26,8 @@ interface Manifest {
     caCert: string;
     cert: string;
     key: string;
+    metrics?: string;
+    dashboard?: string;
   }>;
 }
 
@@ -99,6 +101,11 @@ describe("npm start", () => {
     }
     expect(first.pidsWhileUp).toHaveLength(9);
     expect(livePids()).toEqual([]);
+    // The traffic dashboard, printed and in the manifest; Prometheus metrics on every node.
+    const national = m.nodes.find((n) => n.tier === "national")!;
+    expect(national.dashboard).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    expect(first.out).toContain(`Dashboard of federated traffic: ${national.dashboard}`);
+    for (const n of m.nodes) expect(n.metrics, n.id).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
   });
 
   it("brings the same federation back on the second start", async () => {

@@ -29,7 +29,13 @@ async function main(): Promise<void> {
     .option("--no-data", "do not load the sample catalogs on first start")
     .option("--no-workload", "do not run the synthetic workload (searches and loans between the members)")
     .parse();
-  const o = program.opts<{ dir: string; fresh?: boolean; logLevel: string; data: boolean; workload: boolean }>();
+  const o = program.opts<{
+    dir: string;
+    fresh?: boolean;
+    logLevel: string;
+    data: boolean;
+    workload: boolean;
+  }>();
   const workload = new AbortController();
   const started = Date.now();
   const progress = (line: string) => process.stdout.write(`  ${line}\n`);

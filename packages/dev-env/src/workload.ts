@@ -62,7 +62,13 @@ interface MemberClients {
   staff: Client<typeof illServicePb.IllStaffService>;
 }
 
-const FINAL = new Set(["completed", "copy_completed", "completed_without_return", "cancelled", "end_of_rota"]);
+const FINAL = new Set([
+  "completed",
+  "copy_completed",
+  "completed_without_return",
+  "cancelled",
+  "end_of_rota",
+]);
 
 /** The workload's counts so far. */
 export interface WorkloadStats {
@@ -124,7 +130,11 @@ export class DemoWorkload {
   }
 
   /** One search at a member, to its last page; returns the final page. */
-  async search(member: string, query: string, scope: searchPb.Scope): Promise<searchPb.SearchResponse | undefined> {
+  async search(
+    member: string,
+    query: string,
+    scope: searchPb.Scope,
+  ): Promise<searchPb.SearchResponse | undefined> {
     let last: searchPb.SearchResponse | undefined;
     for await (const page of this.#client(member).search.search(
       { query, scope, pageSize: 20 },
@@ -184,7 +194,9 @@ export class DemoWorkload {
           this.#loans.splice(this.#loans.indexOf(loan), 1);
           if (mine.status === "completed") this.stats.loansCompleted++;
           else this.stats.loansUnfilled++;
-          this.#o.say?.(`workload: ${loan.borrower}'s loan ${loan.id} ended ${mine.status.replace(/_/g, " ")}`);
+          this.#o.say?.(
+            `workload: ${loan.borrower}'s loan ${loan.id} ended ${mine.status.replace(/_/g, " ")}`,
+          );
           continue;
         }
         if (mine.actions.includes("receive")) {
@@ -192,16 +204,20 @@ export class DemoWorkload {
           loan.receivedAt = now;
           continue;
         }
-        if (mine.actions.includes("return") && loan.receivedAt !== undefined && now - loan.receivedAt >= this.#o.keepMs) {
+        if (
+          mine.actions.includes("return") &&
+          loan.receivedAt !== undefined &&
+          now - loan.receivedAt >= this.#o.keepMs
+        ) {
           await staff.act({ id: loan.id, action: "return" }, { timeoutMs: 10_000 });
           continue;
         }
         const lender = mine.partner;
         if (!lender || !this.#o.members.includes(lender)) continue;
         const lenderStaff = this.#client(lender).staff;
-        const theirs = (await lenderStaff.listRequests({ role: "lender" }, { timeoutMs: 10_000 })).requests.find(
-          (r) => r.requestingAgencyRequestId.startsWith(`${loan.id}/`) && !FINAL.has(r.status),
-        );
+        const theirs = (
+          await lenderStaff.listRequests({ role: "lender" }, { timeoutMs: 10_000 })
+        ).requests.find((r) => r.requestingAgencyRequestId.startsWith(`${loan.id}/`) && !FINAL.has(r.status));
         if (!theirs) continue;
         if (theirs.actions.includes("ship")) {
           loan.shippableAt ??= now;
@@ -237,9 +253,18 @@ export class DemoWorkload {
     };
     try {
       await Promise.all([
-        loop(() => this.#jitter(this.#o.searchEveryMs), () => this.#searchOnce()),
-        loop(() => this.#jitter(this.#o.loanEveryMs), () => this.borrowOnce()),
-        loop(() => 3_000, () => this.advance()),
+        loop(
+          () => this.#jitter(this.#o.searchEveryMs),
+          () => this.#searchOnce(),
+        ),
+        loop(
+          () => this.#jitter(this.#o.loanEveryMs),
+          () => this.borrowOnce(),
+        ),
+        loop(
+          () => 3_000,
+          () => this.advance(),
+        ),
       ]);
     } finally {
       for (const c of this.#clients.values()) c.t.close();

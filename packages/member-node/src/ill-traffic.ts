@@ -19,7 +19,7 @@ export function countFilled(
   const status = m.value.statusInfo?.status;
   if (status !== illPb.Status.LOANED && status !== illPb.Status.COPY_COMPLETED) return;
   const request = store.get(applied.requestId);
-  if (!request || request.role !== "borrower") return;
+  if (request?.role !== "borrower") return;
   traffic.turnaround(
     status === illPb.Status.LOANED ? "loan" : "copy",
     env.originAgencyId,

@@ -16,13 +16,24 @@ const AXIS = {
 };
 
 /** Colors of series, distinguishable on the dark background. */
-export const PALETTE = ["#4cc9f0", "#f72585", "#b5e48c", "#ffb703", "#9d4edd", "#fb8500", "#2ec4b6", "#e76f51"];
+export const PALETTE = [
+  "#4cc9f0",
+  "#f72585",
+  "#b5e48c",
+  "#ffb703",
+  "#9d4edd",
+  "#fb8500",
+  "#2ec4b6",
+  "#e76f51",
+];
 
 interface ChartOptions {
   /** How a y value reads ("12/min", "35 ms"). */
   format: (v: number) => string;
   logScale?: boolean;
   height?: number;
+  /** Draw each value as a dot too (sparse series: a minute alone is no line). */
+  points?: boolean;
 }
 
 /** A time-series line chart (x: Unix seconds). */
@@ -90,7 +101,7 @@ export class Chart {
               width: 2,
               fill: `${s.color}1a`,
               spanGaps: false,
-              points: { show: false },
+              points: { show: this.#opts.points === true, size: 5, fill: s.color },
               value: (_u, v) => (v == null ? "–" : format(v)),
             }),
           ),

@@ -57,7 +57,11 @@ function layout(root: HTMLElement, onWindow: (w: string) => void): Panels {
     "nav",
     { class: "windows", "aria-label": "time window" },
     ...Object.keys(WINDOWS).map((w) => {
-      const b = h("button", { type: "button", "data-window": w, "aria-pressed": String(w === currentWindow()) }, w);
+      const b = h(
+        "button",
+        { type: "button", "data-window": w, "aria-pressed": String(w === currentWindow()) },
+        w,
+      );
       b.addEventListener("click", () => onWindow(w));
       return b;
     }),
@@ -106,12 +110,23 @@ function layout(root: HTMLElement, onWindow: (w: string) => void): Panels {
         h("h3", null, "latency per minute (all searches)"),
         latencyChartEl,
       ),
-      panel("Searches in the last hour, with latency percentiles", "p-search-table", "search-table", searchTable),
+      panel(
+        "Searches in the last hour, with latency percentiles",
+        "p-search-table",
+        "search-table",
+        searchTable,
+      ),
       panel("Interlibrary loan between regions", "p-ill", "ill-flow", h("p", { class: "hint" }, wIll), ill),
       panel("Turnaround, request → filled", "p-turnaround", "turnaround", turnaround),
       panel("Requests that need attention", "p-attention", "attention", attention),
       panel("Union catalog", "p-catalog", "catalog", catalog),
-      panel("Lend : borrow, per institution", "p-balance", "balance", h("p", { class: "hint" }, wBalance), balance),
+      panel(
+        "Lend : borrow, per institution",
+        "p-balance",
+        "balance",
+        h("p", { class: "hint" }, wBalance),
+        balance,
+      ),
       panel("Settlement position", "p-settlement", "settlement", settlement),
       panel("Errors in the last hour", "p-errors", "errors", errors),
     ),
@@ -121,7 +136,12 @@ function layout(root: HTMLElement, onWindow: (w: string) => void): Panels {
     tree,
     searchTable,
     searchChart: new Chart(searchChartEl, { format: (v) => fmtRate(v), height: 190 }),
-    latencyChart: new Chart(latencyChartEl, { format: (v) => fmtMs(v), logScale: true, height: 150 }),
+    latencyChart: new Chart(latencyChartEl, {
+      format: (v) => fmtMs(v),
+      logScale: true,
+      height: 150,
+      points: true,
+    }),
     searchEmpty,
     ill,
     turnaround,
@@ -156,7 +176,12 @@ function renderKpis(p: Panels, s: DashboardSummary): void {
   const span = fmtSpan(s.windowMinutes);
   fill(
     p.kpis,
-    kpi("searches · last hour", fmtInt(s.searches.total), "kpi-searches", `p95 ${fmtMs(s.searches.overall.p95)}`),
+    kpi(
+      "searches · last hour",
+      fmtInt(s.searches.total),
+      "kpi-searches",
+      `p95 ${fmtMs(s.searches.overall.p95)}`,
+    ),
     kpi(
       `ILL requests · ${span}`,
       fmtInt(s.ill.requests),
@@ -188,14 +213,27 @@ function renderKpis(p: Panels, s: DashboardSummary): void {
 }
 
 function dot(health: Health): HTMLElement {
-  return h("span", { class: `dot ${health}`, title: HEALTH_TEXT[health], role: "img", "aria-label": HEALTH_TEXT[health] });
+  return h("span", {
+    class: `dot ${health}`,
+    title: HEALTH_TEXT[health],
+    role: "img",
+    "aria-label": HEALTH_TEXT[health],
+  });
 }
 
 function nodeRow(n: NodeView, now: number): HTMLElement {
   const badges: Array<HTMLElement | null> = [
-    n.syncLag ? h("span", { class: "badge warn", title: "catalog changes not yet acknowledged" }, `lag ${fmtInt(n.syncLag)}`) : null,
+    n.syncLag
+      ? h(
+          "span",
+          { class: "badge warn", title: "catalog changes not yet acknowledged" },
+          `lag ${fmtInt(n.syncLag)}`,
+        )
+      : null,
     n.resyncing ? h("span", { class: "badge warn" }, "resyncing") : null,
-    n.outboxPending ? h("span", { class: "badge", title: "messages waiting to be delivered" }, `outbox ${n.outboxPending}`) : null,
+    n.outboxPending
+      ? h("span", { class: "badge", title: "messages waiting to be delivered" }, `outbox ${n.outboxPending}`)
+      : null,
     n.illOverdue ? h("span", { class: "badge bad" }, `${n.illOverdue} overdue`) : null,
     n.illStale ? h("span", { class: "badge warn" }, `${n.illStale} stale`) : null,
     n.illOpen ? h("span", { class: "badge dim", title: "ILL requests open" }, `${n.illOpen} ILL open`) : null,
@@ -255,7 +293,11 @@ function renderSearches(p: Panels, s: DashboardSummary): void {
   );
   p.searchChart.update(
     xs,
-    s.searches.series.map((r, i) => ({ label: `${r.region} · ${r.scope}`, color: seriesColor(i), values: r.counts })),
+    s.searches.series.map((r, i) => ({
+      label: `${r.region} · ${r.scope}`,
+      color: seriesColor(i),
+      values: r.counts,
+    })),
   );
   p.latencyChart.update(xs, [
     { label: "p50", color: "#b5e48c", values: s.searches.latency.p50 },
@@ -272,7 +314,13 @@ function renderSearches(p: Panels, s: DashboardSummary): void {
           h(
             "thead",
             null,
-            h("tr", null, ...["region", "scope", "searches", "/min", "p50", "p95", "p99", "errors"].map((c) => h("th", null, c))),
+            h(
+              "tr",
+              null,
+              ...["region", "scope", "searches", "p50", "p95", "p99", "err"].map((c, i) =>
+                h("th", { class: i >= 2 ? "num" : null }, c),
+              ),
+            ),
           ),
           h(
             "tbody",
@@ -283,8 +331,7 @@ function renderSearches(p: Panels, s: DashboardSummary): void {
                 null,
                 h("td", null, r.region),
                 h("td", null, h("span", { class: `scope ${r.scope}` }, r.scope)),
-                h("td", { class: "num" }, fmtInt(r.searches)),
-                h("td", { class: "num" }, fmtRate(r.perMinute)),
+                h("td", { class: "num", title: `${fmtRate(r.perMinute)} a minute` }, fmtInt(r.searches)),
                 h("td", { class: "num" }, fmtMs(r.latency.p50)),
                 h("td", { class: "num" }, fmtMs(r.latency.p95)),
                 h("td", { class: "num" }, fmtMs(r.latency.p99)),
@@ -375,7 +422,11 @@ function renderIll(p: Panels, s: DashboardSummary): void {
       : h(
           "table",
           null,
-          h("thead", null, h("tr", null, ...["service", "filled", "p50", "p95", "p99"].map((c) => h("th", null, c)))),
+          h(
+            "thead",
+            null,
+            h("tr", null, ...["service", "filled", "p50", "p95", "p99"].map((c) => h("th", null, c))),
+          ),
           h(
             "tbody",
             null,
@@ -412,7 +463,15 @@ function renderAttention(p: Panels, s: DashboardSummary, now: number): void {
       : h(
           "table",
           null,
-          h("thead", null, h("tr", null, ...["library", "request", "", "status", "why", "since"].map((c) => h("th", null, c)))),
+          h(
+            "thead",
+            null,
+            h(
+              "tr",
+              null,
+              ...["library", "request", "", "status", "why", "since"].map((c) => h("th", null, c)),
+            ),
+          ),
           h(
             "tbody",
             null,
@@ -421,10 +480,21 @@ function renderAttention(p: Panels, s: DashboardSummary, now: number): void {
                 "tr",
                 null,
                 h("td", null, a.node),
-                h("td", { title: a.title }, h("code", null, a.requestId), a.title ? h("div", { class: "muted" }, a.title) : null),
+                h(
+                  "td",
+                  { title: a.title },
+                  h("code", null, a.requestId),
+                  a.title ? h("div", { class: "muted" }, a.title) : null,
+                ),
                 h("td", null, a.role),
                 h("td", null, a.status),
-                h("td", null, h("span", { class: `badge ${a.reason === "overdue" ? "bad" : "warn"}` }, a.reason), " ", a.note),
+                h(
+                  "td",
+                  null,
+                  h("span", { class: `badge ${a.reason === "overdue" ? "bad" : "warn"}` }, a.reason),
+                  " ",
+                  a.note,
+                ),
                 h("td", null, fmtAgo(a.since, now)),
               ),
             ),
@@ -437,7 +507,11 @@ function renderCatalog(p: Panels, s: DashboardSummary): void {
   const c = s.catalog;
   const max = Math.max(1, ...c.days.flatMap((d) => [d.added, d.downloaded, d.merges]));
   const bar = (v: number, cls: string, label: string) =>
-    h("div", { class: `bar ${cls}`, style: `height: ${((v / max) * 100).toFixed(1)}%`, title: `${label}: ${v}` });
+    h("div", {
+      class: `bar ${cls}`,
+      style: `height: ${((v / max) * 100).toFixed(1)}%`,
+      title: `${label}: ${v}`,
+    });
   fill(
     p.catalog,
     h(
@@ -448,7 +522,14 @@ function renderCatalog(p: Panels, s: DashboardSummary): void {
         ["clusters", c.clusters],
         ["merges", c.merges],
         ["downloads", c.downloads],
-      ].map(([k, v]) => h("div", { class: "stat" }, h("div", { class: "stat-value" }, fmtInt(v as number)), h("div", { class: "stat-label" }, k as string))),
+      ].map(([k, v]) =>
+        h(
+          "div",
+          { class: "stat" },
+          h("div", { class: "stat-value" }, fmtInt(v as number)),
+          h("div", { class: "stat-label" }, k as string),
+        ),
+      ),
     ),
     c.days.length === 0
       ? h("p", { class: "empty" }, "No day sampled yet.")
@@ -468,7 +549,10 @@ function renderCatalog(p: Panels, s: DashboardSummary): void {
             ...c.days.map((d) =>
               h(
                 "div",
-                { class: "day", title: `${d.day}: ${d.added} added, ${d.downloaded} downloaded, ${d.merges} merges` },
+                {
+                  class: "day",
+                  title: `${d.day}: ${d.added} added, ${d.downloaded} downloaded, ${d.merges} merges`,
+                },
                 h(
                   "div",
                   { class: "day-group" },
@@ -493,35 +577,56 @@ function renderBalance(p: Panels, s: DashboardSummary): void {
       : h(
           "div",
           { class: "balance" },
-          ...s.balance.slice(0, 16).map((b) =>
-            h(
-              "div",
-              { class: "balance-row", title: `${b.name}: lent ${b.lent}, borrowed ${b.borrowed}` },
-              h("div", { class: "balance-name" }, b.name, h("span", { class: "muted" }, ` ${b.region}`)),
+          ...s.balance
+            .slice(0, 16)
+            .map((b) =>
               h(
                 "div",
-                { class: "balance-bars" },
-                h("div", { class: "side left" }, h("div", { class: "borrowed", style: `width: ${(b.borrowed / max) * 100}%` })),
-                h("div", { class: "side right" }, h("div", { class: "lent", style: `width: ${(b.lent / max) * 100}%` })),
+                { class: "balance-row", title: `${b.name}: lent ${b.lent}, borrowed ${b.borrowed}` },
+                h("div", { class: "balance-name" }, b.name, h("span", { class: "muted" }, ` ${b.region}`)),
+                h(
+                  "div",
+                  { class: "balance-bars" },
+                  h(
+                    "div",
+                    { class: "side left" },
+                    h("div", { class: "bar-borrowed", style: `width: ${(b.borrowed / max) * 100}%` }),
+                  ),
+                  h(
+                    "div",
+                    { class: "side right" },
+                    h("div", { class: "bar-lent", style: `width: ${(b.lent / max) * 100}%` }),
+                  ),
+                ),
+                h("div", { class: "balance-ratio num" }, `${b.lent} : ${b.borrowed}`),
               ),
-              h("div", { class: "balance-ratio num" }, `${b.lent} : ${b.borrowed}`),
             ),
+          h(
+            "p",
+            { class: "hint" },
+            h("span", { class: "key lent" }, "lent"),
+            " ",
+            h("span", { class: "key borrowed" }, "borrowed"),
           ),
-          h("p", { class: "hint" }, h("span", { class: "key lent" }, "lent"), " ", h("span", { class: "key borrowed" }, "borrowed")),
         ),
   );
 }
 
 function renderSettlement(p: Panels, st: SettlementView): void {
   if (!st.available) {
-    fill(p.settlement, h("p", { class: "empty" }, "This national center keeps no ledger: there is no settlement to show."));
+    fill(
+      p.settlement,
+      h("p", { class: "empty" }, "This national center keeps no ledger: there is no settlement to show."),
+    );
     return;
   }
   const head = h(
     "p",
     { class: "hint" },
     st.period ? `period ${st.period} · ` : "",
-    st.settled ? h("span", { class: "badge good" }, "settled") : h("span", { class: "badge dim" }, "open, as the postings stand"),
+    st.settled
+      ? h("span", { class: "badge good" }, "settled")
+      : h("span", { class: "badge dim" }, "open, as the postings stand"),
   );
   if (st.note) {
     fill(p.settlement, head, h("p", { class: "empty" }, st.note));
@@ -543,7 +648,9 @@ function renderSettlement(p: Panels, st: SettlementView): void {
       h(
         "tbody",
         null,
-        ...st.regions.map((r) => h("tr", null, h("td", null, r.region), h("td", { class: "num" }, net(r.netMinor, r.currency)))),
+        ...st.regions.map((r) =>
+          h("tr", null, h("td", null, r.region), h("td", { class: "num" }, net(r.netMinor, r.currency))),
+        ),
       ),
     ),
     h(
@@ -552,7 +659,13 @@ function renderSettlement(p: Panels, st: SettlementView): void {
       h(
         "thead",
         null,
-        h("tr", null, ...["institution", "owes", "is owed", "net"].map((c) => h("th", { class: c === "institution" ? "" : "num" }, c))),
+        h(
+          "tr",
+          null,
+          ...["institution", "owes", "is owed", "net"].map((c) =>
+            h("th", { class: c === "institution" ? "" : "num" }, c),
+          ),
+        ),
       ),
       h(
         "tbody",
@@ -594,7 +707,13 @@ function renderErrors(p: Panels, s: DashboardSummary): void {
             "tbody",
             null,
             ...t.topErrors.map((e) =>
-              h("tr", null, h("td", null, e.node), h("td", null, h("code", null, e.error)), h("td", { class: "num bad" }, fmtInt(e.count))),
+              h(
+                "tr",
+                null,
+                h("td", null, e.node),
+                h("td", null, h("code", null, e.error)),
+                h("td", { class: "num bad" }, fmtInt(e.count)),
+              ),
             ),
           ),
         ),

@@ -459,8 +459,11 @@ export function toConfig(tier: Tier, raw: RawConfig): NodeConfig {
   const parsed = fileSchema.safeParse(raw.values);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
+    // An unknown key is named with its section ("traffic.sample"), not as the section alone.
     const setting =
-      issue.path.join(".") || (issue.code === "unrecognized_keys" ? issue.keys.join(", ") : "(top level)");
+      issue.code === "unrecognized_keys"
+        ? issue.keys.map((k) => [...issue.path, k].join(".")).join(", ")
+        : issue.path.join(".") || "(top level)";
     const envName = raw.fromEnv.get(setting);
     const where = envName ? `environment variable ${envName}` : `config file ${raw.file}`;
     const what =

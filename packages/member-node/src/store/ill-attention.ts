@@ -62,7 +62,8 @@ export function illAttention(db: Database, now = new Date()): IllAttention {
   const attention = `attention IS NOT NULL AND updated_at >= @recent`;
   const params = { now: nowIso, stale: staleIso, recent: recentIso };
   const count = (where: string) =>
-    (db.sqlite.prepare(`SELECT count(*) AS n FROM ill_requests WHERE ${where}`).get(params) as { n: number }).n;
+    (db.sqlite.prepare(`SELECT count(*) AS n FROM ill_requests WHERE ${where}`).get(params) as { n: number })
+      .n;
   const rows = db.sqlite
     .prepare(
       `SELECT *, CASE WHEN ${overdue} THEN 'overdue' WHEN ${attention} THEN 'attention' ELSE 'stale' END AS reason

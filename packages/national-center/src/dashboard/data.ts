@@ -276,7 +276,10 @@ export function buildSummary(o: DashboardDataOptions, windowMinutes: number): Da
       attention: attention.slice(0, ATTENTION_SHOWN),
       counts,
     },
-    catalog: { ...size, days: o.union.days(CATALOG_DAYS) },
+    catalog: {
+      ...size,
+      days: o.union.days(CATALOG_DAYS, { size, day: new Date(now).toISOString().slice(0, 10) }),
+    },
     balance: flow.balances.map((b) => ({ ...b, name: infos.get(b.institution)?.name ?? b.institution })),
     settlement: settlementView(o),
     totals: {

@@ -96,14 +96,15 @@ export function createDashboardServer(o: DashboardServerOptions): DashboardServe
   const publicDir = o.publicDir ?? PUBLIC_DIR;
   const streams = new Set<http.ServerResponse>();
   /** One summary per window, made again only when the figures changed (or it got old). */
-  const cache = new Map<number, { at: number; summary: DashboardSummary }>();
-  let changedAt = Date.now();
+  const cache = new Map<number, { at: number; changes: number; summary: DashboardSummary }>();
+  let changes = 0;
 
   const summary = (minutes: number) => {
     const hit = cache.get(minutes);
-    if (hit && hit.at >= changedAt && Date.now() - hit.at < PUSH_MAX_MS) return hit.summary;
+    if (hit && hit.changes === changes && Date.now() - hit.at < PUSH_MAX_MS) return hit.summary;
+    const seen = changes;
     const s = o.summary(minutes);
-    cache.set(minutes, { at: Date.now(), summary: s });
+    cache.set(minutes, { at: Date.now(), changes: seen, summary: s });
     return s;
   };
 
@@ -229,7 +230,7 @@ export function createDashboardServer(o: DashboardServerOptions): DashboardServe
   });
 
   const offChange = o.onChange(() => {
-    changedAt = Date.now();
+    changes++;
   });
   let closing: Promise<void> | undefined;
   return {

@@ -52,9 +52,10 @@ export class UnionDaily {
 
   /**
    * The last `n` sampled days, oldest first: what changed each day (from the previous day's last
-   * sample, or for the first day sampled, from that day's first sample).
+   * sample, or for the first day sampled, from that day's first sample). `today`, when given, is
+   * the size now: today's figures count up to it rather than to the last sample.
    */
-  days(n: number): UnionDay[] {
+  days(n: number, today?: { size: UnionSize; day: string }): UnionDay[] {
     const rows = (
       this.#db.sqlite
         .prepare("SELECT * FROM traffic_union_daily ORDER BY day DESC LIMIT ?")
@@ -68,6 +69,8 @@ export class UnionDaily {
         first_downloads: number;
       }>
     ).reverse();
+    const last = rows.at(-1);
+    if (today && last?.day === today.day) Object.assign(last, today.size);
     const out: UnionDay[] = [];
     rows.forEach((r, i) => {
       const prev = rows[i - 1];

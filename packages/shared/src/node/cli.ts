@@ -237,6 +237,8 @@ export function baseProgram(tier: Tier, createNode: (cfg: NodeConfig) => Promise
         ],
         ["outbox", `${st.outboxPending} pending`],
         ...(st.sruUrl ? [["sru", st.sruUrl]] : []),
+        ...(st.metricsUrl ? [["metrics", st.metricsUrl]] : []),
+        ...(st.dashboardUrl ? [["dashboard", st.dashboardUrl]] : []),
         [
           "certificate",
           `${st.certFingerprint} until ${st.certNotAfter ? timestampDate(st.certNotAfter).toISOString() : "?"}`,

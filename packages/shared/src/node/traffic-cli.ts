@@ -158,7 +158,10 @@ center once per reporting interval ([traffic] flush_interval) of each node.`,
         out();
         out("errors");
         if (errors.length === 0) out("  none");
-        else printTable(errors.slice(0, 20).map((e) => ({ node: e.node, error: e.error, count: String(e.count) })));
+        else
+          printTable(
+            errors.slice(0, 20).map((e) => ({ node: e.node, error: e.error, count: String(e.count) })),
+          );
         out();
         out("nodes, as they last reported");
         if (nodes.length === 0) out("  none");

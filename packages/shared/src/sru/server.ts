@@ -302,10 +302,12 @@ class SruHttpServer implements SruServer {
     if (outcome.operation === "searchRetrieve")
       this.opts.onSearch?.(
         performance.now() - started,
-        outcome.status >= 500 || (outcome.diagnostics ?? []).some(
-          (d) =>
-            d === SruDiagnosticCode.GeneralSystemError || d === SruDiagnosticCode.SystemTemporarilyUnavailable,
-        ),
+        outcome.status >= 500 ||
+          (outcome.diagnostics ?? []).some(
+            (d) =>
+              d === SruDiagnosticCode.GeneralSystemError ||
+              d === SruDiagnosticCode.SystemTemporarilyUnavailable,
+          ),
       );
     this.opts.log.debug(
       { method: req.method, ...outcome, ms: Math.round(performance.now() - started) },

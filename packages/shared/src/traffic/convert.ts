@@ -2,10 +2,10 @@
 // receiver makes before it keeps anything: sizes within limits, counts that are counts.
 import { create } from "@bufbuild/protobuf";
 import {
-  type TrafficBlock as WireBlock,
   TrafficBlockSchema,
-  type TrafficCell as WireCell,
   TrafficCellSchema,
+  type TrafficBlock as WireBlock,
+  type TrafficCell as WireCell,
 } from "../gen/lrs/v1/traffic_pb.js";
 import { ValidationError } from "../rpc/errors.js";
 import type { TrafficBlock, TrafficCell } from "./cells.js";
@@ -93,7 +93,12 @@ export function checkedBlockFromWire(b: WireBlock, index: number): TrafficBlock 
       throw new ValidationError(
         `${at}: ${c.latencyBuckets.length} latency buckets, over the ${BUCKETS} there are`,
       );
-    if (!Number.isFinite(c.latencySumMs) || c.latencySumMs < 0 || !Number.isFinite(c.latencyMaxMs) || c.latencyMaxMs < 0)
+    if (
+      !Number.isFinite(c.latencySumMs) ||
+      c.latencySumMs < 0 ||
+      !Number.isFinite(c.latencyMaxMs) ||
+      c.latencyMaxMs < 0
+    )
       throw new ValidationError(`${at}: latencies must be finite and not negative`);
     return {
       kind: label(c.kind, `${at}: kind`),

@@ -39,7 +39,14 @@ export function createTrafficInterceptor(
   recorder: TrafficRecorder,
   self: { id: string; tier: Tier },
 ): Interceptor {
-  const count = (method: string, caller: string, ms: number, err: unknown, request: unknown, response: unknown) => {
+  const count = (
+    method: string,
+    caller: string,
+    ms: number,
+    err: unknown,
+    request: unknown,
+    response: unknown,
+  ) => {
     const failed = err !== undefined;
     recorder.add(TRAFFIC_KINDS.rpc, method, caller, self.id, ms, failed);
     if (failed) {
@@ -81,7 +88,8 @@ export function createTrafficInterceptor(
     if (!req.stream) {
       try {
         const res = await next(req);
-        if (!res.stream) count(method, caller, performance.now() - started, undefined, req.message, res.message);
+        if (!res.stream)
+          count(method, caller, performance.now() - started, undefined, req.message, res.message);
         return res;
       } catch (err) {
         count(method, caller, performance.now() - started, err, req.message, undefined);

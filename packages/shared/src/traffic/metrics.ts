@@ -3,7 +3,7 @@
 // the node's metrics_listen (and, at the centers, on the SRU listener as well).
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { Logger } from "../log.js";
 import { TRAFFIC_KINDS } from "./cells.js";
 import type { TrafficSink } from "./recorder.js";
@@ -11,7 +11,20 @@ import type { TrafficSink } from "./recorder.js";
 /** Seconds: RPCs and searches, from a tenth of a millisecond to a minute. */
 const CALL_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 /** Seconds: an ILL request filled, from a minute to a month. */
-const TURNAROUND_BUCKETS = [60, 300, 900, 3600, 4 * 3600, 12 * 3600, 86_400, 2 * 86_400, 4 * 86_400, 7 * 86_400, 14 * 86_400, 30 * 86_400];
+const TURNAROUND_BUCKETS = [
+  60,
+  300,
+  900,
+  3600,
+  4 * 3600,
+  12 * 3600,
+  86_400,
+  2 * 86_400,
+  4 * 86_400,
+  7 * 86_400,
+  14 * 86_400,
+  30 * 86_400,
+];
 
 let processRegistry: Registry | undefined;
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { mergeCells, TRAFFIC_KINDS } from "./cells.js";
 import { bucketOf } from "./histogram.js";
-import { OVERFLOW, type TrafficSink, TrafficRecorder } from "./recorder.js";
+import { OVERFLOW, TrafficRecorder, type TrafficSink } from "./recorder.js";
 
 const MIN = 60_000;
 

@@ -115,7 +115,15 @@ export class TrafficRecorder {
     error?: boolean;
     from?: string;
   }): void {
-    this.add(TRAFFIC_KINDS.download, o.what, o.by, o.from ?? this.nodeId, o.ms, o.error ?? false, o.bytes ?? 0);
+    this.add(
+      TRAFFIC_KINDS.download,
+      o.what,
+      o.by,
+      o.from ?? this.nodeId,
+      o.ms,
+      o.error ?? false,
+      o.bytes ?? 0,
+    );
   }
 
   /** An ILL request filled (Loaned, CopyCompleted), counted at its borrower: request → filled. */

@@ -16,6 +16,7 @@ import { type Directory, DirectorySchema } from "../gen/lrs/v1/directory_pb.js";
 import { RequestSchema } from "../gen/lrs/v1/ill_pb.js";
 import { DeliverResponseSchema, IllService } from "../gen/lrs/v1/ill_service_pb.js";
 import { Scope, SearchResponseSchema, SearchService } from "../gen/lrs/v1/search_pb.js";
+import type * as trafficPb from "../gen/lrs/v1/traffic_pb.js";
 import { NodeHealthSchema, TrafficService } from "../gen/lrs/v1/traffic_pb.js";
 import { envelopeOf } from "../ill/envelope.js";
 import { createLogger } from "../log.js";
@@ -57,7 +58,12 @@ const NORTH_A: NodeIdentity = { id: "north-a", tier: Tier.MEMBER, region: "north
 function asCaller(caller: NodeIdentity, extra: Interceptor[] = []): Interceptor[] {
   return [
     (next) => (req) => {
-      req.contextValues.set(peerKey, { presented: true, authorized: true, identity: caller, fingerprint256: "x" });
+      req.contextValues.set(peerKey, {
+        presented: true,
+        authorized: true,
+        identity: caller,
+        fingerprint256: "x",
+      });
       return next(req);
     },
     ...extra,
@@ -80,7 +86,10 @@ function national() {
       }),
     );
   const client = (caller: NodeIdentity) =>
-    createClient(TrafficService, createRouterTransport(routes, { router: { interceptors: asCaller(caller) } }));
+    createClient(
+      TrafficService,
+      createRouterTransport(routes, { router: { interceptors: asCaller(caller) } }),
+    );
   return { db, store, client };
 }
 
@@ -136,7 +145,9 @@ describe("TrafficService.ReportTraffic", () => {
 
   it("refuses blocks of another region's members, and of others for a member", async () => {
     const nat = national();
-    const res = await nat.client(NORTH_RC).reportTraffic({ blocks: [blockToWire(block("south-a", m, 1, 1))] });
+    const res = await nat
+      .client(NORTH_RC)
+      .reportTraffic({ blocks: [blockToWire(block("south-a", m, 1, 1))] });
     expect(res.rejected.map((r) => [r.nodeId, r.reason])).toEqual([
       ["south-a", "south-a is not a member of region north"],
     ]);
@@ -199,6 +210,41 @@ describe("TrafficService.ReportTraffic", () => {
     member.addLocal(rec.flush());
     await reporter.reportAll();
     expect(searches(nat.store, "north-a")).toBe(4);
+  });
+});
+
+describe("TrafficService.WatchTraffic", () => {
+  it("sends a snapshot of the figures, then the blocks as they change", async () => {
+    const nat = national();
+    const m = NOW / MIN;
+    nat.store.receive([block("north-a", m - 1, 1, 3)], () => true);
+    const ac = new AbortController();
+    const stream: AsyncIterator<trafficPb.WatchTrafficResponse> = nat
+      .client(NAT)
+      .watchTraffic({}, { signal: ac.signal })
+      [Symbol.asyncIterator]();
+    const next = async (): Promise<trafficPb.WatchTrafficResponse> => {
+      const r = await stream.next();
+      if (r.done) throw new Error("the stream ended");
+      return r.value;
+    };
+    const first = await next();
+    expect(first.snapshot).toBe(true);
+    expect(first.blocks.map((b) => [b.nodeId, Number(b.minute) - m, Number(b.cells[0]!.count)])).toEqual([
+      ["north-a", -1, 3],
+    ]);
+    expect(first.health.map((h) => h.nodeId)).toEqual(["nat"]);
+    nat.store.receive([block("north-a", m, 2, 4), block("north-a", m - 1, 5, 6)], () => true);
+    const update = await next();
+    expect(update.snapshot).toBe(false);
+    expect(
+      update.blocks.map((b) => [Number(b.minute) - m, Number(b.version), Number(b.cells[0]!.count)]),
+    ).toEqual([
+      [0, 2, 4],
+      [-1, 5, 6],
+    ]);
+    ac.abort();
+    await stream.return?.();
   });
 });
 

@@ -146,7 +146,12 @@ export function trafficService(o: TrafficServiceOptions): ServiceImpl<typeof Tra
         req.until ? timestampDate(req.until) : undefined,
         t,
       );
-      const blocks = o.store.rows({ sinceMinute, untilMinute, stepMinutes: req.stepMinutes, kinds: req.kinds });
+      const blocks = o.store.rows({
+        sinceMinute,
+        untilMinute,
+        stepMinutes: req.stepMinutes,
+        kinds: req.kinds,
+      });
       const cells = blocks.reduce((n, b) => n + b.cells.length, 0);
       if (cells > MAX_GET_CELLS)
         throw new ConnectError(

@@ -234,7 +234,9 @@ describe("TrafficStore: figures reported from below", () => {
     const db = open();
     const store = new TrafficStore(db, { nodeId: "nat", retentionMs: DAY, now: () => T0 });
     const seen: string[] = [];
-    const off = store.onChange((c) => seen.push(...c.blocks.map((b) => `${b.nodeId}@${b.minute - T0 / MIN}`)));
+    const off = store.onChange((c) =>
+      seen.push(...c.blocks.map((b) => `${b.nodeId}@${b.minute - T0 / MIN}`)),
+    );
     store.receive([block("north-a", T0 / MIN, 1, 1)], any);
     store.receive([block("north-a", T0 / MIN, 1, 1)], any); // duplicate: no change
     off();

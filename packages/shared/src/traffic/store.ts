@@ -6,8 +6,8 @@ import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import type { Database } from "../db.js";
 import { type NodeHealth, NodeHealthSchema } from "../gen/lrs/v1/traffic_pb.js";
-import { type CellKey, minuteOf, type TrafficBlock, type TrafficCell } from "./cells.js";
-import { decodeHistogram, encodeHistogram, type Histogram, mergeHistogram } from "./histogram.js";
+import { minuteOf, type TrafficBlock, type TrafficCell } from "./cells.js";
+import { decodeHistogram, encodeHistogram, type Histogram } from "./histogram.js";
 import type { CountedMinute } from "./recorder.js";
 
 export interface TrafficStoreOptions {
@@ -137,9 +137,7 @@ export class TrafficStore {
       dropCells: p("DELETE FROM traffic_cells WHERE node_id = ? AND minute = ?"),
       dropBlock: p("DELETE FROM traffic_blocks WHERE node_id = ? AND minute = ?"),
       cells: p("SELECT * FROM traffic_cells WHERE node_id = ? AND minute = ?"),
-      since: p(
-        "SELECT node_id, minute, version, rev FROM traffic_blocks WHERE rev > ? ORDER BY rev LIMIT ?",
-      ),
+      since: p("SELECT node_id, minute, version, rev FROM traffic_blocks WHERE rev > ? ORDER BY rev LIMIT ?"),
       unreported: p("SELECT count(*) AS n FROM traffic_blocks WHERE rev > ?"),
       old: p("SELECT node_id, minute FROM traffic_blocks WHERE minute < ? LIMIT ?"),
       health: p("SELECT data FROM traffic_health ORDER BY node_id"),
@@ -235,8 +233,7 @@ export class TrafficStore {
     this.#db.transaction(() => {
       let rev = this.#meta(REV_KEY);
       for (const b of blocks) {
-        const why =
-          b.nodeId === this.nodeId ? `${this.nodeId} counts its own figures` : mayReport(b.nodeId);
+        const why = b.nodeId === this.nodeId ? `${this.nodeId} counts its own figures` : mayReport(b.nodeId);
         if (why !== true) {
           res.rejected.push({ nodeId: b.nodeId, minute: b.minute, reason: why });
           continue;
@@ -291,7 +288,8 @@ export class TrafficStore {
         const row = this.#q.healthOf.get(h.nodeId) as { data: Buffer } | undefined;
         if (row) {
           const held = fromBinary(NodeHealthSchema, row.data);
-          if (held.observedAt && h.observedAt && timestampMs(held.observedAt) > timestampMs(h.observedAt))
+          // Not older, and not the same report again (a regional center passes its members' on each time).
+          if (held.observedAt && h.observedAt && timestampMs(held.observedAt) >= timestampMs(h.observedAt))
             continue;
         }
         this.#q.putHealth.run(h.nodeId, Buffer.from(toBinary(NodeHealthSchema, h)), at);
@@ -334,7 +332,14 @@ export class TrafficStore {
       const c = (this.#q.cells.all(r.node_id, r.minute) as CellRow[]).map(cellOf);
       if (blocks.length > 0 && cells + c.length > maxCells) break;
       cells += c.length;
-      blocks.push({ nodeId: r.node_id, minute: r.minute, minutes: 1, version: r.version, rev: r.rev, cells: c });
+      blocks.push({
+        nodeId: r.node_id,
+        minute: r.minute,
+        minutes: 1,
+        version: r.version,
+        rev: r.rev,
+        cells: c,
+      });
       lastRev = r.rev;
     }
     return { blocks, lastRev };
@@ -425,16 +430,4 @@ export class TrafficStore {
     this.#q.oldHealth.run(new Date(this.#now() - this.retentionMs).toISOString());
     return removed;
   }
-}
-
-/** Adds a cell's key to a histogram-free summary key (for tests and tools). */
-export function keyOf(c: CellKey): string {
-  return `${c.kind}|${c.detail}|${c.caller}|${c.callee}`;
-}
-
-/** Adds histograms of many cells (a convenience for summaries). */
-export function histogramOf(cells: Iterable<TrafficCell>): Histogram {
-  const h: Histogram = [];
-  for (const c of cells) mergeHistogram(h, c.latency);
-  return h;
 }

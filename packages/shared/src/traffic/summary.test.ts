@@ -75,7 +75,9 @@ describe("traffic summaries", () => {
       ["north", "national", 1, 0.5],
       ["south", "local", 4, 2],
     ]);
-    expect(rows.find((r) => r.scope === "national" && r.region === "north")!.latency.p50).toBeGreaterThan(100);
+    expect(rows.find((r) => r.scope === "national" && r.region === "north")!.latency.p50).toBeGreaterThan(
+      100,
+    );
 
     const s = searchSeries(blocks, lookup, 100, 102);
     expect(s.minutes).toEqual([100, 101]);

@@ -63,7 +63,10 @@ const byScope = (a: string, b: string) =>
 
 /** Searches by the region they came from and their scope, over `minutes`. */
 export function searchTable(blocks: readonly TrafficBlock[], lookup: Lookup, minutes: number): SearchRow[] {
-  const by = new Map<string, { region: string; scope: string; n: number; e: number; h: Histogram; max: number }>();
+  const by = new Map<
+    string,
+    { region: string; scope: string; n: number; e: number; h: Histogram; max: number }
+  >();
   for (const b of blocks) {
     const region = regionOf(lookup, b.nodeId);
     for (const c of b.cells) {
@@ -132,7 +135,9 @@ export function searchSeries(
   const lat = hists.map((h, i) => latencyOf(h, max[i]!));
   return {
     minutes,
-    series: [...series.values()].sort((a, b) => a.region.localeCompare(b.region) || byScope(a.scope, b.scope)),
+    series: [...series.values()].sort(
+      (a, b) => a.region.localeCompare(b.region) || byScope(a.scope, b.scope),
+    ),
     latency: {
       p50: lat.map((l) => l.p50 ?? null),
       p95: lat.map((l) => l.p95 ?? null),
@@ -297,7 +302,13 @@ export interface CallTotals {
 
 /** Totals over every node: RPCs answered, failed, sync and downloads. */
 export function callTotals(blocks: readonly TrafficBlock[]): CallTotals {
-  const t: CallTotals = { calls: 0, errors: 0, syncBatches: 0, syncRecords: 0, downloads: { record: 0, copy: 0 } };
+  const t: CallTotals = {
+    calls: 0,
+    errors: 0,
+    syncBatches: 0,
+    syncRecords: 0,
+    downloads: { record: 0, copy: 0 },
+  };
   for (const b of blocks) {
     for (const c of b.cells) {
       if (c.kind === TRAFFIC_KINDS.rpc) {
