@@ -172,6 +172,9 @@ export class MemberNode extends BaseNode {
       const r = illEngine.store.get(id);
       if (r) ledger.chargeCopy(r, new Date());
     };
+    // Copy downloads in the traffic figures: by this library, of a copy the lender supplied.
+    illEngine.onEveryCopyDownload = (d) =>
+      ctx.traffic.download({ by: cfg.id, what: "copy", bytes: d.bytes, ms: d.ms, from: d.lender });
     return new MemberNode({
       ...ctx,
       regional: parentLink,

@@ -240,7 +240,7 @@ export interface CopyrightConfig {
 /** Traffic accounting (every node): what it counts, how often it writes and reports, how long it keeps. */
 const trafficSchema = z
   .object({
-    /** Count traffic at all (off: no figures, no reports; /metrics keeps the process metrics). */
+    /** Count traffic here (off: none of this node's own; it still passes on its members' figures). */
     enabled: z.boolean().default(true),
     /** How long figures are kept (at the national center: the dashboard's and the CLI's history). */
     retention: duration.refine((ms) => ms >= 3_600_000, "must be at least 1h").default(7 * 86_400_000),

@@ -291,7 +291,9 @@ describe("the borrower's copy", () => {
 
   it("arrives before CopyCompleted, is downloaded as uploaded, and the first download is reported once", async () => {
     const first: string[] = [];
+    const every: Array<{ requestId: string; lender: string; bytes: number }> = [];
     b.engine.onCopyDownloaded = (id) => first.push(id);
+    b.engine.onEveryCopyDownload = ({ requestId, lender, bytes }) => every.push({ requestId, lender, bytes });
     const { bid } = await delivered();
     expect(b.engine.store.get(bid)?.state).toBe("copy_completed");
     expect(b.engine.timers(bid)).toEqual([{ kind: "copy_expiry", dueAt: new Date(T0 + 30 * DAY) }]);
@@ -309,6 +311,11 @@ describe("the borrower's copy", () => {
     });
     await download(b, bid);
     expect(first).toEqual([bid]);
+    // Each complete download is reported (traffic figures), with the lender and the size.
+    expect(every).toEqual([
+      { requestId: bid, lender: "south-a", bytes: PDF.length },
+      { requestId: bid, lender: "south-a", bytes: PDF.length },
+    ]);
     expect(b.engine.copyInfo(bid)?.downloads).toBe(2);
   });
 

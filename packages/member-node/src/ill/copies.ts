@@ -44,6 +44,8 @@ export interface CopyDeliveryOptions {
   readonly newId: () => string;
   /** The first download of a borrowing request's copy, inside the transaction that records it. */
   readonly onFirstDownload?: (requestId: string) => void;
+  /** Every complete download (traffic accounting): the lender it came from, its size, how long. */
+  readonly onDownloaded?: (d: { requestId: string; lender: string; bytes: number; ms: number }) => void;
 }
 
 /** What staff send with an upload, before the bytes. */
@@ -317,9 +319,16 @@ export class CopyDelivery {
       throw new CopyUnavailableError(
         `the copy of ILL request ${r.id} (${copy.fileName}) was deleted on ${copy.deletedAt?.toISOString() ?? "an unknown date"}: ${copy.deletedReason ?? "deleted"}`,
       );
+    const started = Date.now();
     yield create(copyPb.DownloadCopyResponseSchema, { part: { case: "info", value: copyInfoOf(copy) } });
     for await (const chunk of fileChunks(copy.path))
       yield create(copyPb.DownloadCopyResponseSchema, { part: { case: "chunk", value: chunk } });
+    this.#o.onDownloaded?.({
+      requestId: r.id,
+      lender: r.partner ?? "",
+      bytes: Number(copy.size),
+      ms: Date.now() - started,
+    });
     try {
       const first = this.#o.copies.recordDownload(copy.transferId, () => this.#o.onFirstDownload?.(r.id));
       if (first)

@@ -162,6 +162,10 @@ export class IllEngine {
    * and the next download calls it again). Set by the node (fees).
    */
   onCopyDownloaded: ((requestId: string) => void) | undefined;
+  /** Every complete download of a copy (the node counts it in its traffic figures). */
+  onEveryCopyDownload:
+    | ((d: { requestId: string; lender: string; bytes: number; ms: number }) => void)
+    | undefined;
   readonly #o: IllEngineOptions;
   readonly #now: () => Date;
   readonly #log: Logger;
@@ -204,6 +208,7 @@ export class IllEngine {
           now: this.#now,
           newId: opts.newId ?? randomUUID,
           onFirstDownload: (id) => this.onCopyDownloaded?.(id),
+          onDownloaded: (d) => this.onEveryCopyDownload?.(d),
         })
       : undefined;
     const copies = this.copies;

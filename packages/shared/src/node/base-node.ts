@@ -232,7 +232,9 @@ export class BaseNode {
       const sync = parts.upstreamSync;
       ctx.metricsGauges.syncLag = () => Number(sync.status().lag);
     }
-    if (parts.parent && ctx.cfg.traffic.enabled) {
+    // Also when this node counts nothing itself: a regional center still passes on its members'
+    // figures, and every node its health (its parent's "last contact").
+    if (parts.parent) {
       this.#reporter = new TrafficReporter({
         store: ctx.trafficStore,
         parent: createClient(TrafficService, parts.parent.transport.transport),

@@ -39,9 +39,9 @@ export function openNodeTraffic(cfg: NodeConfig, db: Database, outbox: Outbox, v
 const PRUNE_EVERY_MS = 3_600_000;
 
 /**
- * Writes what the recorder counted to the store every `intervalMs` (one transaction), prunes
- * what is past the retention every hour, and writes what is left when `signal` aborts (the
- * server has stopped by then, so nothing more is counted).
+ * Writes what the recorder counted to the store every `intervalMs` (one transaction; nothing
+ * when it counts nothing), prunes what is past the retention every hour, and writes what is left
+ * when `signal` aborts (the server has stopped by then, so nothing more is counted).
  */
 export async function runTrafficLoop(
   o: {
@@ -72,7 +72,7 @@ export async function runTrafficLoop(
       o.log.error({ err }, "pruning traffic figures failed");
     }
   };
-  if (!o.recorder.enabled) return;
+  // Pruned also when this node counts nothing itself: a center keeps what the tier below reports.
   prune();
   let lastPrune = Date.now();
   await new Promise<void>((resolve) => {
