@@ -345,6 +345,17 @@ describe("the staff CLI", () => {
     );
   });
 
+  it("shows an empty outbox once every message has been acknowledged", async () => {
+    const node = fed.node("north-a");
+    const out = JSON.parse(await fed.cli(node, ["outbox", "--config", node.config, "--json"])) as {
+      pending?: number;
+      dead?: number;
+    };
+    expect(out.dead ?? 0).toBe(0);
+    const human = await fed.cli(node, ["outbox", "--dead", "--config", node.config]);
+    expect(human).toMatch(/set aside/);
+  });
+
   it("fails with a clear message and a non-zero exit", async () => {
     await expect(cli("north-a", "request", "--type", "loan")).rejects.toThrow(/cluster|isbn|title/i);
     await expect(cli("north-a", "receive", "no-such-request")).rejects.toThrow(/no-such-request/);

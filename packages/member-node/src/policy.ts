@@ -19,6 +19,8 @@ export const memberPolicy: Policy = {
     "lrs.v1.TrafficService/GetTraffic": self,
     "lrs.v1.TrafficService/WatchTraffic": self,
     "lrs.v1.AdminService/GetStatus": self,
+    "lrs.v1.AdminService/ListOutbox": self,
+    "lrs.v1.AdminService/RetryOutbox": self,
     // ILL traffic for this member arrives from its regional center only.
     "lrs.v1.IllService/Deliver": parent,
     "lrs.v1.IllStaffService/Borrow": self,

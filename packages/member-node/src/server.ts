@@ -103,7 +103,7 @@ export class MemberNode extends BaseNode {
         );
         router.service(
           adminPb.AdminService,
-          adminService(() => this.status()),
+          adminService(() => this.status(), ctx.outbox, ctx.log.child({ part: "admin" })),
         );
         router.service(illServicePb.IllService, illService(ctx.ill, ctx.cfg.id, ctx.traffic));
         router.service(illServicePb.IllStaffService, illStaffService(ctx.ill));

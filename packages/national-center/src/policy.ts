@@ -35,6 +35,8 @@ export const nationalPolicy: Policy = {
     "lrs.v1.TrafficService/GetTraffic": self,
     "lrs.v1.TrafficService/WatchTraffic": self,
     "lrs.v1.AdminService/GetStatus": self,
+    "lrs.v1.AdminService/ListOutbox": self,
+    "lrs.v1.AdminService/RetryOutbox": self,
     "lrs.v1.AdminService/CreateEnrollmentToken": self,
     "lrs.v1.AdminService/ListEnrollmentTokens": self,
     "lrs.v1.AdminService/RevokeInstitution": self,

@@ -33,6 +33,8 @@ export const regionalPolicy: Policy = {
     "lrs.v1.TrafficService/GetTraffic": self,
     "lrs.v1.TrafficService/WatchTraffic": self,
     "lrs.v1.AdminService/GetStatus": self,
+    "lrs.v1.AdminService/ListOutbox": self,
+    "lrs.v1.AdminService/RetryOutbox": self,
     "lrs.v1.AdminService/CreateEnrollmentToken": self,
     "lrs.v1.AdminService/ListEnrollmentTokens": self,
   },

@@ -34,6 +34,7 @@ export * from "./node/base-node.js";
 export * from "./node/catalog-cli.js";
 export * from "./node/cli.js";
 export * from "./node/enroll.js";
+export * from "./node/outbox-admin.js";
 export * from "./node/parent-link.js";
 export * from "./node/peers.js";
 export * from "./node/traffic-cli.js";

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { Database } from "./db.js";
 import { createLogger } from "./log.js";
 import { sharedMigrations } from "./migrations.js";
+import { outboxAdmin } from "./node/outbox-admin.js";
 import { DEAD_AFTER_REFUSALS, Outbox, type OutboxMessage, runOutboxWorker } from "./outbox.js";
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -116,6 +117,45 @@ describe("outbox", () => {
     await worker;
     expect(box.deadCount()).toBe(0);
     expect(box.pendingCount()).toBe(1);
+  });
+});
+
+describe("the outbox for operators", () => {
+  it("lists what waits and what was set aside, and puts a dead letter back in its queue", async () => {
+    const db = Database.open(":memory:", sharedMigrations);
+    const box = new Outbox(db);
+    box.enqueue("parent", "k", enc("one"), "m1");
+    box.enqueue("child:x", "k", enc("two"), "m2");
+    const first = box.nextDue("parent") as OutboxMessage;
+    box.markDead(first.seq, "refused: no such destination");
+    expect(box.list().map((r) => r.messageId)).toEqual(["m1", "m2"]);
+    const dead = box.list({ deadOnly: true });
+    expect(dead).toHaveLength(1);
+    expect(dead[0]).toMatchObject({
+      messageId: "m1",
+      destination: "parent",
+      lastError: "refused: no such destination",
+    });
+    expect(dead[0]!.deadAt).toBeInstanceOf(Date);
+    expect(box.nextDue("parent")).toBeUndefined();
+
+    // The enqueues above wake their workers on the next microtask; listen after that.
+    await new Promise((r) => setTimeout(r, 0));
+    const woken: string[] = [];
+    box.onEnqueue((d) => woken.push(d));
+    const admin = outboxAdmin(box, createLogger("test"));
+    const call = { signal: new AbortController().signal } as never;
+    const listed = await admin.listOutbox!({ deadOnly: true, limit: 10 } as never, call);
+    expect(listed).toMatchObject({ pending: 1, dead: 1 });
+    const back = await admin.retryOutbox!({ messageId: "m1" } as never, call);
+    expect((back as { entry: { destination: string } }).entry.destination).toBe("parent");
+    await new Promise((r) => setTimeout(r, 0));
+    expect(woken).toEqual(["parent"]);
+    expect(box.deadCount()).toBe(0);
+    expect((box.nextDue("parent") as OutboxMessage).messageId).toBe("m1");
+    await expect(async () => admin.retryOutbox!({ messageId: "nope" } as never, call)).rejects.toThrow(
+      /no undelivered message nope/,
+    );
   });
 });
 

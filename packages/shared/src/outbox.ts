@@ -13,6 +13,47 @@ export interface OutboxMessage {
   attempts: number;
 }
 
+/** An undelivered message as an operator sees it (no payload). */
+export interface OutboxRow {
+  messageId: string;
+  destination: string;
+  kind: string;
+  attempts: number;
+  createdAt: Date;
+  /** Undefined: due now. */
+  nextAttemptAt: Date | undefined;
+  lastError: string | undefined;
+  /** Set aside (a dead letter) since. */
+  deadAt: Date | undefined;
+  sizeBytes: number;
+}
+
+interface RawOutboxRow {
+  message_id: string;
+  destination: string;
+  kind: string;
+  attempts: number;
+  created_at: string;
+  next_attempt_at: number;
+  last_error: string | null;
+  dead_at: string | null;
+  size: number;
+}
+
+function toOutboxRow(r: RawOutboxRow): OutboxRow {
+  return {
+    messageId: r.message_id,
+    destination: r.destination,
+    kind: r.kind,
+    attempts: r.attempts,
+    createdAt: new Date(r.created_at),
+    nextAttemptAt: r.next_attempt_at > 0 ? new Date(r.next_attempt_at) : undefined,
+    lastError: r.last_error ?? undefined,
+    deadAt: r.dead_at ? new Date(r.dead_at) : undefined,
+    sizeBytes: r.size,
+  };
+}
+
 /**
  * The transactional outbox: a message is written in the same transaction as
  * the change that causes it, and a worker delivers it afterwards, retrying
@@ -99,6 +140,42 @@ export class Outbox {
     this.#db.sqlite
       .prepare("UPDATE outbox SET attempts = attempts + 1, dead_at = ?, last_error = ? WHERE seq = ?")
       .run(new Date().toISOString(), error.slice(0, 500), seq);
+  }
+
+  /** Undelivered messages, oldest first: all of them, or only those set aside. */
+  list(opts: { deadOnly?: boolean; limit?: number } = {}): OutboxRow[] {
+    const limit = Math.min(Math.max(opts.limit ?? 100, 1), 1000);
+    const rows = this.#db.sqlite
+      .prepare(
+        `SELECT message_id, destination, kind, attempts, created_at, next_attempt_at, last_error, dead_at,
+                length(payload) AS size FROM outbox
+         WHERE delivered_at IS NULL AND (? = 0 OR dead_at IS NOT NULL) ORDER BY seq LIMIT ?`,
+      )
+      .all(opts.deadOnly ? 1 : 0, limit) as RawOutboxRow[];
+    return rows.map(toOutboxRow);
+  }
+
+  /**
+   * Puts a message back in its queue to be tried now: one set aside, or one waiting out its
+   * backoff. Undefined when no undelivered message has that id.
+   */
+  retry(messageId: string): OutboxRow | undefined {
+    const info = this.#db.sqlite
+      .prepare(
+        "UPDATE outbox SET dead_at = NULL, attempts = 0, next_attempt_at = 0 WHERE message_id = ? AND delivered_at IS NULL",
+      )
+      .run(messageId);
+    if (info.changes === 0) return undefined;
+    const row = this.#db.sqlite
+      .prepare(
+        `SELECT message_id, destination, kind, attempts, created_at, next_attempt_at, last_error, dead_at,
+                length(payload) AS size FROM outbox WHERE message_id = ?`,
+      )
+      .get(messageId) as RawOutboxRow;
+    queueMicrotask(() => {
+      for (const l of this.#listeners) l(row.destination);
+    });
+    return toOutboxRow(row);
   }
 
   /** Messages set aside by markDead. */

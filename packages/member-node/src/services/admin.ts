@@ -1,5 +1,5 @@
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
-import type { adminPb } from "@lrs/shared";
+import { type adminPb, type Logger, type Outbox, outboxAdmin } from "@lrs/shared";
 
 const notHere = (what: string) => () => {
   throw new ConnectError(`${what} is not done at a member node`, Code.Unimplemented);
@@ -7,9 +7,12 @@ const notHere = (what: string) => () => {
 
 export function adminService(
   status: () => adminPb.GetStatusResponse,
+  outbox: Outbox,
+  log: Logger,
 ): ServiceImpl<typeof adminPb.AdminService> {
   return {
     getStatus: () => status(),
+    ...outboxAdmin(outbox, log),
     createEnrollmentToken: notHere("issuing enrollment tokens"),
     listEnrollmentTokens: notHere("issuing enrollment tokens"),
     revokeInstitution: notHere("revocation"),

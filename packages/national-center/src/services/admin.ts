@@ -1,7 +1,7 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { type adminPb, caPin, ID_PATTERN, mapErrors, Tier } from "@lrs/shared";
+import { type adminPb, caPin, ID_PATTERN, mapErrors, outboxAdmin, Tier } from "@lrs/shared";
 import type { NationalContext } from "../context.js";
 
 export function adminService(
@@ -10,6 +10,7 @@ export function adminService(
 ): ServiceImpl<typeof adminPb.AdminService> {
   return {
     getStatus: () => status(),
+    ...outboxAdmin(ctx.outbox, ctx.log.child({ part: "admin" })),
 
     createEnrollmentToken: mapErrors((req) => {
       const tier = req.tier === Tier.UNSPECIFIED ? Tier.REGIONAL : req.tier;

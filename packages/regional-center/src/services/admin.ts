@@ -1,6 +1,6 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
-import { type adminPb, caPin, ID_PATTERN, mapErrors, Tier } from "@lrs/shared";
+import { type adminPb, caPin, ID_PATTERN, mapErrors, outboxAdmin, Tier } from "@lrs/shared";
 import type { RegionalContext } from "../context.js";
 
 export function adminService(
@@ -9,6 +9,7 @@ export function adminService(
 ): ServiceImpl<typeof adminPb.AdminService> {
   return {
     getStatus: () => status(),
+    ...outboxAdmin(ctx.outbox, ctx.log.child({ part: "admin" })),
 
     createEnrollmentToken: mapErrors((req) => {
       const tier = req.tier === Tier.UNSPECIFIED ? Tier.MEMBER : req.tier;

@@ -376,6 +376,7 @@ export class BaseNode {
       certFingerprint: tls.cert.fingerprint256,
       certNotAfter: timestampFromDate(tls.cert.validTo),
       outboxPending: outbox.pendingCount(),
+      outboxDead: outbox.deadCount(),
       ...(this.parts.upstreamSync ? { upstreamSync: this.parts.upstreamSync.status() } : {}),
       downstreamSync: this.parts.receivesSync
         ? syncSources(this.ctx.db).map((s) =>

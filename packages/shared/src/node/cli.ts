@@ -5,10 +5,16 @@ import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { type Client, ConnectError, createClient } from "@connectrpc/connect";
 import { Command, Option } from "commander";
 import { ConfigError, loadConfig, type NodeConfig } from "../config.js";
-import { AdminService, GetStatusResponseSchema } from "../gen/lrs/v1/admin_pb.js";
+import {
+  AdminService,
+  GetStatusResponseSchema,
+  ListOutboxResponseSchema,
+  RetryOutboxResponseSchema,
+} from "../gen/lrs/v1/admin_pb.js";
 import { Tier } from "../gen/lrs/v1/common_pb.js";
 import { DirectorySchema, DirectoryService } from "../gen/lrs/v1/directory_pb.js";
 import { initLogging } from "../log.js";
+import { DEAD_AFTER_REFUSALS } from "../outbox.js";
 import { createNodeTransport, type NodeTransport } from "../rpc/client.js";
 import { loadIdentity, writeFileAtomic } from "../tls/identity.js";
 import { tierName } from "../tls/pki.js";
@@ -235,7 +241,10 @@ export function baseProgram(tier: Tier, createNode: (cfg: NodeConfig) => Promise
             ? `${st.parent.endpoint} ${st.parent.state}${st.parent.lastError ? ` (${st.parent.lastError})` : ""}`
             : "-",
         ],
-        ["outbox", `${st.outboxPending} pending`],
+        [
+          "outbox",
+          `${st.outboxPending} pending${st.outboxDead ? `, ${st.outboxDead} set aside (lrs-${tierName(tier)} outbox --dead)` : ""}`,
+        ],
         ...(st.sruUrl ? [["sru", st.sruUrl]] : []),
         ...(st.metricsUrl ? [["metrics", st.metricsUrl]] : []),
         ...(st.dashboardUrl ? [["dashboard", st.dashboardUrl]] : []),
@@ -272,6 +281,65 @@ export function baseProgram(tier: Tier, createNode: (cfg: NodeConfig) => Promise
           })),
         );
       }
+    });
+
+  const outbox = program
+    .command("outbox")
+    .description("cross-node messages waiting to be delivered, and those set aside as refused")
+    .addOption(configOption())
+    .option("--dead", "only the messages set aside (refused again and again by their receiver)")
+    .option("--limit <n>", "at most this many, oldest first", "100")
+    .option("--json", "print as JSON")
+    .addHelpText(
+      "after",
+      `
+A message stays in the outbox until the next node has acknowledged it; one that the receiver
+refuses as wrong ${DEAD_AFTER_REFUSALS} times is set aside so the messages behind it can go.
+Examples:
+  $ lrs-${tierName(tier)} outbox --config node.toml
+  $ lrs-${tierName(tier)} outbox --config node.toml --dead
+  $ lrs-${tierName(tier)} outbox retry --config node.toml MESSAGE-ID`,
+    )
+    .action(async (o: { config: string; dead?: boolean; limit: string; json?: boolean }) => {
+      const cfg = loadConfig(tier, o.config);
+      const limit = Number(o.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+        throw new Error(`--limit must be a whole number from 1 to 1000, not "${o.limit}"`);
+      const res = await withSelf(cfg, (c) =>
+        c.admin.listOutbox({ deadOnly: o.dead === true, limit }, { timeoutMs: 5000 }),
+      );
+      if (o.json) return printJson(toJson(ListOutboxResponseSchema, res));
+      process.stdout.write(`${res.pending} pending, ${res.dead} set aside\n`);
+      if (res.entries.length === 0) return;
+      printTable(
+        res.entries.map((e) => ({
+          message: e.messageId,
+          to: e.destination,
+          kind: e.kind,
+          attempts: String(e.attempts),
+          created: e.createdAt ? timestampDate(e.createdAt).toISOString() : "-",
+          state: e.deadAt
+            ? `set aside ${timestampDate(e.deadAt).toISOString()}`
+            : e.nextAttemptAt
+              ? `next try ${timestampDate(e.nextAttemptAt).toISOString()}`
+              : "due",
+          "last error": e.lastError.slice(0, 80),
+        })),
+      );
+    });
+  outbox
+    .command("retry")
+    .description(
+      "put a message back in its queue and try it now (a dead letter, or one waiting out its backoff)",
+    )
+    .argument("<message-id>", "the message id, as `outbox` lists it")
+    .addOption(configOption())
+    .option("--json", "print as JSON")
+    .action(async (messageId: string, o: { config: string; json?: boolean }) => {
+      const cfg = loadConfig(tier, o.config);
+      const res = await withSelf(cfg, (c) => c.admin.retryOutbox({ messageId }, { timeoutMs: 5000 }));
+      if (o.json) return printJson(toJson(RetryOutboxResponseSchema, res));
+      process.stdout.write(`${messageId}: back in the queue for ${res.entry?.destination ?? "?"}\n`);
     });
 
   program

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file lrs/v1/admin.proto.
  */
 export const file_lrs_v1_admin: GenFile = /*@__PURE__*/
-  fileDesc("ChJscnMvdjEvYWRtaW4ucHJvdG8SBmxycy52MSISChBHZXRTdGF0dXNSZXF1ZXN0In8KClBlZXJTdGF0dXMSCgoCaWQYASABKAkSEAoIZW5kcG9pbnQYAiABKAkSDQoFc3RhdGUYAyABKAkSMAoMbGFzdF9jb250YWN0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpsYXN0X2Vycm9yGAUgASgJIqkEChFHZXRTdGF0dXNSZXNwb25zZRIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEhoKBHRpZXIYAyABKA4yDC5scnMudjEuVGllchIOCgZyZWdpb24YBCABKAkSEAoIZW5kcG9pbnQYBSABKAkSDwoHdmVyc2lvbhgGIAEoCRIuCgpzdGFydGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIZChFkaXJlY3RvcnlfdmVyc2lvbhgIIAEoBBIWCg5kaXJlY3Rvcnlfc2l6ZRgJIAEoDRIiCgZwYXJlbnQYCiABKAsyEi5scnMudjEuUGVlclN0YXR1cxIYChBjZXJ0X2ZpbmdlcnByaW50GAsgASgJEjIKDmNlcnRfbm90X2FmdGVyGAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIWCg5vdXRib3hfcGVuZGluZxgNIAEoDRIrCg11cHN0cmVhbV9zeW5jGA4gASgLMhQubHJzLnYxLlN5bmNQb3NpdGlvbhItCg9kb3duc3RyZWFtX3N5bmMYDyADKAsyFC5scnMudjEuU3luY1Bvc2l0aW9uEiUKB2NhdGFsb2cYECABKAsyFC5scnMudjEuQ2F0YWxvZ1N0YXRzEg8KB3NydV91cmwYESABKAkSEwoLbWV0cmljc191cmwYEiABKAkSFQoNZGFzaGJvYXJkX3VybBgTIAEoCSLCAQoMU3luY1Bvc2l0aW9uEg8KB3BlZXJfaWQYASABKAkSGAoQYWNrbm93bGVkZ2VkX3NlcRgCIAEoBBIQCghoZWFkX3NlcRgDIAEoBBILCgNsYWcYBCABKAQSMAoMbGFzdF9zeW5jX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCglyZXN5bmNpbmcYBiABKAgSEgoKbGFzdF9lcnJvchgHIAEoCRIPCgdyZXN5bmNzGAggASgEImYKDENhdGFsb2dTdGF0cxIPCgdyZWNvcmRzGAEgASgEEhAKCGNsdXN0ZXJzGAIgASgEEhAKCGhvbGRpbmdzGAMgASgEEg4KBm1lcmdlcxgEIAEoBBIRCglkb3dubG9hZHMYBSABKAQidwocQ3JlYXRlRW5yb2xsbWVudFRva2VuUmVxdWVzdBIWCg5pbnN0aXR1dGlvbl9pZBgBIAEoCRIaCgR0aWVyGAIgASgOMgwubHJzLnYxLlRpZXISDgoGcmVnaW9uGAMgASgJEhMKC3R0bF9zZWNvbmRzGAQgASgNIl4KHUNyZWF0ZUVucm9sbG1lbnRUb2tlblJlc3BvbnNlEg0KBXRva2VuGAEgASgJEi4KCmV4cGlyZXNfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIvQBCg9FbnJvbGxtZW50VG9rZW4SEAoIdG9rZW5faWQYASABKAkSFgoOaW5zdGl0dXRpb25faWQYAiABKAkSGgoEdGllchgDIAEoDjIMLmxycy52MS5UaWVyEg4KBnJlZ2lvbhgEIAEoCRIuCgpjcmVhdGVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpleHBpcmVzX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIrCgd1c2VkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIdChtMaXN0RW5yb2xsbWVudFRva2Vuc1JlcXVlc3QiRwocTGlzdEVucm9sbG1lbnRUb2tlbnNSZXNwb25zZRInCgZ0b2tlbnMYASADKAsyFy5scnMudjEuRW5yb2xsbWVudFRva2VuIkIKGFJldm9rZUluc3RpdHV0aW9uUmVxdWVzdBIWCg5pbnN0aXR1dGlvbl9pZBgBIAEoCRIOCgZyZWFzb24YAiABKAkiVAoZUmV2b2tlSW5zdGl0dXRpb25SZXNwb25zZRIZChFkaXJlY3RvcnlfdmVyc2lvbhgBIAEoBBIcChRyZXZva2VkX2ZpbmdlcnByaW50cxgCIAMoCTLzAgoMQWRtaW5TZXJ2aWNlEkAKCUdldFN0YXR1cxIYLmxycy52MS5HZXRTdGF0dXNSZXF1ZXN0GhkubHJzLnYxLkdldFN0YXR1c1Jlc3BvbnNlEmQKFUNyZWF0ZUVucm9sbG1lbnRUb2tlbhIkLmxycy52MS5DcmVhdGVFbnJvbGxtZW50VG9rZW5SZXF1ZXN0GiUubHJzLnYxLkNyZWF0ZUVucm9sbG1lbnRUb2tlblJlc3BvbnNlEmEKFExpc3RFbnJvbGxtZW50VG9rZW5zEiMubHJzLnYxLkxpc3RFbnJvbGxtZW50VG9rZW5zUmVxdWVzdBokLmxycy52MS5MaXN0RW5yb2xsbWVudFRva2Vuc1Jlc3BvbnNlElgKEVJldm9rZUluc3RpdHV0aW9uEiAubHJzLnYxLlJldm9rZUluc3RpdHV0aW9uUmVxdWVzdBohLmxycy52MS5SZXZva2VJbnN0aXR1dGlvblJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp, file_lrs_v1_common]);
+  fileDesc("ChJscnMvdjEvYWRtaW4ucHJvdG8SBmxycy52MSISChBHZXRTdGF0dXNSZXF1ZXN0In8KClBlZXJTdGF0dXMSCgoCaWQYASABKAkSEAoIZW5kcG9pbnQYAiABKAkSDQoFc3RhdGUYAyABKAkSMAoMbGFzdF9jb250YWN0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpsYXN0X2Vycm9yGAUgASgJIr4EChFHZXRTdGF0dXNSZXNwb25zZRIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEhoKBHRpZXIYAyABKA4yDC5scnMudjEuVGllchIOCgZyZWdpb24YBCABKAkSEAoIZW5kcG9pbnQYBSABKAkSDwoHdmVyc2lvbhgGIAEoCRIuCgpzdGFydGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIZChFkaXJlY3RvcnlfdmVyc2lvbhgIIAEoBBIWCg5kaXJlY3Rvcnlfc2l6ZRgJIAEoDRIiCgZwYXJlbnQYCiABKAsyEi5scnMudjEuUGVlclN0YXR1cxIYChBjZXJ0X2ZpbmdlcnByaW50GAsgASgJEjIKDmNlcnRfbm90X2FmdGVyGAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIWCg5vdXRib3hfcGVuZGluZxgNIAEoDRIrCg11cHN0cmVhbV9zeW5jGA4gASgLMhQubHJzLnYxLlN5bmNQb3NpdGlvbhItCg9kb3duc3RyZWFtX3N5bmMYDyADKAsyFC5scnMudjEuU3luY1Bvc2l0aW9uEiUKB2NhdGFsb2cYECABKAsyFC5scnMudjEuQ2F0YWxvZ1N0YXRzEg8KB3NydV91cmwYESABKAkSEwoLbWV0cmljc191cmwYEiABKAkSFQoNZGFzaGJvYXJkX3VybBgTIAEoCRITCgtvdXRib3hfZGVhZBgUIAEoDSLCAQoMU3luY1Bvc2l0aW9uEg8KB3BlZXJfaWQYASABKAkSGAoQYWNrbm93bGVkZ2VkX3NlcRgCIAEoBBIQCghoZWFkX3NlcRgDIAEoBBILCgNsYWcYBCABKAQSMAoMbGFzdF9zeW5jX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCglyZXN5bmNpbmcYBiABKAgSEgoKbGFzdF9lcnJvchgHIAEoCRIPCgdyZXN5bmNzGAggASgEImYKDENhdGFsb2dTdGF0cxIPCgdyZWNvcmRzGAEgASgEEhAKCGNsdXN0ZXJzGAIgASgEEhAKCGhvbGRpbmdzGAMgASgEEg4KBm1lcmdlcxgEIAEoBBIRCglkb3dubG9hZHMYBSABKAQidwocQ3JlYXRlRW5yb2xsbWVudFRva2VuUmVxdWVzdBIWCg5pbnN0aXR1dGlvbl9pZBgBIAEoCRIaCgR0aWVyGAIgASgOMgwubHJzLnYxLlRpZXISDgoGcmVnaW9uGAMgASgJEhMKC3R0bF9zZWNvbmRzGAQgASgNIl4KHUNyZWF0ZUVucm9sbG1lbnRUb2tlblJlc3BvbnNlEg0KBXRva2VuGAEgASgJEi4KCmV4cGlyZXNfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIvQBCg9FbnJvbGxtZW50VG9rZW4SEAoIdG9rZW5faWQYASABKAkSFgoOaW5zdGl0dXRpb25faWQYAiABKAkSGgoEdGllchgDIAEoDjIMLmxycy52MS5UaWVyEg4KBnJlZ2lvbhgEIAEoCRIuCgpjcmVhdGVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpleHBpcmVzX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIrCgd1c2VkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIdChtMaXN0RW5yb2xsbWVudFRva2Vuc1JlcXVlc3QiRwocTGlzdEVucm9sbG1lbnRUb2tlbnNSZXNwb25zZRInCgZ0b2tlbnMYASADKAsyFy5scnMudjEuRW5yb2xsbWVudFRva2VuIkIKGFJldm9rZUluc3RpdHV0aW9uUmVxdWVzdBIWCg5pbnN0aXR1dGlvbl9pZBgBIAEoCRIOCgZyZWFzb24YAiABKAkiVAoZUmV2b2tlSW5zdGl0dXRpb25SZXNwb25zZRIZChFkaXJlY3RvcnlfdmVyc2lvbhgBIAEoBBIcChRyZXZva2VkX2ZpbmdlcnByaW50cxgCIAMoCSI1ChFMaXN0T3V0Ym94UmVxdWVzdBIRCglkZWFkX29ubHkYASABKAgSDQoFbGltaXQYAiABKA0ikAIKC091dGJveEVudHJ5EhIKCm1lc3NhZ2VfaWQYASABKAkSEwoLZGVzdGluYXRpb24YAiABKAkSDAoEa2luZBgDIAEoCRIQCghhdHRlbXB0cxgEIAEoDRIuCgpjcmVhdGVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIzCg9uZXh0X2F0dGVtcHRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmxhc3RfZXJyb3IYByABKAkSKwoHZGVhZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKc2l6ZV9ieXRlcxgJIAEoDSJZChJMaXN0T3V0Ym94UmVzcG9uc2USJAoHZW50cmllcxgBIAMoCzITLmxycy52MS5PdXRib3hFbnRyeRIPCgdwZW5kaW5nGAIgASgNEgwKBGRlYWQYAyABKA0iKAoSUmV0cnlPdXRib3hSZXF1ZXN0EhIKCm1lc3NhZ2VfaWQYASABKAkiOQoTUmV0cnlPdXRib3hSZXNwb25zZRIiCgVlbnRyeRgBIAEoCzITLmxycy52MS5PdXRib3hFbnRyeTKABAoMQWRtaW5TZXJ2aWNlEkAKCUdldFN0YXR1cxIYLmxycy52MS5HZXRTdGF0dXNSZXF1ZXN0GhkubHJzLnYxLkdldFN0YXR1c1Jlc3BvbnNlEmQKFUNyZWF0ZUVucm9sbG1lbnRUb2tlbhIkLmxycy52MS5DcmVhdGVFbnJvbGxtZW50VG9rZW5SZXF1ZXN0GiUubHJzLnYxLkNyZWF0ZUVucm9sbG1lbnRUb2tlblJlc3BvbnNlEmEKFExpc3RFbnJvbGxtZW50VG9rZW5zEiMubHJzLnYxLkxpc3RFbnJvbGxtZW50VG9rZW5zUmVxdWVzdBokLmxycy52MS5MaXN0RW5yb2xsbWVudFRva2Vuc1Jlc3BvbnNlElgKEVJldm9rZUluc3RpdHV0aW9uEiAubHJzLnYxLlJldm9rZUluc3RpdHV0aW9uUmVxdWVzdBohLmxycy52MS5SZXZva2VJbnN0aXR1dGlvblJlc3BvbnNlEkMKCkxpc3RPdXRib3gSGS5scnMudjEuTGlzdE91dGJveFJlcXVlc3QaGi5scnMudjEuTGlzdE91dGJveFJlc3BvbnNlEkYKC1JldHJ5T3V0Ym94EhoubHJzLnYxLlJldHJ5T3V0Ym94UmVxdWVzdBobLmxycy52MS5SZXRyeU91dGJveFJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp, file_lrs_v1_common]);
 
 /**
  * @generated from message lrs.v1.GetStatusRequest
@@ -178,6 +178,15 @@ export type GetStatusResponse = Message<"lrs.v1.GetStatusResponse"> & {
    * @generated from field: string dashboard_url = 19;
    */
   dashboardUrl: string;
+
+  /**
+   * Messages set aside after their receiver refused them again and again
+   * (dead letters): `lrs-<tier> outbox --dead` lists them, `outbox retry`
+   * puts one back in its queue.
+   *
+   * @generated from field: uint32 outbox_dead = 20;
+   */
+  outboxDead: number;
 };
 
 /**
@@ -464,6 +473,160 @@ export const RevokeInstitutionResponseSchema: GenMessage<RevokeInstitutionRespon
   messageDesc(file_lrs_v1_admin, 11);
 
 /**
+ * @generated from message lrs.v1.ListOutboxRequest
+ */
+export type ListOutboxRequest = Message<"lrs.v1.ListOutboxRequest"> & {
+  /**
+   * Only the messages set aside (dead letters).
+   *
+   * @generated from field: bool dead_only = 1;
+   */
+  deadOnly: boolean;
+
+  /**
+   * At most this many, oldest first (default 100, at most 1000).
+   *
+   * @generated from field: uint32 limit = 2;
+   */
+  limit: number;
+};
+
+/**
+ * Describes the message lrs.v1.ListOutboxRequest.
+ * Use `create(ListOutboxRequestSchema)` to create a new message.
+ */
+export const ListOutboxRequestSchema: GenMessage<ListOutboxRequest> = /*@__PURE__*/
+  messageDesc(file_lrs_v1_admin, 12);
+
+/**
+ * One stored cross-node message not yet acknowledged (or set aside).
+ *
+ * @generated from message lrs.v1.OutboxEntry
+ */
+export type OutboxEntry = Message<"lrs.v1.OutboxEntry"> & {
+  /**
+   * @generated from field: string message_id = 1;
+   */
+  messageId: string;
+
+  /**
+   * "parent", "child:<id>", ...
+   *
+   * @generated from field: string destination = 2;
+   */
+  destination: string;
+
+  /**
+   * @generated from field: string kind = 3;
+   */
+  kind: string;
+
+  /**
+   * @generated from field: uint32 attempts = 4;
+   */
+  attempts: number;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp created_at = 5;
+   */
+  createdAt?: Timestamp | undefined;
+
+  /**
+   * When the next attempt is due (unset: now).
+   *
+   * @generated from field: google.protobuf.Timestamp next_attempt_at = 6;
+   */
+  nextAttemptAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: string last_error = 7;
+   */
+  lastError: string;
+
+  /**
+   * When it was set aside; unset for a message still being retried.
+   *
+   * @generated from field: google.protobuf.Timestamp dead_at = 8;
+   */
+  deadAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: uint32 size_bytes = 9;
+   */
+  sizeBytes: number;
+};
+
+/**
+ * Describes the message lrs.v1.OutboxEntry.
+ * Use `create(OutboxEntrySchema)` to create a new message.
+ */
+export const OutboxEntrySchema: GenMessage<OutboxEntry> = /*@__PURE__*/
+  messageDesc(file_lrs_v1_admin, 13);
+
+/**
+ * @generated from message lrs.v1.ListOutboxResponse
+ */
+export type ListOutboxResponse = Message<"lrs.v1.ListOutboxResponse"> & {
+  /**
+   * @generated from field: repeated lrs.v1.OutboxEntry entries = 1;
+   */
+  entries: OutboxEntry[];
+
+  /**
+   * @generated from field: uint32 pending = 2;
+   */
+  pending: number;
+
+  /**
+   * @generated from field: uint32 dead = 3;
+   */
+  dead: number;
+};
+
+/**
+ * Describes the message lrs.v1.ListOutboxResponse.
+ * Use `create(ListOutboxResponseSchema)` to create a new message.
+ */
+export const ListOutboxResponseSchema: GenMessage<ListOutboxResponse> = /*@__PURE__*/
+  messageDesc(file_lrs_v1_admin, 14);
+
+/**
+ * @generated from message lrs.v1.RetryOutboxRequest
+ */
+export type RetryOutboxRequest = Message<"lrs.v1.RetryOutboxRequest"> & {
+  /**
+   * A message set aside (or waiting for its next attempt): tried again now.
+   *
+   * @generated from field: string message_id = 1;
+   */
+  messageId: string;
+};
+
+/**
+ * Describes the message lrs.v1.RetryOutboxRequest.
+ * Use `create(RetryOutboxRequestSchema)` to create a new message.
+ */
+export const RetryOutboxRequestSchema: GenMessage<RetryOutboxRequest> = /*@__PURE__*/
+  messageDesc(file_lrs_v1_admin, 15);
+
+/**
+ * @generated from message lrs.v1.RetryOutboxResponse
+ */
+export type RetryOutboxResponse = Message<"lrs.v1.RetryOutboxResponse"> & {
+  /**
+   * @generated from field: lrs.v1.OutboxEntry entry = 1;
+   */
+  entry?: OutboxEntry | undefined;
+};
+
+/**
+ * Describes the message lrs.v1.RetryOutboxResponse.
+ * Use `create(RetryOutboxResponseSchema)` to create a new message.
+ */
+export const RetryOutboxResponseSchema: GenMessage<RetryOutboxResponse> = /*@__PURE__*/
+  messageDesc(file_lrs_v1_admin, 16);
+
+/**
  * A node's own administration. Only the node's own certificate (its CLI on
  * the same machine) may call it.
  *
@@ -501,6 +664,24 @@ export const AdminService: GenService<{
     methodKind: "unary";
     input: typeof RevokeInstitutionRequestSchema;
     output: typeof RevokeInstitutionResponseSchema;
+  },
+  /**
+   * The outbox: what waits to be delivered, and what was set aside.
+   *
+   * @generated from rpc lrs.v1.AdminService.ListOutbox
+   */
+  listOutbox: {
+    methodKind: "unary";
+    input: typeof ListOutboxRequestSchema;
+    output: typeof ListOutboxResponseSchema;
+  },
+  /**
+   * @generated from rpc lrs.v1.AdminService.RetryOutbox
+   */
+  retryOutbox: {
+    methodKind: "unary";
+    input: typeof RetryOutboxRequestSchema;
+    output: typeof RetryOutboxResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_lrs_v1_admin, 0);
