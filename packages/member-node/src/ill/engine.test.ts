@@ -994,4 +994,29 @@ describe("the responder's pieces", () => {
       db.close();
     }
   });
+
+  it("does not lend a material type its policy leaves out, but still copies from it", () => {
+    const db = Database.open(":memory:", [...sharedMigrations, ...memberMigrations]);
+    try {
+      const catalog = new MemberCatalog(db, "l1");
+      catalog.upsert(record("r1", "T"), [item("b1")]);
+      const scoresOnly = { ...POLICY, material_types: ["score"] };
+      expect(
+        decideByAvailability(ServiceType.LOAN, catalog, "l1", ["r1"], scoresOnly, new Date(T0)),
+      ).toMatchObject({
+        event: "respond_no",
+        reason: ReasonUnfilled.POLICY_PROBLEM,
+        why: "policy: this library lends score only, not book",
+      });
+      expect(
+        decideByAvailability(ServiceType.COPY, catalog, "l1", ["r1"], scoresOnly, new Date(T0)).event,
+      ).toBe("respond_yes");
+      const books = { ...POLICY, material_types: ["book"] };
+      expect(decideByAvailability(ServiceType.LOAN, catalog, "l1", ["r1"], books, new Date(T0)).event).toBe(
+        "respond_yes",
+      );
+    } finally {
+      db.close();
+    }
+  });
 });

@@ -5,10 +5,12 @@
 // transaction, and leaves its reason on the timeline.
 import {
   type catalogPb,
+  formatAndLanguage,
   type IllConfig,
   illPb,
   type LendingPolicyConfig,
   type Logger,
+  lendsMaterial,
   searchPb,
 } from "@lrs/shared";
 import { availabilityOf } from "../availability.js";
@@ -116,6 +118,18 @@ function decideLoan(
       reason: ReasonUnfilled.POLICY_PROBLEM,
       why: "policy: this library does not lend items",
     };
+  // The broker leaves such a lender out already; a request can still come (a rota built before
+  // the policy changed, or a request sent by a system without our broker). By the same rule.
+  if (policy.material_types.length > 0) {
+    const held = recordIds.map((id) => catalog.get(id)).find((r) => r !== undefined);
+    const format = held ? formatAndLanguage(held.marc).format : "";
+    if (!lendsMaterial(policy.material_types, format))
+      return {
+        event: "respond_no",
+        reason: ReasonUnfilled.POLICY_PROBLEM,
+        why: `policy: this library lends ${policy.material_types.join(", ")} only, not ${format || "this material"}`,
+      };
+  }
   const a = availabilityOf(catalog, agencyId, recordIds, policy);
   const no = (reason: illPb.ReasonUnfilled): Decision => ({ event: "respond_no", reason, why: a.reason });
   switch (a.state) {

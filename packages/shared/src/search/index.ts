@@ -23,3 +23,4 @@ export {
   searchUnion,
   type UnionSearchSource,
 } from "./engine.js";
+export { formatAndLanguage } from "./record-info.js";
