@@ -31,7 +31,7 @@ import { createClient } from "@connectrpc/connect";
 import { Federation } from "@lrs/dev-env";
 import { copyPb, illPb, illServicePb } from "@lrs/shared";
 import { ROOT } from "./records.mjs";
-import { arg, dist, say } from "./util.mjs";
+import { arg, dist, say, twoRegionSpec } from "./util.mjs";
 
 const sizes = arg("--sizes", "5,20,50").split(",").map(Number);
 const runs = Number(arg("--runs", "3"));
@@ -40,31 +40,16 @@ const keep = process.argv.includes("--keep");
 const DIR = join(ROOT, "bench/out/copy");
 const NLM = join(ROOT, "data/marc/lc-marc2bibframe2/nlm.xml");
 const CHUNK = 256 * 1024;
-const SPEC = {
-  national: { id: "national", name: "Benchmark National Center" },
-  regions: [
+const SPEC = twoRegionSpec(
+  [{ id: "north-univ", name: "Benchmark borrower", extraConfig: `[ill]\ntimer_interval = "100ms"\n` }],
+  [
     {
-      region: "north",
-      id: "north-center",
-      name: "Northern Regional Center",
-      members: [
-        { id: "north-univ", name: "Benchmark borrower", extraConfig: `[ill]\ntimer_interval = "100ms"\n` },
-      ],
-    },
-    {
-      region: "south",
-      id: "south-center",
-      name: "Southern Regional Center",
-      members: [
-        {
-          id: "south-univ",
-          name: "Benchmark lender",
-          extraConfig: `[ill]\nauto_respond = "availability"\ntimer_interval = "100ms"\nmax_copy_size = "60MB"\n`,
-        },
-      ],
+      id: "south-univ",
+      name: "Benchmark lender",
+      extraConfig: `[ill]\nauto_respond = "availability"\ntimer_interval = "100ms"\nmax_copy_size = "60MB"\n`,
     },
   ],
-};
+);
 
 const t = (ts) => timestampDate(ts).getTime();
 const fmt = (v, unit) => (v === undefined ? "–" : `${v.toFixed(v < 10 ? 2 : v < 100 ? 1 : 0)} ${unit}`);

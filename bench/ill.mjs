@@ -29,11 +29,11 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import { createClient } from "@connectrpc/connect";
 import { Federation } from "@lrs/dev-env";
-import { illPb, illServicePb, toIso2709 } from "@lrs/shared";
-import { copyOf, loadSamples, ROOT, sampleFiles } from "./records.mjs";
-import { arg, dist, say } from "./util.mjs";
+import { illServicePb } from "@lrs/shared";
+import { createLoanRunner, importOwnTitles, scenarioLender } from "./loans.mjs";
+import { ROOT } from "./records.mjs";
+import { arg, dist, say, twoRegionSpec } from "./util.mjs";
 
 const loans = Number(arg("--loans", "300"));
 const concurrency = Number(arg("--concurrency", "20"));
@@ -41,35 +41,11 @@ const titles = Number(arg("--titles", "100"));
 const keep = process.argv.includes("--keep");
 
 const DIR = join(ROOT, "bench/out/ill");
-const LENDER = `[ill]\nauto_respond = "scenario"\ntimer_interval = "100ms"\n`;
 const NORTH = ["north-univ", "north-city", "north-med"];
 const SOUTH = ["south-univ", "south-tech", "south-arts"];
-const SPEC = {
-  national: { id: "national", name: "Benchmark National Center" },
-  regions: [
-    {
-      region: "north",
-      id: "north-center",
-      name: "Northern Regional Center",
-      members: NORTH.map((id) => ({ id, name: `Benchmark ${id}`, extraConfig: LENDER })),
-    },
-    {
-      region: "south",
-      id: "south-center",
-      name: "Southern Regional Center",
-      members: SOUTH.map((id) => ({ id, name: `Benchmark ${id}`, extraConfig: LENDER })),
-    },
-  ],
-};
+const SPEC = twoRegionSpec(NORTH.map(scenarioLender), SOUTH.map(scenarioLender));
 
 const ms = (v) => (v === undefined ? "–" : `${v.toFixed(v < 10 ? 1 : 0)} ms`);
-
-/** A valid ISBN-13 in the 979-8 range from a number. */
-function isbnFor(n) {
-  const body = `9798${String(n).padStart(8, "0")}`;
-  const sum = [...body].reduce((a, d, i) => a + Number(d) * (i % 2 ? 3 : 1), 0);
-  return `${body}${(10 - (sum % 10)) % 10}`;
-}
 
 async function main() {
   rmSync(DIR, { recursive: true, force: true });
@@ -78,95 +54,13 @@ async function main() {
   const fed = await Federation.create(SPEC, { dir: DIR, logLevel: "warn" });
   const results = {};
   try {
-    const { records } = await loadSamples(sampleFiles());
-    const usable = records.filter((r) => r.record.fields.some((f) => f.tag === "245"));
-    const holdings = new Map(); // isbn → holder
-    let n = 0;
-    await Promise.all(
-      [...NORTH, ...SOUTH].map(async (member, m) => {
-        const chunks = [];
-        for (let t = 0; t < titles; t++) {
-          const sample = usable[(m * titles + t) % usable.length];
-          const rec = copyOf({ ...sample, base: `bench${m}` }, t + 1, { stripIds: true, items: 2 });
-          const isbn = isbnFor(++n);
-          rec.fields.splice(1, 0, {
-            tag: "020",
-            ind1: " ",
-            ind2: " ",
-            subfields: [{ code: "a", value: isbn }],
-          });
-          holdings.set(isbn, member);
-          chunks.push(toIso2709(rec));
-        }
-        const file = join(DIR, "catalogs", `${member}.mrc`);
-        writeFileSync(file, Buffer.concat(chunks.map((c) => Buffer.from(c))));
-        await fed.cli(fed.node(member), ["import", "--config", fed.node(member).config, file]);
-      }),
-    );
-    say(`imported ${n} titles; waiting for the national union catalog`);
+    const holdings = await importOwnTitles(fed, [...NORTH, ...SOUTH], titles, join(DIR, "catalogs"));
+    say(`imported ${holdings.size} titles; waiting for the national union catalog`);
     await fed.waitSynced(180_000);
 
-    const byHolder = (members) => [...holdings].filter(([, h]) => members.includes(h)).map(([isbn]) => isbn);
-    const southTitles = byHolder(SOUTH);
-    const northTitles = byHolder(NORTH);
-    // One connection per node, as its own CLI would make.
-    const clients = new Map();
-    const staff = async (id) => {
-      if (!clients.has(id)) {
-        const t = fed.transport(id);
-        clients.set(id, { t, c: createClient(illServicePb.IllStaffService, t.transport) });
-      }
-      return clients.get(id).c;
-    };
-    const waitStatus = async (id, requestId, want, timeoutMs = 60_000) => {
-      const c = await staff(id);
-      const until = Date.now() + timeoutMs;
-      for (;;) {
-        const r = (await c.showRequest({ id: requestId })).request;
-        if (want.includes(r.status)) return r;
-        if (Date.now() > until) throw new Error(`${id} ${requestId}: still ${r.status}, wanted ${want}`);
-        // Not faster: the polling itself would load the nodes being measured. The figures come
-        // from the nodes' own timestamps, not from when this loop noticed.
-        await new Promise((res) => setTimeout(res, 100));
-      }
-    };
-
-    const done = [];
-    const failures = [];
-    let next = 0;
-    const started = Date.now();
-    const one = async (i) => {
-      const north = i % 2 === 0;
-      const borrower = north ? NORTH[i % NORTH.length] : SOUTH[i % SOUTH.length];
-      const pool = north ? southTitles : northTitles;
-      const isbn = pool[Math.floor(i / 2) % pool.length];
-      const t0 = Date.now();
-      const c = await staff(borrower);
-      const { request } = await c.borrow({
-        itemIds: [{ bibliographicItemIdentifierCode: "ISBN", bibliographicItemIdentifier: isbn }],
-        serviceType: illPb.ServiceType.LOAN,
-        note: "scenario:loaned",
-        patronId: `bench-${i}`,
-      });
-      await waitStatus(borrower, request.id, ["shipped"]);
-      await c.act({ id: request.id, action: "receive" });
-      await c.act({ id: request.id, action: "return" });
-      const completed = await waitStatus(borrower, request.id, ["completed"]);
-      const end = timestampDate(completed.timeline.at(-1).at).getTime();
-      done.push({ borrower, lender: holdings.get(isbn), id: request.id, ms: end - t0, end });
-    };
-    const worker = async () => {
-      while (next < loans) {
-        const i = next++;
-        try {
-          await one(i);
-        } catch (err) {
-          failures.push(`${i}: ${err.message}`);
-        }
-        if ((done.length + failures.length) % 50 === 0) say(`${done.length} loans completed`);
-      }
-    };
-    await Promise.all(Array.from({ length: concurrency }, worker));
+    const runner = createLoanRunner(fed, { north: NORTH, south: SOUTH, holdings });
+    const { staff } = runner;
+    const { done, failures, started } = await runner.run({ loans, concurrency, progressEvery: 50 });
     const seconds = (Math.max(...done.map((d) => d.end)) - started) / 1000;
     say(`${done.length} loans in ${seconds.toFixed(1)} s (${failures.length} failed)`);
     if (failures.length) console.log(failures.slice(0, 10).join("\n"));
@@ -183,14 +77,14 @@ async function main() {
       const trace = await fed.withClient(rcOf(loan.borrower), illServicePb.IllService, (c) =>
         c.trace({ requestId: loan.id, follow: true }),
       );
-      const borrowerView = (await (await staff(loan.borrower)).showRequest({ id: loan.id })).request;
+      const borrowerView = (await staff(loan.borrower).showRequest({ id: loan.id })).request;
       const written = new Map();
       for (const m of borrowerView.messages) if (m.direction === "out") written.set(m.messageId, m.at);
-      const lenderId = (await (await staff(loan.lender)).listRequests({ role: "lender" })).requests.find(
-        (r) => r.requestingAgencyRequestId.startsWith(`${loan.id}/`),
+      const lenderId = (await staff(loan.lender).listRequests({ role: "lender" })).requests.find((r) =>
+        r.requestingAgencyRequestId.startsWith(`${loan.id}/`),
       )?.id;
       if (lenderId) {
-        const lenderView = (await (await staff(loan.lender)).showRequest({ id: lenderId })).request;
+        const lenderView = (await staff(loan.lender).showRequest({ id: lenderId })).request;
         for (const m of lenderView.messages) if (m.direction === "out") written.set(m.messageId, m.at);
       }
       const byMessage = new Map();
@@ -212,7 +106,7 @@ async function main() {
           hops["regional → member"].push(timestampDate(last.forwardedAt).getTime() - at(last));
       }
     }
-    for (const c of clients.values()) c.t.close();
+    runner.close();
     results.lifecycles = dist(done.map((d) => d.ms));
     results.throughput = done.length / seconds;
     results.hops = Object.fromEntries(Object.entries(hops).map(([k, v]) => [k, dist(v)]));

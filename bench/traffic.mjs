@@ -40,17 +40,15 @@ import { createClient, createRouterTransport } from "@connectrpc/connect";
 import { Federation } from "@lrs/dev-env";
 import {
   createTrafficInterceptor,
-  illPb,
-  illServicePb,
   peerKey,
   searchPb,
   Tier,
   TrafficMetrics,
   TrafficRecorder,
-  toIso2709,
 } from "@lrs/shared";
-import { copyOf, loadSamples, ROOT, sampleFiles } from "./records.mjs";
-import { arg, say } from "./util.mjs";
+import { createLoanRunner, importOwnTitles, scenarioLender } from "./loans.mjs";
+import { ROOT } from "./records.mjs";
+import { arg, median, say, twoRegionSpec } from "./util.mjs";
 
 const rounds = Number(arg("--rounds", "6"));
 const seconds = Number(arg("--seconds", "15"));
@@ -62,26 +60,9 @@ const keep = process.argv.includes("--keep");
 const busy = process.argv.includes("--busy");
 
 const DIR = join(ROOT, "bench/out/traffic");
-const LENDER = `[ill]\nauto_respond = "scenario"\ntimer_interval = "100ms"\n`;
 const NORTH = ["north-univ", "north-city"];
 const SOUTH = ["south-univ"];
-const SPEC = {
-  national: { id: "national", name: "Benchmark National Center" },
-  regions: [
-    {
-      region: "north",
-      id: "north-center",
-      name: "Northern Regional Center",
-      members: NORTH.map((id) => ({ id, name: `Benchmark ${id}`, extraConfig: LENDER })),
-    },
-    {
-      region: "south",
-      id: "south-center",
-      name: "Southern Regional Center",
-      members: SOUTH.map((id) => ({ id, name: `Benchmark ${id}`, extraConfig: LENDER })),
-    },
-  ],
-};
+const SPEC = twoRegionSpec(NORTH.map(scenarioLender), SOUTH.map(scenarioLender));
 
 const envFor = (enabled, flush) =>
   Object.fromEntries(
@@ -96,12 +77,6 @@ const MODES = [
   ...(busy ? [{ name: "on (writes every second)", env: envFor(true, "1s") }] : []),
 ];
 const TERMS = ["history", "science", "music", "law", "medicine", "war", "art", "water", "theory", "children"];
-
-function isbnFor(n) {
-  const body = `9798${String(n).padStart(8, "0")}`;
-  const sum = [...body].reduce((a, d, i) => a + Number(d) * (i % 2 ? 3 : 1), 0);
-  return `${body}${(10 - (sum % 10)) % 10}`;
-}
 
 /** A deterministic shuffle (the order of modes in round r). */
 function shuffled(xs, r) {
@@ -173,11 +148,6 @@ async function micro() {
   return { recorderOnly, withMetrics, calls };
 }
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-
 async function searchLoad(fed, member, scope) {
   const t = fed.transport(member);
   const c = createClient(searchPb.SearchService, t.transport);
@@ -207,57 +177,16 @@ async function searchLoad(fed, member, scope) {
 }
 
 async function illLoad(fed, holdings) {
-  const staffClients = new Map();
-  const staff = (id) => {
-    if (!staffClients.has(id)) {
-      const t = fed.transport(id);
-      staffClients.set(id, { t, c: createClient(illServicePb.IllStaffService, t.transport) });
-    }
-    return staffClients.get(id).c;
-  };
-  const waitStatus = async (id, requestId, want) => {
-    const until = Date.now() + 60_000;
-    for (;;) {
-      const r = (await staff(id).showRequest({ id: requestId })).request;
-      if (want.includes(r.status)) return r;
-      if (Date.now() > until) throw new Error(`${id} ${requestId}: still ${r.status}, wanted ${want}`);
-      await new Promise((res) => setTimeout(res, 100));
-    }
-  };
-  const southTitles = [...holdings].filter(([, h]) => SOUTH.includes(h)).map(([i]) => i);
-  const northTitles = [...holdings].filter(([, h]) => NORTH.includes(h)).map(([i]) => i);
-  const ends = [];
-  let failures = 0;
-  let next = 0;
-  const started = Date.now();
-  const one = async (i) => {
-    const north = i % 2 === 0;
-    const borrower = north ? NORTH[i % NORTH.length] : SOUTH[0];
-    const pool = north ? southTitles : northTitles;
-    const isbn = pool[Math.floor(i / 2) % pool.length];
-    const c = staff(borrower);
-    const { request } = await c.borrow({
-      itemIds: [{ bibliographicItemIdentifierCode: "ISBN", bibliographicItemIdentifier: isbn }],
-      serviceType: illPb.ServiceType.LOAN,
-      note: "scenario:loaned",
-      patronId: `bench-${Date.now()}-${i}`,
-    });
-    await waitStatus(borrower, request.id, ["shipped"]);
-    await c.act({ id: request.id, action: "receive" });
-    await c.act({ id: request.id, action: "return" });
-    await waitStatus(borrower, request.id, ["completed"]);
-    ends.push(Date.now());
-  };
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < loans) {
-        const i = next++;
-        await one(i).catch(() => failures++);
-      }
-    }),
-  );
-  for (const { t } of staffClients.values()) t.close();
-  return { perSecond: ends.length / ((Math.max(...ends) - started) / 1000), failed: failures };
+  const runner = createLoanRunner(fed, { north: NORTH, south: SOUTH, holdings });
+  try {
+    const { done, failures, started } = await runner.run({ loans, concurrency });
+    return {
+      perSecond: done.length / ((Math.max(...done.map((d) => d.end)) - started) / 1000),
+      failed: failures.length,
+    };
+  } finally {
+    runner.close();
+  }
 }
 
 async function main() {
@@ -278,33 +207,9 @@ async function main() {
   say(`starting a federation of ${3 + NORTH.length + SOUTH.length} nodes in ${DIR}`);
   let fed = await Federation.create(SPEC, { dir: DIR, logLevel: "warn", env: MODES[0].env });
   try {
-    const { records } = await loadSamples(sampleFiles());
-    const usable = records.filter((r) => r.record.fields.some((f) => f.tag === "245"));
-    const holdings = new Map();
-    let n = 0;
-    await Promise.all(
-      [...NORTH, ...SOUTH].map(async (member, m) => {
-        const chunks = [];
-        for (let t = 0; t < titles; t++) {
-          const sample = usable[(m * titles + t) % usable.length];
-          const rec = copyOf({ ...sample, base: `bench${m}` }, t + 1, { stripIds: true, items: 2 });
-          const isbn = isbnFor(++n);
-          rec.fields.splice(1, 0, {
-            tag: "020",
-            ind1: " ",
-            ind2: " ",
-            subfields: [{ code: "a", value: isbn }],
-          });
-          holdings.set(isbn, member);
-          chunks.push(toIso2709(rec));
-        }
-        const file = join(DIR, "catalogs", `${member}.mrc`);
-        writeFileSync(file, Buffer.concat(chunks.map((c) => Buffer.from(c))));
-        await fed.cli(fed.node(member), ["import", "--config", fed.node(member).config, file]);
-      }),
-    );
+    const holdings = await importOwnTitles(fed, [...NORTH, ...SOUTH], titles, join(DIR, "catalogs"));
     await fed.waitSynced(180_000);
-    say(`imported ${n} titles`);
+    say(`imported ${holdings.size} titles`);
 
     const results = Object.fromEntries(MODES.map((m) => [m.name, { local: [], region: [], ill: [] }]));
     for (let r = 0; r < rounds; r++) {

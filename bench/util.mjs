@@ -29,3 +29,23 @@ export function dist(values) {
     mean: s.reduce((a, b) => a + b, 0) / s.length,
   };
 }
+
+/** The median of the values (the mean of the middle two for an even count). */
+export function median(values) {
+  const s = [...values].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/**
+ * A federation spec shaped like the demo's, for packages/dev-env: the national center, and a north
+ * and a south regional center with the given members ({ id, name, extraConfig? }).
+ */
+export function twoRegionSpec(north, south) {
+  return {
+    national: { id: "national", name: "Benchmark National Center" },
+    regions: [
+      { region: "north", id: "north-center", name: "Northern Regional Center", members: north },
+      { region: "south", id: "south-center", name: "Southern Regional Center", members: south },
+    ],
+  };
+}

@@ -277,7 +277,7 @@ describe("fees across the federation", () => {
       );
     expect(err?.code).toBe(Code.PermissionDenied);
     expect(err?.rawMessage).toMatch(
-      /entry north-b:r-x\/charge\): payer is north-b; north-a may post its own charges only/,
+      /entry "north-b:r-x\/charge"\): payer is north-b; north-a may post its own charges only/,
     );
   });
 

@@ -2,25 +2,12 @@
 // center, the national center or the lender is killed (SIGKILL, no clean shutdown) at each step,
 // and finishes once the node is back; timers survive a kill of the borrower.
 import type { Federation } from "@lrs/dev-env";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  act,
-  borrow,
-  lenderSide,
-  SOUTH_ONLY_ISBNS,
-  show,
-  startIllFederation,
-  waitFor,
-} from "./ill-harness.js";
+import { describe, expect, it } from "vitest";
+import { act, borrow, lenderSide, SOUTH_ONLY_ISBNS, show, useIllFederation, waitFor } from "./ill-harness.js";
 
 let fed: Federation;
-let destroy: () => Promise<void>;
-
-beforeAll(async () => {
-  ({ fed, destroy } = await startIllFederation());
-});
-afterAll(async () => {
-  await destroy?.();
+useIllFederation((started) => {
+  fed = started;
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { type Federation, type FederationOptions, type FederationSpec, REPO_ROOT } from "@lrs/dev-env";
 import { recordIdOf } from "@lrs/member-node";
 import { illPb, illServicePb, readMarcFile } from "@lrs/shared";
+import { afterAll, beforeAll } from "vitest";
 import { startFederation } from "./harness.js";
 
 export const LOC = join(REPO_ROOT, "data/marc/lc-marc2bibframe2/loc_general.xml");
@@ -127,6 +128,26 @@ export async function startIllFederation(
     await destroy();
     throw err;
   }
+}
+
+/**
+ * The ILL federation of a test file: started before its tests (`onStarted` gets it), destroyed
+ * after them — also when a test failed; a start that fails half-way destroys what it started.
+ */
+export function useIllFederation(
+  onStarted: (fed: Federation) => void,
+  spec: FederationSpec = ILL_SPEC,
+  opts: Pick<FederationOptions, "env"> = {},
+): void {
+  let destroy: (() => Promise<void>) | undefined;
+  beforeAll(async () => {
+    const started = await startIllFederation(spec, opts);
+    destroy = started.destroy;
+    onStarted(started.fed);
+  });
+  afterAll(async () => {
+    await destroy?.();
+  });
 }
 
 export type Staff = illServicePb.StaffRequest;

@@ -4,7 +4,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Federation } from "@lrs/dev-env";
 import { illPb } from "@lrs/shared";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   act,
   BOTH_REGIONS_ISBNS,
@@ -12,18 +12,13 @@ import {
   lenderSide,
   SOUTH_ONLY_ISBNS,
   show,
-  startIllFederation,
+  useIllFederation,
   waitFor,
 } from "./ill-harness.js";
 
 let fed: Federation;
-let destroy: () => Promise<void>;
-
-beforeAll(async () => {
-  ({ fed, destroy } = await startIllFederation());
-});
-afterAll(async () => {
-  await destroy?.();
+useIllFederation((started) => {
+  fed = started;
 });
 
 const events = (r: { timeline: Array<{ event: string }> }) => r.timeline.map((t) => t.event);

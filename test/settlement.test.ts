@@ -13,13 +13,8 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { BIN, Federation, sleep } from "@lrs/dev-env";
-import {
-  generatePostings,
-  LedgerStore,
-  nationalNodeMigrations,
-  type ValidPosting,
-} from "@lrs/national-center";
-import { Database, ledgerPb, periodOf, sharedMigrations } from "@lrs/shared";
+import { generatePostings, LedgerStore, nationalNodeMigrations } from "@lrs/national-center";
+import { Database, ledgerPb, periodOf, sharedMigrations, type ValidPosting } from "@lrs/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SMALL_SPEC } from "./harness.js";
 

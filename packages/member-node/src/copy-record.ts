@@ -1,12 +1,11 @@
 import {
   catalogPb,
   clientFor,
-  createNodeTransport,
   type DataField,
   isControlField,
-  loadIdentity,
   type MarcRecord,
   type NodeConfig,
+  parentTransport,
   parseIso2709,
 } from "@lrs/shared";
 import type { MemberCatalog, UpsertResult } from "./store/catalog.js";
@@ -64,26 +63,9 @@ export async function copyRecord(
   catalog: MemberCatalog,
   clusterId: string,
 ): Promise<CopyResult> {
-  const tls = loadIdentity(cfg.dataDir, `run "lrs-member enroll" first`);
-  const t = createNodeTransport({
-    endpoint: cfg.parent!,
-    caPem: tls.caPem,
-    certPem: tls.certPem,
-    keyPem: tls.keyPem,
-    ...(cfg.parentId ? { expectId: cfg.parentId } : {}),
-  });
+  const t = parentTransport(cfg);
   try {
     const res = await clientFor(catalogPb.CatalogService, t).copyRecord({ clusterId }, { timeoutMs: 15_000 });
-    if (res.sourceInstitutionId === cfg.id) {
-      // The cluster's preferred record is this library's own: there is nothing better to copy.
-      return {
-        clusterId: res.clusterId,
-        recordId: res.sourceRecordId,
-        source: { institutionId: res.sourceInstitutionId, recordId: res.sourceRecordId },
-        outcome: "unchanged",
-        title: "",
-      };
-    }
     if (res.sourceInstitutionId === cfg.id) {
       // The cluster's preferred record is this library's own: there is nothing better to copy.
       return {

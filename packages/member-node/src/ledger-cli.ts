@@ -6,11 +6,10 @@ import { toJson } from "@bufbuild/protobuf";
 import { type Client, createClient } from "@connectrpc/connect";
 import {
   configOption,
-  createNodeTransport,
   isCurrency,
   ledgerPb,
   loadConfig,
-  loadIdentity,
+  parentTransport,
   parsePeriod,
   printJson,
   statementsCsv,
@@ -41,14 +40,7 @@ export interface LedgerCliDeps {
 const defaultDeps: LedgerCliDeps = {
   connect(configPath) {
     const cfg = loadConfig(Tier.MEMBER, configPath);
-    const tls = loadIdentity(cfg.dataDir, `run "lrs-member enroll" first`);
-    const t = createNodeTransport({
-      endpoint: cfg.parent!,
-      caPem: tls.caPem,
-      certPem: tls.certPem,
-      keyPem: tls.keyPem,
-      ...(cfg.parentId ? { expectId: cfg.parentId } : {}),
-    });
+    const t = parentTransport(cfg);
     return { client: createClient(ledgerPb.LedgerService, t.transport), close: () => t.close() };
   },
 };

@@ -4,18 +4,14 @@ import {
   BaseNode,
   CatalogStatsSchema,
   CatalogSyncPusher,
-  CopyStore,
   catalogPb,
   clientFor,
-  copyMigrations,
-  copyParentSenders,
   copyPb,
   copyrightPb,
   directoryPb,
-  ill,
   illServicePb,
   type NodeConfig,
-  openChildContext,
+  openChildContextWithCopies,
   regionalCenterOf,
   runLedgerUpstream,
   searchMember,
@@ -120,23 +116,7 @@ export class MemberNode extends BaseNode {
   }
 
   static async create(cfg: NodeConfig): Promise<MemberNode> {
-    let copies: CopyStore | undefined;
-    const { parentLink, ...ctx } = openChildContext(
-      cfg,
-      [...memberMigrations, ...copyMigrations],
-      "regional",
-      // A copy's file and the ILL messages share the queue to the regional center: the file goes
-      // ahead of the CopyCompleted queued after it.
-      { ...ill.illParentSenders(), ...copyParentSenders(() => copies) },
-    );
-    copies = new CopyStore({
-      db: ctx.db,
-      outbox: ctx.outbox,
-      dataDir: cfg.dataDir,
-      nodeId: cfg.id,
-      log: ctx.log.child({ part: "copy" }),
-    });
-    copies.sweep();
+    const { parentLink, copies, ...ctx } = openChildContextWithCopies(cfg, memberMigrations, "regional");
     const catalog = new MemberCatalog(ctx.db, cfg.id);
     const pusher = new CatalogSyncPusher({
       db: ctx.db,

@@ -32,6 +32,23 @@ export function fill(el: Element, ...children: Child[]): void {
   append(el, children);
 }
 
+/**
+ * A table: one header row — a column given as text is a plain <th>, one given as an element (a
+ * class, a title) is used as it is — and the rows.
+ */
+export function table(
+  attrs: Attrs | null,
+  columns: ReadonlyArray<string | HTMLTableCellElement>,
+  rows: Child[],
+): HTMLTableElement {
+  return h(
+    "table",
+    attrs,
+    h("thead", null, h("tr", null, ...columns.map((c) => (typeof c === "string" ? h("th", null, c) : c)))),
+    h("tbody", null, ...rows),
+  );
+}
+
 const intFormat = new Intl.NumberFormat("en", { maximumFractionDigits: 0 });
 const compactFormat = new Intl.NumberFormat("en", { notation: "compact", maximumFractionDigits: 1 });
 

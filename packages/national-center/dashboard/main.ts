@@ -11,7 +11,7 @@ import type {
 } from "../src/dashboard/model.js";
 import { DEFAULT_WINDOW, WINDOWS } from "../src/dashboard/model.js";
 import { Chart, PALETTE } from "./charts.js";
-import { fill, fmtAgo, fmtInt, fmtMoney, fmtMs, fmtPct, fmtRate, fmtSpan, h } from "./dom.js";
+import { fill, fmtAgo, fmtInt, fmtMoney, fmtMs, fmtPct, fmtRate, fmtSpan, h, table } from "./dom.js";
 
 const HEALTH_TEXT: Record<Health, string> = {
   ok: "reporting",
@@ -308,35 +308,22 @@ function renderSearches(p: Panels, s: DashboardSummary): void {
     p.searchTable,
     s.searches.table.length === 0
       ? h("p", { class: "empty" }, "Nothing yet.")
-      : h(
-          "table",
+      : table(
           null,
-          h(
-            "thead",
-            null,
+          ["region", "scope", "searches", "p50", "p95", "p99", "err"].map((c, i) =>
+            h("th", { class: i >= 2 ? "num" : null }, c),
+          ),
+          s.searches.table.map((r) =>
             h(
               "tr",
               null,
-              ...["region", "scope", "searches", "p50", "p95", "p99", "err"].map((c, i) =>
-                h("th", { class: i >= 2 ? "num" : null }, c),
-              ),
-            ),
-          ),
-          h(
-            "tbody",
-            null,
-            ...s.searches.table.map((r) =>
-              h(
-                "tr",
-                null,
-                h("td", null, r.region),
-                h("td", null, h("span", { class: `scope ${r.scope}` }, r.scope)),
-                h("td", { class: "num", title: `${fmtRate(r.perMinute)} a minute` }, fmtInt(r.searches)),
-                h("td", { class: "num" }, fmtMs(r.latency.p50)),
-                h("td", { class: "num" }, fmtMs(r.latency.p95)),
-                h("td", { class: "num" }, fmtMs(r.latency.p99)),
-                h("td", { class: `num${r.errors ? " bad" : ""}` }, fmtInt(r.errors)),
-              ),
+              h("td", null, r.region),
+              h("td", null, h("span", { class: `scope ${r.scope}` }, r.scope)),
+              h("td", { class: "num", title: `${fmtRate(r.perMinute)} a minute` }, fmtInt(r.searches)),
+              h("td", { class: "num" }, fmtMs(r.latency.p50)),
+              h("td", { class: "num" }, fmtMs(r.latency.p95)),
+              h("td", { class: "num" }, fmtMs(r.latency.p99)),
+              h("td", { class: `num${r.errors ? " bad" : ""}` }, fmtInt(r.errors)),
             ),
           ),
         ),
@@ -352,49 +339,35 @@ function renderIll(p: Panels, s: DashboardSummary): void {
     const cellOf = (from: string, to: string) => ill.matrix.find((c) => c.from === from && c.to === to);
     fill(
       p.ill,
-      h(
-        "table",
+      table(
         { class: "matrix", "data-testid": "ill-matrix" },
-        h(
-          "thead",
-          null,
+        [h("th", { class: "corner" }, "borrowers ↓ lenders →"), ...ill.regions],
+        ill.regions.map((from) =>
           h(
             "tr",
             null,
-            h("th", { class: "corner" }, "borrowers ↓ lenders →"),
-            ...ill.regions.map((r) => h("th", null, r)),
-          ),
-        ),
-        h(
-          "tbody",
-          null,
-          ...ill.regions.map((from) =>
-            h(
-              "tr",
-              null,
-              h("th", null, from),
-              ...ill.regions.map((to) => {
-                const c = cellOf(from, to);
-                if (!c) return h("td", { class: "cell empty-cell" }, "·");
-                const alpha = 0.12 + 0.6 * (c.requests / max);
-                return h(
-                  "td",
-                  {
-                    class: "cell",
-                    style: `background: rgba(76, 201, 240, ${alpha.toFixed(2)})`,
-                    title: `${from} → ${to}: ${c.requests} requests, ${c.filled} filled, ${c.unfilled} unfilled`,
-                  },
-                  h("div", { class: "cell-main" }, fmtInt(c.requests)),
-                  h(
-                    "div",
-                    { class: "cell-sub" },
-                    h("span", { class: "good" }, `✓ ${fmtInt(c.filled)}`),
-                    " ",
-                    h("span", { class: "bad" }, `✗ ${fmtInt(c.unfilled)}`),
-                  ),
-                );
-              }),
-            ),
+            h("th", null, from),
+            ...ill.regions.map((to) => {
+              const c = cellOf(from, to);
+              if (!c) return h("td", { class: "cell empty-cell" }, "·");
+              const alpha = 0.12 + 0.6 * (c.requests / max);
+              return h(
+                "td",
+                {
+                  class: "cell",
+                  style: `background: rgba(76, 201, 240, ${alpha.toFixed(2)})`,
+                  title: `${from} → ${to}: ${c.requests} requests, ${c.filled} filled, ${c.unfilled} unfilled`,
+                },
+                h("div", { class: "cell-main" }, fmtInt(c.requests)),
+                h(
+                  "div",
+                  { class: "cell-sub" },
+                  h("span", { class: "good" }, `✓ ${fmtInt(c.filled)}`),
+                  " ",
+                  h("span", { class: "bad" }, `✗ ${fmtInt(c.unfilled)}`),
+                ),
+              );
+            }),
           ),
         ),
       ),
@@ -419,27 +392,18 @@ function renderIll(p: Panels, s: DashboardSummary): void {
     p.turnaround,
     ill.turnaround.length === 0
       ? h("p", { class: "empty" }, "No request filled in this window yet.")
-      : h(
-          "table",
+      : table(
           null,
-          h(
-            "thead",
-            null,
-            h("tr", null, ...["service", "filled", "p50", "p95", "p99"].map((c) => h("th", null, c))),
-          ),
-          h(
-            "tbody",
-            null,
-            ...ill.turnaround.map((t) =>
-              h(
-                "tr",
-                null,
-                h("td", null, t.serviceType),
-                h("td", { class: "num" }, fmtInt(t.filled)),
-                h("td", { class: "num" }, fmtMs(t.latency.p50)),
-                h("td", { class: "num" }, fmtMs(t.latency.p95)),
-                h("td", { class: "num" }, fmtMs(t.latency.p99)),
-              ),
+          ["service", "filled", "p50", "p95", "p99"],
+          ill.turnaround.map((t) =>
+            h(
+              "tr",
+              null,
+              h("td", null, t.serviceType),
+              h("td", { class: "num" }, fmtInt(t.filled)),
+              h("td", { class: "num" }, fmtMs(t.latency.p50)),
+              h("td", { class: "num" }, fmtMs(t.latency.p95)),
+              h("td", { class: "num" }, fmtMs(t.latency.p99)),
             ),
           ),
         ),
@@ -460,43 +424,30 @@ function renderAttention(p: Panels, s: DashboardSummary, now: number): void {
     ),
     attention.length === 0
       ? h("p", { class: "empty good" }, "Nothing needs attention.")
-      : h(
-          "table",
+      : table(
           null,
-          h(
-            "thead",
-            null,
+          ["library", "request", "", "status", "why", "since"],
+          attention.map((a) =>
             h(
               "tr",
               null,
-              ...["library", "request", "", "status", "why", "since"].map((c) => h("th", null, c)),
-            ),
-          ),
-          h(
-            "tbody",
-            null,
-            ...attention.map((a) =>
+              h("td", null, a.node),
               h(
-                "tr",
-                null,
-                h("td", null, a.node),
-                h(
-                  "td",
-                  { title: a.title },
-                  h("code", null, a.requestId),
-                  a.title ? h("div", { class: "muted" }, a.title) : null,
-                ),
-                h("td", null, a.role),
-                h("td", null, a.status),
-                h(
-                  "td",
-                  null,
-                  h("span", { class: `badge ${a.reason === "overdue" ? "bad" : "warn"}` }, a.reason),
-                  " ",
-                  a.note,
-                ),
-                h("td", null, fmtAgo(a.since, now)),
+                "td",
+                { title: a.title },
+                h("code", null, a.requestId),
+                a.title ? h("div", { class: "muted" }, a.title) : null,
               ),
+              h("td", null, a.role),
+              h("td", null, a.status),
+              h(
+                "td",
+                null,
+                h("span", { class: `badge ${a.reason === "overdue" ? "bad" : "warn"}` }, a.reason),
+                " ",
+                a.note,
+              ),
+              h("td", null, fmtAgo(a.since, now)),
             ),
           ),
         ),
@@ -641,49 +592,29 @@ function renderSettlement(p: Panels, st: SettlementView): void {
   fill(
     p.settlement,
     head,
-    h(
-      "table",
+    table(
       null,
-      h("thead", null, h("tr", null, h("th", null, "region"), h("th", { class: "num" }, "net position"))),
-      h(
-        "tbody",
-        null,
-        ...st.regions.map((r) =>
-          h("tr", null, h("td", null, r.region), h("td", { class: "num" }, net(r.netMinor, r.currency))),
-        ),
+      ["region", h("th", { class: "num" }, "net position")],
+      st.regions.map((r) =>
+        h("tr", null, h("td", null, r.region), h("td", { class: "num" }, net(r.netMinor, r.currency))),
       ),
     ),
-    h(
-      "table",
+    table(
       null,
-      h(
-        "thead",
-        null,
-        h(
-          "tr",
-          null,
-          ...["institution", "owes", "is owed", "net"].map((c) =>
-            h("th", { class: c === "institution" ? "" : "num" }, c),
+      ["institution", ...["owes", "is owed", "net"].map((c) => h("th", { class: "num" }, c))],
+      [...st.institutions]
+        .sort((a, b) => Math.abs(b.netMinor) - Math.abs(a.netMinor))
+        .slice(0, 12)
+        .map((i) =>
+          h(
+            "tr",
+            null,
+            h("td", null, i.institution, h("span", { class: "muted" }, ` ${i.region}`)),
+            h("td", { class: "num" }, fmtMoney(i.payableMinor, i.currency)),
+            h("td", { class: "num" }, fmtMoney(i.receivableMinor, i.currency)),
+            h("td", { class: "num" }, net(i.netMinor, i.currency)),
           ),
         ),
-      ),
-      h(
-        "tbody",
-        null,
-        ...[...st.institutions]
-          .sort((a, b) => Math.abs(b.netMinor) - Math.abs(a.netMinor))
-          .slice(0, 12)
-          .map((i) =>
-            h(
-              "tr",
-              null,
-              h("td", null, i.institution, h("span", { class: "muted" }, ` ${i.region}`)),
-              h("td", { class: "num" }, fmtMoney(i.payableMinor, i.currency)),
-              h("td", { class: "num" }, fmtMoney(i.receivableMinor, i.currency)),
-              h("td", { class: "num" }, net(i.netMinor, i.currency)),
-            ),
-          ),
-      ),
     ),
   );
 }
@@ -699,21 +630,16 @@ function renderErrors(p: Panels, s: DashboardSummary): void {
     ),
     t.topErrors.length === 0
       ? h("p", { class: "empty good" }, "No failed calls.")
-      : h(
-          "table",
+      : table(
           null,
-          h("thead", null, h("tr", null, ...["node", "call and code", "count"].map((c) => h("th", null, c)))),
-          h(
-            "tbody",
-            null,
-            ...t.topErrors.map((e) =>
-              h(
-                "tr",
-                null,
-                h("td", null, e.node),
-                h("td", null, h("code", null, e.error)),
-                h("td", { class: "num bad" }, fmtInt(e.count)),
-              ),
+          ["node", "call and code", "count"],
+          t.topErrors.map((e) =>
+            h(
+              "tr",
+              null,
+              h("td", null, e.node),
+              h("td", null, h("code", null, e.error)),
+              h("td", { class: "num bad" }, fmtInt(e.count)),
             ),
           ),
         ),

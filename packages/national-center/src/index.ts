@@ -15,13 +15,6 @@ export {
   PAYER,
   settlementDigest,
 } from "./ledger/settlement.js";
-export {
-  POSTING_KINDS,
-  type PostingKind,
-  type ValidPosting,
-  validateBatch,
-  validatePosting,
-} from "./ledger/validate.js";
 export { addLedgerCommands, settlementText } from "./ledger-cli.js";
 export { nationalPolicy } from "./policy.js";
 export { NationalNode, nationalNodeMigrations } from "./server.js";

@@ -2,18 +2,14 @@ import {
   adminPb,
   BaseNode,
   CatalogSyncPusher,
-  CopyStore,
   catalogPb,
   clientFor,
-  copyMigrations,
-  copyParentSenders,
   directoryPb,
-  ill,
   illCenterParts,
   illRelayMigrations,
   ledgerPb,
   type NodeConfig,
-  openChildContext,
+  openChildContextWithCopies,
   PeerClients,
   runLedgerUpstream,
   searchPb,
@@ -110,23 +106,12 @@ export class RegionalNode extends BaseNode {
   }
 
   static async create(cfg: NodeConfig): Promise<RegionalNode> {
-    let copies: CopyStore | undefined;
-    const { parentLink, ...ctx } = openChildContext(
+    // ILL envelopes and copies for other regions go up through the parent link's outbox worker.
+    const { parentLink, ...ctx } = openChildContextWithCopies(
       cfg,
-      [...unionCatalogMigrations, ...illRelayMigrations, ...copyMigrations, ...regionalMigrations],
+      [...unionCatalogMigrations, ...illRelayMigrations, ...regionalMigrations],
       "national",
-      // ILL envelopes and copies for other regions go up through the parent link's outbox worker,
-      // in one queue: a copy stays ahead of the CopyCompleted message that follows it.
-      { ...ill.illParentSenders(), ...copyParentSenders(() => copies) },
     );
-    copies = new CopyStore({
-      db: ctx.db,
-      outbox: ctx.outbox,
-      dataDir: cfg.dataDir,
-      nodeId: cfg.id,
-      log: ctx.log.child({ part: "copy" }),
-    });
-    copies.sweep();
     const union = new UnionCatalog(ctx.db, { nodeId: cfg.id });
     const pusher = new CatalogSyncPusher({
       db: ctx.db,
@@ -141,7 +126,6 @@ export class RegionalNode extends BaseNode {
       union,
       pusher,
       peers: new PeerClients(ctx.directory, ctx.tls),
-      copies,
       ledger: new LedgerRelay({ db: ctx.db, outbox: ctx.outbox, log: ctx.log.child({ part: "ledger" }) }),
     });
   }

@@ -9,7 +9,7 @@
 // released when it ends cancelled or unfilled (end of rota), or when a copy-or-loan request is
 // filled with a loan (no copy was made).
 import { type CopyrightConfig, type Database, illPb, type Money, normalizeIssn } from "@lrs/shared";
-import type { IllRequest, TransitionChange } from "../ill/store.js";
+import { type IllRequest, normaliseTitle, type TransitionChange } from "../ill/store.js";
 
 export interface CopyrightCounterOptions {
   readonly db: Database;
@@ -100,15 +100,6 @@ function ordinal(n: number): string {
   return `${n}${suffix}`;
 }
 
-function normalisedTitle(title: string): string {
-  return title
-    .normalize("NFKC")
-    .toLowerCase()
-    .replace(/[\p{P}\p{S}]+/gu, " ")
-    .replace(/\s+/g, " ")
-    .trim();
-}
-
 /** The counter over the member's database; its hooks run inside the ILL store's transactions. */
 export class CopyrightCounter {
   readonly #db: Database;
@@ -144,7 +135,7 @@ export class CopyrightCounter {
       .filter((i) => i.bibliographicItemIdentifierCode.trim().toUpperCase() === "ISSN")
       .map((i) => normalizeIssn(i.bibliographicItemIdentifier))
       .find((v): v is string => v !== undefined);
-    const title = normalisedTitle(bib.title);
+    const title = normaliseTitle(bib.title);
     const journalKey = issn ?? (title ? `title:${title}` : r.clusterId ? `cluster:${r.clusterId}` : "");
     if (journalKey === "") return undefined;
     return { journalKey, issn: issn ?? "", title: bib.title, year: r.createdAt.getUTCFullYear() };

@@ -285,7 +285,7 @@ describe("ledger postings at the borrower", () => {
       amountMinor: 850n,
       period: "2026-03",
     });
-    expect(p!.postedAt).toEqual(received.entry.at);
+    expect(p!.postedAt).toBe(received.entry.at.toISOString());
     expect(p!.note).toMatch(/loan of Middlemarch supplied by south-a/);
     // The same transition seen again (a replay) posts nothing more; the outbox has it once.
     const change: TransitionChange = {
@@ -334,7 +334,7 @@ describe("ledger postings at the borrower", () => {
     expect(m.ledger.reverseAll(id, "again", new Date(m.clock))).toEqual([]);
     const postings = m.ledger.postings(id);
     expect(postings.map((p) => [p.entryId, p.kind, p.reversesEntryId, p.payeeId, p.amountMinor])).toEqual([
-      [`north-a:${id}/charge`, "loan", undefined, "south-a", 850n],
+      [`north-a:${id}/charge`, "loan", "", "south-a", 850n],
       [`north-a:${id}/charge/reversal`, "reversal", `north-a:${id}/charge`, "south-a", 850n],
     ]);
     expect(postings[1]!.note).toMatch(/^reverses loan 8.50 EUR: request cancelled \(cancel\)/);

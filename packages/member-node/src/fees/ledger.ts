@@ -5,8 +5,6 @@
 // A posting is written to the member's ledger table and its outbox queue in the transaction of the
 // transition that causes it, under a stable entry id, so a retry or a replayed message posts it
 // once. A cancellation after a charge was posted posts its reversal.
-import { create } from "@bufbuild/protobuf";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import {
   type Database,
   entryIdOf,
@@ -14,14 +12,18 @@ import {
   LEDGER_DESTINATION,
   LEDGER_POST_KIND,
   type Logger,
-  ledgerPb,
+  MAX_NOTE_LENGTH,
   type Money,
   type Outbox,
   type PostingKind,
+  type PostingRow,
   parseAmount,
   periodOf,
+  postingMessage,
+  postingOfRow,
   postingPayload,
   reversalIdOf,
+  type ValidPosting,
 } from "@lrs/shared";
 import type { IllRequest, TransitionChange } from "../ill/store.js";
 import type { CopyrightCounter } from "./copyright.js";
@@ -35,68 +37,6 @@ export interface MemberLedgerOptions {
   /** Who is paid the copyright fee: the configured rights holder, else the national center ("" while unknown). */
   readonly copyrightPayee: () => string;
   readonly log: Logger;
-}
-
-/** One posting as the member keeps it. */
-export interface MemberPosting {
-  readonly entryId: string;
-  readonly transactionId: string;
-  readonly kind: PostingKind;
-  readonly payerId: string;
-  readonly payeeId: string;
-  readonly currency: string;
-  readonly amountMinor: bigint;
-  readonly postedAt: Date;
-  readonly period: string;
-  readonly reversesEntryId: string | undefined;
-  readonly note: string;
-}
-
-interface PostingRow {
-  entry_id: string;
-  transaction_id: string;
-  kind: PostingKind;
-  payer_id: string;
-  payee_id: string;
-  currency: string;
-  amount_minor: number;
-  posted_at: string;
-  period: string;
-  reverses_entry_id: string | null;
-  note: string;
-}
-
-function toPosting(r: PostingRow): MemberPosting {
-  return {
-    entryId: r.entry_id,
-    transactionId: r.transaction_id,
-    kind: r.kind,
-    payerId: r.payer_id,
-    payeeId: r.payee_id,
-    currency: r.currency,
-    amountMinor: BigInt(r.amount_minor),
-    postedAt: new Date(r.posted_at),
-    period: r.period,
-    reversesEntryId: r.reverses_entry_id ?? undefined,
-    note: r.note,
-  };
-}
-
-/** The wire form of a posting. */
-export function postingPb(p: MemberPosting): ledgerPb.LedgerPosting {
-  return create(ledgerPb.LedgerPostingSchema, {
-    entryId: p.entryId,
-    transactionId: p.transactionId,
-    kind: p.kind,
-    payerId: p.payerId,
-    payeeId: p.payeeId,
-    currency: p.currency,
-    amountMinor: p.amountMinor,
-    postedAt: timestampFromDate(p.postedAt),
-    period: p.period,
-    reversesEntryId: p.reversesEntryId ?? "",
-    note: p.note,
-  });
 }
 
 /** The title of a request for a posting's note, short. */
@@ -132,12 +72,12 @@ export class MemberLedger {
    * it carries). Call inside the transaction that records the download; a second download posts
    * nothing. Returns the postings made now.
    */
-  chargeCopy(request: IllRequest, at: Date): MemberPosting[] {
+  chargeCopy(request: IllRequest, at: Date): ValidPosting[] {
     return this.#o.db.transaction(() => this.#charge(request, "copy", at));
   }
 
-  #charge(r: IllRequest, kind: "loan" | "copy", at: Date): MemberPosting[] {
-    const made: MemberPosting[] = [];
+  #charge(r: IllRequest, kind: "loan" | "copy", at: Date): ValidPosting[] {
+    const made: ValidPosting[] = [];
     const lender = r.rota[r.rotaPosition];
     const charge = lender?.charge;
     if (lender && charge) {
@@ -185,9 +125,9 @@ export class MemberLedger {
    * Reverses every posting of a transaction not reversed yet (each reversal once, by its stable
    * id). Returns the reversals made now.
    */
-  reverseAll(transactionId: string, why: string, at: Date): MemberPosting[] {
+  reverseAll(transactionId: string, why: string, at: Date): ValidPosting[] {
     return this.#o.db.transaction(() => {
-      const made: MemberPosting[] = [];
+      const made: ValidPosting[] = [];
       for (const p of this.postings(transactionId)) {
         if (p.kind === "reversal") continue;
         const r = this.#post({
@@ -216,8 +156,8 @@ export class MemberLedger {
     at: Date;
     reverses?: string;
     note: string;
-  }): MemberPosting | undefined {
-    const p: MemberPosting = {
+  }): ValidPosting | undefined {
+    const p: ValidPosting = {
       entryId: o.entryId,
       transactionId: o.transactionId,
       kind: o.kind,
@@ -225,10 +165,11 @@ export class MemberLedger {
       payeeId: o.payeeId,
       currency: o.money.currency,
       amountMinor: o.money.minor,
-      postedAt: o.at,
+      postedAt: o.at.toISOString(),
       period: periodOf(o.at),
-      reversesEntryId: o.reverses,
-      note: o.note.slice(0, 500),
+      reversesEntryId: o.reverses ?? "",
+      // Every hop refuses a longer note (validatePosting); a title is not worth a lost charge.
+      note: o.note.slice(0, MAX_NOTE_LENGTH),
     };
     const info = this.#o.db.sqlite
       .prepare(
@@ -244,16 +185,16 @@ export class MemberLedger {
         p.payeeId,
         p.currency,
         p.amountMinor,
-        p.postedAt.toISOString(),
+        p.postedAt,
         p.period,
-        p.reversesEntryId ?? null,
+        p.reversesEntryId || null,
         p.note,
       );
     if (info.changes === 0) return undefined;
     this.#o.outbox.enqueue(
       LEDGER_DESTINATION,
       LEDGER_POST_KIND,
-      postingPayload(postingPb(p)),
+      postingPayload(postingMessage(p)),
       `ledger:${p.entryId}`,
     );
     this.#o.log.info(
@@ -264,12 +205,12 @@ export class MemberLedger {
   }
 
   /** Postings of one transaction (a borrowing request), or all, oldest first. */
-  postings(transactionId?: string): MemberPosting[] {
+  postings(transactionId?: string): ValidPosting[] {
     const rows = this.#o.db.sqlite
       .prepare(
         "SELECT * FROM ledger_postings WHERE (? IS NULL OR transaction_id = ?) ORDER BY posted_at, rowid",
       )
       .all(transactionId ?? null, transactionId ?? null) as PostingRow[];
-    return rows.map(toPosting);
+    return rows.map(postingOfRow);
   }
 }

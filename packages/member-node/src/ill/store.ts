@@ -1366,7 +1366,8 @@ function identifiersKey(bib: illPb.BibliographicInfo): string {
   return [...new Set(keys)].sort().join(" ");
 }
 
-function normaliseTitle(title: string): string {
+/** A title as requests are matched by it: NFKC, lower case, punctuation and symbols as spaces. */
+export function normaliseTitle(title: string): string {
   return title
     .normalize("NFKC")
     .toLowerCase()

@@ -21,6 +21,7 @@ import {
   type trafficPb,
   turnaround,
 } from "@lrs/shared";
+import type { LedgerPositions } from "../store/ledger-store.js";
 import type { UnionDaily } from "../store/union-daily.js";
 import type {
   AttentionView,
@@ -31,21 +32,6 @@ import type {
   SettlementView,
 } from "./model.js";
 
-/** The ledger's net positions as the dashboard shows them (LedgerStore.positions). */
-export interface SettlementPosition {
-  period: string;
-  settled: boolean;
-  institutions: Array<{
-    institutionId: string;
-    region: string;
-    currency: string;
-    payableMinor: bigint;
-    receivableMinor: bigint;
-    netMinor: bigint;
-  }>;
-  regions: Array<{ region: string; currency: string; netMinor: bigint }>;
-}
-
 export interface DashboardDataOptions {
   nodeId: string;
   federationName: string;
@@ -55,7 +41,7 @@ export interface DashboardDataOptions {
   ownHealth: () => trafficPb.NodeHealth;
   union: UnionDaily;
   /** The current period's settlement position; undefined when this node keeps no ledger. */
-  settlement?: () => SettlementPosition;
+  settlement?: () => LedgerPositions;
   now?: () => number;
 }
 

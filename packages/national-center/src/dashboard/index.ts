@@ -3,8 +3,9 @@
 import { periodOf, splitHostPort, type trafficPb } from "@lrs/shared";
 import type { NationalContext } from "../context.js";
 import { storedDashboardToken } from "../store/dashboard-token.js";
+import type { LedgerPositions } from "../store/ledger-store.js";
 import { UnionDaily } from "../store/union-daily.js";
-import { buildSummary, type SettlementPosition } from "./data.js";
+import { buildSummary } from "./data.js";
 import { createDashboardServer, isLoopback, newDashboardToken } from "./server.js";
 
 /** How often the union catalog's size is sampled, and how long the days are kept. */
@@ -17,7 +18,7 @@ export interface DashboardPartsOptions {
   ctx: NationalContext;
   ownHealth: () => trafficPb.NodeHealth;
   /** The current period's settlement position (the ledger's); absent: no ledger here. */
-  settlement?: (period: string) => SettlementPosition;
+  settlement?: (period: string) => LedgerPositions;
 }
 
 /** What the national node is given for its dashboard: a listener ("dashboard") and a background task. */
@@ -30,7 +31,7 @@ export function dashboardParts(o: DashboardPartsOptions) {
     ? undefined
     : (ctx.cfg.dashboardToken ?? storedDashboardToken(ctx.db, newDashboardToken));
   const union = new UnionDaily(ctx.db);
-  let settled: { at: number; value: SettlementPosition } | undefined;
+  let settled: { at: number; value: LedgerPositions } | undefined;
   const settlement = o.settlement
     ? () => {
         if (!settled || Date.now() - settled.at > SETTLEMENT_EVERY_MS)

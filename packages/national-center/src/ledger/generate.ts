@@ -1,7 +1,6 @@
 // Reproducible synthetic postings, for the settlement benchmark and the crash test: many charges
 // among many institutions in several regions, with some reversals, from a seed.
-import { periodStart } from "@lrs/shared";
-import type { ValidPosting } from "./validate.js";
+import { periodStart, type ValidPosting } from "@lrs/shared";
 
 export interface GenerateOptions {
   /** Postings to make (charges and reversals together). */

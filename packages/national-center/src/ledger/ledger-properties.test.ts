@@ -1,12 +1,11 @@
 // Properties of the ledger over random histories: charges between institutions in several regions
 // and currencies, some cancelled (reversed), resent (duplicates) and arriving in any order —
 // reversals before their charges included — in batches of any size.
-import { Database, sharedMigrations } from "@lrs/shared";
+import { Database, type PostingKind, sharedMigrations, type ValidPosting } from "@lrs/shared";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { LedgerStore } from "../store/ledger-store.js";
 import { nationalMigrations } from "../store/migrations.js";
-import type { PostingKind, ValidPosting } from "./validate.js";
 
 const REGION: Record<string, string> = { a1: "ra", a2: "ra", b1: "rb", b2: "rb", c1: "rc" };
 const IDS = Object.keys(REGION);

@@ -3,16 +3,22 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
-import { isCurrency, ledgerPb, mapErrors, type NodeIdentity, parsePeriod, peerKey, Tier } from "@lrs/shared";
-import type { NationalContext } from "../context.js";
-import { LedgerForbiddenError, LedgerInputError } from "../ledger/errors.js";
-import { postingLabel, validateBatch } from "../ledger/validate.js";
 import {
-  type HeldEntry,
+  isCurrency,
+  LedgerForbiddenError,
+  LedgerInputError,
+  ledgerPb,
+  mapErrors,
+  type NodeIdentity,
+  parsePeriod,
+  peerKey,
+  postingLabel,
   postingMessage,
-  type SettleOutcome,
-  type SettleProgress,
-} from "../store/ledger-store.js";
+  Tier,
+  validatePostings,
+} from "@lrs/shared";
+import type { NationalContext } from "../context.js";
+import type { HeldEntry, SettleOutcome, SettleProgress } from "../store/ledger-store.js";
 
 /** How often a long settlement logs how far it is. */
 const PROGRESS_EVERY_MS = 1000;
@@ -48,7 +54,7 @@ export function ledgerService(ctx: NationalContext): ServiceImpl<typeof ledgerPb
   return {
     postEntries: mapErrors((req, hctx: HandlerContext) => {
       const caller = callerOf(hctx);
-      const postings = validateBatch(req.postings);
+      const postings = validatePostings(req.postings);
       // A regional center answers for its own members: what they owe is theirs to post.
       postings.forEach((p, i) => {
         const payer = ctx.directory.enrollment(p.payerId);

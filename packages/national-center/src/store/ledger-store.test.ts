@@ -1,4 +1,4 @@
-import { Database, sharedMigrations } from "@lrs/shared";
+import { Database, sharedMigrations, type ValidPosting } from "@lrs/shared";
 import { describe, expect, it } from "vitest";
 import {
   LedgerConflictError,
@@ -6,7 +6,6 @@ import {
   LedgerIntegrityError,
   LedgerStateError,
 } from "../ledger/errors.js";
-import type { ValidPosting } from "../ledger/validate.js";
 import { LedgerStore } from "./ledger-store.js";
 import { nationalMigrations } from "./migrations.js";
 

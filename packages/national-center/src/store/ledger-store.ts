@@ -5,12 +5,11 @@
 // flag, in one transaction; a settled period never changes again.
 
 import { create } from "@bufbuild/protobuf";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import type { Database, Sqlite } from "@lrs/shared";
+import type { Database, PostingRow as SharedPostingRow, Sqlite, ValidPosting } from "@lrs/shared";
 
 type Statement = ReturnType<Sqlite["prepare"]>;
 
-import { ledgerPb, nextPeriod, periodEnd, periodStart } from "@lrs/shared";
+import { ledgerPb, nextPeriod, periodEnd, periodStart, postingOfRow } from "@lrs/shared";
 import {
   LedgerConflictError,
   LedgerInputError,
@@ -28,7 +27,6 @@ import {
   settlementDigest,
   unbalancedCurrencies,
 } from "../ledger/settlement.js";
-import { differingFields, type PostingKind, type ValidPosting } from "../ledger/validate.js";
 
 /** What one PostEntries batch did. */
 export interface PostResult {
@@ -104,36 +102,9 @@ export interface LedgerCheck {
   postings: number;
 }
 
-interface PostingRow {
-  entry_id: string;
-  transaction_id: string;
-  kind: string;
-  payer_id: string;
-  payee_id: string;
-  currency: string;
-  amount_minor: bigint;
-  posted_at: string;
-  period: string;
-  reverses_entry_id: string | null;
-  note: string;
+interface PostingRow extends SharedPostingRow {
   effective_period: string | null;
   held_reason: string | null;
-}
-
-function postingOf(r: PostingRow): ValidPosting {
-  return {
-    entryId: r.entry_id,
-    transactionId: r.transaction_id,
-    kind: r.kind as PostingKind,
-    payerId: r.payer_id,
-    payeeId: r.payee_id,
-    currency: r.currency,
-    amountMinor: BigInt(r.amount_minor),
-    postedAt: r.posted_at,
-    period: r.period,
-    reversesEntryId: r.reverses_entry_id ?? "",
-    note: r.note,
-  };
 }
 
 /** The proto field names of ValidPosting's fields, for error messages. */
@@ -151,21 +122,12 @@ const WIRE_NAMES: Record<keyof ValidPosting, string> = {
   note: "note",
 };
 
-/** The posting on the wire. */
-export function postingMessage(p: ValidPosting): ledgerPb.LedgerPosting {
-  return create(ledgerPb.LedgerPostingSchema, {
-    entryId: p.entryId,
-    transactionId: p.transactionId,
-    kind: p.kind,
-    payerId: p.payerId,
-    payeeId: p.payeeId,
-    currency: p.currency,
-    amountMinor: p.amountMinor,
-    postedAt: timestampFromDate(new Date(p.postedAt)),
-    period: p.period,
-    reversesEntryId: p.reversesEntryId,
-    note: p.note,
-  });
+/**
+ * The fields in which two postings under one entry id differ ([] when they are the same posting
+ * sent again).
+ */
+export function differingFields(a: ValidPosting, b: ValidPosting): Array<keyof ValidPosting> {
+  return (Object.keys(WIRE_NAMES) as Array<keyof ValidPosting>).filter((f) => a[f] !== b[f]);
 }
 
 /** Why a reversal cannot be booked against `original`, or undefined when it can. */
@@ -185,7 +147,7 @@ function reversalMismatch(rev: ValidPosting, original: ValidPosting): string | u
 
 /**
  * The ledger's tables (national migration 110). SQL stays in here; the service validates postings
- * (ledger/validate.ts) and checks who may post them before calling `post`.
+ * (validatePostings in @lrs/shared) and checks who may post them before calling `post`.
  */
 export class LedgerStore {
   readonly #db: Database;
@@ -307,7 +269,7 @@ export class LedgerStore {
       for (const p of postings) {
         const existing = this.#posting(p.entryId);
         if (existing) {
-          const diff = differingFields(postingOf(existing), p);
+          const diff = differingFields(postingOfRow(existing), p);
           if (diff.length > 0)
             throw new LedgerConflictError(
               `entry ${JSON.stringify(p.entryId)} is already in the ledger with other content (${diff.map((f) => WIRE_NAMES[f]).join(", ")} differ${diff.length === 1 ? "s" : ""}); an entry id names one posting for good`,
@@ -326,7 +288,7 @@ export class LedgerStore {
           }
           // Only reversals are ever held, and a reversal of a reversal is a mismatch: a known
           // original that passes is booked.
-          const mismatch = reversalMismatch(p, postingOf(original));
+          const mismatch = reversalMismatch(p, postingOfRow(original));
           if (mismatch) throw new LedgerInputError(`reversal ${JSON.stringify(p.entryId)}: ${mismatch}`);
           const other = reversedBy.get(p.reversesEntryId) as { entry_id: string } | undefined;
           if (other)
@@ -342,7 +304,7 @@ export class LedgerStore {
         // held, saying why.
         let bookedReversal: string | undefined;
         for (const row of heldFor.all(p.entryId) as PostingRow[]) {
-          const rev = postingOf(row);
+          const rev = postingOfRow(row);
           const why = bookedReversal
             ? `entry ${JSON.stringify(p.entryId)} is already reversed by ${JSON.stringify(bookedReversal)}`
             : reversalMismatch(rev, p);
@@ -365,7 +327,7 @@ export class LedgerStore {
   entry(entryId: string): (ValidPosting & { effectivePeriod: string; heldReason: string }) | undefined {
     const r = this.#posting(entryId);
     return r
-      ? { ...postingOf(r), effectivePeriod: r.effective_period ?? "", heldReason: r.held_reason ?? "" }
+      ? { ...postingOfRow(r), effectivePeriod: r.effective_period ?? "", heldReason: r.held_reason ?? "" }
       : undefined;
   }
 
@@ -377,7 +339,7 @@ export class LedgerStore {
       )
       .safeIntegers(true)
       .all(upToPeriod) as PostingRow[];
-    return rows.map((r) => ({ posting: postingOf(r), reason: r.held_reason ?? "" }));
+    return rows.map((r) => ({ posting: postingOfRow(r), reason: r.held_reason ?? "" }));
   }
 
   #carriedIn(period: string): ValidPosting[] {
@@ -385,7 +347,7 @@ export class LedgerStore {
       .prepare("SELECT * FROM ledger_postings WHERE effective_period = ? AND period <> ? ORDER BY entry_id")
       .safeIntegers(true)
       .all(period, period) as PostingRow[];
-    return rows.map(postingOf);
+    return rows.map(postingOfRow);
   }
 
   #entries(period: string): bigint {

@@ -80,7 +80,7 @@ describe("postings through a regional center", () => {
     const call = () =>
       relay.post([posting({ entryId: "north-a:r2/charge", transactionId: "r2" }), theirs], "north-a");
     expect(call).toThrow(
-      "postings[1] (entry north-b:r9/charge): payer is north-b; north-a may post its own charges only, as the payer",
+      'posting 2 (entry "north-b:r9/charge"): payer is north-b; north-a may post its own charges only, as the payer',
     );
     let err: unknown;
     try {
@@ -108,7 +108,7 @@ describe("postings through a regional center", () => {
       err = e;
     }
     expect(toConnectError(err).code).toBe(Code.AlreadyExists);
-    expect((err as Error).message).toMatch(/north-a:r1\/charge\): was posted before with other contents/);
+    expect((err as Error).message).toMatch(/north-a:r1\/charge"\): was posted before with other contents/);
     try {
       relay.post([posting({ entryId: "north-a:r3/charge", currency: "EURO" })], "north-a");
     } catch (e) {

@@ -4,25 +4,18 @@
 // national center's is the federation's (ledger.proto).
 import { equals, fromBinary, toBinary } from "@bufbuild/protobuf";
 import {
-  checkPostings,
   type Database,
   LEDGER_DESTINATION,
   LEDGER_POST_KIND,
+  LedgerConflictError,
+  LedgerForbiddenError,
   type Logger,
   ledgerPb,
   type Outbox,
+  postingLabel,
   postingPayload,
+  validatePostings,
 } from "@lrs/shared";
-
-/** A member posting for another payer, or under another member's entry id (PermissionDenied). */
-export class LedgerForbiddenError extends Error {
-  override readonly name = "LedgerForbiddenError";
-}
-
-/** An entry id this center holds with other contents (AlreadyExists). */
-export class LedgerConflictError extends Error {
-  override readonly name = "LedgerConflictError";
-}
 
 export interface LedgerRelayOptions {
   readonly db: Database;
@@ -60,21 +53,24 @@ export class LedgerRelay {
    * and queued for the national center. An entry id seen before with the same contents is a
    * duplicate (a retry); with other contents it is refused.
    *
-   * @throws ValidationError (a field), LedgerForbiddenError (another payer), LedgerConflictError.
+   * The checks are the national center's own (validatePostings), so that what this center takes and
+   * forwards, the national center takes too.
+   *
+   * @throws LedgerInputError (a field), LedgerForbiddenError (another payer), LedgerConflictError.
    */
   post(
     postings: readonly ledgerPb.LedgerPosting[],
     member: string,
   ): { accepted: number; duplicates: number } {
-    checkPostings(postings);
+    validatePostings(postings);
     postings.forEach((p, i) => {
       if (p.payerId !== member)
         throw new LedgerForbiddenError(
-          `postings[${i}] (entry ${p.entryId}): payer is ${p.payerId}; ${member} may post its own charges only, as the payer`,
+          `${postingLabel(i, p.entryId)}: payer is ${p.payerId}; ${member} may post its own charges only, as the payer`,
         );
       if (!p.entryId.startsWith(`${member}:`))
         throw new LedgerForbiddenError(
-          `postings[${i}] (entry ${p.entryId}): ${member}'s entry ids begin with "${member}:"`,
+          `${postingLabel(i, p.entryId)}: ${member}'s entry ids begin with "${member}:"`,
         );
     });
     const receivedAt = (this.#o.now?.() ?? new Date()).toISOString();
@@ -93,7 +89,7 @@ export class LedgerRelay {
           const before = fromBinary(ledgerPb.LedgerPostingSchema, new Uint8Array(seen.posting));
           if (!equals(ledgerPb.LedgerPostingSchema, before, p))
             throw new LedgerConflictError(
-              `postings[${i}] (entry ${p.entryId}): was posted before with other contents`,
+              `${postingLabel(i, p.entryId)}: was posted before with other contents`,
             );
           duplicates++;
           return;

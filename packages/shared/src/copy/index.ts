@@ -1,4 +1,5 @@
 export { type CopyCenterServiceOptions, copyCenterService } from "./center-service.js";
+export { openChildContextWithCopies } from "./child-context.js";
 export { CopyCorruptError, CopyRejectedError, CopyUnavailableError } from "./errors.js";
 export {
   CHUNK_BYTES,

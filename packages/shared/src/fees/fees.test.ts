@@ -1,10 +1,8 @@
-import { create, type MessageInitShape } from "@bufbuild/protobuf";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { create } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { toConfig } from "../config.js";
 import { Tier } from "../gen/lrs/v1/common_pb.js";
 import { FeeScheduleSchema } from "../gen/lrs/v1/directory_pb.js";
-import { LedgerPostingSchema } from "../gen/lrs/v1/ledger_pb.js";
 import {
   chargeText,
   computeCharge,
@@ -15,7 +13,6 @@ import {
   type SupplyMode,
 } from "./fees.js";
 import { formatAmount, MoneyError, moneyOfCosts, parseAmount, parseMoney } from "./money.js";
-import { checkPostings, entryIdOf, reversalIdOf } from "./postings.js";
 
 describe("amounts", () => {
   it.each([
@@ -304,61 +301,5 @@ describe("[fees] and [copyright] in a member's config", () => {
     expect(cfg.ill.maximum_cost).toEqual({ currency: "EUR", minor: 1000n });
     expect(cfg.copyright.fee).toEqual({ currency: "EUR", minor: 250n });
     expect(cfg.copyright.payee).toBe("rights-org");
-  });
-});
-
-describe("postings as they arrive at a hop", () => {
-  const at = new Date("2026-11-03T10:00:00Z");
-  const posting = (over: MessageInitShape<typeof LedgerPostingSchema> = {}) =>
-    create(LedgerPostingSchema, {
-      entryId: entryIdOf("north-a", "r1", "charge"),
-      transactionId: "r1",
-      kind: "loan",
-      payerId: "north-a",
-      payeeId: "south-a",
-      currency: "EUR",
-      amountMinor: 850n,
-      postedAt: timestampFromDate(at),
-      period: "2026-11",
-      ...over,
-    });
-
-  it("takes a charge and its reversal", () => {
-    expect(entryIdOf("north-a", "r1", "charge")).toBe("north-a:r1/charge");
-    expect(() =>
-      checkPostings([
-        posting(),
-        posting({
-          entryId: reversalIdOf("north-a:r1/charge"),
-          kind: "reversal",
-          reversesEntryId: "north-a:r1/charge",
-        }),
-      ]),
-    ).not.toThrow();
-  });
-
-  it.each([
-    ["entryId", { entryId: "" }, /entry_id is required/],
-    ["kind", { kind: "gift" }, /kind "gift" is not one of loan, copy, copyright, reversal/],
-    ["payeeId", { payeeId: "north-a" }, /payee_id is the payer itself/],
-    ["payerId", { payerId: "North A" }, /payer_id "North A" is not an institution id/],
-    ["currency", { currency: "EURO" }, /currency "EURO"/],
-    ["amountMinor", { amountMinor: 0n }, /amount_minor must be positive/],
-    ["amountMinor", { amountMinor: 10n ** 13n }, /more than the largest amount/],
-    ["period", { period: "2026-10" }, /period "2026-10" is not the month of posted_at \(2026-11\)/],
-    ["postedAt", { postedAt: undefined }, /posted_at is required/],
-    ["kind", { kind: "reversal" }, /reverses_entry_id is required for a reversal/],
-    ["reversesEntryId", { reversesEntryId: "x" }, /only a reversal names one/],
-    ["note", { note: "x".repeat(501) }, /note is longer than 500/],
-  ] as const)("refuses a wrong %s, naming the entry and the field", (_field, over, why) => {
-    expect(() => checkPostings([posting(over)])).toThrow(why);
-    expect(() => checkPostings([posting(over)])).toThrow(/postings\[0\] \(entry /);
-  });
-
-  it("refuses an empty call, a repeated entry and more than the limit", () => {
-    expect(() => checkPostings([])).toThrow(/at least one posting/);
-    expect(() => checkPostings([posting(), posting()])).toThrow(/appears twice in the call/);
-    const many = Array.from({ length: 1001 }, (_, i) => posting({ entryId: `north-a:r${i}/charge` }));
-    expect(() => checkPostings(many)).toThrow(/1001 postings in one call, more than the limit of 1000/);
   });
 });

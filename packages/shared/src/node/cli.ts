@@ -61,6 +61,21 @@ export function selfTransport(cfg: NodeConfig): NodeTransport {
   });
 }
 
+/**
+ * A transport to this node's parent (a member's regional center), authenticated with this node's
+ * certificate: CLI commands that ask the tier above directly.
+ */
+export function parentTransport(cfg: NodeConfig): NodeTransport {
+  const tls = loadIdentity(cfg.dataDir, `run "lrs-${tierName(cfg.tier)} enroll" first`);
+  return createNodeTransport({
+    endpoint: cfg.parent!,
+    caPem: tls.caPem,
+    certPem: tls.certPem,
+    keyPem: tls.keyPem,
+    ...(cfg.parentId ? { expectId: cfg.parentId } : {}),
+  });
+}
+
 /** Runs `fn` with a typed client to this node's own services and closes the connection after. */
 export async function withSelf<T>(
   cfg: NodeConfig,

@@ -31,7 +31,7 @@ const CODES: Record<string, Code> = {
   CopyUnavailableError: Code.FailedPrecondition,
   // Amounts and currencies (fees/money.ts)
   MoneyError: Code.InvalidArgument,
-  // The ledger (national-center ledger/errors.ts; regional-center store/ledger-relay.ts)
+  // The ledger (fees/postings.ts; national-center ledger/errors.ts)
   LedgerInputError: Code.InvalidArgument,
   LedgerConflictError: Code.AlreadyExists,
   LedgerForbiddenError: Code.PermissionDenied,

@@ -67,10 +67,9 @@ export function blockFromWire(b: WireBlock): TrafficBlock {
   };
 }
 
-function label(value: string, where: string): string {
+function checkLabel(value: string, where: string): void {
   if (value.length > MAX_LABEL)
     throw new ValidationError(`${where} is ${value.length} characters, over the limit of ${MAX_LABEL}`);
-  return value;
 }
 
 /**
@@ -80,13 +79,13 @@ function label(value: string, where: string): string {
 export function checkedBlockFromWire(b: WireBlock, index: number): TrafficBlock {
   const where = `block ${index + 1} (${b.nodeId || "no node"}, minute ${b.minute})`;
   if (!b.nodeId) throw new ValidationError(`${where}: node_id is required`);
-  label(b.nodeId, `${where}: node_id`);
+  checkLabel(b.nodeId, `${where}: node_id`);
   if (b.minute <= 0n) throw new ValidationError(`${where}: minute must be after the Unix epoch`);
   if (b.version <= 0n) throw new ValidationError(`${where}: version must be positive`);
   if (b.cells.length > MAX_BLOCK_CELLS)
     throw new ValidationError(`${where}: ${b.cells.length} cells, over the limit of ${MAX_BLOCK_CELLS}`);
   if (b.minutes > 1) throw new ValidationError(`${where}: a reported block covers one minute`);
-  const cells = b.cells.map((c, i): TrafficCell => {
+  b.cells.forEach((c, i) => {
     const at = `${where}, cell ${i + 1}`;
     if (!c.kind) throw new ValidationError(`${at}: kind is required`);
     if (c.latencyBuckets.length > BUCKETS)
@@ -100,18 +99,11 @@ export function checkedBlockFromWire(b: WireBlock, index: number): TrafficBlock 
       c.latencyMaxMs < 0
     )
       throw new ValidationError(`${at}: latencies must be finite and not negative`);
-    return {
-      kind: label(c.kind, `${at}: kind`),
-      detail: label(c.detail, `${at}: detail`),
-      caller: label(c.caller, `${at}: caller`),
-      callee: label(c.callee, `${at}: callee`),
-      count: Number(c.count),
-      errors: Number(c.errors),
-      items: Number(c.items),
-      latencySumMs: c.latencySumMs,
-      latencyMaxMs: c.latencyMaxMs,
-      latency: c.latencyBuckets.map(Number),
-    };
+    checkLabel(c.kind, `${at}: kind`);
+    checkLabel(c.detail, `${at}: detail`);
+    checkLabel(c.caller, `${at}: caller`);
+    checkLabel(c.callee, `${at}: callee`);
   });
-  return { nodeId: b.nodeId, minute: Number(b.minute), minutes: 1, version: Number(b.version), cells };
+  // Checked: the same as shown (a reported block covers one minute, so `minutes` is 1).
+  return blockFromWire(b);
 }

@@ -180,6 +180,29 @@ export class TrafficStore {
     return row ? Number(row.value) : 0;
   }
 
+  /** Adds a cell to a node's minute (to what the same key held). */
+  #addCell(nodeId: string, minute: number, c: TrafficCell): void {
+    this.#q.addCell.run({
+      node: nodeId,
+      minute,
+      kind: c.kind,
+      detail: c.detail,
+      caller: c.caller,
+      callee: c.callee,
+      count: c.count,
+      errors: c.errors,
+      items: c.items,
+      sum: c.latencySumMs,
+      max: c.latencyMaxMs,
+      latency: encodeHistogram(c.latency),
+    });
+  }
+
+  /** The stored cells of a node's minute. */
+  #cells(nodeId: string, minute: number): TrafficCell[] {
+    return (this.#q.cells.all(nodeId, minute) as CellRow[]).map(cellOf);
+  }
+
   /**
    * Adds what this node counted (a recorder's flush) to its own blocks, in one transaction: the
    * counts are added to what the minute held (a minute may be flushed in parts, and again after a
@@ -194,20 +217,7 @@ export class TrafficStore {
       for (const m of minutes) {
         if (m.cells.length === 0) continue;
         for (const c of m.cells) {
-          this.#q.addCell.run({
-            node: this.nodeId,
-            minute: m.minute,
-            kind: c.kind,
-            detail: c.detail,
-            caller: c.caller,
-            callee: c.callee,
-            count: c.count,
-            errors: c.errors,
-            items: c.items,
-            sum: c.latencySumMs,
-            max: c.latencyMaxMs,
-            latency: encodeHistogram(c.latency),
-          });
+          this.#addCell(this.nodeId, m.minute, c);
           cells++;
         }
         rev++;
@@ -248,22 +258,7 @@ export class TrafficStore {
           continue;
         }
         this.#q.dropCells.run(b.nodeId, b.minute);
-        for (const c of b.cells) {
-          this.#q.addCell.run({
-            node: b.nodeId,
-            minute: b.minute,
-            kind: c.kind,
-            detail: c.detail,
-            caller: c.caller,
-            callee: c.callee,
-            count: c.count,
-            errors: c.errors,
-            items: c.items,
-            sum: c.latencySumMs,
-            max: c.latencyMaxMs,
-            latency: encodeHistogram(c.latency),
-          });
-        }
+        for (const c of b.cells) this.#addCell(b.nodeId, b.minute, c);
         rev++;
         this.#q.putBlock.run(b.nodeId, b.minute, b.version, rev, at);
         changed.push({ nodeId: b.nodeId, minute: b.minute });
@@ -329,7 +324,7 @@ export class TrafficStore {
     let cells = 0;
     let lastRev = this.reportedRev;
     for (const r of rows) {
-      const c = (this.#q.cells.all(r.node_id, r.minute) as CellRow[]).map(cellOf);
+      const c = this.#cells(r.node_id, r.minute);
       if (blocks.length > 0 && cells + c.length > maxCells) break;
       cells += c.length;
       blocks.push({
@@ -357,7 +352,7 @@ export class TrafficStore {
     for (const k of keys) {
       const b = this.#q.block.get(k.nodeId, k.minute) as { version: number; rev: number } | undefined;
       if (!b) continue;
-      const cells = (this.#q.cells.all(k.nodeId, k.minute) as CellRow[]).map(cellOf);
+      const cells = this.#cells(k.nodeId, k.minute);
       out.push({ nodeId: k.nodeId, minute: k.minute, minutes: 1, version: b.version, rev: b.rev, cells });
     }
     return out;

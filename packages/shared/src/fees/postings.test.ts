@@ -1,14 +1,22 @@
-import { create } from "@bufbuild/protobuf";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { ledgerPb } from "@lrs/shared";
 import { describe, expect, it } from "vitest";
-import { LedgerInputError } from "./errors.js";
-import { MAX_POSTINGS_PER_CALL, validateBatch, validatePosting } from "./validate.js";
+import { LedgerPostingSchema } from "../gen/lrs/v1/ledger_pb.js";
+import {
+  entryIdOf,
+  LedgerInputError,
+  MAX_POSTINGS_PER_CALL,
+  postingMessage,
+  postingOfRow,
+  reversalIdOf,
+  validatePosting,
+  validatePostings,
+} from "./postings.js";
 
-type Over = Partial<Omit<ledgerPb.LedgerPosting, "$typeName" | "$unknown">>;
+type Over = MessageInitShape<typeof LedgerPostingSchema>;
 
-function posting(over: Over = {}): ledgerPb.LedgerPosting {
-  return create(ledgerPb.LedgerPostingSchema, {
+function posting(over: Over = {}) {
+  return create(LedgerPostingSchema, {
     entryId: "north-a:r1/charge",
     transactionId: "r1",
     kind: "loan",
@@ -55,6 +63,11 @@ describe("validatePosting", () => {
       { transactionId: "" },
       /posting 3 \(entry "north-a:r1\/charge"\): transaction_id is required/,
     ],
+    [
+      "a long transaction id",
+      { transactionId: "t".repeat(201) },
+      /transaction_id is 201 characters long; the limit is 200/,
+    ],
     ["an unknown kind", { kind: "gift" }, /kind "gift" is not one of loan, copy, copyright, reversal/],
     ["a bad payer", { payerId: "North A" }, /payer_id "North A" is not an institution id/],
     ["no payee", { payeeId: "" }, /payee_id is required/],
@@ -66,9 +79,14 @@ describe("validatePosting", () => {
     [
       "a huge amount",
       { amountMinor: 10n ** 12n + 1n },
-      /amount_minor 1000000000001 is over the largest amount taken/,
+      /amount_minor 1000000000001 is over the largest amount taken \(1000000000000\)/,
     ],
     ["no time", { postedAt: undefined }, /posted_at is required/],
+    [
+      "a time before 1970",
+      { postedAt: timestampFromDate(new Date("1969-12-31T00:00:00Z")), period: "1969-12" },
+      /posted_at is not a usable time/,
+    ],
     [
       "a period that is not posted_at's month",
       { period: "2026-12" },
@@ -86,7 +104,7 @@ describe("validatePosting", () => {
       { reversesEntryId: "e0" },
       /reverses_entry_id is set, but kind is "loan", not "reversal"/,
     ],
-    ["a long note", { note: "n".repeat(2001) }, /note is 2001 characters long; the limit is 2000/],
+    ["a long note", { note: "n".repeat(501) }, /note is 501 characters long; the limit is 500/],
   ];
   for (const [what, over, message] of bad)
     it(`refuses ${what}, naming the posting and the field`, () => {
@@ -95,16 +113,59 @@ describe("validatePosting", () => {
     });
 });
 
-describe("validateBatch", () => {
-  it("refuses more postings than the limit, saying the limit", () => {
-    const many = Array.from({ length: MAX_POSTINGS_PER_CALL + 1 }, () => posting());
-    expect(() => validateBatch(many)).toThrow(
+describe("validatePostings", () => {
+  it("takes a charge and its reversal", () => {
+    expect(entryIdOf("north-a", "r1", "charge")).toBe("north-a:r1/charge");
+    const reversal = posting({
+      entryId: reversalIdOf("north-a:r1/charge"),
+      kind: "reversal",
+      reversesEntryId: "north-a:r1/charge",
+    });
+    expect(validatePostings([posting(), reversal]).map((p) => p.entryId)).toEqual([
+      "north-a:r1/charge",
+      "north-a:r1/charge/reversal",
+    ]);
+  });
+
+  it("refuses an empty call, a repeated entry and more postings than the limit, saying the limit", () => {
+    expect(() => validatePostings([])).toThrow(/at least one posting is required/);
+    expect(() => validatePostings([posting(), posting()])).toThrow(
+      /^posting 2 \(entry "north-a:r1\/charge"\): entry_id appears twice in the call$/,
+    );
+    const many = Array.from({ length: MAX_POSTINGS_PER_CALL + 1 }, (_, i) =>
+      posting({ entryId: `north-a:r${i}/charge` }),
+    );
+    expect(() => validatePostings(many)).toThrow(
       `1001 postings in one call; the limit is ${MAX_POSTINGS_PER_CALL}`,
     );
   });
-  it("names the first bad posting of a batch", () => {
-    expect(() => validateBatch([posting(), posting({ entryId: "e2", currency: "" })])).toThrow(
+
+  it("names the first bad posting of a call", () => {
+    expect(() => validatePostings([posting(), posting({ entryId: "e2", currency: "" })])).toThrow(
       /^posting 2 \(entry "e2"\): currency "" is not/,
     );
+  });
+});
+
+describe("a posting between its forms", () => {
+  it("comes back the same from the wire and from a stored row", () => {
+    const wire = posting({ kind: "reversal", reversesEntryId: "north-a:r0/charge" });
+    const valid = validatePosting(wire, 0);
+    expect(postingMessage(valid)).toEqual(wire);
+    const row = {
+      entry_id: valid.entryId,
+      transaction_id: valid.transactionId,
+      kind: valid.kind,
+      payer_id: valid.payerId,
+      payee_id: valid.payeeId,
+      currency: valid.currency,
+      amount_minor: 850,
+      posted_at: valid.postedAt,
+      period: valid.period,
+      reverses_entry_id: valid.reversesEntryId,
+      note: valid.note,
+    };
+    expect(postingOfRow(row)).toEqual(valid);
+    expect(postingOfRow({ ...row, kind: "loan", reverses_entry_id: null }).reversesEntryId).toBe("");
   });
 });
