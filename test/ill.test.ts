@@ -340,6 +340,21 @@ describe("the staff CLI", () => {
     );
   });
 
+  it("reports turnaround per status from the timelines", async () => {
+    const report = JSON.parse(
+      await cli("north-a", "report", "--since", "1d", "--role", "borrower", "--json"),
+    ) as {
+      requests: number;
+      states: Array<{ state: string; count: number; p50Ms: number }>;
+      endToEnd: Array<{ type: string; count: number }>;
+    };
+    expect(report.requests).toBeGreaterThan(10);
+    expect(report.states.find((s) => s.state === "sent_to_supplier")?.count).toBeGreaterThan(0);
+    expect(report.states.find((s) => s.state === "shipped")?.count).toBeGreaterThan(0);
+    expect(report.endToEnd.find((e) => e.type === "loan")?.count).toBeGreaterThan(0);
+    expect(await cli("north-a", "report")).toMatch(/time in each state/);
+  });
+
   it("shows an empty outbox once every message has been acknowledged", async () => {
     const node = fed.node("north-a");
     const out = JSON.parse(await fed.cli(node, ["outbox", "--config", node.config, "--json"])) as {

@@ -12,7 +12,8 @@ import { Command, CommanderError } from "commander";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { AutoRespondMode, BorrowInput } from "./ill/engine.js";
 import { type ActionDetail, type IllEvent, type IllRequest, IllStore } from "./ill/store.js";
-import { addIllCommands, humanSeconds, type IllRequestJson, parseDay, requestJson } from "./ill-cli.js";
+import { addIllCommands, type IllRequestJson, parseDay, requestJson } from "./ill-cli.js";
+import { humanSeconds } from "./ill-report.js";
 import { type IllStaffEngine, illStaffService } from "./services/ill-staff.js";
 import { memberMigrations } from "./store/migrations.js";
 

@@ -13,6 +13,7 @@ import {
   loadConfig,
   normalizeIsbn,
   normalizeIssn,
+  parseDuration,
   parseMoney,
   printJson,
   printTable,
@@ -23,6 +24,7 @@ import {
 import { Argument, type Command, Option } from "commander";
 import { ARTICLE_KEYS, articleRequest } from "./article.js";
 import { type CopyJson, copyJson, formatCopy } from "./copy-cli.js";
+import { humanMs, humanSeconds, turnaround } from "./ill-report.js";
 import {
   AUTO_RESPOND_MODES,
   BORROWER_VERBS,
@@ -647,6 +649,65 @@ download-copy) until [ill] copy_retention has passed.`,
     );
 
   group
+    .command("report")
+    .description("turnaround per status: how long requests stayed in each state, and how they ended")
+    .addOption(configOption())
+    .option("--since <duration>", 'requests created in this last period ("30d", "12h")', "30d")
+    .addOption(
+      new Option("--role <role>", "only borrowing or lending requests").choices(["borrower", "lender"]),
+    )
+    .addOption(jsonOption())
+    .addHelpText(
+      "after",
+      `
+From the requests' timelines (every transition is timestamped): for each state, how many stays in
+it ended and how long they took (median, 90th percentile, longest), how many requests are in it
+now; the requests by the state they are in; and the time from request to its end, by service type.
+At most the latest 1000 requests are read.
+
+Examples:
+  $ lrs-member ill report --config member.toml
+  $ lrs-member ill report --config member.toml --since 7d --role lender --json`,
+    )
+    .action(async (o: { config: string; since: string; role?: string; json?: boolean }) => {
+      const ms = parseDuration(o.since);
+      if (ms === undefined) throw new Error(`--since: "${o.since}" is not a duration such as "30d" or "12h"`);
+      const res = await call(o.config, (c) =>
+        c.listRequests({ role: o.role ?? "", status: "", limit: 1000 }, { timeoutMs: FAST_MS }),
+      );
+      const report = turnaround(res.requests, new Date(Date.now() - ms));
+      if (o.json) return printJson(report);
+      process.stdout.write(`${report.requests} request(s) created since ${report.since.toISOString()}\n`);
+      if (report.requests === 0) return;
+      process.stdout.write("\ntime in each state\n");
+      printTable(
+        report.states.map((t) => ({
+          role: t.role,
+          state: t.state,
+          ended: String(t.count),
+          median: t.count ? humanMs(t.p50Ms) : "-",
+          p90: t.count ? humanMs(t.p90Ms) : "-",
+          longest: t.count ? humanMs(t.maxMs) : "-",
+          "in it now": String(t.current),
+        })),
+      );
+      process.stdout.write("\nwhere they are now\n");
+      printTable(report.outcomes.map((x) => ({ role: x.role, state: x.state, requests: String(x.count) })));
+      if (report.endToEnd.length > 0) {
+        process.stdout.write("\nrequest to its end\n");
+        printTable(
+          report.endToEnd.map((x) => ({
+            role: x.role,
+            type: x.type,
+            ended: String(x.count),
+            median: humanMs(x.p50Ms),
+            p90: humanMs(x.p90Ms),
+          })),
+        );
+      }
+    });
+
+  group
     .command("list")
     .description("list ILL requests, the latest first")
     .addOption(configOption())
@@ -896,21 +957,4 @@ export function borrowRequest(
 
 function truncate(s: string, n: number): string {
   return s.length <= n ? s : `${s.slice(0, n - 1)}…`;
-}
-
-/** 259200 → "3d", 90 → "1m 30s": a response time as staff think of it. */
-export function humanSeconds(total: number): string {
-  const parts: string[] = [];
-  let rest = Math.round(total);
-  for (const [unit, size] of [
-    ["d", 86_400],
-    ["h", 3_600],
-    ["m", 60],
-    ["s", 1],
-  ] as const) {
-    const n = Math.floor(rest / size);
-    if (n > 0) parts.push(`${n}${unit}`);
-    rest -= n * size;
-  }
-  return parts.slice(0, 2).join(" ") || "0s";
 }
