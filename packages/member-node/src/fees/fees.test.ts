@@ -170,6 +170,40 @@ describe("the copyright rule (CONTU: five a year from one journal's last five ye
     });
   });
 
+  it("a duplicate that is also over the rule says both in review", () => {
+    m = new Member();
+    for (let i = 0; i < 5; i++) m.send(m.copy(NATURE).id);
+    const first = m.store.createBorrowing({
+      patronId: "same-patron",
+      serviceType: ServiceType.COPY,
+      bibliographicInfo: {
+        title: `Journal ${NATURE}`,
+        titleOfComponent: "The same article",
+        bibliographicItemId: [
+          { bibliographicItemIdentifierCode: "ISSN", bibliographicItemIdentifier: NATURE },
+        ],
+      },
+      copyrightCompliance: "US:CCG",
+    });
+    expect(first.state).toBe("review");
+    const again = m.store.createBorrowing({
+      patronId: "same-patron",
+      serviceType: ServiceType.COPY,
+      bibliographicInfo: {
+        title: `Journal ${NATURE}`,
+        titleOfComponent: "The same article",
+        bibliographicItemId: [
+          { bibliographicItemIdentifierCode: "ISSN", bibliographicItemIdentifier: NATURE },
+        ],
+      },
+      copyrightCompliance: "US:CCG",
+    });
+    expect(again.state).toBe("review");
+    expect(again.duplicateOf).toBe(first.id);
+    expect(m.store.timeline(again.id).at(-1)!.detail.effects).toEqual(["notify_staff_duplicate"]);
+    expect(again.attention).toMatch(/^copyright: a 6th copy from ISSN 0028-0836/);
+  });
+
   it("does not count another journal, another year, an old article or a loan", () => {
     m = new Member();
     for (let i = 0; i < 5; i++) m.send(m.copy(NATURE).id);

@@ -846,7 +846,12 @@ export class IllStore {
     next.last_transition_at = result.record.at.toISOString();
     // Over the copyright rule: staff see why, on the timeline and as what to look at; letting it
     // go (approve) clears that.
-    const copyright = result.effects.includes("notify_staff_copyright") ? overCopyrightLimit : undefined;
+    // A duplicate that is also over the rule goes to review as a duplicate: say the copyright
+    // reason too, so that staff approving it know they approve both.
+    const copyright =
+      result.effects.includes("notify_staff_copyright") || (result.to === "review" && event === "validate")
+        ? overCopyrightLimit
+        : undefined;
     const attention =
       copyright !== undefined
         ? `copyright: ${copyright} (approve to send it all the same, or cancel)`
