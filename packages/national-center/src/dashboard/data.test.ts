@@ -2,8 +2,8 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import {
   Database,
-  type DirectorySource,
   directoryPb,
+  fixedDirectory,
   sharedMigrations,
   Tier,
   TrafficRecorder,
@@ -18,22 +18,19 @@ import { buildSummary, healthOf } from "./data.js";
 const MIN = 60_000;
 const NOW = 29_000_000 * MIN + 30_000;
 
-const directory: DirectorySource = {
-  current: () =>
-    create(directoryPb.DirectorySchema, {
-      version: 1n,
-      authorityId: "nat",
-      institutions: [
-        { id: "nat", name: "National", tier: Tier.NATIONAL },
-        { id: "north-rc", name: "North Center", tier: Tier.REGIONAL, region: "north" },
-        { id: "north-a", name: "North A", tier: Tier.MEMBER, region: "north" },
-        { id: "south-rc", name: "South Center", tier: Tier.REGIONAL, region: "south" },
-        { id: "south-a", name: "South A", tier: Tier.MEMBER, region: "south" },
-      ],
-    }),
-  onChange: () => () => {},
-  isRevoked: () => false,
-};
+const directory = fixedDirectory(
+  create(directoryPb.DirectorySchema, {
+    version: 1n,
+    authorityId: "nat",
+    institutions: [
+      { id: "nat", name: "National", tier: Tier.NATIONAL },
+      { id: "north-rc", name: "North Center", tier: Tier.REGIONAL, region: "north" },
+      { id: "north-a", name: "North A", tier: Tier.MEMBER, region: "north" },
+      { id: "south-rc", name: "South Center", tier: Tier.REGIONAL, region: "south" },
+      { id: "south-a", name: "South A", tier: Tier.MEMBER, region: "south" },
+    ],
+  }),
+);
 
 const health = (
   nodeId: string,

@@ -11,7 +11,7 @@ import { Code, ConnectError, createClient, createRouterTransport } from "@connec
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { defaultIllConfig, formatSize, parseSize, toConfig } from "../config.js";
 import { Database } from "../db.js";
-import type { DirectorySource } from "../directory/source.js";
+import { fixedDirectory } from "../directory/source.js";
 import { Tier } from "../gen/lrs/v1/common_pb.js";
 import {
   type CopyTransfer,
@@ -199,11 +199,7 @@ const DIRECTORY: Directory = create(DirectorySchema, {
     { id: "south-a", tier: Tier.MEMBER, region: "south" },
   ],
 });
-const directory: DirectorySource = {
-  current: () => DIRECTORY,
-  onChange: () => () => {},
-  isRevoked: () => false,
-};
+const directory = fixedDirectory(DIRECTORY);
 const SOUTH_RC: NodeIdentity = { id: "south-rc", tier: Tier.REGIONAL, region: "south" };
 const SOUTH_A: NodeIdentity = { id: "south-a", tier: Tier.MEMBER, region: "south" };
 

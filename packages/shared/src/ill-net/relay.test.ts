@@ -2,7 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Database } from "../db.js";
-import type { DirectorySource } from "../directory/source.js";
+import { fixedDirectory } from "../directory/source.js";
 import { Tier } from "../gen/lrs/v1/common_pb.js";
 import { type Directory, DirectorySchema } from "../gen/lrs/v1/directory_pb.js";
 import { RequestSchema, Status, SupplyingAgencyMessageSchema } from "../gen/lrs/v1/ill_pb.js";
@@ -39,11 +39,7 @@ const DIRECTORY: Directory = create(DirectorySchema, {
   ],
 });
 
-const directory: DirectorySource = {
-  current: () => DIRECTORY,
-  onChange: () => () => {},
-  isRevoked: () => false,
-};
+const directory = fixedDirectory(DIRECTORY);
 
 const NORTH_RC: NodeIdentity = { id: "north-rc", tier: Tier.REGIONAL, region: "north" };
 const SOUTH_RC: NodeIdentity = { id: "south-rc", tier: Tier.REGIONAL, region: "south" };

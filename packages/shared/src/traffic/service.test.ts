@@ -10,7 +10,7 @@ import {
 } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { Database } from "../db.js";
-import type { DirectorySource } from "../directory/source.js";
+import { fixedDirectory } from "../directory/source.js";
 import { Tier } from "../gen/lrs/v1/common_pb.js";
 import { type Directory, DirectorySchema } from "../gen/lrs/v1/directory_pb.js";
 import { RequestSchema } from "../gen/lrs/v1/ill_pb.js";
@@ -46,11 +46,7 @@ const DIRECTORY: Directory = create(DirectorySchema, {
     { id: "south-a", tier: Tier.MEMBER, region: "south" },
   ],
 });
-const directory: DirectorySource = {
-  current: () => DIRECTORY,
-  onChange: () => () => {},
-  isRevoked: () => false,
-};
+const directory = fixedDirectory(DIRECTORY);
 const NAT: NodeIdentity = { id: "nat", tier: Tier.NATIONAL, region: "" };
 const NORTH_RC: NodeIdentity = { id: "north-rc", tier: Tier.REGIONAL, region: "north" };
 const NORTH_A: NodeIdentity = { id: "north-a", tier: Tier.MEMBER, region: "north" };
