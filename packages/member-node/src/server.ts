@@ -146,15 +146,12 @@ export class MemberNode extends BaseNode {
       fees: { copyright, ledger },
       copies,
       parentId: () => regionalCenterOf(ctx.directory, cfg.region) ?? "the regional center",
+      // The copy is charged when the borrower first downloads it, in the transaction that records it.
+      onFirstCopyDownload: (r) => ledger.chargeCopy(r, new Date()),
+      // Copy downloads in the traffic figures: by this library, of a copy the lender supplied.
+      onEachCopyDownload: (d) =>
+        ctx.traffic.download({ by: cfg.id, what: "copy", bytes: d.bytes, ms: d.ms, from: d.lender }),
     });
-    // The copy is charged when the borrower first downloads it, in the transaction that records it.
-    illEngine.onCopyDownloaded = (id) => {
-      const r = illEngine.store.get(id);
-      if (r) ledger.chargeCopy(r, new Date());
-    };
-    // Copy downloads in the traffic figures: by this library, of a copy the lender supplied.
-    illEngine.onEveryCopyDownload = (d) =>
-      ctx.traffic.download({ by: cfg.id, what: "copy", bytes: d.bytes, ms: d.ms, from: d.lender });
     return new MemberNode({
       ...ctx,
       regional: parentLink,

@@ -251,6 +251,9 @@ const trafficSchema = z
   })
   .strict();
 
+/** The automatic responder's modes (`[ill] auto_respond`, `lrs-member ill auto-respond`). */
+export const AUTO_RESPOND_MODES = ["off", "availability", "scenario"] as const;
+
 /** Interlibrary loan at a member. */
 const illSchema = z
   .object({
@@ -259,7 +262,7 @@ const illSchema = z
      * the lending policy) or "scenario" (tests and demos: a token in the request's note decides).
      * `lrs-member ill auto-respond` changes it at run time.
      */
-    auto_respond: z.enum(["off", "availability", "scenario"]).default("off"),
+    auto_respond: z.enum(AUTO_RESPOND_MODES).default("off"),
     /** An earlier request by the same patron for the same title within this window is a duplicate. */
     duplicate_window: duration.default(30 * 86_400_000),
     /** How often the timers (response times, due dates, rota retries) are checked. */

@@ -5,6 +5,7 @@ import { create } from "@bufbuild/protobuf";
 import { type Timestamp, timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { type Client, createClient } from "@connectrpc/connect";
 import {
+  AUTO_RESPOND_MODES,
   configOption,
   costsOf,
   ill,
@@ -25,7 +26,6 @@ import { Argument, type Command, Option } from "commander";
 import { ARTICLE_KEYS, articleRequest } from "../ill/article.js";
 import { humanMs, humanSeconds, turnaround } from "../ill/report.js";
 import {
-  AUTO_RESPOND_MODES,
   BORROWER_VERBS,
   LIBRARY_PATRON,
   parseServiceType,

@@ -54,6 +54,11 @@ interface Member {
   readonly outbox: Outbox;
   readonly copies: CopyStore;
   readonly engine: IllEngine;
+  /** What the engine's download hooks reported: the first download of each copy, and every one. */
+  readonly downloads: {
+    readonly first: string[];
+    readonly every: Array<{ requestId: string; lender: string; bytes: number }>;
+  };
 }
 
 const regional: RegionalIll = {
@@ -75,6 +80,7 @@ function member(
   const outbox = new Outbox(db);
   const log = createLogger(`test:${id}`);
   const copies = new CopyStore({ db, outbox, dataDir: join(dir, id), nodeId: id, log, now });
+  const downloads: Member["downloads"] = { first: [], every: [] };
   const engine = new IllEngine({
     db,
     outbox,
@@ -104,8 +110,10 @@ function member(
     now,
     copies,
     parentId: () => `${id.split("-")[0]}-rc`,
+    onFirstCopyDownload: (r) => downloads.first.push(r.id),
+    onEachCopyDownload: ({ requestId, lender, bytes }) => downloads.every.push({ requestId, lender, bytes }),
   });
-  return { id, db, outbox, copies, engine };
+  return { id, db, outbox, copies, engine, downloads };
 }
 
 let b: Member;
@@ -290,10 +298,6 @@ describe("the borrower's copy", () => {
   }
 
   it("arrives before CopyCompleted, is downloaded as uploaded, and the first download is reported once", async () => {
-    const first: string[] = [];
-    const every: Array<{ requestId: string; lender: string; bytes: number }> = [];
-    b.engine.onCopyDownloaded = (id) => first.push(id);
-    b.engine.onEveryCopyDownload = ({ requestId, lender, bytes }) => every.push({ requestId, lender, bytes });
     const { bid } = await delivered();
     expect(b.engine.store.get(bid)?.state).toBe("copy_completed");
     expect(b.engine.timers(bid)).toEqual([{ kind: "copy_expiry", dueAt: new Date(T0 + 30 * DAY) }]);
@@ -310,9 +314,9 @@ describe("the borrower's copy", () => {
       mediaType: "application/pdf",
     });
     await download(b, bid);
-    expect(first).toEqual([bid]);
+    expect(b.downloads.first).toEqual([bid]);
     // Each complete download is reported (traffic figures), with the lender and the size.
-    expect(every).toEqual([
+    expect(b.downloads.every).toEqual([
       { requestId: bid, lender: "south-a", bytes: PDF.length },
       { requestId: bid, lender: "south-a", bytes: PDF.length },
     ]);

@@ -7,6 +7,7 @@ import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import {
+  AUTO_RESPOND_MODES,
   type CopyStore,
   catalogPb,
   clientFor,
@@ -34,7 +35,7 @@ import type { MemberCatalog } from "../store/catalog.js";
 import { IllStateError } from "./errors.js";
 import { IllInbox } from "./inbox.js";
 import { type Applied, type DeliverOutcome, IllReceiver } from "./receiver.js";
-import { AUTO_RESPOND_MODES, AutoResponder, type AutoRespondMode, ownRecordsOf } from "./responder.js";
+import { AutoResponder, type AutoRespondMode, ownRecordsOf } from "./responder.js";
 import { type ActionDetail, type IllRequest, IllStore, type RotaEntry } from "./store.js";
 
 export type { AutoRespondMode } from "./responder.js";
@@ -131,6 +132,14 @@ export interface IllEngineOptions {
   readonly parentId?: () => string;
   /** The copyright rule and the ledger, hooked into the store's transitions; none in tests that do not ask. */
   readonly fees?: { readonly copyright: CopyrightCounter; readonly ledger: MemberLedger };
+  /**
+   * The first download of a borrowing request's copy, inside the transaction that records that
+   * download (a ledger posting made here commits with it; a throw undoes the record, and the next
+   * download calls it again). The node charges the copy here.
+   */
+  readonly onFirstCopyDownload?: (request: IllRequest) => void;
+  /** Each complete download of a copy, the first included (the node counts it in its traffic figures). */
+  readonly onEachCopyDownload?: (d: { requestId: string; lender: string; bytes: number; ms: number }) => void;
 }
 
 const DAY_MS = 86_400_000;
@@ -156,16 +165,6 @@ export class IllEngine {
   readonly responder: AutoResponder;
   /** Document delivery (upload, delivery, download, expiry), when the node has a copy store. */
   readonly copies: CopyDelivery | undefined;
-  /**
-   * Called the first time a borrowing request's copy is downloaded, inside the transaction that
-   * records that download (a ledger posting made here commits with it; a throw undoes the record,
-   * and the next download calls it again). Set by the node (fees).
-   */
-  onCopyDownloaded: ((requestId: string) => void) | undefined;
-  /** Every complete download of a copy (the node counts it in its traffic figures). */
-  onEveryCopyDownload:
-    | ((d: { requestId: string; lender: string; bytes: number; ms: number }) => void)
-    | undefined;
   readonly #o: IllEngineOptions;
   readonly #now: () => Date;
   readonly #log: Logger;
@@ -207,8 +206,11 @@ export class IllEngine {
           log: opts.log.child({ part: "ill-copy" }),
           now: this.#now,
           newId: opts.newId ?? randomUUID,
-          onFirstDownload: (id) => this.onCopyDownloaded?.(id),
-          onDownloaded: (d) => this.onEveryCopyDownload?.(d),
+          onFirstDownload: (id) => {
+            const request = this.store.get(id);
+            if (request) opts.onFirstCopyDownload?.(request);
+          },
+          ...(opts.onEachCopyDownload ? { onDownloaded: opts.onEachCopyDownload } : {}),
         })
       : undefined;
     const copies = this.copies;
@@ -371,10 +373,8 @@ export class IllEngine {
     return AUTO_RESPOND_MODES.find((m) => m === set) ?? this.#o.ill.auto_respond;
   }
 
-  /** Switches the automatic responder; the choice survives restarts. */
+  /** Switches the automatic responder; the choice survives restarts. Staff's text is checked by IllStaffService. */
   setAutoResponder(mode: AutoRespondMode): void {
-    if (!AUTO_RESPOND_MODES.includes(mode))
-      throw new ConnectError(`mode must be one of ${AUTO_RESPOND_MODES.join(", ")}`, Code.InvalidArgument);
     this.store.setSetting(AUTO_RESPOND_KEY, mode);
     this.#log.info({ mode }, "automatic responder set");
   }

@@ -24,8 +24,6 @@ const { ReasonUnfilled, ServiceType } = illPb;
 
 export type AutoRespondMode = IllConfig["auto_respond"];
 
-export const AUTO_RESPOND_MODES: readonly AutoRespondMode[] = ["off", "availability", "scenario"];
-
 /**
  * The mock lender's answers, by a token in the request's note: `scenario:<name>` for every
  * lender, `scenario:<agency id>=<name>` for one (it wins over the general token).
