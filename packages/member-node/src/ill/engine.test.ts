@@ -27,7 +27,8 @@ import { illService } from "../services/ill.js";
 import { MemberCatalog } from "../store/catalog.js";
 import { memberMigrations } from "../store/migrations.js";
 import { type AutoRespondMode, IllEngine, type RegionalIll } from "./engine.js";
-import { decideByAvailability, scenarioOf } from "./responder.js";
+import { decideByAvailability } from "./responder.js";
+import { scenarioOf } from "./scenario-responder.js";
 import type { IllRequest, RotaEntry } from "./store.js";
 
 const { ServiceType, ReasonUnfilled, ErrorType, MessageStatus } = illPb;
