@@ -15,7 +15,7 @@ import { BUILTIN_MAPS, resolveHoldingsMap } from "./catalog/holdings-map.js";
 import { EXIT_FAILED, EXIT_OK, EXIT_REJECTIONS, exitCodeOf, importMarcFiles } from "./catalog/import.js";
 import { addCopyrightCommand } from "./cli/copyright.js";
 import { addCopyCommands } from "./cli/delivery.js";
-import { addIllCommands } from "./cli/ill.js";
+import { addIllCommands } from "./cli/ill/commands.js";
 import { createProgressReporter, formatSummary } from "./cli/import-report.js";
 import { addLedgerCommand } from "./cli/ledger.js";
 import { addAvailabilityCommand, addSearchCommand } from "./cli/search.js";

@@ -9,7 +9,7 @@ import { IllStore } from "../ill/store.js";
 import { copyrightService } from "../services/copyright.js";
 import { memberMigrations } from "../store/migrations.js";
 import { addCopyrightCommand, type CopyrightJson } from "./copyright.js";
-import { borrowRequest } from "./ill.js";
+import { borrowRequest } from "./ill/arguments.js";
 
 const NOW = new Date("2026-03-10T09:00:00Z");
 let db: Database;

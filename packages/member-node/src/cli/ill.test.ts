@@ -15,7 +15,9 @@ import { humanSeconds } from "../ill/report.js";
 import { type ActionDetail, type IllEvent, type IllRequest, IllStore } from "../ill/store.js";
 import { type IllStaffEngine, illStaffService } from "../services/ill-staff.js";
 import { memberMigrations } from "../store/migrations.js";
-import { addIllCommands, type IllRequestJson, parseDay, requestJson } from "./ill.js";
+import { parseDay } from "./ill/arguments.js";
+import { addIllCommands } from "./ill/commands.js";
+import { type IllRequestJson, requestJson } from "./ill/json.js";
 
 const T0 = new Date("2025-03-10T09:00:00Z");
 const { ServiceType } = illPb;
@@ -511,25 +513,22 @@ function lrsMember(...args: string[]): Promise<{ code: number; stdout: string; s
   });
 }
 
-describe.skipIf(!existsSync(join(ROOT, "packages/member-node/dist/ill-cli.js")))(
-  "the built lrs-member",
-  () => {
-    it("exits 1 with one clear line when ill request has nothing to borrow", async () => {
-      const r = await lrsMember("ill", "request", "--config", "nowhere.toml", "--type", "loan");
-      expect(r.code).toBe(1);
-      expect(r.stderr).toBe(
-        "error: say what to borrow: --cluster ID, --isbn ISBN, --issn ISSN or --title TITLE\n",
-      );
-    });
+describe.skipIf(!existsSync(join(ROOT, "packages/member-node/dist/main.js")))("the built lrs-member", () => {
+  it("exits 1 with one clear line when ill request has nothing to borrow", async () => {
+    const r = await lrsMember("ill", "request", "--config", "nowhere.toml", "--type", "loan");
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      "error: say what to borrow: --cluster ID, --isbn ISBN, --issn ISSN or --title TITLE\n",
+    );
+  });
 
-    it("lists the ill commands in its help", async () => {
-      const r = await lrsMember("ill", "--help");
-      expect(r.code).toBe(0);
-      expect(r.stdout).toMatch(/request \[options\]/);
-      expect(r.stdout).toMatch(/auto-respond \[options\] \[mode\]/);
-    });
-  },
-);
+  it("lists the ill commands in its help", async () => {
+    const r = await lrsMember("ill", "--help");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/request \[options\]/);
+    expect(r.stdout).toMatch(/auto-respond \[options\] \[mode\]/);
+  });
+});
 
 describe("response times for people", () => {
   it("says days, hours, minutes and seconds, the two largest", () => {
