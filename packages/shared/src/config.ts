@@ -325,6 +325,11 @@ export type IllConfig = z.infer<typeof illSchema>;
 /** `[traffic]`: durations in milliseconds. */
 export type TrafficConfig = z.infer<typeof trafficSchema>;
 
+/** The `[lending_policy]` settings with every default. */
+export function defaultLendingPolicy(): LendingPolicyConfig {
+  return lendingPolicySchema.parse({});
+}
+
 /** The `[ill]` settings with every default (tests build theirs from it). */
 export function defaultIllConfig(): IllConfig {
   return illSchema.parse({});

@@ -7,7 +7,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
-import { Database, illPb, illServicePb, Outbox, sharedMigrations } from "@lrs/shared";
+import { type Database, illPb, illServicePb, Outbox } from "@lrs/shared";
+import { memoryDatabase } from "@lrs/shared/testing";
 import { Command, CommanderError } from "commander";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { AutoRespondMode, BorrowInput } from "../ill/engine.js";
@@ -83,7 +84,7 @@ let closes: number;
 let n: number;
 
 beforeEach(() => {
-  db = Database.open(":memory:", [...sharedMigrations, ...memberMigrations]);
+  db = memoryDatabase(memberMigrations);
   n = 0;
   store = new IllStore({
     db,

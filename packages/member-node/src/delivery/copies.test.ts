@@ -17,16 +17,16 @@ import {
   copyMigrations,
   type copyPb,
   createLogger,
-  Database,
+  type Database,
   defaultIllConfig,
   ill,
   illPb,
   illServicePb,
   Outbox,
   pushCopy,
-  sharedMigrations,
   toConnectError,
 } from "@lrs/shared";
+import { lendingPolicy, memoryDatabase } from "@lrs/shared/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type AutoRespondMode, IllEngine, type RegionalIll } from "../ill/engine.js";
 import { IllStateError } from "../ill/errors.js";
@@ -76,7 +76,7 @@ function member(
   id: string,
   o: { mode?: AutoRespondMode; maxBytes?: number; retention?: number } = {},
 ): Member {
-  const db = Database.open(":memory:", [...sharedMigrations, ...memberMigrations, ...copyMigrations]);
+  const db = memoryDatabase(memberMigrations, copyMigrations);
   const outbox = new Outbox(db);
   const log = createLogger(`test:${id}`);
   const copies = new CopyStore({ db, outbox, dataDir: join(dir, id), nodeId: id, log, now });
@@ -91,19 +91,7 @@ function member(
       ...(o.maxBytes ? { max_copy_size: o.maxBytes } : {}),
       ...(o.retention ? { copy_retention: o.retention } : {}),
     },
-    lendingPolicy: {
-      lends_items: true,
-      supplies_copies: true,
-      loan_period_days: 28,
-      max_renewals: 1,
-      lend_only_if_multiple_copies: false,
-      non_circulating_locations: ["REF"],
-      notes: "",
-      material_types: [],
-      closed_periods: [],
-      response_time: 3 * DAY,
-      lends_outside_region: true,
-    },
+    lendingPolicy: lendingPolicy({ non_circulating_locations: ["REF"] }),
     catalog: new MemberCatalog(db, id),
     regional,
     log,

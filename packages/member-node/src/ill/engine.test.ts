@@ -22,6 +22,7 @@ import {
   type OutboxMessage,
   sharedMigrations,
 } from "@lrs/shared";
+import { lendingPolicy, memoryDatabase } from "@lrs/shared/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import { illService } from "../services/ill.js";
 import { MemberCatalog } from "../store/catalog.js";
@@ -36,19 +37,7 @@ const T0 = Date.parse("2025-03-10T09:00:00Z");
 const SECOND = 1000;
 const DAY = 86_400_000;
 
-const POLICY: LendingPolicyConfig = {
-  lends_items: true,
-  supplies_copies: true,
-  loan_period_days: 28,
-  max_renewals: 1,
-  lend_only_if_multiple_copies: false,
-  non_circulating_locations: [],
-  notes: "",
-  material_types: [],
-  closed_periods: [],
-  response_time: 3 * DAY,
-  lends_outside_region: true,
-};
+const POLICY: LendingPolicyConfig = lendingPolicy();
 
 interface Member {
   readonly id: string;
@@ -970,7 +959,7 @@ describe("the responder's pieces", () => {
   });
 
   it("refuses during a closed period", () => {
-    const db = Database.open(":memory:", [...sharedMigrations, ...memberMigrations]);
+    const db = memoryDatabase(memberMigrations);
     try {
       const catalog = new MemberCatalog(db, "l1");
       catalog.upsert(record("r1", "T"), [item("b1")]);
@@ -994,7 +983,7 @@ describe("the responder's pieces", () => {
   });
 
   it("does not lend a material type its policy leaves out, but still copies from it", () => {
-    const db = Database.open(":memory:", [...sharedMigrations, ...memberMigrations]);
+    const db = memoryDatabase(memberMigrations);
     try {
       const catalog = new MemberCatalog(db, "l1");
       catalog.upsert(record("r1", "T"), [item("b1")]);

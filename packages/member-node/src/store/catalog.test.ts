@@ -12,6 +12,7 @@ import {
   sharedMigrations,
   toIso2709,
 } from "@lrs/shared";
+import { memoryDatabase } from "@lrs/shared/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { CatalogRecordError, recordIdOf } from "../catalog/fields.js";
 import { catalogDigest, ftsIndexQuery, MemberCatalog } from "./catalog.js";
@@ -54,7 +55,7 @@ let catalog: MemberCatalog;
 let clock: number;
 
 beforeEach(() => {
-  db = Database.open(":memory:", [...sharedMigrations, ...memberMigrations]);
+  db = memoryDatabase(memberMigrations);
   clock = Date.UTC(2025, 0, 1);
   catalog = new MemberCatalog(db, "test-member", {
     now: () => {
