@@ -1,13 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { type Timestamp, timestampDate } from "@bufbuild/protobuf/wkt";
-import {
-  type Database,
-  type HoldingData,
-  type LendingPolicyConfig,
-  readMarcFile,
-  searchPb,
-} from "@lrs/shared";
-import { lendingPolicy, memoryDatabase } from "@lrs/shared/testing";
+import { type Database, type LendingPolicyConfig, readMarcFile, searchPb } from "@lrs/shared";
+import { lendingPolicy, memoryDatabase, shelfItem } from "@lrs/shared/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { MemberCatalog } from "../store/catalog.js";
 import { memberMigrations } from "../store/migrations.js";
@@ -18,16 +12,7 @@ const CJK = fileURLToPath(new URL("../../../shared/src/marc/fixtures/traject-cjk
 
 const policy: LendingPolicyConfig = lendingPolicy();
 
-function copy(barcode: string, extra: Partial<HoldingData> = {}): HoldingData {
-  return {
-    barcode,
-    callNumber: "PL 1",
-    location: "MAIN",
-    status: "available",
-    loanRule: "standard",
-    ...extra,
-  };
-}
+const copy = shelfItem;
 
 const day = (t: Timestamp | undefined) => (t ? timestampDate(t).toISOString().slice(0, 10) : undefined);
 

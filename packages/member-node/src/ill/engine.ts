@@ -34,6 +34,7 @@ import type { MemberLedger } from "../fees/ledger.js";
 import type { MemberCatalog } from "../store/catalog.js";
 import { IllStateError } from "./errors.js";
 import { IllInbox } from "./inbox.js";
+import { rotaEntry } from "./planning.js";
 import { type Applied, type DeliverOutcome, IllReceiver } from "./receiver.js";
 import { AutoResponder, type AutoRespondMode, ownRecordsOf } from "./responder.js";
 import { type ActionDetail, type IllRequest, IllStore, type RotaEntry } from "./store.js";
@@ -633,21 +634,20 @@ export function availabilityOfName(name: string | undefined): searchPb.Availabil
 
 /** A broker's candidate as the store keeps it. */
 export function rotaEntryOf(c: illServicePb.RotaCandidate): RotaEntry {
-  const entry: { -readonly [K in keyof RotaEntry]: RotaEntry[K] } = {
+  return rotaEntry({
     agencyId: c.agencyId,
     reason: c.reason,
-  };
-  if (c.region) entry.region = c.region;
-  if (c.recordId) entry.recordId = c.recordId;
-  if (c.clusterId) entry.clusterId = c.clusterId;
-  if (c.responseTimeSeconds) entry.responseTimeSeconds = c.responseTimeSeconds;
-  const availability = availabilityName(c.availability);
-  if (availability) entry.availability = availability;
-  entry.lent = Number(c.lent);
-  entry.borrowed = Number(c.borrowed);
-  if (c.charge && c.charge.currencyCode !== "")
-    entry.charge = { currency: c.charge.currencyCode, amount: c.charge.monetaryValue };
-  return entry;
+    region: c.region,
+    recordId: c.recordId,
+    clusterId: c.clusterId,
+    responseTimeSeconds: c.responseTimeSeconds,
+    availability: availabilityName(c.availability),
+    lent: Number(c.lent),
+    borrowed: Number(c.borrowed),
+    ...(c.charge && c.charge.currencyCode !== ""
+      ? { charge: { currency: c.charge.currencyCode, amount: c.charge.monetaryValue } }
+      : {}),
+  });
 }
 
 /** A stored rota entry on the wire again (StaffRequest.rota / excluded). */

@@ -467,18 +467,6 @@ export function validRota(rota: readonly RotaEntry[], field: string): RotaEntry[
       !(Number.isFinite(entry.responseTimeSeconds) && entry.responseTimeSeconds >= 0)
     )
       throw new IllInputError(`${field}[${i}].responseTimeSeconds`, "must be a number of seconds");
-    // Only the known fields, so the stored JSON stays what RotaEntry says.
-    const out: { -readonly [K in keyof RotaEntry]: RotaEntry[K] } = {
-      agencyId: entry.agencyId,
-      reason: entry.reason,
-    };
-    if (entry.region) out.region = entry.region;
-    if (entry.recordId) out.recordId = entry.recordId;
-    if (entry.clusterId) out.clusterId = entry.clusterId;
-    if (entry.responseTimeSeconds) out.responseTimeSeconds = entry.responseTimeSeconds;
-    if (entry.availability) out.availability = entry.availability;
-    if (entry.lent !== undefined) out.lent = entry.lent;
-    if (entry.borrowed !== undefined) out.borrowed = entry.borrowed;
     if (entry.charge) {
       try {
         // Read once here so that a charge that is not an amount never reaches the ledger.
@@ -486,10 +474,26 @@ export function validRota(rota: readonly RotaEntry[], field: string): RotaEntry[
       } catch (err) {
         throw new IllInputError(`${field}[${i}].charge`, (err as Error).message);
       }
-      out.charge = { currency: entry.charge.currency, amount: entry.charge.amount };
     }
-    return out;
+    return rotaEntry(entry);
   });
+}
+
+/** Only the fields RotaEntry names, the empty ones left out, so the stored JSON stays what it says. */
+export function rotaEntry(entry: RotaEntry): RotaEntry {
+  const out: { -readonly [K in keyof RotaEntry]: RotaEntry[K] } = {
+    agencyId: entry.agencyId,
+    reason: entry.reason,
+  };
+  if (entry.region) out.region = entry.region;
+  if (entry.recordId) out.recordId = entry.recordId;
+  if (entry.clusterId) out.clusterId = entry.clusterId;
+  if (entry.responseTimeSeconds) out.responseTimeSeconds = entry.responseTimeSeconds;
+  if (entry.availability) out.availability = entry.availability;
+  if (entry.lent !== undefined) out.lent = entry.lent;
+  if (entry.borrowed !== undefined) out.borrowed = entry.borrowed;
+  if (entry.charge) out.charge = { currency: entry.charge.currency, amount: entry.charge.amount };
+  return out;
 }
 
 export function isServiceType(t: illPb.ServiceType): boolean {

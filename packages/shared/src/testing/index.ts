@@ -2,10 +2,11 @@
  * `@lrs/shared/testing`: what unit tests of every package set up the same way — the standard
  * directory (a national center, two regions with a center and a member each) and the identities
  * of its nodes, a directory that never changes, an in-memory database with its migrations, the
- * default lending policy and `[ill]` settings. Tests only: production code never imports this
+ * default lending policy and `[ill]` settings, an item on the shelf. Tests only: production code never imports this
  * entry point (`scripts/check-boundaries.mjs`, run by `npm test`).
  */
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import type { HoldingData } from "../catalog-sync/change-feed.js";
 import {
   defaultIllConfig,
   defaultLendingPolicy,
@@ -69,4 +70,16 @@ export function lendingPolicy(overrides: Partial<LendingPolicyConfig> = {}): Len
 /** The default `[ill]` settings, with `overrides`. */
 export function illConfig(overrides: Partial<IllConfig> = {}): IllConfig {
   return { ...defaultIllConfig(), ...overrides };
+}
+
+/** An item on the shelf (call number PL 1, location MAIN, available, standard loan rule), with `extra`. */
+export function shelfItem(barcode: string, extra: Partial<HoldingData> = {}): HoldingData {
+  return {
+    barcode,
+    callNumber: "PL 1",
+    location: "MAIN",
+    status: "available",
+    loanRule: "standard",
+    ...extra,
+  };
 }
