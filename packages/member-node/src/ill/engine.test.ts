@@ -28,6 +28,7 @@ import { illService } from "../services/ill.js";
 import { MemberCatalog } from "../store/catalog.js";
 import { memberMigrations } from "../store/migrations.js";
 import { type AutoRespondMode, IllEngine, type RegionalIll } from "./engine.js";
+import { IllInbox } from "./inbox.js";
 import { decideByAvailability } from "./responder.js";
 import { scenarioOf } from "./scenario-responder.js";
 import type { IllRequest, RotaEntry } from "./store.js";
@@ -548,7 +549,7 @@ describe("Deliver", () => {
     expect(l1.engine.store.get(lent.id)?.state).toBe("new");
     const conf = confirmationsSent(l1).at(-1);
     expect(errorsOf(conf)[0]?.type).toBe(ErrorType.UNSUPPORTED_ACTION_TYPE);
-    expect(l1.engine.inbox.get("m-lost")).toMatchObject({ outcome: "refused", requestId: lent.id });
+    expect(new IllInbox(l1.db).get("m-lost")).toMatchObject({ outcome: "refused", requestId: lent.id });
     // The borrower learns of it.
     await fed.settle();
     expect(b.engine.store.get(r.id)?.attention).toMatch(
@@ -896,7 +897,7 @@ describe("automatic responder", () => {
       expect(unfilled?.detail.note).toMatch(/^automatic responder \(availability: /);
       // The reason went out in the Unfilled message.
       const sentIds = unfilled?.detail.sent ?? [];
-      const [sent] = fed.get("l1").engine.inbox.sent(sentIds);
+      const [sent] = new IllInbox(fed.get("l1").db).sent(sentIds);
       const env = sent ? ill.envelopeFromOutbox(sent.kind, sent.payload) : undefined;
       expect(
         env?.message.case === "supplyingAgencyMessage" && env.message.value.messageInfo?.reasonUnfilled,

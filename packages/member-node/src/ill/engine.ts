@@ -161,9 +161,9 @@ const PERMANENT = new Set([
 
 export class IllEngine {
   readonly store: IllStore;
-  readonly inbox: IllInbox;
-  readonly receiver: IllReceiver;
-  readonly responder: AutoResponder;
+  readonly #inbox: IllInbox;
+  readonly #receiver: IllReceiver;
+  readonly #responder: AutoResponder;
   /** Document delivery (upload, delivery, download, expiry), when the node has a copy store. */
   readonly copies: CopyDelivery | undefined;
   readonly #o: IllEngineOptions;
@@ -195,7 +195,7 @@ export class IllEngine {
           }
         : {}),
     });
-    this.inbox = new IllInbox(opts.db);
+    this.#inbox = new IllInbox(opts.db);
     this.copies = opts.copies
       ? new CopyDelivery({
           store: this.store,
@@ -215,7 +215,7 @@ export class IllEngine {
         })
       : undefined;
     const copies = this.copies;
-    this.responder = new AutoResponder({
+    this.#responder = new AutoResponder({
       store: this.store,
       catalog: opts.catalog,
       agencyId: opts.agencyId,
@@ -229,14 +229,14 @@ export class IllEngine {
       },
       ...(copies ? { deliverCopy: (id: string, why: string) => copies.deliverGenerated(id, why) } : {}),
     });
-    this.receiver = new IllReceiver({
+    this.#receiver = new IllReceiver({
       store: this.store,
-      inbox: this.inbox,
+      inbox: this.#inbox,
       outbox: opts.outbox,
       agencyId: opts.agencyId,
       log: opts.log,
       now: this.#now,
-      screenRequest: (req) => this.responder.screen(req),
+      screenRequest: (req) => this.#responder.screen(req),
       ...(copies ? { screenCopyCompleted: copies.screenCopyCompleted.bind(copies) } : {}),
     });
   }
@@ -319,7 +319,7 @@ export class IllEngine {
 
   /** Applies an envelope the parent delivered; the automatic responder follows outside its transaction. */
   deliver(env: illServicePb.IllEnvelope): DeliverOutcome {
-    const outcome = this.receiver.receive(env);
+    const outcome = this.#receiver.receive(env);
     const applied = outcome.applied;
     if (applied && !applied.replayed) this.#afterApplied(applied);
     return outcome;
@@ -328,7 +328,7 @@ export class IllEngine {
   /** Every message sent and received for a request, in time order. */
   messages(id: string): MessageLogEntry[] {
     const sentIds = this.store.timeline(id).flatMap((e) => e.detail.sent ?? []);
-    const out: MessageLogEntry[] = this.inbox.sent(sentIds).map((m) => {
+    const out: MessageLogEntry[] = this.#inbox.sent(sentIds).map((m) => {
       const entry: MessageLogEntry = {
         messageId: m.messageId,
         direction: "out",
@@ -336,14 +336,14 @@ export class IllEngine {
         at: m.createdAt,
       };
       if (m.deliveredAt) entry.deliveredAt = m.deliveredAt;
-      const c = this.inbox.confirmation(m.messageId);
+      const c = this.#inbox.confirmation(m.messageId);
       if (c) {
         entry.confirmedAt = c.receivedAt;
         entry.confirmation = c.status;
       }
       return entry;
     });
-    const received: MessageLogEntry[] = this.inbox
+    const received: MessageLogEntry[] = this.#inbox
       .forRequest(id)
       // A confirmation of ours shows on the message it confirms.
       .filter((e) => e.confirmationMessageId !== undefined)
@@ -427,8 +427,8 @@ export class IllEngine {
     this.#track(
       new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
         try {
-          if (applied.event === "created") await this.responder.answer(applied.requestId);
-          else this.responder.followUp(applied);
+          if (applied.event === "created") await this.#responder.answer(applied.requestId);
+          else this.#responder.followUp(applied);
         } catch (err) {
           this.#log.error({ err, requestId: applied.requestId }, "automatic responder failed");
         }
