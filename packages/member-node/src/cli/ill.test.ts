@@ -324,6 +324,24 @@ describe("ill request, list, show", () => {
     );
   });
 
+  it("reports turnaround as tables: time in each state, where requests are, nothing for a quiet period", async () => {
+    await borrowed();
+    lendingRequest();
+    const r = await ill("report", ...C, "--since", "3650d");
+    expect(r.error).toBeUndefined();
+    const lines = r.out.split("\n");
+    expect(lines[0]).toMatch(/^2 request\(s\) created since \d{4}-\d\d-\d\dT/);
+    expect(lines.slice(1, 4)).toEqual([
+      "",
+      "time in each state",
+      expect.stringMatching(/^ROLE\s+STATE\s+ENDED\s+MEDIAN\s+P90\s+LONGEST\s+IN IT NOW$/),
+    ]);
+    expect(r.out).toContain("\nwhere they are now\n");
+    expect(r.out).toMatch(/\nlender +new +1\n/);
+    const quiet = await ill("report", ...C, "--since", "1s", "--role", "lender");
+    expect(quiet.out).toMatch(/^0 request\(s\) created since [^\n]+\n$/);
+  });
+
   it("lists as a table, or as an array of requests without messages and timers", async () => {
     await borrowed();
     const lent = lendingRequest();
