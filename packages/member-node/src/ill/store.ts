@@ -326,10 +326,6 @@ export class IllStore {
   }
 
   /**
-   * Schedules (or reschedules) the retry of a borrowing request's rota, with the note why on
-   * its timeline. Only a validated request waits for its rota.
-   */
-  /**
    * What the broker resolved a borrowing request to, before it goes out: the cluster and, where
    * the request lacked them (made by ISBN or ISSN), the title and author, so that lenders and
    * staff see what is asked for. Only in state validated; nothing else changes.
@@ -359,6 +355,10 @@ export class IllStore {
     this.#setTimer(requestId, "copy_expiry", dueAt);
   }
 
+  /**
+   * Schedules (or reschedules) the retry of a borrowing request's rota, with the note why on
+   * its timeline. Only a validated request waits for its rota.
+   */
   scheduleRotaRetry(requestId: string, dueAt: Date, attempts: number, note: string): void {
     const now = this.#now();
     this.#db.transaction(() => {
