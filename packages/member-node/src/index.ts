@@ -1,4 +1,4 @@
-export { CATALOG_INDEXES, type CatalogIndex, CatalogRecordError, recordIdOf } from "./catalog-fields.js";
+export { CatalogRecordError, recordIdOf } from "./catalog-fields.js";
 export { BUILTIN_MAPS, type HoldingsMap, resolveHoldingsMap } from "./holdings-map.js";
 export {
   type AutoRespondMode,

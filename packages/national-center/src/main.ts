@@ -1,19 +1,24 @@
+import { join } from "node:path";
 import {
   addIllCenterCommands,
+  addReindexCommand,
   addTokenCommands,
   addTrafficCommand,
   addUnionCatalogCommands,
   baseProgram,
   configOption,
+  Database,
   loadConfig,
   printJson,
   runProgram,
+  sharedMigrations,
   Tier,
+  unionIndexRebuild,
   withSelf,
 } from "@lrs/shared";
 import { initCa } from "./ca.js";
 import { addLedgerCommands } from "./ledger-cli.js";
-import { NationalNode } from "./server.js";
+import { NationalNode, nationalNodeMigrations } from "./server.js";
 
 const program = baseProgram(Tier.NATIONAL, (cfg) => NationalNode.create(cfg));
 
@@ -33,6 +38,11 @@ ca.command("init")
   });
 
 addTokenCommands(program, Tier.NATIONAL);
+
+addReindexCommand(program, Tier.NATIONAL, (cfg) => {
+  const db = Database.open(join(cfg.dataDir, "node.db"), [...sharedMigrations, ...nationalNodeMigrations()]);
+  return { db, target: unionIndexRebuild(db) };
+});
 
 program
   .command("revoke")

@@ -11,11 +11,13 @@ import {
   type NodeConfig,
   openNodeContext,
   PeerClients,
+  rebuildSearchIndex,
   selfInstitution,
   Tier,
   UnionCatalog,
   unionCatalogMigrations,
   unionCenterParts,
+  unionIndexRebuild,
 } from "@lrs/shared";
 import { loadCa } from "./ca.js";
 import type { NationalContext } from "./context.js";
@@ -102,6 +104,8 @@ export class NationalNode extends BaseNode {
       nationalNodeMigrations(),
       'run "lrs-national ca init --config FILE" first',
     );
+    // The index follows the current rules before the node serves (a rebuild after an upgrade).
+    rebuildSearchIndex(base.db, unionIndexRebuild(base.db), base.log.child({ part: "reindex" }));
     let node: NationalNode | undefined;
     const ctx: NationalContext = {
       ...base,

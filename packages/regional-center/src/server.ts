@@ -11,12 +11,14 @@ import {
   type NodeConfig,
   openChildContextWithCopies,
   PeerClients,
+  rebuildSearchIndex,
   runLedgerUpstream,
   searchPb,
   Tier,
   UnionCatalog,
   unionCatalogMigrations,
   unionCenterParts,
+  unionIndexRebuild,
 } from "@lrs/shared";
 import type { RegionalContext } from "./context.js";
 import { regionalPolicy } from "./policy.js";
@@ -112,6 +114,8 @@ export class RegionalNode extends BaseNode {
       [...unionCatalogMigrations, ...illRelayMigrations, ...regionalMigrations],
       "national",
     );
+    // The index follows the current rules before the node serves (a rebuild after an upgrade).
+    rebuildSearchIndex(ctx.db, unionIndexRebuild(ctx.db), ctx.log.child({ part: "reindex" }));
     const union = new UnionCatalog(ctx.db, { nodeId: cfg.id });
     const pusher = new CatalogSyncPusher({
       db: ctx.db,

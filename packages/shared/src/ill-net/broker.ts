@@ -29,7 +29,7 @@ import { normalizeIsbn, normalizeIssn } from "../match/identifiers.js";
 import type { PeerClients } from "../node/peers.js";
 import { NotFoundError, ValidationError } from "../rpc/errors.js";
 import { searchUnion } from "../search/engine.js";
-import { formatAndLanguage } from "../search/record-info.js";
+import { formatAndLanguage } from "../catalog-index/kind.js";
 import { askMembers, askRegions, heldRecords } from "../search-service/availability.js";
 import { cover, HOP_MARGIN_MS, remainingMs } from "../search-service/fan-out.js";
 import type { NodeIdentity } from "../tls/pki.js";

@@ -7,6 +7,8 @@ import BetterSqlite3 from "better-sqlite3";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { HoldingData } from "../catalog/change-feed.js";
+import { INDEX_COLUMNS } from "../catalog-index/columns.js";
+import { formatAndLanguage } from "../catalog-index/kind.js";
 import { CqlDiagnostic, CqlParseError } from "../cql/errors.js";
 import { parseCql } from "../cql/parser.js";
 import { Database } from "../db.js";
@@ -19,10 +21,9 @@ import type { EngineHit, EngineResult } from "../search-service/engine-types.js"
 import { describeRecord } from "../union/describe.js";
 import { unionCatalogMigrations } from "../union/migrations.js";
 import { UnionCatalog } from "../union/union-catalog.js";
-import { compileQuery, FTS_COLUMNS, type SearchPlan } from "./compile.js";
+import { compileQuery, type SearchPlan } from "./compile.js";
 import { SearchCursorError } from "./cursor.js";
 import { type MemberSearchOptions, type SearchOptions, searchMember, searchUnion } from "./engine.js";
-import { formatAndLanguage } from "./record-info.js";
 
 const DATA = fileURLToPath(new URL("../../../../data/marc/", import.meta.url));
 
@@ -703,9 +704,9 @@ describe("any valid query", () => {
   it("compiles to FTS5 expressions that SQLite accepts, or to a CqlParseError", () => {
     const db = new BetterSqlite3(":memory:");
     db.exec(
-      `CREATE VIRTUAL TABLE t USING fts5 (${FTS_COLUMNS.join(", ")}, tokenize = 'unicode61 remove_diacritics 0')`,
+      `CREATE VIRTUAL TABLE t USING fts5 (${INDEX_COLUMNS.join(", ")}, tokenize = 'unicode61 remove_diacritics 0')`,
     );
-    db.prepare(`INSERT INTO t VALUES (${FTS_COLUMNS.map(() => "?").join(", ")})`).run(
+    db.prepare(`INSERT INTO t VALUES (${INDEX_COLUMNS.map(() => "?").join(", ")})`).run(
       "history of china 中国 国历 历史 史",
       "twain mark",
       "china",

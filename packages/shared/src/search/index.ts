@@ -3,8 +3,6 @@ export {
   type CompiledQuery,
   compileCql,
   compileQuery,
-  FTS_COLUMNS,
-  type FtsColumn,
   notPlan,
   orPlan,
   type SearchFilter,
@@ -23,4 +21,3 @@ export {
   searchUnion,
   type UnionSearchSource,
 } from "./engine.js";
-export { formatAndLanguage } from "./record-info.js";

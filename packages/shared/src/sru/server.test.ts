@@ -16,7 +16,7 @@ import { parseMarcXml } from "../marc/marcxml.js";
 import type { MarcRecord } from "../marc/record.js";
 import { toFtsQuery } from "../match/cjk.js";
 import { sharedMigrations } from "../migrations.js";
-import { readMarcBlob } from "../union/describe.js";
+import { readMarcBlob } from "../catalog-index/stored.js";
 import { exportRecord } from "../union/export-record.js";
 import { unionCatalogMigrations } from "../union/migrations.js";
 import { UnionCatalog } from "../union/union-catalog.js";
