@@ -12,14 +12,8 @@ import { readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { REPO_ROOT } from "@lrs/dev-env";
 import { importMarcFiles, MemberCatalog, memberMigrations } from "@lrs/member-node";
-import {
-  Database,
-  type FeedEntry,
-  INDEX_COLUMNS,
-  sharedMigrations,
-  UnionCatalog,
-  unionCatalogMigrations,
-} from "@lrs/shared";
+import { Database, type FeedEntry, INDEX_COLUMNS, sharedMigrations } from "@lrs/shared";
+import { UnionCatalog, unionCatalogMigrations } from "@lrs/shared/center";
 import { describe, expect, it } from "vitest";
 
 const SAMPLES = process.env.LRS_MARC_SAMPLES ?? join(REPO_ROOT, "data/marc");

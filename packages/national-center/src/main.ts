@@ -1,10 +1,8 @@
 import { join } from "node:path";
 import {
-  addIllCenterCommands,
   addReindexCommand,
   addTokenCommands,
   addTrafficCommand,
-  addUnionCatalogCommands,
   baseProgram,
   configOption,
   Database,
@@ -13,9 +11,9 @@ import {
   runProgram,
   sharedMigrations,
   Tier,
-  unionIndexRebuild,
   withSelf,
 } from "@lrs/shared";
+import { addIllCenterCommands, addUnionCatalogCommands, unionIndexRebuild } from "@lrs/shared/center";
 import { initCa } from "./ca.js";
 import { addLedgerCommands } from "./ledger-cli.js";
 import { NationalNode, nationalNodeMigrations } from "./server.js";

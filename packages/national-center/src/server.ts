@@ -4,21 +4,23 @@ import {
   CopyStore,
   copyMigrations,
   directoryPb,
-  illCenterParts,
-  illRelayMigrations,
   ledgerPb,
   type Migration,
   type NodeConfig,
   openNodeContext,
-  PeerClients,
   rebuildSearchIndex,
   selfInstitution,
   Tier,
+} from "@lrs/shared";
+import {
+  illCenterParts,
+  illRelayMigrations,
+  PeerClients,
   UnionCatalog,
   unionCatalogMigrations,
   unionCenterParts,
   unionIndexRebuild,
-} from "@lrs/shared";
+} from "@lrs/shared/center";
 import { loadCa } from "./ca.js";
 import type { NationalContext } from "./context.js";
 import { dashboardParts } from "./dashboard/index.js";

@@ -1,20 +1,22 @@
 import { join } from "node:path";
 import {
-  addIllCenterCommands,
   addReindexCommand,
   addTokenCommands,
   addTrafficCommand,
-  addUnionCatalogCommands,
   baseProgram,
   copyMigrations,
   Database,
-  illRelayMigrations,
   runProgram,
   sharedMigrations,
   Tier,
+} from "@lrs/shared";
+import {
+  addIllCenterCommands,
+  addUnionCatalogCommands,
+  illRelayMigrations,
   unionCatalogMigrations,
   unionIndexRebuild,
-} from "@lrs/shared";
+} from "@lrs/shared/center";
 import { RegionalNode } from "./server.js";
 import { regionalMigrations } from "./store/migrations.js";
 

@@ -5,21 +5,23 @@ import {
   catalogPb,
   clientFor,
   directoryPb,
-  illCenterParts,
-  illRelayMigrations,
   ledgerPb,
   type NodeConfig,
   openChildContextWithCopies,
-  PeerClients,
   rebuildSearchIndex,
   runLedgerUpstream,
   searchPb,
   Tier,
+} from "@lrs/shared";
+import {
+  illCenterParts,
+  illRelayMigrations,
+  PeerClients,
   UnionCatalog,
   unionCatalogMigrations,
   unionCenterParts,
   unionIndexRebuild,
-} from "@lrs/shared";
+} from "@lrs/shared/center";
 import type { RegionalContext } from "./context.js";
 import { regionalPolicy } from "./policy.js";
 import { adminService } from "./services/admin.js";

@@ -17,7 +17,7 @@ import {
   toFtsQuery,
   toIso2709,
 } from "@lrs/shared";
-import { CatalogRecordError, recordIdOf } from "../catalog-fields.js";
+import { CatalogRecordError, recordIdOf } from "../catalog/fields.js";
 
 /** Longest barcode accepted. */
 export const MAX_BARCODE_LENGTH = 64;

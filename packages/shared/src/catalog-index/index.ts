@@ -16,5 +16,4 @@ export {
   indexRulesOf,
   rebuildSearchIndex,
 } from "./rebuild.js";
-export { readMarcBlob } from "./stored.js";
 export { recordYears } from "./years.js";

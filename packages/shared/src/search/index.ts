@@ -9,7 +9,9 @@ export {
   type SearchPlan,
   type SearchSortKey,
 } from "./compile.js";
+export * from "./convert.js";
 export { MAX_SEARCH_OFFSET, SearchCursorError } from "./cursor.js";
+export * from "./deadline.js";
 export {
   DEFAULT_FACET_LIMIT,
   MAX_SEARCH_LIMIT,
@@ -21,3 +23,5 @@ export {
   searchUnion,
   type UnionSearchSource,
 } from "./engine.js";
+export * from "./engine-types.js";
+export * from "./query-error.js";

@@ -5,7 +5,7 @@
  */
 import { publisherOf, trimPunctuation } from "../catalog-index/display.js";
 import { fieldText, TITLE_CODES } from "../catalog-index/document.js";
-import { readMarcBlob } from "../catalog-index/stored.js";
+import { readMarcBlob } from "../marc/blob.js";
 import { linkedFields880 } from "../marc/fields.js";
 import { normalizeText } from "../match/normalize.js";
 
