@@ -19,4 +19,9 @@ export {
   MemberCatalog,
   type UpsertResult,
 } from "./store/catalog.js";
+export {
+  type MemberSearchOptions,
+  type MemberSearchSource,
+  searchMember,
+} from "./store/catalog-search.js";
 export { memberMigrations } from "./store/migrations.js";

@@ -15,7 +15,6 @@ import {
   rebuildSearchIndex,
   regionalCenterOf,
   runLedgerUpstream,
-  searchMember,
   searchPb,
 } from "@lrs/shared";
 import type { MemberContext } from "./context.js";
@@ -31,6 +30,7 @@ import { illService } from "./services/ill.js";
 import { illStaffService } from "./services/ill-staff.js";
 import { searchService } from "./services/search.js";
 import { MemberCatalog } from "./store/catalog.js";
+import { searchMember } from "./store/catalog-search.js";
 import { illAttention } from "./store/ill-attention.js";
 import { memberMigrations } from "./store/migrations.js";
 import { memberIndexRebuild } from "./store/reindex.js";

@@ -1,8 +1,14 @@
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { MemberCatalog, memberMigrations } from "@lrs/member-node";
-import { Database as MemberDatabase } from "@lrs/shared";
+import { MemberCatalog, type MemberSearchOptions, memberMigrations, searchMember } from "@lrs/member-node";
+// The member's search runs in @lrs/member-node, built against @lrs/shared's compiled code: its
+// errors are that copy's classes.
+import {
+  CqlParseError as MemberCqlParseError,
+  Database as MemberDatabase,
+  SearchCursorError as MemberSearchCursorError,
+} from "@lrs/shared";
 import BetterSqlite3 from "better-sqlite3";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -19,16 +25,12 @@ import type { MarcRecord } from "../../marc/record.js";
 import { sharedMigrations } from "../../migrations.js";
 import { compileQuery, type SearchPlan } from "../../search/compile.js";
 import { SearchCursorError } from "../../search/cursor.js";
-import {
-  type MemberSearchOptions,
-  type SearchOptions,
-  searchMember,
-  searchUnion,
-} from "../../search/engine.js";
+import type { SearchOptions } from "../../search/engine.js";
 import type { EngineHit, EngineResult } from "../../search/engine-types.js";
 import { describeRecord } from "../union/describe.js";
 import { unionCatalogMigrations } from "../union/migrations.js";
 import { UnionCatalog } from "../union/union-catalog.js";
+import { searchUnion } from "./union-engine.js";
 
 const DATA = fileURLToPath(new URL("../../../../../data/marc/", import.meta.url));
 
@@ -95,6 +97,7 @@ function everything(search: (q: string, o: Partial<SearchOptions>) => EngineResu
   } while (cursor);
   return hits;
 }
+const isParseError = (e: unknown) => e instanceof CqlParseError || e instanceof MemberCqlParseError;
 const ids = (hits: readonly EngineHit[]) => new Set(hits.map((h) => h.id));
 const unionIds = (q: string) => ids(everything(U, q));
 const memberIds = (q: string) => ids(everything(M, q));
@@ -500,7 +503,7 @@ describe("paging", () => {
     expect(U("dc.title = history", { limit: 5, cursor: first.nextCursor! }).hits).toHaveLength(5);
     expect(() => U("title=china", { cursor: first.nextCursor! })).toThrow(SearchCursorError);
     expect(() => U("title=china", { cursor: first.nextCursor! })).toThrow(/another query/);
-    expect(() => M("title=history", { cursor: first.nextCursor! })).toThrow(SearchCursorError);
+    expect(() => M("title=history", { cursor: first.nextCursor! })).toThrow(MemberSearchCursorError);
     expect(() => U("title=history", { cursor: "bm90IGEgY3Vyc29y" })).toThrow(SearchCursorError);
     expect(() => U("title=history", { cursor: "!!" })).toThrow(SearchCursorError);
   });
@@ -546,7 +549,7 @@ describe("bad queries", () => {
         } catch (e) {
           err = e;
         }
-        expect(err, q).toBeInstanceOf(CqlParseError);
+        expect(isParseError(err), q).toBe(true);
         expect((err as CqlParseError).diagnostic, q).toBe(diagnostic);
         expect((err as CqlParseError).position, q).toBe(position);
       }
@@ -745,7 +748,7 @@ describe("any valid query", () => {
             const r = search(q, { limit: 3, facets });
             expect(r.hits.length).toBeLessThanOrEqual(Math.min(3, r.total));
           } catch (err) {
-            if (!(err instanceof CqlParseError)) throw err;
+            if (!isParseError(err)) throw err;
           }
         }
       }),
