@@ -174,6 +174,17 @@ describe("searchUnion and searchMember: the queries of issue 4", () => {
     expect(U(q).total).toBeGreaterThan(20);
   });
 
+  it("bare words: all of them, in any field, ranked; quoted, a phrase", () => {
+    for (const search of [unionIds, memberIds]) {
+      const bare = search("history music");
+      expect(bare.size).toBeGreaterThan(0);
+      expect(bare).toEqual(search("history and music"));
+      expect(search('"history music"').size).toBeLessThan(bare.size);
+    }
+    const ranked = everything(U, "history music").map((h) => h.score);
+    expect(ranked).toEqual([...ranked].sort((a, b) => b - a));
+  });
+
   it("a phrase: the words together and in order", () => {
     for (const search of [U, M]) {
       const r = search('dc.title="oral history"');
