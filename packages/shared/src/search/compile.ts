@@ -240,6 +240,16 @@ export function notPlan(item: SearchPlan): SearchPlan {
 
 // ---------------------------------------------------------------- terms
 
+/**
+ * Fewest characters a truncated first word (`hist*`) must keep before its `*`: a shorter stem
+ * (`a*`) expands to a large part of the index's vocabulary and costs every other caller a slow
+ * search; it is refused with diagnostic 29 (masked words too short). A later word of a term
+ * (`title=="history of li*"`) is bound to the words before it. One character of a CJK script is
+ * enough: it is a word of its own (match/cjk.ts).
+ */
+export const MIN_TRUNCATION_STEM = 3;
+const CJK_CHARACTER = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]/u;
+
 /** A word of a term, with whether it ends in a truncation `*`. */
 interface Word {
   text: string;
@@ -294,6 +304,14 @@ function wordsOf(term: CqlTerm): Word[] {
             term,
             `masking at the start of a word (left truncation) is not supported in '${term.value}'`,
             CqlDiagnostic.MaskingInUnsupportedPosition,
+          );
+        }
+        if (words.length === 0 && [...text].length < MIN_TRUNCATION_STEM && !CJK_CHARACTER.test(text)) {
+          throw fail(
+            term,
+            `a truncated word needs at least ${MIN_TRUNCATION_STEM} characters before '*': '${text}*' would match too many words`,
+            CqlDiagnostic.MaskedWordsTooShort,
+            String(MIN_TRUNCATION_STEM),
           );
         }
         truncated = true;

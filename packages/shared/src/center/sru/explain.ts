@@ -41,7 +41,7 @@ export const QUERY_HELP =
   'and hits are ranked by relevance; a term in double quotes ("history of music") is a phrase. ' +
   "Indexes: dc.title, dc.creator, dc.subject, dc.publisher, dc.date, bath.isbn, bath.issn, rec.identifier, " +
   "cql.anywhere; relations =, ==, all, any, adj and, for dc.date, <, <=, >, >=, within; * truncates a word " +
-  "on the right. Proximity, stemming and left truncation are not supported, and the answer says so.";
+  "on the right (the first word of a term keeps at least 3 characters before it). Proximity, stemming and left truncation are not supported, and the answer says so.";
 
 function attr(name: string, value: string): string {
   return ` ${name}="${escapeXml(value)}"`;
