@@ -51,11 +51,6 @@ export type MemberSearchOptions = Omit<SearchOptions, "regionOf"> & {
 
 interface MemberRow extends PageRow {
   record_id: string;
-  title: string;
-  author: string;
-  year: string;
-  isbns: string;
-  issns: string;
 }
 
 const MEMBER_MARC_SQL = "SELECT id, marc FROM catalog_records WHERE id IN (SELECT value FROM json_each(?))";

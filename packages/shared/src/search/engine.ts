@@ -104,6 +104,13 @@ export function memoize(fn: (id: string) => string | undefined): (id: string) =>
 /** What a catalog's page query returns for each hit (besides its own columns). */
 export interface PageRow {
   hid: number;
+  /** title, author, year: what sortBy orders by. */
+  title: string;
+  author: string;
+  year: string;
+  /** Space-separated ISBN-13s and ISSNs the hit shows. */
+  isbns: string;
+  issns: string;
   score: number;
   total: number;
 }

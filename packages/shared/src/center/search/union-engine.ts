@@ -38,14 +38,9 @@ export interface UnionSearchSource {
 }
 
 interface UnionRow extends PageRow {
-  title: string;
   title_vernacular: string;
-  author: string;
-  year: string;
   language: string;
   format: string;
-  isbns: string;
-  issns: string;
   preferred_rid: number;
 }
 
