@@ -1,7 +1,15 @@
 import { join } from "node:path";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { type Federation, REPO_ROOT } from "@lrs/dev-env";
-import { catalogPb, controlValue, isbn10To13, readMarcFile, searchPb, subfieldValues } from "@lrs/shared";
+import {
+  catalogPb,
+  controlValue,
+  isbn10To13,
+  normalizeIsbn,
+  readMarcFile,
+  searchPb,
+  subfieldValues,
+} from "@lrs/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFederation } from "./harness.js";
 
@@ -79,6 +87,45 @@ describe("federated search", () => {
     const n = final(await search("north-b", "bath.isbn=1-921667-47-8", Scope.NATIONAL));
     expect(n.total).toBe(1n);
     expect(n.hits[0]!.isbns).toContain("9781921667473");
+  });
+
+  it("shows a record with the same title, author, year and identifiers at LOCAL, REGION and NATIONAL scope", async () => {
+    // traject's records are held by north-b alone: each is its own cluster at both centers, shown
+    // from the same record by the same rules (shared catalog-index) as at the member.
+    const shown = (h: searchPb.SearchHit) => ({
+      title: h.title,
+      author: h.author,
+      year: h.year,
+      isbns: [...h.isbns].sort(),
+      issns: [...h.issns].sort(),
+    });
+    let compared = 0;
+    let withDates = 0;
+    for await (const r of readMarcFile(TRAJECT)) {
+      if (!r.ok) continue;
+      const isbn = subfieldValues(r.record, "020", "a")
+        .map((v) => normalizeIsbn(v))
+        .find(Boolean);
+      if (!isbn) continue;
+      const query = `bath.isbn=${isbn}`;
+      const local = final(await search("north-b", query, Scope.LOCAL));
+      if (local.total !== 1n) continue;
+      const region = final(await search("north-b", query, Scope.REGION));
+      const national = final(await search("north-b", query, Scope.NATIONAL));
+      const own = (m: searchPb.SearchResponse) =>
+        m.hits.filter((h) => h.holdings.length === 1 && h.holdings[0]!.institutionId === "north-b");
+      expect(own(region), `${query} at REGION`).toHaveLength(1);
+      expect(own(national), `${query} at NATIONAL`).toHaveLength(1);
+      const expected = shown(local.hits[0]!);
+      expect(shown(own(region)[0]!), `${query} at REGION`).toEqual(expected);
+      expect(shown(own(national)[0]!), `${query} at NATIONAL`).toEqual(expected);
+      expect(expected.isbns).toContain(isbn);
+      compared++;
+      if (/\d{4}-/.test(expected.author)) withDates++;
+    }
+    expect(compared).toBeGreaterThanOrEqual(5);
+    // The author is the main entry with its dates ($d), not $a alone.
+    expect(withDates).toBeGreaterThan(0);
   });
 
   it("finds CJK text by a two-character word and by phrase", async () => {

@@ -1,3 +1,4 @@
+export * from "./catalog-index/index.js";
 export * from "./catalog-sync/change-feed.js";
 export * from "./catalog-sync/pusher.js";
 export * from "./config.js";
@@ -35,6 +36,7 @@ export * from "./node/cli.js";
 export * from "./node/enroll.js";
 export * from "./node/outbox-admin.js";
 export * from "./node/parent-link.js";
+export * from "./node/reindex-cli.js";
 export * from "./node/traffic-cli.js";
 export * from "./outbox.js";
 export * from "./rpc/authz.js";
