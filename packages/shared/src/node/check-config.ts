@@ -109,13 +109,16 @@ export function addCheckConfigCommand(program: Command, tier: Tier, configOption
         process.stdout.write(`${JSON.stringify(res, null, 2)}\n`);
         return;
       }
+      const rows: Array<[string, string]> = [
+        ["advertise", `${res.advertise} (certificate names ${res.hostNames.join(", ")})`],
+        ...(res.parent ? [["parent", res.parent] as [string, string]] : []),
+        ...Object.entries(res.listeners),
+        ["data_dir", res.dataDir],
+        ...res.notes.map((n): [string, string] => ["note", n]),
+      ];
       const lines = [
         `${res.file}: valid ${res.tier} config for ${res.id}${res.region ? ` (region ${res.region})` : ""}`,
-        `  advertise   ${res.advertise} (certificate names ${res.hostNames.join(", ")})`,
-        ...(res.parent ? [`  parent      ${res.parent}`] : []),
-        ...Object.entries(res.listeners).map(([k, v]) => `  ${k.padEnd(17)} ${v}`),
-        `  data_dir    ${res.dataDir}`,
-        ...res.notes.map((n) => `  note: ${n}`),
+        ...rows.map(([k, v]) => `  ${k.padEnd(17)} ${v}`),
       ];
       process.stdout.write(`${lines.join("\n")}\n`);
     });
