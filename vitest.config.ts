@@ -8,6 +8,9 @@ import { defineConfig } from "vitest/config";
  */
 const PEERS = "**/*.peers.test.ts";
 
+/** The installable artifacts, packed and installed outside the checkout: `npm run test:pack`. */
+const ARTIFACTS = "test/artifacts/**";
+
 const CROSS_NODE = {
   testTimeout: 120_000,
   hookTimeout: 120_000,
@@ -32,7 +35,7 @@ export default defineConfig({
         test: {
           name: "cross-node",
           include: ["test/**/*.test.ts"],
-          exclude: [PEERS, "**/node_modules/**"],
+          exclude: [PEERS, ARTIFACTS, "**/node_modules/**"],
           // Unit tests first, then the files that start processes.
           sequence: { groupOrder: 1 },
           ...CROSS_NODE,
@@ -43,6 +46,14 @@ export default defineConfig({
           name: "peers",
           include: ["packages/*/src/**/*.peers.test.ts", "test/**/*.peers.test.ts"],
           sequence: { groupOrder: 2 },
+          ...CROSS_NODE,
+        },
+      },
+      {
+        test: {
+          name: "artifacts",
+          include: [`${ARTIFACTS}/*.test.ts`],
+          sequence: { groupOrder: 3 },
           ...CROSS_NODE,
         },
       },
