@@ -45,8 +45,14 @@ export function configOption(): Option {
     .makeOptionMandatory();
 }
 
-/** The address this node's CLI uses to reach its own server. */
+/**
+ * The address this node's CLI uses to reach its own server: `listen` (a wildcard host as
+ * loopback), or, when its port is 0 and was chosen at start, the address `serve` wrote down. A
+ * CLI on another machine or container reaches the node by setting `listen` (`<TIER>_LISTEN`).
+ */
 export function ownEndpoint(cfg: NodeConfig): string {
+  if (!cfg.listen.endsWith(":0"))
+    return cfg.listen.replace(/^0\.0\.0\.0:/, "127.0.0.1:").replace(/^\[::\]:/, "[::1]:");
   try {
     const rt = JSON.parse(readFileSync(runtimeFile(cfg), "utf8")) as { address?: string };
     if (rt.address) return rt.address.replace(/^0\.0\.0\.0:/, "127.0.0.1:").replace(/^\[::\]:/, "[::1]:");
