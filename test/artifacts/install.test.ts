@@ -87,7 +87,9 @@ beforeAll(async () => {
     },
   );
   const tarballs = pack.stdout.trim().split("\n");
-  expect(tarballs.map((t) => t.split("/").pop())).toEqual(TIERS.map((t) => `lrs-${t}-${VERSION}.tgz`));
+  expect(tarballs.map((t) => t.split("/").pop()).sort()).toEqual(
+    TIERS.map((t) => `lrs-${t}-${VERSION}.tgz`).sort(),
+  );
   // A directory with no checkout in it or above it: what `npm install -g` brings is all there is.
   await run("npm", ["install", "-g", "--prefix", prefix, "--no-audit", "--no-fund", ...tarballs], {
     cwd: dir,
