@@ -5,7 +5,9 @@
 // in deploy/config — unchanged, with addresses and data directories given by the environment as
 // an operator's orchestration would — enroll with tokens and answer a search. Run by
 // `npm run test:pack` (it builds and compiles better-sqlite3 once per program: minutes), not by
-// `npm test`.
+// `npm test`. LRS_PACK_PREFIX=DIR skips packing and installing and tests the programs already
+// installed with `npm install -g --prefix DIR ./lrs-*.tgz` (on a busy machine the three native
+// builds take long).
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import {
   copyFileSync,
@@ -32,7 +34,8 @@ const TIERS = ["national", "regional", "member"] as const;
 type TierName = (typeof TIERS)[number];
 
 const dir = mkdtempSync(join(tmpdir(), "lrs-artifacts-"));
-const prefix = join(dir, "prefix");
+const installed = process.env.LRS_PACK_PREFIX;
+const prefix = installed ?? join(dir, "prefix");
 const bin = (tier: TierName) => join(prefix, "bin", `lrs-${tier}`);
 const env: Record<TierName, Record<string, string>> = { national: {}, regional: {}, member: {} };
 const servers: ChildProcess[] = [];
@@ -79,6 +82,12 @@ async function serve(tier: TierName): Promise<void> {
 }
 
 beforeAll(async () => {
+  if (!installed) await packAndInstall();
+  await configure();
+}, 2_400_000);
+
+/** Packs the three programs and installs them globally into `prefix`, outside the checkout. */
+async function packAndInstall(): Promise<void> {
   const pack = await run(
     process.execPath,
     [join(REPO_ROOT, "scripts/pack.mjs"), "--out", join(dir, "pack")],
@@ -95,6 +104,10 @@ beforeAll(async () => {
     cwd: dir,
     maxBuffer: 32 * 1024 * 1024,
   });
+}
+
+/** The example configs, unchanged; addresses and data directories from the environment. */
+async function configure(): Promise<void> {
   mkdirSync(join(dir, "etc"));
   for (const tier of TIERS) {
     const config = join(dir, "etc", `${tier}.toml`);
@@ -116,7 +129,7 @@ beforeAll(async () => {
   // pino's pretty transport runs in a worker thread that loads pino-pretty by name: it must work
   // from the installed package too.
   env.member.MEMBER_LOG_PRETTY = "true";
-}, 1_500_000);
+}
 
 afterAll(async () => {
   await Promise.all(
