@@ -202,6 +202,17 @@ export class Outbox {
     return row.n;
   }
 
+  /** Undelivered messages (set aside or not) by destination: the depth of each queue. */
+  depthByDestination(): Map<string, { pending: number; dead: number }> {
+    const rows = this.#db.sqlite
+      .prepare(
+        `SELECT destination, sum(dead_at IS NULL) AS pending, sum(dead_at IS NOT NULL) AS dead
+         FROM outbox WHERE delivered_at IS NULL GROUP BY destination`,
+      )
+      .all() as Array<{ destination: string; pending: number; dead: number }>;
+    return new Map(rows.map((r) => [r.destination, { pending: r.pending, dead: r.dead }]));
+  }
+
   onEnqueue(fn: (destination: string) => void): () => void {
     this.#listeners.add(fn);
     return () => this.#listeners.delete(fn);

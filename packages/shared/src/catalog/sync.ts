@@ -154,6 +154,12 @@ export class CatalogSyncPusher {
     });
   }
 
+  /** How long the oldest change the parent has not acknowledged has waited (0: none waits). */
+  lagSeconds(now = new Date()): number {
+    const oldest = this.#o.feed.loggedAfter(this.ackedSeq);
+    return oldest ? Math.max(0, (now.getTime() - oldest.getTime()) / 1000) : 0;
+  }
+
   start(signal: AbortSignal): void {
     this.#running ??= this.#loop(signal);
   }

@@ -31,18 +31,16 @@ import type { Policy } from "../rpc/authz.js";
 import { RpcServer } from "../rpc/server.js";
 import { loadIdentity, type TlsIdentity } from "../tls/identity.js";
 import { tierName } from "../tls/pki.js";
-import {
-  createMetricsServer,
-  type MetricsServer,
-  type NodeGauges,
-  type TrafficMetrics,
-} from "../traffic/metrics.js";
+import { createMetricsServer, type MetricsServer, type TrafficMetrics } from "../traffic/metrics.js";
 import { openNodeTraffic, runTrafficLoop } from "../traffic/node-traffic.js";
 import type { TrafficRecorder } from "../traffic/recorder.js";
 import { TrafficReporter } from "../traffic/reporter.js";
 import { trafficService } from "../traffic/service.js";
 import type { TrafficStore } from "../traffic/store.js";
+import { registerNodeGauges } from "./node-gauges.js";
 import { ParentLink, type ParentLinkOptions } from "./parent-link.js";
+import { serveProbe } from "./probes.js";
+import { type Readiness, readiness } from "./readiness.js";
 
 export const LRS_VERSION = "0.1.0";
 
@@ -64,8 +62,6 @@ export interface NodeContext {
   trafficStore: TrafficStore;
   /** Prometheus metrics of this node (/metrics). */
   metrics: TrafficMetrics;
-  /** Gauges read when /metrics is scraped. */
-  metricsGauges: NodeGauges;
 }
 
 /** Opens what every node has: identity, database (shared + tier migrations), outbox, tokens, logger. */
@@ -78,7 +74,7 @@ export function openNodeContext(cfg: NodeConfig, migrations: Migration[], enroll
   }
   const db = Database.open(join(cfg.dataDir, "node.db"), [...sharedMigrations, ...migrations]);
   const outbox = new Outbox(db);
-  const traffic = openNodeTraffic(cfg, db, outbox, LRS_VERSION);
+  const traffic = openNodeTraffic(cfg, db, LRS_VERSION);
   return {
     cfg,
     db,
@@ -90,7 +86,6 @@ export function openNodeContext(cfg: NodeConfig, migrations: Migration[], enroll
     traffic: traffic.recorder,
     trafficStore: traffic.store,
     metrics: traffic.metrics,
-    metricsGauges: traffic.gauges,
   };
 }
 
@@ -227,11 +222,15 @@ export class BaseNode {
       ...splitHostPort(ctx.cfg.metricsListen),
       metrics: ctx.metrics,
       log: ctx.log.child({ part: "metrics" }),
+      other: (path, req, res) =>
+        serveProbe(path, req, res, { id: ctx.cfg.id, ready: () => this.readiness() }),
     });
-    if (parts.upstreamSync) {
-      const sync = parts.upstreamSync;
-      ctx.metricsGauges.syncLag = () => Number(sync.status().lag);
-    }
+    registerNodeGauges(ctx.metrics, {
+      outbox: ctx.outbox,
+      cert: () => this.ctx.tls.cert,
+      ...(parts.parent ? { parent: parts.parent } : {}),
+      ...(parts.upstreamSync ? { upstreamSync: parts.upstreamSync } : {}),
+    });
     // Also when this node counts nothing itself: a regional center still passes on its members'
     // figures, and every node its health (its parent's "last contact").
     if (parts.parent) {
@@ -247,6 +246,18 @@ export class BaseNode {
         log: ctx.log.child({ part: "traffic-up" }),
       });
     }
+  }
+
+  /** Whether this node can serve: database, parent, certificate (GET /readyz). */
+  readiness(): Readiness {
+    const parent = this.parts.parent;
+    return readiness({
+      db: this.ctx.db,
+      cert: () => this.ctx.tls.cert,
+      isRevoked: (fp) => this.parts.directory.isRevoked(fp),
+      ...(parent ? { parent: () => parent.status() } : {}),
+      parentGraceMs: this.ctx.cfg.operations.parent_grace,
+    });
   }
 
   /** What this node says of itself in its traffic reports (and its GetTraffic answers). */
