@@ -82,7 +82,9 @@ try {
     );
     process.exit(1);
   }
-  process.stdout.write(`buf lint clean; no breaking change against ${release}; generated code matches the proto files (${want.size} files)\n`);
+  process.stdout.write(
+    `buf lint clean; no breaking change against ${release}; generated code matches the proto files (${want.size} files)\n`,
+  );
 } finally {
   rmSync(tmp, { recursive: true, force: true });
 }
