@@ -99,7 +99,12 @@ export class MemberNode extends BaseNode {
         );
         router.service(
           adminPb.AdminService,
-          adminService(() => this.status(), ctx.outbox, ctx.log.child({ part: "admin" })),
+          adminService(
+            () => this.status(),
+            ctx.outbox,
+            ctx.log.child({ part: "admin" }),
+            () => this.renewCertificate(),
+          ),
         );
         router.service(illServicePb.IllService, illService(ctx.ill, ctx.cfg.id, ctx.traffic));
         router.service(illServicePb.IllStaffService, illStaffService(ctx.ill));

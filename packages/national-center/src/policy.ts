@@ -8,6 +8,8 @@ export const nationalPolicy: Policy = {
     "grpc.health.v1.Health/List": federation,
     "grpc.health.v1.Health/Watch": federation,
     "lrs.v1.DirectoryService/SignCertificate": children,
+    // A regional center renews its own certificate, and relays its members' renewals.
+    "lrs.v1.DirectoryService/RenewCertificate": children,
     "lrs.v1.DirectoryService/Register": children,
     "lrs.v1.DirectoryService/GetDirectory": anyOf(children, self),
     "lrs.v1.DirectoryService/WatchDirectory": anyOf(children, self),
@@ -37,6 +39,7 @@ export const nationalPolicy: Policy = {
     "lrs.v1.AdminService/GetStatus": self,
     "lrs.v1.AdminService/ListOutbox": self,
     "lrs.v1.AdminService/RetryOutbox": self,
+    "lrs.v1.AdminService/RenewOwnCertificate": self,
     "lrs.v1.AdminService/CreateEnrollmentToken": self,
     "lrs.v1.AdminService/ListEnrollmentTokens": self,
     "lrs.v1.AdminService/RevokeInstitution": self,

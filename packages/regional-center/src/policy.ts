@@ -8,6 +8,8 @@ export const regionalPolicy: Policy = {
     "grpc.health.v1.Health/List": federation,
     "grpc.health.v1.Health/Watch": federation,
     "lrs.v1.DirectoryService/Register": children,
+    // A member renews its own certificate (relayed to the national center, the CA).
+    "lrs.v1.DirectoryService/RenewCertificate": children,
     "lrs.v1.DirectoryService/GetDirectory": anyOf(children, self),
     "lrs.v1.DirectoryService/WatchDirectory": anyOf(children, self),
     "lrs.v1.CatalogSyncService/PushChanges": children,
@@ -35,6 +37,7 @@ export const regionalPolicy: Policy = {
     "lrs.v1.AdminService/GetStatus": self,
     "lrs.v1.AdminService/ListOutbox": self,
     "lrs.v1.AdminService/RetryOutbox": self,
+    "lrs.v1.AdminService/RenewOwnCertificate": self,
     "lrs.v1.AdminService/CreateEnrollmentToken": self,
     "lrs.v1.AdminService/ListEnrollmentTokens": self,
   },

@@ -92,7 +92,11 @@ export class RegionalNode extends BaseNode {
         router.service(directoryPb.DirectoryService, directoryService(ctx, streams));
         router.service(
           adminPb.AdminService,
-          adminService(ctx, () => this.status()),
+          adminService(
+            ctx,
+            () => this.status(),
+            () => this.renewCertificate(),
+          ),
         );
         routes(router);
         illParts.routes(router);

@@ -291,6 +291,10 @@ const operationsSchema = z
     renew_check_interval: duration
       .refine((ms) => ms >= 100 && ms <= 86_400_000, "must be between 100ms and 1d")
       .default(3_600_000),
+    /** National center: how long the certificates it issues are valid (enrollment and renewal). */
+    certificate_lifetime: duration
+      .refine((ms) => ms >= 30_000 && ms <= 825 * 86_400_000, "must be between 30s and 825d")
+      .default(397 * 86_400_000),
   })
   .strict();
 
@@ -420,6 +424,7 @@ const ENV_KEYS: Array<{ env: string; path: string[]; kind: "string" | "list" | "
   { env: "ILL_AUTO_RESPOND", path: ["ill", "auto_respond"], kind: "string" },
   { env: "PARENT_GRACE", path: ["operations", "parent_grace"], kind: "string" },
   { env: "RENEW_CHECK_INTERVAL", path: ["operations", "renew_check_interval"], kind: "string" },
+  { env: "CERTIFICATE_LIFETIME", path: ["operations", "certificate_lifetime"], kind: "string" },
 ];
 
 export interface RawConfig {

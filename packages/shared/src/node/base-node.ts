@@ -30,7 +30,7 @@ import { Outbox } from "../outbox.js";
 import type { Policy } from "../rpc/authz.js";
 import { RpcServer } from "../rpc/server.js";
 import { loadIdentity, type TlsIdentity } from "../tls/identity.js";
-import { tierName } from "../tls/pki.js";
+import { type CertificateInfo, tierName } from "../tls/pki.js";
 import { createMetricsServer, type MetricsServer, type TrafficMetrics } from "../traffic/metrics.js";
 import { openNodeTraffic, runTrafficLoop } from "../traffic/node-traffic.js";
 import type { TrafficRecorder } from "../traffic/recorder.js";
@@ -38,6 +38,7 @@ import { TrafficReporter } from "../traffic/reporter.js";
 import { trafficService } from "../traffic/service.js";
 import type { TrafficStore } from "../traffic/store.js";
 import { registerNodeGauges } from "./node-gauges.js";
+import { renewIdentity, runRenewalLoop, type SignRenewal } from "./renewal.js";
 import { ParentLink, type ParentLinkOptions } from "./parent-link.js";
 import { serveProbe } from "./probes.js";
 import { type Readiness, readiness } from "./readiness.js";
@@ -170,6 +171,17 @@ export interface BaseNodeParts {
   listeners?: Array<{ name: string; start(): Promise<string>; close(): Promise<void> | void }>;
   /** What the node adds to its health report (a member: its ILL requests that need attention). */
   health?: () => Partial<Omit<NodeHealth, "$typeName" | "$unknown">>;
+  /**
+   * How this node's certificate renewals are signed when it has no parent to ask (the national
+   * center signs its own with the federation CA). Nodes with a parent ask it (RenewCertificate).
+   */
+  signRenewal?: SignRenewal;
+}
+
+/** What a renewal changed. */
+export interface Renewed {
+  previous: CertificateInfo;
+  current: CertificateInfo;
 }
 
 /**
@@ -189,6 +201,7 @@ export class BaseNode {
   #destroying: Promise<void> | undefined;
   readonly #workers = new AbortController();
   #background: Promise<unknown>[] = [];
+  #renewing: Promise<Renewed> | undefined;
 
   constructor(parts: BaseNodeParts) {
     this.parts = parts;
@@ -337,6 +350,17 @@ export class BaseNode {
           signal,
         ),
       ...(this.#reporter ? [(signal: AbortSignal) => this.#reporter!.run(signal)] : []),
+      (signal: AbortSignal) =>
+        runRenewalLoop(
+          {
+            intervalMs: ctx.cfg.operations.renew_check_interval,
+            fraction: ctx.cfg.operations.renew_after,
+            cert: () => ctx.tls.cert,
+            renew: () => this.renewCertificate(),
+            log: ctx.log.child({ part: "renewal" }),
+          },
+          signal,
+        ),
     ].map((run) => run(this.#workers.signal));
     if (this.parts.http) {
       this.#httpUrl = await this.parts.http.start();
@@ -346,6 +370,46 @@ export class BaseNode {
     for (const l of this.parts.listeners ?? []) this.#listenerUrls.set(l.name, await l.start());
     this.ctx.log.info({ address: this.#address, id: this.ctx.cfg.id }, "node listening");
     return this.#address;
+  }
+
+  /**
+   * Renews this node's certificate now (one renewal at a time) and serves with the new one at
+   * once: the gRPC listener's new connections, the connection to the parent, and the directory
+   * entry (registered again with the new fingerprint). A failure leaves the old identity in use.
+   */
+  renewCertificate(): Promise<Renewed> {
+    this.#renewing ??= this.#renew().finally(() => {
+      this.#renewing = undefined;
+    });
+    return this.#renewing;
+  }
+
+  async #renew(): Promise<Renewed> {
+    const { ctx } = this;
+    const parent = this.parts.parent;
+    const sign: SignRenewal | undefined = parent
+      ? async (csrPem) => {
+          const res = await parent.directory.renewCertificate({ csrPem }, { timeoutMs: 30_000 });
+          return { certificatePem: res.certificatePem, caCertificatePem: res.caCertificatePem };
+        }
+      : this.parts.signRenewal;
+    if (!sign) throw new Error("this node has no way to have its certificate signed");
+    const previous = ctx.tls.cert;
+    const next = await renewIdentity(ctx.cfg, ctx.tls, sign);
+    // In place: the parent link and the peer connections read the identity from this object.
+    Object.assign(ctx.tls, next);
+    this.server.useIdentity(ctx.tls);
+    parent?.reconnect();
+    if (parent) this.#registerUpward(parent);
+    ctx.log.info(
+      {
+        fingerprint: next.cert.fingerprint256,
+        notAfter: next.cert.validTo.toISOString(),
+        previous: previous.fingerprint256,
+      },
+      "certificate renewed",
+    );
+    return { previous, current: next.cert };
   }
 
   /**

@@ -43,8 +43,7 @@ export class ParentLink {
     this.transport = createNodeTransport({
       endpoint: opts.endpoint,
       caPem: opts.tls.caPem,
-      certPem: opts.tls.certPem,
-      keyPem: opts.tls.keyPem,
+      identity: opts.tls,
       ...(opts.expectId ? { expectId: opts.expectId } : {}),
     });
     this.directory = clientFor(DirectoryService, this.transport);
@@ -163,6 +162,14 @@ export class ParentLink {
 
   lastContact(): Date | undefined {
     return this.#status.lastContact ? timestampDate(this.#status.lastContact) : undefined;
+  }
+
+  /**
+   * Drops the connection to the parent after this node renewed its certificate: calls in flight
+   * fail and are retried (the outbox, the directory watch) over a new connection with the new one.
+   */
+  reconnect(): void {
+    this.transport.close();
   }
 
   async close(): Promise<void> {
