@@ -1,7 +1,16 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { type adminPb, caPin, ID_PATTERN, mapErrors, outboxAdmin, type Renewed, renewAdmin, Tier } from "@lrs/shared";
+import {
+  type adminPb,
+  caPin,
+  ID_PATTERN,
+  mapErrors,
+  outboxAdmin,
+  type Renewed,
+  renewAdmin,
+  Tier,
+} from "@lrs/shared";
 import type { NationalContext } from "../context.js";
 
 export function adminService(

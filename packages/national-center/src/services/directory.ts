@@ -27,7 +27,11 @@ export async function signRenewal(
   let who = caller;
   if (forId && forId !== caller.id) {
     const enrolled = ctx.directory.enrollment(forId);
-    if (caller.tier !== Tier.REGIONAL || enrolled?.tier !== Tier.MEMBER || enrolled.region !== caller.region) {
+    if (
+      caller.tier !== Tier.REGIONAL ||
+      enrolled?.tier !== Tier.MEMBER ||
+      enrolled.region !== caller.region
+    ) {
       throw new ConnectError(
         `${caller.id} may renew its own certificate and those of members of region ${caller.region || "-"} only, not ${forId}`,
         Code.PermissionDenied,

@@ -1,6 +1,15 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
-import { type adminPb, caPin, ID_PATTERN, mapErrors, outboxAdmin, type Renewed, renewAdmin, Tier } from "@lrs/shared";
+import {
+  type adminPb,
+  caPin,
+  ID_PATTERN,
+  mapErrors,
+  outboxAdmin,
+  type Renewed,
+  renewAdmin,
+  Tier,
+} from "@lrs/shared";
 import type { RegionalContext } from "../context.js";
 
 export function adminService(

@@ -28,7 +28,10 @@ async function fromNational<T>(call: () => Promise<T>): Promise<T> {
     ) {
       throw new ConnectError(`national center refused: ${ce.rawMessage}`, ce.code);
     }
-    throw new ConnectError(`national center unreachable, try again later: ${ce.rawMessage}`, Code.Unavailable);
+    throw new ConnectError(
+      `national center unreachable, try again later: ${ce.rawMessage}`,
+      Code.Unavailable,
+    );
   }
 }
 

@@ -38,10 +38,10 @@ import { TrafficReporter } from "../traffic/reporter.js";
 import { trafficService } from "../traffic/service.js";
 import type { TrafficStore } from "../traffic/store.js";
 import { registerNodeGauges } from "./node-gauges.js";
-import { renewIdentity, runRenewalLoop, type SignRenewal } from "./renewal.js";
 import { ParentLink, type ParentLinkOptions } from "./parent-link.js";
 import { serveProbe } from "./probes.js";
 import { type Readiness, readiness } from "./readiness.js";
+import { renewIdentity, runRenewalLoop, type SignRenewal, signWithParent } from "./renewal.js";
 
 export const LRS_VERSION = "0.1.0";
 
@@ -387,12 +387,7 @@ export class BaseNode {
   async #renew(): Promise<Renewed> {
     const { ctx } = this;
     const parent = this.parts.parent;
-    const sign: SignRenewal | undefined = parent
-      ? async (csrPem) => {
-          const res = await parent.directory.renewCertificate({ csrPem }, { timeoutMs: 30_000 });
-          return { certificatePem: res.certificatePem, caCertificatePem: res.caCertificatePem };
-        }
-      : this.parts.signRenewal;
+    const sign = parent ? signWithParent(parent.directory) : this.parts.signRenewal;
     if (!sign) throw new Error("this node has no way to have its certificate signed");
     const previous = ctx.tls.cert;
     const next = await renewIdentity(ctx.cfg, ctx.tls, sign);

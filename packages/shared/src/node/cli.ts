@@ -19,6 +19,7 @@ import { createNodeTransport, type NodeTransport } from "../rpc/client.js";
 import { loadIdentity, writeFileAtomic } from "../tls/identity.js";
 import { tierName } from "../tls/pki.js";
 import { enrollNode } from "./enroll.js";
+import { expiryWarning, renewIdentity, signWithParent } from "./renewal.js";
 
 /** What `serve` needs from a tier: a node with a start/stop life cycle. */
 export interface ServableNode {
@@ -87,6 +88,49 @@ export async function withSelf<T>(
       admin: createClient(AdminService, t.transport),
       directory: createClient(DirectoryService, t.transport),
     });
+  } finally {
+    t.close();
+  }
+}
+
+/**
+ * Renews the node's certificate: the running node does it (and serves with the new one at once);
+ * a member or regional center that is not running asks its parent itself with the certificate on
+ * disk (which must still be valid), and uses the new one when it next starts.
+ */
+async function renewCertificate(
+  cfg: NodeConfig,
+): Promise<{ running: boolean; fingerprint: string; notAfter: string; previousFingerprint: string }> {
+  try {
+    const r = await withSelf(cfg, (c) => c.admin.renewOwnCertificate({}, { timeoutMs: 60_000 }));
+    return {
+      running: true,
+      fingerprint: r.fingerprint,
+      notAfter: r.notAfter ? timestampDate(r.notAfter).toISOString() : "",
+      previousFingerprint: r.previousFingerprint,
+    };
+  } catch (err) {
+    if (!(err instanceof ConnectError) || err.code !== 14) throw err;
+  }
+  if (!cfg.parent) {
+    throw new Error(
+      `${cfg.id} is not running: start it ("lrs-${tierName(cfg.tier)} serve"); the national center renews its own certificate with the CA when it runs`,
+    );
+  }
+  const current = loadIdentity(cfg.dataDir, `run "lrs-${tierName(cfg.tier)} enroll" first`);
+  const t = parentTransport(cfg);
+  try {
+    const next = await renewIdentity(
+      cfg,
+      current,
+      signWithParent(createClient(DirectoryService, t.transport)),
+    );
+    return {
+      running: false,
+      fingerprint: next.cert.fingerprint256,
+      notAfter: next.cert.validTo.toISOString(),
+      previousFingerprint: current.cert.fingerprint256,
+    };
   } finally {
     t.close();
   }
@@ -234,6 +278,22 @@ export function baseProgram(tier: Tier, createNode: (cfg: NodeConfig) => Promise
   }
 
   program
+    .command("renew")
+    .description(
+      "renew this node's certificate now (a new key, signed by the national center); nodes also do it by themselves once two thirds of the certificate's lifetime have passed",
+    )
+    .addOption(configOption())
+    .option("--json", "print the result as JSON")
+    .action(async (o: { config: string; json?: boolean }) => {
+      const cfg = loadConfig(tier, o.config);
+      const res = await renewCertificate(cfg);
+      if (o.json) return printJson(res);
+      process.stdout.write(
+        `renewed the certificate of ${cfg.id}${res.running ? " (the running node serves with it now)" : ""}: SHA-256 ${res.fingerprint}, valid until ${res.notAfter}; previous ${res.previousFingerprint}\n`,
+      );
+    });
+
+  program
     .command("status")
     .description("show the running node's status")
     .addOption(configOption())
@@ -268,6 +328,8 @@ export function baseProgram(tier: Tier, createNode: (cfg: NodeConfig) => Promise
           `${st.certFingerprint} until ${st.certNotAfter ? timestampDate(st.certNotAfter).toISOString() : "?"}`,
         ],
       ];
+      const warning = st.certNotAfter ? expiryWarning(timestampDate(st.certNotAfter)) : undefined;
+      if (warning) lines.push(["WARNING", warning]);
       if (st.catalog) {
         lines.push([
           "catalog",

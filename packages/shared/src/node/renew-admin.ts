@@ -1,9 +1,13 @@
 // AdminService.RenewOwnCertificate, the same at every tier: `lrs-<tier> renew` asks the running
 // node to renew its certificate now, as it does by itself when two thirds of its lifetime passed.
+
+import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { create } from "@bufbuild/protobuf";
-import { type RenewOwnCertificateResponse, RenewOwnCertificateResponseSchema } from "../gen/lrs/v1/admin_pb.js";
+import {
+  type RenewOwnCertificateResponse,
+  RenewOwnCertificateResponseSchema,
+} from "../gen/lrs/v1/admin_pb.js";
 import type { Renewed } from "./base-node.js";
 import { RenewalError } from "./renewal.js";
 

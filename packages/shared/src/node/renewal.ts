@@ -5,7 +5,9 @@
 // Anything failing leaves the old key and certificate in place; the next check tries again.
 import { createPrivateKey, X509Certificate } from "node:crypto";
 import { rmSync } from "node:fs";
+import type { Client } from "@connectrpc/connect";
 import type { NodeConfig } from "../config.js";
+import type { DirectoryService } from "../gen/lrs/v1/directory_pb.js";
 import type { Logger } from "../log.js";
 import {
   identityPaths,
@@ -14,7 +16,14 @@ import {
   savePrivateKey,
   type TlsIdentity,
 } from "../tls/identity.js";
-import { type CertificateInfo, caPin, createCsr, describeCertificate, generateKeyPair, tierName } from "../tls/pki.js";
+import {
+  type CertificateInfo,
+  caPin,
+  createCsr,
+  describeCertificate,
+  generateKeyPair,
+  tierName,
+} from "../tls/pki.js";
 
 export class RenewalError extends Error {
   override readonly name = "RenewalError";
@@ -22,6 +31,14 @@ export class RenewalError extends Error {
 
 /** Asks the CA (through the parent, or in-process at the national center) to sign a request. */
 export type SignRenewal = (csrPem: string) => Promise<{ certificatePem: string; caCertificatePem: string }>;
+
+/** Renewals signed through the parent (RenewCertificate), authenticated by the current certificate. */
+export function signWithParent(directory: Client<typeof DirectoryService>): SignRenewal {
+  return async (csrPem) => {
+    const res = await directory.renewCertificate({ csrPem }, { timeoutMs: 30_000 });
+    return { certificatePem: res.certificatePem, caCertificatePem: res.caCertificatePem };
+  };
+}
 
 /** When a certificate is due: `fraction` of the way from notBefore to notAfter. */
 export function renewalDueAt(cert: CertificateInfo, fraction: number): Date {
@@ -45,7 +62,11 @@ export function expiryWarning(notAfter: Date, now = new Date()): string | undefi
  * Makes a new key and gets it certified. On success the data directory holds the new key and
  * certificate and the new identity is returned; on failure nothing of the old identity changed.
  */
-export async function renewIdentity(cfg: NodeConfig, current: TlsIdentity, sign: SignRenewal): Promise<TlsIdentity> {
+export async function renewIdentity(
+  cfg: NodeConfig,
+  current: TlsIdentity,
+  sign: SignRenewal,
+): Promise<TlsIdentity> {
   const keys = await generateKeyPair();
   const pendingKey = `${identityPaths(cfg.dataDir).key}.pending`;
   savePrivateKey(cfg.dataDir, keys.privateKeyPem, true);
@@ -90,7 +111,9 @@ function checkRenewed(current: TlsIdentity, certPem: string, caPem: string, keyP
     throw new RenewalError("the renewed certificate is not for the key this node made");
   const now = Date.now();
   if (info.validTo.getTime() <= now || info.validFrom.getTime() > now + 300_000)
-    throw new RenewalError(`the renewed certificate is not valid now (${info.validFrom.toISOString()} to ${info.validTo.toISOString()})`);
+    throw new RenewalError(
+      `the renewed certificate is not valid now (${info.validFrom.toISOString()} to ${info.validTo.toISOString()})`,
+    );
 }
 
 /**

@@ -116,7 +116,12 @@ export class RpcServer {
 
   /** Serves new connections with a renewed certificate (open ones keep theirs until they close). */
   useIdentity(tls: TlsIdentity): void {
-    this.#server.setSecureContext({ key: tls.keyPem, cert: tls.certPem, ca: tls.caPem, minVersion: "TLSv1.2" });
+    this.#server.setSecureContext({
+      key: tls.keyPem,
+      cert: tls.certPem,
+      ca: tls.caPem,
+      minVersion: "TLSv1.2",
+    });
   }
 
   /** Starts listening; resolves with the bound "host:port". */
