@@ -4,20 +4,22 @@ import {
   CopyStore,
   copyMigrations,
   directoryPb,
-  illCenterParts,
-  illRelayMigrations,
   ledgerPb,
   type Migration,
   type NodeConfig,
   openNodeContext,
-  PeerClients,
   type Renewed,
   selfInstitution,
   Tier,
+} from "@lrs/shared";
+import {
+  illCenterParts,
+  illRelayMigrations,
+  PeerClients,
   UnionCatalog,
   unionCatalogMigrations,
   unionCenterParts,
-} from "@lrs/shared";
+} from "@lrs/shared/center";
 import { loadCa } from "./ca.js";
 import type { NationalContext } from "./context.js";
 import { dashboardParts } from "./dashboard/index.js";

@@ -1,7 +1,7 @@
 // The gauges an operator alerts on (deploy/prometheus/alerts.yaml), read when /metrics is scraped:
 // outbox depth and dead letters per queue, the parent connection, the catalog sync lag, and the
 // time left on the node's certificate.
-import type { CatalogSyncPusher } from "../catalog/sync.js";
+import type { CatalogSyncPusher } from "../catalog-sync/pusher.js";
 import type { Outbox } from "../outbox.js";
 import type { CertificateInfo } from "../tls/pki.js";
 import type { TrafficMetrics } from "../traffic/metrics.js";
