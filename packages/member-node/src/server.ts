@@ -10,12 +10,15 @@ import {
   copyrightPb,
   directoryPb,
   illServicePb,
+  type Migration,
   type NodeConfig,
+  nodeMigrations,
   openChildContextWithCopies,
   regionalCenterOf,
   runLedgerUpstream,
   searchMember,
   searchPb,
+  withCopyMigrations,
 } from "@lrs/shared";
 import type { MemberContext } from "./context.js";
 import { CopyrightCounter } from "./fees/copyright.js";
@@ -34,6 +37,11 @@ import { illAttention } from "./store/ill-attention.js";
 import { memberMigrations } from "./store/migrations.js";
 
 /** A member library's node: its own catalog and items, pushed to its regional center. */
+/** Every migration of a member's database (`lrs-member migrate`). */
+export function memberNodeMigrations(): Migration[] {
+  return nodeMigrations(withCopyMigrations(memberMigrations));
+}
+
 export class MemberNode extends BaseNode {
   readonly member: MemberContext;
 

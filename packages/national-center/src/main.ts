@@ -4,6 +4,7 @@ import {
   baseProgram,
   configOption,
   loadConfig,
+  nodeMigrations,
   printJson,
   runProgram,
   Tier,
@@ -12,9 +13,13 @@ import {
 import { addIllCenterCommands, addUnionCatalogCommands } from "@lrs/shared/center";
 import { initCa } from "./ca.js";
 import { addLedgerCommands } from "./ledger-cli.js";
-import { NationalNode } from "./server.js";
+import { NationalNode, nationalNodeMigrations } from "./server.js";
 
-const program = baseProgram(Tier.NATIONAL, (cfg) => NationalNode.create(cfg));
+const program = baseProgram(
+  Tier.NATIONAL,
+  (cfg) => NationalNode.create(cfg),
+  () => nodeMigrations(nationalNodeMigrations()),
+);
 
 const ca = program.command("ca").description("the federation's certificate authority");
 ca.command("init")

@@ -1,8 +1,8 @@
 import { addTokenCommands, addTrafficCommand, baseProgram, runProgram, Tier } from "@lrs/shared";
 import { addIllCenterCommands, addUnionCatalogCommands } from "@lrs/shared/center";
-import { RegionalNode } from "./server.js";
+import { RegionalNode, regionalNodeMigrations } from "./server.js";
 
-const program = baseProgram(Tier.REGIONAL, (cfg) => RegionalNode.create(cfg));
+const program = baseProgram(Tier.REGIONAL, (cfg) => RegionalNode.create(cfg), regionalNodeMigrations);
 
 addTokenCommands(program, Tier.REGIONAL);
 

@@ -6,11 +6,14 @@ import {
   clientFor,
   directoryPb,
   ledgerPb,
+  type Migration,
   type NodeConfig,
+  nodeMigrations,
   openChildContextWithCopies,
   runLedgerUpstream,
   searchPb,
   Tier,
+  withCopyMigrations,
 } from "@lrs/shared";
 import {
   illCenterParts,
@@ -30,6 +33,16 @@ import { LedgerRelay } from "./store/ledger-relay.js";
 import { regionalMigrations } from "./store/migrations.js";
 
 /** A regional center: its members' gateway to the federation, the regional union catalog, the ILL relay and broker. */
+/** The regional center's own migrations (openChildContextWithCopies adds the copy store's). */
+function regionalTierMigrations(): Migration[] {
+  return [...unionCatalogMigrations, ...illRelayMigrations, ...regionalMigrations];
+}
+
+/** Every migration of a regional center's database (`lrs-regional migrate`). */
+export function regionalNodeMigrations(): Migration[] {
+  return nodeMigrations(withCopyMigrations(regionalTierMigrations()));
+}
+
 export class RegionalNode extends BaseNode {
   readonly regional: RegionalContext;
 
@@ -113,11 +126,7 @@ export class RegionalNode extends BaseNode {
 
   static async create(cfg: NodeConfig): Promise<RegionalNode> {
     // ILL envelopes and copies for other regions go up through the parent link's outbox worker.
-    const { parentLink, ...ctx } = openChildContextWithCopies(
-      cfg,
-      [...unionCatalogMigrations, ...illRelayMigrations, ...regionalMigrations],
-      "national",
-    );
+    const { parentLink, ...ctx } = openChildContextWithCopies(cfg, regionalTierMigrations(), "national");
     const union = new UnionCatalog(ctx.db, { nodeId: cfg.id });
     const pusher = new CatalogSyncPusher({
       db: ctx.db,

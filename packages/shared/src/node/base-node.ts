@@ -64,6 +64,16 @@ export interface NodeContext {
   metrics: TrafficMetrics;
 }
 
+/** Every migration of a node's database: the shared ones, then its tier's. */
+export function nodeMigrations(tierMigrations: Migration[]): Migration[] {
+  return [...sharedMigrations, ...tierMigrations];
+}
+
+/** Where a node keeps its database. */
+export function databasePath(cfg: NodeConfig): string {
+  return join(cfg.dataDir, "node.db");
+}
+
 /** Opens what every node has: identity, database (shared + tier migrations), outbox, tokens, logger. */
 export function openNodeContext(cfg: NodeConfig, migrations: Migration[], enrollHint: string): NodeContext {
   const tls = loadIdentity(cfg.dataDir, enrollHint);
@@ -72,7 +82,7 @@ export function openNodeContext(cfg: NodeConfig, migrations: Migration[], enroll
       `the certificate in ${cfg.dataDir} belongs to ${tierName(tls.identity.tier)} ${tls.identity.id}, but ${cfg.source} configures ${tierName(cfg.tier)} ${cfg.id}`,
     );
   }
-  const db = Database.open(join(cfg.dataDir, "node.db"), [...sharedMigrations, ...migrations]);
+  const db = Database.open(databasePath(cfg), nodeMigrations(migrations));
   const outbox = new Outbox(db);
   const traffic = openNodeTraffic(cfg, db, LRS_VERSION);
   return {

@@ -5,6 +5,7 @@ import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { type Client, ConnectError, createClient } from "@connectrpc/connect";
 import { Command, Option } from "commander";
 import { ConfigError, loadConfig, type NodeConfig } from "../config.js";
+import { Database, type Migration } from "../db.js";
 import {
   AdminService,
   GetStatusResponseSchema,
@@ -18,6 +19,7 @@ import { DEAD_AFTER_REFUSALS } from "../outbox.js";
 import { createNodeTransport, type NodeTransport } from "../rpc/client.js";
 import { loadIdentity, writeFileAtomic } from "../tls/identity.js";
 import { tierName } from "../tls/pki.js";
+import { databasePath } from "./base-node.js";
 import { enrollNode } from "./enroll.js";
 import { expiryWarning, renewIdentity, signWithParent } from "./renewal.js";
 
@@ -208,7 +210,12 @@ export async function runProgram(program: Command, argv = process.argv): Promise
  * The commands every tier has: serve, enroll (not at the national center),
  * status and directory. Tier-specific ones are added by the caller.
  */
-export function baseProgram(tier: Tier, createNode: (cfg: NodeConfig) => Promise<ServableNode>): Command {
+export function baseProgram(
+  tier: Tier,
+  createNode: (cfg: NodeConfig) => Promise<ServableNode>,
+  /** Every migration of this tier's database (`migrate`). */
+  migrations: () => Migration[],
+): Command {
   const name = `lrs-${tierName(tier)}`;
   const program = new Command(name)
     .description(`LRS ${tierName(tier)} node`)
@@ -276,6 +283,36 @@ export function baseProgram(tier: Tier, createNode: (cfg: NodeConfig) => Promise
           );
       });
   }
+
+  program
+    .command("migrate")
+    .description(
+      "list the database migrations this program would apply, and apply them (a node also migrates when it starts); refuses a database made by a newer LRS",
+    )
+    .addOption(configOption())
+    .option("--dry-run", "only list what is pending; change nothing")
+    .option("--json", "print as JSON")
+    .action(async (o: { config: string; dryRun?: boolean; json?: boolean }) => {
+      const cfg = loadConfig(tier, o.config);
+      const path = databasePath(cfg);
+      const all = migrations();
+      const plan = Database.plan(path, all);
+      if (!o.dryRun && plan.pending.length > 0) Database.open(path, all).close();
+      const result = {
+        database: path,
+        dryRun: o.dryRun === true,
+        applied: plan.applied.length,
+        pending: plan.pending,
+      };
+      if (o.json) return printJson(result);
+      const verb = o.dryRun ? "would apply" : "applied";
+      if (plan.pending.length === 0) {
+        process.stdout.write(`${path}: up to date (${plan.applied.length} migrations applied)\n`);
+        return;
+      }
+      process.stdout.write(`${path}: ${verb} ${plan.pending.length} migration(s):\n`);
+      for (const m of plan.pending) process.stdout.write(`  ${String(m.version).padStart(5)}  ${m.name}\n`);
+    });
 
   program
     .command("renew")
