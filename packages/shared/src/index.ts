@@ -30,6 +30,7 @@ export * from "./log.js";
 export * from "./marc/index.js";
 export * from "./match/index.js";
 export * from "./migrations.js";
+export * from "./node/backup.js";
 export * from "./node/base-node.js";
 export * from "./node/cli.js";
 export * from "./node/enroll.js";

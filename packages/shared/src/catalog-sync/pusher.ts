@@ -75,6 +75,8 @@ export function fromWire(c: CatalogChange): RecordChange | undefined {
 
 const META_ACKED = "catalog_sync_acked_seq";
 const META_RESYNC = "catalog_sync_needs_resync";
+/** The node_meta key that makes the next push a full resync (set by a restore: node/backup.ts). */
+export const RESYNC_META_KEY = META_RESYNC;
 
 export interface PusherOptions {
   db: Database;

@@ -19,6 +19,7 @@ import { DEAD_AFTER_REFUSALS } from "../outbox.js";
 import { createNodeTransport, type NodeTransport } from "../rpc/client.js";
 import { loadIdentity, writeFileAtomic } from "../tls/identity.js";
 import { tierName } from "../tls/pki.js";
+import { backupNode, restoreNode } from "./backup.js";
 import { databasePath } from "./base-node.js";
 import { enrollNode } from "./enroll.js";
 import { expiryWarning, renewIdentity, signWithParent } from "./renewal.js";
@@ -92,6 +93,16 @@ export async function withSelf<T>(
     });
   } finally {
     t.close();
+  }
+}
+
+/** Whether the node answers at its address (with its own certificate). */
+async function isRunning(cfg: NodeConfig): Promise<boolean> {
+  try {
+    await withSelf(cfg, (c) => c.admin.getStatus({}, { timeoutMs: 3000 }));
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -283,6 +294,42 @@ export function baseProgram(
           );
       });
   }
+
+  program
+    .command("backup")
+    .description(
+      "write a consistent copy of the node (database, identity, config; at the national center the CA) to one archive, while it serves",
+    )
+    .addOption(configOption())
+    .requiredOption("-o, --output <file>", "the archive to write (.tar.gz)")
+    .option("--json", "print the result as JSON")
+    .action(async (o: { config: string; output: string; json?: boolean }) => {
+      const cfg = loadConfig(tier, o.config);
+      const m = await backupNode(cfg, o.output);
+      if (o.json) return printJson({ output: o.output, ...m });
+      process.stdout.write(
+        `backed up ${m.tier} ${m.nodeId} to ${o.output}: ${Object.keys(m.files).length} files, schema version ${m.schemaVersions.at(-1) ?? 0}, ${m.createdAt}\n`,
+      );
+    });
+
+  program
+    .command("restore")
+    .description(
+      "put a backup in place of the node's data (the node stopped); its first catalog push is then a full resync",
+    )
+    .addOption(configOption())
+    .requiredOption("-i, --input <file>", "the archive written by backup")
+    .option("--force", "replace existing data (kept beside it), even of a running node")
+    .option("--json", "print the result as JSON")
+    .action(async (o: { config: string; input: string; force?: boolean; json?: boolean }) => {
+      const cfg = loadConfig(tier, o.config);
+      const running = await isRunning(cfg);
+      const r = await restoreNode(cfg, o.input, { force: o.force === true, running });
+      if (o.json) return printJson({ input: o.input, ...r });
+      process.stdout.write(
+        `restored ${r.manifest.tier} ${r.manifest.nodeId} from the backup of ${r.manifest.createdAt} into ${cfg.dataDir}${r.keptAt ? `; the data it replaced is in ${r.keptAt}` : ""}. Start the node: it resyncs its catalog with its parent.\n`,
+      );
+    });
 
   program
     .command("migrate")
