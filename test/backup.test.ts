@@ -75,7 +75,7 @@ describe("backup and restore", () => {
     );
     const bad = join(fed.dir, "bad.tar.gz");
     const bytes = readFileSync(archive());
-    bytes[bytes.length - 40] ^= 0xff;
+    bytes.writeUInt8(bytes.readUInt8(bytes.length - 40) ^ 0xff, bytes.length - 40);
     writeFileSync(bad, bytes);
     await fed.stop("north-a");
     await expect(fed.cli(n, ["restore", "--config", n.config, "--input", bad, "--force"])).rejects.toThrow(
