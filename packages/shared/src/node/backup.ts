@@ -88,8 +88,10 @@ export async function backupNode(cfg: NodeConfig, output: string): Promise<Backu
     } finally {
       source.close();
     }
-    const copy = new BetterSqlite3(join(work, "node.db"), { readonly: true });
+    // One self-contained file: the copy leaves WAL mode (a node puts it back when it opens it).
+    const copy = new BetterSqlite3(join(work, "node.db"));
     try {
+      copy.pragma("journal_mode = DELETE");
       schemaVersions = (
         copy.prepare("SELECT version FROM schema_migrations ORDER BY version").all() as Array<{
           version: number;
