@@ -23,6 +23,8 @@ export const nationalPolicy: Policy = {
     "lrs.v1.SearchService/CheckAvailability": anyOf(children, self),
     // ILL between regions: regional centers hand up what crosses regions.
     "lrs.v1.IllService/Deliver": children,
+    // A child restored from a backup asks for what was delivered to it since.
+    "lrs.v1.IllService/Redeliver": children,
     "lrs.v1.IllService/BuildRota": anyOf(children, self),
     "lrs.v1.IllService/Trace": anyOf(children, self),
     // Copies between regions: regional centers hand up what crosses regions.

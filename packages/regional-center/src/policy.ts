@@ -22,6 +22,8 @@ export const regionalPolicy: Policy = {
     "lrs.v1.SearchService/CheckAvailability": anyOf(children, self, parent),
     // ILL: members hand their messages up, the national center hands down those for members here.
     "lrs.v1.IllService/Deliver": anyOf(children, parent),
+    // A child restored from a backup asks for what was delivered to it since.
+    "lrs.v1.IllService/Redeliver": children,
     "lrs.v1.IllService/BuildRota": anyOf(children, self),
     "lrs.v1.IllService/Trace": anyOf(children, self, parent),
     // Copies travel as the ILL messages do: members push their own, the national center those for members here.

@@ -36,6 +36,7 @@ import { RESYNC_META_KEY } from "../catalog-sync/pusher.js";
 import type { NodeConfig } from "../config.js";
 import { tierName } from "../tls/pki.js";
 import { databasePath, LRS_VERSION } from "./base-node.js";
+import { REDELIVER_META_KEY } from "./redelivery.js";
 
 export const BACKUP_FORMAT = "lrs-backup/1";
 const MANIFEST = "lrs-backup.json";
@@ -49,6 +50,8 @@ export interface BackupManifest {
   region: string;
   lrsVersion: string;
   createdAt: string;
+  /** When the database copy started: what the node received after it is not in the backup. */
+  snapshotAt: string;
   /** Schema versions applied to the database copy. */
   schemaVersions: number[];
   /** SHA-256 (hex) of every file in the archive but this manifest, by path. */
@@ -82,6 +85,7 @@ export async function backupNode(cfg: NodeConfig, output: string): Promise<Backu
   try {
     const source = new BetterSqlite3(db, { fileMustExist: true });
     let schemaVersions: number[];
+    const snapshotAt = new Date().toISOString();
     try {
       source.pragma("busy_timeout = 5000");
       await source.backup(join(work, "node.db"));
@@ -116,6 +120,7 @@ export async function backupNode(cfg: NodeConfig, output: string): Promise<Backu
       region: cfg.region,
       lrsVersion: LRS_VERSION,
       createdAt: new Date().toISOString(),
+      snapshotAt,
       schemaVersions,
       files,
     };
@@ -202,7 +207,7 @@ export async function restoreNode(
   }
   const { dir, manifest } = await unpackChecked(cfg, input);
   try {
-    markRestored(join(dir, "node.db"));
+    markRestored(join(dir, "node.db"), new Date(manifest.snapshotAt));
     rmSync(join(dir, MANIFEST));
     rmSync(join(dir, "config.toml"));
     let keptAt: string | undefined;
@@ -218,14 +223,21 @@ export async function restoreNode(
   }
 }
 
+/** Clocks of two nodes may differ by this much: what is asked again starts this much earlier. */
+const REDELIVERY_MARGIN_MS = 5 * 60_000;
+
 /**
  * A restored node's first catalog push is a full resync: the tier above applied changes after the
- * backup that the restored change log does not have, and new changes would reuse their positions.
- * (Written as the key the sync pusher reads: catalog-sync/pusher.ts.)
+ * backup that the restored change log does not have, and new changes would reuse their positions
+ * (written as the key the sync pusher reads: catalog-sync/pusher.ts). And when it starts it asks
+ * its parent to deliver again the ILL envelopes delivered since the backup (node/redelivery.ts).
  */
-function markRestored(dbPath: string): void {
+function markRestored(dbPath: string, snapshotAt: Date): void {
   const db = new BetterSqlite3(dbPath);
   try {
+    db.prepare(
+      "INSERT INTO node_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    ).run(REDELIVER_META_KEY, new Date(snapshotAt.getTime() - REDELIVERY_MARGIN_MS).toISOString());
     db.prepare(
       "INSERT INTO node_meta (key, value) VALUES (?, '1') ON CONFLICT (key) DO UPDATE SET value = excluded.value",
     ).run(RESYNC_META_KEY);

@@ -37,9 +37,10 @@ import { TrafficReporter } from "../traffic/reporter.js";
 import { trafficService } from "../traffic/service.js";
 import type { TrafficStore } from "../traffic/store.js";
 import { registerNodeGauges } from "./node-gauges.js";
-import { ParentLink, type ParentLinkOptions } from "./parent-link.js";
+import { PARENT, ParentLink, type ParentLinkOptions } from "./parent-link.js";
 import { serveProbe } from "./probes.js";
 import { type Readiness, readiness } from "./readiness.js";
+import { queueRedelivery } from "./redelivery.js";
 import { renewIdentity, runRenewalLoop, type SignRenewal, signWithParent } from "./renewal.js";
 
 export const LRS_VERSION = "0.1.0";
@@ -341,6 +342,12 @@ export class BaseNode {
     this.#address = await this.server.listen();
     if (this.parts.parent) {
       this.#registerUpward(this.parts.parent);
+      const since = queueRedelivery(this.ctx.db, this.ctx.outbox, PARENT);
+      if (since)
+        this.ctx.log.warn(
+          { since: since.toISOString() },
+          "restored from a backup: asking the parent to deliver again what it delivered since",
+        );
       this.parts.parent.start();
     }
     this.parts.upstreamSync?.start(this.#workers.signal);
