@@ -1,9 +1,9 @@
 // The HTTP probes and the operator gauges of real nodes: /healthz and /readyz on every node's
 // metrics listener (no client certificate), a member that loses its regional center turning
 // not ready (naming the parent) and ready again when it comes back.
-import { type Federation, sleep } from "@lrs/dev-env";
+import type { Federation } from "@lrs/dev-env";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startFederation } from "./harness.js";
+import { eventually, startFederation } from "./harness.js";
 
 let fed: Federation;
 let destroy: () => Promise<void>;
@@ -23,22 +23,6 @@ const probe = (id: string, path: string) => new URL(path, fed.node(id).metrics!)
 async function readyz(id: string): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await fetch(probe(id, "/readyz"));
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-}
-
-async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (ok(v)) return v;
-      last = v;
-    } catch (err) {
-      last = err;
-    }
-    await sleep(200);
-  }
-  throw new Error(`condition not met in ${timeoutMs} ms; last: ${JSON.stringify(last)}`);
 }
 
 const metric = (text: string, name: string): number | undefined => {

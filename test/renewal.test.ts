@@ -8,7 +8,7 @@ import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { type Federation, REPO_ROOT, sleep } from "@lrs/dev-env";
 import { type adminPb, describeCertificate, directoryPb, searchPb } from "@lrs/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { pem, startFederation } from "./harness.js";
+import { eventually, pem, startFederation } from "./harness.js";
 
 let fed: Federation;
 let destroy: () => Promise<void>;
@@ -32,22 +32,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await destroy?.();
 });
-
-async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (ok(v)) return v;
-      last = v;
-    } catch (err) {
-      last = err;
-    }
-    await sleep(250);
-  }
-  throw new Error(`condition not met in ${timeoutMs} ms; last: ${String(last)}`);
-}
 
 async function nationalSearch(from: string): Promise<searchPb.SearchResponse[]> {
   return fed.withClient(from, searchPb.SearchService, async (c) => {
