@@ -21,6 +21,7 @@ export const memberPolicy: Policy = {
     "lrs.v1.AdminService/GetStatus": self,
     "lrs.v1.AdminService/ListOutbox": self,
     "lrs.v1.AdminService/RetryOutbox": self,
+    "lrs.v1.AdminService/RenewOwnCertificate": self,
     // ILL traffic for this member arrives from its regional center only.
     "lrs.v1.IllService/Deliver": parent,
     "lrs.v1.IllStaffService/Borrow": self,

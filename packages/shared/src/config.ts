@@ -297,6 +297,31 @@ const illSchema = z
   })
   .strict();
 
+/** `[operations]`: how the node looks after itself (readiness, certificate renewal). */
+const operationsSchema = z
+  .object({
+    /** How long after its last contact an unreachable parent still leaves the node ready (/readyz). */
+    parent_grace: duration.default(60_000),
+    /** Renew the node's certificate once this share of its lifetime has passed (0.5 to 0.95). */
+    renew_after: z
+      .number()
+      .min(0.5)
+      .max(0.95)
+      .default(2 / 3),
+    /** How often the node checks whether its certificate is due for renewal (also at start). */
+    renew_check_interval: duration
+      .refine((ms) => ms >= 100 && ms <= 86_400_000, "must be between 100ms and 1d")
+      .default(3_600_000),
+    /** National center: how long the certificates it issues are valid (enrollment and renewal). */
+    certificate_lifetime: duration
+      .refine((ms) => ms >= 30_000 && ms <= 825 * 86_400_000, "must be between 30s and 825d")
+      .default(397 * 86_400_000),
+  })
+  .strict();
+
+/** `[operations]`: durations in milliseconds. */
+export type OperationsConfig = z.infer<typeof operationsSchema>;
+
 const fileSchema = z
   .object({
     id: z
@@ -338,6 +363,7 @@ const fileSchema = z
     traffic: trafficSchema.default(trafficSchema.parse({})),
     fees: feesSchema.default(NO_FEES),
     copyright: copyrightSchema.default(copyrightSchema.parse({})),
+    operations: operationsSchema.default(operationsSchema.parse({})),
   })
   .strict();
 
@@ -394,6 +420,8 @@ export interface NodeConfig {
   fees: FeesConfig;
   /** The copyright rule for the copies the member borrows. */
   copyright: CopyrightConfig;
+  /** Readiness and certificate renewal. */
+  operations: OperationsConfig;
   /** Where the settings came from, for messages. */
   source: string;
 }
@@ -426,6 +454,9 @@ const ENV_KEYS: Array<{ env: string; path: string[]; kind: "string" | "list" | "
   { env: "LOG_LEVEL", path: ["log", "level"], kind: "string" },
   { env: "LOG_PRETTY", path: ["log", "pretty"], kind: "bool" },
   { env: "ILL_AUTO_RESPOND", path: ["ill", "auto_respond"], kind: "string" },
+  { env: "PARENT_GRACE", path: ["operations", "parent_grace"], kind: "string" },
+  { env: "RENEW_CHECK_INTERVAL", path: ["operations", "renew_check_interval"], kind: "string" },
+  { env: "CERTIFICATE_LIFETIME", path: ["operations", "certificate_lifetime"], kind: "string" },
 ];
 
 export interface RawConfig {
@@ -594,6 +625,7 @@ export function toConfig(tier: Tier, raw: RawConfig): NodeConfig {
     ill: v.ill,
     fees: v.fees,
     copyright: copyrightConfigOf(v.copyright, v.fees, where),
+    operations: v.operations,
     source: raw.file,
   };
 }

@@ -16,6 +16,7 @@ export function directoryService(
     getCaCertificate: notHere("enrollment"),
     enroll: notHere("enrollment"),
     signCertificate: notHere("certificate signing"),
+    renewCertificate: notHere("certificate renewal"),
     register: notHere("registration"),
   };
 }

@@ -1,15 +1,26 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
-import { type adminPb, caPin, ID_PATTERN, mapErrors, outboxAdmin, Tier } from "@lrs/shared";
+import {
+  type adminPb,
+  caPin,
+  ID_PATTERN,
+  mapErrors,
+  outboxAdmin,
+  type Renewed,
+  renewAdmin,
+  Tier,
+} from "@lrs/shared";
 import type { RegionalContext } from "../context.js";
 
 export function adminService(
   ctx: RegionalContext,
   status: () => adminPb.GetStatusResponse,
+  renew: () => Promise<Renewed>,
 ): ServiceImpl<typeof adminPb.AdminService> {
   return {
     getStatus: () => status(),
     ...outboxAdmin(ctx.outbox, ctx.log.child({ part: "admin" })),
+    ...renewAdmin(renew),
 
     createEnrollmentToken: mapErrors((req) => {
       const tier = req.tier === Tier.UNSPECIFIED ? Tier.MEMBER : req.tier;

@@ -114,6 +114,16 @@ export class RpcServer {
     this.#server.on("tlsClientError", (err) => opts.log.debug({ err }, "TLS handshake failed"));
   }
 
+  /** Serves new connections with a renewed certificate (open ones keep theirs until they close). */
+  useIdentity(tls: TlsIdentity): void {
+    this.#server.setSecureContext({
+      key: tls.keyPem,
+      cert: tls.certPem,
+      ca: tls.caPem,
+      minVersion: "TLSv1.2",
+    });
+  }
+
   /** Starts listening; resolves with the bound "host:port". */
   listen(): Promise<string> {
     const i = this.#opts.listen.lastIndexOf(":");

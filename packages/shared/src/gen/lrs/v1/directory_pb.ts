@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file lrs/v1/directory.proto.
  */
 export const file_lrs_v1_directory: GenFile = /*@__PURE__*/
-  fileDesc("ChZscnMvdjEvZGlyZWN0b3J5LnByb3RvEgZscnMudjEizwIKFExlbmRpbmdQb2xpY3lTdW1tYXJ5EhMKC2xlbmRzX2l0ZW1zGAEgASgIEhcKD3N1cHBsaWVzX2NvcGllcxgCIAEoCBIYChBsb2FuX3BlcmlvZF9kYXlzGAMgASgFEhQKDG1heF9yZW5ld2FscxgEIAEoBRIkChxsZW5kX29ubHlfaWZfbXVsdGlwbGVfY29waWVzGAUgASgIEiEKGW5vbl9jaXJjdWxhdGluZ19sb2NhdGlvbnMYBiADKAkSDQoFbm90ZXMYByABKAkSFgoObWF0ZXJpYWxfdHlwZXMYCCADKAkSLAoOY2xvc2VkX3BlcmlvZHMYCSADKAsyFC5scnMudjEuQ2xvc2VkUGVyaW9kEh0KFXJlc3BvbnNlX3RpbWVfc2Vjb25kcxgKIAEoDRIcChRsZW5kc19vdXRzaWRlX3JlZ2lvbhgLIAEoCCLCAQoLRmVlU2NoZWR1bGUSEAoIY3VycmVuY3kYASABKAkSEgoKbG9hbl9taW5vchgCIAEoAxISCgpjb3B5X21pbm9yGAMgASgDEhYKDnBlcl9wYWdlX21pbm9yGAQgASgDEhwKFHJ1c2hfc3VyY2hhcmdlX21pbm9yGAUgASgDEhsKE3JlY2lwcm9jYWxfcGFydG5lcnMYBiADKAkSJgoJZGlzY291bnRzGAcgAygLMhMubHJzLnYxLkZlZURpc2NvdW50IjYKC0ZlZURpc2NvdW50EhYKDmluc3RpdHV0aW9uX2lkGAEgASgJEg8KB3BlcmNlbnQYAiABKA0iOAoMQ2xvc2VkUGVyaW9kEgwKBGZyb20YASABKAkSCgoCdG8YAiABKAkSDgoGcmVhc29uGAMgASgJIq8DCgtJbnN0aXR1dGlvbhIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEhoKBHRpZXIYAyABKA4yDC5scnMudjEuVGllchIOCgZyZWdpb24YBCABKAkSEAoIc3ViamVjdHMYBSADKAkSEAoIZW5kcG9pbnQYBiABKAkSGAoQY2VydF9maW5nZXJwcmludBgHIAEoCRITCgtjZXJ0X3NlcmlhbBgIIAEoCRIyCg5jZXJ0X25vdF9hZnRlchgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNAoObGVuZGluZ19wb2xpY3kYCiABKAsyHC5scnMudjEuTGVuZGluZ1BvbGljeVN1bW1hcnkSKQoMZmVlX3NjaGVkdWxlGA4gASgLMhMubHJzLnYxLkZlZVNjaGVkdWxlEjEKDXJlZ2lzdGVyZWRfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3Jldm9rZWQYDSABKAgiewoJRGlyZWN0b3J5Eg8KB3ZlcnNpb24YASABKAQSKQoMaW5zdGl0dXRpb25zGAIgAygLMhMubHJzLnYxLkluc3RpdHV0aW9uEhwKFHJldm9rZWRfZmluZ2VycHJpbnRzGAMgAygJEhQKDGF1dGhvcml0eV9pZBgEIAEoCSIZChdHZXRDYUNlcnRpZmljYXRlUmVxdWVzdCI2ChhHZXRDYUNlcnRpZmljYXRlUmVzcG9uc2USGgoSY2FfY2VydGlmaWNhdGVfcGVtGAEgASgJIkcKDUVucm9sbFJlcXVlc3QSDQoFdG9rZW4YASABKAkSFgoOaW5zdGl0dXRpb25faWQYAiABKAkSDwoHY3NyX3BlbRgDIAEoCSKJAQoORW5yb2xsUmVzcG9uc2USFwoPY2VydGlmaWNhdGVfcGVtGAEgASgJEhoKEmNhX2NlcnRpZmljYXRlX3BlbRgCIAEoCRIWCg5pbnN0aXR1dGlvbl9pZBgDIAEoCRIaCgR0aWVyGAQgASgOMgwubHJzLnYxLlRpZXISDgoGcmVnaW9uGAUgASgJIm0KFlNpZ25DZXJ0aWZpY2F0ZVJlcXVlc3QSFgoOaW5zdGl0dXRpb25faWQYASABKAkSGgoEdGllchgCIAEoDjIMLmxycy52MS5UaWVyEg4KBnJlZ2lvbhgDIAEoCRIPCgdjc3JfcGVtGAQgASgJIjIKF1NpZ25DZXJ0aWZpY2F0ZVJlc3BvbnNlEhcKD2NlcnRpZmljYXRlX3BlbRgBIAEoCSI7Cg9SZWdpc3RlclJlcXVlc3QSKAoLaW5zdGl0dXRpb24YASABKAsyEy5scnMudjEuSW5zdGl0dXRpb24iVwoQUmVnaXN0ZXJSZXNwb25zZRIoCgtpbnN0aXR1dGlvbhgBIAEoCzITLmxycy52MS5JbnN0aXR1dGlvbhIZChFkaXJlY3RvcnlfdmVyc2lvbhgCIAEoBCIVChNHZXREaXJlY3RvcnlSZXF1ZXN0IjwKFEdldERpcmVjdG9yeVJlc3BvbnNlEiQKCWRpcmVjdG9yeRgBIAEoCzIRLmxycy52MS5EaXJlY3RvcnkiLgoVV2F0Y2hEaXJlY3RvcnlSZXF1ZXN0EhUKDWtub3duX3ZlcnNpb24YASABKAQiPgoWV2F0Y2hEaXJlY3RvcnlSZXNwb25zZRIkCglkaXJlY3RvcnkYASABKAsyES5scnMudjEuRGlyZWN0b3J5MtMDChBEaXJlY3RvcnlTZXJ2aWNlElUKEEdldENhQ2VydGlmaWNhdGUSHy5scnMudjEuR2V0Q2FDZXJ0aWZpY2F0ZVJlcXVlc3QaIC5scnMudjEuR2V0Q2FDZXJ0aWZpY2F0ZVJlc3BvbnNlEjcKBkVucm9sbBIVLmxycy52MS5FbnJvbGxSZXF1ZXN0GhYubHJzLnYxLkVucm9sbFJlc3BvbnNlElIKD1NpZ25DZXJ0aWZpY2F0ZRIeLmxycy52MS5TaWduQ2VydGlmaWNhdGVSZXF1ZXN0Gh8ubHJzLnYxLlNpZ25DZXJ0aWZpY2F0ZVJlc3BvbnNlEj0KCFJlZ2lzdGVyEhcubHJzLnYxLlJlZ2lzdGVyUmVxdWVzdBoYLmxycy52MS5SZWdpc3RlclJlc3BvbnNlEkkKDEdldERpcmVjdG9yeRIbLmxycy52MS5HZXREaXJlY3RvcnlSZXF1ZXN0GhwubHJzLnYxLkdldERpcmVjdG9yeVJlc3BvbnNlElEKDldhdGNoRGlyZWN0b3J5Eh0ubHJzLnYxLldhdGNoRGlyZWN0b3J5UmVxdWVzdBoeLmxycy52MS5XYXRjaERpcmVjdG9yeVJlc3BvbnNlMAFiBnByb3RvMw", [file_google_protobuf_timestamp, file_lrs_v1_common]);
+  fileDesc("ChZscnMvdjEvZGlyZWN0b3J5LnByb3RvEgZscnMudjEizwIKFExlbmRpbmdQb2xpY3lTdW1tYXJ5EhMKC2xlbmRzX2l0ZW1zGAEgASgIEhcKD3N1cHBsaWVzX2NvcGllcxgCIAEoCBIYChBsb2FuX3BlcmlvZF9kYXlzGAMgASgFEhQKDG1heF9yZW5ld2FscxgEIAEoBRIkChxsZW5kX29ubHlfaWZfbXVsdGlwbGVfY29waWVzGAUgASgIEiEKGW5vbl9jaXJjdWxhdGluZ19sb2NhdGlvbnMYBiADKAkSDQoFbm90ZXMYByABKAkSFgoObWF0ZXJpYWxfdHlwZXMYCCADKAkSLAoOY2xvc2VkX3BlcmlvZHMYCSADKAsyFC5scnMudjEuQ2xvc2VkUGVyaW9kEh0KFXJlc3BvbnNlX3RpbWVfc2Vjb25kcxgKIAEoDRIcChRsZW5kc19vdXRzaWRlX3JlZ2lvbhgLIAEoCCLCAQoLRmVlU2NoZWR1bGUSEAoIY3VycmVuY3kYASABKAkSEgoKbG9hbl9taW5vchgCIAEoAxISCgpjb3B5X21pbm9yGAMgASgDEhYKDnBlcl9wYWdlX21pbm9yGAQgASgDEhwKFHJ1c2hfc3VyY2hhcmdlX21pbm9yGAUgASgDEhsKE3JlY2lwcm9jYWxfcGFydG5lcnMYBiADKAkSJgoJZGlzY291bnRzGAcgAygLMhMubHJzLnYxLkZlZURpc2NvdW50IjYKC0ZlZURpc2NvdW50EhYKDmluc3RpdHV0aW9uX2lkGAEgASgJEg8KB3BlcmNlbnQYAiABKA0iOAoMQ2xvc2VkUGVyaW9kEgwKBGZyb20YASABKAkSCgoCdG8YAiABKAkSDgoGcmVhc29uGAMgASgJIq8DCgtJbnN0aXR1dGlvbhIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEhoKBHRpZXIYAyABKA4yDC5scnMudjEuVGllchIOCgZyZWdpb24YBCABKAkSEAoIc3ViamVjdHMYBSADKAkSEAoIZW5kcG9pbnQYBiABKAkSGAoQY2VydF9maW5nZXJwcmludBgHIAEoCRITCgtjZXJ0X3NlcmlhbBgIIAEoCRIyCg5jZXJ0X25vdF9hZnRlchgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNAoObGVuZGluZ19wb2xpY3kYCiABKAsyHC5scnMudjEuTGVuZGluZ1BvbGljeVN1bW1hcnkSKQoMZmVlX3NjaGVkdWxlGA4gASgLMhMubHJzLnYxLkZlZVNjaGVkdWxlEjEKDXJlZ2lzdGVyZWRfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3Jldm9rZWQYDSABKAgiewoJRGlyZWN0b3J5Eg8KB3ZlcnNpb24YASABKAQSKQoMaW5zdGl0dXRpb25zGAIgAygLMhMubHJzLnYxLkluc3RpdHV0aW9uEhwKFHJldm9rZWRfZmluZ2VycHJpbnRzGAMgAygJEhQKDGF1dGhvcml0eV9pZBgEIAEoCSIZChdHZXRDYUNlcnRpZmljYXRlUmVxdWVzdCI2ChhHZXRDYUNlcnRpZmljYXRlUmVzcG9uc2USGgoSY2FfY2VydGlmaWNhdGVfcGVtGAEgASgJIkcKDUVucm9sbFJlcXVlc3QSDQoFdG9rZW4YASABKAkSFgoOaW5zdGl0dXRpb25faWQYAiABKAkSDwoHY3NyX3BlbRgDIAEoCSKJAQoORW5yb2xsUmVzcG9uc2USFwoPY2VydGlmaWNhdGVfcGVtGAEgASgJEhoKEmNhX2NlcnRpZmljYXRlX3BlbRgCIAEoCRIWCg5pbnN0aXR1dGlvbl9pZBgDIAEoCRIaCgR0aWVyGAQgASgOMgwubHJzLnYxLlRpZXISDgoGcmVnaW9uGAUgASgJIm0KFlNpZ25DZXJ0aWZpY2F0ZVJlcXVlc3QSFgoOaW5zdGl0dXRpb25faWQYASABKAkSGgoEdGllchgCIAEoDjIMLmxycy52MS5UaWVyEg4KBnJlZ2lvbhgDIAEoCRIPCgdjc3JfcGVtGAQgASgJIjIKF1NpZ25DZXJ0aWZpY2F0ZVJlc3BvbnNlEhcKD2NlcnRpZmljYXRlX3BlbRgBIAEoCSJCChdSZW5ld0NlcnRpZmljYXRlUmVxdWVzdBIPCgdjc3JfcGVtGAEgASgJEhYKDmluc3RpdHV0aW9uX2lkGAIgASgJIk8KGFJlbmV3Q2VydGlmaWNhdGVSZXNwb25zZRIXCg9jZXJ0aWZpY2F0ZV9wZW0YASABKAkSGgoSY2FfY2VydGlmaWNhdGVfcGVtGAIgASgJIjsKD1JlZ2lzdGVyUmVxdWVzdBIoCgtpbnN0aXR1dGlvbhgBIAEoCzITLmxycy52MS5JbnN0aXR1dGlvbiJXChBSZWdpc3RlclJlc3BvbnNlEigKC2luc3RpdHV0aW9uGAEgASgLMhMubHJzLnYxLkluc3RpdHV0aW9uEhkKEWRpcmVjdG9yeV92ZXJzaW9uGAIgASgEIhUKE0dldERpcmVjdG9yeVJlcXVlc3QiPAoUR2V0RGlyZWN0b3J5UmVzcG9uc2USJAoJZGlyZWN0b3J5GAEgASgLMhEubHJzLnYxLkRpcmVjdG9yeSIuChVXYXRjaERpcmVjdG9yeVJlcXVlc3QSFQoNa25vd25fdmVyc2lvbhgBIAEoBCI+ChZXYXRjaERpcmVjdG9yeVJlc3BvbnNlEiQKCWRpcmVjdG9yeRgBIAEoCzIRLmxycy52MS5EaXJlY3RvcnkyqgQKEERpcmVjdG9yeVNlcnZpY2USVQoQR2V0Q2FDZXJ0aWZpY2F0ZRIfLmxycy52MS5HZXRDYUNlcnRpZmljYXRlUmVxdWVzdBogLmxycy52MS5HZXRDYUNlcnRpZmljYXRlUmVzcG9uc2USNwoGRW5yb2xsEhUubHJzLnYxLkVucm9sbFJlcXVlc3QaFi5scnMudjEuRW5yb2xsUmVzcG9uc2USUgoPU2lnbkNlcnRpZmljYXRlEh4ubHJzLnYxLlNpZ25DZXJ0aWZpY2F0ZVJlcXVlc3QaHy5scnMudjEuU2lnbkNlcnRpZmljYXRlUmVzcG9uc2USVQoQUmVuZXdDZXJ0aWZpY2F0ZRIfLmxycy52MS5SZW5ld0NlcnRpZmljYXRlUmVxdWVzdBogLmxycy52MS5SZW5ld0NlcnRpZmljYXRlUmVzcG9uc2USPQoIUmVnaXN0ZXISFy5scnMudjEuUmVnaXN0ZXJSZXF1ZXN0GhgubHJzLnYxLlJlZ2lzdGVyUmVzcG9uc2USSQoMR2V0RGlyZWN0b3J5EhsubHJzLnYxLkdldERpcmVjdG9yeVJlcXVlc3QaHC5scnMudjEuR2V0RGlyZWN0b3J5UmVzcG9uc2USUQoOV2F0Y2hEaXJlY3RvcnkSHS5scnMudjEuV2F0Y2hEaXJlY3RvcnlSZXF1ZXN0Gh4ubHJzLnYxLldhdGNoRGlyZWN0b3J5UmVzcG9uc2UwAWIGcHJvdG8z", [file_google_protobuf_timestamp, file_lrs_v1_common]);
 
 /**
  * What a lending institution says about its lending, in short. The full
@@ -517,6 +517,61 @@ export const SignCertificateResponseSchema: GenMessage<SignCertificateResponse> 
   messageDesc(file_lrs_v1_directory, 11);
 
 /**
+ * A node renews its own certificate before it expires, over mTLS with the
+ * certificate it has now (valid and not revoked): no token. The key of the
+ * request is new and was made on the node. A member asks its regional
+ * center, which relays the request to the national center (the only CA); a
+ * regional center asks the national center.
+ *
+ * @generated from message lrs.v1.RenewCertificateRequest
+ */
+export type RenewCertificateRequest = Message<"lrs.v1.RenewCertificateRequest"> & {
+  /**
+   * PKCS#10 certificate request (PEM) for the node's new key.
+   *
+   * @generated from field: string csr_pem = 1;
+   */
+  csrPem: string;
+
+  /**
+   * Set only by a regional center relaying one of its members' renewals:
+   * the member's id. Empty: the caller renews its own certificate.
+   *
+   * @generated from field: string institution_id = 2;
+   */
+  institutionId: string;
+};
+
+/**
+ * Describes the message lrs.v1.RenewCertificateRequest.
+ * Use `create(RenewCertificateRequestSchema)` to create a new message.
+ */
+export const RenewCertificateRequestSchema: GenMessage<RenewCertificateRequest> = /*@__PURE__*/
+  messageDesc(file_lrs_v1_directory, 12);
+
+/**
+ * @generated from message lrs.v1.RenewCertificateResponse
+ */
+export type RenewCertificateResponse = Message<"lrs.v1.RenewCertificateResponse"> & {
+  /**
+   * @generated from field: string certificate_pem = 1;
+   */
+  certificatePem: string;
+
+  /**
+   * @generated from field: string ca_certificate_pem = 2;
+   */
+  caCertificatePem: string;
+};
+
+/**
+ * Describes the message lrs.v1.RenewCertificateResponse.
+ * Use `create(RenewCertificateResponseSchema)` to create a new message.
+ */
+export const RenewCertificateResponseSchema: GenMessage<RenewCertificateResponse> = /*@__PURE__*/
+  messageDesc(file_lrs_v1_directory, 13);
+
+/**
  * @generated from message lrs.v1.RegisterRequest
  */
 export type RegisterRequest = Message<"lrs.v1.RegisterRequest"> & {
@@ -531,7 +586,7 @@ export type RegisterRequest = Message<"lrs.v1.RegisterRequest"> & {
  * Use `create(RegisterRequestSchema)` to create a new message.
  */
 export const RegisterRequestSchema: GenMessage<RegisterRequest> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_directory, 12);
+  messageDesc(file_lrs_v1_directory, 14);
 
 /**
  * @generated from message lrs.v1.RegisterResponse
@@ -556,7 +611,7 @@ export type RegisterResponse = Message<"lrs.v1.RegisterResponse"> & {
  * Use `create(RegisterResponseSchema)` to create a new message.
  */
 export const RegisterResponseSchema: GenMessage<RegisterResponse> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_directory, 13);
+  messageDesc(file_lrs_v1_directory, 15);
 
 /**
  * @generated from message lrs.v1.GetDirectoryRequest
@@ -569,7 +624,7 @@ export type GetDirectoryRequest = Message<"lrs.v1.GetDirectoryRequest"> & {
  * Use `create(GetDirectoryRequestSchema)` to create a new message.
  */
 export const GetDirectoryRequestSchema: GenMessage<GetDirectoryRequest> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_directory, 14);
+  messageDesc(file_lrs_v1_directory, 16);
 
 /**
  * @generated from message lrs.v1.GetDirectoryResponse
@@ -586,7 +641,7 @@ export type GetDirectoryResponse = Message<"lrs.v1.GetDirectoryResponse"> & {
  * Use `create(GetDirectoryResponseSchema)` to create a new message.
  */
 export const GetDirectoryResponseSchema: GenMessage<GetDirectoryResponse> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_directory, 15);
+  messageDesc(file_lrs_v1_directory, 17);
 
 /**
  * @generated from message lrs.v1.WatchDirectoryRequest
@@ -607,7 +662,7 @@ export type WatchDirectoryRequest = Message<"lrs.v1.WatchDirectoryRequest"> & {
  * Use `create(WatchDirectoryRequestSchema)` to create a new message.
  */
 export const WatchDirectoryRequestSchema: GenMessage<WatchDirectoryRequest> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_directory, 16);
+  messageDesc(file_lrs_v1_directory, 18);
 
 /**
  * @generated from message lrs.v1.WatchDirectoryResponse
@@ -624,7 +679,7 @@ export type WatchDirectoryResponse = Message<"lrs.v1.WatchDirectoryResponse"> & 
  * Use `create(WatchDirectoryResponseSchema)` to create a new message.
  */
 export const WatchDirectoryResponseSchema: GenMessage<WatchDirectoryResponse> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_directory, 17);
+  messageDesc(file_lrs_v1_directory, 19);
 
 /**
  * The federation directory and its certificate authority. Served by the
@@ -657,6 +712,14 @@ export const DirectoryService: GenService<{
     methodKind: "unary";
     input: typeof SignCertificateRequestSchema;
     output: typeof SignCertificateResponseSchema;
+  },
+  /**
+   * @generated from rpc lrs.v1.DirectoryService.RenewCertificate
+   */
+  renewCertificate: {
+    methodKind: "unary";
+    input: typeof RenewCertificateRequestSchema;
+    output: typeof RenewCertificateResponseSchema;
   },
   /**
    * @generated from rpc lrs.v1.DirectoryService.Register
