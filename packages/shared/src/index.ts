@@ -38,6 +38,7 @@ export * from "./node/parent-link.js";
 export * from "./node/traffic-cli.js";
 export * from "./outbox.js";
 export * from "./rpc/authz.js";
+export * from "./rpc/authz-matrix.js";
 export * from "./rpc/client.js";
 export * from "./rpc/errors.js";
 export * from "./rpc/health.js";

@@ -6,7 +6,8 @@ import type { RegionalContext } from "../context.js";
 export function adminService(
   ctx: RegionalContext,
   status: () => adminPb.GetStatusResponse,
-): ServiceImpl<typeof adminPb.AdminService> {
+): Partial<ServiceImpl<typeof adminPb.AdminService>> {
+  // Revocation is the national center's (lrs-national revoke): not served here.
   return {
     getStatus: () => status(),
     ...outboxAdmin(ctx.outbox, ctx.log.child({ part: "admin" })),
@@ -35,12 +36,5 @@ export function adminService(
     }),
 
     listEnrollmentTokens: () => ({ tokens: ctx.tokens.list() }),
-
-    revokeInstitution() {
-      throw new ConnectError(
-        "revocation is done at the national center (lrs-national revoke)",
-        Code.Unimplemented,
-      );
-    },
   };
 }

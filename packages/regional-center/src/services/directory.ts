@@ -18,7 +18,8 @@ const REGISTER_WAIT_MS = 3_000;
 export function directoryService(
   ctx: RegionalContext,
   streams: AbortSignal,
-): ServiceImpl<typeof directoryPb.DirectoryService> {
+): Partial<ServiceImpl<typeof directoryPb.DirectoryService>> {
+  // Certificates are signed by the national center: SignCertificate is not served here.
   return {
     ...directoryReadHandlers(ctx.directory, streams),
 
@@ -73,10 +74,6 @@ export function directoryService(
         region: ctx.cfg.region,
       };
     }),
-
-    signCertificate() {
-      throw new ConnectError("certificates are signed by the national center", Code.Unimplemented);
-    },
 
     /** A member registers itself; the registration is stored and forwarded to the national center. */
     register: mapErrors(async (req, hctx: HandlerContext) => {

@@ -34,6 +34,8 @@ async function setup(slowMs: number) {
       rules: {
         "lrs.v1.DirectoryService/GetDirectory": federation,
         "grpc.health.v1.Health/Check": federation,
+        "grpc.health.v1.Health/List": federation,
+        "grpc.health.v1.Health/Watch": federation,
       },
     },
     isRevoked: () => false,

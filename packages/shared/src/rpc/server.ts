@@ -14,7 +14,7 @@ import type { Logger } from "../log.js";
 import type { TlsIdentity } from "../tls/identity.js";
 import { createTrafficInterceptor } from "../traffic/interceptor.js";
 import type { TrafficRecorder } from "../traffic/recorder.js";
-import { createAuthzInterceptor, type Policy } from "./authz.js";
+import { checkPolicyCoverage, createAuthzInterceptor, type Policy } from "./authz.js";
 import { HealthState, registerHealth } from "./health.js";
 import { peerFromSocket, peerKey } from "./peer.js";
 
@@ -77,8 +77,12 @@ export class RpcServer {
     };
     const handler = connectNodeAdapter({
       routes: (router) => {
-        registerHealth(router, this.health, this.#streams.signal);
-        opts.routes(router, this.#streams.signal);
+        const served: string[] = [];
+        const recording = recordServed(router, served);
+        registerHealth(recording, this.health, this.#streams.signal);
+        opts.routes(recording, this.#streams.signal);
+        // Every served method has exactly one rule, or the node does not start (authz-matrix.ts).
+        checkPolicyCoverage(opts.policy, served);
       },
       interceptors: [
         countCalls,
@@ -168,4 +172,27 @@ export class RpcServer {
     }
     clearTimeout(timer);
   }
+}
+
+/**
+ * The router, noting each method given an implementation ("lrs.v1.X/Y"); a service's methods
+ * left out answer UNIMPLEMENTED and are not served.
+ */
+function recordServed(router: ConnectRouter, served: string[]): ConnectRouter {
+  const recording: ConnectRouter = {
+    handlers: router.handlers,
+    service(service, impl, options) {
+      const fns = impl as Record<string, unknown>;
+      for (const m of service.methods)
+        if (typeof fns[m.localName] === "function") served.push(`${service.typeName}/${m.name}`);
+      router.service(service, impl, options);
+      return recording;
+    },
+    rpc(method, impl, options) {
+      served.push(`${method.parent.typeName}/${method.name}`);
+      router.rpc(method, impl, options);
+      return recording;
+    },
+  };
+  return recording;
 }

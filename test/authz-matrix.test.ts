@@ -1,0 +1,210 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { create, type DescMethod, type DescService } from "@bufbuild/protobuf";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { type Federation, REPO_ROOT, sleep } from "@lrs/dev-env";
+import { memberPolicy } from "@lrs/member-node";
+import { nationalPolicy } from "@lrs/national-center";
+import { regionalPolicy } from "@lrs/regional-center";
+import {
+  adminPb,
+  authzMatrix,
+  CALLER_KINDS,
+  type CallerKind,
+  catalogPb,
+  copyPb,
+  copyrightPb,
+  createCertificateAuthority,
+  createNodeTransport,
+  directoryPb,
+  healthPb,
+  illServicePb,
+  issueCertificate,
+  ledgerPb,
+  type MatrixRow,
+  matrixSection,
+  type NodeKind,
+  parseMatrixMarkdown,
+  searchPb,
+  Tier,
+  trafficPb,
+  type Verdict,
+} from "@lrs/shared";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { pem, SMALL_SPEC, startFederation } from "./harness.js";
+
+/**
+ * The authorization table in DESIGN.md, called cell by cell against real nodes: every RPC of a
+ * member, a regional center and the national center, by every kind of caller, with real
+ * certificates (a revoked member's, an expired one, a foreign CA's, none). A call is "allow"
+ * when the answer is anything but PERMISSION_DENIED or UNAUTHENTICATED.
+ */
+
+const SERVICES: DescService[] = [
+  healthPb.Health,
+  adminPb.AdminService,
+  catalogPb.CatalogService,
+  catalogPb.CatalogSyncService,
+  copyPb.CopyStaffService,
+  copyPb.CopyTransferService,
+  copyrightPb.CopyrightService,
+  directoryPb.DirectoryService,
+  illServicePb.IllService,
+  illServicePb.IllStaffService,
+  ledgerPb.LedgerService,
+  searchPb.SearchService,
+  trafficPb.TrafficService,
+];
+
+function methodOf(name: string): DescMethod {
+  const [svc, m] = name.split("/");
+  const method = SERVICES.find((s) => s.typeName === svc)?.methods.find((x) => x.name === m);
+  if (!method) throw new Error(`${name} is in the table but in no service this test knows`);
+  return method;
+}
+
+/** The node each row kind is called at, and who each kind of caller is for it. */
+const TARGET: Record<NodeKind, string> = { member: "north-a", regional: "north-rc", national: "nat" };
+const CALLER: Record<NodeKind, Partial<Record<CallerKind, string>>> = {
+  member: {
+    self: "north-a",
+    "member, same region": "north-b",
+    "member, other region": "south-a",
+    "own regional center": "north-rc",
+    "peer regional center": "south-rc",
+    "national center": "nat",
+  },
+  regional: {
+    self: "north-rc",
+    "own member": "north-a",
+    "member, other region": "south-a",
+    "peer regional center": "south-rc",
+    "national center": "nat",
+  },
+  national: { self: "nat", "member, other region": "north-a", "own regional center": "north-rc" },
+};
+
+let fed: Federation;
+let destroy: () => Promise<void>;
+/** Certificates that fail: keyed by caller kind. */
+const failing = new Map<CallerKind, { certPem?: string; keyPem?: string }>();
+
+beforeAll(async () => {
+  const spec = structuredClone(SMALL_SPEC);
+  spec.regions[0]!.members.push({ id: "north-gone", name: "North Library (revoked)" });
+  ({ fed, destroy } = await startFederation(spec));
+  const nat = fed.node("nat");
+  await fed.cli(nat, ["revoke", "--config", nat.config, "north-gone", "--reason", "authz matrix test"]);
+  const gone = fed.node("north-gone");
+  failing.set("revoked", { certPem: pem(gone.cert), keyPem: pem(gone.key) });
+  await fed.stop("north-gone");
+  // Every node called must know of the revocation before the revoked column means anything.
+  for (const id of Object.values(TARGET)) {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const d = await fed.withClient(id, directoryPb.DirectoryService, (c) => c.getDirectory({}));
+      if (d.directory?.institutions.find((i) => i.id === "north-gone")?.revoked) break;
+      if (Date.now() > deadline) throw new Error(`${id} did not learn of the revocation`);
+      await sleep(100);
+    }
+  }
+  const identity = { id: "north-b", tier: Tier.MEMBER, region: "north" };
+  const realCa = {
+    certPem: pem(join(nat.dataDir, "ca", "ca.pem")),
+    keyPem: pem(join(nat.dataDir, "ca", "ca-key.pem")),
+  };
+  failing.set(
+    "expired cert",
+    await issueCertificate(realCa, ["localhost"], {
+      identity,
+      notBefore: new Date(Date.now() - 10 * 86_400_000),
+      notAfter: new Date(Date.now() - 86_400_000),
+    }),
+  );
+  failing.set("foreign CA", await issueCertificate(await createCertificateAuthority("Elsewhere"), ["localhost"], { identity }));
+  failing.set("no cert", {});
+});
+afterAll(async () => {
+  await destroy?.();
+});
+
+/** Makes one call with an empty request and says what came back, as the table writes it. */
+async function call(client: Record<string, (...a: unknown[]) => unknown>, method: DescMethod): Promise<Verdict> {
+  const req = create(method.input);
+  const signal = AbortSignal.timeout(5000);
+  try {
+    const fn = client[method.localName]!;
+    switch (method.methodKind) {
+      case "unary":
+        await fn(req, { signal });
+        break;
+      case "client_streaming":
+        await fn(
+          (async function* () {
+            yield req;
+          })(),
+          { signal },
+        );
+        break;
+      default:
+        // Streams: the first answer (or the refusal) is enough.
+        for await (const _ of fn(req, { signal }) as AsyncIterable<unknown>) break;
+    }
+    return "allow";
+  } catch (err) {
+    const code = ConnectError.from(err).code;
+    return code === Code.PermissionDenied ? "deny" : code === Code.Unauthenticated ? "unauth" : "allow";
+  }
+}
+
+function credentials(node: NodeKind, kind: CallerKind): { certPem?: string; keyPem?: string } | undefined {
+  const f = failing.get(kind);
+  if (f) return f;
+  const id = CALLER[node][kind];
+  if (!id) return undefined;
+  const n = fed.node(id);
+  return { certPem: pem(n.cert), keyPem: pem(n.key) };
+}
+
+const table = parseMatrixMarkdown(matrixSection(readFileSync(join(REPO_ROOT, "DESIGN.md"), "utf8")) ?? "");
+
+describe("the authorization matrix", () => {
+  it("in DESIGN.md is what the policies say (npm run gen:authz writes it)", () => {
+    const fromCode: MatrixRow[] = [
+      ...authzMatrix("member", memberPolicy),
+      ...authzMatrix("regional", regionalPolicy),
+      ...authzMatrix("national", nationalPolicy),
+    ];
+    expect(table).toEqual(fromCode);
+  });
+
+  it("is what real nodes answer, cell by cell", async () => {
+    const got: MatrixRow[] = [];
+    for (const node of ["member", "regional", "national"] as NodeKind[]) {
+      const target = fed.node(TARGET[node]);
+      const rows = table.filter((r) => r.node === node).map((r) => ({ ...r, cells: {} as MatrixRow["cells"] }));
+      for (const kind of CALLER_KINDS) {
+        const creds = credentials(node, kind);
+        if (!creds) continue;
+        const t = createNodeTransport({ endpoint: target.grpc, caPem: pem(target.caCert), ...creds, expectId: target.id });
+        try {
+          for (const row of rows) {
+            const method = methodOf(row.method);
+            const client = createClient(method.parent, t.transport) as unknown as Record<
+              string,
+              (...a: unknown[]) => unknown
+            >;
+            row.cells[kind] = await call(client, method);
+          }
+        } finally {
+          t.close();
+        }
+      }
+      got.push(...rows);
+    }
+    // One comparison of the whole table, so a failure lists every cell that differs.
+    const diff = (rows: MatrixRow[]) =>
+      rows.flatMap((r) => CALLER_KINDS.map((k) => `${r.node} ${r.method} by ${k}: ${r.cells[k] ?? "—"}`));
+    expect(diff(got)).toEqual(diff(table));
+  });
+});
