@@ -123,7 +123,7 @@ beforeAll(async () => {
   );
   failing.set("foreign CA", await issueCertificate(await createCertificateAuthority("Elsewhere"), ["localhost"], { identity }));
   failing.set("no cert", {});
-});
+}, 600_000);
 afterAll(async () => {
   await destroy?.();
 });
@@ -206,5 +206,5 @@ describe("the authorization matrix", () => {
     const diff = (rows: MatrixRow[]) =>
       rows.flatMap((r) => CALLER_KINDS.map((k) => `${r.node} ${r.method} by ${k}: ${r.cells[k] ?? "—"}`));
     expect(diff(got)).toEqual(diff(table));
-  });
+  }, 600_000);
 });

@@ -29,6 +29,9 @@ function describe(id: NodeIdentity): string {
 export const self: Rule = (peer, me) =>
   peer.identity.id === me.id || `only ${me.id} itself may make this call`;
 
+/** No caller: a method every node serves (shared code) that means nothing at this one. */
+export const nobody: Rule = (_peer, me) => `no caller may make this call at ${me.id}`;
+
 /** Any holder of a valid federation certificate. */
 export const federation: Rule = () => true;
 

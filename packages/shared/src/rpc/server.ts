@@ -15,8 +15,11 @@ import type { TlsIdentity } from "../tls/identity.js";
 import { createTrafficInterceptor } from "../traffic/interceptor.js";
 import type { TrafficRecorder } from "../traffic/recorder.js";
 import { checkPolicyCoverage, createAuthzInterceptor, type Policy } from "./authz.js";
+import { boundedError } from "./errors.js";
 import { HealthState, registerHealth } from "./health.js";
+import { createLimitsInterceptor } from "./limits.js";
 import { peerFromSocket, peerKey } from "./peer.js";
+import { isRefusal, RefusalLog } from "./refusal-log.js";
 
 export interface RpcServerOptions {
   /** "host:port"; port 0 picks a free one. */
@@ -62,17 +65,20 @@ export class RpcServer {
         if (this.#inFlight === 0) this.#idle?.();
       }
     };
+    const refusals = new RefusalLog(opts.log);
+    // Every error leaves here: domain errors get their code, anything else is INTERNAL with its
+    // cause logged; messages are cut (they travel in a header); refused input is logged rate-limited.
     const logErrors: Interceptor = (next) => async (req) => {
       try {
         return await next(req);
       } catch (err) {
-        const ce = ConnectError.from(err);
-        const level = ce.code === Code.Internal || ce.code === Code.Unknown ? "error" : "debug";
-        opts.log[level](
-          { err, method: `${req.service.typeName}/${req.method.name}`, code: Code[ce.code] },
-          "call failed",
-        );
-        throw err;
+        const ce = boundedError(err);
+        const method = `${req.service.typeName}/${req.method.name}`;
+        if (ce.code === Code.Internal || ce.code === Code.Unknown)
+          opts.log.error({ err, method, code: Code[ce.code] }, "call failed");
+        else if (isRefusal(ce.code)) refusals.note(method, ce.code, ce.rawMessage);
+        else opts.log.debug({ err: ce, method, code: Code[ce.code] }, "call failed");
+        throw ce;
       }
     };
     const handler = connectNodeAdapter({
@@ -90,6 +96,8 @@ export class RpcServer {
         ...(opts.traffic ? [createTrafficInterceptor(opts.traffic, opts.tls.identity)] : []),
         logErrors,
         createAuthzInterceptor({ self: opts.tls.identity, policy: opts.policy, isRevoked: opts.isRevoked }),
+        // After authorization: a stranger's oversized message is refused for who sent it first.
+        createLimitsInterceptor(),
       ],
       contextValues: (req) => createContextValues().set(peerKey, peerFromSocket(req.socket as TLSSocket)),
       shutdownSignal: this.#shutdown.signal,
