@@ -1,37 +1,29 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { create, type DescMethod, type DescService } from "@bufbuild/protobuf";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { create, type DescMethod } from "@bufbuild/protobuf";
+import { Code, type Transport } from "@connectrpc/connect";
 import { type Federation, REPO_ROOT, sleep } from "@lrs/dev-env";
 import { memberPolicy } from "@lrs/member-node";
 import { nationalPolicy } from "@lrs/national-center";
 import { regionalPolicy } from "@lrs/regional-center";
 import {
-  adminPb,
   authzMatrix,
   CALLER_KINDS,
   type CallerKind,
-  catalogPb,
-  copyPb,
-  copyrightPb,
   createCertificateAuthority,
   createNodeTransport,
   directoryPb,
-  healthPb,
-  illServicePb,
   issueCertificate,
-  ledgerPb,
   type MatrixRow,
   matrixSection,
   type NodeKind,
   parseMatrixMarkdown,
-  searchPb,
   Tier,
-  trafficPb,
   type Verdict,
 } from "@lrs/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pem, SMALL_SPEC, startFederation } from "./harness.js";
+import { callAny, methodOf } from "./rpc-call.js";
 
 /**
  * The authorization table in DESIGN.md, called cell by cell against real nodes: every RPC of a
@@ -39,29 +31,6 @@ import { pem, SMALL_SPEC, startFederation } from "./harness.js";
  * certificates (a revoked member's, an expired one, a foreign CA's, none). A call is "allow"
  * when the answer is anything but PERMISSION_DENIED or UNAUTHENTICATED.
  */
-
-const SERVICES: DescService[] = [
-  healthPb.Health,
-  adminPb.AdminService,
-  catalogPb.CatalogService,
-  catalogPb.CatalogSyncService,
-  copyPb.CopyStaffService,
-  copyPb.CopyTransferService,
-  copyrightPb.CopyrightService,
-  directoryPb.DirectoryService,
-  illServicePb.IllService,
-  illServicePb.IllStaffService,
-  ledgerPb.LedgerService,
-  searchPb.SearchService,
-  trafficPb.TrafficService,
-];
-
-function methodOf(name: string): DescMethod {
-  const [svc, m] = name.split("/");
-  const method = SERVICES.find((s) => s.typeName === svc)?.methods.find((x) => x.name === m);
-  if (!method) throw new Error(`${name} is in the table but in no service this test knows`);
-  return method;
-}
 
 /** The node each row kind is called at, and who each kind of caller is for it. */
 const TARGET: Record<NodeKind, string> = { member: "north-a", regional: "north-rc", national: "nat" };
@@ -121,40 +90,21 @@ beforeAll(async () => {
       notAfter: new Date(Date.now() - 86_400_000),
     }),
   );
-  failing.set("foreign CA", await issueCertificate(await createCertificateAuthority("Elsewhere"), ["localhost"], { identity }));
+  failing.set(
+    "foreign CA",
+    await issueCertificate(await createCertificateAuthority("Elsewhere"), ["localhost"], { identity }),
+  );
   failing.set("no cert", {});
 }, 600_000);
 afterAll(async () => {
   await destroy?.();
 });
 
-/** Makes one call with an empty request and says what came back, as the table writes it. */
-async function call(client: Record<string, (...a: unknown[]) => unknown>, method: DescMethod): Promise<Verdict> {
-  const req = create(method.input);
-  const signal = AbortSignal.timeout(5000);
-  try {
-    const fn = client[method.localName]!;
-    switch (method.methodKind) {
-      case "unary":
-        await fn(req, { signal });
-        break;
-      case "client_streaming":
-        await fn(
-          (async function* () {
-            yield req;
-          })(),
-          { signal },
-        );
-        break;
-      default:
-        // Streams: the first answer (or the refusal) is enough.
-        for await (const _ of fn(req, { signal }) as AsyncIterable<unknown>) break;
-    }
-    return "allow";
-  } catch (err) {
-    const code = ConnectError.from(err).code;
-    return code === Code.PermissionDenied ? "deny" : code === Code.Unauthenticated ? "unauth" : "allow";
-  }
+/** What one call with an empty request says, as the table writes it. */
+async function verdict(transport: Transport, method: DescMethod): Promise<Verdict> {
+  const err = await callAny(transport, method, create(method.input), 5000);
+  if (err?.code === Code.PermissionDenied) return "deny";
+  return err?.code === Code.Unauthenticated ? "unauth" : "allow";
 }
 
 function credentials(node: NodeKind, kind: CallerKind): { certPem?: string; keyPem?: string } | undefined {
@@ -182,20 +132,20 @@ describe("the authorization matrix", () => {
     const got: MatrixRow[] = [];
     for (const node of ["member", "regional", "national"] as NodeKind[]) {
       const target = fed.node(TARGET[node]);
-      const rows = table.filter((r) => r.node === node).map((r) => ({ ...r, cells: {} as MatrixRow["cells"] }));
+      const rows = table
+        .filter((r) => r.node === node)
+        .map((r) => ({ ...r, cells: {} as MatrixRow["cells"] }));
       for (const kind of CALLER_KINDS) {
         const creds = credentials(node, kind);
         if (!creds) continue;
-        const t = createNodeTransport({ endpoint: target.grpc, caPem: pem(target.caCert), ...creds, expectId: target.id });
+        const t = createNodeTransport({
+          endpoint: target.grpc,
+          caPem: pem(target.caCert),
+          ...creds,
+          expectId: target.id,
+        });
         try {
-          for (const row of rows) {
-            const method = methodOf(row.method);
-            const client = createClient(method.parent, t.transport) as unknown as Record<
-              string,
-              (...a: unknown[]) => unknown
-            >;
-            row.cells[kind] = await call(client, method);
-          }
+          for (const row of rows) row.cells[kind] = await verdict(t.transport, methodOf(row.method));
         } finally {
           t.close();
         }

@@ -83,7 +83,13 @@ function peerOf(node: NodeKind, kind: CallerKind): Peer | undefined {
     case "no cert":
       return { presented: false, authorized: false };
     case "expired cert":
-      return { presented: true, authorized: false, authorizationError: "CERT_HAS_EXPIRED", identity, fingerprint256 };
+      return {
+        presented: true,
+        authorized: false,
+        authorizationError: "CERT_HAS_EXPIRED",
+        identity,
+        fingerprint256,
+      };
     case "foreign CA":
       return {
         presented: true,
@@ -126,8 +132,7 @@ export function matrixMarkdown(rows: MatrixRow[]): string {
   const head = `| node | RPC | ${CALLER_KINDS.join(" | ")} |`;
   const rule = `|${" --- |".repeat(CALLER_KINDS.length + 2)}`;
   const lines = rows.map(
-    (r) =>
-      `| ${r.node} | \`${r.method}\` | ${CALLER_KINDS.map((k) => r.cells[k] ?? NONE).join(" | ")} |`,
+    (r) => `| ${r.node} | \`${r.method}\` | ${CALLER_KINDS.map((k) => r.cells[k] ?? NONE).join(" | ")} |`,
   );
   return [head, rule, ...lines].join("\n");
 }

@@ -97,7 +97,11 @@ export function authorize(method: string, peer: Peer, opts: AuthzOptions): Conne
  */
 export function createAuthzInterceptor(opts: AuthzOptions): Interceptor {
   return (next) => async (req) => {
-    const refused = authorize(`${req.service.typeName}/${req.method.name}`, req.contextValues.get(peerKey), opts);
+    const refused = authorize(
+      `${req.service.typeName}/${req.method.name}`,
+      req.contextValues.get(peerKey),
+      opts,
+    );
     if (refused) throw refused;
     return next(req);
   };
@@ -122,7 +126,8 @@ export function checkPolicyCoverage(policy: Policy, served: string[]): void {
   ];
   if (Object.keys(policy.rules).some((m) => policy.open.has(m)))
     problems.push("a method is both open and ruled");
-  if (problems.length) throw new Error(`authorization policy does not match the services: ${problems.join("; ")}`);
+  if (problems.length)
+    throw new Error(`authorization policy does not match the services: ${problems.join("; ")}`);
 }
 
 function checkPeer(peer: Peer, isRevoked: (fp: string) => boolean): string | undefined {
