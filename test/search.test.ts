@@ -40,6 +40,20 @@ async function search(
   });
 }
 
+/** A word from the first NLM record's title: only south-a holds NLM records. */
+async function southOnlyWord(): Promise<string> {
+  for await (const r of readMarcFile(NLM)) {
+    if (!r.ok) continue;
+    const word =
+      (subfieldValues(r.record, "245", "a")[0] ?? "")
+        .split(/[^A-Za-z]+/)
+        .sort((a, b) => b.length - a.length)[0] ?? "";
+    expect(word.length).toBeGreaterThan(4);
+    return word;
+  }
+  throw new Error(`no record in ${NLM}`);
+}
+
 const final = (msgs: searchPb.SearchResponse[]) => {
   const f = msgs.at(-1)!;
   expect(f.final).toBe(true);
@@ -263,17 +277,7 @@ describe("federated search", () => {
   });
 
   it("falls back to the peer regional centers when the national center is down", async () => {
-    // A word from the first NLM record: only south-a holds NLM records.
-    let word = "";
-    for await (const r of readMarcFile(NLM)) {
-      if (!r.ok) continue;
-      word =
-        (subfieldValues(r.record, "245", "a")[0] ?? "")
-          .split(/[^A-Za-z]+/)
-          .sort((a, b) => b.length - a.length)[0] ?? "";
-      break;
-    }
-    expect(word.length).toBeGreaterThan(4);
+    const word = await southOnlyWord();
     await fed.stop("nat", "SIGKILL");
     try {
       const n = final(await search("north-a", `dc.title=${word}`, Scope.NATIONAL, {}, 5000));
@@ -286,6 +290,27 @@ describe("federated search", () => {
       expect(n.hits.some((h) => h.id.startsWith("south-rc:"))).toBe(true);
     } finally {
       await fed.start("nat");
+    }
+  });
+
+  it("asks the peer regional centers in time when the national center hangs (SIGSTOP)", async () => {
+    const word = await southOnlyWord();
+    const pid = fed.pid("nat");
+    expect(pid).toBeDefined();
+    process.kill(pid!, "SIGSTOP");
+    try {
+      // Alive but silent: the national center costs its share of the deadline, no more, and
+      // the peers get the rest (before, they got "no answer within 1 ms").
+      const n = final(await search("north-a", `dc.title=${word}`, Scope.NATIONAL, {}, 8000));
+      expect(n.answeredScope).toBe(Scope.NATIONAL);
+      expect(n.coverage.find((c) => c.nodeId === "nat")?.status).toBe(Status.TIMED_OUT);
+      expect(n.coverage.find((c) => c.nodeId === "south-rc")).toMatchObject({
+        status: Status.ANSWERED,
+        fallback: true,
+      });
+      expect(n.hits.some((h) => h.id.startsWith("south-rc:"))).toBe(true);
+    } finally {
+      process.kill(pid!, "SIGCONT");
     }
   });
 });
