@@ -100,9 +100,20 @@ afterAll(async () => {
   await destroy?.();
 });
 
-/** What one call with an empty request says, as the table writes it. */
+/**
+ * Requests that pass a handler's own checks of who asks for what, where a handler has them
+ * (the table is about who may call; "a regional center may have certificates signed only for
+ * members of its own region" is the handler's rule about the message). Every other method is
+ * called with an empty request.
+ */
+const REQUESTS: Record<string, Record<string, unknown>> = {
+  "lrs.v1.DirectoryService/SignCertificate": { tier: Tier.MEMBER, region: "north", institutionId: "" },
+};
+
+/** What one call says, as the table writes it. */
 async function verdict(transport: Transport, method: DescMethod): Promise<Verdict> {
-  const err = await callAny(transport, method, create(method.input), 5000);
+  const name = `${method.parent.typeName}/${method.name}`;
+  const err = await callAny(transport, method, create(method.input, REQUESTS[name] ?? {}), 5000);
   if (err?.code === Code.PermissionDenied) return "deny";
   return err?.code === Code.Unauthenticated ? "unauth" : "allow";
 }
