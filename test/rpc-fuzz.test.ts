@@ -15,6 +15,7 @@ import {
   type NodeKind,
   parseMatrixMarkdown,
   searchPb,
+  trafficPb,
 } from "@lrs/shared";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -118,6 +119,14 @@ describe("every RPC under hostile messages", () => {
     expect(seq?.rawMessage).toContain(
       "changes[0].seq: 18446744073709551615 is above the largest allowed value",
     );
+    const when = await callAny(
+      transportFor("member", "fz-a").transport,
+      trafficPb.TrafficService.method.getTraffic,
+      create(trafficPb.GetTrafficRequestSchema, { since: { seconds: 9_000_000_000_000n, nanos: 0 } }),
+      HANG_MS,
+    );
+    expect(when?.code).toBe(Code.InvalidArgument);
+    expect(when?.rawMessage).toContain("since: not a valid timestamp");
     const big = "x".repeat(100_000);
     for (const [node, as, method, req] of [
       [

@@ -20,7 +20,7 @@ beforeAll(async () => {
     fed.cli(fed.node(id), ["import", "--config", fed.node(id).config, ...files]);
   await Promise.all([imp("north-a", LOC), imp("north-b", TRAJECT), imp("south-a", LOC, NLM)]);
   await fed.waitSynced(60_000);
-});
+}, 600_000);
 afterAll(async () => {
   await destroy?.();
 });

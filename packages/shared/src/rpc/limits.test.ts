@@ -1,8 +1,10 @@
 import { create } from "@bufbuild/protobuf";
+import { TimestampSchema } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { CatalogChangeSchema, PushChangesRequestSchema } from "../gen/lrs/v1/catalog_pb.js";
 import { EnrollRequestSchema } from "../gen/lrs/v1/directory_pb.js";
+import { GetTrafficRequestSchema } from "../gen/lrs/v1/traffic_pb.js";
 import type { Logger } from "../log.js";
 import { boundedError, MAX_ERROR_MESSAGE, ValidationError } from "./errors.js";
 import { checkLimits, createLimitsInterceptor, DEFAULT_STRING_LIMIT, MAX_INT64 } from "./limits.js";
@@ -31,6 +33,19 @@ describe("edge limits", () => {
     expect(
       checkLimits(EnrollRequestSchema, create(EnrollRequestSchema, { csrPem: "y".repeat(20_000) })),
     ).toBeUndefined();
+  });
+
+  it("refuses a timestamp outside years 1 to 9999 (GetTraffic once answered INTERNAL to one)", () => {
+    const bad = create(GetTrafficRequestSchema, {
+      since: create(TimestampSchema, { seconds: 9_000_000_000_000n }),
+    });
+    expect(checkLimits(GetTrafficRequestSchema, bad)).toBe(
+      "since: not a valid timestamp (years 1 to 9999, nanos 0 to 999999999)",
+    );
+    const ok = create(GetTrafficRequestSchema, {
+      since: create(TimestampSchema, { seconds: 1_800_000_000n }),
+    });
+    expect(checkLimits(GetTrafficRequestSchema, ok)).toBeUndefined();
   });
 
   it("answers INVALID_ARGUMENT before the handler runs", async () => {

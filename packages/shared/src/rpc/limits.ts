@@ -1,4 +1,4 @@
-import type { DescMessage, Message } from "@bufbuild/protobuf";
+import type { DescEnum, DescMessage, Message } from "@bufbuild/protobuf";
 import { type ReflectMessage, reflect } from "@bufbuild/protobuf/reflect";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 
@@ -27,6 +27,8 @@ export const STRING_LIMITS: Record<string, number> = {
   notes: 64 * 1024,
   detail: 64 * 1024,
   summary_holdings: 64 * 1024,
+  // Opaque search cursors this server wrote.
+  cursor: 16 * 1024,
 };
 
 /** The largest value of a signed 64-bit integer: what SQLite stores, and so what a uint64 may carry. */
@@ -39,14 +41,36 @@ export function checkLimits(desc: DescMessage, message: Message): string | undef
 
 const MAX_DEPTH = 64;
 
+/** google.protobuf.Timestamp's own valid range: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z. */
+const TIMESTAMP_MIN_SECONDS = -62_135_596_800n;
+const TIMESTAMP_MAX_SECONDS = 253_402_300_799n;
+
+function checkTimestamp(r: ReflectMessage, path: string): string | undefined {
+  const m = r.message as unknown as { seconds: bigint; nanos: number };
+  if (
+    m.seconds < TIMESTAMP_MIN_SECONDS ||
+    m.seconds > TIMESTAMP_MAX_SECONDS ||
+    m.nanos < 0 ||
+    m.nanos > 999_999_999
+  )
+    return `${path || "timestamp"}: not a valid timestamp (years 1 to 9999, nanos 0 to 999999999)`;
+  return undefined;
+}
+
 function walk(r: ReflectMessage, prefix: string, depth: number): string | undefined {
   if (depth > MAX_DEPTH) return `${prefix || "message"}: nested more than ${MAX_DEPTH} levels deep`;
+  if (r.desc.typeName === "google.protobuf.Timestamp") return checkTimestamp(r, prefix.replace(/\.$/, ""));
   for (const f of r.fields) {
     if (!r.isSet(f)) continue;
     const path = `${prefix}${f.name}`;
     switch (f.fieldKind) {
       case "scalar": {
         const bad = checkScalar(f.name, path, r.get(f));
+        if (bad) return bad;
+        break;
+      }
+      case "enum": {
+        const bad = checkEnum(f.enum, path, r.get(f));
         if (bad) return bad;
         break;
       }
@@ -61,7 +85,9 @@ function walk(r: ReflectMessage, prefix: string, depth: number): string | undefi
           const bad =
             f.listKind === "message"
               ? walk(v as ReflectMessage, `${path}[${i}].`, depth + 1)
-              : checkScalar(f.name, `${path}[${i}]`, v);
+              : f.listKind === "enum"
+                ? checkEnum(f.enum, `${path}[${i}]`, v as number)
+                : checkScalar(f.name, `${path}[${i}]`, v);
           if (bad) return bad;
           i++;
         }
@@ -84,6 +110,12 @@ function walk(r: ReflectMessage, prefix: string, depth: number): string | undefi
     }
   }
   return undefined;
+}
+
+/** Proto3 lets an unknown enum number through; no handler here knows what it would mean. */
+function checkEnum(e: DescEnum, path: string, v: number): string | undefined {
+  if (e.values.some((x) => x.number === v)) return undefined;
+  return `${path}: ${v} is not a known ${e.name} value`;
 }
 
 function checkScalar(name: string, path: string, v: unknown): string | undefined {

@@ -68,18 +68,35 @@ export class RpcServer {
     const refusals = new RefusalLog(opts.log);
     // Every error leaves here: domain errors get their code, anything else is INTERNAL with its
     // cause logged; messages are cut (they travel in a header); refused input is logged rate-limited.
+    const failed = (err: unknown, method: string): ConnectError => {
+      const ce = boundedError(err);
+      if (ce.code === Code.Internal || ce.code === Code.Unknown)
+        opts.log.error({ err, method, code: Code[ce.code] }, "call failed");
+      else if (isRefusal(ce.code)) refusals.note(method, ce.code, ce.rawMessage);
+      else opts.log.debug({ err: ce, method, code: Code[ce.code] }, "call failed");
+      return ce;
+    };
     const logErrors: Interceptor = (next) => async (req) => {
+      const method = `${req.service.typeName}/${req.method.name}`;
+      let res: Awaited<ReturnType<typeof next>>;
       try {
-        return await next(req);
+        res = await next(req);
       } catch (err) {
-        const ce = boundedError(err);
-        const method = `${req.service.typeName}/${req.method.name}`;
-        if (ce.code === Code.Internal || ce.code === Code.Unknown)
-          opts.log.error({ err, method, code: Code[ce.code] }, "call failed");
-        else if (isRefusal(ce.code)) refusals.note(method, ce.code, ce.rawMessage);
-        else opts.log.debug({ err: ce, method, code: Code[ce.code] }, "call failed");
-        throw ce;
+        throw failed(err, method);
       }
+      if (!res.stream) return res;
+      // A streamed answer fails while it is read: the same mapping for its error.
+      const source = res.message;
+      return {
+        ...res,
+        message: (async function* () {
+          try {
+            yield* source;
+          } catch (err) {
+            throw failed(err, method);
+          }
+        })(),
+      };
     };
     const handler = connectNodeAdapter({
       routes: (router) => {
