@@ -59,6 +59,7 @@ beforeAll(async () => {
   }));
 }, 600_000);
 afterAll(async () => {
+  for (const t of transports.values()) t.close();
   await destroy?.();
 });
 
@@ -70,16 +71,24 @@ function allowedCaller(row: MatrixRow): string | undefined {
   return kind && CALLER[row.node][kind];
 }
 
+/** One connection per node and caller, reused by every call (a TLS handshake each would be most of the time). */
+const transports = new Map<string, ReturnType<typeof createNodeTransport>>();
 function transportFor(node: NodeKind, as: string) {
-  const target = fed.node(TARGET[node]);
-  const caller = fed.node(as);
-  return createNodeTransport({
-    endpoint: target.grpc,
-    caPem: pem(target.caCert),
-    certPem: pem(caller.cert),
-    keyPem: pem(caller.key),
-    expectId: target.id,
-  });
+  const key = `${node} ${as}`;
+  let t = transports.get(key);
+  if (!t) {
+    const target = fed.node(TARGET[node]);
+    const caller = fed.node(as);
+    t = createNodeTransport({
+      endpoint: target.grpc,
+      caPem: pem(target.caCert),
+      certPem: pem(caller.cert),
+      keyPem: pem(caller.key),
+      expectId: target.id,
+    });
+    transports.set(key, t);
+  }
+  return t;
 }
 
 /** What is wrong with one answer, or undefined when it is a proper one. */
@@ -89,20 +98,15 @@ async function badAnswer(
   name: string,
   req: Message,
 ): Promise<string | undefined> {
-  const t = transportFor(node, as);
-  try {
-    const started = Date.now();
-    const err = await callAny(t.transport, methodOf(name), req, HANG_MS);
-    if (err?.code === Code.DeadlineExceeded && !WAITS.has(name) && Date.now() - started >= HANG_MS)
-      return `${name} at ${node} hung (no answer in ${HANG_MS} ms)`;
-    if (err && (err.code === Code.Internal || err.code === Code.Unknown))
-      return `${name} at ${node} answered ${Code[err.code]}: ${err.rawMessage}`;
-    if (err && err.rawMessage.length > 1024)
-      return `${name} at ${node}: an error message of ${err.rawMessage.length} characters`;
-    return undefined;
-  } finally {
-    t.close();
-  }
+  const started = Date.now();
+  const err = await callAny(transportFor(node, as).transport, methodOf(name), req, HANG_MS);
+  if (err?.code === Code.DeadlineExceeded && !WAITS.has(name) && Date.now() - started >= HANG_MS)
+    return `${name} at ${node} hung (no answer in ${HANG_MS} ms)`;
+  if (err && (err.code === Code.Internal || err.code === Code.Unknown))
+    return `${name} at ${node} answered ${Code[err.code]}: ${err.rawMessage}`;
+  if (err && err.rawMessage.length > 1024)
+    return `${name} at ${node}: an error message of ${err.rawMessage.length} characters`;
+  return undefined;
 }
 
 describe("every RPC under hostile messages", () => {

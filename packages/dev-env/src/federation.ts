@@ -326,7 +326,8 @@ export class Federation {
     try {
       const { stdout } = await run(process.execPath, [BIN[node.tier], ...args], {
         env: { ...process.env, ...this.#opts.env },
-        timeout: 60_000,
+        // LRS_CLI_TIMEOUT_MS: more time on a machine shared by many test runs.
+        timeout: Number(process.env.LRS_CLI_TIMEOUT_MS ?? 60_000),
       });
       return stdout.trim();
     } catch (err) {
