@@ -1,4 +1,4 @@
-export { CATALOG_INDEXES, type CatalogIndex, CatalogRecordError, recordIdOf } from "./catalog/fields.js";
+export { CatalogRecordError, recordIdOf } from "./catalog/fields.js";
 export {
   BUILTIN_MAPS,
   type HoldingsMap,
@@ -27,4 +27,9 @@ export {
   MemberCatalog,
   type UpsertResult,
 } from "./store/catalog.js";
+export {
+  type MemberSearchOptions,
+  type MemberSearchSource,
+  searchMember,
+} from "./store/catalog-search.js";
 export { memberMigrations } from "./store/migrations.js";
