@@ -466,6 +466,19 @@ export interface RawConfig {
   fromEnv: Map<string, string>;
 }
 
+/** The TOML of a config file as values; `path` names it in the error. */
+export function parseConfigText(text: string, path: string): Record<string, unknown> {
+  try {
+    return parseToml(text) as Record<string, unknown>;
+  } catch (err) {
+    throw new ConfigError(
+      `config file ${path} is not valid TOML: ${(err as Error).message}`,
+      undefined,
+      path,
+    );
+  }
+}
+
 /** Step one: read the TOML file and the environment, without defaults or validation. */
 export function readConfigFile(tier: Tier, file: string, env: NodeJS.ProcessEnv = process.env): RawConfig {
   const path = resolve(file);
@@ -482,16 +495,7 @@ export function readConfigFile(tier: Tier, file: string, env: NodeJS.ProcessEnv 
       path,
     );
   }
-  let values: Record<string, unknown>;
-  try {
-    values = parseToml(text) as Record<string, unknown>;
-  } catch (err) {
-    throw new ConfigError(
-      `config file ${path} is not valid TOML: ${(err as Error).message}`,
-      undefined,
-      path,
-    );
-  }
+  const values = parseConfigText(text, path);
   const fromEnv = new Map<string, string>();
   const prefix = envPrefix(tier);
   for (const key of ENV_KEYS) {

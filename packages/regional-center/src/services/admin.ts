@@ -16,7 +16,8 @@ export function adminService(
   ctx: RegionalContext,
   status: () => adminPb.GetStatusResponse,
   renew: () => Promise<Renewed>,
-): ServiceImpl<typeof adminPb.AdminService> {
+): Partial<ServiceImpl<typeof adminPb.AdminService>> {
+  // Revocation is the national center's (lrs-national revoke): not served here.
   return {
     getStatus: () => status(),
     ...outboxAdmin(ctx.outbox, ctx.log.child({ part: "admin" })),
@@ -46,12 +47,5 @@ export function adminService(
     }),
 
     listEnrollmentTokens: () => ({ tokens: ctx.tokens.list() }),
-
-    revokeInstitution() {
-      throw new ConnectError(
-        "revocation is done at the national center (lrs-national revoke)",
-        Code.Unimplemented,
-      );
-    },
   };
 }

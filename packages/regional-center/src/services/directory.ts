@@ -38,7 +38,8 @@ async function fromNational<T>(call: () => Promise<T>): Promise<T> {
 export function directoryService(
   ctx: RegionalContext,
   streams: AbortSignal,
-): ServiceImpl<typeof directoryPb.DirectoryService> {
+): Partial<ServiceImpl<typeof directoryPb.DirectoryService>> {
+  // Certificates are signed by the national center: SignCertificate is not served here.
   return {
     ...directoryReadHandlers(ctx.directory, streams),
 
@@ -100,10 +101,6 @@ export function directoryService(
       );
       return { certificatePem, caCertificatePem: ctx.tls.caPem };
     }),
-
-    signCertificate() {
-      throw new ConnectError("certificates are signed by the national center", Code.Unimplemented);
-    },
 
     /** A member registers itself; the registration is stored and forwarded to the national center. */
     register: mapErrors(async (req, hctx: HandlerContext) => {
