@@ -13,6 +13,7 @@ import {
 } from "@lrs/shared";
 import { initCa } from "./ca.js";
 import { addLedgerCommands } from "./ledger-cli.js";
+import { addPartnerCommands } from "./partner-cli.js";
 import { NationalNode } from "./server.js";
 
 const program = baseProgram(Tier.NATIONAL, (cfg) => NationalNode.create(cfg));
@@ -57,5 +58,7 @@ addIllCenterCommands(program, Tier.NATIONAL);
 addTrafficCommand(program, Tier.NATIONAL);
 
 addLedgerCommands(program);
+
+addPartnerCommands(program);
 
 await runProgram(program);

@@ -4,6 +4,7 @@ import {
   CopyStore,
   copyMigrations,
   directoryPb,
+  gatewayPb,
   illCenterParts,
   illRelayMigrations,
   ledgerPb,
@@ -24,6 +25,7 @@ import { nationalPolicy } from "./policy.js";
 import { adminService } from "./services/admin.js";
 import { directoryService } from "./services/directory.js";
 import { ledgerService } from "./services/ledger.js";
+import { partnerAdminService } from "./services/partners.js";
 import { DirectoryStore } from "./store/directory-store.js";
 import { LedgerStore } from "./store/ledger-store.js";
 import { nationalMigrations } from "./store/migrations.js";
@@ -78,6 +80,7 @@ export class NationalNode extends BaseNode {
         directoryPb.DirectoryService.typeName,
         adminPb.AdminService.typeName,
         ledgerPb.LedgerService.typeName,
+        gatewayPb.PartnerAdminService.typeName,
         ...serviceNames,
         ...illParts.serviceNames,
       ],
@@ -88,6 +91,7 @@ export class NationalNode extends BaseNode {
           adminService(ctx, () => this.status()),
         );
         router.service(ledgerPb.LedgerService, ledgerService(ctx));
+        router.service(gatewayPb.PartnerAdminService, partnerAdminService(ctx));
         routes(router);
         illParts.routes(router);
       },
@@ -106,7 +110,7 @@ export class NationalNode extends BaseNode {
     const ctx: NationalContext = {
       ...base,
       ca,
-      directory: new DirectoryStore(base.db, cfg.id),
+      directory: new DirectoryStore(base.db, cfg.id, cfg.iso18626.agencyIdType),
       union: new UnionCatalog(base.db, { nodeId: cfg.id }),
       peers: undefined as unknown as PeerClients,
       endpoint: () => node?.endpoint ?? cfg.advertise,

@@ -276,6 +276,26 @@ const illSchema = z
   })
   .strict();
 
+/** `[iso18626]`: the ISO 18626 XML gateway to ILL systems outside the federation. */
+const iso18626Schema = z
+  .object({
+    /**
+     * The gateway listener (HTTPS POST of ISO 18626 XML): on at the national center when set,
+     * and at a regional center that sets it.
+     */
+    listen: hostPort.optional(),
+    /** The URL partners are given for the listener; default https://<advertised host>:<port>/iso18626. */
+    url: z.string().url().optional(),
+    /** The listener's certificate and key (PEM files); default the node's own. */
+    cert: z.string().min(1).optional(),
+    key: z.string().min(1).optional(),
+    /** National center: the agency id type every LRS institution is named under. */
+    agency_id_type: z.string().min(1).max(64).default("LRS"),
+    /** This institution's agency id value; default its id. */
+    agency_id: z.string().min(1).max(64).optional(),
+  })
+  .strict();
+
 const fileSchema = z
   .object({
     id: z
@@ -314,6 +334,7 @@ const fileSchema = z
     traffic: trafficSchema.default(trafficSchema.parse({})),
     fees: feesSchema.default(NO_FEES),
     copyright: copyrightSchema.default(copyrightSchema.parse({})),
+    iso18626: iso18626Schema.default(iso18626Schema.parse({})),
   })
   .strict();
 
@@ -363,8 +384,19 @@ export interface NodeConfig {
   fees: FeesConfig;
   /** The copyright rule for the copies the member borrows. */
   copyright: CopyrightConfig;
+  /** The ISO 18626 XML gateway and this institution's ISO agency id (paths absolute). */
+  iso18626: Iso18626Config;
   /** Where the settings came from, for messages. */
   source: string;
+}
+
+export interface Iso18626Config {
+  listen?: string;
+  url?: string;
+  cert?: string;
+  key?: string;
+  agencyIdType: string;
+  agencyId?: string;
 }
 
 export function envPrefix(tier: Tier): string {
@@ -540,6 +572,14 @@ export function toConfig(tier: Tier, raw: RawConfig): NodeConfig {
     ill: v.ill,
     fees: v.fees,
     copyright: copyrightConfigOf(v.copyright, v.fees, where),
+    iso18626: {
+      ...(v.iso18626.listen ? { listen: v.iso18626.listen } : {}),
+      ...(v.iso18626.url ? { url: v.iso18626.url } : {}),
+      ...(v.iso18626.cert ? { cert: resolve(base, v.iso18626.cert) } : {}),
+      ...(v.iso18626.key ? { key: resolve(base, v.iso18626.key) } : {}),
+      agencyIdType: v.iso18626.agency_id_type,
+      ...(v.iso18626.agency_id ? { agencyId: v.iso18626.agency_id } : {}),
+    },
     source: raw.file,
   };
 }
