@@ -4,6 +4,8 @@ import {
   CopyStore,
   copyMigrations,
   directoryPb,
+  gatewayMigrations,
+  gatewayParts,
   gatewayPb,
   illCenterParts,
   illRelayMigrations,
@@ -32,7 +34,13 @@ import { nationalMigrations } from "./store/migrations.js";
 
 /** Every migration of the national center's database (tools that open it while the node is stopped use these). */
 export function nationalNodeMigrations(): Migration[] {
-  return [...unionCatalogMigrations, ...illRelayMigrations, ...copyMigrations, ...nationalMigrations];
+  return [
+    ...unionCatalogMigrations,
+    ...illRelayMigrations,
+    ...gatewayMigrations,
+    ...copyMigrations,
+    ...nationalMigrations,
+  ];
 }
 
 /** The national center: certificate authority, directory authority (and, later, the national union catalog). */
@@ -63,6 +71,13 @@ export class NationalNode extends BaseNode {
       peers: ctx.peers,
       copies: ctx.copies,
     });
+    // The ISO 18626 XML gateway to ILL systems outside the federation ([iso18626] listen).
+    const gateway = gatewayParts({
+      ctx,
+      relay: illParts.relay,
+      directory: ctx.directory,
+      outboundSecret: (id) => ctx.directory.partnerOutboundSecret(id),
+    });
     // The traffic dashboard: its own listener, the federation's figures as regional centers report them.
     const dashboard = dashboardParts({
       ctx,
@@ -74,8 +89,8 @@ export class NationalNode extends BaseNode {
       ctx,
       directory: ctx.directory,
       policy: nationalPolicy,
-      background: [...illParts.background, dashboard.background],
-      listeners: [dashboard.listener],
+      background: [...illParts.background, ...gateway.background, dashboard.background],
+      listeners: [dashboard.listener, ...(gateway.listener ? [gateway.listener] : [])],
       serviceNames: [
         directoryPb.DirectoryService.typeName,
         adminPb.AdminService.typeName,

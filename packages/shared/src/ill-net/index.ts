@@ -23,6 +23,9 @@ export {
   type Balance,
   CHILD_PREFIX,
   childDestination,
+  externalPartnerOf,
+  GATEWAY_PREFIX,
+  gatewayDestination,
   IllRelay,
   type IllRelayOptions,
   institutionsOf,
@@ -38,3 +41,8 @@ export {
   type RotaHolder,
   type RotaInput,
 } from "./rota.js";
+export { confirmationXml, type GatewayAnswer, GatewayInbound, type InboundCredentials } from "./gateway-inbound.js";
+export { MAX_BODY_BYTES } from "./gateway-listener.js";
+export { gatewayMigrations } from "./gateway-migrations.js";
+export { runGatewayOutbound } from "./gateway-outbound.js";
+export { type GatewayParts, gatewayParts } from "./gateway-parts.js";

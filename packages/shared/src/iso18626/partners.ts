@@ -57,6 +57,7 @@ export function partnerByAgencyId(
 export function partnerProblem(p: ExternalPartner, directory: Directory): string | undefined {
   if (!ID_PATTERN.test(p.id))
     return `id "${p.id}" is not valid (lower-case letters, digits and dashes, 2–63)`;
+  if (directory.institutions.some((i) => i.id === p.id)) return `id "${p.id}" is an LRS institution's`;
   if (p.name.trim() === "") return "name is required";
   if (p.agencyIdType.trim() === "" || p.agencyIdValue.trim() === "")
     return "agency id is required (type and value, e.g. ISIL US-NjP)";
