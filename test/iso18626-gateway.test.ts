@@ -125,10 +125,15 @@ describe("the ISO 18626 gateway", () => {
     // The stored confirmation, byte for byte (its own timestamp included).
     expect(again.text).toBe(last.text);
     expect(mock.received.length).toBe(sent);
-    const lender = await fed.withClient("north-b", illServicePb.IllStaffService, (c) =>
-      c.listRequests({ role: "lender" }),
+    const lenderRequests = () =>
+      fed.withClient("north-b", illServicePb.IllStaffService, (c) => c.listRequests({ role: "lender" }));
+    await until("the request at the lender", async () =>
+      (await lenderRequests()).requests.some((r) => r.requestingAgencyRequestId === "P-3") || undefined,
     );
-    expect(lender.requests.filter((r) => r.requestingAgencyRequestId === "P-3")).toHaveLength(1);
+    // A third copy, once the first has arrived: still one request at the lender.
+    expect((await mock.postRaw(xml)).text).toBe(last.text);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect((await lenderRequests()).requests.filter((r) => r.requestingAgencyRequestId === "P-3")).toHaveLength(1);
   });
 
   it("keeps a partner's messages while it is down and delivers them when it is back", async () => {

@@ -99,7 +99,12 @@ export class MockPartner {
       version: this.#o.version ?? "2021-2",
       ...(auth && (message.case === "request" || message.case === "requestingAgencyMessage") ? { authentication: auth } : {}),
     });
-    const { text } = await this.postRaw(xml);
+    // The supplying agency message has no authentication element: the same account as HTTP basic.
+    const basic =
+      auth && message.case === "supplyingAgencyMessage"
+        ? { authorization: `Basic ${Buffer.from(`${auth.accountId}:${auth.securityCode}`).toString("base64")}` }
+        : {};
+    const { text } = await this.postRaw(xml, basic);
     return { ...confirmationVerdict(text), xml: text };
   }
 
@@ -205,26 +210,38 @@ export class MockPartner {
       return;
     }
     reply(this.#confirm(m.case, header, m));
+    // As a lender: an item sent back is checked in, and the loan is complete.
+    if (m.case === "requestingAgencyMessage" && m.value.action === illPb.Action.SHIPPED_RETURN)
+      setTimeout(
+        () =>
+          void this.#status(m.value.header, illPb.Status.LOAN_COMPLETED, illPb.ReasonForMessage.STATUS_CHANGE).catch(() => {}),
+        50,
+      );
+  }
+
+  /** A supplying agency message about a request this partner lends for. */
+  #status(h: illPb.Header | undefined, status: illPb.Status, reasonForMessage: illPb.ReasonForMessage, init: Record<string, unknown> = {}) {
+    return this.send({
+      case: "supplyingAgencyMessage",
+      value: create(illPb.SupplyingAgencyMessageSchema, {
+        header: {
+          supplyingAgencyId: this.#o.agency,
+          requestingAgencyId: h?.requestingAgencyId,
+          timestamp: timestampFromDate(new Date(Date.now() + ++this.#seq)),
+          requestingAgencyRequestId: h?.requestingAgencyRequestId ?? "",
+          supplyingAgencyRequestId: `mock-${h?.requestingAgencyRequestId ?? ""}`,
+        },
+        messageInfo: { reasonForMessage },
+        statusInfo: { status, lastChange: timestampFromDate(new Date()) },
+        ...init,
+      }),
+    });
   }
 
   async #lend(req: illPb.Request, scenario: ReturnType<typeof mockScenario>): Promise<void> {
     const h = req.header;
     const sam = (status: illPb.Status, init: Record<string, unknown> = {}) =>
-      this.send({
-        case: "supplyingAgencyMessage",
-        value: create(illPb.SupplyingAgencyMessageSchema, {
-          header: {
-            supplyingAgencyId: this.#o.agency,
-            requestingAgencyId: h?.requestingAgencyId,
-            timestamp: timestampFromDate(new Date(Date.now() + ++this.#seq)),
-            requestingAgencyRequestId: h?.requestingAgencyRequestId ?? "",
-            supplyingAgencyRequestId: `mock-${h?.requestingAgencyRequestId ?? ""}`,
-          },
-          messageInfo: { reasonForMessage: illPb.ReasonForMessage.REQUEST_RESPONSE },
-          statusInfo: { status, lastChange: timestampFromDate(new Date()) },
-          ...init,
-        }),
-      });
+      this.#status(h, status, illPb.ReasonForMessage.REQUEST_RESPONSE, init);
     const copy = req.serviceInfo?.serviceType === illPb.ServiceType.COPY || scenario === "copy";
     switch (scenario) {
       case "unfilled":

@@ -293,6 +293,11 @@ const iso18626Schema = z
     agency_id_type: z.string().min(1).max(64).default("LRS"),
     /** This institution's agency id value; default its id. */
     agency_id: z.string().min(1).max(64).optional(),
+    /**
+     * Regional center: external partners that lend close its members' rotas, as a last resort
+     * after every LRS holder.
+     */
+    partners_in_rota: z.boolean().default(true),
   })
   .strict();
 
@@ -397,6 +402,7 @@ export interface Iso18626Config {
   key?: string;
   agencyIdType: string;
   agencyId?: string;
+  partnersInRota: boolean;
 }
 
 export function envPrefix(tier: Tier): string {
@@ -578,6 +584,7 @@ export function toConfig(tier: Tier, raw: RawConfig): NodeConfig {
       ...(v.iso18626.cert ? { cert: resolve(base, v.iso18626.cert) } : {}),
       ...(v.iso18626.key ? { key: resolve(base, v.iso18626.key) } : {}),
       agencyIdType: v.iso18626.agency_id_type,
+      partnersInRota: v.iso18626.partners_in_rota,
       ...(v.iso18626.agency_id ? { agencyId: v.iso18626.agency_id } : {}),
     },
     source: raw.file,
