@@ -100,7 +100,7 @@ export class MockPartner {
       ...(auth && (message.case === "request" || message.case === "requestingAgencyMessage") ? { authentication: auth } : {}),
     });
     // The supplying agency message has no authentication element: the same account as HTTP basic.
-    const basic =
+    const basic: Record<string, string> =
       auth && message.case === "supplyingAgencyMessage"
         ? { authorization: `Basic ${Buffer.from(`${auth.accountId}:${auth.securityCode}`).toString("base64")}` }
         : {};
