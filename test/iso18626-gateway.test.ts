@@ -3,6 +3,7 @@
 // LoanCompleted, the same message twice, a partner that is down for a while, bad XML of each
 // kind, and partners that are unknown or do not authenticate.
 import { create } from "@bufbuild/protobuf";
+import type { Client } from "@connectrpc/connect";
 import { type Federation, MockPartner } from "@lrs/dev-env";
 import { ill, illPb, illServicePb } from "@lrs/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -96,6 +97,52 @@ describe("the ISO 18626 gateway", () => {
     expect((await mock.action({ requestId: "P-1", supplier: NORTH_B, action: illPb.Action.RECEIVED })).ok).toBe(true);
     expect((await mock.action({ requestId: "P-1", supplier: NORTH_B, action: illPb.Action.SHIPPED_RETURN })).ok).toBe(true);
     await until("LoanCompleted at the partner", () => mock.statusesOf("P-1").includes("LoanCompleted") || undefined);
+    // The national center's trace follows the request through the gateway, both ways.
+    const national = fed.node("nat");
+    const trace = await fed.cli(national, ["ill", "trace", "P-1", "--config", national.config]);
+    expect(trace).toMatch(/princeton \(ISO 18626\)/);
+    expect(trace).toMatch(/north-rc/);
+  });
+
+  it("lends an LRS member a loan from an outside library, as the rota's last resort, through return", async () => {
+    const staff = <T>(fn: (c: Client<typeof illServicePb.IllStaffService>) => Promise<T>) =>
+      fed.withClient("north-b", illServicePb.IllStaffService, fn);
+    const res = await staff((c) =>
+      c.borrow({ title: "A book no LRS library holds", serviceType: illPb.ServiceType.LOAN, note: "will supply", patronId: "p1" }, { timeoutMs: 30_000 }),
+    );
+    const r = res.request!;
+    expect(r.rota.map((e) => [e.agencyId, e.reason])).toEqual([
+      ["princeton", "external partner (ISIL:US-NjP), last resort after LRS holders; lends loans, charges 12.00 USD"],
+    ]);
+    const show = () => staff((c) => c.showRequest({ id: r.id })).then((x) => x.request!);
+    await until("shipped by the partner", async () => ((await show()).status === "shipped" ? true : undefined));
+    // The partner got the request as ISO 18626 XML from the member's ISO agency id.
+    const req = mock.received.find((m) => m.message.case === "request");
+    expect(req?.xml).toContain("<agencyIdValue>north-b</agencyIdValue>");
+    await staff((c) => c.act({ id: r.id, action: "receive" }));
+    await staff((c) => c.act({ id: r.id, action: "return" }));
+    const done = await until("completed", async () => {
+      const x = await show();
+      return x.status === "completed" || x.status === "loan_completed" ? x : undefined;
+    });
+    expect(done.partner).toBe("princeton");
+    const actions = mock.received
+      .filter((m) => m.message.case === "requestingAgencyMessage")
+      .map((m) => ill.ISO18626_CODES.action.toXml((m.message.value as illPb.RequestingAgencyMessage).action));
+    expect(actions).toEqual(expect.arrayContaining(["Received", "ShippedReturn"]));
+  });
+
+  it("fills an LRS member's copy request from an outside lender, delivered by URL", async () => {
+    const staff = <T>(fn: (c: Client<typeof illServicePb.IllStaffService>) => Promise<T>) =>
+      fed.withClient("north-b", illServicePb.IllStaffService, fn);
+    const res = await staff((c) =>
+      c.borrow({ title: "An article no LRS library holds", serviceType: illPb.ServiceType.COPY, note: "copy", patronId: "p2" }, { timeoutMs: 30_000 }),
+    );
+    const done = await until("copy completed", async () => {
+      const x = (await staff((c) => c.showRequest({ id: res.request!.id }))).request!;
+      return x.status === "copy_completed" ? x : undefined;
+    });
+    expect(done.timeline.map((t) => t.note).join(" ")).toMatch(/copy at http:\/\/127\.0\.0\.1:\d+\/copies\/.+\.pdf/);
   });
 
   it("answers the same message twice with the same confirmation, and applies it once", async () => {

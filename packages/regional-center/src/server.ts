@@ -5,6 +5,8 @@ import {
   catalogPb,
   clientFor,
   directoryPb,
+  gatewayMigrations,
+  gatewayParts,
   illCenterParts,
   illRelayMigrations,
   ledgerPb,
@@ -61,6 +63,12 @@ export class RegionalNode extends BaseNode {
       national: { transport: ctx.national.transport, id: () => ctx.directory.current().authorityId },
       copies: ctx.copies,
     });
+    // The ISO 18626 XML gateway, when this center turns it on ([iso18626] listen): what partners
+    // send it is routed like any envelope; what goes to partners leaves through the national
+    // center, which keeps the secrets LRS signs in with.
+    const gateway = ctx.cfg.iso18626.listen
+      ? gatewayParts({ ctx, relay: illParts.relay, directory: ctx.directory, outboundSecret: () => "" })
+      : undefined;
     super({
       ...center,
       ctx,
@@ -68,6 +76,7 @@ export class RegionalNode extends BaseNode {
       parent: ctx.national,
       policy: regionalPolicy,
       upstreamSync: ctx.pusher,
+      ...(gateway?.listener ? { listeners: [gateway.listener] } : {}),
       background: [
         ...illParts.background,
         // Members' postings go up in their own queue (see LEDGER_DESTINATION).
@@ -109,7 +118,7 @@ export class RegionalNode extends BaseNode {
     // ILL envelopes and copies for other regions go up through the parent link's outbox worker.
     const { parentLink, ...ctx } = openChildContextWithCopies(
       cfg,
-      [...unionCatalogMigrations, ...illRelayMigrations, ...regionalMigrations],
+      [...unionCatalogMigrations, ...illRelayMigrations, ...gatewayMigrations, ...regionalMigrations],
       "national",
     );
     const union = new UnionCatalog(ctx.db, { nodeId: cfg.id });

@@ -14,6 +14,7 @@ import { type ExternalPartner, PartnerAuthMethod } from "../gen/lrs/v1/directory
 import {
   ErrorType,
   type Header,
+  MessageInfoSchema,
   MessageStatus,
   RequestConfirmationSchema,
   RequestingAgencyMessageConfirmationSchema,
@@ -328,6 +329,13 @@ export class GatewayInbound {
       h.messageId = messageId;
       h.supplyingAgencyId = { $typeName: "lrs.v1.AgencyId", ...(fromLender ? outside : lrs) };
       h.requestingAgencyId = { $typeName: "lrs.v1.AgencyId", ...(fromLender ? lrs : outside) };
+    }
+    // A copy delivered by URL: the member's staff read it on the request's timeline.
+    if (value.$typeName === "lrs.v1.SupplyingAgencyMessage" && value.deliveryInfo?.url) {
+      const info = value.messageInfo ?? create(MessageInfoSchema);
+      const url = `copy at ${value.deliveryInfo.url}`;
+      info.note = info.note ? `${info.note}; ${url}` : url;
+      value.messageInfo = info;
     }
     return create(IllEnvelopeSchema, {
       messageId,

@@ -29,6 +29,8 @@ export interface GatewayOutboundOptions {
   log: Logger;
   /** The secret LRS gives a partner (its security code or HTTP basic password). */
   outboundSecret: (partnerId: string) => string;
+  /** Each message sent (traffic figures): to whom, what, how long, whether the partner took it. */
+  onSent?: (partnerId: string, kind: string, ms: number, ok: boolean) => void;
   /** How long one POST may take. */
   timeoutMs?: number;
   now?: () => Date;
@@ -135,7 +137,9 @@ export async function runGatewayOutbound(o: GatewayOutboundOptions, signal: Abor
           else log.warn({ messageId: env.messageId, verdict }, "member refused the partner's message");
           return;
         }
+        const started = Date.now();
         const { xml, errors } = await post(o, partner, forPartner(o, env, partner), signal);
+        o.onSent?.(partnerId, m.case, Date.now() - started, errors.length === 0);
         const now = o.now?.() ?? new Date();
         const reply = confirmationOf(env, errors, { messageId: `${env.messageId}.confirmation`, receivedAt: now, now });
         o.db.transaction(() => {

@@ -2,6 +2,7 @@
 import { readFileSync } from "node:fs";
 import type { DirectorySource } from "../directory/source.js";
 import type { NodeContext } from "../node/base-node.js";
+import { TRAFFIC_KINDS } from "../traffic/cells.js";
 import { GatewayInbound } from "./gateway-inbound.js";
 import { gatewayListener } from "./gateway-listener.js";
 import { runGatewayOutbound } from "./gateway-outbound.js";
@@ -34,6 +35,9 @@ export function gatewayParts(o: GatewayPartsOptions): GatewayParts {
         keyPem: cfg.key ? readFileSync(cfg.key, "utf8") : ctx.tls.keyPem,
         inbound,
         log,
+        // Gateway traffic by partner, with the ILL messages: detail "ISO 18626 <message>".
+        onAnswer: (a, ms) =>
+          ctx.traffic.add(TRAFFIC_KINDS.ill, `ISO 18626 ${a.kind ?? "unreadable"}`, a.partnerId ?? "unknown partner", ctx.cfg.id, ms, !a.ok),
       })
     : undefined;
   return {
@@ -42,7 +46,16 @@ export function gatewayParts(o: GatewayPartsOptions): GatewayParts {
     background: [
       (signal) =>
         runGatewayOutbound(
-          { db: ctx.db, outbox: ctx.outbox, directory: o.directory, relay: o.relay, log, outboundSecret: o.outboundSecret },
+          {
+            db: ctx.db,
+            outbox: ctx.outbox,
+            directory: o.directory,
+            relay: o.relay,
+            log,
+            outboundSecret: o.outboundSecret,
+            onSent: (partnerId, kind, ms, ok) =>
+              ctx.traffic.add(TRAFFIC_KINDS.ill, `ISO 18626 ${kind}`, ctx.cfg.id, partnerId, ms, !ok),
+          },
           signal,
         ),
     ],
