@@ -3,8 +3,8 @@
 // the gateway) and lends to LRS (it answers requests from the gateway as the request's note
 // says: "will supply", "unfilled", "conditional", "copy", "slow", "error"). Tests and demos use it.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { request as httpsRequest } from "node:https";
+import type { AddressInfo } from "node:net";
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { ill, illPb } from "@lrs/shared";
@@ -33,9 +33,12 @@ export interface Received {
 }
 
 /** The scenario a note asks for (the first one named). */
-export function mockScenario(note: string): "will supply" | "unfilled" | "conditional" | "copy" | "slow" | "error" | undefined {
+export function mockScenario(
+  note: string,
+): "will supply" | "unfilled" | "conditional" | "copy" | "slow" | "error" | undefined {
   const n = note.toLowerCase();
-  for (const s of ["will supply", "unfilled", "conditional", "copy", "slow", "error"] as const) if (n.includes(s)) return s;
+  for (const s of ["will supply", "unfilled", "conditional", "copy", "slow", "error"] as const)
+    if (n.includes(s)) return s;
   return undefined;
 }
 
@@ -74,15 +77,25 @@ export class MockPartner {
   }
 
   /** POSTs raw text to the gateway and returns the answer's status and body. */
-  async postRaw(body: string | Uint8Array, headers: Record<string, string> = {}): Promise<{ status: number; text: string }> {
+  async postRaw(
+    body: string | Uint8Array,
+    headers: Record<string, string> = {},
+  ): Promise<{ status: number; text: string }> {
     return new Promise((resolve, reject) => {
       const req = httpsRequest(
         this.#o.gatewayUrl,
-        { method: "POST", ca: this.#o.caPem, headers: { "content-type": "application/xml", ...headers }, timeout: 30_000 },
+        {
+          method: "POST",
+          ca: this.#o.caPem,
+          headers: { "content-type": "application/xml", ...headers },
+          timeout: 30_000,
+        },
         (res) => {
           const chunks: Buffer[] = [];
           res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
+          res.on("end", () =>
+            resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }),
+          );
           res.on("error", reject);
         },
       );
@@ -97,12 +110,16 @@ export class MockPartner {
     const auth = this.#o.authentication;
     const { xml } = ill.writeIso18626(message, {
       version: this.#o.version ?? "2021-2",
-      ...(auth && (message.case === "request" || message.case === "requestingAgencyMessage") ? { authentication: auth } : {}),
+      ...(auth && (message.case === "request" || message.case === "requestingAgencyMessage")
+        ? { authentication: auth }
+        : {}),
     });
     // The supplying agency message has no authentication element: the same account as HTTP basic.
     const basic: Record<string, string> =
       auth && message.case === "supplyingAgencyMessage"
-        ? { authorization: `Basic ${Buffer.from(`${auth.accountId}:${auth.securityCode}`).toString("base64")}` }
+        ? {
+            authorization: `Basic ${Buffer.from(`${auth.accountId}:${auth.securityCode}`).toString("base64")}`,
+          }
         : {};
     const { text } = await this.postRaw(xml, basic);
     return { ...confirmationVerdict(text), xml: text };
@@ -128,7 +145,13 @@ export class MockPartner {
         },
         bibliographicInfo: {
           title: opts.title,
-          ...(opts.isbn ? { bibliographicItemId: [{ bibliographicItemIdentifierCode: "ISBN", bibliographicItemIdentifier: opts.isbn }] } : {}),
+          ...(opts.isbn
+            ? {
+                bibliographicItemId: [
+                  { bibliographicItemIdentifierCode: "ISBN", bibliographicItemIdentifier: opts.isbn },
+                ],
+              }
+            : {}),
         },
         serviceInfo: {
           requestType: illPb.RequestType.NEW,
@@ -166,7 +189,11 @@ export class MockPartner {
   /** The supplying agency messages received about one request, in order. */
   statusesOf(requestId: string): string[] {
     return this.received
-      .filter((r) => r.message.case === "supplyingAgencyMessage" && r.message.value.header?.requestingAgencyRequestId === requestId)
+      .filter(
+        (r) =>
+          r.message.case === "supplyingAgencyMessage" &&
+          r.message.value.header?.requestingAgencyRequestId === requestId,
+      )
       .map((r) => {
         const v = r.message.value as illPb.SupplyingAgencyMessage;
         return ill.ISO18626_CODES.status.toXml(v.statusInfo?.status ?? 0) ?? "";
@@ -200,7 +227,12 @@ export class MockPartner {
     if (m.case === "request") {
       const scenario = mockScenario(m.value.serviceInfo?.note ?? "");
       if (scenario === "error") {
-        reply(this.#confirm(m.case, header, m, { type: illPb.ErrorType.UNRECOGNISED_DATA_VALUE, value: "request/serviceInfo/note: the mock partner refuses (error scenario)" }));
+        reply(
+          this.#confirm(m.case, header, m, {
+            type: illPb.ErrorType.UNRECOGNISED_DATA_VALUE,
+            value: "request/serviceInfo/note: the mock partner refuses (error scenario)",
+          }),
+        );
         return;
       }
       if (scenario === "slow") await new Promise((r) => setTimeout(r, this.#o.slowMs ?? 2000));
@@ -214,13 +246,22 @@ export class MockPartner {
     if (m.case === "requestingAgencyMessage" && m.value.action === illPb.Action.SHIPPED_RETURN)
       setTimeout(
         () =>
-          void this.#status(m.value.header, illPb.Status.LOAN_COMPLETED, illPb.ReasonForMessage.STATUS_CHANGE).catch(() => {}),
+          void this.#status(
+            m.value.header,
+            illPb.Status.LOAN_COMPLETED,
+            illPb.ReasonForMessage.STATUS_CHANGE,
+          ).catch(() => {}),
         50,
       );
   }
 
   /** A supplying agency message about a request this partner lends for. */
-  #status(h: illPb.Header | undefined, status: illPb.Status, reasonForMessage: illPb.ReasonForMessage, init: Record<string, unknown> = {}) {
+  #status(
+    h: illPb.Header | undefined,
+    status: illPb.Status,
+    reasonForMessage: illPb.ReasonForMessage,
+    init: Record<string, unknown> = {},
+  ) {
     return this.send({
       case: "supplyingAgencyMessage",
       value: create(illPb.SupplyingAgencyMessageSchema, {
@@ -246,12 +287,18 @@ export class MockPartner {
     switch (scenario) {
       case "unfilled":
         await sam(illPb.Status.UNFILLED, {
-          messageInfo: { reasonForMessage: illPb.ReasonForMessage.REQUEST_RESPONSE, reasonUnfilled: illPb.ReasonUnfilled.NOT_ON_SHELF },
+          messageInfo: {
+            reasonForMessage: illPb.ReasonForMessage.REQUEST_RESPONSE,
+            reasonUnfilled: illPb.ReasonUnfilled.NOT_ON_SHELF,
+          },
         });
         return;
       case "conditional":
         await sam(illPb.Status.RETRY_POSSIBLE, {
-          messageInfo: { reasonForMessage: illPb.ReasonForMessage.REQUEST_RESPONSE, reasonRetry: illPb.ReasonRetry.MUST_MEET_LOAN_CONDITION },
+          messageInfo: {
+            reasonForMessage: illPb.ReasonForMessage.REQUEST_RESPONSE,
+            reasonRetry: illPb.ReasonRetry.MUST_MEET_LOAN_CONDITION,
+          },
           retryInfo: { loanCondition: [illPb.LoanCondition.LIBRARY_USE_ONLY] },
         });
         return;
@@ -261,13 +308,20 @@ export class MockPartner {
         if (copy)
           await sam(illPb.Status.COPY_COMPLETED, {
             messageInfo: status,
-            deliveryInfo: { dateSent: timestampFromDate(new Date()), url: `${this.#url.replace(/\/iso18626$/, "")}/copies/${encodeURIComponent(h?.requestingAgencyRequestId ?? "")}.pdf` },
+            deliveryInfo: {
+              dateSent: timestampFromDate(new Date()),
+              url: `${this.#url.replace(/\/iso18626$/, "")}/copies/${encodeURIComponent(h?.requestingAgencyRequestId ?? "")}.pdf`,
+            },
           });
         else
           await sam(illPb.Status.LOANED, {
             messageInfo: status,
             deliveryInfo: { dateSent: timestampFromDate(new Date()), itemId: ["MOCK-ITEM-1"] },
-            statusInfo: { status: illPb.Status.LOANED, dueDate: timestampFromDate(new Date(Date.now() + 28 * 86_400_000)), lastChange: timestampFromDate(new Date()) },
+            statusInfo: {
+              status: illPb.Status.LOANED,
+              dueDate: timestampFromDate(new Date(Date.now() + 28 * 86_400_000)),
+              lastChange: timestampFromDate(new Date()),
+            },
           });
       }
     }
@@ -296,7 +350,8 @@ export class MockPartner {
           case: which,
           value: create(illPb.SupplyingAgencyMessageConfirmationSchema, {
             confirmationHeader,
-            reasonForMessage: about?.case === "supplyingAgencyMessage" ? (about.value.messageInfo?.reasonForMessage ?? 0) : 0,
+            reasonForMessage:
+              about?.case === "supplyingAgencyMessage" ? (about.value.messageInfo?.reasonForMessage ?? 0) : 0,
             errorData,
           }),
         },
@@ -314,7 +369,13 @@ export class MockPartner {
         },
         { version },
       ).xml;
-    return ill.writeIso18626({ case: "requestConfirmation", value: create(illPb.RequestConfirmationSchema, { confirmationHeader, errorData }) }, { version }).xml;
+    return ill.writeIso18626(
+      {
+        case: "requestConfirmation",
+        value: create(illPb.RequestConfirmationSchema, { confirmationHeader, errorData }),
+      },
+      { version },
+    ).xml;
   }
 }
 
@@ -328,6 +389,8 @@ export function confirmationVerdict(xml: string): { ok: boolean; errors: string[
   if (!v.confirmationHeader) throw new Error(`not a confirmation: ${read.message.case}`);
   return {
     ok: v.confirmationHeader.messageStatus === illPb.MessageStatus.OK,
-    errors: (v.errorData ?? []).map((e) => `${ill.ISO18626_CODES.errorType.toXml(e.errorType) ?? "?"}: ${e.errorValue}`),
+    errors: (v.errorData ?? []).map(
+      (e) => `${ill.ISO18626_CODES.errorType.toXml(e.errorType) ?? "?"}: ${e.errorValue}`,
+    ),
   };
 }

@@ -36,8 +36,8 @@ import type { NodeIdentity } from "../tls/pki.js";
 import type { ClusterView, RecordRef, UnionCatalog } from "../union/union-catalog.js";
 import { IllForbiddenError } from "./errors.js";
 import { type IllRelay, institutionsOf, regionalCenterOf } from "./relay.js";
-import { externalRota } from "./rota-external.js";
 import { buildRota, type RotaHolder } from "./rota.js";
+import { externalRota } from "./rota-external.js";
 
 /** A title as one union catalog knows it: its cluster and who holds it. */
 export interface ResolvedTitle {

@@ -23,6 +23,7 @@ import {
 } from "../gen/lrs/v1/ill_pb.js";
 import { type IllEnvelope, IllEnvelopeSchema } from "../gen/lrs/v1/ill_service_pb.js";
 import { ISO18626_CODES } from "../ill/iso18626-xml.js";
+import { institutionByAgencyId, partnerByAgencyId, sha256Hex } from "../iso18626/partners.js";
 import {
   confirmationKindOf,
   type Iso18626Message,
@@ -33,7 +34,6 @@ import { Iso18626ReadError, readIso18626 } from "../iso18626/xml-read.js";
 import { decodeXmlBytes, XmlReadError } from "../iso18626/xml-tree.js";
 import { MESSAGE_SCHEMAS, writeIso18626 } from "../iso18626/xml-write.js";
 import type { Iso18626Version } from "../iso18626/xsd.js";
-import { institutionByAgencyId, partnerByAgencyId, sha256Hex } from "../iso18626/partners.js";
 import type { Logger } from "../log.js";
 import type { IllRelay } from "./relay.js";
 
@@ -92,8 +92,14 @@ function authenticate(
     case PartnerAuthMethod.HTTP_BASIC: {
       // Account and security code in the header, or the same as HTTP basic (the supplying
       // agency message has no authentication element).
-      const given = header ?? (creds.basic ? { accountId: creds.basic.user, securityCode: creds.basic.password } : undefined);
-      if (given && given.accountId === p.inboundAccount && sameSecret(given.securityCode, p.inboundSecretSha256))
+      const given =
+        header ??
+        (creds.basic ? { accountId: creds.basic.user, securityCode: creds.basic.password } : undefined);
+      if (
+        given &&
+        given.accountId === p.inboundAccount &&
+        sameSecret(given.securityCode, p.inboundSecretSha256)
+      )
         return;
       throw new Refusal(
         ErrorType.UNRECOGNISED_DATA_VALUE,
@@ -103,7 +109,10 @@ function authenticate(
     case PartnerAuthMethod.CLIENT_CERTIFICATE: {
       const fp = creds.certFingerprint?.toUpperCase();
       if (fp && fp === p.inboundSecretSha256.toUpperCase()) return;
-      throw new Refusal(ErrorType.UNRECOGNISED_DATA_VALUE, `client certificate: not the one on record for ${label}`);
+      throw new Refusal(
+        ErrorType.UNRECOGNISED_DATA_VALUE,
+        `client certificate: not the one on record for ${label}`,
+      );
     }
     default:
       throw new Refusal(ErrorType.UNRECOGNISED_DATA_VALUE, `${label} has no way to authenticate; refused`);
@@ -154,7 +163,8 @@ export function confirmationXml(
       case: answering,
       value: create(SupplyingAgencyMessageConfirmationSchema, {
         confirmationHeader,
-        reasonForMessage: about?.case === "supplyingAgencyMessage" ? (about.value.messageInfo?.reasonForMessage ?? 0) : 0,
+        reasonForMessage:
+          about?.case === "supplyingAgencyMessage" ? (about.value.messageInfo?.reasonForMessage ?? 0) : 0,
         errorData,
       }),
     };
@@ -167,7 +177,11 @@ export function confirmationXml(
         errorData,
       }),
     };
-  else message = { case: "requestConfirmation", value: create(RequestConfirmationSchema, { confirmationHeader, errorData }) };
+  else
+    message = {
+      case: "requestConfirmation",
+      value: create(RequestConfirmationSchema, { confirmationHeader, errorData }),
+    };
   return writeIso18626(message, { version }).xml;
 }
 
@@ -189,7 +203,18 @@ export class GatewayInbound {
     } catch (err) {
       const value = err instanceof XmlReadError ? err.message : "the body could not be read";
       log.warn({ reason: value }, "ISO 18626 message refused: not readable");
-      return { xml: confirmationXml(undefined, undefined, undefined, { type: ErrorType.BADLY_FORMED_MESSAGE, value }, "2021-2", now), ok: false, repeat: false };
+      return {
+        xml: confirmationXml(
+          undefined,
+          undefined,
+          undefined,
+          { type: ErrorType.BADLY_FORMED_MESSAGE, value },
+          "2021-2",
+          now,
+        ),
+        ok: false,
+        repeat: false,
+      };
     }
     let read: ReturnType<typeof readIso18626>;
     try {
@@ -198,12 +223,24 @@ export class GatewayInbound {
       if (!(err instanceof Iso18626ReadError)) throw err;
       const partner = this.#partnerOf(err.kind, err.header);
       log.warn(
-        { partner: partner?.id, kind: err.kind, errorType: ISO18626_CODES.errorType.toXml(err.errorType), errorValue: err.errorValue },
+        {
+          partner: partner?.id,
+          kind: err.kind,
+          errorType: ISO18626_CODES.errorType.toXml(err.errorType),
+          errorValue: err.errorValue,
+        },
         "ISO 18626 message refused: cannot be read",
       );
       const version = (partner?.schemaVersion as Iso18626Version | undefined) ?? err.version ?? "2021-2";
       return {
-        xml: confirmationXml(err.kind, err.header, undefined, { type: err.errorType, value: err.errorValue }, version, now),
+        xml: confirmationXml(
+          err.kind,
+          err.header,
+          undefined,
+          { type: err.errorType, value: err.errorValue },
+          version,
+          now,
+        ),
         ok: false,
         ...(partner ? { partnerId: partner.id } : {}),
         ...(err.kind ? { kind: err.kind } : {}),
@@ -216,7 +253,12 @@ export class GatewayInbound {
     const version = (partner?.schemaVersion as Iso18626Version | undefined) ?? read.version ?? "2021-2";
     const refuse = (r: Refusal, partnerId?: string): GatewayAnswer => {
       log.warn(
-        { partner: partnerId, kind: m.case, errorType: ISO18626_CODES.errorType.toXml(r.errorType), errorValue: r.errorValue },
+        {
+          partner: partnerId,
+          kind: m.case,
+          errorType: ISO18626_CODES.errorType.toXml(r.errorType),
+          errorValue: r.errorValue,
+        },
         "ISO 18626 message refused",
       );
       return {
@@ -229,9 +271,13 @@ export class GatewayInbound {
     };
     try {
       if (!header || confirmationKindOf(m.case) === undefined)
-        throw new Refusal(ErrorType.BADLY_FORMED_MESSAGE, `${m.case}: a confirmation answers a message; it is not sent on its own`);
+        throw new Refusal(
+          ErrorType.BADLY_FORMED_MESSAGE,
+          `${m.case}: a confirmation answers a message; it is not sent on its own`,
+        );
       if (!partner) {
-        const sender = m.case === "supplyingAgencyMessage" ? header.supplyingAgencyId : header.requestingAgencyId;
+        const sender =
+          m.case === "supplyingAgencyMessage" ? header.supplyingAgencyId : header.requestingAgencyId;
         const where = m.case === "supplyingAgencyMessage" ? "supplyingAgencyId" : "requestingAgencyId";
         throw new Refusal(
           ErrorType.UNRECOGNISED_DATA_VALUE,
@@ -259,8 +305,17 @@ export class GatewayInbound {
         .get(key) as { confirmation_xml: string; status: string } | undefined;
       if (seen) {
         db.sqlite.prepare("UPDATE iso18626_inbound SET repeats = repeats + 1 WHERE dedup_key = ?").run(key);
-        log.info({ partner: partner.id, kind: m.case, messageId }, "ISO 18626 message received again: same confirmation");
-        return { xml: seen.confirmation_xml, ok: seen.status === "OK", partnerId: partner.id, kind: m.case, repeat: true };
+        log.info(
+          { partner: partner.id, kind: m.case, messageId },
+          "ISO 18626 message received again: same confirmation",
+        );
+        return {
+          xml: seen.confirmation_xml,
+          ok: seen.status === "OK",
+          partnerId: partner.id,
+          kind: m.case,
+          repeat: true,
+        };
       }
       let error: { type: ErrorType; value: string } | undefined;
       try {
@@ -268,7 +323,10 @@ export class GatewayInbound {
         db.transaction(() => this.#o.relay.acceptFromGateway(env));
       } catch (err) {
         if (err instanceof Refusal) error = { type: err.errorType, value: err.errorValue };
-        else if (err instanceof Error && (err.name === "NotFoundError" || err.name === "IllRouteError" || err.name === "EnvelopeError"))
+        else if (
+          err instanceof Error &&
+          (err.name === "NotFoundError" || err.name === "IllRouteError" || err.name === "EnvelopeError")
+        )
           error = { type: ErrorType.UNRECOGNISED_DATA_VALUE, value: err.message };
         else throw err;
       }
@@ -278,10 +336,27 @@ export class GatewayInbound {
           `INSERT INTO iso18626_inbound (dedup_key, partner_id, kind, requesting_agency_request_id, message_id, received_at, xml, confirmation_xml, status)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
-        .run(key, partner.id, m.case, header.requestingAgencyRequestId, messageId, now.toISOString(), text, xml, error ? "ERROR" : "OK");
+        .run(
+          key,
+          partner.id,
+          m.case,
+          header.requestingAgencyRequestId,
+          messageId,
+          now.toISOString(),
+          text,
+          xml,
+          error ? "ERROR" : "OK",
+        );
       if (error)
-        log.warn({ partner: partner.id, kind: m.case, messageId, errorValue: error.value }, "ISO 18626 message refused");
-      else log.info({ partner: partner.id, kind: m.case, messageId, ignored: read.ignored, uncoded: read.uncoded }, "ISO 18626 message taken");
+        log.warn(
+          { partner: partner.id, kind: m.case, messageId, errorValue: error.value },
+          "ISO 18626 message refused",
+        );
+      else
+        log.info(
+          { partner: partner.id, kind: m.case, messageId, ignored: read.ignored, uncoded: read.uncoded },
+          "ISO 18626 message taken",
+        );
       return { xml, ok: !error, partnerId: partner.id, kind: m.case, repeat: false };
     });
   }
@@ -293,7 +368,13 @@ export class GatewayInbound {
   }
 
   /** The envelope from the partner to the LRS member the message names (transparent mode). */
-  #envelope(m: Iso18626Message, header: Header, partner: ExternalPartner, messageId: string, now: Date): IllEnvelope {
+  #envelope(
+    m: Iso18626Message,
+    header: Header,
+    partner: ExternalPartner,
+    messageId: string,
+    now: Date,
+  ): IllEnvelope {
     const dir = this.#o.directory.current();
     const fromLender = m.case === "supplyingAgencyMessage";
     const lrsSide = fromLender ? header.requestingAgencyId : header.supplyingAgencyId;
@@ -307,7 +388,10 @@ export class GatewayInbound {
       );
     if (m.case === "request") {
       if (!partner.mayBorrow)
-        throw new Refusal(ErrorType.UNRECOGNISED_DATA_VALUE, `request: ${partner.id} may not borrow from this federation`);
+        throw new Refusal(
+          ErrorType.UNRECOGNISED_DATA_VALUE,
+          `request: ${partner.id} may not borrow from this federation`,
+        );
       const type = m.value.serviceInfo?.serviceType ?? ServiceType.UNSPECIFIED;
       const ok =
         (type === ServiceType.LOAN && partner.borrowsLoans) ||
@@ -320,7 +404,10 @@ export class GatewayInbound {
         );
     }
     if (fromLender && !partner.mayLend)
-      throw new Refusal(ErrorType.UNRECOGNISED_DATA_VALUE, `supplyingAgencyMessage: ${partner.id} does not lend to this federation`);
+      throw new Refusal(
+        ErrorType.UNRECOGNISED_DATA_VALUE,
+        `supplyingAgencyMessage: ${partner.id} does not lend to this federation`,
+      );
     const lrs = { agencyIdType: LRS_TYPE, agencyIdValue: member.id };
     const outside = { agencyIdType: LRS_TYPE, agencyIdValue: partner.id };
     const value = clone(MESSAGE_SCHEMAS[m.case] as never, m.value as never) as Iso18626Message["value"];

@@ -5,9 +5,14 @@ import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { TLSSocket } from "node:tls";
 import { ErrorType } from "../gen/lrs/v1/ill_pb.js";
-import type { Logger } from "../log.js";
 import { ISO18626_XML_LIMITS } from "../iso18626/xml-tree.js";
-import { confirmationXml, type GatewayAnswer, type GatewayInbound, type InboundCredentials } from "./gateway-inbound.js";
+import type { Logger } from "../log.js";
+import {
+  confirmationXml,
+  type GatewayAnswer,
+  type GatewayInbound,
+  type InboundCredentials,
+} from "./gateway-inbound.js";
 
 export interface GatewayListenerOptions {
   /** host:port ("0.0.0.0:8443"; port 0: any free port). */
@@ -23,7 +28,10 @@ export interface GatewayListenerOptions {
 /** Largest body taken, in bytes. */
 export const MAX_BODY_BYTES = ISO18626_XML_LIMITS.maxChars;
 
-function credentialsOf(req: { headers: Record<string, string | string[] | undefined>; socket: unknown }): InboundCredentials {
+function credentialsOf(req: {
+  headers: Record<string, string | string[] | undefined>;
+  socket: unknown;
+}): InboundCredentials {
   const out: { basic?: { user: string; password: string }; certFingerprint?: string } = {};
   const auth = req.headers.authorization;
   if (typeof auth === "string" && auth.startsWith("Basic ")) {
@@ -32,15 +40,23 @@ function credentialsOf(req: { headers: Record<string, string | string[] | undefi
     if (colon > 0) out.basic = { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
   }
   const cert = (req.socket as TLSSocket).getPeerCertificate?.();
-  if (cert && typeof cert.fingerprint256 === "string" && cert.fingerprint256 !== "") out.certFingerprint = cert.fingerprint256;
+  if (cert && typeof cert.fingerprint256 === "string" && cert.fingerprint256 !== "")
+    out.certFingerprint = cert.fingerprint256;
   return out;
 }
 
 /** The gateway listener; `start` resolves with its https URL (path /iso18626). */
-export function gatewayListener(o: GatewayListenerOptions): { name: string; start(): Promise<string>; close(): Promise<void> } {
+export function gatewayListener(o: GatewayListenerOptions): {
+  name: string;
+  start(): Promise<string>;
+  close(): Promise<void>;
+} {
   let server: Server | undefined;
   const answer = (res: import("node:http").ServerResponse, status: number, xml: string) => {
-    res.writeHead(status, { "content-type": "application/xml; charset=utf-8", "content-length": Buffer.byteLength(xml) });
+    res.writeHead(status, {
+      "content-type": "application/xml; charset=utf-8",
+      "content-length": Buffer.byteLength(xml),
+    });
     res.end(xml);
   };
   return {
@@ -71,7 +87,14 @@ export function gatewayListener(o: GatewayListenerOptions): { name: string; star
                 const value = `the message is ${size} bytes, over the limit of ${MAX_BODY_BYTES}`;
                 o.log.warn({ size }, "ISO 18626 message refused: too large");
                 a = {
-                  xml: confirmationXml(undefined, undefined, undefined, { type: ErrorType.BADLY_FORMED_MESSAGE, value }, "2021-2", new Date()),
+                  xml: confirmationXml(
+                    undefined,
+                    undefined,
+                    undefined,
+                    { type: ErrorType.BADLY_FORMED_MESSAGE, value },
+                    "2021-2",
+                    new Date(),
+                  ),
                   ok: false,
                   repeat: false,
                 };
@@ -84,7 +107,10 @@ export function gatewayListener(o: GatewayListenerOptions): { name: string; star
                   undefined,
                   undefined,
                   undefined,
-                  { type: ErrorType.BADLY_FORMED_MESSAGE, value: "the gateway could not take the message now; send it again later" },
+                  {
+                    type: ErrorType.BADLY_FORMED_MESSAGE,
+                    value: "the gateway could not take the message now; send it again later",
+                  },
                   "2021-2",
                   new Date(),
                 ),

@@ -37,10 +37,17 @@ export interface GatewayOutboundOptions {
 }
 
 /** The ISO agency id of an LRS institution or a partner, by the id envelopes use. */
-function isoAgency(o: GatewayOutboundOptions, a: AgencyId | undefined, partner: ExternalPartner): AgencyId | undefined {
+function isoAgency(
+  o: GatewayOutboundOptions,
+  a: AgencyId | undefined,
+  partner: ExternalPartner,
+): AgencyId | undefined {
   if (!a) return undefined;
   if (a.agencyIdValue === partner.id)
-    return create(AgencyIdSchema, { agencyIdType: partner.agencyIdType, agencyIdValue: partner.agencyIdValue });
+    return create(AgencyIdSchema, {
+      agencyIdType: partner.agencyIdType,
+      agencyIdValue: partner.agencyIdValue,
+    });
   const inst = institutionsOf(o.directory).get(a.agencyIdValue);
   return inst ? create(AgencyIdSchema, agencyIdOf(o.directory.current(), inst)) : a;
 }
@@ -75,10 +82,14 @@ async function post(
       : undefined;
   let xml: string;
   try {
-    xml = writeIso18626(message, { version: partner.schemaVersion as Iso18626Version, ...(auth ? { authentication: auth } : {}) }).xml;
+    xml = writeIso18626(message, {
+      version: partner.schemaVersion as Iso18626Version,
+      ...(auth ? { authentication: auth } : {}),
+    }).xml;
   } catch (err) {
     // Never sendable to this partner: the outbox sets it aside after its refusals.
-    if (err instanceof Iso18626WriteError) throw new ConnectError(`cannot be written for ${partner.id}: ${err.message}`, Code.InvalidArgument);
+    if (err instanceof Iso18626WriteError)
+      throw new ConnectError(`cannot be written for ${partner.id}: ${err.message}`, Code.InvalidArgument);
     throw err;
   }
   const headers: Record<string, string> = { "content-type": "application/xml; charset=utf-8" };
@@ -96,13 +107,17 @@ async function post(
   try {
     answer = readIso18626(text);
   } catch (err) {
-    if (err instanceof Iso18626ReadError) throw new Error(`${partner.id} answered with unreadable XML: ${err.errorValue}`);
+    if (err instanceof Iso18626ReadError)
+      throw new Error(`${partner.id} answered with unreadable XML: ${err.errorValue}`);
     throw err;
   }
   const expected = confirmationKindOf(message.case);
   const c = answer.message;
   if (c.case !== expected) throw new Error(`${partner.id} answered with a ${c.case}, not a ${expected}`);
-  const v = c.value as { confirmationHeader?: { messageStatus: MessageStatus }; errorData: Array<{ errorType: number; errorValue: string }> };
+  const v = c.value as {
+    confirmationHeader?: { messageStatus: MessageStatus };
+    errorData: Array<{ errorType: number; errorValue: string }>;
+  };
   const errors =
     v.confirmationHeader?.messageStatus === MessageStatus.ERROR
       ? v.errorData.length > 0
@@ -129,11 +144,16 @@ export async function runGatewayOutbound(o: GatewayOutboundOptions, signal: Abor
         const partner = externalPartnerOf(o.directory, partnerId);
         if (!partner) throw new ConnectError(`${partnerId} is no longer an external partner`, Code.NotFound);
         const m = env.message;
-        if (m.case !== "request" && m.case !== "supplyingAgencyMessage" && m.case !== "requestingAgencyMessage") {
+        if (
+          m.case !== "request" &&
+          m.case !== "supplyingAgencyMessage" &&
+          m.case !== "requestingAgencyMessage"
+        ) {
           // The member's confirmation of the partner's message: the partner had its answer when
           // it sent the message; an ERROR here is for the operator.
           const verdict = confirmationText(env) ?? "";
-          if (verdict === "OK") log.info({ messageId: env.messageId }, "member applied the partner's message");
+          if (verdict === "OK")
+            log.info({ messageId: env.messageId }, "member applied the partner's message");
           else log.warn({ messageId: env.messageId, verdict }, "member refused the partner's message");
           return;
         }
@@ -141,14 +161,26 @@ export async function runGatewayOutbound(o: GatewayOutboundOptions, signal: Abor
         const { xml, errors } = await post(o, partner, forPartner(o, env, partner), signal);
         o.onSent?.(partnerId, m.case, Date.now() - started, errors.length === 0);
         const now = o.now?.() ?? new Date();
-        const reply = confirmationOf(env, errors, { messageId: `${env.messageId}.confirmation`, receivedAt: now, now });
+        const reply = confirmationOf(env, errors, {
+          messageId: `${env.messageId}.confirmation`,
+          receivedAt: now,
+          now,
+        });
         o.db.transaction(() => {
           o.db.sqlite
             .prepare(
               `INSERT OR IGNORE INTO iso18626_outbound (message_id, partner_id, kind, requesting_agency_request_id, sent_at, xml, confirmation)
                VALUES (?, ?, ?, ?, ?, ?, ?)`,
             )
-            .run(env.messageId, partnerId, describeEnvelope(env), env.requestingAgencyRequestId, now.toISOString(), xml, confirmationText(reply) ?? "");
+            .run(
+              env.messageId,
+              partnerId,
+              describeEnvelope(env),
+              env.requestingAgencyRequestId,
+              now.toISOString(),
+              xml,
+              confirmationText(reply) ?? "",
+            );
           // The partner's confirmation goes back to the member like a member's own would.
           o.relay.acceptFromGateway(reply);
         });

@@ -37,7 +37,14 @@ export function gatewayParts(o: GatewayPartsOptions): GatewayParts {
         log,
         // Gateway traffic by partner, with the ILL messages: detail "ISO 18626 <message>".
         onAnswer: (a, ms) =>
-          ctx.traffic.add(TRAFFIC_KINDS.ill, `ISO 18626 ${a.kind ?? "unreadable"}`, a.partnerId ?? "unknown partner", ctx.cfg.id, ms, !a.ok),
+          ctx.traffic.add(
+            TRAFFIC_KINDS.ill,
+            `ISO 18626 ${a.kind ?? "unreadable"}`,
+            a.partnerId ?? "unknown partner",
+            ctx.cfg.id,
+            ms,
+            !a.ok,
+          ),
       })
     : undefined;
   return {

@@ -12,6 +12,16 @@ export { type ChildDeliveryOptions, pendingChildDestinations, runChildDelivery }
 export { addIllCenterCommands } from "./cli.js";
 export { IllForbiddenError, IllRouteError } from "./errors.js";
 export {
+  confirmationXml,
+  type GatewayAnswer,
+  GatewayInbound,
+  type InboundCredentials,
+} from "./gateway-inbound.js";
+export { MAX_BODY_BYTES } from "./gateway-listener.js";
+export { gatewayMigrations } from "./gateway-migrations.js";
+export { runGatewayOutbound } from "./gateway-outbound.js";
+export { type GatewayParts, gatewayParts } from "./gateway-parts.js";
+export {
   type IllCenterOptions,
   type IllCenterParts,
   type IllCenterServiceOptions,
@@ -41,8 +51,3 @@ export {
   type RotaHolder,
   type RotaInput,
 } from "./rota.js";
-export { confirmationXml, type GatewayAnswer, GatewayInbound, type InboundCredentials } from "./gateway-inbound.js";
-export { MAX_BODY_BYTES } from "./gateway-listener.js";
-export { gatewayMigrations } from "./gateway-migrations.js";
-export { runGatewayOutbound } from "./gateway-outbound.js";
-export { type GatewayParts, gatewayParts } from "./gateway-parts.js";

@@ -273,7 +273,8 @@ export class IllRelay {
     const dest = institutionsOf(this.#o.directory).get(id);
     if (!dest && externalPartnerOf(this.#o.directory, id)) {
       // Outside the federation: the national center's gateway speaks ISO 18626 XML to it.
-      if (me.tier === Tier.NATIONAL) return { destination: gatewayDestination(id), nextHop: `${id} (ISO 18626)` };
+      if (me.tier === Tier.NATIONAL)
+        return { destination: gatewayDestination(id), nextHop: `${id} (ISO 18626)` };
       return { destination: PARENT, nextHop: this.#o.directory.current().authorityId || "national" };
     }
     if (!dest) throw new NotFoundError(`destination agency ${id} is not in the federation directory`);

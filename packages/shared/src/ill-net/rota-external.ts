@@ -18,7 +18,12 @@ export interface ExternalRotaInput {
   pages?: number | undefined;
 }
 
-function candidate(p: ExternalPartner, included: boolean, reason: string, charge?: { currency: string; minor: bigint }): RotaCandidate {
+function candidate(
+  p: ExternalPartner,
+  included: boolean,
+  reason: string,
+  charge?: { currency: string; minor: bigint },
+): RotaCandidate {
   return create(RotaCandidateSchema, {
     ...(charge && charge.currency !== "" ? { charge: costsOf(charge) } : {}),
     agencyId: p.id,
@@ -44,7 +49,9 @@ export function externalRota(input: ExternalRotaInput): Rota {
     const loan = p.lendsLoans && (type === ServiceType.LOAN || type === ServiceType.COPY_OR_LOAN);
     const copy = p.suppliesCopies && (type === ServiceType.COPY || type === ServiceType.COPY_OR_LOAN);
     if (!loan && !copy) {
-      excluded.push(candidate(p, false, `${who}; does not ${type === ServiceType.COPY ? "supply copies" : "lend loans"}`));
+      excluded.push(
+        candidate(p, false, `${who}; does not ${type === ServiceType.COPY ? "supply copies" : "lend loans"}`),
+      );
       continue;
     }
     const mode: SupplyMode = loan && copy ? "copy or loan" : loan ? "loan" : "copy";
