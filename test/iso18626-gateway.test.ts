@@ -417,7 +417,7 @@ describe("the ISO 18626 gateway", () => {
       expect(v.confirmationHeader?.messageStatus, body).toBe(illPb.MessageStatus.ERROR);
       expect(ill.ISO18626_CODES.errorType.toXml(v.errorData[0]?.errorType ?? 0), body).toBe(type);
     }
-    const big = await mock.postRaw("<request>" + " ".repeat(1_100_000) + "</request>");
+    const big = await mock.postRaw(`<request>${" ".repeat(1_100_000)}</request>`);
     expect(big.status).toBe(200);
     expect(big.text).toMatch(/over the limit of 1000000/);
   });

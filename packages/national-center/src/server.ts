@@ -4,22 +4,24 @@ import {
   CopyStore,
   copyMigrations,
   directoryPb,
-  gatewayMigrations,
-  gatewayParts,
   gatewayPb,
-  illCenterParts,
-  illRelayMigrations,
   ledgerPb,
   type Migration,
   type NodeConfig,
   openNodeContext,
-  PeerClients,
   selfInstitution,
   Tier,
+} from "@lrs/shared";
+import {
+  gatewayMigrations,
+  gatewayParts,
+  illCenterParts,
+  illRelayMigrations,
+  PeerClients,
   UnionCatalog,
   unionCatalogMigrations,
   unionCenterParts,
-} from "@lrs/shared";
+} from "@lrs/shared/center";
 import { loadCa } from "./ca.js";
 import type { NationalContext } from "./context.js";
 import { dashboardParts } from "./dashboard/index.js";

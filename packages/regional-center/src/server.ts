@@ -5,21 +5,23 @@ import {
   catalogPb,
   clientFor,
   directoryPb,
+  ledgerPb,
+  type NodeConfig,
+  openChildContextWithCopies,
+  runLedgerUpstream,
+  searchPb,
+  Tier,
+} from "@lrs/shared";
+import {
   gatewayMigrations,
   gatewayParts,
   illCenterParts,
   illRelayMigrations,
-  ledgerPb,
-  type NodeConfig,
-  openChildContextWithCopies,
   PeerClients,
-  runLedgerUpstream,
-  searchPb,
-  Tier,
   UnionCatalog,
   unionCatalogMigrations,
   unionCenterParts,
-} from "@lrs/shared";
+} from "@lrs/shared/center";
 import type { RegionalContext } from "./context.js";
 import { regionalPolicy } from "./policy.js";
 import { adminService } from "./services/admin.js";

@@ -3,7 +3,7 @@
 // LRS keeps beside it (the requester's account and security code).
 import type { DescField, DescMessage } from "@bufbuild/protobuf";
 import type { IllEnvelope } from "../gen/lrs/v1/ill_service_pb.js";
-import { fieldOfXmlElement, ISO18626_2017_NAMES } from "../ill/iso18626-xml.js";
+import { fieldOfXmlElement, ISO18626_2017_NAMES } from "./iso18626-xml.js";
 
 /** One ISO 18626 message (any of the six), as the envelope carries it. */
 export type Iso18626Message = Exclude<IllEnvelope["message"], { case: undefined }>;

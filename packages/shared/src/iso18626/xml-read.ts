@@ -7,7 +7,7 @@
 import { create, type DescField, type DescMessage } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { ErrorType, type Header, HeaderSchema, type SupplyingAgencyMessage } from "../gen/lrs/v1/ill_pb.js";
-import { codeListOf, ISO18626_NAMESPACE } from "../ill/iso18626-xml.js";
+import { codeListOf, ISO18626_NAMESPACE } from "./iso18626-xml.js";
 import {
   fieldForElement,
   type Iso18626Message,

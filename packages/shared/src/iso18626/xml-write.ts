@@ -13,7 +13,7 @@ import {
   SupplyingAgencyMessageConfirmationSchema,
   SupplyingAgencyMessageSchema,
 } from "../gen/lrs/v1/ill_pb.js";
-import { codeListOf, ISO18626_NAMESPACE } from "../ill/iso18626-xml.js";
+import { codeListOf, ISO18626_NAMESPACE } from "./iso18626-xml.js";
 import {
   fieldForElement,
   fieldValues,
