@@ -185,6 +185,22 @@ export function confirmationXml(
   return writeIso18626(message, { version }).xml;
 }
 
+/** The answer to a body that is not a message at all (unreadable, too large, …): BadlyFormedMessage. */
+export function unreadable(value: string, now = new Date()): GatewayAnswer {
+  return {
+    xml: confirmationXml(
+      undefined,
+      undefined,
+      undefined,
+      { type: ErrorType.BADLY_FORMED_MESSAGE, value },
+      "2021-2",
+      now,
+    ),
+    ok: false,
+    repeat: false,
+  };
+}
+
 /** The inbound half of the gateway; see the file comment. */
 export class GatewayInbound {
   readonly #o: GatewayInboundOptions;
@@ -203,18 +219,7 @@ export class GatewayInbound {
     } catch (err) {
       const value = err instanceof XmlReadError ? err.message : "the body could not be read";
       log.warn({ reason: value }, "ISO 18626 message refused: not readable");
-      return {
-        xml: confirmationXml(
-          undefined,
-          undefined,
-          undefined,
-          { type: ErrorType.BADLY_FORMED_MESSAGE, value },
-          "2021-2",
-          now,
-        ),
-        ok: false,
-        repeat: false,
-      };
+      return unreadable(value, now);
     }
     let read: ReturnType<typeof readIso18626>;
     try {

@@ -4,15 +4,9 @@
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { TLSSocket } from "node:tls";
-import { ErrorType } from "../../gen/lrs/v1/ill_pb.js";
 import { ISO18626_XML_LIMITS } from "../../iso18626/xml-tree.js";
 import type { Logger } from "../../log.js";
-import {
-  confirmationXml,
-  type GatewayAnswer,
-  type GatewayInbound,
-  type InboundCredentials,
-} from "./inbound.js";
+import { type GatewayAnswer, type GatewayInbound, type InboundCredentials, unreadable } from "./inbound.js";
 
 export interface GatewayListenerOptions {
   /** host:port ("0.0.0.0:8443"; port 0: any free port). */
@@ -86,37 +80,12 @@ export function gatewayListener(o: GatewayListenerOptions): {
               if (over) {
                 const value = `the message is ${size} bytes, over the limit of ${MAX_BODY_BYTES}`;
                 o.log.warn({ size }, "ISO 18626 message refused: too large");
-                a = {
-                  xml: confirmationXml(
-                    undefined,
-                    undefined,
-                    undefined,
-                    { type: ErrorType.BADLY_FORMED_MESSAGE, value },
-                    "2021-2",
-                    new Date(),
-                  ),
-                  ok: false,
-                  repeat: false,
-                };
+                a = unreadable(value);
               } else a = o.inbound.receive(Buffer.concat(chunks), credentialsOf(req));
             } catch (err) {
               // A bug or the database: the partner is told to send it again, not given a 5xx.
               o.log.error({ err }, "ISO 18626 message could not be taken");
-              a = {
-                xml: confirmationXml(
-                  undefined,
-                  undefined,
-                  undefined,
-                  {
-                    type: ErrorType.BADLY_FORMED_MESSAGE,
-                    value: "the gateway could not take the message now; send it again later",
-                  },
-                  "2021-2",
-                  new Date(),
-                ),
-                ok: false,
-                repeat: false,
-              };
+              a = unreadable("the gateway could not take the message now; send it again later");
             }
             answer(res, 200, a.xml);
             o.onAnswer?.(a, Date.now() - started);

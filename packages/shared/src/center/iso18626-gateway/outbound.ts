@@ -24,7 +24,8 @@ import { Iso18626ReadError, readIso18626 } from "../../iso18626/xml-read.js";
 import { Iso18626WriteError, writeIso18626 } from "../../iso18626/xml-write.js";
 import type { Iso18626Version } from "../../iso18626/xsd.js";
 import type { Logger } from "../../log.js";
-import { type Outbox, runOutboxWorker } from "../../outbox.js";
+import type { Outbox } from "../../outbox.js";
+import { runPrefixWorkers } from "../ill-broker/child-delivery.js";
 import { externalPartnerOf, GATEWAY_PREFIX, type IllRelay } from "../ill-broker/relay.js";
 
 export interface GatewayOutboundOptions {
@@ -135,83 +136,64 @@ async function post(
 
 /** Runs one outbox worker per partner with messages waiting, until `signal` aborts. */
 export async function runGatewayOutbound(o: GatewayOutboundOptions, signal: AbortSignal): Promise<void> {
-  const running = new Map<string, Promise<void>>();
-  const start = (destination: string) => {
-    if (!destination.startsWith(GATEWAY_PREFIX) || running.has(destination) || signal.aborted) return;
-    const partnerId = destination.slice(GATEWAY_PREFIX.length);
-    const log = o.log.child({ partner: partnerId });
-    const worker = runOutboxWorker({
+  await runPrefixWorkers(
+    {
+      db: o.db,
       outbox: o.outbox,
-      destination,
-      log,
-      signal,
-      send: async (msg) => {
-        const env = envelopeFromOutbox(msg.kind, msg.payload);
-        const partner = externalPartnerOf(o.directory, partnerId);
-        if (!partner) throw new ConnectError(`${partnerId} is no longer an external partner`, Code.NotFound);
-        const m = env.message;
-        if (
-          m.case !== "request" &&
-          m.case !== "supplyingAgencyMessage" &&
-          m.case !== "requestingAgencyMessage"
-        ) {
-          // The member's confirmation of the partner's message: the partner had its answer when
-          // it sent the message; an ERROR here is for the operator.
-          const verdict = confirmationText(env) ?? "";
-          if (verdict === "OK")
-            log.info({ messageId: env.messageId }, "member applied the partner's message");
-          else log.warn({ messageId: env.messageId, verdict }, "member refused the partner's message");
-          return;
-        }
-        const started = Date.now();
-        const { xml, errors } = await post(o, partner, forPartner(o, env, partner), signal);
-        o.onSent?.(partnerId, m.case, Date.now() - started, errors.length === 0);
-        const now = o.now?.() ?? new Date();
-        const reply = confirmationOf(env, errors, {
-          messageId: `${env.messageId}.confirmation`,
-          receivedAt: now,
-          now,
-        });
-        o.db.transaction(() => {
-          o.db.sqlite
-            .prepare(
-              `INSERT OR IGNORE INTO iso18626_outbound (message_id, partner_id, kind, requesting_agency_request_id, sent_at, xml, confirmation)
-               VALUES (?, ?, ?, ?, ?, ?, ?)`,
-            )
-            .run(
-              env.messageId,
-              partnerId,
-              describeEnvelope(env),
-              env.requestingAgencyRequestId,
-              now.toISOString(),
-              xml,
-              confirmationText(reply) ?? "",
-            );
-          // The partner's confirmation goes back to the member like a member's own would.
-          o.relay.acceptFromGateway(reply);
-        });
-        log.info(
-          { messageId: env.messageId, kind: describeEnvelope(env), confirmation: confirmationText(reply) },
-          "ISO 18626 message sent to the partner",
-        );
-      },
-    }).catch((err: unknown) => log.error({ err }, "ISO 18626 gateway worker stopped"));
-    running.set(destination, worker);
-  };
-  const off = o.outbox.onEnqueue(start);
-  try {
-    const pending = o.db.sqlite
-      .prepare(
-        "SELECT DISTINCT destination FROM outbox WHERE delivered_at IS NULL AND dead_at IS NULL AND substr(destination, 1, ?) = ?",
-      )
-      .all(GATEWAY_PREFIX.length, GATEWAY_PREFIX) as Array<{ destination: string }>;
-    for (const p of pending) start(p.destination);
-    await new Promise<void>((resolve) => {
-      if (signal.aborted) resolve();
-      else signal.addEventListener("abort", () => resolve(), { once: true });
-    });
-  } finally {
-    off();
-  }
-  await Promise.allSettled(running.values());
+      log: o.log,
+      prefix: GATEWAY_PREFIX,
+      logKey: "partner",
+      what: "ISO 18626 gateway",
+    },
+    async (msg, partnerId, log) => {
+      const env = envelopeFromOutbox(msg.kind, msg.payload);
+      const partner = externalPartnerOf(o.directory, partnerId);
+      if (!partner) throw new ConnectError(`${partnerId} is no longer an external partner`, Code.NotFound);
+      const m = env.message;
+      if (
+        m.case !== "request" &&
+        m.case !== "supplyingAgencyMessage" &&
+        m.case !== "requestingAgencyMessage"
+      ) {
+        // The member's confirmation of the partner's message: the partner had its answer when
+        // it sent the message; an ERROR here is for the operator.
+        const verdict = confirmationText(env) ?? "";
+        if (verdict === "OK") log.info({ messageId: env.messageId }, "member applied the partner's message");
+        else log.warn({ messageId: env.messageId, verdict }, "member refused the partner's message");
+        return;
+      }
+      const started = Date.now();
+      const { xml, errors } = await post(o, partner, forPartner(o, env, partner), signal);
+      o.onSent?.(partnerId, m.case, Date.now() - started, errors.length === 0);
+      const now = o.now?.() ?? new Date();
+      const reply = confirmationOf(env, errors, {
+        messageId: `${env.messageId}.confirmation`,
+        receivedAt: now,
+        now,
+      });
+      o.db.transaction(() => {
+        o.db.sqlite
+          .prepare(
+            `INSERT OR IGNORE INTO iso18626_outbound (message_id, partner_id, kind, requesting_agency_request_id, sent_at, xml, confirmation)
+           VALUES (?, ?, ?, ?, ?, ?, ?)`,
+          )
+          .run(
+            env.messageId,
+            partnerId,
+            describeEnvelope(env),
+            env.requestingAgencyRequestId,
+            now.toISOString(),
+            xml,
+            confirmationText(reply) ?? "",
+          );
+        // The partner's confirmation goes back to the member like a member's own would.
+        o.relay.acceptFromGateway(reply);
+      });
+      log.info(
+        { messageId: env.messageId, kind: describeEnvelope(env), confirmation: confirmationText(reply) },
+        "ISO 18626 message sent to the partner",
+      );
+    },
+    signal,
+  );
 }
