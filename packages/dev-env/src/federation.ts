@@ -41,6 +41,8 @@ export interface ManifestNode {
   metrics?: string;
   /** The traffic dashboard (the national center). */
   dashboard?: string;
+  /** The ISO 18626 XML gateway (the national center): where outside ILL systems POST. */
+  iso18626?: string;
 }
 
 export interface Manifest {
@@ -219,14 +221,19 @@ export class Federation {
       values.metrics_listen = `127.0.0.1:${metricsPort}`;
       const metrics = `http://127.0.0.1:${metricsPort}/metrics`;
       let dashboard: string | undefined;
+      let iso18626: string | undefined;
       if (tier === "national") {
         const dashboardPort = await freePort();
         values.dashboard_listen = `127.0.0.1:${dashboardPort}`;
         dashboard = `http://127.0.0.1:${dashboardPort}/`;
+        // The ISO 18626 XML gateway is on at the national center.
+        const gatewayPort = await freePort();
+        iso18626 = `https://127.0.0.1:${gatewayPort}/iso18626`;
+        extraConfig = `${extraConfig}\n[iso18626]\nlisten = "127.0.0.1:${gatewayPort}"\n`;
       }
       writeFileSync(
         config,
-        `# ${name} — written by the LRS dev-env\n${toml(values)}\n${extraConfig ? `\n${extraConfig.trim()}\n` : ""}`,
+        `# ${name} — written by the LRS dev-env\n${toml(values)}\n${extraConfig.trim() ? `\n${extraConfig.trim()}\n` : ""}`,
       );
       const ip = identityPaths(dataDir);
       const node: ManifestNode = {
@@ -244,6 +251,7 @@ export class Federation {
         ...(sru ? { sru } : {}),
         metrics,
         ...(dashboard ? { dashboard } : {}),
+        ...(iso18626 ? { iso18626 } : {}),
       };
       nodes.push(node);
       return node;
@@ -348,6 +356,7 @@ export class Federation {
     for (const [what, url] of [
       ["metrics", node.metrics],
       ["dashboard", node.dashboard],
+      ["ISO 18626 gateway", node.iso18626],
     ] as const) {
       const p = url ? Number(new URL(url).port) : 0;
       if (p && !(await portIsFree(p))) throw new Error(`${what} port ${p} for ${id} is in use`);

@@ -163,6 +163,7 @@ export class MemberNode extends BaseNode {
       fees: { copyright, ledger },
       copies,
       parentId: () => regionalCenterOf(ctx.directory, cfg.region) ?? "the regional center",
+      isExternalPartner: (id) => ctx.directory.current().externalPartners.some((p) => p.id === id),
       // The copy is charged when the borrower first downloads it, in the transaction that records it.
       onFirstCopyDownload: (r) => ledger.chargeCopy(r, new Date()),
       // Copy downloads in the traffic figures: by this library, of a copy the lender supplied.

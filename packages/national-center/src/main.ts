@@ -16,6 +16,7 @@ import {
 import { addIllCenterCommands, addUnionCatalogCommands, unionIndexRebuild } from "@lrs/shared/center";
 import { caPassphrase, encryptCaKey, initCa } from "./ca.js";
 import { addLedgerCommands } from "./ledger-cli.js";
+import { addPartnerCommands } from "./partner-cli.js";
 import { NationalNode, nationalNodeMigrations } from "./server.js";
 
 const program = baseProgram(
@@ -87,5 +88,7 @@ addIllCenterCommands(program, Tier.NATIONAL);
 addTrafficCommand(program, Tier.NATIONAL);
 
 addLedgerCommands(program);
+
+addPartnerCommands(program);
 
 await runProgram(program);

@@ -45,5 +45,9 @@ export const nationalPolicy: Policy = {
     "lrs.v1.AdminService/CreateEnrollmentToken": self,
     "lrs.v1.AdminService/ListEnrollmentTokens": self,
     "lrs.v1.AdminService/RevokeInstitution": self,
+    // External ILL partners: only this node's own CLI changes them.
+    "lrs.v1.PartnerAdminService/PutPartner": self,
+    "lrs.v1.PartnerAdminService/ListPartners": self,
+    "lrs.v1.PartnerAdminService/RemovePartner": self,
   },
 };

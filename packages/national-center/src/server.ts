@@ -4,6 +4,7 @@ import {
   CopyStore,
   copyMigrations,
   directoryPb,
+  gatewayPb,
   ledgerPb,
   type Migration,
   type NodeConfig,
@@ -14,6 +15,8 @@ import {
   Tier,
 } from "@lrs/shared";
 import {
+  gatewayMigrations,
+  gatewayParts,
   illCenterParts,
   illRelayMigrations,
   PeerClients,
@@ -29,13 +32,20 @@ import { nationalPolicy } from "./policy.js";
 import { adminService } from "./services/admin.js";
 import { directoryService, signRenewal } from "./services/directory.js";
 import { ledgerService } from "./services/ledger.js";
+import { partnerAdminService } from "./services/partners.js";
 import { DirectoryStore } from "./store/directory-store.js";
 import { LedgerStore } from "./store/ledger-store.js";
 import { nationalMigrations } from "./store/migrations.js";
 
 /** Every migration of the national center's database (tools that open it while the node is stopped use these). */
 export function nationalNodeMigrations(): Migration[] {
-  return [...unionCatalogMigrations, ...illRelayMigrations, ...copyMigrations, ...nationalMigrations];
+  return [
+    ...unionCatalogMigrations,
+    ...illRelayMigrations,
+    ...gatewayMigrations,
+    ...copyMigrations,
+    ...nationalMigrations,
+  ];
 }
 
 /** The national center: certificate authority, directory authority (and, later, the national union catalog). */
@@ -66,6 +76,13 @@ export class NationalNode extends BaseNode {
       peers: ctx.peers,
       copies: ctx.copies,
     });
+    // The ISO 18626 XML gateway to ILL systems outside the federation ([iso18626] listen).
+    const gateway = gatewayParts({
+      ctx,
+      relay: illParts.relay,
+      directory: ctx.directory,
+      outboundSecret: (id) => ctx.directory.partnerOutboundSecret(id),
+    });
     // The traffic dashboard: its own listener, the federation's figures as regional centers report them.
     const dashboard = dashboardParts({
       ctx,
@@ -82,12 +99,13 @@ export class NationalNode extends BaseNode {
         certificatePem: await signRenewal(ctx, ctx.tls.identity, "", csrPem),
         caCertificatePem: ctx.ca.certPem,
       }),
-      background: [...illParts.background, dashboard.background],
-      listeners: [dashboard.listener],
+      background: [...illParts.background, ...gateway.background, dashboard.background],
+      listeners: [dashboard.listener, ...(gateway.listener ? [gateway.listener] : [])],
       serviceNames: [
         directoryPb.DirectoryService.typeName,
         adminPb.AdminService.typeName,
         ledgerPb.LedgerService.typeName,
+        gatewayPb.PartnerAdminService.typeName,
         ...serviceNames,
         ...illParts.serviceNames,
       ],
@@ -102,6 +120,7 @@ export class NationalNode extends BaseNode {
           ),
         );
         router.service(ledgerPb.LedgerService, ledgerService(ctx));
+        router.service(gatewayPb.PartnerAdminService, partnerAdminService(ctx));
         routes(router);
         illParts.routes(router);
       },
@@ -122,7 +141,7 @@ export class NationalNode extends BaseNode {
     const ctx: NationalContext = {
       ...base,
       ca,
-      directory: new DirectoryStore(base.db, cfg.id),
+      directory: new DirectoryStore(base.db, cfg.id, cfg.iso18626.agencyIdType),
       union: new UnionCatalog(base.db, { nodeId: cfg.id }),
       peers: undefined as unknown as PeerClients,
       endpoint: () => node?.endpoint ?? cfg.advertise,

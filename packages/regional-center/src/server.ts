@@ -17,6 +17,8 @@ import {
   withCopyMigrations,
 } from "@lrs/shared";
 import {
+  gatewayMigrations,
+  gatewayParts,
   illCenterParts,
   illRelayMigrations,
   PeerClients,
@@ -37,7 +39,7 @@ import { regionalMigrations } from "./store/migrations.js";
 /** A regional center: its members' gateway to the federation, the regional union catalog, the ILL relay and broker. */
 /** The regional center's own migrations (openChildContextWithCopies adds the copy store's). */
 function regionalTierMigrations(): Migration[] {
-  return [...unionCatalogMigrations, ...illRelayMigrations, ...regionalMigrations];
+  return [...unionCatalogMigrations, ...illRelayMigrations, ...gatewayMigrations, ...regionalMigrations];
 }
 
 /** Every migration of a regional center's database (`lrs-regional migrate`). */
@@ -78,6 +80,12 @@ export class RegionalNode extends BaseNode {
       national: { transport: ctx.national.transport, id: () => ctx.directory.current().authorityId },
       copies: ctx.copies,
     });
+    // The ISO 18626 XML gateway, when this center turns it on ([iso18626] listen): what partners
+    // send it is routed like any envelope; what goes to partners leaves through the national
+    // center, which keeps the secrets LRS signs in with.
+    const gateway = ctx.cfg.iso18626.listen
+      ? gatewayParts({ ctx, relay: illParts.relay, directory: ctx.directory, outboundSecret: () => "" })
+      : undefined;
     super({
       ...center,
       ctx,
@@ -85,6 +93,7 @@ export class RegionalNode extends BaseNode {
       parent: ctx.national,
       policy: regionalPolicy,
       upstreamSync: ctx.pusher,
+      ...(gateway?.listener ? { listeners: [gateway.listener] } : {}),
       background: [
         ...illParts.background,
         // Members' postings go up in their own queue (see LEDGER_DESTINATION).

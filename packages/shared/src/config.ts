@@ -322,6 +322,31 @@ const operationsSchema = z
 /** `[operations]`: durations in milliseconds. */
 export type OperationsConfig = z.infer<typeof operationsSchema>;
 
+/** `[iso18626]`: the ISO 18626 XML gateway to ILL systems outside the federation. */
+const iso18626Schema = z
+  .object({
+    /**
+     * The gateway listener (HTTPS POST of ISO 18626 XML): on at the national center when set,
+     * and at a regional center that sets it.
+     */
+    listen: hostPort.optional(),
+    /** The URL partners are given for the listener; default https://<advertised host>:<port>/iso18626. */
+    url: z.string().url().optional(),
+    /** The listener's certificate and key (PEM files); default the node's own. */
+    cert: z.string().min(1).optional(),
+    key: z.string().min(1).optional(),
+    /** National center: the agency id type every LRS institution is named under. */
+    agency_id_type: z.string().min(1).max(64).default("LRS"),
+    /** This institution's agency id value; default its id. */
+    agency_id: z.string().min(1).max(64).optional(),
+    /**
+     * Regional center: external partners that lend close its members' rotas, as a last resort
+     * after every LRS holder.
+     */
+    partners_in_rota: z.boolean().default(true),
+  })
+  .strict();
+
 const fileSchema = z
   .object({
     id: z
@@ -364,6 +389,7 @@ const fileSchema = z
     fees: feesSchema.default(NO_FEES),
     copyright: copyrightSchema.default(copyrightSchema.parse({})),
     operations: operationsSchema.default(operationsSchema.parse({})),
+    iso18626: iso18626Schema.default(iso18626Schema.parse({})),
   })
   .strict();
 
@@ -422,8 +448,20 @@ export interface NodeConfig {
   copyright: CopyrightConfig;
   /** Readiness and certificate renewal. */
   operations: OperationsConfig;
+  /** The ISO 18626 XML gateway and this institution's ISO agency id (paths absolute). */
+  iso18626: Iso18626Config;
   /** Where the settings came from, for messages. */
   source: string;
+}
+
+export interface Iso18626Config {
+  listen?: string;
+  url?: string;
+  cert?: string;
+  key?: string;
+  agencyIdType: string;
+  agencyId?: string;
+  partnersInRota: boolean;
 }
 
 export function envPrefix(tier: Tier): string {
@@ -630,6 +668,15 @@ export function toConfig(tier: Tier, raw: RawConfig): NodeConfig {
     fees: v.fees,
     copyright: copyrightConfigOf(v.copyright, v.fees, where),
     operations: v.operations,
+    iso18626: {
+      ...(v.iso18626.listen ? { listen: v.iso18626.listen } : {}),
+      ...(v.iso18626.url ? { url: v.iso18626.url } : {}),
+      ...(v.iso18626.cert ? { cert: resolve(base, v.iso18626.cert) } : {}),
+      ...(v.iso18626.key ? { key: resolve(base, v.iso18626.key) } : {}),
+      agencyIdType: v.iso18626.agency_id_type,
+      partnersInRota: v.iso18626.partners_in_rota,
+      ...(v.iso18626.agency_id ? { agencyId: v.iso18626.agency_id } : {}),
+    },
     source: raw.file,
   };
 }

@@ -8,6 +8,7 @@ export * from "./catalog-cli.js";
 export * from "./catalog-sync/receiver.js";
 export * from "./delivery/relay-service.js";
 export * from "./ill-broker/index.js";
+export * from "./iso18626-gateway/index.js";
 export * from "./peers.js";
 export * from "./search/index.js";
 export * from "./sru/index.js";

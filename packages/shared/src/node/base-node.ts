@@ -135,6 +135,7 @@ export function selfInstitution(ctx: NodeContext, endpoint: string): Institution
     region: cfg.region,
     subjects: cfg.subjects,
     endpoint,
+    ...(cfg.iso18626.agencyId ? { isoAgencyId: cfg.iso18626.agencyId } : {}),
     certFingerprint: tls.cert.fingerprint256,
     certSerial: tls.cert.serialNumber,
     certNotAfter: timestampFromDate(tls.cert.validTo),

@@ -14,6 +14,7 @@ import {
 } from "../gen/lrs/v1/admin_pb.js";
 import { Tier } from "../gen/lrs/v1/common_pb.js";
 import { DirectorySchema, DirectoryService } from "../gen/lrs/v1/directory_pb.js";
+import { agencyIdOf, agencyLabel } from "../iso18626/partners.js";
 import { initLogging } from "../log.js";
 import { DEAD_AFTER_REFUSALS } from "../outbox.js";
 import { createNodeTransport, type NodeTransport } from "../rpc/client.js";
@@ -546,11 +547,24 @@ Examples:
           id: i.id,
           tier: tierName(i.tier),
           region: i.region || "-",
+          "iso agency id": agencyLabel(agencyIdOf(dir, i)),
           endpoint: i.endpoint,
           name: i.name,
           status: i.revoked ? "revoked" : "active",
         })),
       );
+      if (dir.externalPartners.length > 0) {
+        process.stdout.write(`\nexternal ILL partners (ISO 18626 XML, ${dir.externalPartners.length})\n`);
+        printTable(
+          dir.externalPartners.map((p) => ({
+            id: p.id,
+            "iso agency id": agencyLabel(p),
+            borrows: p.mayBorrow ? "yes" : "no",
+            lends: p.mayLend ? "yes" : "no",
+            name: p.name,
+          })),
+        );
+      }
     });
 
   return program;

@@ -197,6 +197,7 @@ export function illCenterParts(o: IllCenterOptions): IllCenterParts {
     peers,
     relay,
     log,
+    partnersInRota: ctx.cfg.iso18626.partnersInRota,
     ...(national ? { national } : {}),
   });
   return {
