@@ -8,7 +8,7 @@ import { createLogger } from "../log.js";
 import { sharedMigrations } from "../migrations.js";
 import { peerKey } from "../rpc/peer.js";
 import type { ChangeFeed, FeedEntry, RecordChange } from "./change-feed.js";
-import { CatalogSyncPusher, fromWire, toWire } from "./sync.js";
+import { batchLength, CatalogSyncPusher, fromWire, MAX_BATCH_BYTES, toWire } from "./sync.js";
 import { type CatalogSink, catalogSyncReceiver } from "./sync-receiver.js";
 
 const log = createLogger("test");
@@ -156,6 +156,22 @@ describe("catalog sync", () => {
     expect(pusher.status()).toMatchObject({ acknowledgedSeq: 7n, headSeq: 7n, lag: 0n });
     ac.abort();
     await pusher.stopped();
+  });
+
+  it("carries records of any size, a few megabytes a batch at most", async () => {
+    const feed = new FakeFeed();
+    // Six records of 1.5 MB (a serial's MARCXML with its holdings), past the receiver's old 99,999.
+    for (const id of ["a", "b", "c", "d", "e", "f"]) feed.upsert(id, `${id}${"x".repeat(1_500_000)}`);
+    const { pusher, sink } = setup(feed);
+    const ac = new AbortController();
+    pusher.start(ac.signal);
+    await until(() => pusher.ackedSeq === 6n);
+    ac.abort();
+    await pusher.stopped();
+    expect(sink.records.get("f")).toHaveLength(1_500_001);
+    expect(batchLength([1_500_000, 1_500_000, 1_500_000, 1_500_000])).toBe(3);
+    expect(batchLength([10, 10])).toBe(2);
+    expect(batchLength([MAX_BATCH_BYTES * 2, 10])).toBe(1);
   });
 
   it("skips what was already applied when a batch is sent again", async () => {

@@ -3,8 +3,9 @@
  * preferred record and indexing a cluster never parse MARC again: the match keys and completeness
  * (from match/), the display summary and the search text of each index column.
  */
+
+import { readMarcBlob } from "../marc/blob.js";
 import { controlValue, getDataFields, linkedFields880, subfieldValues } from "../marc/fields.js";
-import { parseIso2709 } from "../marc/iso2709.js";
 import { type DataField, isControlField, type MarcRecord } from "../marc/record.js";
 import { toFtsDocument } from "../match/cjk.js";
 import { normalizeIsbn, normalizeIssn } from "../match/identifiers.js";
@@ -80,12 +81,6 @@ const EMPTY_SEARCH: SearchText = {
   year: "",
   any: "",
 };
-
-/** Reads the first record of an ISO 2709 blob (UTF-8, as the change feed carries it). */
-export function readMarcBlob(marc: Uint8Array): MarcRecord | undefined {
-  for (const r of parseIso2709(marc, { encoding: "utf-8" })) return r.ok ? r.record : undefined;
-  return undefined;
-}
 
 /** Derives keys, completeness, summary and search text from a record's bytes. */
 export function describeRecord(marc: Uint8Array): RecordDescription {

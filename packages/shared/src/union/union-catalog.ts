@@ -2,15 +2,10 @@ import { createHash } from "node:crypto";
 import type { Statement } from "better-sqlite3";
 import type { ChangeFeed, FeedEntry, HoldingData, RecordChange } from "../catalog/change-feed.js";
 import type { Database, Sqlite } from "../db.js";
+import { readMarcBlob } from "../marc/blob.js";
 import { MARCXML_NAMESPACE, toMarcXml } from "../marc/marcxml.js";
 import { type ClusterInput, clusterRecords, type SplitSide } from "./clustering.js";
-import {
-  describeRecord,
-  type RecordSummary,
-  readMarcBlob,
-  SEARCH_COLUMNS,
-  type SearchText,
-} from "./describe.js";
+import { describeRecord, type RecordSummary, SEARCH_COLUMNS, type SearchText } from "./describe.js";
 import { InvalidSplitError, ResyncStateError, UnknownClusterError } from "./errors.js";
 import { exportRecord, type InstitutionHoldings } from "./export-record.js";
 
