@@ -1,9 +1,10 @@
 /**
  * ISO 2709 for a record that may be too long for it. Koha and MARC::Record write such a record
  * with a wrong length (readers then misread it); LRS writes a valid record and says what it left
- * out: copy fields (852–878, 9XX: item data that the holding library's own system has) go first,
- * from the end, then other fields after the 1XX/245, from the end; a field over 9999 bytes loses
- * its last subfields, or the end of its text.
+ * out, each kind from the end of the record: first item-level copy fields (9XX, 863–868, 876–878:
+ * data the holding library's own system has), then notes (5XX), then anything but the control
+ * fields, 1XX and 245 — the union's 852s (who holds it) go last. A field over 9999 bytes loses its
+ * last subfields, or the end of its text.
  */
 import { isCopyField } from "./fields.js";
 import {
@@ -88,7 +89,12 @@ export function fitIso2709(record: MarcRecord): FittedIso2709 {
   let total = 24 + 1 + 1 + sizes.reduce((a, s) => a + s + 12, 0);
   const out = new Array<boolean>(fields.length).fill(false);
   const dropped: string[] = [];
-  for (const pass of [(f: MarcField) => isCopyField(f.tag), (f: MarcField) => !isKept(f)]) {
+  const passes = [
+    (f: MarcField) => isCopyField(f.tag) && f.tag !== "852",
+    (f: MarcField) => f.tag.startsWith("5"),
+    (f: MarcField) => !isKept(f),
+  ];
+  for (const pass of passes) {
     for (let i = fields.length - 1; i >= 0 && total > MAX_RECORD_LENGTH; i--) {
       if (out[i] || !pass(fields[i]!)) continue;
       out[i] = true;
