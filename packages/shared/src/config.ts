@@ -251,6 +251,19 @@ const trafficSchema = z
   })
   .strict();
 
+/** OAI-PMH at a center (served at /oai on the SRU listener). */
+const oaiSchema = z
+  .object({
+    /** Records or headers per ListRecords/ListIdentifiers response. */
+    page_size: z.number().int().min(1).max(10_000).default(100),
+    /** Identify's adminEmail (repeatable in OAI-PMH); the operator's address. */
+    admin_email: z.array(z.string().email()).default([]),
+    /** How long a resumption token is accepted. */
+    token_lifetime: duration.refine((ms) => ms >= 60_000, "must be at least 1m").default(24 * 3_600_000),
+  })
+  .strict();
+export type OaiConfig = z.infer<typeof oaiSchema>;
+
 /** Interlibrary loan at a member. */
 const illSchema = z
   .object({
@@ -312,6 +325,7 @@ const fileSchema = z
     lending_policy: lendingPolicySchema.default(lendingPolicySchema.parse({})),
     ill: illSchema.default(illSchema.parse({})),
     traffic: trafficSchema.default(trafficSchema.parse({})),
+    oai: oaiSchema.default(oaiSchema.parse({})),
     fees: feesSchema.default(NO_FEES),
     copyright: copyrightSchema.default(copyrightSchema.parse({})),
   })
@@ -353,6 +367,8 @@ export interface NodeConfig {
   dashboardToken?: string;
   /** Traffic accounting. */
   traffic: TrafficConfig;
+  /** OAI-PMH (centers). */
+  oai: OaiConfig;
   subjects: string[];
   shutdownGraceMs: number;
   log: { level: string; pretty?: boolean };
@@ -533,6 +549,7 @@ export function toConfig(tier: Tier, raw: RawConfig): NodeConfig {
     ...(tier === Tier.NATIONAL ? { dashboardListen: v.dashboard_listen ?? "127.0.0.1:0" } : {}),
     ...(v.dashboard_token ? { dashboardToken: v.dashboard_token } : {}),
     traffic: v.traffic,
+    oai: v.oai,
     subjects: v.subjects,
     shutdownGraceMs: v.shutdown_grace_ms,
     log: { level: v.log.level, ...(v.log.pretty === undefined ? {} : { pretty: v.log.pretty }) },

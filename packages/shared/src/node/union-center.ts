@@ -6,10 +6,14 @@ import { CatalogService, CatalogSyncService } from "../gen/lrs/v1/catalog_pb.js"
 import { Scope, SearchService } from "../gen/lrs/v1/search_pb.js";
 import { searchUnion } from "../search/engine.js";
 import { type UnionSearchOptions, unionSearchService } from "../search-service/union-search-service.js";
+import { oaiHttpHandler } from "../oai/http.js";
+import { OaiProvider } from "../oai/provider.js";
+import { unionOaiRepository } from "../oai/union-repository.js";
 import { createSruServer } from "../sru/server.js";
 import { unionSruBackend } from "../sru/union-backend.js";
 import { SRU_CALLER, TRAFFIC_KINDS } from "../traffic/cells.js";
 import { scopeName } from "../traffic/interceptor.js";
+import { UnionOaiLog } from "../union/oai-log.js";
 import type { UnionCatalog } from "../union/union-catalog.js";
 import type { BaseNodeParts, NodeContext } from "./base-node.js";
 import type { PeerClients } from "./peers.js";
@@ -71,7 +75,25 @@ export function unionCenterParts(o: UnionCenterOptions): Pick<
                 ms,
                 failed,
               ),
-            extraRoutes: { "/metrics": (req, res) => ctx.metrics.serve(req, res) },
+            extraRoutes: {
+              "/metrics": (req, res) => ctx.metrics.serve(req, res),
+              // OAI-PMH for discovery layers and other union catalogs (harvested, not counted as searches).
+              "/oai": oaiHttpHandler(
+                new OaiProvider({
+                  repository: unionOaiRepository({
+                    log: new UnionOaiLog(ctx.db, union),
+                    nodeId: ctx.cfg.id,
+                    repositoryName: `${ctx.cfg.name} — ${o.catalogName}`,
+                    adminEmails:
+                      ctx.cfg.oai.admin_email.length > 0 ? ctx.cfg.oai.admin_email : [`operator@${ctx.cfg.id}.invalid`],
+                    regionOf,
+                  }),
+                  pageSize: ctx.cfg.oai.page_size,
+                  tokenLifetimeMs: ctx.cfg.oai.token_lifetime,
+                }),
+                ctx.log.child({ part: "oai" }),
+              ),
+            },
           }),
         }
       : {}),
