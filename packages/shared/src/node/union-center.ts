@@ -4,11 +4,11 @@ import { catalogSyncReceiver, type ReceiverOptions } from "../catalog/sync-recei
 import { splitHostPort } from "../config.js";
 import { CatalogService, CatalogSyncService } from "../gen/lrs/v1/catalog_pb.js";
 import { Scope, SearchService } from "../gen/lrs/v1/search_pb.js";
-import { searchUnion } from "../search/engine.js";
-import { type UnionSearchOptions, unionSearchService } from "../search-service/union-search-service.js";
 import { oaiHttpHandler } from "../oai/http.js";
 import { OaiProvider } from "../oai/provider.js";
 import { unionOaiRepository } from "../oai/union-repository.js";
+import { searchUnion } from "../search/engine.js";
+import { type UnionSearchOptions, unionSearchService } from "../search-service/union-search-service.js";
 import { createSruServer } from "../sru/server.js";
 import { unionSruBackend } from "../sru/union-backend.js";
 import { SRU_CALLER, TRAFFIC_KINDS } from "../traffic/cells.js";
@@ -85,7 +85,9 @@ export function unionCenterParts(o: UnionCenterOptions): Pick<
                     nodeId: ctx.cfg.id,
                     repositoryName: `${ctx.cfg.name} — ${o.catalogName}`,
                     adminEmails:
-                      ctx.cfg.oai.admin_email.length > 0 ? ctx.cfg.oai.admin_email : [`operator@${ctx.cfg.id}.invalid`],
+                      ctx.cfg.oai.admin_email.length > 0
+                        ? ctx.cfg.oai.admin_email
+                        : [`operator@${ctx.cfg.id}.invalid`],
                     regionOf,
                   }),
                   pageSize: ctx.cfg.oai.page_size,

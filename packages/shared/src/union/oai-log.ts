@@ -76,13 +76,21 @@ export class UnionOaiLog {
   range(from: string | undefined, untilExclusive: string | undefined): { after: number; upto: number } {
     const head = this.head();
     const first = from === undefined ? 1 : (this.#q.firstFrom!.get(from) as { n: number | null }).n;
-    const last = untilExclusive === undefined ? head : (this.#q.lastBefore!.get(untilExclusive) as { n: number | null }).n;
+    const last =
+      untilExclusive === undefined
+        ? head
+        : (this.#q.lastBefore!.get(untilExclusive) as { n: number | null }).n;
     if (first === null || last === null) return { after: 0, upto: 0 };
     return { after: first - 1, upto: Math.min(last, head) };
   }
 
   /** Entries with `after < seq <= upto` in order, held (at their last change) by one of `institutions` when given. */
-  list(after: number, upto: number, institutions: readonly string[] | undefined, limit: number): OaiLogEntry[] {
+  list(
+    after: number,
+    upto: number,
+    institutions: readonly string[] | undefined,
+    limit: number,
+  ): OaiLogEntry[] {
     if (!institutions) {
       return (
         this.#stmt(
@@ -103,7 +111,11 @@ export class UnionOaiLog {
   /** How many entries {@link list} would give without a limit. */
   count(after: number, upto: number, institutions: readonly string[] | undefined): number {
     if (!institutions) {
-      return (this.#stmt("SELECT COUNT(*) AS n FROM union_oai WHERE seq > ? AND seq <= ?").get(after, upto) as { n: number }).n;
+      return (
+        this.#stmt("SELECT COUNT(*) AS n FROM union_oai WHERE seq > ? AND seq <= ?").get(after, upto) as {
+          n: number;
+        }
+      ).n;
     }
     if (institutions.length === 0) return 0;
     return (
