@@ -13,6 +13,7 @@ import {
 import { addCopyCommands } from "./copy-cli.js";
 import { copyRecord } from "./copy-record.js";
 import { addCopyrightCommand } from "./copyright-cli.js";
+import { addHarvestCommand } from "./harvest-cli.js";
 import { BUILTIN_MAPS, resolveHoldingsMap } from "./holdings-map.js";
 import { addIllCommands } from "./ill-cli.js";
 import { EXIT_FAILED, EXIT_OK, EXIT_REJECTIONS, exitCodeOf, importMarcFiles } from "./import.js";
@@ -114,6 +115,8 @@ program
       }
     },
   );
+
+addHarvestCommand(program);
 
 program
   .command("delete")

@@ -264,6 +264,32 @@ const oaiSchema = z
   .strict();
 export type OaiConfig = z.infer<typeof oaiSchema>;
 
+/**
+ * OAI-PMH harvesting of a member's own ILS (Koha, Evergreen, FOLIO, Alma…) into its catalog,
+ * instead of (or besides) file imports.
+ */
+const harvestSchema = z
+  .object({
+    /** The ILS's OAI-PMH base URL. */
+    url: z.string().url("expected the OAI-PMH base URL, e.g. https://koha.example.org/cgi-bin/koha/oai.pl"),
+    /** The MARCXML format as the ILS names it: marc21 (Koha, Evergreen, LRS), MARC21 (FOLIO's marc21_withholdings aside), marcxml (Alma). */
+    metadata_prefix: z.string().min(1).default("marc21"),
+    /** Harvest only this set. */
+    set: z.string().min(1).optional(),
+    /** Where the items are in the records, as for import: auto, koha, evergreen, 852, none, or a map file. */
+    holdings_map: z.string().min(1).default("auto"),
+    /** Harvest every so often while the node runs (e.g. "15m"); unset: only by hand (lrs-member harvest). */
+    schedule: duration.refine((ms) => ms >= 60_000, "must be at least 1m").optional(),
+    /** Tries per request when the ILS is unreachable or answers 5xx, waiting longer each time. */
+    attempts: z.number().int().min(1).max(20).default(6),
+    /** The first wait between tries; it doubles each time (up to 5 minutes). */
+    retry_delay: duration.default(2000),
+    /** How long one request may take. */
+    timeout: duration.default(120_000),
+  })
+  .strict();
+export type HarvestConfig = z.infer<typeof harvestSchema>;
+
 /** Interlibrary loan at a member. */
 const illSchema = z
   .object({
@@ -326,6 +352,7 @@ const fileSchema = z
     ill: illSchema.default(illSchema.parse({})),
     traffic: trafficSchema.default(trafficSchema.parse({})),
     oai: oaiSchema.default(oaiSchema.parse({})),
+    harvest: harvestSchema.optional(),
     fees: feesSchema.default(NO_FEES),
     copyright: copyrightSchema.default(copyrightSchema.parse({})),
   })
@@ -369,6 +396,8 @@ export interface NodeConfig {
   traffic: TrafficConfig;
   /** OAI-PMH (centers). */
   oai: OaiConfig;
+  /** OAI-PMH harvesting of the member's own ILS, when configured. */
+  harvest?: HarvestConfig;
   subjects: string[];
   shutdownGraceMs: number;
   log: { level: string; pretty?: boolean };
@@ -550,6 +579,7 @@ export function toConfig(tier: Tier, raw: RawConfig): NodeConfig {
     ...(v.dashboard_token ? { dashboardToken: v.dashboard_token } : {}),
     traffic: v.traffic,
     oai: v.oai,
+    ...(v.harvest ? { harvest: v.harvest } : {}),
     subjects: v.subjects,
     shutdownGraceMs: v.shutdown_grace_ms,
     log: { level: v.log.level, ...(v.log.pretty === undefined ? {} : { pretty: v.log.pretty }) },

@@ -28,6 +28,7 @@ export * from "./ledger/period.js";
 export * from "./ledger/statement-text.js";
 export * from "./log.js";
 export * from "./marc/index.js";
+export * from "./oai/harvest-client.js";
 export * from "./match/index.js";
 export * from "./migrations.js";
 export * from "./node/base-node.js";

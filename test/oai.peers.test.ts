@@ -1,0 +1,131 @@
+/**
+ * The national center's OAI-PMH provider harvested by a client nobody here wrote: Catmandu's
+ * OAI importer (Debian libcatmandu-oai-perl), fully, then incrementally after a change and a delete.
+ */
+import { execFile } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { type Federation, REPO_ROOT, sleep } from "@lrs/dev-env";
+import { adminPb, controlValue, type MarcRecord, readMarcFile, toMarcXml } from "@lrs/shared";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startFederation } from "./harness.js";
+
+const run = promisify(execFile);
+const DATA = join(REPO_ROOT, "data/marc");
+const LOC = join(DATA, "lc-marc2bibframe2/loc_general.xml");
+const TRAJECT = join(DATA, "traject/test_data.utf8.mrc");
+
+let fed: Federation;
+let destroy: () => Promise<void>;
+
+beforeAll(async () => {
+  ({ fed, destroy } = await startFederation());
+}, 300_000);
+afterAll(async () => {
+  await destroy?.();
+});
+
+interface Harvested {
+  _id: string;
+  _status: string;
+  _datestamp: string;
+  record?: Array<[string, ...string[]]>;
+}
+
+/** `catmandu convert OAI … to JSON`, one record a line. */
+async function catmandu(...args: string[]): Promise<Harvested[]> {
+  const url = fed.node("nat").oai!;
+  const { stdout } = await run(
+    "catmandu",
+    [
+      "convert",
+      "OAI",
+      "--url",
+      url,
+      "--metadataPrefix",
+      "marc21",
+      "--handler",
+      "marcxml",
+      ...args,
+      "to",
+      "JSON",
+      "--line_delimited",
+      "1",
+    ],
+    { maxBuffer: 256 * 1024 * 1024, timeout: 120_000 },
+  );
+  return stdout
+    .split("\n")
+    .filter((l) => l.trim() !== "")
+    .map((l) => JSON.parse(l) as Harvested);
+}
+
+async function clusters(): Promise<number> {
+  const st = await fed.withClient("nat", adminPb.AdminService, (c) => c.getStatus({}, { timeoutMs: 5000 }));
+  return Number(st.catalog!.clusters);
+}
+
+const field = (h: Harvested, tag: string) => (h.record ?? []).filter((f) => f[0] === tag);
+
+async function first(path: string): Promise<MarcRecord> {
+  for await (const r of readMarcFile(path)) if (r.ok) return r.record;
+  throw new Error(`no record in ${path}`);
+}
+
+describe("OAI-PMH at the national center, harvested by Catmandu", () => {
+  it("harvests the national union catalog fully, then incrementally after a change and a delete", async () => {
+    const a = fed.node("north-a");
+    const s = fed.node("south-a");
+    await fed.cli(a, ["import", "--config", a.config, LOC]);
+    await fed.cli(s, ["import", "--config", s.config, TRAJECT]);
+    await fed.waitSynced(120_000);
+
+    const full = await catmandu();
+    expect(full.length).toBe(await clusters());
+    expect(full.length).toBeGreaterThan(100);
+    expect(new Set(full.map((h) => h._id)).size).toBe(full.length);
+    expect(full.every((h) => h._status !== "deleted" && field(h, "852").length > 0)).toBe(true);
+
+    // Changes after the full harvest: north-a edits one record and deletes another.
+    await sleep(1100);
+    const since = `${new Date().toISOString().slice(0, 19)}Z`;
+    const loc = [] as MarcRecord[];
+    for await (const r of readMarcFile(LOC)) if (r.ok && loc.length < 2) loc.push(r.record);
+    const [edited, deleted] = loc as [MarcRecord, MarcRecord];
+    const changed: MarcRecord = {
+      ...edited,
+      fields: [
+        ...edited.fields,
+        { tag: "500", ind1: " ", ind2: " ", subfields: [{ code: "a", value: "Edited for the OAI test." }] },
+      ],
+    };
+    const gone: MarcRecord = {
+      ...deleted,
+      leader: `${deleted.leader.slice(0, 5)}d${deleted.leader.slice(6)}`,
+    };
+    const path = join(fed.dir, "changes.xml");
+    writeFileSync(
+      path,
+      `<collection xmlns="http://www.loc.gov/MARC21/slim">${toMarcXml(changed)}${toMarcXml(gone)}</collection>`,
+    );
+    await fed.cli(a, ["import", "--config", a.config, path]);
+    await fed.waitSynced(120_000);
+
+    const incremental = await catmandu("--from", since);
+    const live = incremental.filter((h) => h._status !== "deleted");
+    const dead = incremental.filter((h) => h._status === "deleted");
+    expect(live.some((h) => field(h, "500").some((f) => f.includes("Edited for the OAI test.")))).toBe(true);
+    expect(dead.length).toBeGreaterThanOrEqual(1);
+    expect(incremental.length).toBeLessThan(10);
+    // The deleted cluster was in the full harvest, and stays listed as deleted.
+    for (const d of dead) expect(full.map((h) => h._id)).toContain(d._id);
+    const again = await catmandu();
+    expect(again.filter((h) => h._status !== "deleted").length).toBe(await clusters());
+    expect(again.filter((h) => h._status === "deleted").map((h) => h._id)).toEqual(
+      expect.arrayContaining(dead.map((h) => h._id)),
+    );
+    expect(controlValue(await first(LOC), "001")).toBeDefined();
+    expect(readFileSync(path, "utf8")).toContain("Edited");
+  }, 600_000);
+});
