@@ -58,7 +58,9 @@ const localName = (n: string) => n.slice(n.indexOf(":") + 1);
 export function parseOaiResponse(xml: string): OaiPage {
   const start = xml.trimStart().slice(0, 200).toLowerCase();
   if (start.startsWith("<!doctype html") || start.startsWith("<html")) {
-    throw new OaiResponseError("the provider answered with an HTML page, not OAI-PMH XML (is the base URL right?)");
+    throw new OaiResponseError(
+      "the provider answered with an HTML page, not OAI-PMH XML (is the base URL right?)",
+    );
   }
   const parser = new SaxesParser({ position: true });
   const page: OaiPage = { responseDate: "", records: [] };
@@ -91,7 +93,8 @@ export function parseOaiResponse(xml: string): OaiPage {
     path.push(name);
     text = "";
     if (name === "record" && path.length === 3) rec = { identifier: "", datestamp: "", deleted: false };
-    if (name === "header" && rec) rec.deleted = (tag.attributes as Record<string, string>).status === "deleted";
+    if (name === "header" && rec)
+      rec.deleted = (tag.attributes as Record<string, string>).status === "deleted";
     if (name === "metadata" && rec) {
       metadata = [];
       metadataDepth = 0;
@@ -184,7 +187,10 @@ export async function fetchOaiPage(
   const signals = [AbortSignal.timeout(o.timeoutMs ?? 120_000), ...(o.signal ? [o.signal] : [])];
   let res: Response;
   try {
-    res = await fetch(url, { signal: AbortSignal.any(signals), headers: { accept: "text/xml, application/xml" } });
+    res = await fetch(url, {
+      signal: AbortSignal.any(signals),
+      headers: { accept: "text/xml, application/xml" },
+    });
   } catch (err) {
     if (o.signal?.aborted) throw err;
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
@@ -193,7 +199,9 @@ export async function fetchOaiPage(
     );
   }
   const body = await res.text().catch((err: unknown) => {
-    throw new OaiUnavailableError(`${url.origin} broke off its answer: ${err instanceof Error ? err.message : String(err)}`);
+    throw new OaiUnavailableError(
+      `${url.origin} broke off its answer: ${err instanceof Error ? err.message : String(err)}`,
+    );
   });
   if (res.status >= 500 || res.status === 429) {
     const after = Number(res.headers.get("retry-after"));
@@ -203,7 +211,9 @@ export async function fetchOaiPage(
     );
   }
   if (res.status !== 200) {
-    throw new OaiResponseError(`${url.origin} answered HTTP ${res.status} ${res.statusText} to ${url.pathname}`);
+    throw new OaiResponseError(
+      `${url.origin} answered HTTP ${res.status} ${res.statusText} to ${url.pathname}`,
+    );
   }
   return parseOaiResponse(body);
 }
