@@ -4,7 +4,7 @@
  */
 import { execFile } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { type Federation, REPO_ROOT, sleep } from "@lrs/dev-env";
 import { adminPb, controlValue, type MarcRecord, readMarcFile, toMarcXml } from "@lrs/shared";
@@ -125,7 +125,46 @@ describe("OAI-PMH at the national center, harvested by Catmandu", () => {
     expect(again.filter((h) => h._status === "deleted").map((h) => h._id)).toEqual(
       expect.arrayContaining(dead.map((h) => h._id)),
     );
-    expect(controlValue(await first(LOC), "001")).toBeDefined();
-    expect(readFileSync(path, "utf8")).toContain("Edited");
+  }, 600_000);
+
+  it("lets a member harvest an OAI-PMH provider (LRS's own) into its catalog, then follow a delete", async () => {
+    // north-b harvests south-a's set of the national catalog, as it would harvest its own ILS.
+    const b = fed.node("north-b");
+    const config = join(dirname(b.config), "north-b-harvest.toml");
+    writeFileSync(
+      config,
+      `${readFileSync(b.config, "utf8")}\n[harvest]\nurl = "${fed.node("nat").oai}"\nmetadata_prefix = "marc21"\nset = "institution:south-a"\nholdings_map = "none"\nretry_delay = "1s"\n`,
+    );
+    const harvest = async (...args: string[]) =>
+      JSON.parse(await fed.cli(b, ["harvest", "--config", config, "--json", ...args])) as {
+        added: number;
+        deleted: number;
+        pages: number;
+        rejected: number;
+      };
+    const inSet = (await catmandu("--set", "institution:south-a")).filter((h) => h._status !== "deleted");
+    const full = await harvest();
+    expect(full.rejected).toBe(0);
+    expect(full.added).toBe(inSet.length);
+    expect(full.pages).toBeGreaterThan(1);
+
+    // south-a deletes a record: the cluster it alone held goes, and north-b's next harvest deletes it too.
+    const s = fed.node("south-a");
+    const victim = await first(TRAJECT);
+    const gone: MarcRecord = { ...victim, leader: `${victim.leader.slice(0, 5)}d${victim.leader.slice(6)}` };
+    const path = join(fed.dir, "south-delete.xml");
+    writeFileSync(path, `<collection xmlns="http://www.loc.gov/MARC21/slim">${toMarcXml(gone)}</collection>`);
+    await sleep(1100);
+    await fed.cli(s, ["import", "--config", s.config, path]);
+    await fed.waitSynced(120_000);
+    const records = async () =>
+      Number(
+        (await fed.withClient("north-b", adminPb.AdminService, (c) => c.getStatus({}, { timeoutMs: 5000 })))
+          .catalog!.records,
+      );
+    const before = await records();
+    const next = await harvest();
+    expect(next.deleted).toBe(1);
+    expect(await records()).toBe(before - 1);
   }, 600_000);
 });

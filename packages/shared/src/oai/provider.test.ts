@@ -251,6 +251,26 @@ describe("OAI-PMH provider over the union catalog", () => {
     );
   });
 
+  it("lists a cluster that leaves a set as deleted in that set, and live elsewhere", () => {
+    tick();
+    union.apply("south-rc", upsert("south-a", uva[1]!));
+    tick(10_000);
+    union.apply("north-rc", {
+      kind: "delete",
+      institutionId: "north-a",
+      recordId: idOf(uva[1]!),
+      changedAt: now(),
+    });
+    const from = "2026-03-01T10:00:36Z";
+    const inNorth = oai({ verb: "ListRecords", metadataPrefix: "marc21", set: "institution:north-a", from });
+    expect(inNorth).toMatch(/<header status="deleted"><identifier>/);
+    expect(inNorth).not.toContain("<metadata>");
+    const everywhere = oai({ verb: "ListRecords", metadataPrefix: "marc21", from });
+    expect(everywhere).not.toContain('status="deleted"');
+    expect(everywhere).toContain("<setSpec>institution:south-a</setSpec>");
+    expect(identifiers(inNorth)).toEqual(identifiers(everywhere));
+  });
+
   it("serves sets per institution and per region", () => {
     const north = harvest({ verb: "ListIdentifiers", metadataPrefix: "marc21", set: "region:north" }).ids;
     const a = harvest({ verb: "ListIdentifiers", metadataPrefix: "marc21", set: "institution:north-a" }).ids;

@@ -24,14 +24,20 @@ type Filter = readonly string[];
 export function unionOaiRepository(o: UnionOaiRepositoryOptions): OaiRepository {
   const namespace = `${o.nodeId}.lrs`;
   const prefix = `oai:${namespace}:c`;
-  const toItem = (e: OaiLogEntry): OaiItem => {
-    const holders = o.log.holders(e.cluster);
+  // In a set's list, a cluster none of the set's institutions holds any more (it held one once)
+  // is deleted: that is how the set's harvester learns it left.
+  const toItem = (e: OaiLogEntry, set?: Filter): OaiItem => {
+    const all = o.log.holders(e.cluster);
+    const current = all.filter((h) => h.current).map((h) => h.institutionId);
+    const left = set !== undefined && !current.some((i) => set.includes(i));
+    const deleted = e.deleted || left;
+    const holders = deleted ? all.map((h) => h.institutionId) : current;
     const regions = [...new Set(holders.map((h) => o.regionOf(h)).filter((r): r is string => !!r))].sort();
     return {
       identifier: `${prefix}${e.cluster}`,
       seq: e.seq,
       changedAt: e.changedAt,
-      deleted: e.deleted,
+      deleted,
       setSpecs: [...holders.map((h) => `institution:${h}`), ...regions.map((r) => `region:${r}`)],
     };
   };
@@ -68,7 +74,10 @@ export function unionOaiRepository(o: UnionOaiRepositoryOptions): OaiRepository 
       return undefined;
     },
     range: (r: OaiDateRange) => o.log.range(r.from, r.untilExclusive),
-    list: (after, upto, set, limit) => o.log.list(after, upto, set as Filter | undefined, limit).map(toItem),
+    list: (after, upto, set, limit) =>
+      o.log
+        .list(after, upto, set as Filter | undefined, limit)
+        .map((e) => toItem(e, set as Filter | undefined)),
     count: (after, upto, set) => o.log.count(after, upto, set as Filter | undefined),
     item(identifier) {
       if (!identifier.startsWith(prefix)) return undefined;

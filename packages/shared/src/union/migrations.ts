@@ -170,11 +170,13 @@ export const unionCatalogMigrations: Migration[] = [
         deleted INTEGER NOT NULL
       );
       CREATE INDEX union_oai_changed ON union_oai (changed_at);
-      -- The institutions holding each cluster at its last change (kept for a deleted cluster, so
-      -- that a harvester of an institution's or a region's set sees it go).
+      -- The institutions holding each cluster (current = 1) or that held it once (current = 0):
+      -- a cluster that leaves an institution's or a region's set is listed there as deleted, so
+      -- that a harvester of the set sees it go. A deleted cluster keeps its last holders.
       CREATE TABLE union_oai_holders (
         institution_id TEXT NOT NULL,
         cluster_id INTEGER NOT NULL,
+        current INTEGER NOT NULL DEFAULT 1,
         PRIMARY KEY (institution_id, cluster_id)
       ) WITHOUT ROWID;
       CREATE INDEX union_oai_holders_cluster ON union_oai_holders (cluster_id);

@@ -53,7 +53,9 @@ export class UnionOaiLog {
       firstFrom: p("SELECT MIN(seq) AS n FROM union_oai WHERE changed_at >= ?"),
       lastBefore: p("SELECT MAX(seq) AS n FROM union_oai WHERE changed_at < ?"),
       entry: p("SELECT cluster_id, seq, changed_at, deleted FROM union_oai WHERE cluster_id = ?"),
-      holders: p("SELECT institution_id FROM union_oai_holders WHERE cluster_id = ? ORDER BY institution_id"),
+      holders: p(
+        "SELECT institution_id, current FROM union_oai_holders WHERE cluster_id = ? ORDER BY institution_id",
+      ),
       institutions: p("SELECT DISTINCT institution_id FROM union_oai_holders ORDER BY institution_id"),
     };
   }
@@ -84,7 +86,7 @@ export class UnionOaiLog {
     return { after: first - 1, upto: Math.min(last, head) };
   }
 
-  /** Entries with `after < seq <= upto` in order, held (at their last change) by one of `institutions` when given. */
+  /** Entries with `after < seq <= upto` in order, held now or once by one of `institutions` when given. */
   list(
     after: number,
     upto: number,
@@ -132,9 +134,12 @@ export class UnionOaiLog {
     return r ? toEntry(r) : undefined;
   }
 
-  /** The institutions that held the cluster at its last change. */
-  holders(cluster: number): string[] {
-    return (this.#q.holders!.all(cluster) as Array<{ institution_id: string }>).map((r) => r.institution_id);
+  /** The institutions that hold the cluster (current), or held it once; a deleted cluster's last holders are current. */
+  holders(cluster: number): Array<{ institutionId: string; current: boolean }> {
+    return (this.#q.holders!.all(cluster) as Array<{ institution_id: string; current: number }>).map((r) => ({
+      institutionId: r.institution_id,
+      current: r.current === 1,
+    }));
   }
 
   /** Every institution that holds or held a cluster. */

@@ -284,10 +284,11 @@ function prepareStatements(db: Sqlite) {
        ON CONFLICT (cluster_id) DO UPDATE SET seq = excluded.seq, changed_at = excluded.changed_at,
          deleted = excluded.deleted`,
     ),
-    oaiDropHolders: p("DELETE FROM union_oai_holders WHERE cluster_id = ?"),
+    oaiFormerHolders: p("UPDATE union_oai_holders SET current = 0 WHERE cluster_id = ?"),
     oaiAddHolders: p(
-      `INSERT INTO union_oai_holders (institution_id, cluster_id)
-         SELECT DISTINCT institution_id, ? FROM union_records WHERE cluster_id = ?`,
+      `INSERT INTO union_oai_holders (institution_id, cluster_id, current)
+         SELECT DISTINCT institution_id, ?, 1 FROM union_records WHERE cluster_id = ?
+       ON CONFLICT (institution_id, cluster_id) DO UPDATE SET current = 1`,
     ),
     members: p(
       `SELECT rid, institution_id, record_id, source, received_at, updated_at, changed_at, completeness, holdings
@@ -1123,7 +1124,7 @@ export class UnionCatalog implements ChangeFeed {
     const at = last && last.changed_at > now ? last.changed_at : now;
     this.#q.oaiSet.run(id, (last?.seq ?? 0) + 1, at, deleted ? 1 : 0);
     if (deleted) return;
-    this.#q.oaiDropHolders.run(id);
+    this.#q.oaiFormerHolders.run(id);
     this.#q.oaiAddHolders.run(id, id);
   }
 
