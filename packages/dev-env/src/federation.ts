@@ -372,7 +372,8 @@ export class Federation {
     child.once("exit", () => {
       if (this.#procs.get(id) === child) this.#procs.delete(id);
     });
-    await this.waitHealthy(id, 30_000, child);
+    // A loaded machine (CI with many jobs) may need longer: LRS_HEALTH_TIMEOUT_MS.
+    await this.waitHealthy(id, Number(process.env.LRS_HEALTH_TIMEOUT_MS) || 30_000, child);
   }
 
   /** Waits until the node answers grpc.health.v1 Check with SERVING. */

@@ -1,4 +1,5 @@
 export * from "./demo-data.js";
 export * from "./federation.js";
+export * from "./mock-ils.js";
 export * from "./ports.js";
 export * from "./workload.js";

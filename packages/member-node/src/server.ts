@@ -17,6 +17,7 @@ import {
   searchMember,
   searchPb,
 } from "@lrs/shared";
+import { runHarvestSchedule } from "./catalog-harvest-schedule.js";
 import type { MemberContext } from "./context.js";
 import { CopyrightCounter } from "./fees/copyright.js";
 import { MemberLedger } from "./fees/ledger.js";
@@ -72,6 +73,11 @@ export class MemberNode extends BaseNode {
       ],
       background: [
         (signal) => ctx.ill.run(signal),
+        (signal) =>
+          runHarvestSchedule(
+            { cfg: ctx.cfg, db: ctx.db, catalog: ctx.catalog, log: ctx.log.child({ part: "harvest" }) },
+            signal,
+          ),
         // Postings have their own queue to the regional center (see LEDGER_DESTINATION).
         (signal) =>
           runLedgerUpstream(
