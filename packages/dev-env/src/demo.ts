@@ -138,6 +138,11 @@ async function main(): Promise<void> {
         n.metrics = st.metricsUrl;
         manifestChanged = true;
       }
+      // OAI-PMH is served on the SRU listener.
+      if (n.sru && !n.oai) {
+        n.oai = n.sru.replace(/\/sru$/, "/oai");
+        manifestChanged = true;
+      }
       if (st?.dashboardUrl && n.dashboard !== st.dashboardUrl) {
         n.dashboard = st.dashboardUrl;
         manifestChanged = true;
