@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { type Federation, REPO_ROOT, sleep } from "@lrs/dev-env";
-import { adminPb, controlValue, type MarcRecord, readMarcFile, toMarcXml } from "@lrs/shared";
+import { adminPb, type MarcRecord, readMarcFile, toMarcXml } from "@lrs/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFederation } from "./harness.js";
 

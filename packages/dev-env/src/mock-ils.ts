@@ -5,17 +5,8 @@
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import {
-  controlValue,
-  createLogger,
-  type MarcRecord,
-  type OaiItem,
-  OaiProvider,
-  type OaiRepository,
-  oaiHttpHandler,
-  readMarcFile,
-  subfieldValues,
-} from "@lrs/shared";
+import { controlValue, createLogger, type MarcRecord, readMarcFile, subfieldValues } from "@lrs/shared";
+import { type OaiItem, OaiProvider, type OaiRepository, oaiHttpHandler } from "@lrs/shared/center";
 
 export interface MockIls {
   /** The OAI-PMH base URL. */

@@ -1,12 +1,5 @@
-import {
-  addIllCenterCommands,
-  addTokenCommands,
-  addTrafficCommand,
-  addUnionCatalogCommands,
-  baseProgram,
-  runProgram,
-  Tier,
-} from "@lrs/shared";
+import { addTokenCommands, addTrafficCommand, baseProgram, runProgram, Tier } from "@lrs/shared";
+import { addIllCenterCommands, addUnionCatalogCommands } from "@lrs/shared/center";
 import { RegionalNode } from "./server.js";
 
 const program = baseProgram(Tier.REGIONAL, (cfg) => RegionalNode.create(cfg));

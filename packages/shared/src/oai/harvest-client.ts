@@ -6,9 +6,8 @@
  * harvester retries the last and not the first.
  */
 import { SaxesParser } from "saxes";
-import { parseMarcXml } from "../marc/marcxml.js";
+import { escapeXml, parseMarcXml } from "../marc/marcxml.js";
 import type { MarcRecord } from "../marc/record.js";
-import { escapeXml } from "../sru/xml.js";
 
 /** One record of a ListRecords page. */
 export interface HarvestedRecord {
