@@ -13,7 +13,7 @@ import { UnionCatalog } from "../union/union-catalog.js";
 import { OaiProvider } from "./provider.js";
 import { unionOaiRepository } from "./union-repository.js";
 
-const ROOT = new URL("../../../../", import.meta.url);
+const ROOT = new URL("../../../../../", import.meta.url);
 const uva = [...parseIso2709(readFileSync(new URL("data/marc/solrmarc-uva/uva_001_2000.mrc", ROOT)))]
   .flatMap((r) => (r.ok ? [r.record] : []))
   .slice(0, 25);
