@@ -20,6 +20,7 @@ import type { MemberCatalog } from "../store/catalog.js";
 import { HarvestState } from "../store/harvest-state.js";
 import { CatalogRecordError, recordIdOf } from "./fields.js";
 import { type HoldingsMap, resolveHoldingsMap } from "./holdings-map.js";
+import type { ImportSummary } from "./import.js";
 
 /** A record harvested but not written. */
 export interface HarvestRejection {
@@ -27,7 +28,13 @@ export interface HarvestRejection {
   reason: string;
 }
 
-export interface HarvestSummary {
+/** The counts a harvest shares with an import's summary. */
+type CatalogCounts = Pick<
+  ImportSummary,
+  "added" | "updated" | "unchanged" | "deleted" | "rejected" | "items" | "elapsedMs" | "recordsPerSecond"
+>;
+
+export interface HarvestSummary extends CatalogCounts {
   source: string;
   full: boolean;
   /** The `from` the harvest asked with (undefined: everything). */
@@ -37,18 +44,10 @@ export interface HarvestSummary {
   /** The ILS refused a resumption token, and the list was asked for again from the start. */
   restarted: boolean;
   pages: number;
-  added: number;
-  updated: number;
-  unchanged: number;
-  deleted: number;
-  rejected: number;
-  items: number;
   /** The first 1000 rejections. */
   rejections: HarvestRejection[];
   /** What the next harvest will ask from. */
   nextFrom?: string;
-  elapsedMs: number;
-  recordsPerSecond: number;
 }
 
 export interface HarvestProgress {
