@@ -20,7 +20,7 @@ import type { MemberCatalog } from "../store/catalog.js";
 import { HarvestState } from "../store/harvest-state.js";
 import { CatalogRecordError, recordIdOf } from "./fields.js";
 import { type HoldingsMap, resolveHoldingsMap } from "./holdings-map.js";
-import type { ImportSummary } from "./import.js";
+import { type ImportSummary, noneWritten } from "./import.js";
 
 /** A record harvested but not written. */
 export interface HarvestRejection {
@@ -140,12 +140,7 @@ export async function harvestCatalog(
     resumed,
     restarted: false,
     pages: 0,
-    added: 0,
-    updated: 0,
-    unchanged: 0,
-    deleted: 0,
-    rejected: 0,
-    items: 0,
+    ...noneWritten(),
     rejections: [],
     elapsedMs: 0,
     recordsPerSecond: 0,

@@ -102,6 +102,14 @@ export interface ImportOptions {
   signal?: AbortSignal;
 }
 
+/** The counts of records written, all zero, for a summary about to start. */
+export function noneWritten(): Pick<
+  ImportSummary,
+  "added" | "updated" | "unchanged" | "deleted" | "rejected" | "items"
+> {
+  return { added: 0, updated: 0, unchanged: 0, deleted: 0, rejected: 0, items: 0 };
+}
+
 /** What the CLI exits with. */
 export const EXIT_OK = 0;
 /** A file could not be read at all, or the import failed. */
@@ -169,12 +177,7 @@ export async function importMarcFiles(
   const batchSize = Math.max(1, opts.batchSize ?? DEFAULT_BATCH);
   const summary: ImportSummary = {
     files: [],
-    added: 0,
-    updated: 0,
-    unchanged: 0,
-    deleted: 0,
-    rejected: 0,
-    items: 0,
+    ...noneWritten(),
     itemsSkipped: 0,
     recordsWithWarnings: 0,
     rejections: [],
