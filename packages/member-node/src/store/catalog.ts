@@ -2,9 +2,13 @@ import { createHash } from "node:crypto";
 import {
   type ChangeFeed,
   type Database,
+  displayFields,
   type FeedEntry,
   type HoldingData,
+  type IndexColumn,
+  indexDocument,
   isIsoDate,
+  issnToken,
   MAX_RECORD_BYTES,
   type MarcRecord,
   normalizeIsbn,
@@ -14,14 +18,7 @@ import {
   toFtsQuery,
   toMarcBlob,
 } from "@lrs/shared";
-import {
-  type CatalogIndex,
-  CatalogRecordError,
-  displayFields,
-  indexDocument,
-  issnToken,
-  recordIdOf,
-} from "../catalog/fields.js";
+import { CatalogRecordError, recordIdOf } from "../catalog/fields.js";
 
 /** Longest barcode accepted. */
 export const MAX_BARCODE_LENGTH = 64;
@@ -526,7 +523,7 @@ export class MemberCatalog implements ChangeFeed {
  * searchable is left.
  */
 export function ftsIndexQuery(
-  index: CatalogIndex,
+  index: IndexColumn,
   term: string,
   opts: { phrase?: boolean } = {},
 ): string | undefined {
