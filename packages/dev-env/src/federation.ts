@@ -37,6 +37,8 @@ export interface ManifestNode {
   log: string;
   /** SRU base URL (regional and national centers). */
   sru?: string;
+  /** OAI-PMH base URL (regional and national centers; on the SRU listener). */
+  oai?: string;
   /** Prometheus metrics (every node). */
   metrics?: string;
   /** The traffic dashboard (the national center). */
@@ -212,10 +214,12 @@ export class Federation {
       if (subjects.length) values.subjects = subjects;
       if (tier === "national") values.federation_name = "LRS Demo Federation";
       let sru: string | undefined;
+      let oai: string | undefined;
       if (tier !== "member") {
         const sruPort = await freePort();
         values.sru_listen = `127.0.0.1:${sruPort}`;
         sru = `http://127.0.0.1:${sruPort}/sru`;
+        oai = `http://127.0.0.1:${sruPort}/oai`;
       }
       const metricsPort = await freePort();
       values.metrics_listen = `127.0.0.1:${metricsPort}`;
@@ -249,6 +253,7 @@ export class Federation {
         key: ip.key,
         log: join(dir, "logs", `${id}.log`),
         ...(sru ? { sru } : {}),
+        ...(oai ? { oai } : {}),
         metrics,
         ...(dashboard ? { dashboard } : {}),
         ...(iso18626 ? { iso18626 } : {}),

@@ -16,6 +16,7 @@ import { BUILTIN_MAPS, resolveHoldingsMap } from "./catalog/holdings-map.js";
 import { EXIT_FAILED, EXIT_OK, EXIT_REJECTIONS, exitCodeOf, importMarcFiles } from "./catalog/import.js";
 import { addCopyrightCommand } from "./cli/copyright.js";
 import { addCopyCommands } from "./cli/delivery.js";
+import { addHarvestCommand } from "./cli/harvest.js";
 import { addIllCommands } from "./cli/ill/commands.js";
 import { createProgressReporter, formatSummary } from "./cli/import-report.js";
 import { addLedgerCommand } from "./cli/ledger.js";
@@ -55,8 +56,9 @@ the catalog update their items. due_date (optional, YYYY-MM-DD) is when a copy o
 a row whose due_date is not a date is rejected.
 
 A malformed record is rejected with its number in the file and its byte offset (line for MARCXML);
-the rest of the file is imported. A record larger than ISO 2709's 99,999 bytes and an items row
-longer than 8,192 characters are refused.
+the rest of the file is imported. A MARCXML record of any size is accepted (it is kept as MARCXML
+when it is over ISO 2709's 99,999 bytes); an ISO 2709 record cannot be longer than that, and an
+items row longer than 8,192 characters is refused.
 
 Exit status: ${EXIT_OK} everything imported; ${EXIT_REJECTIONS} completed, but some records or rows were rejected;
 ${EXIT_FAILED} a file could not be read at all, or the import stopped.`;
@@ -121,6 +123,8 @@ program
       }
     },
   );
+
+addHarvestCommand(program);
 
 program
   .command("delete")

@@ -20,6 +20,7 @@ import {
   searchPb,
   withCopyMigrations,
 } from "@lrs/shared";
+import { runHarvestSchedule } from "./catalog/harvest-schedule.js";
 import type { MemberContext } from "./context.js";
 import { CopyrightCounter } from "./fees/copyright.js";
 import { MemberLedger } from "./fees/ledger.js";
@@ -82,6 +83,11 @@ export class MemberNode extends BaseNode {
       ],
       background: [
         (signal) => ctx.ill.run(signal),
+        (signal) =>
+          runHarvestSchedule(
+            { cfg: ctx.cfg, db: ctx.db, catalog: ctx.catalog, log: ctx.log.child({ part: "harvest" }) },
+            signal,
+          ),
         // Postings have their own queue to the regional center (see LEDGER_DESTINATION).
         (signal) =>
           runLedgerUpstream(

@@ -269,6 +269,44 @@ const trafficSchema = z
   })
   .strict();
 
+/** OAI-PMH at a center (served at /oai on the SRU listener). */
+const oaiSchema = z
+  .object({
+    /** Records or headers per ListRecords/ListIdentifiers response. */
+    page_size: z.number().int().min(1).max(10_000).default(100),
+    /** Identify's adminEmail (repeatable in OAI-PMH); the operator's address. */
+    admin_email: z.array(z.string().email()).default([]),
+    /** How long a resumption token is accepted. */
+    token_lifetime: duration.refine((ms) => ms >= 60_000, "must be at least 1m").default(24 * 3_600_000),
+  })
+  .strict();
+export type OaiConfig = z.infer<typeof oaiSchema>;
+
+/**
+ * OAI-PMH harvesting of a member's own ILS (Koha, Evergreen, FOLIO, Alma…) into its catalog,
+ * instead of (or besides) file imports.
+ */
+const harvestSchema = z
+  .object({
+    /** The ILS's OAI-PMH base URL. */
+    url: z.string().url("expected the OAI-PMH base URL, e.g. https://koha.example.org/cgi-bin/koha/oai.pl"),
+    /** The MARCXML format as the ILS names it: marc21 (Koha, Evergreen, LRS), MARC21 (FOLIO's marc21_withholdings aside), marcxml (Alma). */
+    metadata_prefix: z.string().min(1).default("marc21"),
+    /** Harvest only this set. */
+    set: z.string().min(1).optional(),
+    /** Where the items are in the records, as for import: auto, koha, evergreen, 852, none, or a map file. */
+    holdings_map: z.string().min(1).default("auto"),
+    /** Harvest every so often while the node runs (e.g. "15m"); unset: only by hand (lrs-member harvest). */
+    schedule: duration.refine((ms) => ms >= 60_000, "must be at least 1m").optional(),
+    /** Tries per request when the ILS is unreachable or answers 5xx, waiting longer each time. */
+    attempts: z.number().int().min(1).max(20).default(6),
+    /** The first wait between tries; it doubles each time (up to 5 minutes). */
+    retry_delay: duration.default(2000),
+    /** How long one request may take. */
+    timeout: duration.default(120_000),
+  })
+  .strict();
+export type HarvestConfig = z.infer<typeof harvestSchema>;
 /** The automatic responder's modes (`[ill] auto_respond`, `lrs-member ill auto-respond`). */
 export const AUTO_RESPOND_MODES = ["off", "availability", "scenario"] as const;
 
@@ -386,6 +424,8 @@ const fileSchema = z
     lending_policy: lendingPolicySchema.default(lendingPolicySchema.parse({})),
     ill: illSchema.default(illSchema.parse({})),
     traffic: trafficSchema.default(trafficSchema.parse({})),
+    oai: oaiSchema.default(oaiSchema.parse({})),
+    harvest: harvestSchema.optional(),
     fees: feesSchema.default(NO_FEES),
     copyright: copyrightSchema.default(copyrightSchema.parse({})),
     operations: operationsSchema.default(operationsSchema.parse({})),
@@ -436,6 +476,10 @@ export interface NodeConfig {
   dashboardToken?: string;
   /** Traffic accounting. */
   traffic: TrafficConfig;
+  /** OAI-PMH (centers). */
+  oai: OaiConfig;
+  /** OAI-PMH harvesting of the member's own ILS, when configured. */
+  harvest?: HarvestConfig;
   subjects: string[];
   shutdownGraceMs: number;
   log: { level: string; pretty?: boolean };
@@ -660,6 +704,8 @@ export function toConfig(tier: Tier, raw: RawConfig): NodeConfig {
     webListen: listeners.web_listen,
     ...(v.dashboard_token ? { dashboardToken: v.dashboard_token } : {}),
     traffic: v.traffic,
+    oai: v.oai,
+    ...(v.harvest ? { harvest: v.harvest } : {}),
     subjects: v.subjects,
     shutdownGraceMs: v.shutdown_grace_ms,
     log: { level: v.log.level, ...(v.log.pretty === undefined ? {} : { pretty: v.log.pretty }) },
