@@ -10,6 +10,7 @@ import {
   sharedMigrations,
   Tier,
 } from "@lrs/shared";
+import { addUserCommands, webMigrations } from "@lrs/web";
 import { addCopyCommands } from "./copy-cli.js";
 import { copyRecord } from "./copy-record.js";
 import { addCopyrightCommand } from "./copyright-cli.js";
@@ -25,7 +26,11 @@ import { memberMigrations } from "./store/migrations.js";
 
 /** The node's database, opened by a CLI command while the node may be serving from it (WAL). */
 function openCatalog(cfg: NodeConfig): { db: Database; catalog: MemberCatalog } {
-  const db = Database.open(join(cfg.dataDir, "node.db"), [...sharedMigrations, ...memberMigrations]);
+  const db = Database.open(join(cfg.dataDir, "node.db"), [
+    ...sharedMigrations,
+    ...memberMigrations,
+    ...webMigrations,
+  ]);
   return { db, catalog: new MemberCatalog(db, cfg.id) };
 }
 
@@ -60,6 +65,7 @@ Exit status: ${EXIT_OK} everything imported; ${EXIT_REJECTIONS} completed, but s
 ${EXIT_FAILED} a file could not be read at all, or the import stopped.`;
 
 const program = baseProgram(Tier.MEMBER, (cfg) => MemberNode.create(cfg));
+addUserCommands(program, Tier.MEMBER, (cfg) => openCatalog(cfg).db);
 
 program
   .command("import")

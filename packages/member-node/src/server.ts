@@ -17,6 +17,7 @@ import {
   searchMember,
   searchPb,
 } from "@lrs/shared";
+import { webListener, webMigrations } from "@lrs/web";
 import type { MemberContext } from "./context.js";
 import { CopyrightCounter } from "./fees/copyright.js";
 import { MemberLedger } from "./fees/ledger.js";
@@ -38,6 +39,8 @@ export class MemberNode extends BaseNode {
   readonly member: MemberContext;
 
   private constructor(ctx: MemberContext) {
+    // The staff web application (web_listen): calls this node's own services, once it listens.
+    const web = webListener({ ctx, address: () => this.address });
     super({
       ctx,
       directory: ctx.directory,
@@ -83,6 +86,7 @@ export class MemberNode extends BaseNode {
             signal,
           ),
       ],
+      ...(web ? { listeners: [web] } : {}),
       routes: (router, streams) => {
         router.service(directoryPb.DirectoryService, directoryService(ctx, streams));
         router.service(
@@ -116,7 +120,11 @@ export class MemberNode extends BaseNode {
   }
 
   static async create(cfg: NodeConfig): Promise<MemberNode> {
-    const { parentLink, copies, ...ctx } = openChildContextWithCopies(cfg, memberMigrations, "regional");
+    const { parentLink, copies, ...ctx } = openChildContextWithCopies(
+      cfg,
+      [...memberMigrations, ...webMigrations],
+      "regional",
+    );
     const catalog = new MemberCatalog(ctx.db, cfg.id);
     const pusher = new CatalogSyncPusher({
       db: ctx.db,

@@ -298,6 +298,13 @@ const fileSchema = z
     dashboard_listen: hostPort.optional(),
     /** Required of the dashboard's visitors when it listens beyond loopback; generated when unset. */
     dashboard_token: z.string().min(16, "must be at least 16 characters").optional(),
+    /** The staff web application (every node): HTTPS, or plain HTTP on loopback only. */
+    web_listen: hostPort.optional(),
+    /** A certificate and key (PEM files) for the web application's public name; default: the node's own. */
+    web_cert: z.string().min(1).optional(),
+    web_key: z.string().min(1).optional(),
+    /** The address staff type into the browser, when it is not web_listen's (a proxy, a public name). */
+    web_public_url: z.url().optional(),
     parent_id: z.string().regex(ID_PATTERN).optional(),
     federation_name: z.string().min(1).optional(),
     subjects: z.array(z.string()).default([]),
@@ -351,6 +358,8 @@ export interface NodeConfig {
   dashboardListen?: string;
   /** The dashboard's operator token, when configured. */
   dashboardToken?: string;
+  /** The staff web application; absent: not served. */
+  web?: { listen: string; certFile?: string; keyFile?: string; publicUrl?: string };
   /** Traffic accounting. */
   traffic: TrafficConfig;
   subjects: string[];
@@ -386,6 +395,8 @@ const ENV_KEYS: Array<{ env: string; path: string[]; kind: "string" | "list" | "
   { env: "METRICS_LISTEN", path: ["metrics_listen"], kind: "string" },
   { env: "DASHBOARD_LISTEN", path: ["dashboard_listen"], kind: "string" },
   { env: "DASHBOARD_TOKEN", path: ["dashboard_token"], kind: "string" },
+  { env: "WEB_LISTEN", path: ["web_listen"], kind: "string" },
+  { env: "WEB_PUBLIC_URL", path: ["web_public_url"], kind: "string" },
   { env: "TRAFFIC_ENABLED", path: ["traffic", "enabled"], kind: "bool" },
   { env: "TRAFFIC_RETENTION", path: ["traffic", "retention"], kind: "string" },
   { env: "TRAFFIC_FLUSH_INTERVAL", path: ["traffic", "flush_interval"], kind: "string" },
@@ -484,6 +495,8 @@ export function toConfig(tier: Tier, raw: RawConfig): NodeConfig {
       raw.file,
     );
   }
+  if ((v.web_cert === undefined) !== (v.web_key === undefined))
+    throw new ConfigError(`${where}: "web_cert" and "web_key" go together`, v.web_cert ? "web_key" : "web_cert", raw.file);
   for (const key of ["dashboard_listen", "dashboard_token"] as const) {
     if (tier !== Tier.NATIONAL && v[key] !== undefined)
       throw new ConfigError(`${where}: setting "${key}" applies to the national center only`, key, raw.file);
@@ -532,6 +545,16 @@ export function toConfig(tier: Tier, raw: RawConfig): NodeConfig {
     metricsListen: v.metrics_listen ?? "127.0.0.1:0",
     ...(tier === Tier.NATIONAL ? { dashboardListen: v.dashboard_listen ?? "127.0.0.1:0" } : {}),
     ...(v.dashboard_token ? { dashboardToken: v.dashboard_token } : {}),
+    ...(v.web_listen
+      ? {
+          web: {
+            listen: v.web_listen,
+            ...(v.web_cert ? { certFile: v.web_cert } : {}),
+            ...(v.web_key ? { keyFile: v.web_key } : {}),
+            ...(v.web_public_url ? { publicUrl: v.web_public_url } : {}),
+          },
+        }
+      : {}),
     traffic: v.traffic,
     subjects: v.subjects,
     shutdownGraceMs: v.shutdown_grace_ms,
