@@ -65,7 +65,7 @@ Exit status: ${EXIT_OK} everything imported; ${EXIT_REJECTIONS} completed, but s
 ${EXIT_FAILED} a file could not be read at all, or the import stopped.`;
 
 const program = baseProgram(Tier.MEMBER, (cfg) => MemberNode.create(cfg));
-addUserCommands(program, Tier.MEMBER, (cfg) => openCatalog(cfg).db);
+addUserCommands(program, Tier.MEMBER);
 
 program
   .command("import")

@@ -11,11 +11,13 @@ import {
   Tier,
   withSelf,
 } from "@lrs/shared";
+import { addUserCommands } from "@lrs/web";
 import { initCa } from "./ca.js";
 import { addLedgerCommands } from "./ledger-cli.js";
 import { NationalNode } from "./server.js";
 
 const program = baseProgram(Tier.NATIONAL, (cfg) => NationalNode.create(cfg));
+addUserCommands(program, Tier.NATIONAL);
 
 const ca = program.command("ca").description("the federation's certificate authority");
 ca.command("init")

@@ -17,6 +17,7 @@ import {
   unionCatalogMigrations,
   unionCenterParts,
 } from "@lrs/shared";
+import { webListener, webMigrations } from "@lrs/web";
 import { loadCa } from "./ca.js";
 import type { NationalContext } from "./context.js";
 import { dashboardParts } from "./dashboard/index.js";
@@ -30,7 +31,13 @@ import { nationalMigrations } from "./store/migrations.js";
 
 /** Every migration of the national center's database (tools that open it while the node is stopped use these). */
 export function nationalNodeMigrations(): Migration[] {
-  return [...unionCatalogMigrations, ...illRelayMigrations, ...copyMigrations, ...nationalMigrations];
+  return [
+    ...unionCatalogMigrations,
+    ...illRelayMigrations,
+    ...copyMigrations,
+    ...nationalMigrations,
+    ...webMigrations,
+  ];
 }
 
 /** The national center: certificate authority, directory authority (and, later, the national union catalog). */
@@ -67,13 +74,19 @@ export class NationalNode extends BaseNode {
       ownHealth: () => this.healthReport(),
       settlement: (period) => ctx.ledger.positions(period),
     });
+    // The staff web application (web_listen), with a link to the dashboard.
+    const web = webListener({
+      ctx,
+      address: () => this.address,
+      dashboardUrl: () => this.listenerUrl("dashboard"),
+    });
     super({
       ...center,
       ctx,
       directory: ctx.directory,
       policy: nationalPolicy,
       background: [...illParts.background, dashboard.background],
-      listeners: [dashboard.listener],
+      listeners: [dashboard.listener, ...(web ? [web] : [])],
       serviceNames: [
         directoryPb.DirectoryService.typeName,
         adminPb.AdminService.typeName,

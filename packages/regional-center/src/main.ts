@@ -7,9 +7,11 @@ import {
   runProgram,
   Tier,
 } from "@lrs/shared";
+import { addUserCommands } from "@lrs/web";
 import { RegionalNode } from "./server.js";
 
 const program = baseProgram(Tier.REGIONAL, (cfg) => RegionalNode.create(cfg));
+addUserCommands(program, Tier.REGIONAL);
 
 addTokenCommands(program, Tier.REGIONAL);
 

@@ -18,6 +18,7 @@ import {
   unionCatalogMigrations,
   unionCenterParts,
 } from "@lrs/shared";
+import { webListener, webMigrations } from "@lrs/web";
 import type { RegionalContext } from "./context.js";
 import { regionalPolicy } from "./policy.js";
 import { adminService } from "./services/admin.js";
@@ -61,11 +62,14 @@ export class RegionalNode extends BaseNode {
       national: { transport: ctx.national.transport, id: () => ctx.directory.current().authorityId },
       copies: ctx.copies,
     });
+    // The staff web application (web_listen): calls this node's own services, once it listens.
+    const web = webListener({ ctx, address: () => this.address });
     super({
       ...center,
       ctx,
       directory: ctx.directory,
       parent: ctx.national,
+      ...(web ? { listeners: [web] } : {}),
       policy: regionalPolicy,
       upstreamSync: ctx.pusher,
       background: [
@@ -109,7 +113,7 @@ export class RegionalNode extends BaseNode {
     // ILL envelopes and copies for other regions go up through the parent link's outbox worker.
     const { parentLink, ...ctx } = openChildContextWithCopies(
       cfg,
-      [...unionCatalogMigrations, ...illRelayMigrations, ...regionalMigrations],
+      [...unionCatalogMigrations, ...illRelayMigrations, ...regionalMigrations, ...webMigrations],
       "national",
     );
     const union = new UnionCatalog(ctx.db, { nodeId: cfg.id });

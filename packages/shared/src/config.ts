@@ -496,7 +496,11 @@ export function toConfig(tier: Tier, raw: RawConfig): NodeConfig {
     );
   }
   if ((v.web_cert === undefined) !== (v.web_key === undefined))
-    throw new ConfigError(`${where}: "web_cert" and "web_key" go together`, v.web_cert ? "web_key" : "web_cert", raw.file);
+    throw new ConfigError(
+      `${where}: "web_cert" and "web_key" go together`,
+      v.web_cert ? "web_key" : "web_cert",
+      raw.file,
+    );
   for (const key of ["dashboard_listen", "dashboard_token"] as const) {
     if (tier !== Tier.NATIONAL && v[key] !== undefined)
       throw new ConfigError(`${where}: setting "${key}" applies to the national center only`, key, raw.file);

@@ -112,7 +112,11 @@ export function uploadFile(
 
 /** Downloads through a POST (it is a charged, audited action) and saves it under the server's name. */
 export async function downloadFile(path: string): Promise<string> {
-  const res = await fetch(path, { method: "POST", credentials: "same-origin", headers: { "x-csrf-token": csrf } });
+  const res = await fetch(path, {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "x-csrf-token": csrf },
+  });
   if (!res.ok) {
     const body = (await res.json().catch(() => ({}))) as Record<string, unknown>;
     throw new ApiError(res.status, String(body.error ?? res.statusText), body);

@@ -1,7 +1,7 @@
 // The application: sign-in gate, the frame (header, navigation by tier and role), the routes.
 import { useCallback, useContext, useEffect, useState } from "preact/hooks";
 import { LocationProvider, Route, Router, useLocation } from "preact-iso";
-import { api, ApiError, type SessionInfo, setCsrf } from "./api.js";
+import { ApiError, api, type SessionInfo, setCsrf } from "./api.js";
 import { LANGUAGES, type Language, language, setLanguage, t } from "./i18n.js";
 import { stopLive, useLiveState } from "./live.js";
 import { AuditPage } from "./pages/audit.js";

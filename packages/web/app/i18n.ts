@@ -35,11 +35,13 @@ export async function setLanguage(lang: Language): Promise<void> {
   document.documentElement.lang = lang;
 }
 
-export const t = (key: string, options?: Record<string, unknown>): string => i18next.t(key, options ?? {}) as string;
+export const t = (key: string, options?: Record<string, unknown>): string =>
+  i18next.t(key, options ?? {}) as string;
 export const language = (): string => i18next.language;
 
 /** A state name in words (the machine's name when the catalogue has none). */
-export const statusText = (s: string): string => (s ? t(`status.${s}`, { defaultValue: s.replaceAll("_", " ") }) : "");
+export const statusText = (s: string): string =>
+  s ? t(`status.${s}`, { defaultValue: s.replaceAll("_", " ") }) : "";
 
 export function formatDateTime(d: Date | undefined): string {
   if (!d || Number.isNaN(d.getTime())) return "";
@@ -56,9 +58,11 @@ export function formatNumber(n: number | bigint): string {
 }
 
 export function formatBytes(n: number | bigint): string {
-  return new Intl.NumberFormat(language(), { style: "unit", unit: "kilobyte", maximumFractionDigits: 1 }).format(
-    Number(n) / 1000,
-  );
+  return new Intl.NumberFormat(language(), {
+    style: "unit",
+    unit: "kilobyte",
+    maximumFractionDigits: 1,
+  }).format(Number(n) / 1000);
 }
 
 /** Money as ISO 18626 carries it: a decimal text and a currency code. */

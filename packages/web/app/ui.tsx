@@ -17,7 +17,6 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): Loaded<T> {
   const [error, setError] = useState<string | undefined>(undefined);
   const [loading, setLoading] = useState(true);
   const [tick, setTick] = useState(0);
-  // biome-ignore lint/correctness/useExhaustiveDependencies: the caller names the dependencies
   useEffect(() => {
     let live = true;
     setLoading(true);
@@ -39,7 +38,11 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): Loaded<T> {
 
 export function Notice(p: { kind: "ok" | "error" | "info"; children: ComponentChildren; testid?: string }) {
   return (
-    <p class={`notice notice-${p.kind}`} role={p.kind === "error" ? "alert" : "status"} data-testid={p.testid}>
+    <p
+      class={`notice notice-${p.kind}`}
+      role={p.kind === "error" ? "alert" : "status"}
+      data-testid={p.testid}
+    >
       {p.children}
     </p>
   );

@@ -1,17 +1,22 @@
 // `lrs-<tier> user …`: staff accounts of the web application, from the node's machine.
+
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import {
   configOption,
-  type Database,
+  Database,
   loadConfig,
   type NodeConfig,
   printJson,
   printTable,
+  sharedMigrations,
   splitHostPort,
   type Tier,
 } from "@lrs/shared";
 import type { Command } from "commander";
 import { isLoopback } from "./parts.js";
 import { Accounts, parseRole, ROLES } from "./store/accounts.js";
+import { webMigrations } from "./store/migrations.js";
 
 /** The address staff open: web_public_url, else web_listen (HTTPS beyond loopback). */
 export function webBaseUrl(cfg: NodeConfig): string {
@@ -24,9 +29,20 @@ export function webBaseUrl(cfg: NodeConfig): string {
   return `${tls ? "https" : "http"}://${name}:${port}`;
 }
 
-export function addUserCommands(program: Command, tier: Tier, openDb: (cfg: NodeConfig) => Database): void {
+/**
+ * The accounts live in the node's database; the command opens it with the shared and web
+ * migrations only (the node adds its own when it starts; versions never collide).
+ */
+function openDb(cfg: NodeConfig): Database {
+  return Database.open(join(cfg.dataDir, "node.db"), [...sharedMigrations, ...webMigrations]);
+}
+
+export function addUserCommands(program: Command, tier: Tier): void {
   const user = program.command("user").description("staff accounts of the web application");
-  const withAccounts = async <T>(configPath: string, fn: (a: Accounts, cfg: NodeConfig) => Promise<T> | T) => {
+  const withAccounts = async <T>(
+    configPath: string,
+    fn: (a: Accounts, cfg: NodeConfig) => Promise<T> | T,
+  ) => {
     const cfg = loadConfig(tier, configPath);
     const db = openDb(cfg);
     try {
@@ -41,7 +57,10 @@ export function addUserCommands(program: Command, tier: Tier, openDb: (cfg: Node
     if (json) printJson({ user: name, link, ...(base ? {} : { warning: "web_listen is not set" }) });
     else {
       process.stdout.write(`set ${name}'s password (once, within 24 hours) at:\n  ${link}\n`);
-      if (!base) process.stderr.write("note: web_listen is not set in the configuration: the node serves no web application\n");
+      if (!base)
+        process.stderr.write(
+          "note: web_listen is not set in the configuration: the node serves no web application\n",
+        );
     }
   };
 
@@ -51,9 +70,20 @@ export function addUserCommands(program: Command, tier: Tier, openDb: (cfg: Node
     .addOption(configOption())
     .argument("<name>", "user name (letters, digits, . _ @ -)")
     .requiredOption("--role <role>", `one of ${ROLES.join(", ")}`)
+    .option(
+      "--password-file <file>",
+      "set the password from the first line of this file instead of printing a link (automation, the demo)",
+    )
     .option("--json", "print as JSON")
-    .action((name: string, o: { config: string; role: string; json?: boolean }) =>
-      withAccounts(o.config, (a, cfg) => printLink(cfg, name, a.add(name, parseRole(o.role)), o.json)),
+    .action((name: string, o: { config: string; role: string; passwordFile?: string; json?: boolean }) =>
+      withAccounts(o.config, async (a, cfg) => {
+        const role = parseRole(o.role);
+        const token = a.add(name, role);
+        if (!o.passwordFile) return printLink(cfg, name, token, o.json);
+        await a.setPassword(name, readFileSync(o.passwordFile, "utf8").split(/\r?\n/)[0] ?? "");
+        if (o.json) printJson({ user: name, role, web: webBaseUrl(cfg) });
+        else process.stdout.write(`added ${name} (${role}) with the password from ${o.passwordFile}\n`);
+      }),
     );
 
   user
@@ -75,7 +105,8 @@ export function addUserCommands(program: Command, tier: Tier, openDb: (cfg: Node
       withAccounts(o.config, (a) => {
         const users = a.list();
         if (o.json) return printJson({ users });
-        if (users.length === 0) process.stdout.write("no staff accounts yet: add one with `user add NAME --role admin`\n");
+        if (users.length === 0)
+          process.stdout.write("no staff accounts yet: add one with `user add NAME --role admin`\n");
         printTable(
           users.map((u) => ({
             user: u.name,

@@ -18,7 +18,8 @@ export async function uploadCopy(
   o: { requestId: string; fileName: string; note: string; maxBytes: number },
 ): Promise<copyPb.UploadCopyResponse> {
   const size = Number(req.headers["content-length"] ?? Number.NaN);
-  if (!Number.isFinite(size) || size <= 0) throw new HttpError(411, "the upload needs its length (Content-Length)");
+  if (!Number.isFinite(size) || size <= 0)
+    throw new HttpError(411, "the upload needs its length (Content-Length)");
   if (size > o.maxBytes) throw new HttpError(413, `the file is larger than the limit of ${o.maxBytes} bytes`);
   // The file is read whole first, so that its SHA-256 goes in the header and the node checks it.
   const parts: Buffer[] = [];
@@ -39,7 +40,9 @@ export async function uploadCopy(
       },
     });
     for (let i = 0; i < file.length; i += CHUNK)
-      yield create(copyPb.UploadCopyRequestSchema, { part: { case: "chunk", value: file.subarray(i, i + CHUNK) } });
+      yield create(copyPb.UploadCopyRequestSchema, {
+        part: { case: "chunk", value: file.subarray(i, i + CHUNK) },
+      });
   }
   const client = createClient(copyPb.CopyStaffService, link.transport());
   return client.uploadCopy(messages(), { timeoutMs: 120_000 });

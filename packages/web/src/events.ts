@@ -67,7 +67,9 @@ export class ChangeFeed {
       const client = createClient(illServicePb.IllStaffService, this.link.transport());
       const res = await client.listRequests({ limit: 1000 }, { timeoutMs: 10_000 });
       const sig = res.requests
-        .map((r) => `${r.id}:${r.status}:${r.attention}:${r.updatedAt?.seconds ?? 0}:${r.updatedAt?.nanos ?? 0}`)
+        .map(
+          (r) => `${r.id}:${r.status}:${r.attention}:${r.updatedAt?.seconds ?? 0}:${r.updatedAt?.nanos ?? 0}`,
+        )
         .join(",");
       if (sig !== this.#last) {
         const first = this.#last === "";

@@ -14,7 +14,8 @@ export class HttpError extends Error {
 /** Reads a request body, refusing one larger than `limit` bytes (the limit named). */
 export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers["content-length"] ?? "0");
-  if (declared > limit) throw new HttpError(413, `the request body is larger than the limit of ${limit} bytes`);
+  if (declared > limit)
+    throw new HttpError(413, `the request body is larger than the limit of ${limit} bytes`);
   const parts: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
@@ -47,7 +48,12 @@ export function field(body: Record<string, unknown>, name: string, required = tr
   return v;
 }
 
-export function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  value: unknown,
+  headers: Record<string, string> = {},
+): void {
   const body = JSON.stringify(value);
   res.writeHead(status, {
     "content-type": "application/json; charset=utf-8",

@@ -1,9 +1,9 @@
 // The web application's one connection to its own node: HTTP/2 with mutual TLS, the node's own
 // certificate (as its CLI calls it), kept open and reconnected by connect-node's session manager.
 import type { ClientHttp2Stream, OutgoingHttpHeaders } from "node:http2";
+import type { Transport } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { baseUrl, checkIdentity, type TlsIdentity } from "@lrs/shared";
-import type { Transport } from "@connectrpc/connect";
 
 export interface NodeLinkOptions {
   /** "host:port" of the node's gRPC listener (known once it listens). */
@@ -20,7 +20,12 @@ export class NodeLink {
   constructor(private readonly o: NodeLinkOptions) {}
 
   #url(): string {
-    return baseUrl(this.o.endpoint().replace(/^0\.0\.0\.0:/, "127.0.0.1:").replace(/^\[::\]:/, "[::1]:"));
+    return baseUrl(
+      this.o
+        .endpoint()
+        .replace(/^0\.0\.0\.0:/, "127.0.0.1:")
+        .replace(/^\[::\]:/, "[::1]:"),
+    );
   }
 
   #session(): Http2SessionManager {

@@ -1,7 +1,8 @@
 // What a node mounts to serve the staff web application on web_listen: one listener ("web").
+
+import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { readFileSync } from "node:fs";
 import { type NodeContext, splitHostPort, Tier, tierName } from "@lrs/shared";
 import { ChangeFeed } from "./events.js";
 import { NodeLink } from "./node-link.js";

@@ -3,11 +3,11 @@
 // services stay the one API; this only decides who may reach which method, and records changes.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { OutgoingHttpHeaders } from "node:http2";
-import type { AuditLog } from "./store/audit.js";
-import type { Session } from "./store/sessions.js";
 import { HttpError, readBody } from "./http-util.js";
 import type { NodeLink } from "./node-link.js";
 import { METHOD_RULES, roleAllows } from "./roles.js";
+import type { AuditLog } from "./store/audit.js";
+import type { Session } from "./store/sessions.js";
 
 /** A Connect request body larger than this is refused (uploads go through /api/copies). */
 export const MAX_RPC_BODY = 1024 * 1024;
@@ -40,7 +40,8 @@ function requestIdOf(body: unknown): string | null {
 
 function describeCall(method: string, body: unknown): string {
   const b = (body ?? {}) as Record<string, unknown>;
-  const verb = typeof b.action === "string" ? ` ${b.action}${typeof b.answer === "string" ? ` ${b.answer}` : ""}` : "";
+  const verb =
+    typeof b.action === "string" ? ` ${b.action}${typeof b.answer === "string" ? ` ${b.answer}` : ""}` : "";
   return `${method.replace(/^lrs\.v1\./, "")}${verb}`;
 }
 
@@ -54,11 +55,17 @@ export async function proxyRpc(
   remote: string,
 ): Promise<void> {
   const rule = METHOD_RULES[method];
-  if (!rule) return connectError(res, 404, "unimplemented", `${method} is not available in the web application`);
+  if (!rule)
+    return connectError(res, 404, "unimplemented", `${method} is not available in the web application`);
   if (!session) return connectError(res, 401, "unauthenticated", "not signed in (or the session has ended)");
   if (req.method !== "POST") return connectError(res, 405, "unimplemented", "Connect calls are POST");
   if (!csrfOk)
-    return connectError(res, 403, "permission_denied", "the request carries no valid CSRF token (reload the page)");
+    return connectError(
+      res,
+      403,
+      "permission_denied",
+      "the request carries no valid CSRF token (reload the page)",
+    );
   if (!roleAllows(session.role, rule.role))
     return connectError(
       res,
@@ -68,7 +75,12 @@ export async function proxyRpc(
     );
   const contentType = String(req.headers["content-type"] ?? "");
   if (!CONTENT_TYPES.test(contentType))
-    return connectError(res, 415, "invalid_argument", `content type "${contentType}" is not a Connect content type`);
+    return connectError(
+      res,
+      415,
+      "invalid_argument",
+      `content type "${contentType}" is not a Connect content type`,
+    );
 
   let body: Buffer;
   try {
@@ -111,7 +123,9 @@ export async function proxyRpc(
   }
   stream.end(body);
   const respond = await new Promise<{ status: number; type: string } | Error>((resolve) => {
-    stream.once("response", (h) => resolve({ status: Number(h[":status"]), type: String(h["content-type"] ?? "") }));
+    stream.once("response", (h) =>
+      resolve({ status: Number(h[":status"]), type: String(h["content-type"] ?? "") }),
+    );
     stream.once("error", (err) => resolve(err));
   });
   if (respond instanceof Error) {
@@ -122,7 +136,8 @@ export async function proxyRpc(
   if (!rule.changes || streaming) {
     res.writeHead(respond.status, { "content-type": respond.type, "cache-control": "no-store" });
     stream.pipe(res);
-    if (rule.changes) stream.once("end", () => audit(respond.status === 200 ? "ok" : `http ${respond.status}`));
+    if (rule.changes)
+      stream.once("end", () => audit(respond.status === 200 ? "ok" : `http ${respond.status}`));
     return;
   }
   // An audited unary call: the answer is read whole, to record how it ended and which request it made.

@@ -1,19 +1,25 @@
 // The staff web application's listener: the browser app (static files), sign-in and accounts
 // (/api), the node's own Connect services (/rpc, see proxy.ts), live updates and copies.
+
+import { timingSafeEqual } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { extname, join, normalize } from "node:path";
-import { timingSafeEqual } from "node:crypto";
 import type { Logger } from "pino";
-import { uploadCopy, downloadCopy } from "./copies.js";
+import { downloadCopy, uploadCopy } from "./copies.js";
 import type { ChangeFeed } from "./events.js";
 import { field, HttpError, parseCookies, readJson, sendJson, sessionCookie } from "./http-util.js";
 import type { NodeLink } from "./node-link.js";
 import { connectError, proxyRpc } from "./proxy.js";
 import { roleAllows } from "./roles.js";
-import { type Accounts, AccountError, parseRole } from "./store/accounts.js";
+import { AccountError, type Accounts, parseRole } from "./store/accounts.js";
 import type { AuditLog } from "./store/audit.js";
 import { ABSOLUTE_MS, type Session, type Sessions } from "./store/sessions.js";
 import type { LoginThrottle } from "./throttle.js";
@@ -94,7 +100,11 @@ export function createWebServer(o: WebServerOptions) {
     return !!s && typeof token === "string" && originOk(req) && sameToken(token, s.csrf);
   };
 
-  function requireSession(req: IncomingMessage, change: boolean, need: "viewer" | "staff" | "admin" = "viewer") {
+  function requireSession(
+    req: IncomingMessage,
+    change: boolean,
+    need: "viewer" | "staff" | "admin" = "viewer",
+  ) {
     const s = sessionOf(req);
     if (!s) throw new HttpError(401, "not signed in (or the session has ended)");
     if (change && !csrfOk(req, s.session))
@@ -117,7 +127,11 @@ export function createWebServer(o: WebServerOptions) {
       res.end(body);
     } catch {
       res.writeHead(404, { "content-type": "text/plain; charset=utf-8" });
-      res.end(rel.startsWith("/assets/") ? `no such file: ${rel}\n` : "the web application is not built (npm run build)\n");
+      res.end(
+        rel.startsWith("/assets/")
+          ? `no such file: ${rel}\n`
+          : "the web application is not built (npm run build)\n",
+      );
     }
   }
 
@@ -141,26 +155,45 @@ export function createWebServer(o: WebServerOptions) {
       if (!originOk(req)) throw new HttpError(403, "sign-in from another site is refused");
       const wait = o.throttle.waitMs(remote);
       if (wait > 0)
-        throw new HttpError(429, `too many wrong sign-ins from this address: try again in ${Math.ceil(wait / 60_000)} min`, {
-          retryAfterSeconds: Math.ceil(wait / 1000),
-        });
+        throw new HttpError(
+          429,
+          `too many wrong sign-ins from this address: try again in ${Math.ceil(wait / 60_000)} min`,
+          {
+            retryAfterSeconds: Math.ceil(wait / 1000),
+          },
+        );
       const body = await readJson(req);
       const name = field(body, "name");
       const result = await o.accounts.login(name, field(body, "password"));
       if (!result.ok) {
         o.throttle.failed(remote);
-        o.audit.record({ user: name, action: "sign-in", requestId: null, detail: null, outcome: result.reason, remote });
+        o.audit.record({
+          user: name,
+          action: "sign-in",
+          requestId: null,
+          detail: null,
+          outcome: result.reason,
+          remote,
+        });
         if (result.reason === "locked")
           throw new HttpError(423, "the account is locked after too many wrong passwords", {
             lockedUntil: result.lockedUntil?.toISOString(),
             reason: "locked",
           });
-        if (result.reason === "disabled") throw new HttpError(403, "the account is disabled", { reason: "disabled" });
+        if (result.reason === "disabled")
+          throw new HttpError(403, "the account is disabled", { reason: "disabled" });
         throw new HttpError(401, "wrong user name or password", { reason: "wrong" });
       }
       o.throttle.succeeded(remote);
       const { id, session } = o.sessions.create(result.user.name);
-      o.audit.record({ user: result.user.name, action: "sign-in", requestId: null, detail: null, outcome: "ok", remote });
+      o.audit.record({
+        user: result.user.name,
+        action: "sign-in",
+        requestId: null,
+        detail: null,
+        outcome: "ok",
+        remote,
+      });
       return sendJson(
         res,
         200,
@@ -171,8 +204,20 @@ export function createWebServer(o: WebServerOptions) {
     if (path === "/api/logout" && post) {
       const s = requireSession(req, true);
       o.sessions.end(s.id);
-      o.audit.record({ user: s.session.user, action: "sign-out", requestId: null, detail: null, outcome: "ok", remote });
-      return sendJson(res, 200, {}, { "set-cookie": sessionCookie(COOKIE, "", { maxAgeSeconds: 0, secure }) });
+      o.audit.record({
+        user: s.session.user,
+        action: "sign-out",
+        requestId: null,
+        detail: null,
+        outcome: "ok",
+        remote,
+      });
+      return sendJson(
+        res,
+        200,
+        {},
+        { "set-cookie": sessionCookie(COOKIE, "", { maxAgeSeconds: 0, secure }) },
+      );
     }
     if (path === "/api/password-link" && req.method === "GET") {
       const user = o.accounts.linkUser(url.searchParams.get("token") ?? "");
@@ -200,7 +245,14 @@ export function createWebServer(o: WebServerOptions) {
       const name = field(body, "name");
       const role = parseRole(field(body, "role"));
       const token = o.accounts.add(name, role);
-      o.audit.record({ user: s.session.user, action: `add user ${name} (${role})`, requestId: null, detail: null, outcome: "ok", remote });
+      o.audit.record({
+        user: s.session.user,
+        action: `add user ${name} (${role})`,
+        requestId: null,
+        detail: null,
+        outcome: "ok",
+        remote,
+      });
       return sendJson(res, 200, { name, role, link: `/set-password?token=${token}` });
     }
     const userPath = /^\/api\/users\/([^/]+)$/.exec(path);
@@ -243,7 +295,14 @@ export function createWebServer(o: WebServerOptions) {
       const s = requireSession(req, true, "staff");
       const requestId = decodeURIComponent(copyPath[1]!);
       const record = (outcome: string, detail: string | null = null) =>
-        o.audit.record({ user: s.session.user, action: `copy ${copyPath[2]}`, requestId, detail, outcome, remote });
+        o.audit.record({
+          user: s.session.user,
+          action: `copy ${copyPath[2]}`,
+          requestId,
+          detail,
+          outcome,
+          remote,
+        });
       try {
         if (copyPath[2] === "upload") {
           const fileName = decodeURIComponent(String(req.headers["x-file-name"] ?? ""));
@@ -251,7 +310,12 @@ export function createWebServer(o: WebServerOptions) {
           const note = decodeURIComponent(String(req.headers["x-note"] ?? ""));
           const out = await uploadCopy(o.link, req, { requestId, fileName, note, maxBytes: o.maxCopyBytes });
           record("ok", fileName);
-          return sendJson(res, 200, { status: out.status, copy: out.copy ? { fileName: out.copy.fileName, size: String(out.copy.size), sha256: out.copy.sha256 } : null });
+          return sendJson(res, 200, {
+            status: out.status,
+            copy: out.copy
+              ? { fileName: out.copy.fileName, size: String(out.copy.size), sha256: out.copy.sha256 }
+              : null,
+          });
         }
         await downloadCopy(o.link, requestId, res);
         record("ok");
@@ -271,10 +335,19 @@ export function createWebServer(o: WebServerOptions) {
     try {
       if (path.startsWith("/rpc/")) {
         const s = sessionOf(req)?.session;
-        return await proxyRpc({ link: o.link, audit: o.audit }, req, res, path.slice(5), s, csrfOk(req, s), remoteOf(req));
+        return await proxyRpc(
+          { link: o.link, audit: o.audit },
+          req,
+          res,
+          path.slice(5),
+          s,
+          csrfOk(req, s),
+          remoteOf(req),
+        );
       }
       if (path.startsWith("/api/")) return await api(req, res, path, url);
-      if (req.method !== "GET" && req.method !== "HEAD") throw new HttpError(405, `${req.method} is not allowed here`);
+      if (req.method !== "GET" && req.method !== "HEAD")
+        throw new HttpError(405, `${req.method} is not allowed here`);
       return await serveStatic(res, path);
     } catch (err) {
       if (res.headersSent) {

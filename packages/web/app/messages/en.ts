@@ -49,7 +49,8 @@ export const en = {
     mismatch: "The two passwords differ.",
     submit: "Set password",
     done: "Your password is set. You can sign in now.",
-    invalid: "This link is not valid: it was used already or has expired. Ask an administrator for a new one.",
+    invalid:
+      "This link is not valid: it was used already or has expired. Ask an administrator for a new one.",
     toLogin: "Go to sign-in",
   },
   queues: {
@@ -201,7 +202,12 @@ export const en = {
     "refuse-cancel": "Refuse cancel",
     "upload-copy": "Upload the copy",
   },
-  answer: { yes: "Yes, will supply", no: "No (unfilled)", conditional: "Conditional", expect: "Expect to supply" },
+  answer: {
+    yes: "Yes, will supply",
+    no: "No (unfilled)",
+    conditional: "Conditional",
+    expect: "Expect to supply",
+  },
   reasonUnfilled: {
     NonCirculating: "Does not circulate",
     NotAvailableForILL: "Not available for ILL",

@@ -65,7 +65,11 @@ export function AuditPage() {
                     <td>{formatDateTime(new Date(e.at))}</td>
                     <td>{e.user}</td>
                     <td>{e.action}</td>
-                    <td>{e.requestId && <a href={`/requests/${encodeURIComponent(e.requestId)}`}>{e.requestId}</a>}</td>
+                    <td>
+                      {e.requestId && (
+                        <a href={`/requests/${encodeURIComponent(e.requestId)}`}>{e.requestId}</a>
+                      )}
+                    </td>
                     <td>{e.outcome}</td>
                   </tr>
                 ))}

@@ -42,7 +42,9 @@ export function NewRequestPage() {
           note: s("note"),
           serviceLevel: s("serviceLevel"),
           ...(needBy ? { needBefore: timestampFromDate(new Date(`${needBy}T23:59:59`)) } : {}),
-          ...(s("maxCost") ? { maximumCosts: { monetaryValue: s("maxCost"), currencyCode: s("currency").toUpperCase() } } : {}),
+          ...(s("maxCost")
+            ? { maximumCosts: { monetaryValue: s("maxCost"), currencyCode: s("currency").toUpperCase() } }
+            : {}),
           ...(service === "copy"
             ? {
                 titleOfComponent: s("articleTitle"),
@@ -74,7 +76,13 @@ export function NewRequestPage() {
           <legend>{t("newRequest.service")}</legend>
           {(["loan", "copy"] as const).map((v) => (
             <label key={v} class="inline">
-              <input type="radio" name="service" value={v} checked={service === v} onChange={() => setService(v)} />
+              <input
+                type="radio"
+                name="service"
+                value={v}
+                checked={service === v}
+                onChange={() => setService(v)}
+              />
               {t(`newRequest.${v}`)}
             </label>
           ))}

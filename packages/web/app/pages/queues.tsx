@@ -1,7 +1,7 @@
 // The ILL desk's queues: borrowing and lending by status with counts, what needs attention, live.
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import { IllStaffService, type StaffRequest } from "../../../shared/src/gen/lrs/v1/ill_service_pb.js";
 import { useState } from "preact/hooks";
+import { IllStaffService, type StaffRequest } from "../../../shared/src/gen/lrs/v1/ill_service_pb.js";
 import { client } from "../api.js";
 import { formatDate, formatDateTime, formatNumber, statusText, t } from "../i18n.js";
 import { useLive } from "../live.js";
@@ -49,7 +49,10 @@ function RequestTable(p: { rows: StaffRequest[]; caption: string; testid: string
 export function QueuesPage() {
   const [side, setSide] = useState<Side>("borrower");
   const [status, setStatus] = useState("");
-  const loaded = useLoad(async () => (await client(IllStaffService).listRequests({ limit: 1000 })).requests, []);
+  const loaded = useLoad(
+    async () => (await client(IllStaffService).listRequests({ limit: 1000 })).requests,
+    [],
+  );
   useLive(loaded.reload);
   return (
     <section>
@@ -70,10 +73,15 @@ export function QueuesPage() {
                 {attention.length === 0 ? (
                   <p>{t("queues.noAttention")}</p>
                 ) : (
-                  <RequestTable rows={attention} caption={t("queues.attention")} testid="attention" showAttention />
+                  <RequestTable
+                    rows={attention}
+                    caption={t("queues.attention")}
+                    testid="attention"
+                    showAttention
+                  />
                 )}
               </section>
-              <div class="tabs" role="group" aria-label={t("queues.heading")}>
+              <div class="tabs">
                 {(["borrower", "lender"] as const).map((s) => (
                   <button
                     type="button"
@@ -99,7 +107,12 @@ export function QueuesPage() {
                 </li>
                 {[...counts].map(([s, n]) => (
                   <li key={s}>
-                    <button type="button" aria-pressed={status === s} data-status={s} onClick={() => setStatus(s)}>
+                    <button
+                      type="button"
+                      aria-pressed={status === s}
+                      data-status={s}
+                      onClick={() => setStatus(s)}
+                    >
                       {statusText(s)} · {formatNumber(n)}
                     </button>
                   </li>

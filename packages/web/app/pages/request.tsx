@@ -4,7 +4,11 @@ import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { useCallback, useState } from "preact/hooks";
 import { useRoute } from "preact-iso";
 import type { Costs } from "../../../shared/src/gen/lrs/v1/ill_pb.js";
-import { IllStaffService, type RotaCandidate, type StaffRequest } from "../../../shared/src/gen/lrs/v1/ill_service_pb.js";
+import {
+  IllStaffService,
+  type RotaCandidate,
+  type StaffRequest,
+} from "../../../shared/src/gen/lrs/v1/ill_service_pb.js";
 import { api, client, downloadFile, errorText, uploadFile } from "../api.js";
 import { formatBytes, formatDate, formatDateTime, formatMoney, statusText, t } from "../i18n.js";
 import { useLive } from "../live.js";
@@ -12,12 +16,20 @@ import { can, useSession } from "../session.js";
 import { LoadState, Notice, useLoad } from "../ui.js";
 import { availabilityText } from "./search.js";
 
-const REASONS = ["NotHeld", "NotOnShelf", "NonCirculating", "NotAvailableForILL", "PolicyProblem", "PoorCondition"];
+const REASONS = [
+  "NotHeld",
+  "NotOnShelf",
+  "NonCirculating",
+  "NotAvailableForILL",
+  "PolicyProblem",
+  "PoorCondition",
+];
 const ANSWERS = ["yes", "no", "conditional", "expect"] as const;
 const DUE_VERBS = new Set(["ship", "approve-renew"]);
 
 const date = (ts: StaffRequest["updatedAt"]) => (ts ? timestampDate(ts) : undefined);
-const money = (c: Costs | undefined) => (c?.monetaryValue ? formatMoney(c.monetaryValue, c.currencyCode) : "");
+const money = (c: Costs | undefined) =>
+  c?.monetaryValue ? formatMoney(c.monetaryValue, c.currencyCode) : "";
 
 /** The request's service type as StaffRequest names it ("loan", "copy", "copy-or-loan"). */
 function serviceText(type: string): string {
@@ -48,7 +60,10 @@ function ActionForm(p: { r: StaffRequest; verb: string; onDone: (o: Outcome) => 
       });
       p.onDone({
         kind: "ok",
-        text: t("request.done", { action: t(`verb.${p.verb}`), status: statusText(res.request?.status ?? "") }),
+        text: t("request.done", {
+          action: t(`verb.${p.verb}`),
+          status: statusText(res.request?.status ?? ""),
+        }),
       });
     } catch (err) {
       p.onDone({ kind: "error", text: t("request.refused", { reason: errorText(err) }) });
@@ -62,7 +77,11 @@ function ActionForm(p: { r: StaffRequest; verb: string; onDone: (o: Outcome) => 
       {p.verb === "respond" && (
         <label>
           {t("request.answer")}
-          <select name="answer" value={answer} onChange={(e) => setAnswer((e.target as HTMLSelectElement).value)}>
+          <select
+            name="answer"
+            value={answer}
+            onChange={(e) => setAnswer((e.target as HTMLSelectElement).value)}
+          >
             {ANSWERS.map((a) => (
               <option key={a} value={a}>
                 {t(`answer.${a}`)}
@@ -121,7 +140,11 @@ function CopyPanel(p: { r: StaffRequest; canAct: boolean; onDone: (o: Outcome) =
       );
       p.onDone({
         kind: "ok",
-        text: t("copy.uploaded", { name: file.name, size: formatBytes(file.size), status: statusText(String(res.status)) }),
+        text: t("copy.uploaded", {
+          name: file.name,
+          size: formatBytes(file.size),
+          status: statusText(String(res.status)),
+        }),
       });
     } catch (err) {
       p.onDone({ kind: "error", text: t("request.refused", { reason: errorText(err) }) });
@@ -158,7 +181,12 @@ function CopyPanel(p: { r: StaffRequest; canAct: boolean; onDone: (o: Outcome) =
           {c.deletedAt && (
             <>
               <dt>{t("copy.state")}</dt>
-              <dd>{t("copy.deleted", { when: formatDateTime(timestampDate(c.deletedAt)), why: c.deletedReason })}</dd>
+              <dd>
+                {t("copy.deleted", {
+                  when: formatDateTime(timestampDate(c.deletedAt)),
+                  why: c.deletedReason,
+                })}
+              </dd>
             </>
           )}
           <dt>{t("copy.downloads")}</dt>
@@ -181,7 +209,11 @@ function CopyPanel(p: { r: StaffRequest; canAct: boolean; onDone: (o: Outcome) =
             {t("copy.upload")}
           </button>
           {progress !== undefined && (
-            <progress max={1} value={progress} aria-label={t("copy.uploading", { percent: Math.round(progress * 100) })} />
+            <progress
+              max={1}
+              value={progress}
+              aria-label={t("copy.uploading", { percent: Math.round(progress * 100) })}
+            />
           )}
         </form>
       )}
@@ -247,9 +279,11 @@ export function RequestPage() {
   const audit = useLoad(
     async () =>
       can(session, "admin")
-        ? (await api<{ entries: Array<{ seq: number; at: string; user: string; action: string; outcome: string }> }>(
-            `/api/audit?request=${encodeURIComponent(id)}`,
-          )).entries
+        ? (
+            await api<{
+              entries: Array<{ seq: number; at: string; user: string; action: string; outcome: string }>;
+            }>(`/api/audit?request=${encodeURIComponent(id)}`)
+          ).entries
         : [],
     [id, outcome],
   );
@@ -339,8 +373,12 @@ export function RequestPage() {
             {(r.rota.length > 0 || r.excluded.length > 0) && (
               <section aria-labelledby="rota-h">
                 <h2 id="rota-h">{t("request.rota")}</h2>
-                {r.rota.length > 0 && <RotaTable rows={r.rota} caption={t("request.rota")} position={r.rotaPosition} />}
-                {r.excluded.length > 0 && <RotaTable rows={r.excluded} caption={t("request.excluded")} excluded />}
+                {r.rota.length > 0 && (
+                  <RotaTable rows={r.rota} caption={t("request.rota")} position={r.rotaPosition} />
+                )}
+                {r.excluded.length > 0 && (
+                  <RotaTable rows={r.excluded} caption={t("request.excluded")} excluded />
+                )}
               </section>
             )}
             <section aria-labelledby="timeline-h">

@@ -9,8 +9,8 @@ import {
   NodeCoverage_Status,
   Proximity,
   Scope,
-  SearchService,
   type SearchHit,
+  SearchService,
 } from "../../../shared/src/gen/lrs/v1/search_pb.js";
 import { client, errorText } from "../api.js";
 import { formatNumber, t } from "../i18n.js";
@@ -112,7 +112,10 @@ function Hit(p: { hit: SearchHit; member: boolean; canRequest: boolean }) {
           {t("search.availability")}
         </button>
         {p.member && p.canRequest && (
-          <a class="button" href={`/new?cluster=${encodeURIComponent(h.id)}&title=${encodeURIComponent(h.title)}`}>
+          <a
+            class="button"
+            href={`/new?cluster=${encodeURIComponent(h.id)}&title=${encodeURIComponent(h.title)}`}
+          >
             {t("search.request")}
           </a>
         )}
@@ -149,7 +152,10 @@ export function SearchPage() {
     setQuery(q);
     const out: Results = { total: 0n, hits: [], facets: [], coverage: [] };
     try {
-      for await (const page of client(SearchService).search({ query: q, scope, facets: true, pageSize: 20 }, { timeoutMs: 30_000 })) {
+      for await (const page of client(SearchService).search(
+        { query: q, scope, facets: true, pageSize: 20 },
+        { timeoutMs: 30_000 },
+      )) {
         out.total = page.total > out.total ? page.total : out.total;
         out.hits.push(...page.hits);
         if (page.facets.length) out.facets = page.facets;
@@ -169,7 +175,8 @@ export function SearchPage() {
     if (mode === "cql") return void run(String(f.get("cql") ?? ""));
     void run(cqlOf(Object.fromEntries(FIELDS.map((k) => [k, String(f.get(k) ?? "")]))));
   };
-  const refine = (facet: string, value: string) => run(`${query} AND ${facet}="${value.replaceAll('"', '\\"')}"`);
+  const refine = (facet: string, value: string) =>
+    run(`${query} AND ${facet}="${value.replaceAll('"', '\\"')}"`);
   return (
     <section>
       <h1>{t("search.heading")}</h1>
@@ -183,7 +190,7 @@ export function SearchPage() {
             </label>
           ))}
         </fieldset>
-        <div class="tabs" role="group" aria-label={t("search.heading")}>
+        <div class="tabs">
           <button type="button" aria-pressed={mode === "simple"} onClick={() => setMode("simple")}>
             {t("search.simple")}
           </button>

@@ -35,7 +35,14 @@ export function SetPasswordPage() {
           <input type="text" name="username" autocomplete="username" value={user} hidden readOnly />
           <label>
             {t("setPassword.password")}
-            <input name="password" type="password" autocomplete="new-password" minLength={10} required aria-describedby="pw-hint" />
+            <input
+              name="password"
+              type="password"
+              autocomplete="new-password"
+              minLength={10}
+              required
+              aria-describedby="pw-hint"
+            />
           </label>
           <p id="pw-hint" class="hint">
             {t("setPassword.hint")}

@@ -49,7 +49,8 @@ export function StatusPage() {
               <>
                 <dt>Sync</dt>
                 <dd>
-                  {s.upstreamSync.peerId}: {String(s.upstreamSync.acknowledgedSeq)} / {String(s.upstreamSync.headSeq)}
+                  {s.upstreamSync.peerId}: {String(s.upstreamSync.acknowledgedSeq)} /{" "}
+                  {String(s.upstreamSync.headSeq)}
                   {s.upstreamSync.lastSyncAt
                     ? ` · ${formatDateTime(timestampDate(s.upstreamSync.lastSyncAt))}`
                     : ""}{" "}

@@ -36,8 +36,13 @@ export function UsersPage() {
   };
   const change = async (name: string, body: Record<string, string>) => {
     try {
-      const r = await api<{ link?: string }>(`/api/users/${encodeURIComponent(name)}`, { method: "POST", body });
-      setNote(r.link ? { kind: "ok", text: t("users.link", { user: name }), link: linkOf(r.link) } : undefined);
+      const r = await api<{ link?: string }>(`/api/users/${encodeURIComponent(name)}`, {
+        method: "POST",
+        body,
+      });
+      setNote(
+        r.link ? { kind: "ok", text: t("users.link", { user: name }), link: linkOf(r.link) } : undefined,
+      );
       users.reload();
     } catch (err) {
       setNote({ kind: "error", text: errorText(err) });
@@ -91,7 +96,9 @@ export function UsersPage() {
                     <select
                       aria-label={`${t("users.changeRole")}: ${u.name}`}
                       value={u.role}
-                      onChange={(e) => change(u.name, { change: "role", role: (e.target as HTMLSelectElement).value })}
+                      onChange={(e) =>
+                        change(u.name, { change: "role", role: (e.target as HTMLSelectElement).value })
+                      }
                     >
                       {ROLES.map((r) => (
                         <option key={r} value={r}>
@@ -110,7 +117,10 @@ export function UsersPage() {
                   </td>
                   <td>{u.lastLoginAt ? formatDateTime(new Date(u.lastLoginAt)) : ""}</td>
                   <td class="row">
-                    <button type="button" onClick={() => change(u.name, { change: u.disabled ? "enable" : "disable" })}>
+                    <button
+                      type="button"
+                      onClick={() => change(u.name, { change: u.disabled ? "enable" : "disable" })}
+                    >
                       {u.disabled ? t("users.enable") : t("users.disable")}
                     </button>
                     {u.lockedUntil && (

@@ -113,7 +113,9 @@ export class Accounts {
     this.db.transaction(() => {
       this.db.sqlite.prepare("DELETE FROM web_password_links WHERE user_name = ?").run(user.name);
       this.db.sqlite
-        .prepare("INSERT INTO web_password_links (token_hash, user_name, created_at, expires_at) VALUES (?, ?, ?, ?)")
+        .prepare(
+          "INSERT INTO web_password_links (token_hash, user_name, created_at, expires_at) VALUES (?, ?, ?, ?)",
+        )
         .run(sha256(token), user.name, this.now(), this.now() + LINK_MS);
     });
     return token;
@@ -122,7 +124,9 @@ export class Accounts {
   /** The user a set-password link is for, while it is unused and unexpired. */
   linkUser(token: string): string | undefined {
     const r = this.db.sqlite
-      .prepare("SELECT user_name FROM web_password_links WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?")
+      .prepare(
+        "SELECT user_name FROM web_password_links WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?",
+      )
       .get(sha256(token), this.now()) as { user_name: string } | undefined;
     return r?.user_name;
   }
@@ -155,7 +159,9 @@ export class Accounts {
     if (problem) throw new AccountError("password", `the password ${problem}`);
     const hash = await hashPassword(password);
     const res = this.db.sqlite
-      .prepare("UPDATE web_users SET password_hash = ?, password_set_at = ?, failed_logins = 0, locked_until = NULL WHERE name = ?")
+      .prepare(
+        "UPDATE web_users SET password_hash = ?, password_set_at = ?, failed_logins = 0, locked_until = NULL WHERE name = ?",
+      )
       .run(hash, new Date(this.now()).toISOString(), name);
     if (res.changes !== 1) throw new AccountError("name", `no user "${name}"`);
   }
@@ -174,7 +180,9 @@ export class Accounts {
       const user = this.#row(name);
       if (!user) throw new AccountError("name", `no user "${name}"`);
       if (disabled && user.role === "admin") this.#keepOneAdmin(name);
-      this.db.sqlite.prepare("UPDATE web_users SET disabled = ? WHERE name = ?").run(disabled ? 1 : 0, user.name);
+      this.db.sqlite
+        .prepare("UPDATE web_users SET disabled = ? WHERE name = ?")
+        .run(disabled ? 1 : 0, user.name);
       if (disabled) this.db.sqlite.prepare("DELETE FROM web_sessions WHERE user_name = ?").run(user.name);
     });
   }
@@ -191,7 +199,8 @@ export class Accounts {
     const others = this.db.sqlite
       .prepare("SELECT count(*) AS n FROM web_users WHERE role = 'admin' AND disabled = 0 AND name <> ?")
       .get(name) as { n: number };
-    if (others.n === 0) throw new AccountError("role", `"${name}" is the last admin: make another admin first`);
+    if (others.n === 0)
+      throw new AccountError("role", `"${name}" is the last admin: make another admin first`);
   }
 
   /**
@@ -211,7 +220,9 @@ export class Accounts {
       return { ok: false, reason: "locked", lockedUntil: new Date(r.locked_until) };
     if (await verifyPassword(password, r.password_hash)) {
       this.db.sqlite
-        .prepare("UPDATE web_users SET failed_logins = 0, locked_until = NULL, last_login_at = ? WHERE name = ?")
+        .prepare(
+          "UPDATE web_users SET failed_logins = 0, locked_until = NULL, last_login_at = ? WHERE name = ?",
+        )
         .run(new Date(this.now()).toISOString(), r.name);
       return { ok: true, user: toUser({ ...r, failed_logins: 0, locked_until: null }) };
     }

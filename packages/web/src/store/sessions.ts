@@ -26,13 +26,17 @@ export class Sessions {
     const id = randomBytes(32).toString("base64url");
     const csrf = randomBytes(32).toString("base64url");
     const t = this.now();
-    this.db.sqlite.prepare("DELETE FROM web_sessions WHERE expires_at <= ? OR last_seen_at <= ?").run(t, t - IDLE_MS);
+    this.db.sqlite
+      .prepare("DELETE FROM web_sessions WHERE expires_at <= ? OR last_seen_at <= ?")
+      .run(t, t - IDLE_MS);
     this.db.sqlite
       .prepare(
         "INSERT INTO web_sessions (id_hash, user_name, csrf, created_at, last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
       )
       .run(sha256(id), user, csrf, t, t, t + ABSOLUTE_MS);
-    const role = (this.db.sqlite.prepare("SELECT role FROM web_users WHERE name = ?").get(user) as { role: Role }).role;
+    const role = (
+      this.db.sqlite.prepare("SELECT role FROM web_users WHERE name = ?").get(user) as { role: Role }
+    ).role;
     return { id, session: { user, role, csrf, expiresAt: t + ABSOLUTE_MS } };
   }
 
@@ -45,7 +49,14 @@ export class Sessions {
            FROM web_sessions s JOIN web_users u ON u.name = s.user_name WHERE s.id_hash = ?`,
       )
       .get(sha256(id)) as
-      | { user_name: string; csrf: string; expires_at: number; last_seen_at: number; role: Role; disabled: number }
+      | {
+          user_name: string;
+          csrf: string;
+          expires_at: number;
+          last_seen_at: number;
+          role: Role;
+          disabled: number;
+        }
       | undefined;
     if (!r || r.disabled || r.expires_at <= t || r.last_seen_at <= t - IDLE_MS) return undefined;
     // Written at most once a minute: a page polls often.
