@@ -10,7 +10,8 @@ import { join } from "node:path";
 import { type Federation, type FederationSpec, REPO_ROOT } from "@lrs/dev-env";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ILL_SPEC, SOUTH_ONLY_ISBNS, startIllFederation } from "./ill-harness.js";
+import { startFederation } from "./harness.js";
+import { LOC, SOUTH_ONLY_ISBNS, writeItems } from "./ill-harness.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const CHROMIUM_ARGS = [
@@ -23,23 +24,29 @@ const CHROMIUM_ARGS = [
 const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 const DOCS = join(REPO_ROOT, "docs");
 
-/** ILL_SPEC, with south-a answering by hand (no automatic responder) and in no hurry. */
+/** A borrower in the north, a lender in the south answering by hand (no automatic responder). */
 const SPEC: FederationSpec = {
-  ...ILL_SPEC,
-  regions: ILL_SPEC.regions.map((r) =>
-    r.region !== "south"
-      ? r
-      : {
-          ...r,
-          members: [
-            {
-              id: "south-a",
-              name: "South Library A",
-              extraConfig: `[lending_policy]\nresponse_time = "1h"\n\n[ill]\ntimer_interval = "200ms"\n`,
-            },
-          ],
+  national: { id: "nat", name: "Test National Center" },
+  regions: [
+    {
+      region: "north",
+      id: "north-rc",
+      name: "North Test Center",
+      members: [{ id: "north-a", name: "North Library A", extraConfig: `[ill]\ntimer_interval = "200ms"\n` }],
+    },
+    {
+      region: "south",
+      id: "south-rc",
+      name: "South Test Center",
+      members: [
+        {
+          id: "south-a",
+          name: "South Library A",
+          extraConfig: `[lending_policy]\nresponse_time = "1h"\n\n[ill]\ntimer_interval = "200ms"\n`,
         },
-  ),
+      ],
+    },
+  ],
 };
 
 let fed: Federation;
@@ -49,7 +56,12 @@ const contexts: BrowserContext[] = [];
 const axeFindings: string[] = [];
 
 beforeAll(async () => {
-  ({ fed, destroy } = await startIllFederation(SPEC));
+  ({ fed, destroy } = await startFederation(SPEC));
+  const items = join(fed.dir, "south-a-items.csv");
+  await writeItems("south-a", [LOC], items);
+  const node = fed.node("south-a");
+  await fed.cli(node, ["import", "--config", node.config, "--items", items, LOC]);
+  await fed.waitSynced(90_000);
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   mkdirSync(DOCS, { recursive: true });
 }, 240_000);

@@ -5,6 +5,7 @@ import { ApiError, api, type SessionInfo, setCsrf } from "./api.js";
 import { LANGUAGES, type Language, language, setLanguage, t } from "./i18n.js";
 import { stopLive, useLiveState } from "./live.js";
 import { AuditPage } from "./pages/audit.js";
+import { ClusterPage, DirectoryPage, TokensPage, TracePage } from "./pages/center.js";
 import { CopyrightPage } from "./pages/copyright.js";
 import { LoginPage } from "./pages/login.js";
 import { NewRequestPage } from "./pages/new-request.js";
@@ -73,6 +74,10 @@ function Frame(p: { relabel: () => void }) {
             <NavLink href="/search" label={t("nav.search")} />
             {member && <NavLink href="/copyright" label={t("nav.copyright")} />}
             <NavLink href="/status" label={t("nav.status")} />
+            {!member && <NavLink href="/cluster" label={t("nav2.cluster")} />}
+            {!member && <NavLink href="/trace" label={t("nav2.trace")} />}
+            <NavLink href="/directory" label={t("nav2.directory")} />
+            {!member && can(s, "admin") && <NavLink href="/tokens" label={t("nav2.tokens")} />}
             {can(s, "admin") && <NavLink href="/users" label={t("nav.users")} />}
             {can(s, "admin") && <NavLink href="/audit" label={t("nav.audit")} />}
             {s.dashboard && (
@@ -102,6 +107,10 @@ function Frame(p: { relabel: () => void }) {
           <Route path="/copyright" component={CopyrightPage} />
           <Route path="/status" component={StatusPage} />
           <Route path="/users" component={UsersPage} />
+          <Route path="/directory" component={DirectoryPage} />
+          <Route path="/tokens" component={TokensPage} />
+          <Route path="/trace" component={TracePage} />
+          <Route path="/cluster" component={ClusterPage} />
           <Route path="/audit" component={AuditPage} />
           <Route default component={() => <p>{t("app.notFound")}</p>} />
         </Router>

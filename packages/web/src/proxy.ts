@@ -45,6 +45,13 @@ function describeCall(method: string, body: unknown): string {
   return `${method.replace(/^lrs\.v1\./, "")}${verb}`;
 }
 
+/** The call's body (cut to DETAIL_CHARS) and the reason staff gave for it (a split), for the log. */
+function detailOf(body: unknown, reason: string | string[] | undefined): string | null {
+  const why = typeof reason === "string" && reason ? `reason: ${decodeURIComponent(reason)}` : "";
+  const what = body === undefined ? "" : JSON.stringify(body);
+  return [why, what].filter(Boolean).join(" · ").slice(0, DETAIL_CHARS) || null;
+}
+
 export async function proxyRpc(
   deps: ProxyDeps,
   req: IncomingMessage,
@@ -108,7 +115,7 @@ export async function proxyRpc(
       user: session.user,
       action: describeCall(method, parsed),
       requestId: requestIdOf(parsed) ?? requestIdOf(response),
-      detail: parsed === undefined ? null : JSON.stringify(parsed).slice(0, DETAIL_CHARS),
+      detail: detailOf(parsed, req.headers["x-lrs-reason"]),
       outcome,
       remote,
     });

@@ -58,6 +58,36 @@ export function StatusPage() {
                 </dd>
               </>
             )}
+            {s.downstreamSync.length > 0 && (
+              <>
+                <dt>{t("center.members")}</dt>
+                <dd>
+                  <table data-testid="downstream-sync">
+                    <caption>{t("center.members")}</caption>
+                    <thead>
+                      <tr>
+                        <th scope="col">{t("center.peer")}</th>
+                        <th scope="col">{t("center.acknowledged")}</th>
+                        <th scope="col">{t("center.lag")}</th>
+                        <th scope="col">{t("center.lastSync")}</th>
+                        <th scope="col">{t("status_.lastError")}</th>
+                      </tr>
+                    </thead>
+                    <tbody>
+                      {s.downstreamSync.map((d) => (
+                        <tr key={d.peerId}>
+                          <td>{d.peerId}</td>
+                          <td>{String(d.acknowledgedSeq)}</td>
+                          <td>{String(d.lag)}</td>
+                          <td>{formatDateTime(d.lastSyncAt ? timestampDate(d.lastSyncAt) : undefined)}</td>
+                          <td>{d.lastError}</td>
+                        </tr>
+                      ))}
+                    </tbody>
+                  </table>
+                </dd>
+              </>
+            )}
             <dt>{t("status_.pending")}</dt>
             <dd>{formatNumber(s.outboxPending)}</dd>
             <dt>{t("status_.dead")}</dt>
