@@ -154,8 +154,8 @@ describe("the staff web application", () => {
 
     // The borrower asks for a book only the south holds.
     await borrower.getByRole("link", { name: "New request" }).click();
-    await borrower.getByLabel("ISBN").fill(SOUTH_ONLY_ISBNS[0]!);
-    await borrower.getByLabel("Patron id").fill("P-1001");
+    await borrower.getByLabel("ISBN", { exact: true }).fill(SOUTH_ONLY_ISBNS[0]!);
+    await borrower.getByLabel("Patron id", { exact: true }).fill("P-1001");
     await borrower.getByLabel("Maximum cost (optional)").fill("20.00");
     await axe(borrower, "north-a new request");
     await borrower.getByTestId("submit-request").click();
@@ -231,10 +231,10 @@ describe("the staff web application", () => {
     const lender = await signInDemo("south-a");
     await borrower.goto(`${fed.node("north-a").web!}new`);
     await borrower.getByLabel("Article or chapter copy").check();
-    await borrower.getByLabel("ISBN").fill(SOUTH_ONLY_ISBNS[1]!);
+    await borrower.getByLabel("ISBN", { exact: true }).fill(SOUTH_ONLY_ISBNS[1]!);
     await borrower.getByLabel("Article title").fill("Chapter three");
     await borrower.getByLabel("Pages (e.g. 12-34)").fill("40-52");
-    await borrower.getByLabel("Patron id").fill("P-2002");
+    await borrower.getByLabel("Patron id", { exact: true }).fill("P-2002");
     await borrower.getByTestId("submit-request").click();
     await borrower.waitForURL(/\/requests\//, { timeout: 60_000 });
     const id = decodeURIComponent(new URL(borrower.url()).pathname.split("/").pop()!);
