@@ -16,7 +16,11 @@ import { LoadState, Notice, useLoad } from "../ui.js";
 type Ts = Parameters<typeof timestampDate>[0] | undefined;
 const when = (ts: Ts) => (ts ? formatDateTime(timestampDate(ts)) : "");
 const tierText = (tier: Tier) =>
-  tier === Tier.NATIONAL ? t("tier.national") : tier === Tier.REGIONAL ? t("tier.regional") : t("tier.member");
+  tier === Tier.NATIONAL
+    ? t("tier.national")
+    : tier === Tier.REGIONAL
+      ? t("tier.regional")
+      : t("tier.member");
 
 export function DirectoryPage() {
   const loaded = useLoad(async () => (await client(DirectoryService).getDirectory({})).directory!, []);
@@ -218,7 +222,13 @@ export function ClusterPage() {
     try {
       const res = await client(CatalogService).splitCluster(
         { clusterId: id, records: [...chosen] },
-        { headers: { "x-lrs-reason": encodeURIComponent(String(new FormData(e.target as HTMLFormElement).get("reason") ?? "")) } },
+        {
+          headers: {
+            "x-lrs-reason": encodeURIComponent(
+              String(new FormData(e.target as HTMLFormElement).get("reason") ?? ""),
+            ),
+          },
+        },
       );
       setNote({ kind: "ok", text: t("center.splitDone", { id: res.newClusterId }) });
       setChosen(new Set());
@@ -234,7 +244,9 @@ export function ClusterPage() {
         class="row"
         onSubmit={(e) => {
           e.preventDefault();
-          route(`/cluster?id=${encodeURIComponent(String(new FormData(e.target as HTMLFormElement).get("id") ?? ""))}`);
+          route(
+            `/cluster?id=${encodeURIComponent(String(new FormData(e.target as HTMLFormElement).get("id") ?? ""))}`,
+          );
         }}
       >
         <label>

@@ -19,7 +19,9 @@ describe("staff accounts", () => {
     await expect(accounts.setPasswordWithLink(token, "short")).rejects.toThrow(/at least 10 characters/);
     await expect(accounts.setPasswordWithLink(token, "alice-is-my-password")).rejects.toThrow(/user name/);
     expect(await accounts.setPasswordWithLink(token, "correct horse battery")).toBe("alice");
-    await expect(accounts.setPasswordWithLink(token, "another good password")).rejects.toThrow(/used already/);
+    await expect(accounts.setPasswordWithLink(token, "another good password")).rejects.toThrow(
+      /used already/,
+    );
     expect((await accounts.login("alice", "correct horse battery")).ok).toBe(true);
     expect(() => accounts.add("alice", "staff")).toThrow(/exists already/);
     expect(() => accounts.add("bad name!", "staff")).toThrow(/letters, digits/);
@@ -29,7 +31,8 @@ describe("staff accounts", () => {
     const { accounts, clock } = setup();
     accounts.add("bob", "staff");
     await accounts.setPassword("bob", "the right password");
-    for (let i = 1; i < LOCK_AFTER; i++) expect(await accounts.login("bob", "wrong")).toEqual({ ok: false, reason: "wrong" });
+    for (let i = 1; i < LOCK_AFTER; i++)
+      expect(await accounts.login("bob", "wrong")).toEqual({ ok: false, reason: "wrong" });
     const locked = await accounts.login("bob", "wrong");
     expect(locked).toMatchObject({ ok: false, reason: "locked" });
     expect(await accounts.login("bob", "the right password")).toMatchObject({ ok: false, reason: "locked" });
