@@ -18,7 +18,8 @@
 //     institution — the records the node's SRU endpoint returns. Zebra indexes this file.
 import { closeSync, openSync, writeSync } from "node:fs";
 import { MemberCatalog, memberMigrations } from "@lrs/member-node";
-import { Database, sharedMigrations, UnionCatalog, unionCatalogMigrations } from "@lrs/shared";
+import { Database, sharedMigrations } from "@lrs/shared";
+import { UnionCatalog, unionCatalogMigrations } from "@lrs/shared/center";
 
 const [mode] = process.argv.slice(2);
 function arg(name, fallback) {

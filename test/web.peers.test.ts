@@ -175,7 +175,7 @@ describe("the staff web application", () => {
     await lender.screenshot({ path: join(DOCS, "web-queues.png"), fullPage: true });
     await row.locator("a").click();
     const lendId = decodeURIComponent(new URL(lender.url()).pathname.split("/").pop()!);
-    await waitStatus(lender, "request_received");
+    await lender.getByTestId("do-respond").waitFor();
     await axe(lender, "south-a request");
     await lender.screenshot({ path: join(DOCS, "web-request.png"), fullPage: true });
 
@@ -241,10 +241,10 @@ describe("the staff web application", () => {
     await waitStatus(borrower, "sent_to_supplier");
 
     await lender.getByTestId("tab-lender").click();
-    const row = lender.locator(`[data-testid=queue-lender] tr[data-status="request_received"]`).first();
+    const row = lender.locator(`[data-testid=queue-lender] tr[data-status="new"]`).first();
     await row.waitFor({ timeout: 30_000 });
     await row.locator("a").click();
-    await waitStatus(lender, "request_received");
+    await lender.getByTestId("do-respond").waitFor();
     await act(lender, "respond");
     await waitStatus(lender, "will_supply");
     const scan = Buffer.concat([Buffer.from("%PDF-1.5\n"), Buffer.alloc(200_000, 7)]);

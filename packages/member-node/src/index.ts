@@ -1,5 +1,6 @@
-export { CATALOG_INDEXES, type CatalogIndex, CatalogRecordError, recordIdOf } from "./catalog-fields.js";
-export { BUILTIN_MAPS, type HoldingsMap, resolveHoldingsMap } from "./holdings-map.js";
+export { CATALOG_INDEXES, type CatalogIndex, CatalogRecordError, recordIdOf } from "./catalog/fields.js";
+export { BUILTIN_MAPS, type HoldingsMap, resolveHoldingsMap } from "./catalog/holdings-map.js";
+export { type ImportOptions, type ImportSummary, importMarcFiles, type Rejection } from "./catalog/import.js";
 export {
   type AutoRespondMode,
   type BorrowInput,
@@ -9,7 +10,6 @@ export {
   type TimerInfo,
 } from "./ill/engine.js";
 export { type IllRequest, IllStore, type RotaEntry } from "./ill/store.js";
-export { type ImportOptions, type ImportSummary, importMarcFiles, type Rejection } from "./import.js";
 export { memberPolicy } from "./policy.js";
 export { MemberNode } from "./server.js";
 export {

@@ -10,16 +10,16 @@ import {
   sharedMigrations,
   Tier,
 } from "@lrs/shared";
+import { copyRecord } from "./catalog/copy-cataloging.js";
+import { BUILTIN_MAPS, resolveHoldingsMap } from "./catalog/holdings-map.js";
+import { EXIT_FAILED, EXIT_OK, EXIT_REJECTIONS, exitCodeOf, importMarcFiles } from "./catalog/import.js";
+import { addCopyrightCommand } from "./cli/copyright.js";
+import { addCopyCommands } from "./cli/delivery.js";
+import { addIllCommands } from "./cli/ill.js";
+import { createProgressReporter, formatSummary } from "./cli/import-report.js";
+import { addLedgerCommand } from "./cli/ledger.js";
+import { addAvailabilityCommand, addSearchCommand } from "./cli/search.js";
 import { addUserCommands, webMigrations } from "@lrs/web";
-import { addCopyCommands } from "./copy-cli.js";
-import { copyRecord } from "./copy-record.js";
-import { addCopyrightCommand } from "./copyright-cli.js";
-import { BUILTIN_MAPS, resolveHoldingsMap } from "./holdings-map.js";
-import { addIllCommands } from "./ill-cli.js";
-import { EXIT_FAILED, EXIT_OK, EXIT_REJECTIONS, exitCodeOf, importMarcFiles } from "./import.js";
-import { createProgressReporter, formatSummary } from "./import-report.js";
-import { addLedgerCommand } from "./ledger-cli.js";
-import { addAvailabilityCommand, addSearchCommand } from "./search-cli.js";
 import { MemberNode } from "./server.js";
 import { MemberCatalog } from "./store/catalog.js";
 import { memberMigrations } from "./store/migrations.js";

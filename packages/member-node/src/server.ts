@@ -24,7 +24,7 @@ import { MemberLedger } from "./fees/ledger.js";
 import { IllEngine, regionalIllOf } from "./ill/engine.js";
 import { memberPolicy } from "./policy.js";
 import { adminService } from "./services/admin.js";
-import { copyStaffService, copyTransferService } from "./services/copy.js";
+import { copyStaffService, copyTransferService } from "./services/copy-staff.js";
 import { copyrightService } from "./services/copyright.js";
 import { directoryService } from "./services/directory.js";
 import { illService } from "./services/ill.js";

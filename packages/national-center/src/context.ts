@@ -1,4 +1,5 @@
-import type { CertificateAuthority, CopyStore, NodeContext, PeerClients, UnionCatalog } from "@lrs/shared";
+import type { CertificateAuthority, CopyStore, NodeContext } from "@lrs/shared";
+import type { PeerClients, UnionCatalog } from "@lrs/shared/center";
 import type { DirectoryStore } from "./store/directory-store.js";
 import type { LedgerStore } from "./store/ledger-store.js";
 

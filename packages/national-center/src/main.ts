@@ -1,8 +1,6 @@
 import {
-  addIllCenterCommands,
   addTokenCommands,
   addTrafficCommand,
-  addUnionCatalogCommands,
   baseProgram,
   configOption,
   loadConfig,
@@ -11,6 +9,7 @@ import {
   Tier,
   withSelf,
 } from "@lrs/shared";
+import { addIllCenterCommands, addUnionCatalogCommands } from "@lrs/shared/center";
 import { addUserCommands } from "@lrs/web";
 import { initCa } from "./ca.js";
 import { addLedgerCommands } from "./ledger-cli.js";

@@ -4,19 +4,21 @@ import {
   CopyStore,
   copyMigrations,
   directoryPb,
-  illCenterParts,
-  illRelayMigrations,
   ledgerPb,
   type Migration,
   type NodeConfig,
   openNodeContext,
-  PeerClients,
   selfInstitution,
   Tier,
+} from "@lrs/shared";
+import {
+  illCenterParts,
+  illRelayMigrations,
+  PeerClients,
   UnionCatalog,
   unionCatalogMigrations,
   unionCenterParts,
-} from "@lrs/shared";
+} from "@lrs/shared/center";
 import { webListener, webMigrations } from "@lrs/web";
 import { loadCa } from "./ca.js";
 import type { NationalContext } from "./context.js";

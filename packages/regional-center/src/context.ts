@@ -1,12 +1,5 @@
-import type {
-  CatalogSyncPusher,
-  CopyStore,
-  DirectoryReplica,
-  NodeContext,
-  ParentLink,
-  PeerClients,
-  UnionCatalog,
-} from "@lrs/shared";
+import type { CatalogSyncPusher, CopyStore, DirectoryReplica, NodeContext, ParentLink } from "@lrs/shared";
+import type { PeerClients, UnionCatalog } from "@lrs/shared/center";
 import type { LedgerRelay } from "./store/ledger-relay.js";
 
 /** The regional center's dependency bag. */

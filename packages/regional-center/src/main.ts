@@ -1,12 +1,5 @@
-import {
-  addIllCenterCommands,
-  addTokenCommands,
-  addTrafficCommand,
-  addUnionCatalogCommands,
-  baseProgram,
-  runProgram,
-  Tier,
-} from "@lrs/shared";
+import { addTokenCommands, addTrafficCommand, baseProgram, runProgram, Tier } from "@lrs/shared";
+import { addIllCenterCommands, addUnionCatalogCommands } from "@lrs/shared/center";
 import { addUserCommands } from "@lrs/web";
 import { RegionalNode } from "./server.js";
 

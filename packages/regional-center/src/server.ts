@@ -5,19 +5,21 @@ import {
   catalogPb,
   clientFor,
   directoryPb,
-  illCenterParts,
-  illRelayMigrations,
   ledgerPb,
   type NodeConfig,
   openChildContextWithCopies,
-  PeerClients,
   runLedgerUpstream,
   searchPb,
   Tier,
+} from "@lrs/shared";
+import {
+  illCenterParts,
+  illRelayMigrations,
+  PeerClients,
   UnionCatalog,
   unionCatalogMigrations,
   unionCenterParts,
-} from "@lrs/shared";
+} from "@lrs/shared/center";
 import { webListener, webMigrations } from "@lrs/web";
 import type { RegionalContext } from "./context.js";
 import { regionalPolicy } from "./policy.js";

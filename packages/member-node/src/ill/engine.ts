@@ -27,10 +27,10 @@ import {
   parseMoney,
   searchPb,
 } from "@lrs/shared";
+import { CopyDelivery, copyInfoOf } from "../delivery/copies.js";
 import type { CopyrightCounter } from "../fees/copyright.js";
 import type { MemberLedger } from "../fees/ledger.js";
 import type { MemberCatalog } from "../store/catalog.js";
-import { CopyDelivery, copyInfoOf } from "./copies.js";
 import { IllStateError } from "./errors.js";
 import { IllInbox } from "./inbox.js";
 import { type Applied, type DeliverOutcome, IllReceiver } from "./receiver.js";

@@ -13,7 +13,7 @@ import {
   lendsMaterial,
   searchPb,
 } from "@lrs/shared";
-import { availabilityOf } from "../availability.js";
+import { availabilityOf } from "../catalog/availability.js";
 import { ftsIndexQuery, type MemberCatalog } from "../store/catalog.js";
 import { IllStateError } from "./errors.js";
 import { type Applied, IllRefusal } from "./receiver.js";

@@ -4,7 +4,7 @@ import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import { illServicePb, mapErrors, type TrafficRecorder } from "@lrs/shared";
 import type { IllEngine } from "../ill/engine.js";
-import { countFilled } from "../ill-traffic.js";
+import { countFilled } from "../ill/traffic.js";
 
 /**
  * Deliver applies an envelope for this member (or records a confirmation of one of ours) and

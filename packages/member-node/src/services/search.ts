@@ -12,7 +12,7 @@ import {
   searchPb,
   Tier,
 } from "@lrs/shared";
-import { availabilityOf } from "../availability.js";
+import { availabilityOf } from "../catalog/availability.js";
 import type { MemberContext } from "../context.js";
 
 const { Scope, NodeCoverage_Status } = searchPb;

@@ -13,7 +13,7 @@ import {
   toIso2709,
 } from "@lrs/shared";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { CatalogRecordError, recordIdOf } from "../catalog-fields.js";
+import { CatalogRecordError, recordIdOf } from "../catalog/fields.js";
 import { catalogDigest, ftsIndexQuery, MemberCatalog } from "./catalog.js";
 import { memberMigrations } from "./migrations.js";
 

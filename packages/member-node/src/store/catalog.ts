@@ -20,7 +20,7 @@ import {
   indexDocument,
   issnToken,
   recordIdOf,
-} from "../catalog-fields.js";
+} from "../catalog/fields.js";
 
 /** Longest barcode accepted. */
 export const MAX_BARCODE_LENGTH = 64;

@@ -9,8 +9,8 @@ import {
   TrafficRecorder,
   TrafficStore,
   trafficPb,
-  unionCatalogMigrations,
 } from "@lrs/shared";
+import { unionCatalogMigrations } from "@lrs/shared/center";
 import { describe, expect, it } from "vitest";
 import { UnionDaily } from "../store/union-daily.js";
 import { buildSummary, healthOf } from "./data.js";

@@ -1,3 +1,4 @@
+export { readMarcBlob } from "./blob.js";
 export {
   controlValue,
   getDataFields,

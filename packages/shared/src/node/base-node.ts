@@ -3,8 +3,7 @@ import { join } from "node:path";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { type ConnectRouter, createClient } from "@connectrpc/connect";
-import type { CatalogSyncPusher } from "../catalog/sync.js";
-import { syncSources } from "../catalog/sync-receiver.js";
+import type { CatalogSyncPusher } from "../catalog-sync/pusher.js";
 import { type NodeConfig, splitHostPort } from "../config.js";
 import { Database, type Migration } from "../db.js";
 import { DirectoryReplica, type DirectorySource } from "../directory/source.js";
@@ -14,7 +13,7 @@ import {
   type CatalogStats,
   type GetStatusResponse,
   GetStatusResponseSchema,
-  SyncPositionSchema,
+  type SyncPosition,
 } from "../gen/lrs/v1/admin_pb.js";
 import { Tier } from "../gen/lrs/v1/common_pb.js";
 import {
@@ -159,8 +158,8 @@ export interface BaseNodeParts {
   parent?: ParentLink;
   /** Pushes this node's catalog changes to the parent (members, regional centers). */
   upstreamSync?: CatalogSyncPusher;
-  /** This node receives catalog changes from the tier below (regional and national centers). */
-  receivesSync?: boolean;
+  /** Where each sender below stands in its catalog sync (regional and national centers). */
+  downstreamSync?: () => SyncPosition[];
   catalogStats?: () => CatalogStats;
   /** Released at destroy, after the server has stopped (open connections to other nodes). */
   closers?: Array<() => void>;
@@ -378,19 +377,7 @@ export class BaseNode {
       outboxPending: outbox.pendingCount(),
       outboxDead: outbox.deadCount(),
       ...(this.parts.upstreamSync ? { upstreamSync: this.parts.upstreamSync.status() } : {}),
-      downstreamSync: this.parts.receivesSync
-        ? syncSources(this.ctx.db).map((s) =>
-            create(SyncPositionSchema, {
-              peerId: s.sourceId,
-              acknowledgedSeq: s.ackedSeq,
-              headSeq: s.headSeq,
-              lag: s.headSeq > s.ackedSeq ? s.headSeq - s.ackedSeq : 0n,
-              resyncing: s.resyncing,
-              resyncs: s.resyncs,
-              ...(s.lastSyncAt ? { lastSyncAt: timestampFromDate(s.lastSyncAt) } : {}),
-            }),
-          )
-        : [],
+      downstreamSync: this.parts.downstreamSync?.() ?? [],
       ...(this.parts.catalogStats ? { catalog: this.parts.catalogStats() } : {}),
       sruUrl: this.#httpUrl,
       metricsUrl: this.#metricsUrl,

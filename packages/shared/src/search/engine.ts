@@ -35,11 +35,11 @@
  * holdings and publishers of a page's hits are read in one statement each, never per hit.
  */
 import type { Statement } from "better-sqlite3";
-import type { HoldingData } from "../catalog/change-feed.js";
+import type { HoldingData } from "../catalog-sync/change-feed.js";
 import type { Database, Sqlite } from "../db.js";
-import type { EngineHit, EngineHolding, EngineResult } from "../search-service/engine-types.js";
 import { andPlan, type CompiledQuery, compileQuery, type SearchFilter, type SearchPlan } from "./compile.js";
 import { decodeCursor, encodeCursor, MAX_SEARCH_OFFSET, queryHash } from "./cursor.js";
+import type { EngineHit, EngineHolding, EngineResult } from "./engine-types.js";
 import { formatAndLanguage, publisherOfBlob, titleMatches, vernacularTitleOf } from "./record-info.js";
 
 /** The ranking's constants (see the head of this file). */

@@ -11,7 +11,9 @@ export {
   type SearchPlan,
   type SearchSortKey,
 } from "./compile.js";
+export * from "./convert.js";
 export { MAX_SEARCH_OFFSET, SearchCursorError } from "./cursor.js";
+export * from "./deadline.js";
 export {
   DEFAULT_FACET_LIMIT,
   MAX_SEARCH_LIMIT,
@@ -23,4 +25,6 @@ export {
   searchUnion,
   type UnionSearchSource,
 } from "./engine.js";
+export * from "./engine-types.js";
+export * from "./query-error.js";
 export { formatAndLanguage } from "./record-info.js";

@@ -3,10 +3,11 @@
  * kind of material and language for facets (fast, without parsing the record), and the publisher
  * and vernacular title of the few records of a page or of an exact-title candidate.
  */
+
+import { readMarcBlob } from "../marc/blob.js";
 import { getDataFields, linkedFields880 } from "../marc/fields.js";
 import type { DataField, MarcRecord } from "../marc/record.js";
 import { normalizeText } from "../match/normalize.js";
-import { readMarcBlob } from "../union/describe.js";
 
 // Kinds of material by leader/06 (and /07 for serials), as union/describe.ts names them for
 // cluster summaries, so a member's facet says what a union catalog's does.

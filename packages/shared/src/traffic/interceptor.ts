@@ -6,7 +6,7 @@ import { type PushChangesRequest, ResyncPhase } from "../gen/lrs/v1/catalog_pb.j
 import { Tier } from "../gen/lrs/v1/common_pb.js";
 import type { DeliverRequest, DeliverResponse } from "../gen/lrs/v1/ill_service_pb.js";
 import { Scope, type SearchRequest } from "../gen/lrs/v1/search_pb.js";
-import { describeEnvelope } from "../ill/envelope.js";
+import { describeEnvelope } from "../iso18626/envelope.js";
 import { peerKey } from "../rpc/peer.js";
 import { ANONYMOUS, TRAFFIC_KINDS } from "./cells.js";
 import type { TrafficRecorder } from "./recorder.js";

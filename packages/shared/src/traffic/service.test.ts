@@ -18,7 +18,7 @@ import { DeliverResponseSchema, IllService } from "../gen/lrs/v1/ill_service_pb.
 import { Scope, SearchResponseSchema, SearchService } from "../gen/lrs/v1/search_pb.js";
 import type * as trafficPb from "../gen/lrs/v1/traffic_pb.js";
 import { NodeHealthSchema, TrafficService } from "../gen/lrs/v1/traffic_pb.js";
-import { envelopeOf } from "../ill/envelope.js";
+import { envelopeOf } from "../iso18626/envelope.js";
 import { createLogger } from "../log.js";
 import { sharedMigrations } from "../migrations.js";
 import { peerKey } from "../rpc/peer.js";

@@ -3,6 +3,7 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampDate, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import { institutionsOf } from "../directory/lookup.js";
 import type { DirectorySource } from "../directory/source.js";
 import { Tier } from "../gen/lrs/v1/common_pb.js";
 import {
@@ -13,7 +14,6 @@ import {
   type TrafficService,
   WatchTrafficResponseSchema,
 } from "../gen/lrs/v1/traffic_pb.js";
-import { institutionsOf } from "../ill-net/relay.js";
 import type { Logger } from "../log.js";
 import { mapErrors, ValidationError } from "../rpc/errors.js";
 import { peerKey } from "../rpc/peer.js";

@@ -1,0 +1,18 @@
+/**
+ * `@lrs/shared/center`: the code only regional and national centers run — the union catalog,
+ * the catalog sync receiver and CatalogService, union search with its fan-out and availability,
+ * SRU, the ILL relay and broker, the article-copy relay and the wiring of a union center.
+ * Member nodes never import this entry point (`scripts/check-boundaries.mjs`, run by `npm test`).
+ */
+export * from "./catalog-cli.js";
+export * from "./catalog-sync/receiver.js";
+export * from "./delivery/relay-service.js";
+export * from "./ill-broker/index.js";
+export * from "./peers.js";
+export * from "./search/index.js";
+export * from "./sru/index.js";
+export * from "./union/catalog-service.js";
+export * from "./union/errors.js";
+export * from "./union/migrations.js";
+export * from "./union/union-catalog.js";
+export * from "./union-center.js";

@@ -1,0 +1,124 @@
+import type { Client, ConnectRouter } from "@connectrpc/connect";
+import { splitHostPort } from "../config.js";
+import { CatalogService, CatalogSyncService } from "../gen/lrs/v1/catalog_pb.js";
+import { Scope, SearchService } from "../gen/lrs/v1/search_pb.js";
+import type { BaseNodeParts, NodeContext } from "../node/base-node.js";
+import { searchUnion } from "../search/engine.js";
+import { SRU_CALLER, TRAFFIC_KINDS } from "../traffic/cells.js";
+import { scopeName } from "../traffic/interceptor.js";
+import { catalogSyncReceiver, type ReceiverOptions, syncPositions } from "./catalog-sync/receiver.js";
+import type { PeerClients } from "./peers.js";
+import { type UnionSearchOptions, unionSearchService } from "./search/union-search-service.js";
+import { createSruServer } from "./sru/server.js";
+import { unionSruBackend } from "./sru/union-backend.js";
+import { catalogService, unionCatalogStats } from "./union/catalog-service.js";
+import type { UnionCatalog } from "./union/union-catalog.js";
+
+export interface UnionCenterOptions {
+  ctx: NodeContext;
+  union: UnionCatalog;
+  peers: PeerClients;
+  tier: UnionSearchOptions["tier"];
+  /** "regional union catalog" / "national union catalog", for SRU explain. */
+  catalogName: string;
+  mayContribute: ReceiverOptions["mayContribute"];
+  onApplied?: () => void;
+  /** Where searches and clusters not held here go (a regional center's national center). */
+  upstream?: {
+    search: UnionSearchOptions["national"];
+    catalog: Client<typeof CatalogService>;
+    nationalId: () => string;
+    peerRegionalCenters: () => string[];
+  };
+  regionalCenterOf?: UnionSearchOptions["regionalCenterOf"];
+}
+
+/**
+ * What regional and national centers share: the union catalog fed by catalog
+ * sync, searched over gRPC and SRU, and served as clusters.
+ */
+export function unionCenterParts(o: UnionCenterOptions): Pick<
+  BaseNodeParts,
+  "downstreamSync" | "catalogStats" | "closers" | "http"
+> & {
+  serviceNames: string[];
+  routes: (router: ConnectRouter) => void;
+} {
+  const { ctx, union, peers } = o;
+  const regionOf = (id: string) => peers.regionOf(id);
+  return {
+    downstreamSync: () => syncPositions(ctx.db),
+    catalogStats: () => unionCatalogStats(union),
+    closers: [() => peers.close()],
+    ...(ctx.cfg.sruListen
+      ? {
+          http: createSruServer({
+            ...splitHostPort(ctx.cfg.sruListen),
+            backend: unionSruBackend({ db: ctx.db, union, nodeId: ctx.cfg.id, regionOf }),
+            databaseInfo: {
+              title: `${ctx.cfg.name} — ${o.catalogName}`,
+              description: `The ${o.catalogName} of ${ctx.cfg.name} (LRS node ${ctx.cfg.id}): one record per cluster, with one 852 per holding library.`,
+              nodeId: ctx.cfg.id,
+            },
+            log: ctx.log.child({ part: "sru" }),
+            // SRU searches are searches too (counted with the caller "sru": no certificate).
+            onSearch: (ms, failed) =>
+              ctx.traffic.add(
+                TRAFFIC_KINDS.search,
+                scopeName(Scope.UNSPECIFIED, o.tier),
+                SRU_CALLER,
+                ctx.cfg.id,
+                ms,
+                failed,
+              ),
+            extraRoutes: { "/metrics": (req, res) => ctx.metrics.serve(req, res) },
+          }),
+        }
+      : {}),
+    serviceNames: [CatalogSyncService.typeName, CatalogService.typeName, SearchService.typeName],
+    routes: (router) => {
+      router.service(
+        CatalogSyncService,
+        catalogSyncReceiver({
+          db: ctx.db,
+          sink: union,
+          log: ctx.log.child({ part: "sync" }),
+          mayContribute: o.mayContribute,
+          ...(o.onApplied ? { onApplied: o.onApplied } : {}),
+        }),
+      );
+      router.service(
+        SearchService,
+        unionSearchService({
+          nodeId: ctx.cfg.id,
+          tier: o.tier,
+          union,
+          peers,
+          log: ctx.log.child({ part: "search" }),
+          search: (query, opts) =>
+            searchUnion({ db: ctx.db, nodeId: ctx.cfg.id }, query, { ...opts, regionOf }),
+          ...(o.upstream
+            ? {
+                national: o.upstream.search,
+                nationalId: o.upstream.nationalId,
+                peerRegionalCenters: o.upstream.peerRegionalCenters,
+              }
+            : {}),
+          ...(o.regionalCenterOf ? { regionalCenterOf: o.regionalCenterOf } : {}),
+        }),
+      );
+      router.service(
+        CatalogService,
+        catalogService({
+          union,
+          nodeId: ctx.cfg.id,
+          regionOf,
+          log: ctx.log.child({ part: "catalog" }),
+          ...(o.upstream ? { upstream: o.upstream.catalog } : {}),
+          // Counted where the union catalog records the download, not at every hop on the way.
+          onDownload: (_clusterId, by) => ctx.traffic.download({ by, what: "record" }),
+        }),
+      );
+    },
+  };
+}

@@ -1,0 +1,88 @@
+import type { HoldingData } from "../../catalog-sync/change-feed.js";
+import type { DataField, MarcField, MarcRecord } from "../../marc/record.js";
+
+/** One institution's holdings of a cluster, as the export writes them. */
+export interface InstitutionHoldings {
+  institutionId: string;
+  /** The institution's records in the cluster (usually one; a library may have duplicates). */
+  recordIds: string[];
+  /** Its items, from all of those records. */
+  holdings: HoldingData[];
+}
+
+/**
+ * Whether a field of the preferred record is the contributing library's own copy data, which
+ * does not describe the other libraries' copies and is replaced by the union holdings: 852
+ * (location), 876–878 (item information) and the 9XX local fields where ILS exports put items
+ * (949, 952 from Koha/Evergreen, …).
+ */
+function isLocalCopyField(tag: string): boolean {
+  return tag === "852" || tag === "876" || tag === "877" || tag === "878" || tag.startsWith("9");
+}
+
+function distinct(values: Iterable<string>): string[] {
+  return [...new Set([...values].map((v) => v.trim()).filter((v) => v !== ""))];
+}
+
+/**
+ * The holdings field of one institution: one 852 per institution, summarising its copies.
+ *
+ * - $a the institution id (852 $a is the holding institution's code);
+ * - $b each distinct location (repeatable);
+ * - $h the call number most of its copies carry (non-repeatable in MARC 21);
+ * - $p the barcode, only when it holds exactly one copy ($p is non-repeatable, and a list of barcodes
+ *   is local data another library cannot use);
+ * - $t the number of copies, when more than one.
+ *
+ * One field per institution rather than one per item keeps the record within the ISO 2709 size
+ * limit for books held by hundreds of libraries, and is what a requester needs: who holds it, where,
+ * under which call number. Item-level detail (status, loan rule) is asked of the holding member.
+ */
+export function holdingsField(h: InstitutionHoldings): DataField {
+  const subfields = [{ code: "a", value: h.institutionId }];
+  for (const loc of distinct(h.holdings.map((x) => x.location))) subfields.push({ code: "b", value: loc });
+  const calls = new Map<string, number>();
+  for (const x of h.holdings) {
+    const c = x.callNumber.trim();
+    if (c !== "") calls.set(c, (calls.get(c) ?? 0) + 1);
+  }
+  const call = [...calls].sort((a, b) => b[1] - a[1])[0]?.[0];
+  if (call !== undefined) subfields.push({ code: "h", value: call });
+  const only = h.holdings.length === 1 ? h.holdings[0] : undefined;
+  if (only && only.barcode.trim() !== "") subfields.push({ code: "p", value: only.barcode.trim() });
+  if (h.holdings.length > 1) subfields.push({ code: "t", value: String(h.holdings.length) });
+  return { tag: "852", ind1: " ", ind2: " ", subfields };
+}
+
+/** Inserts `field` before the first field with a greater tag, keeping the record in tag order. */
+function insertInOrder(fields: MarcField[], field: MarcField): void {
+  const at = fields.findIndex((f) => f.tag > field.tag);
+  if (at < 0) fields.push(field);
+  else fields.splice(at, 0, field);
+}
+
+/**
+ * The record a cluster exports as: its preferred record, without the contributing library's own
+ * copy fields, with an 035 carrying the cluster id ("(LRS)north-center:c42", so that a record
+ * copied from the export can be traced to its cluster) and one 852 per holding institution. The
+ * preferred record's 001/003 are kept: they say whose record it is.
+ */
+export function exportRecord(
+  preferred: MarcRecord,
+  clusterId: string,
+  holdings: readonly InstitutionHoldings[],
+): MarcRecord {
+  const fields = preferred.fields.filter((f) => !isLocalCopyField(f.tag));
+  insertInOrder(fields, {
+    tag: "035",
+    ind1: " ",
+    ind2: " ",
+    subfields: [{ code: "a", value: `(LRS)${clusterId}` }],
+  });
+  // After any existing 852 position, in institution order.
+  const at = fields.findIndex((f) => f.tag > "852");
+  const add = holdings.map(holdingsField);
+  if (at < 0) fields.push(...add);
+  else fields.splice(at, 0, ...add);
+  return { leader: preferred.leader, fields };
+}
