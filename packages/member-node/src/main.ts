@@ -10,6 +10,7 @@ import {
   sharedMigrations,
   Tier,
 } from "@lrs/shared";
+import { addUserCommands, webMigrations } from "@lrs/web";
 import { copyRecord } from "./catalog/copy-cataloging.js";
 import { BUILTIN_MAPS, resolveHoldingsMap } from "./catalog/holdings-map.js";
 import { EXIT_FAILED, EXIT_OK, EXIT_REJECTIONS, exitCodeOf, importMarcFiles } from "./catalog/import.js";
@@ -19,7 +20,6 @@ import { addIllCommands } from "./cli/ill.js";
 import { createProgressReporter, formatSummary } from "./cli/import-report.js";
 import { addLedgerCommand } from "./cli/ledger.js";
 import { addAvailabilityCommand, addSearchCommand } from "./cli/search.js";
-import { addUserCommands, webMigrations } from "@lrs/web";
 import { MemberNode } from "./server.js";
 import { MemberCatalog } from "./store/catalog.js";
 import { memberMigrations } from "./store/migrations.js";
