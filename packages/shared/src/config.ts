@@ -610,6 +610,12 @@ export function loadConfig(tier: Tier, file: string, env: NodeJS.ProcessEnv = pr
 }
 
 /** Splits "host:port" (IPv6 in brackets) into its parts. */
+/** Whether a listen host is the machine itself (plain HTTP is allowed only there). */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
+  return h === "localhost" || h === "::1" || /^127\.\d+\.\d+\.\d+$/.test(h);
+}
+
 export function splitHostPort(addr: string): { host: string; port: number } {
   const i = addr.lastIndexOf(":");
   return { host: addr.slice(0, i).replace(/^\[|\]$/g, ""), port: Number(addr.slice(i + 1)) };

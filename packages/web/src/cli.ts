@@ -5,6 +5,7 @@ import { join } from "node:path";
 import {
   configOption,
   Database,
+  isLoopback,
   loadConfig,
   type NodeConfig,
   printJson,
@@ -14,7 +15,6 @@ import {
   type Tier,
 } from "@lrs/shared";
 import type { Command } from "commander";
-import { isLoopback } from "./parts.js";
 import { Accounts, parseRole, ROLES } from "./store/accounts.js";
 import { webMigrations } from "./store/migrations.js";
 

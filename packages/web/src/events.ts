@@ -14,7 +14,8 @@ export class ChangeFeed {
   readonly #pages = new Set<ServerResponse>();
   #timer: NodeJS.Timeout | undefined;
   #keepalive: NodeJS.Timeout | undefined;
-  #last = "";
+  /** What the requests looked like at the last poll; undefined before the first. */
+  #last: string | undefined;
   #polling = false;
   #noIll = false;
 
@@ -54,6 +55,8 @@ export class ChangeFeed {
   }
 
   #stop(): void {
+    // The next page starts from a fresh picture (changes while nobody listened are in its first load).
+    this.#last = undefined;
     clearInterval(this.#timer);
     clearInterval(this.#keepalive);
     this.#timer = undefined;
@@ -72,7 +75,7 @@ export class ChangeFeed {
         )
         .join(",");
       if (sig !== this.#last) {
-        const first = this.#last === "";
+        const first = this.#last === undefined;
         this.#last = sig;
         if (!first) this.#send("ill", { at: new Date().toISOString() });
       }

@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type NodeContext, splitHostPort, Tier, tierName } from "@lrs/shared";
+import { isLoopback, type NodeContext, splitHostPort, Tier, tierName } from "@lrs/shared";
 import { ChangeFeed } from "./events.js";
 import { NodeLink } from "./node-link.js";
 import { createWebServer, type WebNodeInfo } from "./server.js";
@@ -14,11 +14,6 @@ import { LoginThrottle } from "./throttle.js";
 
 /** Where the bundled browser app is (scripts/build-app.mjs writes it). */
 export const PUBLIC_DIR = join(dirname(fileURLToPath(import.meta.url)), "public");
-
-export function isLoopback(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
-  return h === "localhost" || h === "::1" || /^127\.\d+\.\d+\.\d+$/.test(h);
-}
 
 export interface WebPartsOptions {
   ctx: NodeContext;
