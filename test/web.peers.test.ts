@@ -135,10 +135,15 @@ async function waitStatus(page: Page, status: string, timeout = 30_000): Promise
   await page.waitForSelector(`[data-testid=status][data-status="${status}"]`, { timeout });
 }
 
+/** Clicks an action's button and waits for its outcome (a new one: the last action's stays shown). */
 async function act(page: Page, verb: string): Promise<void> {
+  const outcome = page.getByTestId("outcome");
+  const before = (await outcome.count()) ? await outcome.textContent() : null;
   await page.getByTestId(`do-${verb}`).click();
-  await page.waitForSelector("[data-testid=outcome]");
-  const text = (await page.textContent("[data-testid=outcome]")) ?? "";
+  await expect
+    .poll(async () => ((await outcome.count()) ? await outcome.textContent() : null), { timeout: 30_000 })
+    .not.toBe(before);
+  const text = (await outcome.textContent()) ?? "";
   expect(text, `${verb}: ${text}`).not.toMatch(/Refused/);
 }
 
