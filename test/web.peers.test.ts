@@ -64,7 +64,7 @@ beforeAll(async () => {
   await fed.waitSynced(90_000);
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   mkdirSync(DOCS, { recursive: true });
-}, 240_000);
+}, 600_000);
 
 afterAll(async () => {
   for (const c of contexts) await c.close().catch(() => undefined);
