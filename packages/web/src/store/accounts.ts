@@ -1,7 +1,13 @@
 // Staff accounts of one node: who may sign in, with which role, and the lockout after wrong passwords.
 import { createHash, randomBytes } from "node:crypto";
 import type { Database } from "@lrs/shared";
-import { hashPassword, passwordProblem, verifyPassword } from "../auth/password.js";
+import {
+  DEFAULT_COST,
+  hashPassword,
+  passwordProblem,
+  type ScryptCost,
+  verifyPassword,
+} from "../auth/password.js";
 
 export const ROLES = ["admin", "staff", "viewer"] as const;
 export type Role = (typeof ROLES)[number];
@@ -77,6 +83,8 @@ export class Accounts {
   constructor(
     private readonly db: Database,
     private readonly now: () => number = Date.now,
+    /** The hashing cost of new passwords (tests use a cheaper one; stored hashes keep theirs). */
+    private readonly cost: ScryptCost = DEFAULT_COST,
   ) {}
 
   #row(name: string): Row | undefined {
@@ -137,7 +145,7 @@ export class Accounts {
     if (!name) throw new AccountError("token", "this link is not valid: it was used already or has expired");
     const problem = passwordProblem(password, name);
     if (problem) throw new AccountError("password", `the password ${problem}`);
-    const hash = await hashPassword(password);
+    const hash = await hashPassword(password, this.cost);
     this.db.transaction(() => {
       const spent = this.db.sqlite
         .prepare("UPDATE web_password_links SET used_at = ? WHERE token_hash = ? AND used_at IS NULL")
@@ -157,7 +165,7 @@ export class Accounts {
   async setPassword(name: string, password: string): Promise<void> {
     const problem = passwordProblem(password, name);
     if (problem) throw new AccountError("password", `the password ${problem}`);
-    const hash = await hashPassword(password);
+    const hash = await hashPassword(password, this.cost);
     const res = this.db.sqlite
       .prepare(
         "UPDATE web_users SET password_hash = ?, password_set_at = ?, failed_logins = 0, locked_until = NULL WHERE name = ?",
@@ -211,7 +219,7 @@ export class Accounts {
     const r = this.#row(name);
     if (!r || r.password_hash === null) {
       // As slow as a real check, so that the time does not tell which names exist.
-      this.#dummy ??= hashPassword("not a password of anyone");
+      this.#dummy ??= hashPassword("not a password of anyone", this.cost);
       await verifyPassword(password, await this.#dummy);
       return { ok: false, reason: "wrong" };
     }
