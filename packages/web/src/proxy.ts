@@ -14,7 +14,8 @@ export const MAX_RPC_BODY = 1024 * 1024;
 /** Of an audited call's request, this much is kept in the log. */
 const DETAIL_CHARS = 2000;
 
-const PASSED_HEADERS = ["content-type", "connect-protocol-version", "connect-timeout-ms", "accept-encoding"];
+// Not accept-encoding: the node would compress, and the body passes through as it is (uncompressed to the browser).
+const PASSED_HEADERS = ["content-type", "connect-protocol-version", "connect-timeout-ms"];
 const CONTENT_TYPES = /^application\/(connect\+)?(json|proto)\b/;
 
 /** A Connect error as the protocol sends it for unary calls (connect-web reads code and message). */
