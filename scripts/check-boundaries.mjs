@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 const args = process.argv.slice(2);
 if (args.includes("--help")) {
   console.log(
-    "usage: check-boundaries [--root DIR] [--json]\nFails (exit 1) when member code imports center code.",
+    "usage: check-boundaries [--root DIR] [--json]\nFails (exit 1) when member code imports center code, or production code the test scaffolding.",
   );
   process.exit(0);
 }
@@ -35,6 +35,10 @@ function* sources(dir) {
 }
 
 const center = join(root, "packages", "shared", "src", "center");
+const testing = join(root, "packages", "shared", "src", "testing");
+/** Test files and test helpers: the only code that may import the testing entry point. */
+const isTestCode = (file) =>
+  /\.test\.tsx?$/.test(file) || file.startsWith(testing + sep) || file.includes(`${sep}test${sep}`);
 const rules = [
   {
     // A member node runs none of the centers' code.
@@ -54,6 +58,16 @@ const rules = [
     refuse: (spec, file) => spec.startsWith(".") && resolve(dirname(file), spec).startsWith(center + sep),
     why: "code every tier runs imports packages/shared/src/center",
   },
+  {
+    // Test scaffolding (standard directory, in-memory database…) never reaches a running node.
+    dir: join(root, "packages"),
+    skip: isTestCode,
+    refuse: (spec, file) =>
+      spec === "@lrs/shared/testing" ||
+      spec.startsWith("@lrs/shared/testing/") ||
+      (spec.startsWith(".") && resolve(dirname(file), spec).startsWith(testing + sep)),
+    why: "production code imports the test scaffolding (@lrs/shared/testing)",
+  },
 ];
 
 const violations = [];
@@ -72,6 +86,9 @@ for (const rule of rules) {
 }
 
 if (args.includes("--json")) console.log(JSON.stringify({ violations }, null, 2));
-else if (violations.length === 0) console.log("boundaries: member code does not reach center code");
+else if (violations.length === 0)
+  console.log(
+    "boundaries: member code does not reach center code; production code does not reach the test scaffolding",
+  );
 else for (const v of violations) console.error(`${v.file}:${v.line}: ${v.rule}: "${v.import}"`);
 process.exit(violations.length === 0 ? 0 : 1);

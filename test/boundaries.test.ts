@@ -1,6 +1,7 @@
 /**
  * The layout's boundary (DESIGN.md, "Layout"): scripts/check-boundaries.mjs passes on this tree and
- * fails, naming file, line and import, on a tree where member code reaches center code.
+ * fails, naming file, line and import, on a tree where member code reaches center code or
+ * production code reaches the test scaffolding (@lrs/shared/testing).
  */
 import { execFile } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -73,6 +74,27 @@ describe("check-boundaries", () => {
         line: 1,
         rule: expect.stringContaining("every tier"),
       }),
+    ]);
+  });
+
+  it("refuses production code importing the test scaffolding; tests may", async () => {
+    const root = tree({
+      "packages/member-node/src/ill/engine.ts": 'import { memoryDatabase } from "@lrs/shared/testing";\n',
+      "packages/shared/src/node/base.ts": '\nimport { fixedDirectory } from "../testing/index.js";\n',
+      "packages/member-node/src/ill/engine.test.ts":
+        'import { memoryDatabase } from "@lrs/shared/testing";\n',
+      "packages/shared/src/testing/index.ts": 'import { Database } from "../db.js";\n',
+    });
+    const r = await check(root);
+    expect(r.code).toBe(1);
+    expect(r.violations).toEqual([
+      expect.objectContaining({
+        file: "packages/member-node/src/ill/engine.ts",
+        line: 1,
+        import: "@lrs/shared/testing",
+        rule: expect.stringContaining("test scaffolding"),
+      }),
+      expect.objectContaining({ file: "packages/shared/src/node/base.ts", line: 2 }),
     ]);
   });
 });

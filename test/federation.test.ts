@@ -191,7 +191,7 @@ describe("a running federation", () => {
     const port = 20000 + Math.floor(Math.random() * 20000);
     writeFileSync(
       cfg,
-      `id = "south-b"\nname = "South Library B"\nregion = "south"\nlisten = "127.0.0.1:${port}"\nparent = "${rc.grpc}"\ndata_dir = "${join(fed.dir, "data", "south-b")}"\n`,
+      `id = "south-b"\nname = "South Library B"\nregion = "south"\nlisten = "127.0.0.1:${port}"\nmetrics_listen = "127.0.0.1:0"\nparent = "${rc.grpc}"\ndata_dir = "${join(fed.dir, "data", "south-b")}"\n`,
     );
     await run(process.execPath, [BIN.member, "enroll", "--config", cfg, "--token", token]);
     fed.manifest.nodes.push({

@@ -1,4 +1,4 @@
-export { CATALOG_INDEXES, type CatalogIndex, CatalogRecordError, recordIdOf } from "./catalog/fields.js";
+export { CatalogRecordError, recordIdOf } from "./catalog/fields.js";
 export { BUILTIN_MAPS, type HoldingsMap, resolveHoldingsMap } from "./catalog/holdings-map.js";
 export { type ImportOptions, type ImportSummary, importMarcFiles, type Rejection } from "./catalog/import.js";
 export {
@@ -19,4 +19,9 @@ export {
   MemberCatalog,
   type UpsertResult,
 } from "./store/catalog.js";
+export {
+  type MemberSearchOptions,
+  type MemberSearchSource,
+  searchMember,
+} from "./store/catalog-search.js";
 export { memberMigrations } from "./store/migrations.js";

@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import {
+  addReindexCommand,
   baseProgram,
   configOption,
   Database,
@@ -16,13 +17,14 @@ import { BUILTIN_MAPS, resolveHoldingsMap } from "./catalog/holdings-map.js";
 import { EXIT_FAILED, EXIT_OK, EXIT_REJECTIONS, exitCodeOf, importMarcFiles } from "./catalog/import.js";
 import { addCopyrightCommand } from "./cli/copyright.js";
 import { addCopyCommands } from "./cli/delivery.js";
-import { addIllCommands } from "./cli/ill.js";
+import { addIllCommands } from "./cli/ill/commands.js";
 import { createProgressReporter, formatSummary } from "./cli/import-report.js";
 import { addLedgerCommand } from "./cli/ledger.js";
 import { addAvailabilityCommand, addSearchCommand } from "./cli/search.js";
 import { MemberNode } from "./server.js";
 import { MemberCatalog } from "./store/catalog.js";
 import { memberMigrations } from "./store/migrations.js";
+import { memberIndexRebuild } from "./store/reindex.js";
 
 /** The node's database, opened by a CLI command while the node may be serving from it (WAL). */
 function openCatalog(cfg: NodeConfig): { db: Database; catalog: MemberCatalog } {
@@ -66,6 +68,11 @@ ${EXIT_FAILED} a file could not be read at all, or the import stopped.`;
 
 const program = baseProgram(Tier.MEMBER, (cfg) => MemberNode.create(cfg));
 addUserCommands(program, Tier.MEMBER);
+
+addReindexCommand(program, Tier.MEMBER, (cfg) => {
+  const { db } = openCatalog(cfg);
+  return { db, target: memberIndexRebuild(db) };
+});
 
 program
   .command("import")

@@ -12,9 +12,9 @@ import {
   illServicePb,
   type NodeConfig,
   openChildContextWithCopies,
+  rebuildSearchIndex,
   regionalCenterOf,
   runLedgerUpstream,
-  searchMember,
   searchPb,
 } from "@lrs/shared";
 import { webListener, webMigrations } from "@lrs/web";
@@ -31,8 +31,10 @@ import { illService } from "./services/ill.js";
 import { illStaffService } from "./services/ill-staff.js";
 import { searchService } from "./services/search.js";
 import { MemberCatalog } from "./store/catalog.js";
+import { searchMember } from "./store/catalog-search.js";
 import { illAttention } from "./store/ill-attention.js";
 import { memberMigrations } from "./store/migrations.js";
+import { memberIndexRebuild } from "./store/reindex.js";
 
 /** A member library's node: its own catalog and items, pushed to its regional center. */
 export class MemberNode extends BaseNode {
@@ -125,6 +127,8 @@ export class MemberNode extends BaseNode {
       [...memberMigrations, ...webMigrations],
       "regional",
     );
+    // The index follows the current rules before the node serves (a rebuild after an upgrade).
+    rebuildSearchIndex(ctx.db, memberIndexRebuild(ctx.db), ctx.log.child({ part: "reindex" }));
     const catalog = new MemberCatalog(ctx.db, cfg.id);
     const pusher = new CatalogSyncPusher({
       db: ctx.db,
@@ -154,15 +158,12 @@ export class MemberNode extends BaseNode {
       fees: { copyright, ledger },
       copies,
       parentId: () => regionalCenterOf(ctx.directory, cfg.region) ?? "the regional center",
+      // The copy is charged when the borrower first downloads it, in the transaction that records it.
+      onFirstCopyDownload: (r) => ledger.chargeCopy(r, new Date()),
+      // Copy downloads in the traffic figures: by this library, of a copy the lender supplied.
+      onEachCopyDownload: (d) =>
+        ctx.traffic.download({ by: cfg.id, what: "copy", bytes: d.bytes, ms: d.ms, from: d.lender }),
     });
-    // The copy is charged when the borrower first downloads it, in the transaction that records it.
-    illEngine.onCopyDownloaded = (id) => {
-      const r = illEngine.store.get(id);
-      if (r) ledger.chargeCopy(r, new Date());
-    };
-    // Copy downloads in the traffic figures: by this library, of a copy the lender supplied.
-    illEngine.onEveryCopyDownload = (d) =>
-      ctx.traffic.download({ by: cfg.id, what: "copy", bytes: d.bytes, ms: d.ms, from: d.lender });
     return new MemberNode({
       ...ctx,
       regional: parentLink,

@@ -1,19 +1,23 @@
+import { join } from "node:path";
 import {
+  addReindexCommand,
   addTokenCommands,
   addTrafficCommand,
   baseProgram,
   configOption,
+  Database,
   loadConfig,
   printJson,
   runProgram,
+  sharedMigrations,
   Tier,
   withSelf,
 } from "@lrs/shared";
-import { addIllCenterCommands, addUnionCatalogCommands } from "@lrs/shared/center";
+import { addIllCenterCommands, addUnionCatalogCommands, unionIndexRebuild } from "@lrs/shared/center";
 import { addUserCommands } from "@lrs/web";
 import { initCa } from "./ca.js";
 import { addLedgerCommands } from "./ledger-cli.js";
-import { NationalNode } from "./server.js";
+import { NationalNode, nationalNodeMigrations } from "./server.js";
 
 const program = baseProgram(Tier.NATIONAL, (cfg) => NationalNode.create(cfg));
 addUserCommands(program, Tier.NATIONAL);
@@ -34,6 +38,11 @@ ca.command("init")
   });
 
 addTokenCommands(program, Tier.NATIONAL);
+
+addReindexCommand(program, Tier.NATIONAL, (cfg) => {
+  const db = Database.open(join(cfg.dataDir, "node.db"), [...sharedMigrations, ...nationalNodeMigrations()]);
+  return { db, target: unionIndexRebuild(db) };
+});
 
 program
   .command("revoke")

@@ -8,6 +8,7 @@ import {
   type Migration,
   type NodeConfig,
   openNodeContext,
+  rebuildSearchIndex,
   selfInstitution,
   Tier,
 } from "@lrs/shared";
@@ -18,6 +19,7 @@ import {
   UnionCatalog,
   unionCatalogMigrations,
   unionCenterParts,
+  unionIndexRebuild,
 } from "@lrs/shared/center";
 import { webListener, webMigrations } from "@lrs/web";
 import { loadCa } from "./ca.js";
@@ -117,6 +119,8 @@ export class NationalNode extends BaseNode {
       nationalNodeMigrations(),
       'run "lrs-national ca init --config FILE" first',
     );
+    // The index follows the current rules before the node serves (a rebuild after an upgrade).
+    rebuildSearchIndex(base.db, unionIndexRebuild(base.db), base.log.child({ part: "reindex" }));
     let node: NationalNode | undefined;
     const ctx: NationalContext = {
       ...base,

@@ -8,6 +8,7 @@ import {
   ledgerPb,
   type NodeConfig,
   openChildContextWithCopies,
+  rebuildSearchIndex,
   runLedgerUpstream,
   searchPb,
   Tier,
@@ -19,6 +20,7 @@ import {
   UnionCatalog,
   unionCatalogMigrations,
   unionCenterParts,
+  unionIndexRebuild,
 } from "@lrs/shared/center";
 import { webListener, webMigrations } from "@lrs/web";
 import type { RegionalContext } from "./context.js";
@@ -118,6 +120,8 @@ export class RegionalNode extends BaseNode {
       [...unionCatalogMigrations, ...illRelayMigrations, ...regionalMigrations, ...webMigrations],
       "national",
     );
+    // The index follows the current rules before the node serves (a rebuild after an upgrade).
+    rebuildSearchIndex(ctx.db, unionIndexRebuild(ctx.db), ctx.log.child({ part: "reindex" }));
     const union = new UnionCatalog(ctx.db, { nodeId: cfg.id });
     const pusher = new CatalogSyncPusher({
       db: ctx.db,

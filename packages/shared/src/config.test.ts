@@ -42,10 +42,48 @@ describe("node config", () => {
   });
 
   it("names the missing setting and the file", () => {
-    const path = file('id = "m1"\nname = "x"\nregion = "north"\nparent = "127.0.0.1:7000"\n');
+    const path = file('id = "m1"\nregion = "north"\nparent = "127.0.0.1:7000"\n');
     const err = error(() => loadConfig(Tier.MEMBER, path, {}));
-    expect(err.message).toBe(`config file ${path}: setting "listen" is missing`);
-    expect(err.setting).toBe("listen");
+    expect(err.message).toBe(`config file ${path}: setting "name" is missing`);
+    expect(err.setting).toBe("name");
+  });
+
+  it("listens on the fixed default ports, and refuses to advertise an address nobody can dial", () => {
+    const base = 'id = "m1"\nname = "x"\nregion = "north"\nparent = "north-rc.example.org:7400"\n';
+    const noAdvertise = file(base);
+    const err = error(() => loadConfig(Tier.MEMBER, noAdvertise, {}));
+    expect(err.message).toBe(
+      `config file ${noAdvertise}: setting "advertise" is missing: "listen" is 0.0.0.0:7400, which other nodes cannot dial; set advertise to the host:port they reach this node at (e.g. "lrs.example.org:7400")`,
+    );
+    expect(err.setting).toBe("advertise");
+    const wildcard = file(`${base}advertise = "0.0.0.0:7400"\n`);
+    expect(error(() => loadConfig(Tier.MEMBER, wildcard, {})).message).toBe(
+      `config file ${wildcard}: setting "advertise": 0.0.0.0:7400 is not an address other nodes can dial; give this node's host name or address`,
+    );
+    expect(
+      error(() => loadConfig(Tier.MEMBER, noAdvertise, { MEMBER_ADVERTISE: "[::]:7400" })).message,
+    ).toMatch(/^environment variable MEMBER_ADVERTISE: setting "advertise": \[::\]:7400 is not/);
+
+    const m = loadConfig(Tier.MEMBER, file(`${base}advertise = "lib.example.org:7400"\n`), {});
+    expect(m).toMatchObject({
+      listen: "0.0.0.0:7400",
+      advertise: "lib.example.org:7400",
+      metricsListen: "127.0.0.1:9464",
+      webListen: "127.0.0.1:8081",
+    });
+    expect(m.sruListen).toBeUndefined();
+    // The certificate names the advertised host, so that peers dialling it can verify it.
+    expect(m.hostNames).toEqual(["localhost", "127.0.0.1", "::1", "lib.example.org"]);
+    const nat = loadConfig(
+      Tier.NATIONAL,
+      file('id = "nat"\nname = "N"\nadvertise = "nat.example.org:7400"\n'),
+      {},
+    );
+    expect(nat).toMatchObject({
+      sruListen: "127.0.0.1:8210",
+      metricsListen: "127.0.0.1:9464",
+      dashboardListen: "127.0.0.1:8080",
+    });
   });
 
   it("names a wrong value, an unknown setting and a missing parent", () => {

@@ -24,6 +24,24 @@ const hostPort = z
   .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected host:port, e.g. "127.0.0.1:7000"')
   .refine((s) => Number(s.slice(s.lastIndexOf(":") + 1)) <= 65535, "port must be at most 65535");
 
+/**
+ * The fixed default ports, the same at every node (each institution runs its node on its own
+ * machine), so that firewall rules, scrape configs and manifests can be written once. The
+ * gRPC listener answers on every interface by default; the plain-HTTP ones on loopback.
+ */
+export const DEFAULT_PORTS = {
+  /** gRPC (+ gRPC-Web + Connect) with mutual TLS: `listen`. */
+  grpc: 7400,
+  /** SRU at the regional and national centers: `sru_listen`. */
+  sru: 8210,
+  /** Prometheus /metrics: `metrics_listen` (the port registered for Prometheus exporters of OpenTelemetry). */
+  metrics: 9464,
+  /** The national traffic dashboard: `dashboard_listen`. */
+  dashboard: 8080,
+  /** The web application: `web_listen`. */
+  web: 8081,
+} as const;
+
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /** "500ms", "30s", "15m", "4h", "3d" → milliseconds. */
@@ -251,6 +269,9 @@ const trafficSchema = z
   })
   .strict();
 
+/** The automatic responder's modes (`[ill] auto_respond`, `lrs-member ill auto-respond`). */
+export const AUTO_RESPOND_MODES = ["off", "availability", "scenario"] as const;
+
 /** Interlibrary loan at a member. */
 const illSchema = z
   .object({
@@ -259,7 +280,7 @@ const illSchema = z
      * the lending policy) or "scenario" (tests and demos: a token in the request's note decides).
      * `lrs-member ill auto-respond` changes it at run time.
      */
-    auto_respond: z.enum(["off", "availability", "scenario"]).default("off"),
+    auto_respond: z.enum(AUTO_RESPOND_MODES).default("off"),
     /** An earlier request by the same patron for the same title within this window is a duplicate. */
     duplicate_window: duration.default(30 * 86_400_000),
     /** How often the timers (response times, due dates, rota retries) are checked. */
@@ -287,7 +308,8 @@ const fileSchema = z
       .regex(ID_PATTERN, "expected a region code of lower-case letters, digits and dashes")
       .optional(),
     data_dir: z.string().min(1).optional(),
-    listen: hostPort,
+    listen: hostPort.default(`0.0.0.0:${DEFAULT_PORTS.grpc}`),
+    /** The address other nodes dial (host names or addresses they can reach); default `listen`. */
     advertise: hostPort.optional(),
     host_names: z.array(z.string().min(1)).optional(),
     parent: hostPort.optional(),
@@ -296,15 +318,15 @@ const fileSchema = z
     metrics_listen: hostPort.optional(),
     /** The traffic dashboard (national center); loopback by default. */
     dashboard_listen: hostPort.optional(),
-    /** Required of the dashboard's visitors when it listens beyond loopback; generated when unset. */
-    dashboard_token: z.string().min(16, "must be at least 16 characters").optional(),
-    /** The staff web application (every node): HTTPS, or plain HTTP on loopback only. */
+    /** The web application; loopback by default. */
     web_listen: hostPort.optional(),
     /** A certificate and key (PEM files) for the web application's public name; default: the node's own. */
     web_cert: z.string().min(1).optional(),
     web_key: z.string().min(1).optional(),
     /** The address staff type into the browser, when it is not web_listen's (a proxy, a public name). */
     web_public_url: z.url().optional(),
+    /** Required of the dashboard's visitors when it listens beyond loopback; generated when unset. */
+    dashboard_token: z.string().min(16, "must be at least 16 characters").optional(),
     parent_id: z.string().regex(ID_PATTERN).optional(),
     federation_name: z.string().min(1).optional(),
     subjects: z.array(z.string()).default([]),
@@ -328,6 +350,11 @@ export type LendingPolicyConfig = z.infer<typeof lendingPolicySchema>;
 export type IllConfig = z.infer<typeof illSchema>;
 /** `[traffic]`: durations in milliseconds. */
 export type TrafficConfig = z.infer<typeof trafficSchema>;
+
+/** The `[lending_policy]` settings with every default. */
+export function defaultLendingPolicy(): LendingPolicyConfig {
+  return lendingPolicySchema.parse({});
+}
 
 /** The `[ill]` settings with every default (tests build theirs from it). */
 export function defaultIllConfig(): IllConfig {
@@ -356,10 +383,12 @@ export interface NodeConfig {
   metricsListen: string;
   /** The traffic dashboard (national center); loopback by default. */
   dashboardListen?: string;
+  /** The web application's listener; loopback by default. */
+  webListen: string;
+  /** The staff web application, served when web_listen is set (packages/web); absent: not served. */
+  web?: { listen: string; certFile?: string; keyFile?: string; publicUrl?: string };
   /** The dashboard's operator token, when configured. */
   dashboardToken?: string;
-  /** The staff web application; absent: not served. */
-  web?: { listen: string; certFile?: string; keyFile?: string; publicUrl?: string };
   /** Traffic accounting. */
   traffic: TrafficConfig;
   subjects: string[];
@@ -529,10 +558,31 @@ export function toConfig(tier: Tier, raw: RawConfig): NodeConfig {
       );
     }
   }
-  const listenHost = v.listen.slice(0, v.listen.lastIndexOf(":")).replace(/^\[|\]$/g, "");
+  const advertise = v.advertise ?? v.listen;
+  const advertiseHost = splitHostPort(advertise).host;
+  if (isWildcard(advertiseHost)) {
+    throw new ConfigError(
+      v.advertise === undefined
+        ? `${where}: setting "advertise" is missing: "listen" is ${v.listen}, which other nodes cannot dial; set advertise to the host:port they reach this node at (e.g. "lrs.example.org:${DEFAULT_PORTS.grpc}")`
+        : `${raw.fromEnv.has("advertise") ? `environment variable ${raw.fromEnv.get("advertise")}` : where}: setting "advertise": ${advertise} is not an address other nodes can dial; give this node's host name or address`,
+      "advertise",
+      raw.fromEnv.get("advertise") ?? raw.file,
+    );
+  }
+  const listenHost = splitHostPort(v.listen).host;
   const hostNames =
     v.host_names ??
-    [...new Set(["localhost", "127.0.0.1", "::1", listenHost])].filter((h) => h !== "0.0.0.0" && h !== "::");
+    [...new Set(["localhost", "127.0.0.1", "::1", listenHost, advertiseHost])].filter((h) => !isWildcard(h));
+  const listeners = {
+    listen: v.listen,
+    ...(tier !== Tier.MEMBER ? { sru_listen: v.sru_listen ?? `127.0.0.1:${DEFAULT_PORTS.sru}` } : {}),
+    metrics_listen: v.metrics_listen ?? `127.0.0.1:${DEFAULT_PORTS.metrics}`,
+    ...(tier === Tier.NATIONAL
+      ? { dashboard_listen: v.dashboard_listen ?? `127.0.0.1:${DEFAULT_PORTS.dashboard}` }
+      : {}),
+    web_listen: v.web_listen ?? `127.0.0.1:${DEFAULT_PORTS.web}`,
+  };
+  checkListenersApart(listeners, where, raw.file);
   return {
     tier,
     id: v.id,
@@ -540,15 +590,15 @@ export function toConfig(tier: Tier, raw: RawConfig): NodeConfig {
     region: v.region ?? "",
     dataDir: resolve(base, v.data_dir ?? `data-${v.id}`),
     listen: v.listen,
-    advertise: v.advertise ?? v.listen,
+    advertise,
     hostNames,
     ...(v.parent ? { parent: v.parent } : {}),
     ...(v.parent_id ? { parentId: v.parent_id } : {}),
     federationName: v.federation_name ?? "LRS",
-    ...(tier !== Tier.MEMBER ? { sruListen: v.sru_listen ?? "127.0.0.1:0" } : {}),
-    metricsListen: v.metrics_listen ?? "127.0.0.1:0",
-    ...(tier === Tier.NATIONAL ? { dashboardListen: v.dashboard_listen ?? "127.0.0.1:0" } : {}),
-    ...(v.dashboard_token ? { dashboardToken: v.dashboard_token } : {}),
+    ...(listeners.sru_listen ? { sruListen: listeners.sru_listen } : {}),
+    metricsListen: listeners.metrics_listen,
+    ...(listeners.dashboard_listen ? { dashboardListen: listeners.dashboard_listen } : {}),
+    webListen: listeners.web_listen,
     ...(v.web_listen
       ? {
           web: {
@@ -559,6 +609,7 @@ export function toConfig(tier: Tier, raw: RawConfig): NodeConfig {
           },
         }
       : {}),
+    ...(v.dashboard_token ? { dashboardToken: v.dashboard_token } : {}),
     traffic: v.traffic,
     subjects: v.subjects,
     shutdownGraceMs: v.shutdown_grace_ms,
@@ -607,6 +658,35 @@ function copyrightConfigOf(
 /** Reads, overrides from the environment, defaults and validates in one call (what `serve` does). */
 export function loadConfig(tier: Tier, file: string, env: NodeJS.ProcessEnv = process.env): NodeConfig {
   return toConfig(tier, readConfigFile(tier, file, env));
+}
+
+/** Two listeners on one port of one address (or of every address) cannot both start: refused, naming both. */
+function checkListenersApart(
+  listeners: Record<string, string | undefined>,
+  where: string,
+  file: string,
+): void {
+  const seen: Array<[string, { host: string; port: number }]> = [];
+  for (const [setting, addr] of Object.entries(listeners)) {
+    if (addr === undefined) continue;
+    const a = splitHostPort(addr);
+    if (a.port === 0) continue;
+    const clash = seen.find(
+      ([, b]) => b.port === a.port && (b.host === a.host || isWildcard(a.host) || isWildcard(b.host)),
+    );
+    if (clash)
+      throw new ConfigError(
+        `${where}: setting "${setting}" (${addr}) uses the port of "${clash[0]}" (${listeners[clash[0]]}); give each listener its own port`,
+        setting,
+        file,
+      );
+    seen.push([setting, a]);
+  }
+}
+
+/** "0.0.0.0", "::", "[::]": every interface, an address to listen on and never one to dial. */
+function isWildcard(host: string): boolean {
+  return host === "0.0.0.0" || host === "::" || host === "";
 }
 
 /** Splits "host:port" (IPv6 in brackets) into its parts. */

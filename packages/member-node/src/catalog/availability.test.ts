@@ -1,13 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { type Timestamp, timestampDate } from "@bufbuild/protobuf/wkt";
-import {
-  Database,
-  type HoldingData,
-  type LendingPolicyConfig,
-  readMarcFile,
-  searchPb,
-  sharedMigrations,
-} from "@lrs/shared";
+import { type Database, type LendingPolicyConfig, readMarcFile, searchPb } from "@lrs/shared";
+import { lendingPolicy, memoryDatabase, shelfItem } from "@lrs/shared/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { MemberCatalog } from "../store/catalog.js";
 import { memberMigrations } from "../store/migrations.js";
@@ -16,30 +10,9 @@ import { availabilityOf } from "./availability.js";
 const { Availability } = searchPb;
 const CJK = fileURLToPath(new URL("../../../shared/src/marc/fixtures/traject-cjk-880.mrc", import.meta.url));
 
-const policy: LendingPolicyConfig = {
-  lends_items: true,
-  supplies_copies: true,
-  loan_period_days: 28,
-  max_renewals: 1,
-  lend_only_if_multiple_copies: false,
-  non_circulating_locations: [],
-  notes: "",
-  material_types: [],
-  closed_periods: [],
-  response_time: 3 * 86_400_000,
-  lends_outside_region: true,
-};
+const policy: LendingPolicyConfig = lendingPolicy();
 
-function copy(barcode: string, extra: Partial<HoldingData> = {}): HoldingData {
-  return {
-    barcode,
-    callNumber: "PL 1",
-    location: "MAIN",
-    status: "available",
-    loanRule: "standard",
-    ...extra,
-  };
-}
+const copy = shelfItem;
 
 const day = (t: Timestamp | undefined) => (t ? timestampDate(t).toISOString().slice(0, 10) : undefined);
 
@@ -48,7 +21,7 @@ let catalog: MemberCatalog;
 let recordId: string;
 
 beforeEach(async () => {
-  db = Database.open(":memory:", [...sharedMigrations, ...memberMigrations]);
+  db = memoryDatabase(memberMigrations);
   catalog = new MemberCatalog(db, "m1");
   for await (const r of readMarcFile(CJK)) {
     if (!r.ok) continue;

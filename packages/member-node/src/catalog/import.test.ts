@@ -4,14 +4,14 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import {
-  Database,
+  type Database,
   type MarcRecord,
   parseIso2709,
   readMarcFile,
-  sharedMigrations,
   toIso2709,
   toMarcXml,
 } from "@lrs/shared";
+import { memoryDatabase } from "@lrs/shared/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { MemberCatalog } from "../store/catalog.js";
 import { memberMigrations } from "../store/migrations.js";
@@ -40,7 +40,7 @@ let catalog: MemberCatalog;
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), "lrs-import-"));
-  db = Database.open(":memory:", [...sharedMigrations, ...memberMigrations]);
+  db = memoryDatabase(memberMigrations);
   catalog = new MemberCatalog(db, "test-member");
 });
 

@@ -1,7 +1,8 @@
 // `lrs-member ill copyright` and the fee options of `ill request`, in-process: the CLI over an
 // in-memory transport to CopyrightService on a counter with known counts.
 import { createClient, createRouterTransport } from "@connectrpc/connect";
-import { copyrightPb, Database, illPb, Outbox, sharedMigrations } from "@lrs/shared";
+import { copyrightPb, type Database, illPb, Outbox } from "@lrs/shared";
+import { memoryDatabase } from "@lrs/shared/testing";
 import { Command } from "commander";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { CopyrightCounter } from "../fees/copyright.js";
@@ -9,14 +10,14 @@ import { IllStore } from "../ill/store.js";
 import { copyrightService } from "../services/copyright.js";
 import { memberMigrations } from "../store/migrations.js";
 import { addCopyrightCommand, type CopyrightJson } from "./copyright.js";
-import { borrowRequest } from "./ill.js";
+import { borrowRequest } from "./ill/arguments.js";
 
 const NOW = new Date("2026-03-10T09:00:00Z");
 let db: Database;
 let counter: CopyrightCounter;
 
 beforeEach(() => {
-  db = Database.open(":memory:", [...sharedMigrations, ...memberMigrations]);
+  db = memoryDatabase(memberMigrations);
   counter = new CopyrightCounter({
     db,
     rule: { compliance: "US:CCG", maxPerTitle: 5, recentYears: 5, overLimit: "review", keepYears: 3 },

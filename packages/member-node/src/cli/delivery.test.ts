@@ -12,7 +12,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parseArticle } from "../ill/article.js";
 import { copyStaffService } from "../services/copy-staff.js";
 import { type CopyCliDeps, downloadCopy, uploadCopy } from "./delivery.js";
-import { borrowRequest } from "./ill.js";
+import { borrowRequest } from "./ill/arguments.js";
 
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 const PNG = Buffer.concat([

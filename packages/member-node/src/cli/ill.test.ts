@@ -7,7 +7,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
-import { Database, illPb, illServicePb, Outbox, sharedMigrations } from "@lrs/shared";
+import { type Database, illPb, illServicePb, Outbox } from "@lrs/shared";
+import { memoryDatabase } from "@lrs/shared/testing";
 import { Command, CommanderError } from "commander";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { AutoRespondMode, BorrowInput } from "../ill/engine.js";
@@ -15,7 +16,9 @@ import { humanSeconds } from "../ill/report.js";
 import { type ActionDetail, type IllEvent, type IllRequest, IllStore } from "../ill/store.js";
 import { type IllStaffEngine, illStaffService } from "../services/ill-staff.js";
 import { memberMigrations } from "../store/migrations.js";
-import { addIllCommands, type IllRequestJson, parseDay, requestJson } from "./ill.js";
+import { parseDay } from "./ill/arguments.js";
+import { addIllCommands } from "./ill/commands.js";
+import { type IllRequestJson, requestJson } from "./ill/json.js";
 
 const T0 = new Date("2025-03-10T09:00:00Z");
 const { ServiceType } = illPb;
@@ -81,7 +84,7 @@ let closes: number;
 let n: number;
 
 beforeEach(() => {
-  db = Database.open(":memory:", [...sharedMigrations, ...memberMigrations]);
+  db = memoryDatabase(memberMigrations);
   n = 0;
   store = new IllStore({
     db,
@@ -321,6 +324,24 @@ describe("ill request, list, show", () => {
     );
   });
 
+  it("reports turnaround as tables: time in each state, where requests are, nothing for a quiet period", async () => {
+    await borrowed();
+    lendingRequest();
+    const r = await ill("report", ...C, "--since", "3650d");
+    expect(r.error).toBeUndefined();
+    const lines = r.out.split("\n");
+    expect(lines[0]).toMatch(/^2 request\(s\) created since \d{4}-\d\d-\d\dT/);
+    expect(lines.slice(1, 4)).toEqual([
+      "",
+      "time in each state",
+      expect.stringMatching(/^ROLE\s+STATE\s+ENDED\s+MEDIAN\s+P90\s+LONGEST\s+IN IT NOW$/),
+    ]);
+    expect(r.out).toContain("\nwhere they are now\n");
+    expect(r.out).toMatch(/\nlender +new +1\n/);
+    const quiet = await ill("report", ...C, "--since", "1s", "--role", "lender");
+    expect(quiet.out).toMatch(/^0 request\(s\) created since [^\n]+\n$/);
+  });
+
   it("lists as a table, or as an array of requests without messages and timers", async () => {
     await borrowed();
     const lent = lendingRequest();
@@ -511,25 +532,22 @@ function lrsMember(...args: string[]): Promise<{ code: number; stdout: string; s
   });
 }
 
-describe.skipIf(!existsSync(join(ROOT, "packages/member-node/dist/ill-cli.js")))(
-  "the built lrs-member",
-  () => {
-    it("exits 1 with one clear line when ill request has nothing to borrow", async () => {
-      const r = await lrsMember("ill", "request", "--config", "nowhere.toml", "--type", "loan");
-      expect(r.code).toBe(1);
-      expect(r.stderr).toBe(
-        "error: say what to borrow: --cluster ID, --isbn ISBN, --issn ISSN or --title TITLE\n",
-      );
-    });
+describe.skipIf(!existsSync(join(ROOT, "packages/member-node/dist/main.js")))("the built lrs-member", () => {
+  it("exits 1 with one clear line when ill request has nothing to borrow", async () => {
+    const r = await lrsMember("ill", "request", "--config", "nowhere.toml", "--type", "loan");
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      "error: say what to borrow: --cluster ID, --isbn ISBN, --issn ISSN or --title TITLE\n",
+    );
+  });
 
-    it("lists the ill commands in its help", async () => {
-      const r = await lrsMember("ill", "--help");
-      expect(r.code).toBe(0);
-      expect(r.stdout).toMatch(/request \[options\]/);
-      expect(r.stdout).toMatch(/auto-respond \[options\] \[mode\]/);
-    });
-  },
-);
+  it("lists the ill commands in its help", async () => {
+    const r = await lrsMember("ill", "--help");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/request \[options\]/);
+    expect(r.stdout).toMatch(/auto-respond \[options\] \[mode\]/);
+  });
+});
 
 describe("response times for people", () => {
   it("says days, hours, minutes and seconds, the two largest", () => {

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Database, parseIso2709, sharedMigrations } from "@lrs/shared";
+import { Database, INDEX_RULES_VERSION, parseIso2709, sharedMigrations } from "@lrs/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MemberCatalog } from "../store/catalog.js";
 import { memberMigrations } from "../store/migrations.js";
@@ -138,4 +138,60 @@ describe("lrs-member delete", () => {
     expect(again.code).toBe(0);
     expect(JSON.parse(again.stdout)).toEqual({ deleted: ["u9"], notFound: [] });
   });
+});
+
+describe("lrs-member reindex", () => {
+  it("rebuilds an index built by older rules: display columns and full text, with progress logged", async () => {
+    expect((await lrsMember("import", "--config", config, UVA6, LC2)).code).toBeLessThan(2);
+    const { db, catalog } = openCatalog();
+    let before: Array<{ record_id: string; title: string; author: string }>;
+    try {
+      before = db.sqlite
+        .prepare("SELECT record_id, title, author FROM catalog_records ORDER BY id")
+        .all() as typeof before;
+      expect(before.length).toBeGreaterThan(0);
+      // What a catalog indexed by other rules looks like: other display values, no full text, rules 1.
+      db.sqlite.exec(`UPDATE catalog_records SET title = 'old', author = 'old';
+        INSERT INTO catalog_fts (catalog_fts) VALUES ('delete-all');
+        INSERT INTO node_meta (key, value) VALUES ('search_index_rules', '1')
+          ON CONFLICT (key) DO UPDATE SET value = excluded.value;`);
+      expect(catalog.searchLocal(`title : "${before[0]!.title.split(" ")[0]!.toLowerCase()}"`, 10)).toEqual(
+        [],
+      );
+    } finally {
+      db.close();
+    }
+    const run = await lrsMember("reindex", "--config", config, "--json");
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      what: "local catalog",
+      records: before.length,
+      fromRules: 1,
+    });
+    const logged = run.stderr
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { msg: string; records?: number });
+    expect(logged.map((l) => l.msg)).toEqual(["rebuilding the search index", "search index rebuilt"]);
+
+    const after = openCatalog();
+    try {
+      const rows = after.db.sqlite
+        .prepare("SELECT record_id, title, author FROM catalog_records ORDER BY id")
+        .all() as typeof before;
+      expect(rows).toEqual(before);
+      const word = before[0]!.title.split(" ")[0]!.toLowerCase();
+      expect(after.catalog.searchLocal(`title : "${word}"`, 10).map((h) => h.recordId)).toContain(
+        before[0]!.record_id,
+      );
+      const rules = after.db.sqlite
+        .prepare("SELECT value FROM node_meta WHERE key = 'search_index_rules'")
+        .get() as {
+        value: string;
+      };
+      expect(Number(rules.value)).toBe(INDEX_RULES_VERSION);
+    } finally {
+      after.db.close();
+    }
+  }, 120_000);
 });

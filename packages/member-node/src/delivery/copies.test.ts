@@ -17,16 +17,16 @@ import {
   copyMigrations,
   type copyPb,
   createLogger,
-  Database,
+  type Database,
   defaultIllConfig,
   ill,
   illPb,
   illServicePb,
   Outbox,
   pushCopy,
-  sharedMigrations,
   toConnectError,
 } from "@lrs/shared";
+import { lendingPolicy, memoryDatabase } from "@lrs/shared/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type AutoRespondMode, IllEngine, type RegionalIll } from "../ill/engine.js";
 import { IllStateError } from "../ill/errors.js";
@@ -54,6 +54,11 @@ interface Member {
   readonly outbox: Outbox;
   readonly copies: CopyStore;
   readonly engine: IllEngine;
+  /** What the engine's download hooks reported: the first download of each copy, and every one. */
+  readonly downloads: {
+    readonly first: string[];
+    readonly every: Array<{ requestId: string; lender: string; bytes: number }>;
+  };
 }
 
 const regional: RegionalIll = {
@@ -71,10 +76,11 @@ function member(
   id: string,
   o: { mode?: AutoRespondMode; maxBytes?: number; retention?: number } = {},
 ): Member {
-  const db = Database.open(":memory:", [...sharedMigrations, ...memberMigrations, ...copyMigrations]);
+  const db = memoryDatabase(memberMigrations, copyMigrations);
   const outbox = new Outbox(db);
   const log = createLogger(`test:${id}`);
   const copies = new CopyStore({ db, outbox, dataDir: join(dir, id), nodeId: id, log, now });
+  const downloads: Member["downloads"] = { first: [], every: [] };
   const engine = new IllEngine({
     db,
     outbox,
@@ -85,27 +91,17 @@ function member(
       ...(o.maxBytes ? { max_copy_size: o.maxBytes } : {}),
       ...(o.retention ? { copy_retention: o.retention } : {}),
     },
-    lendingPolicy: {
-      lends_items: true,
-      supplies_copies: true,
-      loan_period_days: 28,
-      max_renewals: 1,
-      lend_only_if_multiple_copies: false,
-      non_circulating_locations: ["REF"],
-      notes: "",
-      material_types: [],
-      closed_periods: [],
-      response_time: 3 * DAY,
-      lends_outside_region: true,
-    },
+    lendingPolicy: lendingPolicy({ non_circulating_locations: ["REF"] }),
     catalog: new MemberCatalog(db, id),
     regional,
     log,
     now,
     copies,
     parentId: () => `${id.split("-")[0]}-rc`,
+    onFirstCopyDownload: (r) => downloads.first.push(r.id),
+    onEachCopyDownload: ({ requestId, lender, bytes }) => downloads.every.push({ requestId, lender, bytes }),
   });
-  return { id, db, outbox, copies, engine };
+  return { id, db, outbox, copies, engine, downloads };
 }
 
 let b: Member;
@@ -290,10 +286,6 @@ describe("the borrower's copy", () => {
   }
 
   it("arrives before CopyCompleted, is downloaded as uploaded, and the first download is reported once", async () => {
-    const first: string[] = [];
-    const every: Array<{ requestId: string; lender: string; bytes: number }> = [];
-    b.engine.onCopyDownloaded = (id) => first.push(id);
-    b.engine.onEveryCopyDownload = ({ requestId, lender, bytes }) => every.push({ requestId, lender, bytes });
     const { bid } = await delivered();
     expect(b.engine.store.get(bid)?.state).toBe("copy_completed");
     expect(b.engine.timers(bid)).toEqual([{ kind: "copy_expiry", dueAt: new Date(T0 + 30 * DAY) }]);
@@ -310,9 +302,9 @@ describe("the borrower's copy", () => {
       mediaType: "application/pdf",
     });
     await download(b, bid);
-    expect(first).toEqual([bid]);
+    expect(b.downloads.first).toEqual([bid]);
     // Each complete download is reported (traffic figures), with the lender and the size.
-    expect(every).toEqual([
+    expect(b.downloads.every).toEqual([
       { requestId: bid, lender: "south-a", bytes: PDF.length },
       { requestId: bid, lender: "south-a", bytes: PDF.length },
     ]);

@@ -6,14 +6,13 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import {
   type CopyrightConfig,
   createLogger,
-  Database,
   illPb,
   LEDGER_DESTINATION,
   LEDGER_POST_KIND,
   Outbox,
   postingsOfPayload,
-  sharedMigrations,
 } from "@lrs/shared";
+import { memoryDatabase } from "@lrs/shared/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import { IllStore, type RotaEntry, type TransitionChange } from "../ill/store.js";
 import { memberMigrations } from "../store/migrations.js";
@@ -34,7 +33,7 @@ const SCIENCE = "0036-8075";
 
 class Member {
   clock = Date.parse("2026-03-10T09:00:00Z");
-  readonly db = Database.open(":memory:", [...sharedMigrations, ...memberMigrations]);
+  readonly db = memoryDatabase(memberMigrations);
   readonly outbox = new Outbox(this.db);
   readonly copyright: CopyrightCounter;
   readonly ledger: MemberLedger;

@@ -7,6 +7,7 @@ import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import {
+  AUTO_RESPOND_MODES,
   type CopyStore,
   catalogPb,
   clientFor,
@@ -33,8 +34,9 @@ import type { MemberLedger } from "../fees/ledger.js";
 import type { MemberCatalog } from "../store/catalog.js";
 import { IllStateError } from "./errors.js";
 import { IllInbox } from "./inbox.js";
+import { rotaEntry } from "./planning.js";
 import { type Applied, type DeliverOutcome, IllReceiver } from "./receiver.js";
-import { AUTO_RESPOND_MODES, AutoResponder, type AutoRespondMode, ownRecordsOf } from "./responder.js";
+import { AutoResponder, type AutoRespondMode, ownRecordsOf } from "./responder.js";
 import { type ActionDetail, type IllRequest, IllStore, type RotaEntry } from "./store.js";
 
 export type { AutoRespondMode } from "./responder.js";
@@ -131,6 +133,14 @@ export interface IllEngineOptions {
   readonly parentId?: () => string;
   /** The copyright rule and the ledger, hooked into the store's transitions; none in tests that do not ask. */
   readonly fees?: { readonly copyright: CopyrightCounter; readonly ledger: MemberLedger };
+  /**
+   * The first download of a borrowing request's copy, inside the transaction that records that
+   * download (a ledger posting made here commits with it; a throw undoes the record, and the next
+   * download calls it again). The node charges the copy here.
+   */
+  readonly onFirstCopyDownload?: (request: IllRequest) => void;
+  /** Each complete download of a copy, the first included (the node counts it in its traffic figures). */
+  readonly onEachCopyDownload?: (d: { requestId: string; lender: string; bytes: number; ms: number }) => void;
 }
 
 const DAY_MS = 86_400_000;
@@ -151,21 +161,11 @@ const PERMANENT = new Set([
 
 export class IllEngine {
   readonly store: IllStore;
-  readonly inbox: IllInbox;
-  readonly receiver: IllReceiver;
-  readonly responder: AutoResponder;
+  readonly #inbox: IllInbox;
+  readonly #receiver: IllReceiver;
+  readonly #responder: AutoResponder;
   /** Document delivery (upload, delivery, download, expiry), when the node has a copy store. */
   readonly copies: CopyDelivery | undefined;
-  /**
-   * Called the first time a borrowing request's copy is downloaded, inside the transaction that
-   * records that download (a ledger posting made here commits with it; a throw undoes the record,
-   * and the next download calls it again). Set by the node (fees).
-   */
-  onCopyDownloaded: ((requestId: string) => void) | undefined;
-  /** Every complete download of a copy (the node counts it in its traffic figures). */
-  onEveryCopyDownload:
-    | ((d: { requestId: string; lender: string; bytes: number; ms: number }) => void)
-    | undefined;
   readonly #o: IllEngineOptions;
   readonly #now: () => Date;
   readonly #log: Logger;
@@ -195,7 +195,7 @@ export class IllEngine {
           }
         : {}),
     });
-    this.inbox = new IllInbox(opts.db);
+    this.#inbox = new IllInbox(opts.db);
     this.copies = opts.copies
       ? new CopyDelivery({
           store: this.store,
@@ -207,12 +207,15 @@ export class IllEngine {
           log: opts.log.child({ part: "ill-copy" }),
           now: this.#now,
           newId: opts.newId ?? randomUUID,
-          onFirstDownload: (id) => this.onCopyDownloaded?.(id),
-          onDownloaded: (d) => this.onEveryCopyDownload?.(d),
+          onFirstDownload: (id) => {
+            const request = this.store.get(id);
+            if (request) opts.onFirstCopyDownload?.(request);
+          },
+          ...(opts.onEachCopyDownload ? { onDownloaded: opts.onEachCopyDownload } : {}),
         })
       : undefined;
     const copies = this.copies;
-    this.responder = new AutoResponder({
+    this.#responder = new AutoResponder({
       store: this.store,
       catalog: opts.catalog,
       agencyId: opts.agencyId,
@@ -226,14 +229,14 @@ export class IllEngine {
       },
       ...(copies ? { deliverCopy: (id: string, why: string) => copies.deliverGenerated(id, why) } : {}),
     });
-    this.receiver = new IllReceiver({
+    this.#receiver = new IllReceiver({
       store: this.store,
-      inbox: this.inbox,
+      inbox: this.#inbox,
       outbox: opts.outbox,
       agencyId: opts.agencyId,
       log: opts.log,
       now: this.#now,
-      screenRequest: (req) => this.responder.screen(req),
+      screenRequest: (req) => this.#responder.screen(req),
       ...(copies ? { screenCopyCompleted: copies.screenCopyCompleted.bind(copies) } : {}),
     });
   }
@@ -316,7 +319,7 @@ export class IllEngine {
 
   /** Applies an envelope the parent delivered; the automatic responder follows outside its transaction. */
   deliver(env: illServicePb.IllEnvelope): DeliverOutcome {
-    const outcome = this.receiver.receive(env);
+    const outcome = this.#receiver.receive(env);
     const applied = outcome.applied;
     if (applied && !applied.replayed) this.#afterApplied(applied);
     return outcome;
@@ -325,7 +328,7 @@ export class IllEngine {
   /** Every message sent and received for a request, in time order. */
   messages(id: string): MessageLogEntry[] {
     const sentIds = this.store.timeline(id).flatMap((e) => e.detail.sent ?? []);
-    const out: MessageLogEntry[] = this.inbox.sent(sentIds).map((m) => {
+    const out: MessageLogEntry[] = this.#inbox.sent(sentIds).map((m) => {
       const entry: MessageLogEntry = {
         messageId: m.messageId,
         direction: "out",
@@ -333,14 +336,14 @@ export class IllEngine {
         at: m.createdAt,
       };
       if (m.deliveredAt) entry.deliveredAt = m.deliveredAt;
-      const c = this.inbox.confirmation(m.messageId);
+      const c = this.#inbox.confirmation(m.messageId);
       if (c) {
         entry.confirmedAt = c.receivedAt;
         entry.confirmation = c.status;
       }
       return entry;
     });
-    const received: MessageLogEntry[] = this.inbox
+    const received: MessageLogEntry[] = this.#inbox
       .forRequest(id)
       // A confirmation of ours shows on the message it confirms.
       .filter((e) => e.confirmationMessageId !== undefined)
@@ -371,10 +374,8 @@ export class IllEngine {
     return AUTO_RESPOND_MODES.find((m) => m === set) ?? this.#o.ill.auto_respond;
   }
 
-  /** Switches the automatic responder; the choice survives restarts. */
+  /** Switches the automatic responder; the choice survives restarts. Staff's text is checked by IllStaffService. */
   setAutoResponder(mode: AutoRespondMode): void {
-    if (!AUTO_RESPOND_MODES.includes(mode))
-      throw new ConnectError(`mode must be one of ${AUTO_RESPOND_MODES.join(", ")}`, Code.InvalidArgument);
     this.store.setSetting(AUTO_RESPOND_KEY, mode);
     this.#log.info({ mode }, "automatic responder set");
   }
@@ -426,8 +427,8 @@ export class IllEngine {
     this.#track(
       new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
         try {
-          if (applied.event === "created") await this.responder.answer(applied.requestId);
-          else this.responder.followUp(applied);
+          if (applied.event === "created") await this.#responder.answer(applied.requestId);
+          else this.#responder.followUp(applied);
         } catch (err) {
           this.#log.error({ err, requestId: applied.requestId }, "automatic responder failed");
         }
@@ -633,21 +634,20 @@ export function availabilityOfName(name: string | undefined): searchPb.Availabil
 
 /** A broker's candidate as the store keeps it. */
 export function rotaEntryOf(c: illServicePb.RotaCandidate): RotaEntry {
-  const entry: { -readonly [K in keyof RotaEntry]: RotaEntry[K] } = {
+  return rotaEntry({
     agencyId: c.agencyId,
     reason: c.reason,
-  };
-  if (c.region) entry.region = c.region;
-  if (c.recordId) entry.recordId = c.recordId;
-  if (c.clusterId) entry.clusterId = c.clusterId;
-  if (c.responseTimeSeconds) entry.responseTimeSeconds = c.responseTimeSeconds;
-  const availability = availabilityName(c.availability);
-  if (availability) entry.availability = availability;
-  entry.lent = Number(c.lent);
-  entry.borrowed = Number(c.borrowed);
-  if (c.charge && c.charge.currencyCode !== "")
-    entry.charge = { currency: c.charge.currencyCode, amount: c.charge.monetaryValue };
-  return entry;
+    region: c.region,
+    recordId: c.recordId,
+    clusterId: c.clusterId,
+    responseTimeSeconds: c.responseTimeSeconds,
+    availability: availabilityName(c.availability),
+    lent: Number(c.lent),
+    borrowed: Number(c.borrowed),
+    ...(c.charge && c.charge.currencyCode !== ""
+      ? { charge: { currency: c.charge.currencyCode, amount: c.charge.monetaryValue } }
+      : {}),
+  });
 }
 
 /** A stored rota entry on the wire again (StaffRequest.rota / excluded). */

@@ -1,8 +1,8 @@
 // The automatic responder: answers other members' requests without staff. "availability"
-// answers from the items on the shelf and the lending policy (staff still ship); "scenario" is
-// the mock lender of tests and demos, whose answer a token in the request's note picks
-// ("scenario:loaned"). It acts as staff do, through the store's actions, after the Deliver
-// transaction, and leaves its reason on the timeline.
+// answers from the items on the shelf and the lending policy (staff still ship); "scenario"
+// hands a request whose note names a scenario to the mock lender (scenario-responder.ts) and
+// answers the rest by availability. It acts as staff do, through the store's actions, after the
+// Deliver transaction, and leaves its reason on the timeline.
 import {
   type catalogPb,
   formatAndLanguage,
@@ -16,47 +16,14 @@ import {
 import { availabilityOf } from "../catalog/availability.js";
 import { ftsIndexQuery, type MemberCatalog } from "../store/catalog.js";
 import { IllStateError } from "./errors.js";
-import { type Applied, IllRefusal } from "./receiver.js";
+import type { Applied, IllRefusal } from "./receiver.js";
+import { ScenarioResponder } from "./scenario-responder.js";
 import type { ActionDetail, IllEvent, IllRequest, IllStore } from "./store.js";
 
 const { Availability } = searchPb;
 const { ReasonUnfilled, ServiceType } = illPb;
 
 export type AutoRespondMode = IllConfig["auto_respond"];
-
-export const AUTO_RESPOND_MODES: readonly AutoRespondMode[] = ["off", "availability", "scenario"];
-
-/**
- * The mock lender's answers, by a token in the request's note: `scenario:<name>` for every
- * lender, `scenario:<agency id>=<name>` for one (it wins over the general token).
- */
-export const SCENARIOS = [
-  "loaned",
-  "copy",
-  "unfilled",
-  "will-supply-then-unfilled",
-  "overdue",
-  "recalled",
-  "conditional",
-  "error",
-  "no-answer",
-] as const;
-export type Scenario = (typeof SCENARIOS)[number];
-
-/** How long the "overdue" scenario lends for: its due timer marks the loan overdue right after. */
-export const SCENARIO_OVERDUE_LOAN_MS = 2_000;
-
-/** The scenario a note asks of this lender; undefined without a (known) token for it. */
-export function scenarioOf(note: string, agencyId?: string): Scenario | undefined {
-  let general: string | undefined;
-  let own: string | undefined;
-  for (const m of note.matchAll(/(?:^|\s)scenario:(?:([a-z0-9-]+)=)?([a-z-]+)(?![a-z0-9=-])/g)) {
-    if (m[1] === undefined) general ??= m[2];
-    else if (m[1] === agencyId) own ??= m[2];
-  }
-  const name = own ?? general;
-  return SCENARIOS.find((s) => s === name);
-}
 
 /** The responder's answer to a request, with the reason staff see on the timeline. */
 export type Decision =
@@ -196,19 +163,23 @@ export interface AutoResponderOptions {
 
 export class AutoResponder {
   readonly #o: AutoResponderOptions;
+  readonly #scenario: ScenarioResponder;
 
   constructor(opts: AutoResponderOptions) {
     this.#o = opts;
+    this.#scenario = new ScenarioResponder({
+      store: opts.store,
+      agencyId: opts.agencyId,
+      log: opts.log,
+      now: opts.now,
+      act: (requestId, event, why, detail) => this.#act(requestId, event, why, detail),
+      ...(opts.deliverCopy ? { deliverCopy: opts.deliverCopy } : {}),
+    });
   }
 
   /** The scenario lender refuses a Request with the token `scenario:error` outright. */
   screen(req: illPb.Request): IllRefusal | undefined {
-    if (this.#o.mode() !== "scenario") return undefined;
-    if (scenarioOf(req.serviceInfo?.note ?? "", this.#o.agencyId) !== "error") return undefined;
-    return new IllRefusal(
-      illPb.ErrorType.UNRECOGNISED_DATA_VALUE,
-      "scenario:error: the mock lender refuses this request",
-    );
+    return this.#o.mode() === "scenario" ? this.#scenario.screen(req) : undefined;
   }
 
   /** Answers a new lender request, as the mode says. */
@@ -217,63 +188,13 @@ export class AutoResponder {
     if (mode === "off") return;
     const request = this.#o.store.get(requestId);
     if (request?.role !== "lender" || request.state !== "new") return;
-    const scenario = mode === "scenario" ? scenarioOf(request.note, this.#o.agencyId) : undefined;
-    if (scenario === undefined) {
-      await this.#byAvailability(request, mode);
-      return;
-    }
-    const label = `scenario:${scenario}`;
-    const act = (event: IllEvent, detail: ActionDetail = {}) => this.#act(request.id, event, label, detail);
-    switch (scenario) {
-      case "loaned":
-      case "recalled":
-        if (act("respond_yes")) act("ship");
-        return;
-      case "overdue":
-        if (act("respond_yes"))
-          act("ship", { dueDate: new Date(this.#o.now().getTime() + SCENARIO_OVERDUE_LOAN_MS) });
-        return;
-      case "copy":
-        if (!act("respond_yes")) return;
-        if (this.#o.deliverCopy) await this.#o.deliverCopy(request.id, label);
-        else act("deliver_copy");
-        return;
-      case "unfilled":
-        act("respond_no", { reasonUnfilled: ReasonUnfilled.NOT_ON_SHELF });
-        return;
-      case "will-supply-then-unfilled":
-        if (act("respond_yes")) act("respond_no", { reasonUnfilled: ReasonUnfilled.NOT_ON_SHELF });
-        return;
-      case "conditional":
-        act("respond_conditional");
-        return;
-      case "error":
-      case "no-answer":
-        this.#o.log.info({ requestId, scenario }, "automatic responder: no answer (scenario)");
-        return;
-      default: {
-        const _never: never = scenario;
-        return _never;
-      }
-    }
+    if (mode === "scenario" && (await this.#scenario.answer(request))) return;
+    await this.#byAvailability(request, mode);
   }
 
   /** What the scenario lender does after a borrower's message: check in what comes back, recall what arrived. */
   followUp(applied: Applied): void {
-    if (this.#o.mode() !== "scenario" || applied.replayed) return;
-    const request = this.#o.store.get(applied.requestId);
-    if (request?.role !== "lender") return;
-    const scenario = scenarioOf(request.note, this.#o.agencyId);
-    if (scenario !== "loaned" && scenario !== "overdue" && scenario !== "recalled") return;
-    const label = `scenario:${scenario}`;
-    if (applied.event === "shipped_return" && request.state === "returned")
-      this.#act(request.id, "check_in", label);
-    else if (
-      applied.event === "received" &&
-      scenario === "recalled" &&
-      request.state === "received_by_borrower"
-    )
-      this.#act(request.id, "recall", label);
+    if (this.#o.mode() === "scenario") this.#scenario.followUp(applied);
   }
 
   async #byAvailability(request: IllRequest, mode: AutoRespondMode): Promise<void> {

@@ -3,7 +3,8 @@
 // the services and the broker will.
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { Database, ill, illPb, Outbox, type OutboxMessage, sharedMigrations } from "@lrs/shared";
+import { type Database, ill, illPb, Outbox, type OutboxMessage } from "@lrs/shared";
+import { memoryDatabase } from "@lrs/shared/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import { memberMigrations } from "../store/migrations.js";
 import { IllInputError, IllStateError } from "./errors.js";
@@ -27,7 +28,7 @@ class Net {
   node(agencyId: string): Node {
     const existing = this.nodes.get(agencyId);
     if (existing) return existing;
-    const db = Database.open(":memory:", [...sharedMigrations, ...memberMigrations]);
+    const db = memoryDatabase(memberMigrations);
     const outbox = new Outbox(db);
     const store = new IllStore({ db, outbox, agencyId, now: () => new Date(this.clock) });
     const node = { db, outbox, store };

@@ -4,7 +4,8 @@
 import { create, fromBinary, toJson } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
-import { Database, ill, illPb, illServicePb, Outbox, searchPb, sharedMigrations } from "@lrs/shared";
+import { ill, illPb, illServicePb, Outbox, searchPb } from "@lrs/shared";
+import { memoryDatabase } from "@lrs/shared/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { AutoRespondMode, BorrowInput, MessageLogEntry, TimerInfo } from "../ill/engine.js";
 import {
@@ -426,7 +427,7 @@ class FakeEngine implements IllStaffEngine {
 function staffFixture() {
   let clock = T0.getTime();
   let n = 0;
-  const db = Database.open(":memory:", [...sharedMigrations, ...memberMigrations]);
+  const db = memoryDatabase(memberMigrations);
   const outbox = new Outbox(db);
   const store = new IllStore({
     db,

@@ -6,6 +6,7 @@ import { create } from "@bufbuild/protobuf";
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import {
+  AUTO_RESPOND_MODES,
   type copyPb,
   ill,
   illPb,
@@ -18,7 +19,6 @@ import {
 } from "@lrs/shared";
 import { parsePublicationDate } from "../fees/copyright.js";
 import {
-  type AutoRespondMode,
   type BorrowInput,
   type IllEngine,
   type MessageLogEntry,
@@ -72,9 +72,6 @@ export const ILL_VERBS: readonly IllVerb[] = [...new Set<IllVerb>([...BORROWER_V
 /** The answers of `respond`. */
 export const RESPOND_ANSWERS = ["yes", "no", "conditional", "expect"] as const;
 export type RespondAnswer = (typeof RESPOND_ANSWERS)[number];
-
-/** The automatic responder's modes. */
-export const AUTO_RESPOND_MODES: readonly AutoRespondMode[] = ["off", "availability", "scenario"];
 
 const BORROWER_EVENT: Readonly<Record<BorrowerVerb, ill.RequesterEvent>> = {
   receive: "receive",
@@ -635,12 +632,13 @@ export function illStaffService(
     }),
 
     setAutoResponder: mapErrors((req: illServicePb.SetAutoResponderRequest) => {
-      const mode = req.mode.trim().toLowerCase();
+      const text = req.mode.trim().toLowerCase();
       // An empty mode asks for the current one.
-      if (mode !== "") {
-        if (!(AUTO_RESPOND_MODES as readonly string[]).includes(mode))
+      if (text !== "") {
+        const mode = AUTO_RESPOND_MODES.find((m) => m === text);
+        if (mode === undefined)
           throw invalid(`mode: "${req.mode}" is not one of ${AUTO_RESPOND_MODES.join(", ")}`);
-        engine.setAutoResponder(mode as AutoRespondMode);
+        engine.setAutoResponder(mode);
       }
       return create(illServicePb.SetAutoResponderResponseSchema, { mode: engine.autoResponder() });
     }),

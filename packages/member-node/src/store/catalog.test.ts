@@ -5,13 +5,13 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
   Database,
-  type HoldingData,
   type MarcRecord,
   parseIso2709,
   readMarcFile,
   sharedMigrations,
   toIso2709,
 } from "@lrs/shared";
+import { memoryDatabase, shelfItem } from "@lrs/shared/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { CatalogRecordError, recordIdOf } from "../catalog/fields.js";
 import { catalogDigest, ftsIndexQuery, MemberCatalog } from "./catalog.js";
@@ -27,16 +27,7 @@ async function records(path: string): Promise<MarcRecord[]> {
   return out;
 }
 
-function item(barcode: string, extra: Partial<HoldingData> = {}): HoldingData {
-  return {
-    barcode,
-    callNumber: "PL 1",
-    location: "MAIN",
-    status: "available",
-    loanRule: "standard",
-    ...extra,
-  };
-}
+const item = shelfItem;
 
 /** The record with one more data field. */
 function withField(rec: MarcRecord, tag: string, subfields: Array<[string, string]>): MarcRecord {
@@ -54,7 +45,7 @@ let catalog: MemberCatalog;
 let clock: number;
 
 beforeEach(() => {
-  db = Database.open(":memory:", [...sharedMigrations, ...memberMigrations]);
+  db = memoryDatabase(memberMigrations);
   clock = Date.UTC(2025, 0, 1);
   catalog = new MemberCatalog(db, "test-member", {
     now: () => {

@@ -2,9 +2,13 @@ import { createHash } from "node:crypto";
 import {
   type ChangeFeed,
   type Database,
+  displayFields,
   type FeedEntry,
   type HoldingData,
+  type IndexColumn,
+  indexDocument,
   isIsoDate,
+  issnToken,
   type MarcRecord,
   normalizeIsbn,
   normalizeIssn,
@@ -13,14 +17,7 @@ import {
   toFtsQuery,
   toIso2709,
 } from "@lrs/shared";
-import {
-  type CatalogIndex,
-  CatalogRecordError,
-  displayFields,
-  indexDocument,
-  issnToken,
-  recordIdOf,
-} from "../catalog/fields.js";
+import { CatalogRecordError, recordIdOf } from "../catalog/fields.js";
 
 /** Longest barcode accepted. */
 export const MAX_BARCODE_LENGTH = 64;
@@ -525,7 +522,7 @@ export class MemberCatalog implements ChangeFeed {
  * searchable is left.
  */
 export function ftsIndexQuery(
-  index: CatalogIndex,
+  index: IndexColumn,
   term: string,
   opts: { phrase?: boolean } = {},
 ): string | undefined {

@@ -1,5 +1,6 @@
 import { create, toBinary } from "@bufbuild/protobuf";
-import { Database, illPb, sharedMigrations } from "@lrs/shared";
+import { type Database, illPb } from "@lrs/shared";
+import { memoryDatabase } from "@lrs/shared/testing";
 import { describe, expect, it } from "vitest";
 import { illAttention } from "./ill-attention.js";
 import { memberMigrations } from "./migrations.js";
@@ -8,7 +9,7 @@ const NOW = new Date("2026-11-20T12:00:00Z");
 const DAY = 86_400_000;
 
 function open(): Database {
-  const db = Database.open(":memory:", [...sharedMigrations, ...memberMigrations]);
+  const db = memoryDatabase(memberMigrations);
   return db;
 }
 

@@ -3,7 +3,6 @@ import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import {
   Database,
   directoryPb,
-  fixedDirectory,
   sharedMigrations,
   Tier,
   TrafficRecorder,
@@ -11,6 +10,7 @@ import {
   trafficPb,
 } from "@lrs/shared";
 import { unionCatalogMigrations } from "@lrs/shared/center";
+import { fixedDirectory } from "@lrs/shared/testing";
 import { describe, expect, it } from "vitest";
 import { UnionDaily } from "../store/union-daily.js";
 import { buildSummary, healthOf } from "./data.js";

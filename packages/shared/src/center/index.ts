@@ -14,5 +14,6 @@ export * from "./sru/index.js";
 export * from "./union/catalog-service.js";
 export * from "./union/errors.js";
 export * from "./union/migrations.js";
+export * from "./union/reindex.js";
 export * from "./union/union-catalog.js";
 export * from "./union-center.js";

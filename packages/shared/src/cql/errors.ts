@@ -27,6 +27,8 @@ export const CqlDiagnostic = {
   EmptyTermUnsupported: 27,
   /** 28 Masking character not supported. */
   MaskingNotSupported: 28,
+  /** 29 Masked words too short (details: the shortest stem accepted). */
+  MaskedWordsTooShort: 29,
   /** 31 Anchoring character not supported. */
   AnchoringNotSupported: 31,
   /** 36 Term in invalid format for index or relation. */

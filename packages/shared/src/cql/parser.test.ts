@@ -31,6 +31,11 @@ function bare(value: string): CqlNode {
   return clause("cql.serverChoice", "=", value);
 }
 
+/** Bare words typed one after another: all of them. */
+function allOf(value: string): CqlNode {
+  return clause("cql.serverChoice", "all", value);
+}
+
 function bool(
   op: "and" | "or" | "not" | "prox",
   left: CqlNode,
@@ -62,7 +67,7 @@ describe("parseCql on the examples of the CQL specification and tutorial", () =>
     ['title exact "the complete dinosaur"', query(clause("title", "exact", "the complete dinosaur"))],
     ["dinosaur or bird", query(bool("or", bare("dinosaur"), bare("bird")))],
     // Consecutive unquoted words make one term, as cql-java and yaz read it.
-    ['palomar assignment and "ice age"', query(bool("and", bare("palomar assignment"), bare("ice age")))],
+    ['palomar assignment and "ice age"', query(bool("and", allOf("palomar assignment"), bare("ice age")))],
     ["dinosaur not reptile", query(bool("not", bare("dinosaur"), bare("reptile")))],
     // Equal precedence, grouped to the left: (dinosaur and bird) or dinobird.
     [
@@ -329,19 +334,66 @@ describe("terms", () => {
   });
 });
 
+describe("the CQL 1.2 grammar: keywords are terms where only a term can stand", () => {
+  it.each<[string, CqlNode]>([
+    ["prox", bare("prox")],
+    ["and", bare("and")],
+    ["fish and and", bool("and", bare("fish"), bare("and"))],
+    ["fish or sortby", bool("or", bare("fish"), bare("sortby"))],
+    ["fish not prox", bool("not", bare("fish"), bare("prox"))],
+    ["(or)", bare("or")],
+    ["and = x", clause("and", "=", "x")],
+  ])("%s", (q, root) => {
+    expect(shape(parseCql(q).root)).toEqual(shape(root));
+  });
+
+  it("sortby sortby sortby: the term sortby, sorted by the index sortby", () => {
+    const q = parseCql("sortby sortby sortby");
+    expect(shape(q.root)).toEqual(shape(bare("sortby")));
+    expect(q.sortBy?.keys.map((k) => k.index)).toEqual(["sortby"]);
+  });
+
+  it("a prefix assignment opens a parenthesised part, in the old and the new identifiers", () => {
+    const q = parseCql(
+      '>dc="http://www.loc.gov/zing/cql/dc-indexes/v1.0/" (>dc="info:srw/cql-context-set/1/dc-v1.1" title=x or fish)',
+    );
+    expect(q.prefixes).toEqual([
+      { prefix: "dc", uri: "http://www.loc.gov/zing/cql/dc-indexes/v1.0/", position: 0 },
+    ]);
+    expect(q.root).toMatchObject({
+      kind: "prefix",
+      assignments: [{ prefix: "dc", uri: "info:srw/cql-context-set/1/dc-v1.1" }],
+    });
+  });
+
+  it("bare words one after another are all of them; quoted, one phrase", () => {
+    expect(shape(parseCql("history music").root)).toEqual(shape(allOf("history music")));
+    expect(shape(parseCql('"history music"').root)).toEqual(shape(bare("history music")));
+    expect(shape(parseCql("title = history music").root)).toEqual(
+      shape(clause("title", "=", "history music")),
+    );
+  });
+});
+
 describe("parse errors", () => {
   const cases: Array<[string, number, number, string]> = [
     ["dinosaur and", 12, 10, "expected a search term after 'and'"],
+    // `or` after a boolean is the term "or" (CQL 1.2); what cannot follow it is another word.
     [
       "dinosaur and or bird",
-      13,
+      16,
       10,
-      "expected a search term after 'and', found keyword 'or' (quote it to search for the word)",
+      "expected 'and', 'or', 'not', 'prox', 'sortBy' or the end of the query, found 'bird'",
     ],
     ["dinosaur and )", 13, 10, "expected a search term after 'and', found ')'"],
     ["", 0, 10, "the query is empty"],
     ["   ", 3, 10, "the query is empty"],
-    ["and dinosaur", 0, 10, "expected a search term, found keyword 'and' (quote it to search for the word)"],
+    [
+      "and dinosaur",
+      4,
+      10,
+      "expected 'and', 'or', 'not', 'prox', 'sortBy' or the end of the query, found 'dinosaur'",
+    ],
     ["title =", 7, 10, "expected a search term after relation '='"],
     ["title any ) ", 10, 10, "expected a search term after relation 'any', found ')'"],
     ["(dinosaur or bird", 0, 13, "unbalanced parentheses: this '(' is never closed"],

@@ -50,9 +50,17 @@ export function isCqlRelationWord(word: string): boolean {
 /**
  * Parses a CQL query into its syntax tree.
  *
- * Booleans have equal precedence and group to the left (`a and b or c` is `(a and b) or c`);
- * keywords and named relations are case-insensitive; consecutive unquoted words form one term.
- * Nothing is checked against a profile here: see `validateCql`.
+ * Follows the grammar of CQL 1.2 (OASIS searchRetrieve, part 5, and YAZ's cql1.2.y taken from it):
+ * booleans have equal precedence and group to the left (`a and b or c` is `(a and b) or c`);
+ * keywords and named relations are case-insensitive; a prefix assignment may open the query or a
+ * parenthesised part; `and`, `or`, `not`, `prox` and `sortby` are search terms (and index names)
+ * wherever the grammar expects a term, since a term is the only thing that can stand there
+ * (`prox`, `fish and and`, `sortby sortby sortby`: the term "sortby" sorted by index "sortby").
+ *
+ * One extension, as cql-java and YAZ have it: consecutive unquoted words form one term, which a bare
+ * clause (no index, no relation) searches as all of its words — `history music` means what
+ * `cql.serverChoice all "history music"` does, as a search box would — while a quoted term stays
+ * one phrase. Nothing is checked against a profile here: see `validateCql`.
  *
  * @throws {CqlParseError} for a query that is not CQL, too long or nested too deep; no other error.
  */
@@ -207,17 +215,19 @@ class Parser {
 
   private parseClause(after: string): CqlSearchClause {
     const first = this.lexer.peek();
-    if (first.kind !== "word" || (!first.quoted && isCqlKeyword(first.raw))) {
-      throw this.missingTerm(first, after);
-    }
+    if (first.kind !== "word") throw this.missingTerm(first, after);
     this.lexer.next();
-    const words = this.joinWords(first);
+    // Where a clause begins only a term (or an index) can stand, so a keyword here is one (CQL 1.2:
+    // `term ::= identifier | and | or | not | prox | sortby`); it is one word, never joined.
+    const keyword = !first.quoted && isCqlKeyword(first.raw);
+    const words = keyword ? { term: first.term, joined: false } : this.joinWords(first);
     const next = this.lexer.peek();
     if (!isRelationToken(next)) {
       return {
         kind: "clause",
         index: CQL_SERVER_CHOICE,
-        relation: { base: "=", modifiers: [], position: first.position },
+        // Bare words typed one after another: all of them (see parseCql).
+        relation: { base: words.joined ? "all" : "=", modifiers: [], position: first.position },
         term: words.term,
         position: first.position,
       };
@@ -306,7 +316,8 @@ class Parser {
     for (;;) {
       const key = this.lexer.peek();
       if (key.kind === "eof") break;
-      if (key.kind !== "word" || (!key.quoted && isCqlKeyword(key.raw))) {
+      // A sort key is an index, and an index may be any term, keywords included.
+      if (key.kind !== "word") {
         if (key.kind === "rparen") {
           throw unbalancedClose(key.position);
         }

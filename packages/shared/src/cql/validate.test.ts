@@ -35,7 +35,10 @@ describe("validateCql normalises to canonical names", () => {
     ['title = "complete dinosaur"', 'dc.title = "complete dinosaur"'],
     ['title exact "the complete dinosaur"', 'dc.title == "the complete dinosaur"'],
     ["dinosaur or bird", "cql.anywhere = dinosaur or cql.anywhere = bird"],
-    ['palomar assignment and "ice age"', 'cql.anywhere = "palomar assignment" and cql.anywhere = "ice age"'],
+    [
+      'palomar assignment and "ice age"',
+      'cql.anywhere all "palomar assignment" and cql.anywhere = "ice age"',
+    ],
     ["dinosaur not reptile", "cql.anywhere = dinosaur not cql.anywhere = reptile"],
     [
       "(bird or dinosaur) and (feathers or scales)",
@@ -100,6 +103,23 @@ describe("validateCql normalises to canonical names", () => {
     check("author = x");
     validateCql(ast);
     expect(ast).toEqual(before);
+  });
+});
+
+describe("validateCql knows the DC, Bath and CQL context sets by their old and new identifiers", () => {
+  it.each([
+    ['>dc="info:srw/cql-context-set/1/dc-v1.1" dc.title=fish', "dc.title = fish"],
+    ['>dc="http://www.loc.gov/zing/cql/dc-indexes/v1.0/" dc.title=fish', "dc.title = fish"],
+    ['>dc="http://www.loc.gov/zing/cql/context-sets/dc/v1.1/" dc.creator=smith', "dc.creator = smith"],
+    [
+      '>dc="http://purl.org/dc/elements/1.1/" (>dc="info:srw/cql-context-set/1/dc-v1.0" dc.title=x or fish)',
+      "dc.title = x or cql.anywhere = fish",
+    ],
+    ['>bath="http://zing.z3950.org/cql/bath/2.0/" bath.isbn=0123456789', "bath.isbn = 0123456789"],
+    ['>x="http://www.loc.gov/zing/cql/dc-indexes/v1.0/" x.title=fish', "dc.title = fish"],
+    ['>cql="http://www.loc.gov/zing/cql/context-sets/cql/v1.1/" cql.anywhere=fish', "cql.anywhere = fish"],
+  ])("%s", (q, expected) => {
+    expect(normalised(q)).toBe(expected);
   });
 });
 

@@ -73,13 +73,26 @@ const text: CqlIndexSpec = { relations: TEXT_RELATIONS, kind: "text" };
 /** The CQL that LRS search answers (design flow 4). */
 export const LRS_CQL_PROFILE: CqlProfile = {
   contextSets: {
-    cql: ["info:srw/cql-context-set/1/cql-v1.2", "info:srw/cql-context-set/1/cql-v1.1"],
+    // The identifiers of each context set, new and old: clients written for SRW 1.x still send the
+    // http://www.loc.gov/zing/… forms the early specifications gave.
+    cql: [
+      "info:srw/cql-context-set/1/cql-v1.2",
+      "info:srw/cql-context-set/1/cql-v1.1",
+      "http://www.loc.gov/zing/cql/context-sets/cql/v1.1/",
+      // CQL 1.0 called it the "srw" index set.
+      "http://www.loc.gov/zing/cql/srw-indexes/v1.0/",
+    ],
     dc: [
       "info:srw/cql-context-set/1/dc-v1.1",
       "info:srw/cql-context-set/1/dc-v1.0",
       // The spelling the CQL specification's own prefix example uses.
       "info:srw/context-sets/1/dc-v1.1",
+      "http://www.loc.gov/zing/cql/context-sets/dc/v1.1/",
+      "http://www.loc.gov/zing/cql/dc-indexes/v1.0/",
+      // Dublin Core's own namespace, which some clients send for the dc context set.
+      "http://purl.org/dc/elements/1.1/",
     ],
+    // The Bath Profile for SRW 2.0 names one identifier for its context set.
     bath: ["http://zing.z3950.org/cql/bath/2.0/"],
     rec: ["info:srw/cql-context-set/2/rec-1.1", "info:srw/cql-context-set/2/rec-1.0"],
     sort: ["info:srw/cql-context-set/1/sort-v1.0"],

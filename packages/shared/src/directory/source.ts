@@ -11,11 +11,6 @@ export interface DirectorySource {
   isRevoked(fingerprint256: string): boolean;
 }
 
-/** A directory that never changes (tests, tools): one snapshot, nothing revoked. */
-export function fixedDirectory(directory: Directory): DirectorySource {
-  return { current: () => directory, onChange: () => () => {}, isRevoked: () => false };
-}
-
 /**
  * A node's copy of the directory (regional centers and members), kept in
  * SQLite so that a restarted node knows the federation before it reconnects.

@@ -4,7 +4,7 @@ import { toJson } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { type Client, ConnectError, createClient } from "@connectrpc/connect";
 import { Command, Option } from "commander";
-import { ConfigError, loadConfig, type NodeConfig } from "../config.js";
+import { ConfigError, envPrefix, loadConfig, type NodeConfig } from "../config.js";
 import {
   AdminService,
   GetStatusResponseSchema,
@@ -18,6 +18,8 @@ import { DEAD_AFTER_REFUSALS } from "../outbox.js";
 import { createNodeTransport, type NodeTransport } from "../rpc/client.js";
 import { loadIdentity, writeFileAtomic } from "../tls/identity.js";
 import { tierName } from "../tls/pki.js";
+import { VERSION } from "../version.js";
+import { addCheckConfigCommand } from "./check-config.js";
 import { enrollNode } from "./enroll.js";
 
 /** What `serve` needs from a tier: a node with a start/stop life cycle. */
@@ -34,12 +36,23 @@ export function runtimeFile(cfg: NodeConfig): string {
   return join(cfg.dataDir, "node.json");
 }
 
+/** Where a node's config comes from when `--config` is not given (then `<TIER>_CONFIG`, see baseProgram). */
+export const CONFIG_ENV = "LRS_CONFIG";
+
 export function configOption(): Option {
-  return new Option("-c, --config <file>", "the node's TOML config file").makeOptionMandatory();
+  return new Option("-c, --config <file>", "the node's TOML config file")
+    .env(CONFIG_ENV)
+    .makeOptionMandatory();
 }
 
-/** The address this node's CLI uses to reach its own server. */
+/**
+ * The address this node's CLI uses to reach its own server: `listen` (a wildcard host as
+ * loopback), or, when its port is 0 and was chosen at start, the address `serve` wrote down. A
+ * CLI on another machine or container reaches the node by setting `listen` (`<TIER>_LISTEN`).
+ */
 export function ownEndpoint(cfg: NodeConfig): string {
+  if (!cfg.listen.endsWith(":0"))
+    return cfg.listen.replace(/^0\.0\.0\.0:/, "127.0.0.1:").replace(/^\[::\]:/, "[::1]:");
   try {
     const rt = JSON.parse(readFileSync(runtimeFile(cfg), "utf8")) as { address?: string };
     if (rt.address) return rt.address.replace(/^0\.0\.0\.0:/, "127.0.0.1:").replace(/^\[::\]:/, "[::1]:");
@@ -166,10 +179,23 @@ export async function runProgram(program: Command, argv = process.argv): Promise
  */
 export function baseProgram(tier: Tier, createNode: (cfg: NodeConfig) => Promise<ServableNode>): Command {
   const name = `lrs-${tierName(tier)}`;
+  // The config path from the environment: LRS_CONFIG, or the tier's own (MEMBER_CONFIG, …) like
+  // every other setting's override.
+  const tierConfigEnv = `${envPrefix(tier)}_CONFIG`;
+  if (!process.env[CONFIG_ENV]) {
+    if (process.env[tierConfigEnv]) process.env[CONFIG_ENV] = process.env[tierConfigEnv];
+    else delete process.env[CONFIG_ENV]; // set but empty: as if unset
+  }
   const program = new Command(name)
     .description(`LRS ${tierName(tier)} node`)
-    .version("0.1.0")
-    .showHelpAfterError();
+    .version(VERSION)
+    .showHelpAfterError()
+    .addHelpText(
+      "after",
+      `\nEvery command takes its config from --config FILE, else from ${CONFIG_ENV} or ${tierConfigEnv}.`,
+    );
+
+  addCheckConfigCommand(program, tier, configOption);
 
   program
     .command("serve")

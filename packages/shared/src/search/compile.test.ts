@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { CqlDiagnostic, CqlParseError } from "../cql/errors.js";
-import { andPlan, compileQuery, notPlan, orPlan, type SearchPlan } from "./compile.js";
+import { andPlan, compileQuery, MIN_TRUNCATION_STEM, notPlan, orPlan, type SearchPlan } from "./compile.js";
 
 function plan(q: string): SearchPlan {
   return compileQuery(q).plan;
@@ -227,6 +227,20 @@ describe("compileQuery: errors", () => {
     const e = error(q);
     expect(e.diagnostic).toBe(CqlDiagnostic.EmptyTermUnsupported);
     expect(e.position).toBe(q.indexOf('"-- !"'));
+  });
+
+  it("refuses a first word truncated after fewer than three characters, naming the limit (29)", () => {
+    for (const q of ["cql.anywhere=a*", "dc.title=hi*", "a*", 'dc.title any "a* history"']) {
+      const e = error(q);
+      expect(e.diagnostic, q).toBe(CqlDiagnostic.MaskedWordsTooShort);
+      expect(e.diagnosticUri, q).toBe("info:srw/diagnostic/1/29");
+      expect(e.details, q).toBe(String(MIN_TRUNCATION_STEM));
+      expect(e.message, q).toMatch(/at least 3 characters before '\*'/);
+    }
+    expect(match("dc.title=his*")).toContain('"his"*');
+    expect(match('dc.title="history of li*"')).toContain('"li"*');
+    // One CJK character is a word of its own.
+    expect(match("dc.title=中*")).toContain('"中"*');
   });
 
   it("refuses an ISBN or ISSN that is not one, at the term (36)", () => {

@@ -1,7 +1,6 @@
 /**
  * CQL → what SQLite answers: FTS5 MATCH expressions over the search index (the same eight columns
- * in a member's `catalog_fts` and a union catalog's `union_fts`, built by the same rules, see
- * union/describe.ts) and filters that FTS5 cannot express (year ranges, identifiers, whole titles),
+ * in every catalog's index, built by the same rules, see catalog-index/) and filters that FTS5 cannot express (year ranges, identifiers, whole titles),
  * joined by AND/OR/NOT into a {@link SearchPlan}. The engine (engine.ts) turns a plan into SQL.
  *
  * What the indexes and relations mean here:
@@ -39,6 +38,8 @@
  * as a quoted FTS5 string, so that quotes, column names, `AND`/`NEAR`/`^` and other FTS5 syntax in a
  * user's term are only ever searched for as words.
  */
+import type { IndexColumn } from "../catalog-index/columns.js";
+import { issnToken } from "../catalog-index/identifiers.js";
 import type { CqlNode, CqlQuery, CqlSearchClause, CqlTerm } from "../cql/ast.js";
 import { CqlDiagnostic, type CqlDiagnosticCode, CqlParseError } from "../cql/errors.js";
 import { type CqlParseOptions, parseCql } from "../cql/parser.js";
@@ -46,19 +47,6 @@ import { LRS_CQL_PROFILE, validateCql } from "../cql/validate.js";
 import { toFtsDocument, toFtsQuery } from "../match/cjk.js";
 import { normalizeIsbn, normalizeIssn } from "../match/identifiers.js";
 import { normalizeText } from "../match/normalize.js";
-
-/** The columns of both search indexes, in table order. */
-export const FTS_COLUMNS = [
-  "title",
-  "author",
-  "subject",
-  "isbn",
-  "issn",
-  "publisher",
-  "year",
-  "any",
-] as const;
-export type FtsColumn = (typeof FTS_COLUMNS)[number];
 
 /** A condition FTS5 cannot express; the engine writes it as SQL on the catalog's own columns. */
 export type SearchFilter =
@@ -109,7 +97,7 @@ export interface CompiledQuery {
 /** At most this many phrases are tried for the exact-title boost. */
 const MAX_EXACT_TITLES = 8;
 
-const COLUMN_OF: Readonly<Record<string, FtsColumn | undefined>> = {
+const COLUMN_OF: Readonly<Record<string, IndexColumn | undefined>> = {
   "dc.title": "title",
   "dc.creator": "author",
   "dc.subject": "subject",
@@ -252,6 +240,16 @@ export function notPlan(item: SearchPlan): SearchPlan {
 
 // ---------------------------------------------------------------- terms
 
+/**
+ * Fewest characters a truncated first word (`hist*`) must keep before its `*`: a shorter stem
+ * (`a*`) expands to a large part of the index's vocabulary and costs every other caller a slow
+ * search; it is refused with diagnostic 29 (masked words too short). A later word of a term
+ * (`title=="history of li*"`) is bound to the words before it. One character of a CJK script is
+ * enough: it is a word of its own (match/cjk.ts).
+ */
+export const MIN_TRUNCATION_STEM = 3;
+const CJK_CHARACTER = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]/u;
+
 /** A word of a term, with whether it ends in a truncation `*`. */
 interface Word {
   text: string;
@@ -306,6 +304,14 @@ function wordsOf(term: CqlTerm): Word[] {
             term,
             `masking at the start of a word (left truncation) is not supported in '${term.value}'`,
             CqlDiagnostic.MaskingInUnsupportedPosition,
+          );
+        }
+        if (words.length === 0 && [...text].length < MIN_TRUNCATION_STEM && !CJK_CHARACTER.test(text)) {
+          throw fail(
+            term,
+            `a truncated word needs at least ${MIN_TRUNCATION_STEM} characters before '*': '${text}*' would match too many words`,
+            CqlDiagnostic.MaskedWordsTooShort,
+            String(MIN_TRUNCATION_STEM),
           );
         }
         truncated = true;
@@ -371,7 +377,7 @@ function phraseOf(words: readonly Word[]): string | undefined {
   return parts.join(" + ");
 }
 
-function inColumn(column: FtsColumn | undefined, expr: string): string {
+function inColumn(column: IndexColumn | undefined, expr: string): string {
   return column === undefined ? `(${expr})` : `(${column} : (${expr}))`;
 }
 
@@ -470,7 +476,7 @@ class Compiler {
     }
   }
 
-  private text(clause: CqlSearchClause, column: FtsColumn | undefined, positive: boolean): SearchPlan {
+  private text(clause: CqlSearchClause, column: IndexColumn | undefined, positive: boolean): SearchPlan {
     const { term } = clause;
     const relation = clause.relation.base;
     const words = wordsOf(term);
@@ -528,11 +534,6 @@ class Compiler {
     }
     return plan;
   }
-}
-
-/** ISSN "0028-0836" as the index holds it: one token, no hyphen, lower-case x. */
-function issnToken(issn: string): string {
-  return issn.replace("-", "").toLowerCase();
 }
 
 /** `isbn : …` / `issn : …` for a term of one or more numbers. */

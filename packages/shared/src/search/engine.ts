@@ -2,7 +2,12 @@
  * The search engine of one node: a CQL query over the node's own catalog — a union catalog
  * (regional or national center; hits are clusters) or a member's local catalog (hits are records) —
  * ranked, faceted and paged. The same compiled query (compile.ts) runs on both, since both search
- * indexes have the same columns built by the same rules.
+ * indexes have the same columns built by the same rules (catalog-index/).
+ *
+ * This file knows no catalog's tables: each catalog's {@link CatalogDialect} — the member's next to
+ * the member catalog's tables (member-node store/catalog-search.ts), the union catalog's next to
+ * the union catalog (center/search/union-engine.ts) — says how its tables answer a plan, score and
+ * show a hit, and count facets. Here: the plan as SQL, the ranking, paging and the connection.
  *
  * ## Ranking
  *
@@ -35,12 +40,12 @@
  * holdings and publishers of a page's hits are read in one statement each, never per hit.
  */
 import type { Statement } from "better-sqlite3";
-import type { HoldingData } from "../catalog-sync/change-feed.js";
+import { formatAndLanguage } from "../catalog-index/kind.js";
 import type { Database, Sqlite } from "../db.js";
 import { andPlan, type CompiledQuery, compileQuery, type SearchFilter, type SearchPlan } from "./compile.js";
 import { decodeCursor, encodeCursor, MAX_SEARCH_OFFSET, queryHash } from "./cursor.js";
 import type { EngineHit, EngineHolding, EngineResult } from "./engine-types.js";
-import { formatAndLanguage, publisherOfBlob, titleMatches, vernacularTitleOf } from "./record-info.js";
+import { titleMatches, vernacularTitleOf } from "./record-info.js";
 
 /** The ranking's constants (see the head of this file). */
 export const RANKING = {
@@ -57,18 +62,6 @@ export const RANKING = {
 export const MAX_SEARCH_LIMIT = 1000;
 /** Values per facet unless asked otherwise. */
 export const DEFAULT_FACET_LIMIT = 10;
-
-/** A union catalog to search: its database and the node id its cluster ids carry ("<nodeId>:c<n>"). */
-export interface UnionSearchSource {
-  db: Database | Sqlite;
-  nodeId: string;
-}
-
-/** A member's catalog to search: its database and the member's institution id. */
-export interface MemberSearchSource {
-  db: Database | Sqlite;
-  institutionId: string;
-}
 
 export interface SearchOptions {
   /** Hits per page, 0 to {@link MAX_SEARCH_LIMIT}; 0 asks for the total (and facets) only. */
@@ -89,256 +82,103 @@ export interface SearchOptions {
   now?: () => Date;
 }
 
-/** {@link SearchOptions} for a member catalog: the member asks for itself unless told otherwise. */
-export type MemberSearchOptions = Omit<SearchOptions, "regionOf"> & {
-  regionOf?: (institutionId: string) => string | undefined;
-};
+// ---------------------------------------------------------------- searching
 
-/**
- * Searches a union catalog: hits are clusters (id "<nodeId>:c<n>"), with the preferred record's
- * description and every holding institution, nearest to `onBehalfOf` first.
- *
- * @throws {CqlParseError} for a query that cannot be parsed, is not supported or has a term that
- *   cannot be searched; {@link SearchCursorError} for a cursor of another query; RangeError for a
- *   limit out of range.
- */
-export function searchUnion(source: UnionSearchSource, query: string, opts: SearchOptions): EngineResult {
-  const compiled = compileQuery(query);
-  const db = sqliteOf(source.db);
-  ensureFunctions(db);
-  const hash = queryHash("union", compiled.canonical);
-  const { limit, offset } = pageOf(opts, hash);
-  const thisYear = (opts.now?.() ?? new Date()).getUTCFullYear();
-  const dialect = unionDialect(source.nodeId);
-
-  const p = new Params();
-  const ctes = matchCtes(compiled, dialect, p);
-  let exact = "0";
-  let exactCte = "";
-  if (compiled.exactTitleMatch !== undefined) {
-    exactCte = `, e AS MATERIALIZED (SELECT DISTINCT r.cluster_id AS hid FROM union_fts
-        CROSS JOIN union_records r ON r.rid = union_fts.rowid WHERE union_fts MATCH ${p.bind(compiled.exactTitleMatch)})`;
-    exact = `(CASE WHEN m.hid IN (SELECT hid FROM e)
-        THEN lrs_search_title_is(c.title, c.title_vernacular, ${p.bind(JSON.stringify(compiled.exactTitles))}, 0)
-        ELSE 0 END)`;
-  }
-  const score = scoreSql("m.rel", exact, "c.institution_count", "c.year", p.bind(thisYear));
-  const sql = `WITH ${ctes}${exactCte},
-    s AS (SELECT c.id AS hid, c.title, c.title_vernacular, c.author, c.year, c.language, c.format, c.isbns, c.issns,
-            c.preferred_rid, ${score} AS score
-          FROM m CROSS JOIN union_clusters c ON c.id = m.hid)
-    SELECT s.*, COUNT(*) OVER () AS total FROM s
-    ORDER BY ${orderBy(compiled)} LIMIT ${p.bind(limit)} OFFSET ${p.bind(offset)}`;
-  const rows = limit === 0 ? [] : (run(db, sql, p) as UnionRow[]);
-  // No row: nothing matched, or the page lies past the end (or none was asked for) and only a count tells.
-  const total = rows[0]?.total ?? (offset === 0 && limit > 0 ? 0 : countMatches(db, compiled, dialect));
-
-  const regionOf = memoize(opts.regionOf);
-  const onBehalfOf = opts.onBehalfOf;
-  const ownRegion = opts.ownRegion ?? (onBehalfOf === undefined ? undefined : regionOf(onBehalfOf));
-  const holdings = unionHoldings(
-    db,
-    rows.map((r) => r.hid),
-    (inst) => regionOf(inst) ?? "",
-    onBehalfOf,
-    ownRegion,
-  );
-  const publishers = new Map<number, string>();
-  for (const r of all(db, PUBLISHER_SQL, JSON.stringify(rows.map((x) => x.preferred_rid))) as Array<{
-    rid: number;
-    marc: Buffer;
-  }>) {
-    publishers.set(r.rid, publisherOfBlob(r.marc));
-  }
-  const hits: EngineHit[] = rows.map((r) => ({
-    id: `${source.nodeId}:c${r.hid}`,
-    title: r.title || r.title_vernacular,
-    author: r.author,
-    year: r.year,
-    publisher: publishers.get(r.preferred_rid) ?? "",
-    language: r.language,
-    format: r.format,
-    isbns: list(r.isbns),
-    issns: list(r.issns),
-    score: r.score,
-    holdings: holdings.get(r.hid) ?? [],
-  }));
-  const result: EngineResult = { total, hits };
-  const next = offset + hits.length;
-  if (hits.length > 0 && next < total && next <= MAX_SEARCH_OFFSET)
-    result.nextCursor = encodeCursor(next, hash);
-  if (opts.facets) {
-    result.facets = unionFacets(db, compiled, dialect, opts.facetLimit ?? DEFAULT_FACET_LIMIT, (inst) =>
-      regionOf(inst),
-    );
-  }
-  return result;
-}
-
-/**
- * Searches a member's local catalog: hits are records (id "<institutionId>/<recordId>", as the
- * wire's LOCAL hits), each with the member's own holding (its items) when it has items.
- * `onBehalfOf` defaults to the member itself.
- *
- * @throws as {@link searchUnion}.
- */
-export function searchMember(
-  source: MemberSearchSource,
-  query: string,
-  opts: MemberSearchOptions,
-): EngineResult {
-  const compiled = compileQuery(query);
-  const db = sqliteOf(source.db);
-  ensureFunctions(db);
-  const hash = queryHash("member", compiled.canonical);
-  const { limit, offset } = pageOf(opts, hash);
-  const thisYear = (opts.now?.() ?? new Date()).getUTCFullYear();
-  const dialect = memberDialect(source.institutionId);
-
-  const p = new Params();
-  const ctes = matchCtes(compiled, dialect, p);
-  let exact = "0";
-  let exactCte = "";
-  if (compiled.exactTitleMatch !== undefined) {
-    exactCte = `, e AS MATERIALIZED (SELECT rowid AS hid FROM catalog_fts WHERE catalog_fts MATCH ${p.bind(compiled.exactTitleMatch)})`;
-    exact = `(CASE WHEN m.hid IN (SELECT hid FROM e)
-        THEN lrs_search_title_is_marc(d.title, d.marc, ${p.bind(JSON.stringify(compiled.exactTitles))}, 0)
-        ELSE 0 END)`;
-  }
-  const score = scoreSql("s0.rel", "s0.exact", "s0.items", "s0.year", p.bind(thisYear));
-  const sql = `WITH ${ctes}${exactCte},
-    s0 AS MATERIALIZED (SELECT d.id AS hid, d.record_id, d.title, d.author, d.pub_year AS year, d.isbns, d.issns,
-            m.rel, ${exact} AS exact,
-            (SELECT COUNT(*) FROM catalog_items i WHERE i.record_id = d.record_id) AS items
-          FROM m CROSS JOIN catalog_records d ON d.id = m.hid),
-    s AS (SELECT s0.*, ${score} AS score FROM s0)
-    SELECT s.*, COUNT(*) OVER () AS total FROM s
-    ORDER BY ${orderBy(compiled)} LIMIT ${p.bind(limit)} OFFSET ${p.bind(offset)}`;
-  const rows = limit === 0 ? [] : (run(db, sql, p) as MemberRow[]);
-  // No row: nothing matched, or the page lies past the end (or none was asked for) and only a count tells.
-  const total = rows[0]?.total ?? (offset === 0 && limit > 0 ? 0 : countMatches(db, compiled, dialect));
-
-  const inst = source.institutionId;
-  const regionOf = memoize(opts.regionOf ?? (() => undefined));
-  const onBehalfOf = opts.onBehalfOf ?? inst;
-  const ownRegion = opts.ownRegion ?? regionOf(onBehalfOf);
-  const region = regionOf(inst) ?? (onBehalfOf === inst ? (ownRegion ?? "") : "");
-  const marcs = new Map<number, Buffer>();
-  for (const r of all(db, MEMBER_MARC_SQL, JSON.stringify(rows.map((x) => x.hid))) as Array<{
-    id: number;
-    marc: Buffer;
-  }>) {
-    marcs.set(r.id, r.marc);
-  }
-  const items = new Map<string, Array<{ call_number: string; location: string }>>();
-  for (const r of all(db, MEMBER_ITEMS_SQL, JSON.stringify(rows.map((x) => x.record_id))) as Array<{
-    record_id: string;
-    call_number: string;
-    location: string;
-  }>) {
-    const list = items.get(r.record_id) ?? [];
-    list.push(r);
-    items.set(r.record_id, list);
-  }
-  const hits: EngineHit[] = rows.map((r) => {
-    const marc = marcs.get(r.hid);
-    const kind = marc ? formatAndLanguage(marc) : { format: "", language: "" };
-    const own = items.get(r.record_id) ?? [];
-    const holdings: EngineHolding[] =
-      own.length === 0
-        ? []
-        : [
-            {
-              institutionId: inst,
-              region,
-              proximity: proximityOf(inst, region, onBehalfOf, ownRegion),
-              items: own.length,
-              locations: distinct(own.map((x) => x.location)),
-              callNumber: own.find((x) => x.call_number !== "")?.call_number ?? "",
-            },
-          ];
-    return {
-      id: `${inst}/${r.record_id}`,
-      title: r.title,
-      author: r.author,
-      year: r.year,
-      publisher: marc ? publisherOfBlob(marc) : "",
-      language: kind.language,
-      format: kind.format,
-      isbns: list(r.isbns),
-      issns: list(r.issns),
-      score: r.score,
-      holdings,
-    };
-  });
-  const result: EngineResult = { total, hits };
-  const next = offset + hits.length;
-  if (hits.length > 0 && next < total && next <= MAX_SEARCH_OFFSET)
-    result.nextCursor = encodeCursor(next, hash);
-  if (opts.facets) {
-    result.facets = memberFacets(
-      db,
-      compiled,
-      dialect,
-      opts.facetLimit ?? DEFAULT_FACET_LIMIT,
-      inst,
-      region,
-      total,
-    );
-  }
-  return result;
-}
-
-// ---------------------------------------------------------------- rows
-
-interface UnionRow {
-  hid: number;
-  title: string;
-  title_vernacular: string;
-  author: string;
-  year: string;
-  language: string;
-  format: string;
-  isbns: string;
-  issns: string;
-  preferred_rid: number;
-  score: number;
-  total: number;
-}
-
-interface MemberRow {
-  hid: number;
-  record_id: string;
-  title: string;
-  author: string;
-  year: string;
-  isbns: string;
-  issns: string;
-  score: number;
-  total: number;
-}
-
-const PUBLISHER_SQL = "SELECT rid, marc FROM union_records WHERE rid IN (SELECT value FROM json_each(?))";
-const UNION_HOLDINGS_SQL = `SELECT cluster_id, institution_id, holdings FROM union_records
-  WHERE cluster_id IN (SELECT value FROM json_each(?)) ORDER BY cluster_id, institution_id, record_id`;
-const MEMBER_MARC_SQL = "SELECT id, marc FROM catalog_records WHERE id IN (SELECT value FROM json_each(?))";
-const MEMBER_ITEMS_SQL = `SELECT record_id, call_number, location FROM catalog_items
-  WHERE record_id IN (SELECT value FROM json_each(?)) ORDER BY record_id, position`;
-
-function list(s: string): string[] {
+/** A space-separated list column as an array. */
+export function list(s: string): string[] {
   return s === "" ? [] : s.split(" ");
 }
 
-function distinct(values: readonly string[]): string[] {
+export function distinct(values: readonly string[]): string[] {
   return [...new Set(values.filter((v) => v !== ""))];
 }
 
-function memoize(fn: (id: string) => string | undefined): (id: string) => string | undefined {
+export function memoize(fn: (id: string) => string | undefined): (id: string) => string | undefined {
   const cache = new Map<string, string | undefined>();
   return (id) => {
     if (!cache.has(id)) cache.set(id, fn(id));
     return cache.get(id);
   };
+}
+
+/** What a catalog's page query returns for each hit (besides its own columns). */
+export interface PageRow {
+  hid: number;
+  /** title, author, year: what sortBy orders by. */
+  title: string;
+  author: string;
+  year: string;
+  /** Space-separated ISBN-13s and ISSNs the hit shows. */
+  isbns: string;
+  issns: string;
+  score: number;
+  total: number;
+}
+
+/** Facets of a result: region, institution, year, language, format. */
+export type Facets = NonNullable<EngineResult["facets"]>;
+
+/** What the page query of a catalog is built from. */
+export interface PageQuery {
+  compiled: CompiledQuery;
+  p: Params;
+  /** `:pN` of this year, for the recency boost. */
+  thisYear: string;
+}
+
+/** How one catalog's tables answer a search (see the head of this file). */
+export interface CatalogDialect<Row extends PageRow> {
+  /** Which catalog a cursor belongs to: a cursor of another kind is refused. */
+  kind: string;
+  match: MatchDialect;
+  /**
+   * The CTEs after the match `m` (each beginning with ", "), the last one `s`: each hit with
+   * `hid`, `title`, `author`, `year` (what sortBy orders by) and `score` (see {@link scoreSql}).
+   */
+  scored(q: PageQuery): string;
+  /** The hits of a page, from its rows, reading what they show in one statement each. */
+  hits(db: Sqlite, rows: readonly Row[]): EngineHit[];
+  /** Facets over the whole result. */
+  facets(db: Sqlite, compiled: CompiledQuery, limit: number, total: number): Facets;
+}
+
+/**
+ * Searches one catalog through its dialect: the page of hits (by score, or sortBy), the total, the
+ * cursor of the next page and, when asked, the facets.
+ *
+ * @throws {CqlParseError} for a query that cannot be parsed, is not supported or has a term that
+ *   cannot be searched; {@link SearchCursorError} for a cursor of another query; RangeError for a
+ *   limit out of range.
+ */
+export function searchCatalog<Row extends PageRow>(
+  db: Database | Sqlite,
+  dialect: CatalogDialect<Row>,
+  query: string,
+  opts: Pick<SearchOptions, "limit" | "cursor" | "facets" | "facetLimit" | "now">,
+): EngineResult {
+  const compiled = compileQuery(query);
+  const sqlite = sqliteOf(db);
+  ensureFunctions(sqlite);
+  const hash = queryHash(dialect.kind, compiled.canonical);
+  const { limit, offset } = pageOf(opts, hash);
+  const p = new Params();
+  const thisYear = p.bind((opts.now?.() ?? new Date()).getUTCFullYear());
+  const sql = `WITH ${matchCtes(compiled, dialect.match, p)}${dialect.scored({ compiled, p, thisYear })}
+    SELECT s.*, COUNT(*) OVER () AS total FROM s
+    ORDER BY ${orderBy(compiled)} LIMIT ${p.bind(limit)} OFFSET ${p.bind(offset)}`;
+  const rows = limit === 0 ? [] : (run(sqlite, sql, p) as Row[]);
+  // No row: nothing matched, or the page lies past the end (or none was asked for) and only a count tells.
+  const total =
+    rows[0]?.total ?? (offset === 0 && limit > 0 ? 0 : countMatches(sqlite, compiled, dialect.match));
+  const hits = dialect.hits(sqlite, rows);
+  const result: EngineResult = { total, hits };
+  const next = offset + hits.length;
+  if (hits.length > 0 && next < total && next <= MAX_SEARCH_OFFSET)
+    result.nextCursor = encodeCursor(next, hash);
+  if (opts.facets) {
+    result.facets = dialect.facets(sqlite, compiled, opts.facetLimit ?? DEFAULT_FACET_LIMIT, total);
+  }
+  return result;
 }
 
 function pageOf(opts: { limit: number; cursor?: string }, hash: string): { limit: number; offset: number } {
@@ -350,7 +190,7 @@ function pageOf(opts: { limit: number; cursor?: string }, hash: string): { limit
 
 const PROXIMITY_ORDER = { own: 0, region: 1, other: 2 } as const;
 
-function proximityOf(
+export function proximityOf(
   institutionId: string,
   region: string,
   onBehalfOf: string | undefined,
@@ -362,7 +202,7 @@ function proximityOf(
 }
 
 /** Nearest first: own institution, own region, the rest; within each, most items first. */
-function byProximity(a: EngineHolding, b: EngineHolding): number {
+export function byProximity(a: EngineHolding, b: EngineHolding): number {
   return (
     PROXIMITY_ORDER[a.proximity] - PROXIMITY_ORDER[b.proximity] ||
     b.items - a.items ||
@@ -370,59 +210,10 @@ function byProximity(a: EngineHolding, b: EngineHolding): number {
   );
 }
 
-/** Holdings by institution of the given clusters, in one statement. */
-function unionHoldings(
-  db: Sqlite,
-  clusters: readonly number[],
-  regionOf: (institutionId: string) => string,
-  onBehalfOf: string | undefined,
-  ownRegion: string | undefined,
-): Map<number, EngineHolding[]> {
-  const out = new Map<number, EngineHolding[]>();
-  if (clusters.length === 0) return out;
-  const acc = new Map<number, Map<string, { items: number; locations: Set<string>; callNumber: string }>>();
-  for (const r of all(db, UNION_HOLDINGS_SQL, JSON.stringify(clusters)) as Array<{
-    cluster_id: number;
-    institution_id: string;
-    holdings: string;
-  }>) {
-    let byInst = acc.get(r.cluster_id);
-    if (!byInst) {
-      byInst = new Map();
-      acc.set(r.cluster_id, byInst);
-    }
-    let h = byInst.get(r.institution_id);
-    if (!h) {
-      h = { items: 0, locations: new Set(), callNumber: "" };
-      byInst.set(r.institution_id, h);
-    }
-    for (const item of JSON.parse(r.holdings) as HoldingData[]) {
-      h.items++;
-      if (item.location) h.locations.add(item.location);
-      if (!h.callNumber && item.callNumber) h.callNumber = item.callNumber;
-    }
-  }
-  for (const [cluster, byInst] of acc) {
-    const holdings = [...byInst].map(([institutionId, h]) => {
-      const region = regionOf(institutionId);
-      return {
-        institutionId,
-        region,
-        proximity: proximityOf(institutionId, region, onBehalfOf, ownRegion),
-        items: h.items,
-        locations: [...h.locations],
-        callNumber: h.callNumber,
-      };
-    });
-    out.set(cluster, holdings.sort(byProximity));
-  }
-  return out;
-}
-
 // ---------------------------------------------------------------- SQL
 
 /** Named parameters of one statement, `:p0`, `:p1`… in the order they are written. */
-class Params {
+export class Params {
   readonly values: Record<string, unknown> = {};
   #n = 0;
 
@@ -433,8 +224,8 @@ class Params {
   }
 }
 
-/** How one catalog's tables answer the parts of a plan. */
-interface Dialect {
+/** How one catalog's tables answer the parts of a plan: what a match (`m`: hid, rel) is made of. */
+export interface MatchDialect {
   /** The FTS5 table. */
   fts: string;
   /** The index rowid of a matching row (a record). */
@@ -452,113 +243,7 @@ interface Dialect {
   filter(f: SearchFilter, p: Params, use: { cluster: boolean }): string;
 }
 
-function unionDialect(nodeId: string): Dialect {
-  return {
-    fts: "union_fts",
-    rowid: "r.rid",
-    hit: "r.cluster_id",
-    grouped: true,
-    from(text, needsCluster) {
-      const cluster = needsCluster ? " JOIN union_clusters c ON c.id = r.cluster_id" : "";
-      if (text === "driver") return `f CROSS JOIN union_records r ON r.rid = f.fid${cluster}`;
-      return `union_records r${cluster}${text === "rank" ? " LEFT JOIN f ON f.fid = r.rid" : ""}`;
-    },
-    filter(f, p, use) {
-      switch (f.kind) {
-        case "year":
-          use.cluster = true;
-          return yearSql("c.year", f.ranges, p);
-        case "exactTitle":
-          return `lrs_search_title_is(json_extract(r.summary, '$.title'), json_extract(r.summary, '$.titleVernacular'),
-            ${p.bind(JSON.stringify(f.titles))}, ${f.prefix ? 1 : 0})`;
-        case "identifier":
-          return unionIdentifierSql(nodeId, f, p);
-        default: {
-          const _never: never = f;
-          return _never;
-        }
-      }
-    },
-  };
-}
-
-function unionIdentifierSql(
-  nodeId: string,
-  f: Extract<SearchFilter, { kind: "identifier" }>,
-  p: Params,
-): string {
-  const clusterPrefix = `${nodeId}:c`;
-  if (f.prefix) {
-    const values = p.bind(JSON.stringify(f.values));
-    const forms = [
-      "r.record_id",
-      "r.institution_id || '/' || r.record_id",
-      `${p.bind(clusterPrefix)} || r.cluster_id`,
-    ];
-    return `EXISTS (SELECT 1 FROM json_each(${values}) j
-      WHERE ${forms.map((x) => `substr(${x}, 1, length(j.value)) = j.value`).join(" OR ")})`;
-  }
-  const clusters: number[] = [];
-  const refs: Array<[string, string]> = [];
-  for (const v of f.values) {
-    if (v.startsWith(clusterPrefix) && /^\d{1,15}$/.test(v.slice(clusterPrefix.length))) {
-      clusters.push(Number(v.slice(clusterPrefix.length)));
-    }
-    const slash = v.indexOf("/");
-    if (slash > 0) refs.push([v.slice(0, slash), v.slice(slash + 1)]);
-  }
-  const parts = [`r.record_id IN (SELECT value FROM json_each(${p.bind(JSON.stringify(f.values))}))`];
-  if (clusters.length > 0) {
-    const nums = p.bind(JSON.stringify(clusters));
-    parts.push(
-      `r.cluster_id IN (SELECT value FROM json_each(${nums})
-        UNION SELECT cluster_id FROM union_cluster_aliases WHERE alias IN (SELECT value FROM json_each(${nums})))`,
-    );
-  }
-  if (refs.length > 0) {
-    parts.push(`(r.institution_id, r.record_id) IN
-      (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(${p.bind(JSON.stringify(refs))}))`);
-  }
-  return `(${parts.join(" OR ")})`;
-}
-
-function memberDialect(institutionId: string): Dialect {
-  return {
-    fts: "catalog_fts",
-    rowid: "d.id",
-    hit: "d.id",
-    grouped: false,
-    from(text) {
-      if (text === "driver") return "f CROSS JOIN catalog_records d ON d.id = f.fid";
-      return `catalog_records d${text === "rank" ? " LEFT JOIN f ON f.fid = d.id" : ""}`;
-    },
-    filter(f, p) {
-      switch (f.kind) {
-        case "year":
-          return yearSql("d.pub_year", f.ranges, p);
-        case "exactTitle":
-          return `lrs_search_title_is_marc(d.title, d.marc, ${p.bind(JSON.stringify(f.titles))}, ${f.prefix ? 1 : 0})`;
-        case "identifier": {
-          // "member/record" is how LOCAL hits name a record; the record id alone works too.
-          const own = `${institutionId}/`;
-          const values = [
-            ...new Set(f.values.flatMap((v) => (v.startsWith(own) ? [v, v.slice(own.length)] : [v]))),
-          ];
-          const bound = p.bind(JSON.stringify(values));
-          return f.prefix
-            ? `EXISTS (SELECT 1 FROM json_each(${bound}) j WHERE substr(d.record_id, 1, length(j.value)) = j.value)`
-            : `d.record_id IN (SELECT value FROM json_each(${bound}))`;
-        }
-        default: {
-          const _never: never = f;
-          return _never;
-        }
-      }
-    },
-  };
-}
-
-function yearSql(column: string, ranges: ReadonlyArray<readonly [number, number]>, p: Params): string {
+export function yearSql(column: string, ranges: ReadonlyArray<readonly [number, number]>, p: Params): string {
   if (ranges.length === 0) return "0";
   const within = ranges.map(
     ([lo, hi]) => `CAST(${column} AS INTEGER) BETWEEN ${p.bind(lo)} AND ${p.bind(hi)}`,
@@ -567,7 +252,7 @@ function yearSql(column: string, ranges: ReadonlyArray<readonly [number, number]
 }
 
 /** The plan as an SQL condition on one matching row (text parts through the FTS index). */
-function planSql(plan: SearchPlan, d: Dialect, p: Params, use: { cluster: boolean }): string {
+function planSql(plan: SearchPlan, d: MatchDialect, p: Params, use: { cluster: boolean }): string {
   switch (plan.kind) {
     case "fts":
       return `${d.rowid} IN (SELECT rowid FROM ${d.fts} WHERE ${d.fts} MATCH ${p.bind(plan.match)})`;
@@ -609,7 +294,7 @@ function rankingMatches(plan: SearchPlan): string[] {
  * When the plan is a text part AND other conditions, the text part drives (only its rows are
  * looked at); otherwise every row of the catalog is tested.
  */
-function matchCtes(compiled: CompiledQuery, d: Dialect, p: Params): string {
+export function matchCtes(compiled: CompiledQuery, d: MatchDialect, p: Params): string {
   const plan = compiled.plan;
   let driver: string | undefined;
   let rest: SearchPlan | undefined;
@@ -641,7 +326,13 @@ function matchCtes(compiled: CompiledQuery, d: Dialect, p: Params): string {
   return `${f}m AS MATERIALIZED (SELECT ${d.hit} AS hid, ${rel} AS rel FROM ${d.from(text, use.cluster)}${where}${group})`;
 }
 
-function scoreSql(rel: string, exact: string, holdings: string, year: string, thisYear: string): string {
+export function scoreSql(
+  rel: string,
+  exact: string,
+  holdings: string,
+  year: string,
+  thisYear: string,
+): string {
   const from = RANKING.recencyFrom;
   const recency = `(CASE WHEN ${year} GLOB '[0-9][0-9][0-9][0-9]'
       THEN max(0.0, min(1.0, (CAST(${year} AS REAL) - ${from}) / max(1.0, ${thisYear} - ${from}))) ELSE 0.0 END)`;
@@ -678,7 +369,7 @@ function orderBy(compiled: CompiledQuery): string {
   return parts.join(", ");
 }
 
-function countMatches(db: Sqlite, compiled: CompiledQuery, d: Dialect): number {
+function countMatches(db: Sqlite, compiled: CompiledQuery, d: MatchDialect): number {
   const p = new Params();
   const sql = `WITH ${matchCtes(compiled, d, p)} SELECT COUNT(*) AS n FROM m`;
   return (run(db, sql, p)[0] as { n: number }).n;
@@ -686,96 +377,11 @@ function countMatches(db: Sqlite, compiled: CompiledQuery, d: Dialect): number {
 
 // ---------------------------------------------------------------- facets
 
-type Facets = NonNullable<EngineResult["facets"]>;
-
-function unionFacets(
-  db: Sqlite,
-  compiled: CompiledQuery,
-  d: Dialect,
-  limit: number,
-  regionOf: (institutionId: string) => string | undefined,
-): Facets {
-  const p = new Params();
-  // h: each hit with each institution holding it, once; g: the region of each of those
-  // institutions, one regionOf call per institution rather than per holding.
-  const sql = `WITH ${matchCtes(compiled, d, p)},
-    h AS MATERIALIZED (SELECT DISTINCT m.hid, r.institution_id AS inst
-      FROM m CROSS JOIN union_records r ON r.cluster_id = m.hid),
-    g AS MATERIALIZED (SELECT inst, lrs_search_region(inst) AS region FROM (SELECT DISTINCT inst FROM h))
-    SELECT 'summary' AS facet, c.year AS a, c.language AS b, c.format AS x, COUNT(*) AS n
-      FROM m CROSS JOIN union_clusters c ON c.id = m.hid GROUP BY c.year, c.language, c.format
-    UNION ALL
-    SELECT 'institution', inst, NULL, NULL, COUNT(*) FROM h GROUP BY inst
-    UNION ALL
-    SELECT 'region', g.region, NULL, NULL, COUNT(DISTINCT h.hid) FROM h JOIN g ON g.inst = h.inst GROUP BY g.region`;
-  const rows = withRegions(regionOf, () => run(db, sql, p)) as Array<{
-    facet: string;
-    a: string;
-    b: string | null;
-    x: string | null;
-    n: number;
-  }>;
-  const years = new Map<string, number>();
-  const languages = new Map<string, number>();
-  const formats = new Map<string, number>();
-  const institutions = new Map<string, number>();
-  const regions = new Map<string, number>();
-  const add = (m: Map<string, number>, k: string, n: number) => m.set(k, (m.get(k) ?? 0) + n);
-  for (const r of rows) {
-    if (r.facet === "summary") {
-      add(years, r.a, r.n);
-      add(languages, r.b ?? "", r.n);
-      add(formats, r.x ?? "", r.n);
-    } else if (r.facet === "institution") {
-      add(institutions, r.a, r.n);
-    } else {
-      add(regions, r.a, r.n);
-    }
-  }
-  return [
-    { name: "region", values: top(regions, limit) },
-    { name: "institution", values: top(institutions, limit) },
-    { name: "year", values: yearFacet(years, limit) },
-    { name: "language", values: top(languages, limit) },
-    { name: "format", values: top(formats, limit) },
-  ];
-}
-
-function memberFacets(
-  db: Sqlite,
-  compiled: CompiledQuery,
-  d: Dialect,
-  limit: number,
-  institutionId: string,
-  region: string,
-  total: number,
-): Facets {
-  const p = new Params();
-  const sql = `WITH ${matchCtes(compiled, d, p)}
-    SELECT d.pub_year AS year, lrs_search_marc_kind(d.marc) AS kind, COUNT(*) AS n
-    FROM m CROSS JOIN catalog_records d ON d.id = m.hid GROUP BY 1, 2`;
-  const years = new Map<string, number>();
-  const languages = new Map<string, number>();
-  const formats = new Map<string, number>();
-  const add = (m: Map<string, number>, k: string, n: number) => m.set(k, (m.get(k) ?? 0) + n);
-  for (const r of run(db, sql, p) as Array<{ year: string; kind: string; n: number }>) {
-    const [format = "", language = ""] = r.kind.split(KIND_SEPARATOR);
-    add(years, r.year, r.n);
-    add(formats, format, r.n);
-    add(languages, language, r.n);
-  }
-  const own = (value: string) => (value === "" || total === 0 ? [] : [{ value, count: total }]);
-  return [
-    { name: "region", values: own(region) },
-    { name: "institution", values: own(institutionId) },
-    { name: "year", values: yearFacet(years, limit) },
-    { name: "language", values: top(languages, limit) },
-    { name: "format", values: top(formats, limit) },
-  ];
-}
-
 /** The `limit` most frequent values, known ones only; ties in value order. */
-function top(counts: ReadonlyMap<string, number>, limit: number): Array<{ value: string; count: number }> {
+export function top(
+  counts: ReadonlyMap<string, number>,
+  limit: number,
+): Array<{ value: string; count: number }> {
   return [...counts]
     .filter(([value, count]) => value !== "" && count > 0)
     .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
@@ -787,7 +393,7 @@ function top(counts: ReadonlyMap<string, number>, limit: number): Array<{ value:
  * Years, or decades ("1990-1999", which `dc.date within "1990 1999"` selects) when the result
  * spans more years than the facet shows.
  */
-function yearFacet(
+export function yearFacet(
   counts: ReadonlyMap<string, number>,
   limit: number,
 ): Array<{ value: string; count: number }> {
@@ -804,13 +410,14 @@ function yearFacet(
 
 // ---------------------------------------------------------------- the connection
 
-const KIND_SEPARATOR = "\u001f";
+/** Separates format and language in what `lrs_search_marc_kind(marc)` returns. */
+export const KIND_SEPARATOR = "\u001f";
 const statements = new WeakMap<Sqlite, Map<string, Statement>>();
 const STATEMENT_CACHE = 256;
 const withFunctions = new WeakSet<Sqlite>();
 let regionLookup: ((institutionId: string) => string | undefined) | undefined;
 
-function sqliteOf(db: Database | Sqlite): Sqlite {
+export function sqliteOf(db: Database | Sqlite): Sqlite {
   return "sqlite" in db ? db.sqlite : db;
 }
 
@@ -832,17 +439,17 @@ function prepare(db: Sqlite, sql: string): Statement {
   return stmt;
 }
 
-function run(db: Sqlite, sql: string, p: Params): unknown[] {
+export function run(db: Sqlite, sql: string, p: Params): unknown[] {
   const stmt = prepare(db, sql);
   return Object.keys(p.values).length === 0 ? stmt.all() : stmt.all(p.values);
 }
 
-function all(db: Sqlite, sql: string, ...args: unknown[]): unknown[] {
+export function all(db: Sqlite, sql: string, ...args: unknown[]): unknown[] {
   return prepare(db, sql).all(...args);
 }
 
 /** Runs `fn` with `lrs_search_region()` answering from `regionOf` (statements run synchronously). */
-function withRegions<T>(regionOf: (institutionId: string) => string | undefined, fn: () => T): T {
+export function withRegions<T>(regionOf: (institutionId: string) => string | undefined, fn: () => T): T {
   const outer = regionLookup;
   regionLookup = regionOf;
   try {

@@ -3,8 +3,6 @@ export {
   type CompiledQuery,
   compileCql,
   compileQuery,
-  FTS_COLUMNS,
-  type FtsColumn,
   notPlan,
   orPlan,
   type SearchFilter,
@@ -14,17 +12,16 @@ export {
 export * from "./convert.js";
 export { MAX_SEARCH_OFFSET, SearchCursorError } from "./cursor.js";
 export * from "./deadline.js";
+/** What a catalog's dialect builds its SQL with (see engine.ts): `engineSql.matchCtes`, `engineSql.Params`… */
+export * as engineSql from "./engine.js";
 export {
+  type CatalogDialect,
   DEFAULT_FACET_LIMIT,
   MAX_SEARCH_LIMIT,
-  type MemberSearchOptions,
-  type MemberSearchSource,
   RANKING,
   type SearchOptions,
-  searchMember,
-  searchUnion,
-  type UnionSearchSource,
+  searchCatalog,
 } from "./engine.js";
 export * from "./engine-types.js";
 export * from "./query-error.js";
-export { formatAndLanguage } from "./record-info.js";
+export { publisherOfBlob } from "./record-info.js";

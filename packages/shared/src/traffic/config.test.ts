@@ -23,13 +23,13 @@ const member =
 const national = 'id = "nat"\nname = "National"\nlisten = "127.0.0.1:7000"\n';
 
 describe("traffic, metrics and dashboard settings", () => {
-  it("count, write every minute, keep a week, and listen on loopback by default", () => {
+  it("count, write every minute, keep a week, and listen on loopback on fixed ports by default", () => {
     const m = loadConfig(Tier.MEMBER, file(member), {});
     expect(m.traffic).toEqual({ enabled: true, flush_interval: 60_000, retention: 7 * 86_400_000 });
-    expect(m.metricsListen).toBe("127.0.0.1:0");
+    expect(m.metricsListen).toBe("127.0.0.1:9464");
     expect(m.dashboardListen).toBeUndefined();
     const n = loadConfig(Tier.NATIONAL, file(national), {});
-    expect(n.dashboardListen).toBe("127.0.0.1:0");
+    expect(n.dashboardListen).toBe("127.0.0.1:8080");
     expect(n.dashboardToken).toBeUndefined();
   });
 

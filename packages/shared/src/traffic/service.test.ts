@@ -10,9 +10,7 @@ import {
 } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { Database } from "../db.js";
-import { fixedDirectory } from "../directory/source.js";
-import { Tier } from "../gen/lrs/v1/common_pb.js";
-import { type Directory, DirectorySchema } from "../gen/lrs/v1/directory_pb.js";
+import type { Directory } from "../gen/lrs/v1/directory_pb.js";
 import { RequestSchema } from "../gen/lrs/v1/ill_pb.js";
 import { DeliverResponseSchema, IllService } from "../gen/lrs/v1/ill_service_pb.js";
 import { Scope, SearchResponseSchema, SearchService } from "../gen/lrs/v1/search_pb.js";
@@ -22,6 +20,7 @@ import { envelopeOf } from "../iso18626/envelope.js";
 import { createLogger } from "../log.js";
 import { sharedMigrations } from "../migrations.js";
 import { peerKey } from "../rpc/peer.js";
+import { fixedDirectory, NAT, NORTH_A, NORTH_RC, standardDirectory } from "../testing/index.js";
 import type { NodeIdentity } from "../tls/pki.js";
 import type { TrafficBlock } from "./cells.js";
 import { blockToWire } from "./convert.js";
@@ -35,21 +34,8 @@ const log = createLogger("test");
 const MIN = 60_000;
 const NOW = 29_000_000 * MIN;
 
-const DIRECTORY: Directory = create(DirectorySchema, {
-  version: 2n,
-  authorityId: "nat",
-  institutions: [
-    { id: "nat", tier: Tier.NATIONAL },
-    { id: "north-rc", tier: Tier.REGIONAL, region: "north" },
-    { id: "south-rc", tier: Tier.REGIONAL, region: "south" },
-    { id: "north-a", tier: Tier.MEMBER, region: "north" },
-    { id: "south-a", tier: Tier.MEMBER, region: "south" },
-  ],
-});
+const DIRECTORY: Directory = standardDirectory();
 const directory = fixedDirectory(DIRECTORY);
-const NAT: NodeIdentity = { id: "nat", tier: Tier.NATIONAL, region: "" };
-const NORTH_RC: NodeIdentity = { id: "north-rc", tier: Tier.REGIONAL, region: "north" };
-const NORTH_A: NodeIdentity = { id: "north-a", tier: Tier.MEMBER, region: "north" };
 
 function asCaller(caller: NodeIdentity, extra: Interceptor[] = []): Interceptor[] {
   return [

@@ -17,7 +17,6 @@ import { sniffCopyType } from "../../delivery/media-type.js";
 import { copyMigrations } from "../../delivery/migrations.js";
 import { pushCopy } from "../../delivery/sender.js";
 import { COPY_KIND, CopyStore } from "../../delivery/store.js";
-import { fixedDirectory } from "../../directory/source.js";
 import { Tier } from "../../gen/lrs/v1/common_pb.js";
 import {
   type CopyTransfer,
@@ -25,12 +24,13 @@ import {
   CopyTransferService,
   type PushCopyRequest,
 } from "../../gen/lrs/v1/copy_pb.js";
-import { type Directory, DirectorySchema } from "../../gen/lrs/v1/directory_pb.js";
+import type { Directory } from "../../gen/lrs/v1/directory_pb.js";
 import { createLogger } from "../../log.js";
 import { sharedMigrations } from "../../migrations.js";
 import { Outbox } from "../../outbox.js";
 import { mapErrors, toConnectError } from "../../rpc/errors.js";
 import { peerKey } from "../../rpc/peer.js";
+import { fixedDirectory, SOUTH_A, SOUTH_RC, standardDirectory } from "../../testing/index.js";
 import type { NodeIdentity } from "../../tls/pki.js";
 import { illRelayMigrations } from "../ill-broker/migrations.js";
 import { IllRelay } from "../ill-broker/relay.js";
@@ -188,20 +188,8 @@ describe("writing a copy, verified", () => {
   });
 });
 
-const DIRECTORY: Directory = create(DirectorySchema, {
-  version: 1n,
-  authorityId: "nat",
-  institutions: [
-    { id: "nat", tier: Tier.NATIONAL },
-    { id: "north-rc", tier: Tier.REGIONAL, region: "north" },
-    { id: "south-rc", tier: Tier.REGIONAL, region: "south" },
-    { id: "north-a", tier: Tier.MEMBER, region: "north" },
-    { id: "south-a", tier: Tier.MEMBER, region: "south" },
-  ],
-});
+const DIRECTORY: Directory = standardDirectory();
 const directory = fixedDirectory(DIRECTORY);
-const SOUTH_RC: NodeIdentity = { id: "south-rc", tier: Tier.REGIONAL, region: "south" };
-const SOUTH_A: NodeIdentity = { id: "south-a", tier: Tier.MEMBER, region: "south" };
 
 function node(self: NodeIdentity) {
   const db = Database.open(":memory:", [...sharedMigrations, ...illRelayMigrations, ...copyMigrations]);

@@ -2,7 +2,6 @@ import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Database } from "../../db.js";
-import { fixedDirectory } from "../../directory/source.js";
 import { Tier } from "../../gen/lrs/v1/common_pb.js";
 import { type Directory, DirectorySchema } from "../../gen/lrs/v1/directory_pb.js";
 import { ServiceType } from "../../gen/lrs/v1/ill_pb.js";
@@ -23,6 +22,7 @@ import { createLogger } from "../../log.js";
 import { toIso2709 } from "../../marc/iso2709.js";
 import { sharedMigrations } from "../../migrations.js";
 import { NotFoundError, ValidationError } from "../../rpc/errors.js";
+import { fixedDirectory, NAT, NORTH_A, NORTH_RC } from "../../testing/index.js";
 import type { NodeIdentity } from "../../tls/pki.js";
 import type { PeerClients } from "../peers.js";
 import { unionCatalogMigrations } from "../union/migrations.js";
@@ -57,10 +57,6 @@ const DIRECTORY: Directory = create(DirectorySchema, {
 });
 const directory = fixedDirectory(DIRECTORY);
 const regionOf = (id: string) => DIRECTORY.institutions.find((i) => i.id === id)?.region;
-
-const NORTH_RC: NodeIdentity = { id: "north-rc", tier: Tier.REGIONAL, region: "north" };
-const NAT: NodeIdentity = { id: "nat", tier: Tier.NATIONAL, region: "" };
-const NORTH_A: NodeIdentity = { id: "north-a", tier: Tier.MEMBER, region: "north" };
 
 function marc(id: string, title: string, author: string, leader = "00000nam a2200000 a 4500"): Uint8Array {
   return toIso2709({

@@ -2,7 +2,6 @@ import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Database } from "../../db.js";
-import { fixedDirectory } from "../../directory/source.js";
 import { Tier } from "../../gen/lrs/v1/common_pb.js";
 import { type Directory, DirectorySchema } from "../../gen/lrs/v1/directory_pb.js";
 import { RequestSchema, Status, SupplyingAgencyMessageSchema } from "../../gen/lrs/v1/ill_pb.js";
@@ -15,6 +14,7 @@ import { PARENT } from "../../node/parent-link.js";
 import { Outbox, type OutboxMessage } from "../../outbox.js";
 import { NotFoundError } from "../../rpc/errors.js";
 import { peerKey } from "../../rpc/peer.js";
+import { fixedDirectory, memberIdentity, NAT, NORTH_RC, SOUTH_RC } from "../../testing/index.js";
 import type { NodeIdentity } from "../../tls/pki.js";
 import type { RotaBroker } from "./broker.js";
 import { runChildDelivery } from "./child-delivery.js";
@@ -41,10 +41,7 @@ const DIRECTORY: Directory = create(DirectorySchema, {
 
 const directory = fixedDirectory(DIRECTORY);
 
-const NORTH_RC: NodeIdentity = { id: "north-rc", tier: Tier.REGIONAL, region: "north" };
-const SOUTH_RC: NodeIdentity = { id: "south-rc", tier: Tier.REGIONAL, region: "south" };
-const NAT: NodeIdentity = { id: "nat", tier: Tier.NATIONAL, region: "" };
-const member = (id: string, region = id.split("-")[0]!): NodeIdentity => ({ id, tier: Tier.MEMBER, region });
+const member = memberIdentity;
 
 function request(from: string, to: string, requestId: string, messageId: string): IllEnvelope {
   return envelopeOf(

@@ -35,6 +35,14 @@ const INDEX_TITLES: Readonly<Record<string, string>> = {
   "cql.anywhere": "Any field",
 };
 
+/** How a query is read, for a person reading the explain record (and the README says the same). */
+export const QUERY_HELP =
+  "CQL 1.2. Words typed without quotes or operators (history music) must all occur, in any field, " +
+  'and hits are ranked by relevance; a term in double quotes ("history of music") is a phrase. ' +
+  "Indexes: dc.title, dc.creator, dc.subject, dc.publisher, dc.date, bath.isbn, bath.issn, rec.identifier, " +
+  "cql.anywhere; relations =, ==, all, any, adj and, for dc.date, <, <=, >, >=, within; * truncates a word " +
+  "on the right (the first word of a term keeps at least 3 characters before it). Proximity, stemming and left truncation are not supported, and the answer says so.";
+
 function attr(name: string, value: string): string {
   return ` ${name}="${escapeXml(value)}"`;
 }
@@ -102,6 +110,7 @@ export function zeerexRecord(info: ExplainInfo): string {
     "<databaseInfo>" +
     `<title lang="en" primary="true">${escapeXml(info.title)}</title>` +
     `<description lang="en" primary="true">${escapeXml(info.description)}</description>` +
+    `<description lang="en">${escapeXml(QUERY_HELP)}</description>` +
     `<implementation${attr("identifier", info.nodeId)}><title lang="en">LRS node ${escapeXml(info.nodeId)}</title></implementation>` +
     "</databaseInfo>" +
     `<indexInfo>${sets.join("")}${indexes.join("")}</indexInfo>` +

@@ -1,26 +1,8 @@
-import { execFile, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { promisify } from "node:util";
 import { pino } from "pino";
 import { SaxesParser } from "saxes";
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { CqlDiagnostic, CqlParseError } from "../../cql/errors.js";
-import { parseCql } from "../../cql/parser.js";
-import { validateCql } from "../../cql/validate.js";
-import { Database } from "../../db.js";
-import { readMarcBlob } from "../../marc/blob.js";
-import { controlValue, subfieldValues } from "../../marc/fields.js";
-import { parseIso2709, toIso2709 } from "../../marc/iso2709.js";
-import { parseMarcXml } from "../../marc/marcxml.js";
-import type { MarcRecord } from "../../marc/record.js";
-import { toFtsQuery } from "../../match/cjk.js";
-import { sharedMigrations } from "../../migrations.js";
-import { exportRecord } from "../union/export-record.js";
-import { unionCatalogMigrations } from "../union/migrations.js";
-import { UnionCatalog } from "../union/union-catalog.js";
-import { createSruServer, type SruBackend, type SruLimits, type SruServer } from "./server.js";
+import { describe, expect, it } from "vitest";
+import { catalogBackend, expectedTitles, logLines, start, stopServer } from "./server.fixture.js";
+import { createSruServer, type SruBackend, type SruLimits } from "./server.js";
 import { escapeXml } from "./xml.js";
 
 const NS = {
@@ -128,151 +110,6 @@ function escapeRegExp(s: string): string {
 /** A 245 $a less its closing ISBD punctuation. */
 function chopped(title: string): string {
   return title.replace(/[\s:/;]+$/, "");
-}
-
-// ------------------------------------------------------------------ the catalog and its backend
-
-const ROOT = new URL("../../../../../", import.meta.url);
-
-function load(path: string): MarcRecord[] {
-  const bytes = readFileSync(new URL(path, ROOT));
-  const results = path.endsWith(".xml") ? parseMarcXml(bytes.toString("utf8")) : [...parseIso2709(bytes)];
-  return results.map((r) => {
-    if (!r.ok) throw r.error;
-    return r.record;
-  });
-}
-
-const COLUMNS: Readonly<Record<string, string>> = {
-  "dc.title": "title",
-  "dc.creator": "author",
-  "dc.subject": "subject",
-  "dc.publisher": "publisher",
-  "dc.date": "year",
-  "bath.isbn": "isbn",
-  "bath.issn": "issn",
-  "cql.anywhere": "any",
-};
-
-/**
- * A stand-in for the search engine (which replaces it in production): a query of one search term
- * as FTS5 over the union catalog's index, records as the catalog exports them (preferred record
- * with an 852 per holding institution).
- */
-function catalogBackend(cat: UnionCatalog, seen?: string[]): SruBackend {
-  return {
-    async search(cql, startRecord, maximumRecords, signal) {
-      signal.throwIfAborted();
-      seen?.push(cql);
-      const { root } = validateCql(parseCql(cql));
-      if (root.kind !== "clause") {
-        throw new CqlParseError({
-          position: root.position,
-          reason: "the test backend answers a single search term",
-          diagnostic: CqlDiagnostic.UnsupportedBooleanOperator,
-        });
-      }
-      const column = COLUMNS[root.index];
-      if (column === undefined) {
-        throw new CqlParseError({
-          position: root.position,
-          reason: `the test backend cannot search ${root.index}`,
-          diagnostic: CqlDiagnostic.UnsupportedIndex,
-          details: root.index,
-        });
-      }
-      const fts = toFtsQuery(root.term.value.replace(/\*$/, ""));
-      const hits = fts === undefined ? [] : cat.searchClusters(`${column} : (${fts})`, 10_000);
-      const page = hits.slice(startRecord - 1, startRecord - 1 + maximumRecords);
-      return {
-        total: hits.length,
-        records: page.map((h) => {
-          const cluster = cat.getCluster(h.id)!;
-          return {
-            id: cluster.id,
-            marc: exportRecord(readMarcBlob(cluster.preferred.marc)!, cluster.id, cluster.holdings),
-          };
-        }),
-      };
-    },
-  };
-}
-
-let catalog: UnionCatalog;
-
-beforeAll(() => {
-  const db = Database.open(":memory:", [...sharedMigrations, ...unionCatalogMigrations]);
-  catalog = new UnionCatalog(db, { nodeId: "north-center" });
-  const records = [
-    ...load("data/marc/lc-marc2bibframe2/loc_general.xml"),
-    ...load("data/marc/traject/test_data.utf8.mrc"),
-  ];
-  records.forEach((record, i) => {
-    const recordId = controlValue(record, "001")?.trim() || `r${i}`;
-    catalog.apply("north-lib", {
-      kind: "upsert",
-      institutionId: "north-lib",
-      recordId,
-      marc: toIso2709(record),
-      holdings: [
-        {
-          barcode: `b${i}`,
-          callNumber: "QA76 .X1",
-          location: "stacks",
-          status: "available",
-          loanRule: "standard",
-        },
-      ],
-      changedAt: new Date("2026-01-01T00:00:00Z"),
-    });
-  });
-});
-
-/** What the backend itself finds: the titles (245 $a) of a page. */
-async function expectedTitles(
-  cql: string,
-  start: number,
-  max: number,
-): Promise<{ total: number; titles: string[] }> {
-  const r = await catalogBackend(catalog).search(cql, start, max, new AbortController().signal);
-  return { total: r.total, titles: r.records.map((x) => subfieldValues(x.marc, "245", "a")[0] ?? "") };
-}
-
-// ------------------------------------------------------------------ servers
-
-interface LogLine {
-  level: number;
-  msg: string;
-  [key: string]: unknown;
-}
-
-let server: SruServer | undefined;
-let logLines: LogLine[] = [];
-
-afterEach(async () => {
-  await server?.close();
-  server = undefined;
-});
-
-async function start(opts: { backend?: SruBackend; limits?: Partial<SruLimits> } = {}): Promise<string> {
-  logLines = [];
-  const log = pino(
-    { level: "debug" },
-    { write: (line: string) => logLines.push(JSON.parse(line) as LogLine) },
-  );
-  server = createSruServer({
-    host: "127.0.0.1",
-    port: 0,
-    backend: opts.backend ?? catalogBackend(catalog),
-    databaseInfo: {
-      title: "North regional union catalog",
-      description: "Holdings of the north region's member libraries",
-      nodeId: "north-center",
-    },
-    limits: opts.limits,
-    log,
-  });
-  return server.start();
 }
 
 interface Reply {
@@ -715,7 +552,7 @@ describe("SRU server", () => {
 
   it("turns SRU 1.1 sortKeys into a CQL sortBy; an unknown sort path is a non-fatal diagnostic", async () => {
     const seen: string[] = [];
-    const base = await start({ backend: catalogBackend(catalog, seen) });
+    const base = await start({ backend: catalogBackend(seen) });
     await get(base, {
       version: "1.1",
       operation: "searchRetrieve",
@@ -791,7 +628,7 @@ describe("SRU server", () => {
       const base = await start({ backend });
       const pending = get(base, { version: "1.2", operation: "searchRetrieve", query: "medicine" });
       await reached;
-      await server!.close();
+      await stopServer();
       const r = await pending;
       expect(diagnosticsOf(r.doc).map((d) => [d.uri, d.message])).toEqual([
         ["info:srw/diagnostic/1/2", "the server is shutting down"],
@@ -831,7 +668,7 @@ describe("SRU server", () => {
       createSruServer({
         host: "127.0.0.1",
         port: 0,
-        backend: catalogBackend(catalog),
+        backend: catalogBackend(),
         databaseInfo: { title: "t", description: "d", nodeId: "n" },
         limits,
         log: pino({ level: "silent" }),
@@ -839,98 +676,5 @@ describe("SRU server", () => {
     expect(make({ maxRecords: 0 })).toThrow(/maxRecords/);
     expect(make({ defaultRecords: 20, maxRecords: 10 })).toThrow(/defaultRecords/);
     expect(make({ maxRequestBytes: 1.5 })).toThrow(/maxRequestBytes/);
-  });
-});
-
-// ------------------------------------------------------------------ yaz-client
-
-const execFileAsync = promisify(execFile);
-
-/** Fails (not skips): CI installs yaz, and this test is the proof that a real SRU client gets on with the server. */
-function requireYazClient(): void {
-  const probe = spawnSync("yaz-client", ["-V"], { encoding: "utf8", timeout: 10_000 });
-  if (probe.error || probe.status !== 0) {
-    throw new Error(
-      "yaz-client is not installed: install the Debian package yaz (apt-get install -y yaz) to run this test; CI's .ci/run installs it",
-    );
-  }
-}
-
-/** Runs yaz-client on a command file (which reads no .yazclientrc) and returns what it printed. */
-async function yazClient(commands: string[]): Promise<string> {
-  const dir = mkdtempSync(join(tmpdir(), "lrs-yaz-"));
-  try {
-    const file = join(dir, "commands");
-    writeFileSync(file, `${commands.join("\n")}\nquit\n`);
-    const { stdout } = await execFileAsync("yaz-client", ["-f", file], {
-      cwd: dir,
-      env: { ...process.env, HOME: dir },
-      timeout: 20_000,
-      maxBuffer: 8 * 1024 * 1024,
-    });
-    return stdout;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/** Text as yaz-client prints a record's XML (libxml2 writes quotes in text as they are). */
-function asPrinted(text: string): string {
-  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
-}
-
-function requests(): Array<{ binding: unknown; operation: unknown; version: unknown }> {
-  return logLines
-    .filter((l) => l.msg === "SRU request")
-    .map((l) => ({ binding: l.binding, operation: l.operation, version: l.version }));
-}
-
-describe("yaz-client against the SRU server", () => {
-  it("searches, shows a record and explains in its default mode, which is SRU 1.2 over SOAP", async () => {
-    requireYazClient();
-    const base = await start();
-    const expected = await expectedTitles("medicine", 1, 1);
-    const out = await yazClient([`open ${base}`, "find medicine", "show 1", "explain"]);
-    expect(out).toContain("Number of hits: 2");
-    expect(out).toContain("pos=1 schema=info:srw/schema/1/marcxml-v1.1");
-    expect(out).toContain(`<subfield code="a">${asPrinted(expected.titles[0]!)}</subfield>`);
-    expect(out).toContain(`<explain xmlns="${NS.zeerex}">`);
-    expect(out).not.toMatch(/diagnostic|HTTP Error|Fault/);
-    expect(requests()).toEqual([
-      { binding: "soap", operation: "searchRetrieve", version: "1.2" },
-      { binding: "soap", operation: "searchRetrieve", version: "1.2" },
-      { binding: "soap", operation: "explain", version: "1.2" },
-    ]);
-  });
-
-  it("searches and shows MARCXML and Dublin Core records with `sru get 1.2`, and by `sru post`", async () => {
-    requireYazClient();
-    const base = await start();
-    const expected = await expectedTitles("dc.title=biography", 2, 1);
-    const out = await yazClient([
-      `open ${base}`,
-      "sru get 1.2",
-      "querytype cql",
-      "find dc.title=biography",
-      "show 2",
-      "schema dc",
-      "show 3",
-      "sru post 1.2",
-      "find medicine",
-      "find dc.title=(",
-    ]);
-    expect(out).toContain("Number of hits: 11");
-    expect(out).toContain(`<subfield code="a">${asPrinted(expected.titles[0]!)}</subfield>`);
-    expect(out).toContain("pos=3 schema=info:srw/schema/1/dc-v1.1");
-    expect(out).toMatch(/<dc:title>[^<]+<\/dc:title>/);
-    expect(out).toContain("Number of hits: 2");
-    expect(out).toContain("SRW diagnostic info:srw/diagnostic/1/10");
-    expect(requests()).toEqual([
-      { binding: "get", operation: "searchRetrieve", version: "1.2" },
-      { binding: "get", operation: "searchRetrieve", version: "1.2" },
-      { binding: "get", operation: "searchRetrieve", version: "1.2" },
-      { binding: "post", operation: "searchRetrieve", version: "1.2" },
-      { binding: "post", operation: "searchRetrieve", version: "1.2" },
-    ]);
   });
 });

@@ -2,7 +2,7 @@ import type { Database } from "../../db.js";
 import { readMarcBlob } from "../../marc/blob.js";
 import { compileQuery } from "../../search/compile.js";
 import { encodeCursor, MAX_SEARCH_OFFSET, queryHash } from "../../search/cursor.js";
-import { searchUnion } from "../../search/engine.js";
+import { searchUnion } from "../search/union-engine.js";
 import { exportRecord } from "../union/export-record.js";
 import type { UnionCatalog } from "../union/union-catalog.js";
 import type { SruBackend } from "./server.js";

@@ -1,11 +1,12 @@
 import { createHash } from "node:crypto";
 import type { Statement } from "better-sqlite3";
+import { INDEX_COLUMNS, type IndexDocument } from "../../catalog-index/columns.js";
 import type { ChangeFeed, FeedEntry, HoldingData, RecordChange } from "../../catalog-sync/change-feed.js";
 import type { Database, Sqlite } from "../../db.js";
 import { readMarcBlob } from "../../marc/blob.js";
 import { MARCXML_NAMESPACE, toMarcXml } from "../../marc/marcxml.js";
 import { type ClusterInput, clusterRecords, type SplitSide } from "./clustering.js";
-import { describeRecord, type RecordSummary, SEARCH_COLUMNS, type SearchText } from "./describe.js";
+import { describeRecord, type RecordSummary } from "./describe.js";
 import { InvalidSplitError, ResyncStateError, UnknownClusterError } from "./errors.js";
 import { exportRecord, type InstitutionHoldings } from "./export-record.js";
 
@@ -226,7 +227,7 @@ function prepareStatements(db: Sqlite) {
     insertKey: p("INSERT OR IGNORE INTO union_record_keys (key, rid, strong) VALUES (?, ?, ?)"),
     deleteKeys: p("DELETE FROM union_record_keys WHERE rid = ?"),
     insertFts: p(
-      `INSERT INTO union_fts (rowid, ${SEARCH_COLUMNS.join(", ")}) VALUES (?, ${SEARCH_COLUMNS.map(() => "?").join(", ")})`,
+      `INSERT INTO union_fts (rowid, ${INDEX_COLUMNS.join(", ")}) VALUES (?, ${INDEX_COLUMNS.map(() => "?").join(", ")})`,
     ),
     deleteFts: p("DELETE FROM union_fts WHERE rowid = ?"),
     ridsInCluster: p("SELECT rid FROM union_records WHERE cluster_id = ?"),
@@ -831,9 +832,9 @@ export class UnionCatalog implements ChangeFeed {
     this.#q.logChange.run(institutionId, recordId, changedAt.toISOString());
   }
 
-  #index(rid: number, search: SearchText, replace: boolean): void {
+  #index(rid: number, search: IndexDocument, replace: boolean): void {
     if (replace) this.#q.deleteFts.run(rid);
-    this.#q.insertFts.run(rid, ...SEARCH_COLUMNS.map((c) => search[c]));
+    this.#q.insertFts.run(rid, ...INDEX_COLUMNS.map((c) => search[c]));
   }
 
   #members(cluster: number): MemberRow[] {
