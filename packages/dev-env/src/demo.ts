@@ -182,6 +182,10 @@ async function main(): Promise<void> {
         .join(", ")}\n` +
       `Prometheus metrics: every node's "metrics" in the manifest (e.g. ${fed.node("national").metrics ?? ""}).\n` +
       `\nDashboard of federated traffic: ${dashboard}\n` +
+      `\nStaff web application (demo login; the manifest gives "web", "webUser", "webPassword" per node):\n${fed.manifest.nodes
+        .filter((n) => n.web)
+        .map((n) => `  ${n.id.padEnd(14)} ${n.web}  user ${n.webUser}  password ${n.webPassword}`)
+        .join("\n")}\n` +
       (o.workload
         ? "A gentle synthetic workload runs (searches every few seconds, a loan every minute or so); --no-workload turns it off.\n"
         : "") +

@@ -4,6 +4,7 @@ import {
   baseProgram,
   configOption,
   Database,
+  databasePath,
   loadConfig,
   type NodeConfig,
   printJson,
@@ -11,6 +12,7 @@ import {
   sharedMigrations,
   Tier,
 } from "@lrs/shared";
+import { addUserCommands, webMigrations } from "@lrs/web";
 import { copyRecord } from "./catalog/copy-cataloging.js";
 import { BUILTIN_MAPS, resolveHoldingsMap } from "./catalog/holdings-map.js";
 import { EXIT_FAILED, EXIT_OK, EXIT_REJECTIONS, exitCodeOf, importMarcFiles } from "./catalog/import.js";
@@ -28,7 +30,7 @@ import { memberIndexRebuild } from "./store/reindex.js";
 
 /** The node's database, opened by a CLI command while the node may be serving from it (WAL). */
 function openCatalog(cfg: NodeConfig): { db: Database; catalog: MemberCatalog } {
-  const db = Database.open(join(cfg.dataDir, "node.db"), [...sharedMigrations, ...memberMigrations]);
+  const db = Database.open(databasePath(cfg), memberNodeMigrations());
   return { db, catalog: new MemberCatalog(db, cfg.id) };
 }
 
@@ -64,6 +66,7 @@ Exit status: ${EXIT_OK} everything imported; ${EXIT_REJECTIONS} completed, but s
 ${EXIT_FAILED} a file could not be read at all, or the import stopped.`;
 
 const program = baseProgram(Tier.MEMBER, (cfg) => MemberNode.create(cfg), memberNodeMigrations);
+addUserCommands(program, Tier.MEMBER);
 
 addReindexCommand(program, Tier.MEMBER, (cfg) => {
   const { db } = openCatalog(cfg);

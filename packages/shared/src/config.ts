@@ -408,6 +408,11 @@ const fileSchema = z
     dashboard_listen: hostPort.optional(),
     /** The web application; loopback by default. */
     web_listen: hostPort.optional(),
+    /** A certificate and key (PEM files) for the web application's public name; default: the node's own. */
+    web_cert: z.string().min(1).optional(),
+    web_key: z.string().min(1).optional(),
+    /** The address staff type into the browser, when it is not web_listen's (a proxy, a public name). */
+    web_public_url: z.url().optional(),
     /** Required of the dashboard's visitors when it listens beyond loopback; generated when unset. */
     dashboard_token: z.string().min(16, "must be at least 16 characters").optional(),
     parent_id: z.string().regex(ID_PATTERN).optional(),
@@ -472,6 +477,8 @@ export interface NodeConfig {
   dashboardListen?: string;
   /** The web application's listener; loopback by default. */
   webListen: string;
+  /** The staff web application, served when web_listen is set (packages/web); absent: not served. */
+  web?: { listen: string; certFile?: string; keyFile?: string; publicUrl?: string };
   /** The dashboard's operator token, when configured. */
   dashboardToken?: string;
   /** Traffic accounting. */
@@ -528,6 +535,7 @@ const ENV_KEYS: Array<{ env: string; path: string[]; kind: "string" | "list" | "
   { env: "DASHBOARD_LISTEN", path: ["dashboard_listen"], kind: "string" },
   { env: "DASHBOARD_TOKEN", path: ["dashboard_token"], kind: "string" },
   { env: "WEB_LISTEN", path: ["web_listen"], kind: "string" },
+  { env: "WEB_PUBLIC_URL", path: ["web_public_url"], kind: "string" },
   { env: "TRAFFIC_ENABLED", path: ["traffic", "enabled"], kind: "bool" },
   { env: "TRAFFIC_RETENTION", path: ["traffic", "retention"], kind: "string" },
   { env: "TRAFFIC_FLUSH_INTERVAL", path: ["traffic", "flush_interval"], kind: "string" },
@@ -633,6 +641,12 @@ export function toConfig(tier: Tier, raw: RawConfig): NodeConfig {
       raw.file,
     );
   }
+  if ((v.web_cert === undefined) !== (v.web_key === undefined))
+    throw new ConfigError(
+      `${where}: "web_cert" and "web_key" go together`,
+      v.web_cert ? "web_key" : "web_cert",
+      raw.file,
+    );
   for (const key of ["dashboard_listen", "dashboard_token"] as const) {
     if (tier !== Tier.NATIONAL && v[key] !== undefined)
       throw new ConfigError(`${where}: setting "${key}" applies to the national center only`, key, raw.file);
@@ -702,6 +716,16 @@ export function toConfig(tier: Tier, raw: RawConfig): NodeConfig {
     metricsListen: listeners.metrics_listen,
     ...(listeners.dashboard_listen ? { dashboardListen: listeners.dashboard_listen } : {}),
     webListen: listeners.web_listen,
+    ...(v.web_listen
+      ? {
+          web: {
+            listen: v.web_listen,
+            ...(v.web_cert ? { certFile: v.web_cert } : {}),
+            ...(v.web_key ? { keyFile: v.web_key } : {}),
+            ...(v.web_public_url ? { publicUrl: v.web_public_url } : {}),
+          },
+        }
+      : {}),
     ...(v.dashboard_token ? { dashboardToken: v.dashboard_token } : {}),
     traffic: v.traffic,
     oai: v.oai,
@@ -795,6 +819,12 @@ function isWildcard(host: string): boolean {
 }
 
 /** Splits "host:port" (IPv6 in brackets) into its parts. */
+/** Whether a listen host is the machine itself (plain HTTP is allowed only there). */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
+  return h === "localhost" || h === "::1" || /^127\.\d+\.\d+\.\d+$/.test(h);
+}
+
 export function splitHostPort(addr: string): { host: string; port: number } {
   const i = addr.lastIndexOf(":");
   return { host: addr.slice(0, i).replace(/^\[|\]$/g, ""), port: Number(addr.slice(i + 1)) };
