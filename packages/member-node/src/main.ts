@@ -1,4 +1,3 @@
-import { join } from "node:path";
 import {
   addReindexCommand,
   baseProgram,
@@ -9,10 +8,9 @@ import {
   type NodeConfig,
   printJson,
   runProgram,
-  sharedMigrations,
   Tier,
 } from "@lrs/shared";
-import { addUserCommands, webMigrations } from "@lrs/web";
+import { addUserCommands } from "@lrs/web";
 import { copyRecord } from "./catalog/copy-cataloging.js";
 import { BUILTIN_MAPS, resolveHoldingsMap } from "./catalog/holdings-map.js";
 import { EXIT_FAILED, EXIT_OK, EXIT_REJECTIONS, exitCodeOf, importMarcFiles } from "./catalog/import.js";
@@ -25,7 +23,6 @@ import { addLedgerCommand } from "./cli/ledger.js";
 import { addAvailabilityCommand, addSearchCommand } from "./cli/search.js";
 import { MemberNode, memberNodeMigrations } from "./server.js";
 import { MemberCatalog } from "./store/catalog.js";
-import { memberMigrations } from "./store/migrations.js";
 import { memberIndexRebuild } from "./store/reindex.js";
 
 /** The node's database, opened by a CLI command while the node may be serving from it (WAL). */
