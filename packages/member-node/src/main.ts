@@ -7,7 +7,6 @@ import {
   type NodeConfig,
   printJson,
   runProgram,
-  sharedMigrations,
   Tier,
 } from "@lrs/shared";
 import { copyRecord } from "./catalog/copy-cataloging.js";
@@ -21,11 +20,10 @@ import { addLedgerCommand } from "./cli/ledger.js";
 import { addAvailabilityCommand, addSearchCommand } from "./cli/search.js";
 import { MemberNode, memberNodeMigrations } from "./server.js";
 import { MemberCatalog } from "./store/catalog.js";
-import { memberMigrations } from "./store/migrations.js";
 
 /** The node's database, opened by a CLI command while the node may be serving from it (WAL). */
 function openCatalog(cfg: NodeConfig): { db: Database; catalog: MemberCatalog } {
-  const db = Database.open(join(cfg.dataDir, "node.db"), [...sharedMigrations, ...memberMigrations]);
+  const db = Database.open(join(cfg.dataDir, "node.db"), memberNodeMigrations(), { complete: true });
   return { db, catalog: new MemberCatalog(db, cfg.id) };
 }
 
