@@ -27,7 +27,7 @@ import { memberIndexRebuild } from "./store/reindex.js";
 
 /** The node's database, opened by a CLI command while the node may be serving from it (WAL). */
 function openCatalog(cfg: NodeConfig): { db: Database; catalog: MemberCatalog } {
-  const db = Database.open(databasePath(cfg), memberNodeMigrations());
+  const db = Database.open(databasePath(cfg), memberNodeMigrations(), { complete: true });
   return { db, catalog: new MemberCatalog(db, cfg.id) };
 }
 

@@ -73,8 +73,13 @@ export class Database {
     this.sqlite = sqlite;
   }
 
-  /** Opens (creating if needed) the database at `path` (or `:memory:`) and migrates it. */
-  static open(path: string, migrations: Migration[]): Database {
+  /**
+   * Opens (creating if needed) the database at `path` (or `:memory:`) and migrates it. With
+   * `complete` (a node and its CLI: `migrations` is every migration of the program), a database
+   * holding a migration not among them was made by a newer program and is refused untouched; a
+   * tool that opens a node's database with part of its migrations leaves it out.
+   */
+  static open(path: string, migrations: Migration[], o: { complete?: boolean } = {}): Database {
     if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
     const sqlite = new BetterSqlite3(path);
     sqlite.pragma("journal_mode = WAL");
@@ -90,7 +95,7 @@ export class Database {
     sqlite.pragma("cache_size = -65536");
     const db = new Database(sqlite);
     try {
-      refuseNewer(path, plan(sqlite, migrations), migrations);
+      if (o.complete) refuseNewer(path, plan(sqlite, migrations), migrations);
       db.migrate(migrations);
     } catch (err) {
       sqlite.close();

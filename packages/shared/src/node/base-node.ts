@@ -83,7 +83,7 @@ export function openNodeContext(cfg: NodeConfig, migrations: Migration[], enroll
       `the certificate in ${cfg.dataDir} belongs to ${tierName(tls.identity.tier)} ${tls.identity.id}, but ${cfg.source} configures ${tierName(cfg.tier)} ${cfg.id}`,
     );
   }
-  const db = Database.open(databasePath(cfg), nodeMigrations(migrations));
+  const db = Database.open(databasePath(cfg), nodeMigrations(migrations), { complete: true });
   const outbox = new Outbox(db);
   const traffic = openNodeTraffic(cfg, db, LRS_VERSION);
   return {

@@ -371,7 +371,7 @@ export function baseProgram(
       const path = databasePath(cfg);
       const all = migrations();
       const plan = Database.plan(path, all);
-      if (!o.dryRun && plan.pending.length > 0) Database.open(path, all).close();
+      if (!o.dryRun && plan.pending.length > 0) Database.open(path, all, { complete: true }).close();
       const result = {
         database: path,
         dryRun: o.dryRun === true,
