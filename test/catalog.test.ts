@@ -183,7 +183,7 @@ describe("the union catalog", () => {
     writeFileSync(path, xml);
     const b = fed.node("north-b");
     const out = JSON.parse(
-      await fed.cli(b, ["import", "--config", b.config, "--holdings", "koha", "--json", path]),
+      await fed.cli(b, ["import", "--config", b.config, "--holdings-map", "koha", "--json", path]),
     ) as { added: number; items: number };
     expect(out).toMatchObject({ added: 1, items: 2500 });
     const cluster = await eventually(
