@@ -42,10 +42,14 @@ export interface ManifestNode {
   log: string;
   /** SRU base URL (regional and national centers). */
   sru?: string;
+  /** OAI-PMH base URL (regional and national centers; on the SRU listener). */
+  oai?: string;
   /** Prometheus metrics (every node). */
   metrics?: string;
   /** The traffic dashboard (the national center). */
   dashboard?: string;
+  /** The ISO 18626 XML gateway (the national center): where outside ILL systems POST. */
+  iso18626?: string;
   /** The staff web application (every node), with a demo login (demo only). */
   web?: string;
   webUser?: string;
@@ -219,26 +223,33 @@ export class Federation {
       if (subjects.length) values.subjects = subjects;
       if (tier === "national") values.federation_name = "LRS Demo Federation";
       let sru: string | undefined;
+      let oai: string | undefined;
       if (tier !== "member") {
         const sruPort = await freePort();
         values.sru_listen = `127.0.0.1:${sruPort}`;
         sru = `http://127.0.0.1:${sruPort}/sru`;
+        oai = `http://127.0.0.1:${sruPort}/oai`;
       }
       const metricsPort = await freePort();
       values.metrics_listen = `127.0.0.1:${metricsPort}`;
       const metrics = `http://127.0.0.1:${metricsPort}/metrics`;
       let dashboard: string | undefined;
+      let iso18626: string | undefined;
       if (tier === "national") {
         const dashboardPort = await freePort();
         values.dashboard_listen = `127.0.0.1:${dashboardPort}`;
         dashboard = `http://127.0.0.1:${dashboardPort}/`;
+        // The ISO 18626 XML gateway is on at the national center.
+        const gatewayPort = await freePort();
+        iso18626 = `https://127.0.0.1:${gatewayPort}/iso18626`;
+        extraConfig = `${extraConfig}\n[iso18626]\nlisten = "127.0.0.1:${gatewayPort}"\n`;
       }
       const webPort = await freePort();
       values.web_listen = `127.0.0.1:${webPort}`;
       const web = `http://127.0.0.1:${webPort}/`;
       writeFileSync(
         config,
-        `# ${name} — written by the LRS dev-env\n${toml(values)}\n${extraConfig ? `\n${extraConfig.trim()}\n` : ""}`,
+        `# ${name} — written by the LRS dev-env\n${toml(values)}\n${extraConfig.trim() ? `\n${extraConfig.trim()}\n` : ""}`,
       );
       const ip = identityPaths(dataDir);
       const node: ManifestNode = {
@@ -254,8 +265,10 @@ export class Federation {
         key: ip.key,
         log: join(dir, "logs", `${id}.log`),
         ...(sru ? { sru } : {}),
+        ...(oai ? { oai } : {}),
         metrics,
         ...(dashboard ? { dashboard } : {}),
+        ...(iso18626 ? { iso18626 } : {}),
         web,
         webUser: DEMO_WEB_USER,
         webPassword: demoWebPassword(),
@@ -362,7 +375,8 @@ export class Federation {
     try {
       const { stdout } = await run(process.execPath, [BIN[node.tier], ...args], {
         env: { ...process.env, ...this.#opts.env },
-        timeout: 60_000,
+        // LRS_CLI_TIMEOUT_MS: more time on a machine shared by many test runs.
+        timeout: Number(process.env.LRS_CLI_TIMEOUT_MS ?? 60_000),
       });
       return stdout.trim();
     } catch (err) {
@@ -383,6 +397,7 @@ export class Federation {
     for (const [what, url] of [
       ["metrics", node.metrics],
       ["dashboard", node.dashboard],
+      ["ISO 18626 gateway", node.iso18626],
       ["web", node.web],
     ] as const) {
       const p = url ? Number(new URL(url).port) : 0;
@@ -404,7 +419,8 @@ export class Federation {
     child.once("exit", () => {
       if (this.#procs.get(id) === child) this.#procs.delete(id);
     });
-    await this.waitHealthy(id, 30_000, child);
+    // LRS_START_TIMEOUT_MS: more time on a machine shared by many test runs.
+    await this.waitHealthy(id, Number(process.env.LRS_START_TIMEOUT_MS ?? 30_000), child);
   }
 
   /** Waits until the node answers grpc.health.v1 Check with SERVING. */

@@ -10,14 +10,18 @@ import {
   copyrightPb,
   directoryPb,
   illServicePb,
+  type Migration,
   type NodeConfig,
+  nodeMigrations,
   openChildContextWithCopies,
   rebuildSearchIndex,
   regionalCenterOf,
   runLedgerUpstream,
   searchPb,
+  withCopyMigrations,
 } from "@lrs/shared";
 import { webListener, webMigrations } from "@lrs/web";
+import { runHarvestSchedule } from "./catalog/harvest-schedule.js";
 import type { MemberContext } from "./context.js";
 import { CopyrightCounter } from "./fees/copyright.js";
 import { MemberLedger } from "./fees/ledger.js";
@@ -37,6 +41,11 @@ import { memberMigrations } from "./store/migrations.js";
 import { memberIndexRebuild } from "./store/reindex.js";
 
 /** A member library's node: its own catalog and items, pushed to its regional center. */
+/** Every migration of a member's database (`lrs-member migrate`). */
+export function memberNodeMigrations(): Migration[] {
+  return nodeMigrations(withCopyMigrations([...memberMigrations, ...webMigrations]));
+}
+
 export class MemberNode extends BaseNode {
   readonly member: MemberContext;
 
@@ -77,6 +86,11 @@ export class MemberNode extends BaseNode {
       ],
       background: [
         (signal) => ctx.ill.run(signal),
+        (signal) =>
+          runHarvestSchedule(
+            { cfg: ctx.cfg, db: ctx.db, catalog: ctx.catalog, log: ctx.log.child({ part: "harvest" }) },
+            signal,
+          ),
         // Postings have their own queue to the regional center (see LEDGER_DESTINATION).
         (signal) =>
           runLedgerUpstream(
@@ -105,7 +119,12 @@ export class MemberNode extends BaseNode {
         );
         router.service(
           adminPb.AdminService,
-          adminService(() => this.status(), ctx.outbox, ctx.log.child({ part: "admin" })),
+          adminService(
+            () => this.status(),
+            ctx.outbox,
+            ctx.log.child({ part: "admin" }),
+            () => this.renewCertificate(),
+          ),
         );
         router.service(illServicePb.IllService, illService(ctx.ill, ctx.cfg.id, ctx.traffic));
         router.service(illServicePb.IllStaffService, illStaffService(ctx.ill));
@@ -158,6 +177,7 @@ export class MemberNode extends BaseNode {
       fees: { copyright, ledger },
       copies,
       parentId: () => regionalCenterOf(ctx.directory, cfg.region) ?? "the regional center",
+      isExternalPartner: (id) => ctx.directory.current().externalPartners.some((p) => p.id === id),
       // The copy is charged when the borrower first downloads it, in the transaction that records it.
       onFirstCopyDownload: (r) => ledger.chargeCopy(r, new Date()),
       // Copy downloads in the traffic figures: by this library, of a copy the lender supplied.

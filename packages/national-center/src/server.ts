@@ -4,15 +4,19 @@ import {
   CopyStore,
   copyMigrations,
   directoryPb,
+  gatewayPb,
   ledgerPb,
   type Migration,
   type NodeConfig,
   openNodeContext,
+  type Renewed,
   rebuildSearchIndex,
   selfInstitution,
   Tier,
 } from "@lrs/shared";
 import {
+  gatewayMigrations,
+  gatewayParts,
   illCenterParts,
   illRelayMigrations,
   PeerClients,
@@ -27,8 +31,9 @@ import type { NationalContext } from "./context.js";
 import { dashboardParts } from "./dashboard/index.js";
 import { nationalPolicy } from "./policy.js";
 import { adminService } from "./services/admin.js";
-import { directoryService } from "./services/directory.js";
+import { directoryService, signRenewal } from "./services/directory.js";
 import { ledgerService } from "./services/ledger.js";
+import { partnerAdminService } from "./services/partners.js";
 import { DirectoryStore } from "./store/directory-store.js";
 import { LedgerStore } from "./store/ledger-store.js";
 import { nationalMigrations } from "./store/migrations.js";
@@ -38,6 +43,7 @@ export function nationalNodeMigrations(): Migration[] {
   return [
     ...unionCatalogMigrations,
     ...illRelayMigrations,
+    ...gatewayMigrations,
     ...copyMigrations,
     ...nationalMigrations,
     ...webMigrations,
@@ -72,6 +78,13 @@ export class NationalNode extends BaseNode {
       peers: ctx.peers,
       copies: ctx.copies,
     });
+    // The ISO 18626 XML gateway to ILL systems outside the federation ([iso18626] listen).
+    const gateway = gatewayParts({
+      ctx,
+      relay: illParts.relay,
+      directory: ctx.directory,
+      outboundSecret: (id) => ctx.directory.partnerOutboundSecret(id),
+    });
     // The traffic dashboard: its own listener, the federation's figures as regional centers report them.
     const dashboard = dashboardParts({
       ctx,
@@ -89,12 +102,18 @@ export class NationalNode extends BaseNode {
       ctx,
       directory: ctx.directory,
       policy: nationalPolicy,
-      background: [...illParts.background, dashboard.background],
-      listeners: [dashboard.listener, ...(web ? [web] : [])],
+      // The national center holds the CA: it signs its own renewals.
+      signRenewal: async (csrPem) => ({
+        certificatePem: await signRenewal(ctx, ctx.tls.identity, "", csrPem),
+        caCertificatePem: ctx.ca.certPem,
+      }),
+      background: [...illParts.background, ...gateway.background, dashboard.background],
+      listeners: [dashboard.listener, ...(gateway.listener ? [gateway.listener] : []), ...(web ? [web] : [])],
       serviceNames: [
         directoryPb.DirectoryService.typeName,
         adminPb.AdminService.typeName,
         ledgerPb.LedgerService.typeName,
+        gatewayPb.PartnerAdminService.typeName,
         ...serviceNames,
         ...illParts.serviceNames,
       ],
@@ -102,9 +121,14 @@ export class NationalNode extends BaseNode {
         router.service(directoryPb.DirectoryService, directoryService(ctx, streams));
         router.service(
           adminPb.AdminService,
-          adminService(ctx, () => this.status()),
+          adminService(
+            ctx,
+            () => this.status(),
+            () => this.renewCertificate(),
+          ),
         );
         router.service(ledgerPb.LedgerService, ledgerService(ctx));
+        router.service(gatewayPb.PartnerAdminService, partnerAdminService(ctx));
         routes(router);
         illParts.routes(router);
       },
@@ -125,7 +149,7 @@ export class NationalNode extends BaseNode {
     const ctx: NationalContext = {
       ...base,
       ca,
-      directory: new DirectoryStore(base.db, cfg.id),
+      directory: new DirectoryStore(base.db, cfg.id, cfg.iso18626.agencyIdType),
       union: new UnionCatalog(base.db, { nodeId: cfg.id }),
       peers: undefined as unknown as PeerClients,
       endpoint: () => node?.endpoint ?? cfg.advertise,
@@ -142,6 +166,13 @@ export class NationalNode extends BaseNode {
     ctx.peers = new PeerClients(ctx.directory, base.tls);
     node = new NationalNode(ctx);
     return node;
+  }
+
+  /** Renews as every node does, then puts the new fingerprint in its own directory entry. */
+  override async renewCertificate(): Promise<Renewed> {
+    const renewed = await super.renewCertificate();
+    this.national.directory.register(selfInstitution(this.national, this.endpoint));
+    return renewed;
   }
 
   override async start(): Promise<string> {

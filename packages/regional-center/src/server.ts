@@ -6,14 +6,19 @@ import {
   clientFor,
   directoryPb,
   ledgerPb,
+  type Migration,
   type NodeConfig,
+  nodeMigrations,
   openChildContextWithCopies,
   rebuildSearchIndex,
   runLedgerUpstream,
   searchPb,
   Tier,
+  withCopyMigrations,
 } from "@lrs/shared";
 import {
+  gatewayMigrations,
+  gatewayParts,
   illCenterParts,
   illRelayMigrations,
   PeerClients,
@@ -33,6 +38,22 @@ import { LedgerRelay } from "./store/ledger-relay.js";
 import { regionalMigrations } from "./store/migrations.js";
 
 /** A regional center: its members' gateway to the federation, the regional union catalog, the ILL relay and broker. */
+/** The regional center's own migrations (openChildContextWithCopies adds the copy store's). */
+function regionalTierMigrations(): Migration[] {
+  return [
+    ...unionCatalogMigrations,
+    ...illRelayMigrations,
+    ...gatewayMigrations,
+    ...regionalMigrations,
+    ...webMigrations,
+  ];
+}
+
+/** Every migration of a regional center's database (`lrs-regional migrate`). */
+export function regionalNodeMigrations(): Migration[] {
+  return nodeMigrations(withCopyMigrations(regionalTierMigrations()));
+}
+
 export class RegionalNode extends BaseNode {
   readonly regional: RegionalContext;
 
@@ -66,6 +87,12 @@ export class RegionalNode extends BaseNode {
       national: { transport: ctx.national.transport, id: () => ctx.directory.current().authorityId },
       copies: ctx.copies,
     });
+    // The ISO 18626 XML gateway, when this center turns it on ([iso18626] listen): what partners
+    // send it is routed like any envelope; what goes to partners leaves through the national
+    // center, which keeps the secrets LRS signs in with.
+    const gateway = ctx.cfg.iso18626.listen
+      ? gatewayParts({ ctx, relay: illParts.relay, directory: ctx.directory, outboundSecret: () => "" })
+      : undefined;
     // The staff web application (web_listen): calls this node's own services, once it listens.
     const web = webListener({ ctx, address: () => this.address });
     super({
@@ -76,6 +103,7 @@ export class RegionalNode extends BaseNode {
       ...(web ? { listeners: [web] } : {}),
       policy: regionalPolicy,
       upstreamSync: ctx.pusher,
+      ...(gateway?.listener ? { listeners: [gateway.listener] } : {}),
       background: [
         ...illParts.background,
         // Members' postings go up in their own queue (see LEDGER_DESTINATION).
@@ -100,7 +128,11 @@ export class RegionalNode extends BaseNode {
         router.service(directoryPb.DirectoryService, directoryService(ctx, streams));
         router.service(
           adminPb.AdminService,
-          adminService(ctx, () => this.status()),
+          adminService(
+            ctx,
+            () => this.status(),
+            () => this.renewCertificate(),
+          ),
         );
         routes(router);
         illParts.routes(router);
@@ -115,11 +147,7 @@ export class RegionalNode extends BaseNode {
 
   static async create(cfg: NodeConfig): Promise<RegionalNode> {
     // ILL envelopes and copies for other regions go up through the parent link's outbox worker.
-    const { parentLink, ...ctx } = openChildContextWithCopies(
-      cfg,
-      [...unionCatalogMigrations, ...illRelayMigrations, ...regionalMigrations, ...webMigrations],
-      "national",
-    );
+    const { parentLink, ...ctx } = openChildContextWithCopies(cfg, regionalTierMigrations(), "national");
     // The index follows the current rules before the node serves (a rebuild after an upgrade).
     rebuildSearchIndex(ctx.db, unionIndexRebuild(ctx.db), ctx.log.child({ part: "reindex" }));
     const union = new UnionCatalog(ctx.db, { nodeId: cfg.id });

@@ -269,6 +269,44 @@ const trafficSchema = z
   })
   .strict();
 
+/** OAI-PMH at a center (served at /oai on the SRU listener). */
+const oaiSchema = z
+  .object({
+    /** Records or headers per ListRecords/ListIdentifiers response. */
+    page_size: z.number().int().min(1).max(10_000).default(100),
+    /** Identify's adminEmail (repeatable in OAI-PMH); the operator's address. */
+    admin_email: z.array(z.string().email()).default([]),
+    /** How long a resumption token is accepted. */
+    token_lifetime: duration.refine((ms) => ms >= 60_000, "must be at least 1m").default(24 * 3_600_000),
+  })
+  .strict();
+export type OaiConfig = z.infer<typeof oaiSchema>;
+
+/**
+ * OAI-PMH harvesting of a member's own ILS (Koha, Evergreen, FOLIO, Alma…) into its catalog,
+ * instead of (or besides) file imports.
+ */
+const harvestSchema = z
+  .object({
+    /** The ILS's OAI-PMH base URL. */
+    url: z.string().url("expected the OAI-PMH base URL, e.g. https://koha.example.org/cgi-bin/koha/oai.pl"),
+    /** The MARCXML format as the ILS names it: marc21 (Koha, Evergreen, LRS), MARC21 (FOLIO's marc21_withholdings aside), marcxml (Alma). */
+    metadata_prefix: z.string().min(1).default("marc21"),
+    /** Harvest only this set. */
+    set: z.string().min(1).optional(),
+    /** Where the items are in the records, as for import: auto, koha, evergreen, 852, none, or a map file. */
+    holdings_map: z.string().min(1).default("auto"),
+    /** Harvest every so often while the node runs (e.g. "15m"); unset: only by hand (lrs-member harvest). */
+    schedule: duration.refine((ms) => ms >= 60_000, "must be at least 1m").optional(),
+    /** Tries per request when the ILS is unreachable or answers 5xx, waiting longer each time. */
+    attempts: z.number().int().min(1).max(20).default(6),
+    /** The first wait between tries; it doubles each time (up to 5 minutes). */
+    retry_delay: duration.default(2000),
+    /** How long one request may take. */
+    timeout: duration.default(120_000),
+  })
+  .strict();
+export type HarvestConfig = z.infer<typeof harvestSchema>;
 /** The automatic responder's modes (`[ill] auto_respond`, `lrs-member ill auto-respond`). */
 export const AUTO_RESPOND_MODES = ["off", "availability", "scenario"] as const;
 
@@ -294,6 +332,56 @@ const illSchema = z
     copy_retention: duration.default(30 * 86_400_000),
     /** The most a borrowing request pays unless it says otherwise ("10.00 EUR"); unset: no limit. */
     maximum_cost: moneyText.optional(),
+  })
+  .strict();
+
+/** `[operations]`: how the node looks after itself (readiness, certificate renewal). */
+const operationsSchema = z
+  .object({
+    /** How long after its last contact an unreachable parent still leaves the node ready (/readyz). */
+    parent_grace: duration.default(60_000),
+    /** Renew the node's certificate once this share of its lifetime has passed (0.5 to 0.95). */
+    renew_after: z
+      .number()
+      .min(0.5)
+      .max(0.95)
+      .default(2 / 3),
+    /** How often the node checks whether its certificate is due for renewal (also at start). */
+    renew_check_interval: duration
+      .refine((ms) => ms >= 100 && ms <= 86_400_000, "must be between 100ms and 1d")
+      .default(3_600_000),
+    /** National center: how long the certificates it issues are valid (enrollment and renewal). */
+    certificate_lifetime: duration
+      .refine((ms) => ms >= 30_000 && ms <= 825 * 86_400_000, "must be between 30s and 825d")
+      .default(397 * 86_400_000),
+  })
+  .strict();
+
+/** `[operations]`: durations in milliseconds. */
+export type OperationsConfig = z.infer<typeof operationsSchema>;
+
+/** `[iso18626]`: the ISO 18626 XML gateway to ILL systems outside the federation. */
+const iso18626Schema = z
+  .object({
+    /**
+     * The gateway listener (HTTPS POST of ISO 18626 XML): on at the national center when set,
+     * and at a regional center that sets it.
+     */
+    listen: hostPort.optional(),
+    /** The URL partners are given for the listener; default https://<advertised host>:<port>/iso18626. */
+    url: z.string().url().optional(),
+    /** The listener's certificate and key (PEM files); default the node's own. */
+    cert: z.string().min(1).optional(),
+    key: z.string().min(1).optional(),
+    /** National center: the agency id type every LRS institution is named under. */
+    agency_id_type: z.string().min(1).max(64).default("LRS"),
+    /** This institution's agency id value; default its id. */
+    agency_id: z.string().min(1).max(64).optional(),
+    /**
+     * Regional center: external partners that lend close its members' rotas, as a last resort
+     * after every LRS holder.
+     */
+    partners_in_rota: z.boolean().default(true),
   })
   .strict();
 
@@ -341,8 +429,12 @@ const fileSchema = z
     lending_policy: lendingPolicySchema.default(lendingPolicySchema.parse({})),
     ill: illSchema.default(illSchema.parse({})),
     traffic: trafficSchema.default(trafficSchema.parse({})),
+    oai: oaiSchema.default(oaiSchema.parse({})),
+    harvest: harvestSchema.optional(),
     fees: feesSchema.default(NO_FEES),
     copyright: copyrightSchema.default(copyrightSchema.parse({})),
+    operations: operationsSchema.default(operationsSchema.parse({})),
+    iso18626: iso18626Schema.default(iso18626Schema.parse({})),
   })
   .strict();
 
@@ -391,6 +483,10 @@ export interface NodeConfig {
   dashboardToken?: string;
   /** Traffic accounting. */
   traffic: TrafficConfig;
+  /** OAI-PMH (centers). */
+  oai: OaiConfig;
+  /** OAI-PMH harvesting of the member's own ILS, when configured. */
+  harvest?: HarvestConfig;
   subjects: string[];
   shutdownGraceMs: number;
   log: { level: string; pretty?: boolean };
@@ -401,8 +497,22 @@ export interface NodeConfig {
   fees: FeesConfig;
   /** The copyright rule for the copies the member borrows. */
   copyright: CopyrightConfig;
+  /** Readiness and certificate renewal. */
+  operations: OperationsConfig;
+  /** The ISO 18626 XML gateway and this institution's ISO agency id (paths absolute). */
+  iso18626: Iso18626Config;
   /** Where the settings came from, for messages. */
   source: string;
+}
+
+export interface Iso18626Config {
+  listen?: string;
+  url?: string;
+  cert?: string;
+  key?: string;
+  agencyIdType: string;
+  agencyId?: string;
+  partnersInRota: boolean;
 }
 
 export function envPrefix(tier: Tier): string {
@@ -434,6 +544,9 @@ const ENV_KEYS: Array<{ env: string; path: string[]; kind: "string" | "list" | "
   { env: "LOG_LEVEL", path: ["log", "level"], kind: "string" },
   { env: "LOG_PRETTY", path: ["log", "pretty"], kind: "bool" },
   { env: "ILL_AUTO_RESPOND", path: ["ill", "auto_respond"], kind: "string" },
+  { env: "PARENT_GRACE", path: ["operations", "parent_grace"], kind: "string" },
+  { env: "RENEW_CHECK_INTERVAL", path: ["operations", "renew_check_interval"], kind: "string" },
+  { env: "CERTIFICATE_LIFETIME", path: ["operations", "certificate_lifetime"], kind: "string" },
 ];
 
 export interface RawConfig {
@@ -441,6 +554,19 @@ export interface RawConfig {
   values: Record<string, unknown>;
   /** Which settings came from which environment variable. */
   fromEnv: Map<string, string>;
+}
+
+/** The TOML of a config file as values; `path` names it in the error. */
+export function parseConfigText(text: string, path: string): Record<string, unknown> {
+  try {
+    return parseToml(text) as Record<string, unknown>;
+  } catch (err) {
+    throw new ConfigError(
+      `config file ${path} is not valid TOML: ${(err as Error).message}`,
+      undefined,
+      path,
+    );
+  }
 }
 
 /** Step one: read the TOML file and the environment, without defaults or validation. */
@@ -459,16 +585,7 @@ export function readConfigFile(tier: Tier, file: string, env: NodeJS.ProcessEnv 
       path,
     );
   }
-  let values: Record<string, unknown>;
-  try {
-    values = parseToml(text) as Record<string, unknown>;
-  } catch (err) {
-    throw new ConfigError(
-      `config file ${path} is not valid TOML: ${(err as Error).message}`,
-      undefined,
-      path,
-    );
-  }
+  const values = parseConfigText(text, path);
   const fromEnv = new Map<string, string>();
   const prefix = envPrefix(tier);
   for (const key of ENV_KEYS) {
@@ -611,6 +728,8 @@ export function toConfig(tier: Tier, raw: RawConfig): NodeConfig {
       : {}),
     ...(v.dashboard_token ? { dashboardToken: v.dashboard_token } : {}),
     traffic: v.traffic,
+    oai: v.oai,
+    ...(v.harvest ? { harvest: v.harvest } : {}),
     subjects: v.subjects,
     shutdownGraceMs: v.shutdown_grace_ms,
     log: { level: v.log.level, ...(v.log.pretty === undefined ? {} : { pretty: v.log.pretty }) },
@@ -618,6 +737,16 @@ export function toConfig(tier: Tier, raw: RawConfig): NodeConfig {
     ill: v.ill,
     fees: v.fees,
     copyright: copyrightConfigOf(v.copyright, v.fees, where),
+    operations: v.operations,
+    iso18626: {
+      ...(v.iso18626.listen ? { listen: v.iso18626.listen } : {}),
+      ...(v.iso18626.url ? { url: v.iso18626.url } : {}),
+      ...(v.iso18626.cert ? { cert: resolve(base, v.iso18626.cert) } : {}),
+      ...(v.iso18626.key ? { key: resolve(base, v.iso18626.key) } : {}),
+      agencyIdType: v.iso18626.agency_id_type,
+      partnersInRota: v.iso18626.partners_in_rota,
+      ...(v.iso18626.agency_id ? { agencyId: v.iso18626.agency_id } : {}),
+    },
     source: raw.file,
   };
 }

@@ -46,6 +46,8 @@ export interface CopyDeliveryOptions {
   readonly onFirstDownload?: (requestId: string) => void;
   /** Every complete download (traffic accounting): the lender it came from, its size, how long. */
   readonly onDownloaded?: (d: { requestId: string; lender: string; bytes: number; ms: number }) => void;
+  /** Whether an agency is an external partner (outside the federation; its copies come by URL). */
+  readonly isExternalPartner?: (agencyId: string) => boolean;
 }
 
 /** What staff send with an upload, before the bytes. */
@@ -279,6 +281,8 @@ export class CopyDelivery {
       .forLocalRequest(request.id)
       .some((c) => c.role === "borrower" && c.requestingAgencyRequestId === isoId && c.origin === lender);
     if (arrived) return undefined;
+    // A lender outside the federation (through the ISO 18626 gateway) delivers by URL.
+    if (msg.deliveryInfo?.url && this.#o.isExternalPartner?.(lender)) return undefined;
     return new IllRefusal(
       illPb.ErrorType.UNRECOGNISED_DATA_VALUE,
       `CopyCompleted for ${isoId} came without its copy: no verified file from ${lender} has arrived at ${this.#o.agencyId}, so the request is not shown as delivered; upload the copy again`,

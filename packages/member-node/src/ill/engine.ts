@@ -131,6 +131,8 @@ export interface IllEngineOptions {
   readonly copies?: CopyStore;
   /** The regional center's id, for what people read. */
   readonly parentId?: () => string;
+  /** Whether an agency is an external partner (ISO 18626 gateway): its copies come by URL. */
+  readonly isExternalPartner?: (agencyId: string) => boolean;
   /** The copyright rule and the ledger, hooked into the store's transitions; none in tests that do not ask. */
   readonly fees?: { readonly copyright: CopyrightCounter; readonly ledger: MemberLedger };
   /**
@@ -212,6 +214,7 @@ export class IllEngine {
             if (request) opts.onFirstCopyDownload?.(request);
           },
           ...(opts.onEachCopyDownload ? { onDownloaded: opts.onEachCopyDownload } : {}),
+          ...(opts.isExternalPartner ? { isExternalPartner: opts.isExternalPartner } : {}),
         })
       : undefined;
     const copies = this.copies;

@@ -1,10 +1,19 @@
 import { create, equals, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { type Database, type DirectorySource, directoryPb, Tier } from "@lrs/shared";
+import {
+  type Database,
+  type DirectorySource,
+  directoryPb,
+  normalizeFingerprint,
+  partnerProblem,
+  sha256Hex,
+  Tier,
+} from "@lrs/shared";
 
 type Directory = directoryPb.Directory;
 type Institution = directoryPb.Institution;
-const { DirectorySchema, InstitutionSchema } = directoryPb;
+type ExternalPartner = directoryPb.ExternalPartner;
+const { DirectorySchema, ExternalPartnerSchema, InstitutionSchema } = directoryPb;
 
 /** Refusals of directory changes; safe to send to the caller. */
 export class DirectoryError extends Error {
@@ -28,13 +37,15 @@ export interface IssuedCertificate {
 export class DirectoryStore implements DirectorySource {
   readonly #db: Database;
   readonly #authorityId: string;
+  readonly #agencyIdType: string;
   readonly #listeners = new Set<(d: Directory) => void>();
   #current: Directory;
   #revoked: Set<string>;
 
-  constructor(db: Database, authorityId: string) {
+  constructor(db: Database, authorityId: string, agencyIdType = "LRS") {
     this.#db = db;
     this.#authorityId = authorityId;
+    this.#agencyIdType = agencyIdType;
     this.#current = this.#load();
     this.#revoked = new Set(this.#current.revokedFingerprints);
   }
@@ -55,11 +66,18 @@ export class DirectoryStore implements DirectorySource {
         "SELECT fingerprint FROM issued_certificates WHERE revoked_at IS NOT NULL ORDER BY fingerprint",
       )
       .all() as Array<{ fingerprint: string }>;
+    const partners = this.#db.sqlite
+      .prepare("SELECT data FROM external_partners ORDER BY id")
+      .all() as Array<{
+      data: Buffer;
+    }>;
     return create(DirectorySchema, {
       version: this.#version(),
       authorityId: this.#authorityId,
       institutions: rows.map((r) => fromBinary(InstitutionSchema, new Uint8Array(r.data))),
       revokedFingerprints: revoked.map((r) => r.fingerprint),
+      agencyIdType: this.#agencyIdType,
+      externalPartners: partners.map((r) => fromBinary(ExternalPartnerSchema, new Uint8Array(r.data))),
     });
   }
 
@@ -259,5 +277,68 @@ export class DirectoryStore implements DirectorySource {
     });
     this.#publish();
     return { version: this.#current.version, fingerprints };
+  }
+
+  /**
+   * Adds or updates an external ILL partner. A secret given is kept as its SHA-256 (the
+   * partner's) or as is, here only (the one LRS gives the partner); an empty one keeps what is on
+   * record. Throws DirectoryError naming what is wrong.
+   */
+  putPartner(
+    partner: ExternalPartner,
+    secrets: { inbound?: string; outbound?: string } = {},
+  ): { partner: ExternalPartner; changed: boolean; version: bigint } {
+    let result: { partner: ExternalPartner; changed: boolean } | undefined;
+    this.#db.transaction(() => {
+      const row = this.#db.sqlite
+        .prepare("SELECT data, outbound_secret FROM external_partners WHERE id = ?")
+        .get(partner.id) as { data: Buffer; outbound_secret: string } | undefined;
+      const existing = row ? fromBinary(ExternalPartnerSchema, new Uint8Array(row.data)) : undefined;
+      const next = create(ExternalPartnerSchema, { ...partner, updatedAt: existing?.updatedAt });
+      if (secrets.inbound)
+        next.inboundSecretSha256 =
+          next.inboundAuth === directoryPb.PartnerAuthMethod.CLIENT_CERTIFICATE
+            ? normalizeFingerprint(secrets.inbound)
+            : sha256Hex(secrets.inbound);
+      else if (existing && next.inboundAuth === existing.inboundAuth)
+        next.inboundSecretSha256 ||= existing.inboundSecretSha256;
+      const problem = partnerProblem(next, this.#current);
+      if (problem) throw new DirectoryError(`partner ${partner.id || "(no id)"}: ${problem}`);
+      const outbound = secrets.outbound ?? row?.outbound_secret ?? "";
+      if (existing && equals(ExternalPartnerSchema, existing, next) && outbound === row?.outbound_secret) {
+        result = { partner: existing, changed: false };
+        return;
+      }
+      next.updatedAt = timestampFromDate(new Date());
+      this.#db.sqlite
+        .prepare(
+          `INSERT INTO external_partners (id, data, outbound_secret, updated_at) VALUES (?, ?, ?, ?)
+           ON CONFLICT (id) DO UPDATE SET data = excluded.data, outbound_secret = excluded.outbound_secret, updated_at = excluded.updated_at`,
+        )
+        .run(next.id, Buffer.from(toBinary(ExternalPartnerSchema, next)), outbound, new Date().toISOString());
+      this.#bump();
+      result = { partner: next, changed: true };
+    });
+    if (result?.changed) this.#publish();
+    return { ...result!, version: this.#current.version };
+  }
+
+  /** Removes an external partner from the directory; throws DirectoryError for an unknown id. */
+  removePartner(id: string): bigint {
+    this.#db.transaction(() => {
+      const res = this.#db.sqlite.prepare("DELETE FROM external_partners WHERE id = ?").run(id);
+      if (res.changes === 0) throw new DirectoryError(`no external partner "${id}" in the directory`);
+      this.#bump();
+    });
+    this.#publish();
+    return this.#current.version;
+  }
+
+  /** The secret LRS gives a partner (its security code or HTTP basic password), or "". */
+  partnerOutboundSecret(id: string): string {
+    const row = this.#db.sqlite
+      .prepare("SELECT outbound_secret FROM external_partners WHERE id = ?")
+      .get(id) as { outbound_secret: string } | undefined;
+    return row?.outbound_secret ?? "";
   }
 }

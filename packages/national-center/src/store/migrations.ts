@@ -109,4 +109,18 @@ export const nationalMigrations: Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    // External ILL partners (ISO 18626 gateway): the directory entry, and the secret LRS gives
+    // the partner, which stays here and is never replicated.
+    version: 120,
+    name: "external partners",
+    up: `
+      CREATE TABLE external_partners (
+        id TEXT PRIMARY KEY,
+        data BLOB NOT NULL,
+        outbound_secret TEXT NOT NULL DEFAULT '',
+        updated_at TEXT NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
 ];

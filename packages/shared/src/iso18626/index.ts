@@ -70,3 +70,39 @@ export {
   type SupplierState,
   supplierMachine,
 } from "./supplier-machine.js";
+export {
+  confirmationKindOf,
+  fieldForElement,
+  ISO18626_MESSAGE_KINDS,
+  type Iso18626Message,
+  type Iso18626MessageKind,
+  isMessageKind,
+  type RequestingAgencyAuthentication,
+} from "./xml-message.js";
+export {
+  type Iso18626Read,
+  Iso18626ReadError,
+  parseIsoDateTime,
+  readIso18626,
+} from "./xml-read.js";
+export {
+  decodeXmlBytes,
+  ISO18626_XML_LIMITS,
+  readXmlTree,
+  type XmlLimits,
+  XmlReadError,
+} from "./xml-tree.js";
+export {
+  Iso18626WriteError,
+  type Iso18626WriteOptions,
+  type Iso18626Written,
+  writeIso18626,
+} from "./xml-write.js";
+export {
+  ISO18626_VERSIONS,
+  type Iso18626Schema,
+  type Iso18626Version,
+  iso18626Schema,
+  iso18626SchemaPath,
+  versionOf,
+} from "./xsd.js";

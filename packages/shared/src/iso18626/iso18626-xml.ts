@@ -471,11 +471,12 @@ export const ISO18626_ELEMENTS: Readonly<Record<string, XmlElementMap>> = {
  * Elements that ISO 18626:2017 (schema v1.2, still spoken by many systems) names differently,
  * by "Message.field". Also different in 2017: offeredCosts, retryAfter and retryBefore sit in
  * messageInfo (2021: retryInfo), and retryInfo, shippingInfo, consortialId, authorId,
- * publisherId, preferredEdition, HoldReturn, ReleaseHoldReturn and Lost do not exist.
+ * publisherId, preferredEdition, serviceInfo/loanCondition, HoldReturn, ReleaseHoldReturn and Lost do not exist.
  */
 export const ISO18626_2017_NAMES: Readonly<Record<string, string>> = {
   "DeliveryInfo.delivery_method": "sentVia",
   "DeliveryInfo.item_format": "deliveredFormat",
+  "ServiceInfo.item_format": "preferredFormat",
 };
 
 /** The XML element of a field ("Header", "requesting_agency_request_id" → "requestingAgencyRequestId"). */

@@ -2,7 +2,13 @@ import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { createClient, createRouterTransport } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import type { ChangeFeed, FeedEntry, RecordChange } from "../../catalog-sync/change-feed.js";
-import { CatalogSyncPusher, fromWire, toWire } from "../../catalog-sync/pusher.js";
+import {
+  batchLength,
+  CatalogSyncPusher,
+  fromWire,
+  MAX_BATCH_BYTES,
+  toWire,
+} from "../../catalog-sync/pusher.js";
 import { Database } from "../../db.js";
 import { CatalogChangeSchema, CatalogSyncService } from "../../gen/lrs/v1/catalog_pb.js";
 import { Tier } from "../../gen/lrs/v1/common_pb.js";
@@ -16,7 +22,8 @@ const marc = (s: string) => new TextEncoder().encode(`00000nam a2200000 a 4500${
 
 /** A member's catalog in memory: a log of record ids and the records' current state. */
 class FakeFeed implements ChangeFeed {
-  log: Array<{ seq: bigint; recordId: string }> = [];
+  log: Array<{ seq: bigint; recordId: string; at: Date }> = [];
+  now = () => new Date();
   state = new Map<string, RecordChange & { kind: "upsert" }>();
   #seq = 0n;
   upsert(id: string, body = id) {
@@ -28,11 +35,11 @@ class FakeFeed implements ChangeFeed {
       holdings: [],
       changedAt: new Date(),
     });
-    this.log.push({ seq: ++this.#seq, recordId: id });
+    this.log.push({ seq: ++this.#seq, recordId: id, at: this.now() });
   }
   delete(id: string) {
     this.state.delete(id);
-    this.log.push({ seq: ++this.#seq, recordId: id });
+    this.log.push({ seq: ++this.#seq, recordId: id, at: this.now() });
   }
   headSeq() {
     return this.#seq;
@@ -50,6 +57,9 @@ class FakeFeed implements ChangeFeed {
           changedAt: new Date(),
         },
       }));
+  }
+  loggedAfter(seq: bigint) {
+    return this.log.find((e) => e.seq > seq)?.at;
   }
   snapshot() {
     return { seq: this.#seq, records: [...this.state.values()] };
@@ -156,6 +166,38 @@ describe("catalog sync", () => {
     expect(pusher.status()).toMatchObject({ acknowledgedSeq: 7n, headSeq: 7n, lag: 0n });
     ac.abort();
     await pusher.stopped();
+  });
+
+  it("measures the sync lag in seconds from the oldest change not yet acknowledged", async () => {
+    const feed = new FakeFeed();
+    feed.now = () => new Date("2026-12-01T10:00:00Z");
+    feed.upsert("a");
+    feed.now = () => new Date("2026-12-01T10:05:00Z");
+    feed.upsert("b");
+    const { pusher } = setup(feed);
+    expect(pusher.lagSeconds(new Date("2026-12-01T10:10:00Z"))).toBe(600);
+    const ac = new AbortController();
+    pusher.start(ac.signal);
+    await until(() => pusher.ackedSeq === 2n);
+    expect(pusher.lagSeconds(new Date("2026-12-01T10:10:00Z"))).toBe(0);
+    ac.abort();
+    await pusher.stopped();
+  });
+
+  it("carries records of any size, a few megabytes a batch at most", async () => {
+    const feed = new FakeFeed();
+    // Six records of 1.5 MB (a serial's MARCXML with its holdings), past the receiver's old 99,999.
+    for (const id of ["a", "b", "c", "d", "e", "f"]) feed.upsert(id, `${id}${"x".repeat(1_500_000)}`);
+    const { pusher, sink } = setup(feed);
+    const ac = new AbortController();
+    pusher.start(ac.signal);
+    await until(() => pusher.ackedSeq === 6n);
+    ac.abort();
+    await pusher.stopped();
+    expect(sink.records.get("f")).toHaveLength(1_500_001);
+    expect(batchLength([1_500_000, 1_500_000, 1_500_000, 1_500_000])).toBe(3);
+    expect(batchLength([10, 10])).toBe(2);
+    expect(batchLength([MAX_BATCH_BYTES * 2, 10])).toBe(1);
   });
 
   it("skips what was already applied when a batch is sent again", async () => {

@@ -38,6 +38,7 @@ import { clusterOwner } from "../union/catalog-service.js";
 import type { ClusterView, RecordRef, UnionCatalog } from "../union/union-catalog.js";
 import type { IllRelay } from "./relay.js";
 import { buildRota, type RotaHolder } from "./rota.js";
+import { externalRota } from "./rota-external.js";
 
 /** A title as one union catalog knows it: its cluster and who holds it. */
 export interface ResolvedTitle {
@@ -144,6 +145,8 @@ export interface RotaBrokerOptions {
     id: () => string;
   };
   now?: () => Date;
+  /** At a regional center: external ILL partners close the rota, after every LRS holder. */
+  partnersInRota?: boolean;
 }
 
 export interface RotaCallOptions {
@@ -342,7 +345,16 @@ export class RotaBroker {
     coverage.push(...avail.coverage);
     if (up) coverage.push(...up.coverage);
 
-    if (!ownTitle) {
+    const external = this.#o.partnersInRota
+      ? externalRota({
+          partners: this.#o.directory.current().externalPartners,
+          requesterId: requester.id,
+          serviceType: req.serviceType,
+          ...terms,
+        })
+      : { rota: [], excluded: [] };
+    // No LRS holder at all: the external partners, if any lend it, are the whole rota.
+    if (!ownTitle && external.rota.length === 0) {
       if (up?.failed)
         throw new ConnectError(
           `the title is not in ${self.id}'s union catalog, and the national center could not be asked: ${up.failed}`,
@@ -363,8 +375,8 @@ export class RotaBroker {
       holders: own.map((h) => ({ ...h, availability: ownAvailability.get(h.agencyId) })),
     });
     const res = create(BuildRotaResponseSchema, {
-      rota: [...mine.rota, ...(up?.rota ?? [])],
-      excluded: [...mine.excluded, ...(up?.excluded ?? [])],
+      rota: [...mine.rota, ...(up?.rota ?? []), ...external.rota],
+      excluded: [...mine.excluded, ...(up?.excluded ?? []), ...external.excluded],
       clusterId: ownTitle?.clusterId ?? up?.clusterId ?? "",
       coverage,
     });

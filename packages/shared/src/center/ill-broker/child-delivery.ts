@@ -25,57 +25,54 @@ export interface ChildDeliveryOptions {
   senders?: Record<string, (msg: OutboxMessage, peerId: string, signal: AbortSignal) => Promise<void>>;
 }
 
-/** The "child:" destinations that still have undelivered messages. */
-export function pendingChildDestinations(db: Database): string[] {
+/** The destinations starting with `prefix` that still have undelivered messages. */
+export function pendingDestinations(db: Database, prefix: string): string[] {
   return (
     db.sqlite
       .prepare(
         "SELECT DISTINCT destination FROM outbox WHERE delivered_at IS NULL AND dead_at IS NULL AND substr(destination, 1, ?) = ?",
       )
-      .all(CHILD_PREFIX.length, CHILD_PREFIX) as Array<{ destination: string }>
+      .all(prefix.length, prefix) as Array<{ destination: string }>
   ).map((r) => r.destination);
 }
 
+/** The "child:" destinations that still have undelivered messages. */
+export function pendingChildDestinations(db: Database): string[] {
+  return pendingDestinations(db, CHILD_PREFIX);
+}
+
 /**
- * Runs the outbox workers of the tier below until `signal` aborts, and resolves once they have all
- * stopped. A worker starts for every destination with messages waiting at start-up and, later,
- * when a message is stored for a destination that has none yet; it then keeps running (idle
- * workers cost a timer), so the order of one destination's messages is always kept.
+ * Runs one outbox worker per destination starting with `prefix` until `signal` aborts, and
+ * resolves once they have all stopped. A worker starts for every destination with messages
+ * waiting at start-up and, later, when a message is stored for a destination that has none yet;
+ * it then keeps running (idle workers cost a timer), so the order of one destination's messages
+ * is always kept. `send` gets the message and the id after the prefix.
  */
-export async function runChildDelivery(o: ChildDeliveryOptions, signal: AbortSignal): Promise<void> {
+export async function runPrefixWorkers(
+  o: { db: Database; outbox: Outbox; log: Logger; prefix: string; logKey: string; what: string },
+  send: (msg: OutboxMessage, id: string, log: Logger) => Promise<void>,
+  signal: AbortSignal,
+): Promise<void> {
   const running = new Map<string, Promise<void>>();
-  const timeoutMs = o.timeoutMs ?? DELIVER_TIMEOUT_MS;
   const start = (destination: string) => {
-    if (!destination.startsWith(CHILD_PREFIX) || running.has(destination) || signal.aborted) return;
-    const id = destination.slice(CHILD_PREFIX.length);
-    const log = o.log.child({ peer: id });
+    if (!destination.startsWith(o.prefix) || running.has(destination) || signal.aborted) return;
+    const id = destination.slice(o.prefix.length);
+    const log = o.log.child({ [o.logKey]: id });
     const worker = runOutboxWorker({
       outbox: o.outbox,
       destination,
       log,
       signal,
-      send: async (msg) => {
-        const other = o.senders?.[msg.kind];
-        if (other) {
-          await other(msg, id, signal);
-          return;
-        }
-        const envelope = envelopeFromOutbox(msg.kind, msg.payload);
-        const res = await o.peers.client(IllService, id).deliver({ envelope }, { timeoutMs, signal });
-        log.debug(
-          { messageId: msg.messageId, duplicate: res.duplicate, disposition: res.disposition },
-          "ILL envelope delivered",
-        );
-      },
+      send: (msg) => send(msg, id, log),
     }).catch((err: unknown) => {
       // The worker only throws on a bug (a database closed under it); the others keep going.
-      log.error({ err }, "ILL delivery worker stopped");
+      log.error({ err }, `${o.what} worker stopped`);
     });
     running.set(destination, worker);
   };
   const off = o.outbox.onEnqueue(start);
   try {
-    for (const d of pendingChildDestinations(o.db)) start(d);
+    for (const d of pendingDestinations(o.db, o.prefix)) start(d);
     await new Promise<void>((resolve) => {
       if (signal.aborted) resolve();
       else signal.addEventListener("abort", () => resolve(), { once: true });
@@ -84,4 +81,26 @@ export async function runChildDelivery(o: ChildDeliveryOptions, signal: AbortSig
     off();
   }
   await Promise.allSettled(running.values());
+}
+
+/** Runs the outbox workers of the tier below (see runPrefixWorkers). */
+export async function runChildDelivery(o: ChildDeliveryOptions, signal: AbortSignal): Promise<void> {
+  const timeoutMs = o.timeoutMs ?? DELIVER_TIMEOUT_MS;
+  await runPrefixWorkers(
+    { db: o.db, outbox: o.outbox, log: o.log, prefix: CHILD_PREFIX, logKey: "peer", what: "ILL delivery" },
+    async (msg, id, log) => {
+      const other = o.senders?.[msg.kind];
+      if (other) {
+        await other(msg, id, signal);
+        return;
+      }
+      const envelope = envelopeFromOutbox(msg.kind, msg.payload);
+      const res = await o.peers.client(IllService, id).deliver({ envelope }, { timeoutMs, signal });
+      log.debug(
+        { messageId: msg.messageId, duplicate: res.duplicate, disposition: res.disposition },
+        "ILL envelope delivered",
+      );
+    },
+    signal,
+  );
 }

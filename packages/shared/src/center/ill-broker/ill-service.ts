@@ -107,6 +107,11 @@ export function illCenterService(o: IllCenterServiceOptions): ServiceImpl<typeof
       return relay.deliver(req.envelope, callerOf(ctx));
     }),
 
+    redeliver: mapErrors((req, ctx: HandlerContext) => {
+      if (!req.since) throw new ValidationError("since is required");
+      return { requeued: relay.redeliverTo(callerOf(ctx).id, timestampDate(req.since)) };
+    }),
+
     buildRota: mapErrors((req, ctx: HandlerContext) =>
       broker.buildRota(req, callerOf(ctx), { signal: ctx.signal, timeoutMs: ctx.timeoutMs() }),
     ),
@@ -192,6 +197,7 @@ export function illCenterParts(o: IllCenterOptions): IllCenterParts {
     peers,
     relay,
     log,
+    partnersInRota: ctx.cfg.iso18626.partnersInRota,
     ...(national ? { national } : {}),
   });
   return {

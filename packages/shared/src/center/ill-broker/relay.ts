@@ -30,6 +30,18 @@ export function childDestination(id: string): string {
   return `${CHILD_PREFIX}${id}`;
 }
 
+/** Outbox destinations of the ISO 18626 gateway: "iso18626:<external partner id>". */
+export const GATEWAY_PREFIX = "iso18626:";
+
+export function gatewayDestination(partnerId: string): string {
+  return `${GATEWAY_PREFIX}${partnerId}`;
+}
+
+/** The external partner (outside the federation, reached through the ISO 18626 gateway) an id names. */
+export function externalPartnerOf(source: DirectorySource, id: string) {
+  return source.current().externalPartners.find((p) => p.id === id);
+}
+
 /**
  * The borrower's request id of an ISO request id: the part before the last "/" (the rota
  * position), as the member's store writes it (member-node ill/store.ts isoRequestId).
@@ -86,6 +98,19 @@ interface RelayRow {
 export class IllRelay {
   readonly #o: IllRelayOptions;
 
+  /**
+   * Delivers again the envelopes delivered to `nodeId` since `since`: it was restored from a
+   * backup and lost them (it applies by message id, so those it still has are ignored).
+   */
+  redeliverTo(nodeId: string, since: Date): number {
+    const n = this.#o.outbox.requeueDelivered(childDestination(nodeId), [ILL_KINDS.envelope], since);
+    this.#o.log.info(
+      { node: nodeId, since: since.toISOString(), requeued: n },
+      "envelopes queued again for a restored node",
+    );
+    return n;
+  }
+
   constructor(o: IllRelayOptions) {
     if (o.self.tier !== Tier.REGIONAL && o.self.tier !== Tier.NATIONAL)
       throw new Error(
@@ -106,6 +131,20 @@ export class IllRelay {
   deliver(env: IllEnvelope, caller: NodeIdentity): DeliverResponse {
     checkEnvelope(env);
     this.authorize(env, caller);
+    return this.store(env, caller);
+  }
+
+  /**
+   * Stores an envelope that this node's ISO 18626 gateway took from an external partner (who
+   * has been authenticated there): routed like any other, with this node as the sender. Call
+   * inside the gateway's transaction.
+   */
+  acceptFromGateway(env: IllEnvelope): DeliverResponse {
+    checkEnvelope(env);
+    return this.store(env, { ...this.#o.self, region: "" });
+  }
+
+  private store(env: IllEnvelope, caller: NodeIdentity): DeliverResponse {
     const { db, outbox, log } = this.#o;
     return db.transaction(() => {
       const seen = db.sqlite
@@ -225,6 +264,12 @@ export class IllRelay {
   routeTo(id: string, caller: NodeIdentity): Route {
     const me = this.#o.self;
     const dest = institutionsOf(this.#o.directory).get(id);
+    if (!dest && externalPartnerOf(this.#o.directory, id)) {
+      // Outside the federation: the national center's gateway speaks ISO 18626 XML to it.
+      if (me.tier === Tier.NATIONAL)
+        return { destination: gatewayDestination(id), nextHop: `${id} (ISO 18626)` };
+      return { destination: PARENT, nextHop: this.#o.directory.current().authorityId || "national" };
+    }
     if (!dest) throw new NotFoundError(`destination agency ${id} is not in the federation directory`);
     if (dest.revoked) throw new IllRouteError(`destination agency ${id} has been revoked`);
     if (dest.tier !== Tier.MEMBER)

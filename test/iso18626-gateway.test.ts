@@ -1,0 +1,424 @@
+// The ISO 18626 XML gateway through real node processes and a mock partner over HTTP(S): an
+// outside library borrows from an LRS member (transparent mode) through every step to
+// LoanCompleted, the same message twice, a partner that is down for a while, bad XML of each
+// kind, and partners that are unknown or do not authenticate.
+import { create } from "@bufbuild/protobuf";
+import type { Client } from "@connectrpc/connect";
+import { type Federation, MockPartner } from "@lrs/dev-env";
+import { ill, illPb, illServicePb } from "@lrs/shared";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { pem, startFederation } from "./harness.js";
+import { lenderConfig as LENDER } from "./ill-harness.js";
+
+const SPEC = {
+  national: { id: "nat", name: "Test National Center" },
+  regions: [
+    {
+      region: "north",
+      id: "north-rc",
+      name: "North Test Center",
+      members: [{ id: "north-b", name: "North Library B", extraConfig: LENDER("3s") }],
+    },
+  ],
+};
+
+const PARTNER = { agencyIdType: "ISIL", agencyIdValue: "US-NjP" };
+const NORTH_B = { agencyIdType: "LRS", agencyIdValue: "north-b" };
+
+let fed: Federation;
+let destroy: (() => Promise<void>) | undefined;
+let mock: MockPartner;
+
+async function until<T>(
+  what: string,
+  fn: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > end) throw new Error(`waited ${timeoutMs} ms for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+beforeAll(async () => {
+  const started = await startFederation(SPEC);
+  destroy = started.destroy;
+  fed = started.fed;
+  const national = fed.node("nat");
+  expect(national.iso18626).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/iso18626$/);
+  mock = new MockPartner({
+    agency: PARTNER,
+    gatewayUrl: national.iso18626!,
+    caPem: pem(national.caCert),
+    authentication: { accountId: "princeton", securityCode: "s3cret" },
+  });
+  const url = await mock.start();
+  await fed.cli(national, [
+    "partner",
+    "add",
+    "--config",
+    national.config,
+    "--id",
+    "princeton",
+    "--name",
+    "Princeton University Library",
+    "--agency",
+    "ISIL:US-NjP",
+    "--url",
+    url,
+    "--auth",
+    "account",
+    "--account",
+    "princeton",
+    "--secret",
+    "s3cret",
+    "--lends",
+    "loan,copy",
+    "--borrows",
+    "loan,copy",
+    "--currency",
+    "USD",
+    "--loan-fee",
+    "12.00",
+  ]);
+  // The member's regional center routes the member's answers to the partner: it needs the entry.
+  const rc = fed.node("north-rc");
+  await until(
+    "the partner in north-rc's directory",
+    async () =>
+      (await fed.cli(rc, ["directory", "--config", rc.config])).includes("ISIL:US-NjP") || undefined,
+  );
+  // Enrolling a federation through the CLI takes a minute or more on a busy machine.
+}, 300_000);
+
+afterAll(async () => {
+  await mock?.stop();
+  await destroy?.();
+});
+
+describe("the ISO 18626 gateway", () => {
+  it("lists the partner and shows the institutions' ISO agency ids", async () => {
+    const national = fed.node("nat");
+    const list = JSON.parse(
+      await fed.cli(national, ["partner", "list", "--config", national.config, "--json"]),
+    ) as {
+      partners: Array<{ id: string; agencyIdValue: string; inboundSecretSha256: string }>;
+    };
+    expect(list.partners.map((p) => [p.id, p.agencyIdValue])).toEqual([["princeton", "US-NjP"]]);
+    expect(list.partners[0]?.inboundSecretSha256).toMatch(/^[0-9a-f]{64}$/);
+    const shown = await fed.cli(national, ["partner", "show", "princeton", "--config", national.config]);
+    expect(shown).toMatch(/may borrow +yes \(loans, copies\)/);
+    expect(shown).toMatch(/fees +loan 12\.00 USD/);
+    const dir = await fed.cli(national, ["directory", "--config", national.config]);
+    expect(dir).toMatch(/north-b +member +north +LRS:north-b/);
+  });
+
+  it("lends an LRS member's item to an outside borrower, from request to LoanCompleted", async () => {
+    const conf = await mock.request({
+      requestId: "P-1",
+      supplier: NORTH_B,
+      title: "A title",
+      note: "scenario:loaned",
+    });
+    expect(conf).toMatchObject({ ok: true, errors: [] });
+    await until("Loaned at the partner", () => mock.statusesOf("P-1").includes("Loaned") || undefined);
+    expect(mock.statusesOf("P-1")).toEqual(["WillSupply", "Loaned"]);
+    const loaned = mock.received.find(
+      (r) => r.message.case === "supplyingAgencyMessage" && mock.statusesOf("P-1").length > 0,
+    );
+    // What the partner got names the agencies as ISO agency ids and validates for its version.
+    expect(loaned?.xml).toContain("<agencyIdValue>US-NjP</agencyIdValue>");
+    expect(loaned?.xml).toContain("<agencyIdValue>north-b</agencyIdValue>");
+    expect(
+      (await mock.action({ requestId: "P-1", supplier: NORTH_B, action: illPb.Action.RECEIVED })).ok,
+    ).toBe(true);
+    expect(
+      (await mock.action({ requestId: "P-1", supplier: NORTH_B, action: illPb.Action.SHIPPED_RETURN })).ok,
+    ).toBe(true);
+    await until(
+      "LoanCompleted at the partner",
+      () => mock.statusesOf("P-1").includes("LoanCompleted") || undefined,
+    );
+    // The national center's trace follows the request through the gateway, both ways.
+    const national = fed.node("nat");
+    const trace = await fed.cli(national, ["ill", "trace", "P-1", "--config", national.config]);
+    expect(trace).toMatch(/princeton \(ISO 18626\)/);
+    expect(trace).toMatch(/north-rc/);
+  });
+
+  it("lends an LRS member a loan from an outside library, as the rota's last resort, through return", async () => {
+    const staff = <T>(fn: (c: Client<typeof illServicePb.IllStaffService>) => Promise<T>) =>
+      fed.withClient("north-b", illServicePb.IllStaffService, fn);
+    const res = await staff((c) =>
+      c.borrow(
+        {
+          title: "A book no LRS library holds",
+          serviceType: illPb.ServiceType.LOAN,
+          note: "will supply",
+          patronId: "p1",
+        },
+        { timeoutMs: 30_000 },
+      ),
+    );
+    const r = res.request!;
+    expect(r.rota.map((e) => [e.agencyId, e.reason])).toEqual([
+      [
+        "princeton",
+        "external partner (ISIL:US-NjP), last resort after LRS holders; lends loans, charges 12.00 USD",
+      ],
+    ]);
+    const show = () => staff((c) => c.showRequest({ id: r.id })).then((x) => x.request!);
+    await until("shipped by the partner", async () =>
+      (await show()).status === "shipped" ? true : undefined,
+    );
+    // The partner got the request as ISO 18626 XML from the member's ISO agency id.
+    const req = mock.received.find((m) => m.message.case === "request");
+    expect(req?.xml).toContain("<agencyIdValue>north-b</agencyIdValue>");
+    await staff((c) => c.act({ id: r.id, action: "receive" }));
+    await staff((c) => c.act({ id: r.id, action: "return" }));
+    const done = await until("completed", async () => {
+      const x = await show();
+      return x.status === "completed" || x.status === "loan_completed" ? x : undefined;
+    });
+    expect(done.partner).toBe("princeton");
+    const actions = mock.received
+      .filter((m) => m.message.case === "requestingAgencyMessage")
+      .map((m) => ill.ISO18626_CODES.action.toXml((m.message.value as illPb.RequestingAgencyMessage).action));
+    expect(actions).toEqual(expect.arrayContaining(["Received", "ShippedReturn"]));
+  });
+
+  it("fills an LRS member's copy request from an outside lender, delivered by URL", async () => {
+    const staff = <T>(fn: (c: Client<typeof illServicePb.IllStaffService>) => Promise<T>) =>
+      fed.withClient("north-b", illServicePb.IllStaffService, fn);
+    const res = await staff((c) =>
+      c.borrow(
+        {
+          title: "An article no LRS library holds",
+          serviceType: illPb.ServiceType.COPY,
+          note: "copy",
+          patronId: "p2",
+        },
+        { timeoutMs: 30_000 },
+      ),
+    );
+    const done = await until("copy completed", async () => {
+      const x = (await staff((c) => c.showRequest({ id: res.request!.id }))).request!;
+      return x.status === "copy_completed" ? x : undefined;
+    });
+    expect(done.timeline.map((t) => t.note).join(" ")).toMatch(
+      /copy at http:\/\/127\.0\.0\.1:\d+\/copies\/.+\.pdf/,
+    );
+  });
+
+  it("passes an outside borrower's Cancel and Renew to the LRS lender, and its answers back", async () => {
+    const lenderRequest = (isoId: string) =>
+      until(`the lender's request ${isoId}`, async () =>
+        (
+          await fed.withClient("north-b", illServicePb.IllStaffService, (c) =>
+            c.listRequests({ role: "lender" }),
+          )
+        ).requests.find((r) => r.requestingAgencyRequestId === isoId),
+      );
+    const lenderStatus = (id: string, status: string) =>
+      until(`the lender's request in ${status}`, async () => {
+        const r = (
+          await fed.withClient("north-b", illServicePb.IllStaffService, (c) => c.showRequest({ id }))
+        ).request!;
+        return r.status === status ? r : undefined;
+      });
+    const answers = (isoId: string) =>
+      mock.received
+        .filter(
+          (m) =>
+            m.message.case === "supplyingAgencyMessage" &&
+            m.message.value.header?.requestingAgencyRequestId === isoId,
+        )
+        .map((m) => {
+          const v = m.message.value as illPb.SupplyingAgencyMessage;
+          return `${ill.ISO18626_CODES.reasonForMessage.toXml(v.messageInfo?.reasonForMessage ?? 0)} ${ill.ISO18626_CODES.status.toXml(v.statusInfo?.status ?? 0)}${v.messageInfo?.answerYesNo ? ` ${ill.ISO18626_CODES.yesNo.toXml(v.messageInfo.answerYesNo)}` : ""}`;
+        });
+
+    expect(
+      (
+        await mock.request({
+          requestId: "P-5",
+          supplier: NORTH_B,
+          title: "Cancel me",
+          note: "scenario:no-answer",
+        })
+      ).ok,
+    ).toBe(true);
+    const toCancel = await lenderRequest("P-5");
+    expect((await mock.action({ requestId: "P-5", supplier: NORTH_B, action: illPb.Action.CANCEL })).ok).toBe(
+      true,
+    );
+    await lenderStatus(toCancel.id, "cancelled");
+    await until("CancelResponse at the partner", () =>
+      answers("P-5").find((a) => a.startsWith("CancelResponse")),
+    );
+    expect(answers("P-5")).toContain("CancelResponse Cancelled Y");
+
+    expect(
+      (
+        await mock.request({
+          requestId: "P-6",
+          supplier: NORTH_B,
+          title: "Renew me",
+          note: "scenario:loaned",
+        })
+      ).ok,
+    ).toBe(true);
+    await until("Loaned at the partner", () => mock.statusesOf("P-6").includes("Loaned") || undefined);
+    const loan = await lenderRequest("P-6");
+    expect(
+      (await mock.action({ requestId: "P-6", supplier: NORTH_B, action: illPb.Action.RECEIVED })).ok,
+    ).toBe(true);
+    expect((await mock.action({ requestId: "P-6", supplier: NORTH_B, action: illPb.Action.RENEW })).ok).toBe(
+      true,
+    );
+    await lenderStatus(loan.id, "renew_requested");
+    await fed.withClient("north-b", illServicePb.IllStaffService, (c) =>
+      c.act({ id: loan.id, action: "approve-renew" }),
+    );
+    await until("RenewResponse at the partner", () =>
+      answers("P-6").find((a) => a.startsWith("RenewResponse")),
+    );
+    expect(answers("P-6")).toContain("RenewResponse Loaned Y");
+  });
+
+  it("answers the same message twice with the same confirmation, and applies it once", async () => {
+    const conf = await mock.request({
+      requestId: "P-2",
+      supplier: NORTH_B,
+      title: "Twice",
+      note: "scenario:no-answer",
+    });
+    expect(conf.ok).toBe(true);
+    const sent = mock.received.length;
+    // The exact XML twice.
+    const xml = ill.writeIso18626(
+      {
+        case: "request",
+        value: create(illPb.RequestSchema, {
+          header: {
+            supplyingAgencyId: NORTH_B,
+            requestingAgencyId: PARTNER,
+            timestamp: { seconds: 1_800_000_000n, nanos: 0 },
+            requestingAgencyRequestId: "P-3",
+          },
+          bibliographicInfo: { title: "Twice" },
+          serviceInfo: { serviceType: illPb.ServiceType.LOAN, note: "scenario:no-answer" },
+        }),
+      },
+      { version: "2021-2", authentication: { accountId: "princeton", securityCode: "s3cret" } },
+    ).xml;
+    const last = await mock.postRaw(xml);
+    const again = await mock.postRaw(xml);
+    expect(again.status).toBe(200);
+    // The stored confirmation, byte for byte (its own timestamp included).
+    expect(again.text).toBe(last.text);
+    expect(mock.received.length).toBe(sent);
+    const lenderRequests = () =>
+      fed.withClient("north-b", illServicePb.IllStaffService, (c) => c.listRequests({ role: "lender" }));
+    await until(
+      "the request at the lender",
+      async () =>
+        (await lenderRequests()).requests.some((r) => r.requestingAgencyRequestId === "P-3") || undefined,
+    );
+    // A third copy, once the first has arrived: still one request at the lender.
+    expect((await mock.postRaw(xml)).text).toBe(last.text);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(
+      (await lenderRequests()).requests.filter((r) => r.requestingAgencyRequestId === "P-3"),
+    ).toHaveLength(1);
+  });
+
+  it("keeps a partner's messages while it is down and delivers them when it is back", async () => {
+    mock.down = true;
+    const conf = await mock.request({
+      requestId: "P-4",
+      supplier: NORTH_B,
+      title: "Down",
+      note: "scenario:loaned",
+    });
+    expect(conf.ok).toBe(true);
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(mock.statusesOf("P-4")).toEqual([]);
+    mock.down = false;
+    await until(
+      "Loaned after the partner came back",
+      () => mock.statusesOf("P-4").includes("Loaned") || undefined,
+      60_000,
+    );
+  });
+
+  it("refuses a partner that does not authenticate, and an unknown agency, with an ISO error", async () => {
+    const stranger = new MockPartner({
+      agency: { agencyIdType: "ISIL", agencyIdValue: "XX-Nobody" },
+      gatewayUrl: fed.node("nat").iso18626!,
+      caPem: pem(fed.node("nat").caCert),
+    });
+    const unknown = await stranger.request({ requestId: "S-1", supplier: NORTH_B, title: "x", note: "" });
+    expect(unknown.ok).toBe(false);
+    expect(unknown.errors[0]).toMatch(
+      /^UnrecognisedDataValue: request\/header\/requestingAgencyId: ISIL:XX-Nobody is not a partner/,
+    );
+    const impostor = new MockPartner({
+      agency: PARTNER,
+      gatewayUrl: fed.node("nat").iso18626!,
+      caPem: pem(fed.node("nat").caCert),
+      authentication: { accountId: "princeton", securityCode: "guess" },
+    });
+    const refused = await impostor.request({ requestId: "S-2", supplier: NORTH_B, title: "x", note: "" });
+    expect(refused.errors[0]).toMatch(/requestingAgencyAuthentication: not accepted for ISIL:US-NjP/);
+    const lender = await fed.withClient("north-b", illServicePb.IllStaffService, (c) =>
+      c.listRequests({ role: "lender" }),
+    );
+    expect(lender.requests.some((r) => r.requestingAgencyRequestId.startsWith("S-"))).toBe(false);
+  });
+
+  it("answers bad XML of each kind with its ISO error type, never a 5xx", async () => {
+    const header = `<header><supplyingAgencyId><agencyIdType>LRS</agencyIdType><agencyIdValue>north-b</agencyIdValue></supplyingAgencyId><requestingAgencyId><agencyIdType>ISIL</agencyIdType><agencyIdValue>US-NjP</agencyIdValue></requestingAgencyId><timestamp>2026-12-05T10:00:00+0000</timestamp><requestingAgencyRequestId>P-1</requestingAgencyRequestId><requestingAgencyAuthentication><accountId>princeton</accountId><securityCode>s3cret</securityCode></requestingAgencyAuthentication></header>`;
+    const cases: Array<[string, string]> = [
+      ["not xml at all", "BadlyFormedMessage"],
+      [
+        `<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><request>&e;</request>`,
+        "BadlyFormedMessage",
+      ],
+      [
+        `<requestingAgencyMessage>${header}<action>Received</action><colour/></requestingAgencyMessage>`,
+        "UnrecognisedDataElement",
+      ],
+      [
+        `<request>${header}<bibliographicInfo/><serviceInfo><serviceType>Borrow</serviceType></serviceInfo></request>`,
+        "UnrecognisedDataValue",
+      ],
+      [
+        `<requestingAgencyMessage>${header}<action>Steal</action></requestingAgencyMessage>`,
+        "UnsupportedActionType",
+      ],
+      [
+        `<supplyingAgencyMessage>${header.replace("<requestingAgencyAuthentication><accountId>princeton</accountId><securityCode>s3cret</securityCode></requestingAgencyAuthentication>", "")}<messageInfo><reasonForMessage>Gossip</reasonForMessage></messageInfo><statusInfo><status>Loaned</status></statusInfo></supplyingAgencyMessage>`,
+        "UnsupportedReasonForMessageType",
+      ],
+      [`<request>${"<a>".repeat(30)}${"</a>".repeat(30)}</request>`, "BadlyFormedMessage"],
+    ];
+    for (const [body, type] of cases) {
+      const res = await mock.postRaw(body);
+      expect(res.status, body).toBe(200);
+      const read = ill.readIso18626(res.text);
+      const v = read.message.value as {
+        confirmationHeader?: { messageStatus: number };
+        errorData: Array<{ errorType: number; errorValue: string }>;
+      };
+      expect(v.confirmationHeader?.messageStatus, body).toBe(illPb.MessageStatus.ERROR);
+      expect(ill.ISO18626_CODES.errorType.toXml(v.errorData[0]?.errorType ?? 0), body).toBe(type);
+    }
+    const big = await mock.postRaw(`<request>${" ".repeat(1_100_000)}</request>`);
+    expect(big.status).toBe(200);
+    expect(big.text).toMatch(/over the limit of 1000000/);
+  });
+});
