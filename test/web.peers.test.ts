@@ -259,7 +259,10 @@ describe("the staff web application", () => {
       buffer: scan,
     });
     await lender.getByTestId("do-upload").click();
-    await lender.waitForSelector("[data-testid=outcome]");
+    // The respond's outcome is still shown until the upload's replaces it.
+    await expect
+      .poll(async () => (await lender.textContent("[data-testid=outcome]")) ?? "", { timeout: 60_000 })
+      .toMatch(/Uploaded chapter-3\.pdf|Refused/);
     expect(await lender.textContent("[data-testid=outcome]")).toMatch(/Uploaded chapter-3\.pdf/);
 
     await borrower.waitForSelector("[data-testid=do-download]", { timeout: 60_000 });
