@@ -1,6 +1,9 @@
 #!/usr/bin/env node
-// CI guard: `buf lint` must pass, and regenerating the Protobuf code must not
+// CI guard: `buf lint` must pass, the contract must not break the last release's (`buf breaking`
+// against the newest image in proto/releases), and regenerating the Protobuf code must not
 // change what is committed in packages/shared/src/gen.
+//
+// Making a release: `npx buf build -o proto/releases/vX.Y.Z.binpb` at the release commit.
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -34,6 +37,25 @@ function check(what, args) {
 
 check("buf lint", ["lint"]);
 
+/** The image of the last released contract: the highest version in proto/releases. */
+function lastRelease() {
+  const dir = join(root, "proto/releases");
+  const version = (name) => name.slice(1, -".binpb".length).split(".").map(Number);
+  const images = readdirSync(dir)
+    .filter((n) => /^v\d+\.\d+\.\d+\.binpb$/.test(n))
+    .sort((a, b) => {
+      const [x, y] = [version(a), version(b)];
+      return x[0] - y[0] || x[1] - y[1] || x[2] - y[2];
+    });
+  if (images.length === 0) {
+    process.stderr.write(`no released contract in ${dir} (vX.Y.Z.binpb)\n`);
+    process.exit(1);
+  }
+  return images.at(-1);
+}
+const release = lastRelease();
+check(`buf breaking against ${release}`, ["breaking", "--against", `proto/releases/${release}`]);
+
 const tmp = mkdtempSync(join(tmpdir(), "lrs-gen-"));
 try {
   const template = readFileSync(join(root, "buf.gen.yaml"), "utf8").replace(
@@ -60,7 +82,9 @@ try {
     );
     process.exit(1);
   }
-  process.stdout.write(`buf lint clean; generated code matches the proto files (${want.size} files)\n`);
+  process.stdout.write(
+    `buf lint clean; no breaking change against ${release}; generated code matches the proto files (${want.size} files)\n`,
+  );
 } finally {
   rmSync(tmp, { recursive: true, force: true });
 }

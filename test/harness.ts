@@ -50,6 +50,29 @@ export async function startFederation(
   }
 }
 
+/** Calls `fn` until `ok` holds of what it returns (errors count as not yet), or fails after `timeoutMs`. */
+export async function eventually<T>(
+  fn: () => Promise<T>,
+  ok: (v: T) => boolean,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (ok(v)) return v;
+      last = v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(
+    `condition not met in ${timeoutMs} ms; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`,
+  );
+}
+
 export function pem(path: string): string {
   return readFileSync(path, "utf8");
 }

@@ -28,7 +28,7 @@ beforeAll(async () => {
     fed.cli(fed.node(id), ["import", "--config", fed.node(id).config, ...files]);
   await Promise.all([imp("north-a", LOC), imp("north-b", TRAJECT), imp("south-a", LOC, NLM)]);
   await fed.waitSynced(60_000);
-});
+}, 600_000);
 afterAll(async () => {
   await destroy?.();
 });
@@ -46,6 +46,20 @@ async function search(
     for await (const m of c.search({ query, scope, pageSize: 20, ...extra }, { timeoutMs })) out.push(m);
     return out;
   });
+}
+
+/** A word from the first NLM record's title: only south-a holds NLM records. */
+async function southOnlyWord(): Promise<string> {
+  for await (const r of readMarcFile(NLM)) {
+    if (!r.ok) continue;
+    const word =
+      (subfieldValues(r.record, "245", "a")[0] ?? "")
+        .split(/[^A-Za-z]+/)
+        .sort((a, b) => b.length - a.length)[0] ?? "";
+    expect(word.length).toBeGreaterThan(4);
+    return word;
+  }
+  throw new Error(`no record in ${NLM}`);
 }
 
 const final = (msgs: searchPb.SearchResponse[]) => {
@@ -302,17 +316,7 @@ describe("federated search", () => {
   });
 
   it("falls back to the peer regional centers when the national center is down", async () => {
-    // A word from the first NLM record: only south-a holds NLM records.
-    let word = "";
-    for await (const r of readMarcFile(NLM)) {
-      if (!r.ok) continue;
-      word =
-        (subfieldValues(r.record, "245", "a")[0] ?? "")
-          .split(/[^A-Za-z]+/)
-          .sort((a, b) => b.length - a.length)[0] ?? "";
-      break;
-    }
-    expect(word.length).toBeGreaterThan(4);
+    const word = await southOnlyWord();
     await fed.stop("nat", "SIGKILL");
     try {
       const n = final(await search("north-a", `dc.title=${word}`, Scope.NATIONAL, {}, 5000));
@@ -325,6 +329,27 @@ describe("federated search", () => {
       expect(n.hits.some((h) => h.id.startsWith("south-rc:"))).toBe(true);
     } finally {
       await fed.start("nat");
+    }
+  });
+
+  it("asks the peer regional centers in time when the national center hangs (SIGSTOP)", async () => {
+    const word = await southOnlyWord();
+    const pid = fed.pid("nat");
+    expect(pid).toBeDefined();
+    process.kill(pid!, "SIGSTOP");
+    try {
+      // Alive but silent: the national center costs its share of the deadline, no more, and
+      // the peers get the rest (before, they got "no answer within 1 ms").
+      const n = final(await search("north-a", `dc.title=${word}`, Scope.NATIONAL, {}, 8000));
+      expect(n.answeredScope).toBe(Scope.NATIONAL);
+      expect(n.coverage.find((c) => c.nodeId === "nat")?.status).toBe(Status.TIMED_OUT);
+      expect(n.coverage.find((c) => c.nodeId === "south-rc")).toMatchObject({
+        status: Status.ANSWERED,
+        fallback: true,
+      });
+      expect(n.hits.some((h) => h.id.startsWith("south-rc:"))).toBe(true);
+    } finally {
+      process.kill(pid!, "SIGCONT");
     }
   });
 });

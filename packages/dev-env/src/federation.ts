@@ -334,7 +334,8 @@ export class Federation {
     try {
       const { stdout } = await run(process.execPath, [BIN[node.tier], ...args], {
         env: { ...process.env, ...this.#opts.env },
-        timeout: 60_000,
+        // LRS_CLI_TIMEOUT_MS: more time on a machine shared by many test runs.
+        timeout: Number(process.env.LRS_CLI_TIMEOUT_MS ?? 60_000),
       });
       return stdout.trim();
     } catch (err) {
@@ -376,7 +377,8 @@ export class Federation {
     child.once("exit", () => {
       if (this.#procs.get(id) === child) this.#procs.delete(id);
     });
-    await this.waitHealthy(id, 30_000, child);
+    // LRS_START_TIMEOUT_MS: more time on a machine shared by many test runs.
+    await this.waitHealthy(id, Number(process.env.LRS_START_TIMEOUT_MS ?? 30_000), child);
   }
 
   /** Waits until the node answers grpc.health.v1 Check with SERVING. */

@@ -1,6 +1,14 @@
 export { CatalogRecordError, recordIdOf } from "./catalog/fields.js";
-export { BUILTIN_MAPS, type HoldingsMap, resolveHoldingsMap } from "./catalog/holdings-map.js";
+export {
+  BUILTIN_MAPS,
+  type HoldingsMap,
+  HoldingsMapError,
+  parseHoldingsMapSpec,
+  resolveHoldingsMap,
+  specMap,
+} from "./catalog/holdings-map.js";
 export { type ImportOptions, type ImportSummary, importMarcFiles, type Rejection } from "./catalog/import.js";
+export { ItemsCsvError, readItemsCsv } from "./catalog/items-csv.js";
 export {
   type AutoRespondMode,
   type BorrowInput,

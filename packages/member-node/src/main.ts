@@ -20,7 +20,7 @@ import { addIllCommands } from "./cli/ill/commands.js";
 import { createProgressReporter, formatSummary } from "./cli/import-report.js";
 import { addLedgerCommand } from "./cli/ledger.js";
 import { addAvailabilityCommand, addSearchCommand } from "./cli/search.js";
-import { MemberNode } from "./server.js";
+import { MemberNode, memberNodeMigrations } from "./server.js";
 import { MemberCatalog } from "./store/catalog.js";
 import { memberMigrations } from "./store/migrations.js";
 import { memberIndexRebuild } from "./store/reindex.js";
@@ -61,7 +61,7 @@ longer than 8,192 characters are refused.
 Exit status: ${EXIT_OK} everything imported; ${EXIT_REJECTIONS} completed, but some records or rows were rejected;
 ${EXIT_FAILED} a file could not be read at all, or the import stopped.`;
 
-const program = baseProgram(Tier.MEMBER, (cfg) => MemberNode.create(cfg));
+const program = baseProgram(Tier.MEMBER, (cfg) => MemberNode.create(cfg), memberNodeMigrations);
 
 addReindexCommand(program, Tier.MEMBER, (cfg) => {
   const { db } = openCatalog(cfg);

@@ -1,4 +1,4 @@
-import { anyOf, federation, type Policy, parent, self } from "@lrs/shared";
+import { anyOf, federation, nobody, type Policy, parent, self } from "@lrs/shared";
 
 /**
  * Who may call what at a member node. Its regional center will call it for
@@ -18,9 +18,12 @@ export const memberPolicy: Policy = {
     // Traffic figures: the node's own CLI (members report to their regional center, never the reverse).
     "lrs.v1.TrafficService/GetTraffic": self,
     "lrs.v1.TrafficService/WatchTraffic": self,
+    // Every node serves the traffic service; no node is below a member to report to it.
+    "lrs.v1.TrafficService/ReportTraffic": nobody,
     "lrs.v1.AdminService/GetStatus": self,
     "lrs.v1.AdminService/ListOutbox": self,
     "lrs.v1.AdminService/RetryOutbox": self,
+    "lrs.v1.AdminService/RenewOwnCertificate": self,
     // ILL traffic for this member arrives from its regional center only.
     "lrs.v1.IllService/Deliver": parent,
     "lrs.v1.IllStaffService/Borrow": self,

@@ -10,12 +10,15 @@ import {
   copyrightPb,
   directoryPb,
   illServicePb,
+  type Migration,
   type NodeConfig,
+  nodeMigrations,
   openChildContextWithCopies,
   rebuildSearchIndex,
   regionalCenterOf,
   runLedgerUpstream,
   searchPb,
+  withCopyMigrations,
 } from "@lrs/shared";
 import type { MemberContext } from "./context.js";
 import { CopyrightCounter } from "./fees/copyright.js";
@@ -36,6 +39,11 @@ import { memberMigrations } from "./store/migrations.js";
 import { memberIndexRebuild } from "./store/reindex.js";
 
 /** A member library's node: its own catalog and items, pushed to its regional center. */
+/** Every migration of a member's database (`lrs-member migrate`). */
+export function memberNodeMigrations(): Migration[] {
+  return nodeMigrations(withCopyMigrations(memberMigrations));
+}
+
 export class MemberNode extends BaseNode {
   readonly member: MemberContext;
 
@@ -101,7 +109,12 @@ export class MemberNode extends BaseNode {
         );
         router.service(
           adminPb.AdminService,
-          adminService(() => this.status(), ctx.outbox, ctx.log.child({ part: "admin" })),
+          adminService(
+            () => this.status(),
+            ctx.outbox,
+            ctx.log.child({ part: "admin" }),
+            () => this.renewCertificate(),
+          ),
         );
         router.service(illServicePb.IllService, illService(ctx.ill, ctx.cfg.id, ctx.traffic));
         router.service(illServicePb.IllStaffService, illStaffService(ctx.ill));

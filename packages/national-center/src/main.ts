@@ -1,4 +1,3 @@
-import { join } from "node:path";
 import {
   addReindexCommand,
   addTokenCommands,
@@ -6,20 +5,25 @@ import {
   baseProgram,
   configOption,
   Database,
+  databasePath,
   loadConfig,
+  nodeMigrations,
   printJson,
   runProgram,
-  sharedMigrations,
   Tier,
   withSelf,
 } from "@lrs/shared";
 import { addIllCenterCommands, addUnionCatalogCommands, unionIndexRebuild } from "@lrs/shared/center";
-import { initCa } from "./ca.js";
+import { caPassphrase, encryptCaKey, initCa } from "./ca.js";
 import { addLedgerCommands } from "./ledger-cli.js";
 import { addPartnerCommands } from "./partner-cli.js";
 import { NationalNode, nationalNodeMigrations } from "./server.js";
 
-const program = baseProgram(Tier.NATIONAL, (cfg) => NationalNode.create(cfg));
+const program = baseProgram(
+  Tier.NATIONAL,
+  (cfg) => NationalNode.create(cfg),
+  () => nodeMigrations(nationalNodeMigrations()),
+);
 
 const ca = program.command("ca").description("the federation's certificate authority");
 ca.command("init")
@@ -32,14 +36,32 @@ ca.command("init")
     if (o.json) printJson(res);
     else
       process.stdout.write(
-        `created federation CA ${res.caPath}\nCA SHA-256 ${res.caFingerprint}\nnational center certificate SHA-256 ${res.nodeFingerprint}\n`,
+        `created federation CA ${res.caPath}${res.keyEncrypted ? " (key encrypted with the passphrase given)" : ""}\nCA SHA-256 ${res.caFingerprint}\nnational center certificate SHA-256 ${res.nodeFingerprint}\n`,
       );
+  });
+
+ca.command("encrypt-key")
+  .description(
+    "keep the CA key encrypted (PKCS#8, AES-256) under the passphrase in NATIONAL_CA_PASSPHRASE_FILE or NATIONAL_CA_PASSPHRASE; the node then needs it to start",
+  )
+  .addOption(configOption())
+  .option("--current-passphrase-file <file>", "the key's present passphrase, when it is already encrypted")
+  .action((o: { config: string; currentPassphraseFile?: string }) => {
+    const cfg = loadConfig(Tier.NATIONAL, o.config);
+    const passphrase = caPassphrase();
+    if (!passphrase)
+      throw new Error("set NATIONAL_CA_PASSPHRASE_FILE (or NATIONAL_CA_PASSPHRASE) to the new passphrase");
+    const current = o.currentPassphraseFile
+      ? caPassphrase({ NATIONAL_CA_PASSPHRASE_FILE: o.currentPassphraseFile })
+      : undefined;
+    const path = encryptCaKey(cfg.dataDir, passphrase, current);
+    process.stdout.write(`the CA key ${path} is now encrypted\n`);
   });
 
 addTokenCommands(program, Tier.NATIONAL);
 
 addReindexCommand(program, Tier.NATIONAL, (cfg) => {
-  const db = Database.open(join(cfg.dataDir, "node.db"), [...sharedMigrations, ...nationalNodeMigrations()]);
+  const db = Database.open(databasePath(cfg), nodeMigrations(nationalNodeMigrations()));
   return { db, target: unionIndexRebuild(db) };
 });
 

@@ -8,6 +8,8 @@ export const nationalPolicy: Policy = {
     "grpc.health.v1.Health/List": federation,
     "grpc.health.v1.Health/Watch": federation,
     "lrs.v1.DirectoryService/SignCertificate": children,
+    // A regional center renews its own certificate, and relays its members' renewals.
+    "lrs.v1.DirectoryService/RenewCertificate": children,
     "lrs.v1.DirectoryService/Register": children,
     "lrs.v1.DirectoryService/GetDirectory": anyOf(children, self),
     "lrs.v1.DirectoryService/WatchDirectory": anyOf(children, self),
@@ -21,6 +23,8 @@ export const nationalPolicy: Policy = {
     "lrs.v1.SearchService/CheckAvailability": anyOf(children, self),
     // ILL between regions: regional centers hand up what crosses regions.
     "lrs.v1.IllService/Deliver": children,
+    // A child restored from a backup asks for what was delivered to it since.
+    "lrs.v1.IllService/Redeliver": children,
     "lrs.v1.IllService/BuildRota": anyOf(children, self),
     "lrs.v1.IllService/Trace": anyOf(children, self),
     // Copies between regions: regional centers hand up what crosses regions.
@@ -37,6 +41,7 @@ export const nationalPolicy: Policy = {
     "lrs.v1.AdminService/GetStatus": self,
     "lrs.v1.AdminService/ListOutbox": self,
     "lrs.v1.AdminService/RetryOutbox": self,
+    "lrs.v1.AdminService/RenewOwnCertificate": self,
     "lrs.v1.AdminService/CreateEnrollmentToken": self,
     "lrs.v1.AdminService/ListEnrollmentTokens": self,
     "lrs.v1.AdminService/RevokeInstitution": self,

@@ -9,6 +9,7 @@ import {
   type Migration,
   type NodeConfig,
   openNodeContext,
+  type Renewed,
   rebuildSearchIndex,
   selfInstitution,
   Tier,
@@ -29,7 +30,7 @@ import type { NationalContext } from "./context.js";
 import { dashboardParts } from "./dashboard/index.js";
 import { nationalPolicy } from "./policy.js";
 import { adminService } from "./services/admin.js";
-import { directoryService } from "./services/directory.js";
+import { directoryService, signRenewal } from "./services/directory.js";
 import { ledgerService } from "./services/ledger.js";
 import { partnerAdminService } from "./services/partners.js";
 import { DirectoryStore } from "./store/directory-store.js";
@@ -93,6 +94,11 @@ export class NationalNode extends BaseNode {
       ctx,
       directory: ctx.directory,
       policy: nationalPolicy,
+      // The national center holds the CA: it signs its own renewals.
+      signRenewal: async (csrPem) => ({
+        certificatePem: await signRenewal(ctx, ctx.tls.identity, "", csrPem),
+        caCertificatePem: ctx.ca.certPem,
+      }),
       background: [...illParts.background, ...gateway.background, dashboard.background],
       listeners: [dashboard.listener, ...(gateway.listener ? [gateway.listener] : [])],
       serviceNames: [
@@ -107,7 +113,11 @@ export class NationalNode extends BaseNode {
         router.service(directoryPb.DirectoryService, directoryService(ctx, streams));
         router.service(
           adminPb.AdminService,
-          adminService(ctx, () => this.status()),
+          adminService(
+            ctx,
+            () => this.status(),
+            () => this.renewCertificate(),
+          ),
         );
         router.service(ledgerPb.LedgerService, ledgerService(ctx));
         router.service(gatewayPb.PartnerAdminService, partnerAdminService(ctx));
@@ -148,6 +158,13 @@ export class NationalNode extends BaseNode {
     ctx.peers = new PeerClients(ctx.directory, base.tls);
     node = new NationalNode(ctx);
     return node;
+  }
+
+  /** Renews as every node does, then puts the new fingerprint in its own directory entry. */
+  override async renewCertificate(): Promise<Renewed> {
+    const renewed = await super.renewCertificate();
+    this.national.directory.register(selfInstitution(this.national, this.endpoint));
+    return renewed;
   }
 
   override async start(): Promise<string> {

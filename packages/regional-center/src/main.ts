@@ -1,39 +1,24 @@
-import { join } from "node:path";
 import {
   addReindexCommand,
   addTokenCommands,
   addTrafficCommand,
   baseProgram,
-  copyMigrations,
   Database,
+  databasePath,
   runProgram,
-  sharedMigrations,
   Tier,
 } from "@lrs/shared";
-import {
-  addIllCenterCommands,
-  addUnionCatalogCommands,
-  illRelayMigrations,
-  unionCatalogMigrations,
-  unionIndexRebuild,
-} from "@lrs/shared/center";
-import { RegionalNode } from "./server.js";
-import { regionalMigrations } from "./store/migrations.js";
+import { addIllCenterCommands, addUnionCatalogCommands, unionIndexRebuild } from "@lrs/shared/center";
+import { RegionalNode, regionalNodeMigrations } from "./server.js";
 
-const program = baseProgram(Tier.REGIONAL, (cfg) => RegionalNode.create(cfg));
+const program = baseProgram(Tier.REGIONAL, (cfg) => RegionalNode.create(cfg), regionalNodeMigrations);
 
 addTokenCommands(program, Tier.REGIONAL);
 
 addUnionCatalogCommands(program, Tier.REGIONAL);
 
 addReindexCommand(program, Tier.REGIONAL, (cfg) => {
-  const db = Database.open(join(cfg.dataDir, "node.db"), [
-    ...sharedMigrations,
-    ...unionCatalogMigrations,
-    ...illRelayMigrations,
-    ...regionalMigrations,
-    ...copyMigrations,
-  ]);
+  const db = Database.open(databasePath(cfg), regionalNodeMigrations());
   return { db, target: unionIndexRebuild(db) };
 });
 

@@ -8,6 +8,8 @@ export const regionalPolicy: Policy = {
     "grpc.health.v1.Health/List": federation,
     "grpc.health.v1.Health/Watch": federation,
     "lrs.v1.DirectoryService/Register": children,
+    // A member renews its own certificate (relayed to the national center, the CA).
+    "lrs.v1.DirectoryService/RenewCertificate": children,
     "lrs.v1.DirectoryService/GetDirectory": anyOf(children, self),
     "lrs.v1.DirectoryService/WatchDirectory": anyOf(children, self),
     "lrs.v1.CatalogSyncService/PushChanges": children,
@@ -20,6 +22,8 @@ export const regionalPolicy: Policy = {
     "lrs.v1.SearchService/CheckAvailability": anyOf(children, self, parent),
     // ILL: members hand their messages up, the national center hands down those for members here.
     "lrs.v1.IllService/Deliver": anyOf(children, parent),
+    // A child restored from a backup asks for what was delivered to it since.
+    "lrs.v1.IllService/Redeliver": children,
     "lrs.v1.IllService/BuildRota": anyOf(children, self),
     "lrs.v1.IllService/Trace": anyOf(children, self, parent),
     // Copies travel as the ILL messages do: members push their own, the national center those for members here.
@@ -35,6 +39,7 @@ export const regionalPolicy: Policy = {
     "lrs.v1.AdminService/GetStatus": self,
     "lrs.v1.AdminService/ListOutbox": self,
     "lrs.v1.AdminService/RetryOutbox": self,
+    "lrs.v1.AdminService/RenewOwnCertificate": self,
     "lrs.v1.AdminService/CreateEnrollmentToken": self,
     "lrs.v1.AdminService/ListEnrollmentTokens": self,
   },

@@ -6,12 +6,15 @@ import {
   clientFor,
   directoryPb,
   ledgerPb,
+  type Migration,
   type NodeConfig,
+  nodeMigrations,
   openChildContextWithCopies,
   rebuildSearchIndex,
   runLedgerUpstream,
   searchPb,
   Tier,
+  withCopyMigrations,
 } from "@lrs/shared";
 import {
   gatewayMigrations,
@@ -34,6 +37,16 @@ import { LedgerRelay } from "./store/ledger-relay.js";
 import { regionalMigrations } from "./store/migrations.js";
 
 /** A regional center: its members' gateway to the federation, the regional union catalog, the ILL relay and broker. */
+/** The regional center's own migrations (openChildContextWithCopies adds the copy store's). */
+function regionalTierMigrations(): Migration[] {
+  return [...unionCatalogMigrations, ...illRelayMigrations, ...gatewayMigrations, ...regionalMigrations];
+}
+
+/** Every migration of a regional center's database (`lrs-regional migrate`). */
+export function regionalNodeMigrations(): Migration[] {
+  return nodeMigrations(withCopyMigrations(regionalTierMigrations()));
+}
+
 export class RegionalNode extends BaseNode {
   readonly regional: RegionalContext;
 
@@ -105,7 +118,11 @@ export class RegionalNode extends BaseNode {
         router.service(directoryPb.DirectoryService, directoryService(ctx, streams));
         router.service(
           adminPb.AdminService,
-          adminService(ctx, () => this.status()),
+          adminService(
+            ctx,
+            () => this.status(),
+            () => this.renewCertificate(),
+          ),
         );
         routes(router);
         illParts.routes(router);
@@ -120,11 +137,7 @@ export class RegionalNode extends BaseNode {
 
   static async create(cfg: NodeConfig): Promise<RegionalNode> {
     // ILL envelopes and copies for other regions go up through the parent link's outbox worker.
-    const { parentLink, ...ctx } = openChildContextWithCopies(
-      cfg,
-      [...unionCatalogMigrations, ...illRelayMigrations, ...gatewayMigrations, ...regionalMigrations],
-      "national",
-    );
+    const { parentLink, ...ctx } = openChildContextWithCopies(cfg, regionalTierMigrations(), "national");
     // The index follows the current rules before the node serves (a rebuild after an upgrade).
     rebuildSearchIndex(ctx.db, unionIndexRebuild(ctx.db), ctx.log.child({ part: "reindex" }));
     const union = new UnionCatalog(ctx.db, { nodeId: cfg.id });

@@ -322,6 +322,31 @@ const iso18626Schema = z
   })
   .strict();
 
+/** `[operations]`: how the node looks after itself (readiness, certificate renewal). */
+const operationsSchema = z
+  .object({
+    /** How long after its last contact an unreachable parent still leaves the node ready (/readyz). */
+    parent_grace: duration.default(60_000),
+    /** Renew the node's certificate once this share of its lifetime has passed (0.5 to 0.95). */
+    renew_after: z
+      .number()
+      .min(0.5)
+      .max(0.95)
+      .default(2 / 3),
+    /** How often the node checks whether its certificate is due for renewal (also at start). */
+    renew_check_interval: duration
+      .refine((ms) => ms >= 100 && ms <= 86_400_000, "must be between 100ms and 1d")
+      .default(3_600_000),
+    /** National center: how long the certificates it issues are valid (enrollment and renewal). */
+    certificate_lifetime: duration
+      .refine((ms) => ms >= 30_000 && ms <= 825 * 86_400_000, "must be between 30s and 825d")
+      .default(397 * 86_400_000),
+  })
+  .strict();
+
+/** `[operations]`: durations in milliseconds. */
+export type OperationsConfig = z.infer<typeof operationsSchema>;
+
 const fileSchema = z
   .object({
     id: z
@@ -364,6 +389,7 @@ const fileSchema = z
     fees: feesSchema.default(NO_FEES),
     copyright: copyrightSchema.default(copyrightSchema.parse({})),
     iso18626: iso18626Schema.default(iso18626Schema.parse({})),
+    operations: operationsSchema.default(operationsSchema.parse({})),
   })
   .strict();
 
@@ -422,6 +448,8 @@ export interface NodeConfig {
   copyright: CopyrightConfig;
   /** The ISO 18626 XML gateway and this institution's ISO agency id (paths absolute). */
   iso18626: Iso18626Config;
+  /** Readiness and certificate renewal. */
+  operations: OperationsConfig;
   /** Where the settings came from, for messages. */
   source: string;
 }
@@ -464,6 +492,9 @@ const ENV_KEYS: Array<{ env: string; path: string[]; kind: "string" | "list" | "
   { env: "LOG_LEVEL", path: ["log", "level"], kind: "string" },
   { env: "LOG_PRETTY", path: ["log", "pretty"], kind: "bool" },
   { env: "ILL_AUTO_RESPOND", path: ["ill", "auto_respond"], kind: "string" },
+  { env: "PARENT_GRACE", path: ["operations", "parent_grace"], kind: "string" },
+  { env: "RENEW_CHECK_INTERVAL", path: ["operations", "renew_check_interval"], kind: "string" },
+  { env: "CERTIFICATE_LIFETIME", path: ["operations", "certificate_lifetime"], kind: "string" },
 ];
 
 export interface RawConfig {
@@ -471,6 +502,19 @@ export interface RawConfig {
   values: Record<string, unknown>;
   /** Which settings came from which environment variable. */
   fromEnv: Map<string, string>;
+}
+
+/** The TOML of a config file as values; `path` names it in the error. */
+export function parseConfigText(text: string, path: string): Record<string, unknown> {
+  try {
+    return parseToml(text) as Record<string, unknown>;
+  } catch (err) {
+    throw new ConfigError(
+      `config file ${path} is not valid TOML: ${(err as Error).message}`,
+      undefined,
+      path,
+    );
+  }
 }
 
 /** Step one: read the TOML file and the environment, without defaults or validation. */
@@ -489,16 +533,7 @@ export function readConfigFile(tier: Tier, file: string, env: NodeJS.ProcessEnv 
       path,
     );
   }
-  let values: Record<string, unknown>;
-  try {
-    values = parseToml(text) as Record<string, unknown>;
-  } catch (err) {
-    throw new ConfigError(
-      `config file ${path} is not valid TOML: ${(err as Error).message}`,
-      undefined,
-      path,
-    );
-  }
+  const values = parseConfigText(text, path);
   const fromEnv = new Map<string, string>();
   const prefix = envPrefix(tier);
   for (const key of ENV_KEYS) {
@@ -641,6 +676,7 @@ export function toConfig(tier: Tier, raw: RawConfig): NodeConfig {
       partnersInRota: v.iso18626.partners_in_rota,
       ...(v.iso18626.agency_id ? { agencyId: v.iso18626.agency_id } : {}),
     },
+    operations: v.operations,
     source: raw.file,
   };
 }

@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 
@@ -10,6 +10,56 @@ export interface Migration {
 }
 
 export type Sqlite = BetterSqlite3.Database;
+
+/** What `migrate --dry-run` shows: what a database holds against what this program knows. */
+export interface MigrationPlan {
+  applied: Array<{ version: number; name: string; appliedAt: string }>;
+  pending: Array<{ version: number; name: string }>;
+  /** Applied by another (newer) program: this one must not touch the database. */
+  unknown: Array<{ version: number; name: string }>;
+}
+
+/** The database was migrated by a newer LRS than this one. */
+export class SchemaTooNewError extends Error {
+  override readonly name = "SchemaTooNewError";
+}
+
+function plan(sqlite: Sqlite, migrations: Migration[]): MigrationPlan {
+  const hasTable = sqlite
+    .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'")
+    .get();
+  const applied = hasTable
+    ? (sqlite
+        .prepare("SELECT version, name, applied_at FROM schema_migrations ORDER BY version")
+        .all() as Array<{
+        version: number;
+        name: string;
+        applied_at: string;
+      }>)
+    : [];
+  const known = new Set(migrations.map((m) => m.version));
+  const done = new Set(applied.map((a) => a.version));
+  return {
+    applied: applied.map((a) => ({ version: a.version, name: a.name, appliedAt: a.applied_at })),
+    pending: [...migrations]
+      .sort((a, b) => a.version - b.version)
+      .filter((m) => !done.has(m.version))
+      .map((m) => ({ version: m.version, name: m.name })),
+    unknown: applied.filter((a) => !known.has(a.version)).map((a) => ({ version: a.version, name: a.name })),
+  };
+}
+
+function refuseNewer(path: string, p: MigrationPlan, migrations: Migration[]): void {
+  if (p.unknown.length === 0) return;
+  const newest = Math.max(0, ...migrations.map((m) => m.version));
+  throw new SchemaTooNewError(
+    `the database ${path} was migrated by a newer LRS: it has schema version${p.unknown.length > 1 ? "s" : ""} ${p.unknown
+      .map((u) => `${u.version} (${u.name})`)
+      .join(
+        ", ",
+      )} that this program (schema up to version ${newest}) does not know; run the newer program, or restore a backup made for this one`,
+  );
+}
 
 /**
  * The one better-sqlite3 wrapper: pragmas in one place, numbered migrations,
@@ -39,8 +89,37 @@ export class Database {
     // gigabytes, and imports slowed as the index outgrew the default (bench/import.mjs).
     sqlite.pragma("cache_size = -65536");
     const db = new Database(sqlite);
-    db.migrate(migrations);
+    try {
+      refuseNewer(path, plan(sqlite, migrations), migrations);
+      db.migrate(migrations);
+    } catch (err) {
+      sqlite.close();
+      throw err;
+    }
     return db;
+  }
+
+  /**
+   * What migrating the database at `path` would do, without changing it (read-only; a database
+   * that does not exist yet has every migration pending). Refuses one newer than `migrations`.
+   */
+  static plan(path: string, migrations: Migration[]): MigrationPlan {
+    if (!existsSync(path)) {
+      const pending = [...migrations].sort((a, b) => a.version - b.version);
+      return {
+        applied: [],
+        pending: pending.map((m) => ({ version: m.version, name: m.name })),
+        unknown: [],
+      };
+    }
+    const sqlite = new BetterSqlite3(path, { readonly: true, fileMustExist: true });
+    try {
+      const p = plan(sqlite, migrations);
+      refuseNewer(path, p, migrations);
+      return p;
+    } finally {
+      sqlite.close();
+    }
   }
 
   private migrate(migrations: Migration[]): void {

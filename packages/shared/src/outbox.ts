@@ -202,6 +202,36 @@ export class Outbox {
     return row.n;
   }
 
+  /**
+   * Puts messages of `kinds` delivered to `destination` at or after `since` back in its queue, to
+   * be delivered again in their order (for a node restored from a backup). Returns how many.
+   */
+  requeueDelivered(destination: string, kinds: string[], since: Date): number {
+    const info = this.#db.sqlite
+      .prepare(
+        `UPDATE outbox SET delivered_at = NULL, attempts = 0, next_attempt_at = 0, last_error = NULL
+         WHERE destination = ? AND delivered_at >= ? AND kind IN (SELECT value FROM json_each(?))`,
+      )
+      .run(destination, since.toISOString(), JSON.stringify(kinds));
+    if (info.changes > 0) {
+      queueMicrotask(() => {
+        for (const l of this.#listeners) l(destination);
+      });
+    }
+    return info.changes;
+  }
+
+  /** Undelivered messages (set aside or not) by destination: the depth of each queue. */
+  depthByDestination(): Map<string, { pending: number; dead: number }> {
+    const rows = this.#db.sqlite
+      .prepare(
+        `SELECT destination, sum(dead_at IS NULL) AS pending, sum(dead_at IS NOT NULL) AS dead
+         FROM outbox WHERE delivered_at IS NULL GROUP BY destination`,
+      )
+      .all() as Array<{ destination: string; pending: number; dead: number }>;
+    return new Map(rows.map((r) => [r.destination, { pending: r.pending, dead: r.dead }]));
+  }
+
   onEnqueue(fn: (destination: string) => void): () => void {
     this.#listeners.add(fn);
     return () => this.#listeners.delete(fn);

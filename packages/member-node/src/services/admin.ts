@@ -1,20 +1,16 @@
-import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
-import { type adminPb, type Logger, type Outbox, outboxAdmin } from "@lrs/shared";
-
-const notHere = (what: string) => () => {
-  throw new ConnectError(`${what} is not done at a member node`, Code.Unimplemented);
-};
+import type { ServiceImpl } from "@connectrpc/connect";
+import { type adminPb, type Logger, type Outbox, outboxAdmin, type Renewed, renewAdmin } from "@lrs/shared";
 
 export function adminService(
   status: () => adminPb.GetStatusResponse,
   outbox: Outbox,
   log: Logger,
-): ServiceImpl<typeof adminPb.AdminService> {
+  renew: () => Promise<Renewed>,
+): Partial<ServiceImpl<typeof adminPb.AdminService>> {
+  // Enrollment tokens and revocation are the centers' (not served here, so no rule in policy.ts).
   return {
     getStatus: () => status(),
     ...outboxAdmin(outbox, log),
-    createEnrollmentToken: notHere("issuing enrollment tokens"),
-    listEnrollmentTokens: notHere("issuing enrollment tokens"),
-    revokeInstitution: notHere("revocation"),
+    ...renewAdmin(renew),
   };
 }

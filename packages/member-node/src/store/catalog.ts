@@ -447,6 +447,11 @@ export class MemberCatalog implements ChangeFeed {
     return BigInt(row?.seq ?? 0);
   }
 
+  loggedAfter(seq: bigint): Date | undefined {
+    const row = this.#s.loggedAfter.get(seq) as { changed_at: string } | undefined;
+    return row ? new Date(row.changed_at) : undefined;
+  }
+
   changesAfter(seq: bigint, limit: number): FeedEntry[] {
     // One statement, so entries and the states they carry come from one read of the database.
     const rows = this.#s.changesAfter.all(seq, limit) as FeedRow[];
@@ -573,6 +578,7 @@ function prepare(db: Database) {
     count: s.prepare("SELECT COUNT(*) AS n FROM catalog_records"),
     countItems: s.prepare("SELECT COUNT(*) AS n FROM catalog_items"),
     headSeq: s.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'catalog_changes'"),
+    loggedAfter: s.prepare("SELECT changed_at FROM catalog_changes WHERE seq > ? ORDER BY seq LIMIT 1"),
     changesAfter: s.prepare(
       `SELECT c.seq, c.record_id, c.op, c.changed_at, r.marc, r.updated_at,
          CASE WHEN r.record_id IS NULL THEN NULL ELSE ${ITEMS_JSON} END AS items,

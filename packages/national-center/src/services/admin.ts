@@ -1,16 +1,27 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { type adminPb, caPin, ID_PATTERN, mapErrors, outboxAdmin, Tier } from "@lrs/shared";
+import {
+  type adminPb,
+  caPin,
+  ID_PATTERN,
+  mapErrors,
+  outboxAdmin,
+  type Renewed,
+  renewAdmin,
+  Tier,
+} from "@lrs/shared";
 import type { NationalContext } from "../context.js";
 
 export function adminService(
   ctx: NationalContext,
   status: () => adminPb.GetStatusResponse,
+  renew: () => Promise<Renewed>,
 ): ServiceImpl<typeof adminPb.AdminService> {
   return {
     getStatus: () => status(),
     ...outboxAdmin(ctx.outbox, ctx.log.child({ part: "admin" })),
+    ...renewAdmin(renew),
 
     createEnrollmentToken: mapErrors((req) => {
       const tier = req.tier === Tier.UNSPECIFIED ? Tier.REGIONAL : req.tier;

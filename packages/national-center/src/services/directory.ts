@@ -14,6 +14,42 @@ import type { NationalContext } from "../context.js";
 
 type Impl = ServiceImpl<typeof directoryPb.DirectoryService>;
 
+/**
+ * A renewal, for the caller itself or (from a regional center) for one of its members: signed only
+ * for an institution this CA enrolled with that tier and region and has not revoked.
+ */
+export async function signRenewal(
+  ctx: NationalContext,
+  caller: { id: string; tier: Tier; region: string },
+  forId: string,
+  csrPem: string,
+): Promise<string> {
+  let who = caller;
+  if (forId && forId !== caller.id) {
+    const enrolled = ctx.directory.enrollment(forId);
+    if (
+      caller.tier !== Tier.REGIONAL ||
+      enrolled?.tier !== Tier.MEMBER ||
+      enrolled.region !== caller.region
+    ) {
+      throw new ConnectError(
+        `${caller.id} may renew its own certificate and those of members of region ${caller.region || "-"} only, not ${forId}`,
+        Code.PermissionDenied,
+      );
+    }
+    who = { id: forId, tier: Tier.MEMBER, region: caller.region };
+  }
+  if (ctx.directory.get(who.id)?.revoked || !ctx.directory.enrolledAs(who.id, who.tier, who.region)) {
+    throw new ConnectError(
+      `${who.id} has no certificate in force (revoked?): it must enroll again with a token`,
+      Code.PermissionDenied,
+    );
+  }
+  const certPem = await signAndRecord(ctx, who.id, who.tier, who.region, csrPem);
+  ctx.log.info({ institution: who.id, by: caller.id }, "certificate renewed");
+  return certPem;
+}
+
 async function signAndRecord(
   ctx: NationalContext,
   id: string,
@@ -23,7 +59,10 @@ async function signAndRecord(
   before?: (fingerprint: string) => void,
 ): Promise<string> {
   ctx.directory.assertIdFree(id, tier, region);
-  const certPem = await signCsr(ctx.ca, csrPem, { identity: { id, tier, region } });
+  const certPem = await signCsr(ctx.ca, csrPem, {
+    identity: { id, tier, region },
+    notAfter: new Date(Date.now() + ctx.cfg.operations.certificate_lifetime),
+  });
   const info = describeCertificate(certPem);
   ctx.db.transaction(() => {
     before?.(info.fingerprint256);
@@ -94,6 +133,14 @@ export function directoryService(ctx: NationalContext, streams: AbortSignal): Im
         throw new ConnectError(`institution id "${req.institutionId}" is not valid`, Code.InvalidArgument);
       return {
         certificatePem: await signAndRecord(ctx, req.institutionId, Tier.MEMBER, req.region, req.csrPem),
+      };
+    }),
+
+    renewCertificate: mapErrors(async (req, hctx: HandlerContext) => {
+      const caller = hctx.values.get(peerKey).identity!;
+      return {
+        certificatePem: await signRenewal(ctx, caller, req.institutionId, req.csrPem),
+        caCertificatePem: ctx.ca.certPem,
       };
     }),
 

@@ -1,15 +1,27 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
-import { type adminPb, caPin, ID_PATTERN, mapErrors, outboxAdmin, Tier } from "@lrs/shared";
+import {
+  type adminPb,
+  caPin,
+  ID_PATTERN,
+  mapErrors,
+  outboxAdmin,
+  type Renewed,
+  renewAdmin,
+  Tier,
+} from "@lrs/shared";
 import type { RegionalContext } from "../context.js";
 
 export function adminService(
   ctx: RegionalContext,
   status: () => adminPb.GetStatusResponse,
-): ServiceImpl<typeof adminPb.AdminService> {
+  renew: () => Promise<Renewed>,
+): Partial<ServiceImpl<typeof adminPb.AdminService>> {
+  // Revocation is the national center's (lrs-national revoke): not served here.
   return {
     getStatus: () => status(),
     ...outboxAdmin(ctx.outbox, ctx.log.child({ part: "admin" })),
+    ...renewAdmin(renew),
 
     createEnrollmentToken: mapErrors((req) => {
       const tier = req.tier === Tier.UNSPECIFIED ? Tier.MEMBER : req.tier;
@@ -35,12 +47,5 @@ export function adminService(
     }),
 
     listEnrollmentTokens: () => ({ tokens: ctx.tokens.list() }),
-
-    revokeInstitution() {
-      throw new ConnectError(
-        "revocation is done at the national center (lrs-national revoke)",
-        Code.Unimplemented,
-      );
-    },
   };
 }

@@ -15,10 +15,31 @@ import type { RegionalContext } from "../context.js";
 /** How long a member's Register waits for the national center's acknowledgement before answering "accepted, pending". */
 const REGISTER_WAIT_MS = 3_000;
 
+/** A call to the national center on a member's behalf: its refusal passed on as such, anything else as "try later". */
+async function fromNational<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    const ce = ConnectError.from(err);
+    if (
+      ce.code === Code.InvalidArgument ||
+      ce.code === Code.PermissionDenied ||
+      ce.code === Code.FailedPrecondition
+    ) {
+      throw new ConnectError(`national center refused: ${ce.rawMessage}`, ce.code);
+    }
+    throw new ConnectError(
+      `national center unreachable, try again later: ${ce.rawMessage}`,
+      Code.Unavailable,
+    );
+  }
+}
+
 export function directoryService(
   ctx: RegionalContext,
   streams: AbortSignal,
-): ServiceImpl<typeof directoryPb.DirectoryService> {
+): Partial<ServiceImpl<typeof directoryPb.DirectoryService>> {
+  // Certificates are signed by the national center: SignCertificate is not served here.
   return {
     ...directoryReadHandlers(ctx.directory, streams),
 
@@ -34,9 +55,8 @@ export function directoryService(
       if (!ID_PATTERN.test(req.institutionId))
         throw new ConnectError(`institution id "${req.institutionId}" is not valid`, Code.InvalidArgument);
       const grant = ctx.tokens.check(req.token, req.institutionId);
-      let certificatePem: string;
-      try {
-        ({ certificatePem } = await ctx.national.directory.signCertificate(
+      const { certificatePem } = await fromNational(() =>
+        ctx.national.directory.signCertificate(
           {
             institutionId: grant.institutionId,
             tier: Tier.MEMBER,
@@ -44,21 +64,8 @@ export function directoryService(
             csrPem: req.csrPem,
           },
           { timeoutMs: 15_000 },
-        ));
-      } catch (err) {
-        const ce = ConnectError.from(err);
-        if (
-          ce.code === Code.InvalidArgument ||
-          ce.code === Code.PermissionDenied ||
-          ce.code === Code.FailedPrecondition
-        ) {
-          throw new ConnectError(`national center refused: ${ce.rawMessage}`, ce.code);
-        }
-        throw new ConnectError(
-          `national center unreachable, try again later: ${ce.rawMessage}`,
-          Code.Unavailable,
-        );
-      }
+        ),
+      );
       const fp = describeCertificate(certificatePem).fingerprint256;
       ctx.db.transaction(() => {
         if (!ctx.tokens.consume(grant.tokenId, fp))
@@ -74,9 +81,26 @@ export function directoryService(
       };
     }),
 
-    signCertificate() {
-      throw new ConnectError("certificates are signed by the national center", Code.Unimplemented);
-    },
+    /** A member renews its own certificate; the national center signs it. */
+    renewCertificate: mapErrors(async (req, hctx: HandlerContext) => {
+      const member = hctx.values.get(peerKey).identity!;
+      if (req.institutionId && req.institutionId !== member.id)
+        throw new ConnectError(
+          `${member.id} may renew its own certificate only, not ${req.institutionId}`,
+          Code.PermissionDenied,
+        );
+      const { certificatePem } = await fromNational(() =>
+        ctx.national.directory.renewCertificate(
+          { csrPem: req.csrPem, institutionId: member.id },
+          { timeoutMs: 15_000 },
+        ),
+      );
+      ctx.log.info(
+        { institution: member.id, fingerprint: describeCertificate(certificatePem).fingerprint256 },
+        "member certificate renewed",
+      );
+      return { certificatePem, caCertificatePem: ctx.tls.caPem };
+    }),
 
     /** A member registers itself; the registration is stored and forwarded to the national center. */
     register: mapErrors(async (req, hctx: HandlerContext) => {

@@ -62,6 +62,8 @@ export interface ChangeFeed {
    * later entry twice, or an earlier one after it, harmless.
    */
   changesAfter(seq: bigint, limit: number): FeedEntry[];
+  /** When the oldest entry after `seq` was logged (undefined: none), for the sync lag in seconds. */
+  loggedAfter(seq: bigint): Date | undefined;
   /**
    * Every current record, for a full resync, and the log position the snapshot
    * stands for (the head when it was taken). The sync worker consumes

@@ -75,6 +75,8 @@ export function fromWire(c: CatalogChange): RecordChange | undefined {
 
 const META_ACKED = "catalog_sync_acked_seq";
 const META_RESYNC = "catalog_sync_needs_resync";
+/** The node_meta key that makes the next push a full resync (set by a restore: node/backup.ts). */
+export const RESYNC_META_KEY = META_RESYNC;
 
 export interface PusherOptions {
   db: Database;
@@ -152,6 +154,12 @@ export class CatalogSyncPusher {
       lastError: this.#lastError,
       resyncs: this.#resyncs,
     });
+  }
+
+  /** How long the oldest change the parent has not acknowledged has waited (0: none waits). */
+  lagSeconds(now = new Date()): number {
+    const oldest = this.#o.feed.loggedAfter(this.ackedSeq);
+    return oldest ? Math.max(0, (now.getTime() - oldest.getTime()) / 1000) : 0;
   }
 
   start(signal: AbortSignal): void {

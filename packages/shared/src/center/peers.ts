@@ -32,8 +32,7 @@ export class PeerClients {
         t: createNodeTransport({
           endpoint: inst.endpoint,
           caPem: this.#tls.caPem,
-          certPem: this.#tls.certPem,
-          keyPem: this.#tls.keyPem,
+          identity: this.#tls,
           expectId: id,
         }),
       };

@@ -8,6 +8,11 @@ import { copyMigrations } from "./migrations.js";
 import { copyParentSenders } from "./sender.js";
 import { CopyStore } from "./store.js";
 
+/** A child node's tier migrations with the copy store's (what openChildContextWithCopies opens). */
+export function withCopyMigrations(migrations: Migration[]): Migration[] {
+  return [...migrations, ...copyMigrations];
+}
+
 /**
  * openChildContext with the ILL and copy senders for the parent link, and the node's CopyStore
  * (the copy migrations added to `migrations`). ILL messages and copies share the parent queue, so
@@ -16,7 +21,7 @@ import { CopyStore } from "./store.js";
  */
 export function openChildContextWithCopies(cfg: NodeConfig, migrations: Migration[], parentLabel: string) {
   let copies: CopyStore | undefined;
-  const opened = openChildContext(cfg, [...migrations, ...copyMigrations], parentLabel, {
+  const opened = openChildContext(cfg, withCopyMigrations(migrations), parentLabel, {
     ...illParentSenders(),
     ...copyParentSenders(() => copies),
   });

@@ -1,4 +1,4 @@
-export { openChildContextWithCopies } from "./child-context.js";
+export { openChildContextWithCopies, withCopyMigrations } from "./child-context.js";
 export { CopyCorruptError, CopyRejectedError, CopyUnavailableError } from "./errors.js";
 export {
   CHUNK_BYTES,

@@ -29,19 +29,19 @@ import { Outbox } from "../outbox.js";
 import type { Policy } from "../rpc/authz.js";
 import { RpcServer } from "../rpc/server.js";
 import { loadIdentity, type TlsIdentity } from "../tls/identity.js";
-import { tierName } from "../tls/pki.js";
-import {
-  createMetricsServer,
-  type MetricsServer,
-  type NodeGauges,
-  type TrafficMetrics,
-} from "../traffic/metrics.js";
+import { type CertificateInfo, tierName } from "../tls/pki.js";
+import { createMetricsServer, type MetricsServer, type TrafficMetrics } from "../traffic/metrics.js";
 import { openNodeTraffic, runTrafficLoop } from "../traffic/node-traffic.js";
 import type { TrafficRecorder } from "../traffic/recorder.js";
 import { TrafficReporter } from "../traffic/reporter.js";
 import { trafficService } from "../traffic/service.js";
 import type { TrafficStore } from "../traffic/store.js";
-import { ParentLink, type ParentLinkOptions } from "./parent-link.js";
+import { registerNodeGauges } from "./node-gauges.js";
+import { PARENT, ParentLink, type ParentLinkOptions } from "./parent-link.js";
+import { serveProbe } from "./probes.js";
+import { type Readiness, readiness } from "./readiness.js";
+import { queueRedelivery } from "./redelivery.js";
+import { renewIdentity, runRenewalLoop, type SignRenewal, signWithParent } from "./renewal.js";
 
 export const LRS_VERSION = "0.1.0";
 
@@ -63,8 +63,16 @@ export interface NodeContext {
   trafficStore: TrafficStore;
   /** Prometheus metrics of this node (/metrics). */
   metrics: TrafficMetrics;
-  /** Gauges read when /metrics is scraped. */
-  metricsGauges: NodeGauges;
+}
+
+/** Every migration of a node's database: the shared ones, then its tier's. */
+export function nodeMigrations(tierMigrations: Migration[]): Migration[] {
+  return [...sharedMigrations, ...tierMigrations];
+}
+
+/** Where a node keeps its database. */
+export function databasePath(cfg: NodeConfig): string {
+  return join(cfg.dataDir, "node.db");
 }
 
 /** Opens what every node has: identity, database (shared + tier migrations), outbox, tokens, logger. */
@@ -75,9 +83,9 @@ export function openNodeContext(cfg: NodeConfig, migrations: Migration[], enroll
       `the certificate in ${cfg.dataDir} belongs to ${tierName(tls.identity.tier)} ${tls.identity.id}, but ${cfg.source} configures ${tierName(cfg.tier)} ${cfg.id}`,
     );
   }
-  const db = Database.open(join(cfg.dataDir, "node.db"), [...sharedMigrations, ...migrations]);
+  const db = Database.open(databasePath(cfg), nodeMigrations(migrations));
   const outbox = new Outbox(db);
-  const traffic = openNodeTraffic(cfg, db, outbox, LRS_VERSION);
+  const traffic = openNodeTraffic(cfg, db, LRS_VERSION);
   return {
     cfg,
     db,
@@ -89,7 +97,6 @@ export function openNodeContext(cfg: NodeConfig, migrations: Migration[], enroll
     traffic: traffic.recorder,
     trafficStore: traffic.store,
     metrics: traffic.metrics,
-    metricsGauges: traffic.gauges,
   };
 }
 
@@ -175,6 +182,17 @@ export interface BaseNodeParts {
   listeners?: Array<{ name: string; start(): Promise<string>; close(): Promise<void> | void }>;
   /** What the node adds to its health report (a member: its ILL requests that need attention). */
   health?: () => Partial<Omit<NodeHealth, "$typeName" | "$unknown">>;
+  /**
+   * How this node's certificate renewals are signed when it has no parent to ask (the national
+   * center signs its own with the federation CA). Nodes with a parent ask it (RenewCertificate).
+   */
+  signRenewal?: SignRenewal;
+}
+
+/** What a renewal changed. */
+export interface Renewed {
+  previous: CertificateInfo;
+  current: CertificateInfo;
 }
 
 /**
@@ -194,6 +212,7 @@ export class BaseNode {
   #destroying: Promise<void> | undefined;
   readonly #workers = new AbortController();
   #background: Promise<unknown>[] = [];
+  #renewing: Promise<Renewed> | undefined;
 
   constructor(parts: BaseNodeParts) {
     this.parts = parts;
@@ -227,11 +246,15 @@ export class BaseNode {
       ...splitHostPort(ctx.cfg.metricsListen),
       metrics: ctx.metrics,
       log: ctx.log.child({ part: "metrics" }),
+      other: (path, req, res) =>
+        serveProbe(path, req, res, { id: ctx.cfg.id, ready: () => this.readiness() }),
     });
-    if (parts.upstreamSync) {
-      const sync = parts.upstreamSync;
-      ctx.metricsGauges.syncLag = () => Number(sync.status().lag);
-    }
+    registerNodeGauges(ctx.metrics, {
+      outbox: ctx.outbox,
+      cert: () => this.ctx.tls.cert,
+      ...(parts.parent ? { parent: parts.parent } : {}),
+      ...(parts.upstreamSync ? { upstreamSync: parts.upstreamSync } : {}),
+    });
     // Also when this node counts nothing itself: a regional center still passes on its members'
     // figures, and every node its health (its parent's "last contact").
     if (parts.parent) {
@@ -247,6 +270,18 @@ export class BaseNode {
         log: ctx.log.child({ part: "traffic-up" }),
       });
     }
+  }
+
+  /** Whether this node can serve: database, parent, certificate (GET /readyz). */
+  readiness(): Readiness {
+    const parent = this.parts.parent;
+    return readiness({
+      db: this.ctx.db,
+      cert: () => this.ctx.tls.cert,
+      isRevoked: (fp) => this.parts.directory.isRevoked(fp),
+      ...(parent ? { parent: () => parent.status() } : {}),
+      parentGraceMs: this.ctx.cfg.operations.parent_grace,
+    });
   }
 
   /** What this node says of itself in its traffic reports (and its GetTraffic answers). */
@@ -308,6 +343,12 @@ export class BaseNode {
     this.#address = await this.server.listen();
     if (this.parts.parent) {
       this.#registerUpward(this.parts.parent);
+      const since = queueRedelivery(this.ctx.db, this.ctx.outbox, PARENT);
+      if (since)
+        this.ctx.log.warn(
+          { since: since.toISOString() },
+          "restored from a backup: asking the parent to deliver again what it delivered since",
+        );
       this.parts.parent.start();
     }
     this.parts.upstreamSync?.start(this.#workers.signal);
@@ -326,6 +367,17 @@ export class BaseNode {
           signal,
         ),
       ...(this.#reporter ? [(signal: AbortSignal) => this.#reporter!.run(signal)] : []),
+      (signal: AbortSignal) =>
+        runRenewalLoop(
+          {
+            intervalMs: ctx.cfg.operations.renew_check_interval,
+            fraction: ctx.cfg.operations.renew_after,
+            cert: () => ctx.tls.cert,
+            renew: () => this.renewCertificate(),
+            log: ctx.log.child({ part: "renewal" }),
+          },
+          signal,
+        ),
     ].map((run) => run(this.#workers.signal));
     if (this.parts.http) {
       this.#httpUrl = await this.parts.http.start();
@@ -335,6 +387,41 @@ export class BaseNode {
     for (const l of this.parts.listeners ?? []) this.#listenerUrls.set(l.name, await l.start());
     this.ctx.log.info({ address: this.#address, id: this.ctx.cfg.id }, "node listening");
     return this.#address;
+  }
+
+  /**
+   * Renews this node's certificate now (one renewal at a time) and serves with the new one at
+   * once: the gRPC listener's new connections, the connection to the parent, and the directory
+   * entry (registered again with the new fingerprint). A failure leaves the old identity in use.
+   */
+  renewCertificate(): Promise<Renewed> {
+    this.#renewing ??= this.#renew().finally(() => {
+      this.#renewing = undefined;
+    });
+    return this.#renewing;
+  }
+
+  async #renew(): Promise<Renewed> {
+    const { ctx } = this;
+    const parent = this.parts.parent;
+    const sign = parent ? signWithParent(parent.directory) : this.parts.signRenewal;
+    if (!sign) throw new Error("this node has no way to have its certificate signed");
+    const previous = ctx.tls.cert;
+    const next = await renewIdentity(ctx.cfg, ctx.tls, sign);
+    // In place: the parent link and the peer connections read the identity from this object.
+    Object.assign(ctx.tls, next);
+    this.server.useIdentity(ctx.tls);
+    parent?.reconnect();
+    if (parent) this.#registerUpward(parent);
+    ctx.log.info(
+      {
+        fingerprint: next.cert.fingerprint256,
+        notAfter: next.cert.validTo.toISOString(),
+        previous: previous.fingerprint256,
+      },
+      "certificate renewed",
+    );
+    return { previous, current: next.cert };
   }
 
   /**

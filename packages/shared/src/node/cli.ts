@@ -5,6 +5,7 @@ import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { type Client, ConnectError, createClient } from "@connectrpc/connect";
 import { Command, Option } from "commander";
 import { ConfigError, envPrefix, loadConfig, type NodeConfig } from "../config.js";
+import { Database, type Migration } from "../db.js";
 import {
   AdminService,
   GetStatusResponseSchema,
@@ -20,8 +21,11 @@ import { createNodeTransport, type NodeTransport } from "../rpc/client.js";
 import { loadIdentity, writeFileAtomic } from "../tls/identity.js";
 import { tierName } from "../tls/pki.js";
 import { VERSION } from "../version.js";
+import { backupNode, restoreNode } from "./backup.js";
+import { databasePath } from "./base-node.js";
 import { addCheckConfigCommand } from "./check-config.js";
 import { enrollNode } from "./enroll.js";
+import { expiryWarning, renewIdentity, signWithParent } from "./renewal.js";
 
 /** What `serve` needs from a tier: a node with a start/stop life cycle. */
 export interface ServableNode {
@@ -106,6 +110,59 @@ export async function withSelf<T>(
   }
 }
 
+/** Whether the node answers at its address (with its own certificate). */
+async function isRunning(cfg: NodeConfig): Promise<boolean> {
+  try {
+    await withSelf(cfg, (c) => c.admin.getStatus({}, { timeoutMs: 3000 }));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Renews the node's certificate: the running node does it (and serves with the new one at once);
+ * a member or regional center that is not running asks its parent itself with the certificate on
+ * disk (which must still be valid), and uses the new one when it next starts.
+ */
+async function renewCertificate(
+  cfg: NodeConfig,
+): Promise<{ running: boolean; fingerprint: string; notAfter: string; previousFingerprint: string }> {
+  try {
+    const r = await withSelf(cfg, (c) => c.admin.renewOwnCertificate({}, { timeoutMs: 60_000 }));
+    return {
+      running: true,
+      fingerprint: r.fingerprint,
+      notAfter: r.notAfter ? timestampDate(r.notAfter).toISOString() : "",
+      previousFingerprint: r.previousFingerprint,
+    };
+  } catch (err) {
+    if (!(err instanceof ConnectError) || err.code !== 14) throw err;
+  }
+  if (!cfg.parent) {
+    throw new Error(
+      `${cfg.id} is not running: start it ("lrs-${tierName(cfg.tier)} serve"); the national center renews its own certificate with the CA when it runs`,
+    );
+  }
+  const current = loadIdentity(cfg.dataDir, `run "lrs-${tierName(cfg.tier)} enroll" first`);
+  const t = parentTransport(cfg);
+  try {
+    const next = await renewIdentity(
+      cfg,
+      current,
+      signWithParent(createClient(DirectoryService, t.transport)),
+    );
+    return {
+      running: false,
+      fingerprint: next.cert.fingerprint256,
+      notAfter: next.cert.validTo.toISOString(),
+      previousFingerprint: current.cert.fingerprint256,
+    };
+  } finally {
+    t.close();
+  }
+}
+
 export function printJson(value: unknown): void {
   process.stdout.write(
     `${JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? v.toString() : v), 2)}\n`,
@@ -178,7 +235,12 @@ export async function runProgram(program: Command, argv = process.argv): Promise
  * The commands every tier has: serve, enroll (not at the national center),
  * status and directory. Tier-specific ones are added by the caller.
  */
-export function baseProgram(tier: Tier, createNode: (cfg: NodeConfig) => Promise<ServableNode>): Command {
+export function baseProgram(
+  tier: Tier,
+  createNode: (cfg: NodeConfig) => Promise<ServableNode>,
+  /** Every migration of this tier's database (`migrate`). */
+  migrations: () => Migration[],
+): Command {
   const name = `lrs-${tierName(tier)}`;
   // The config path from the environment: LRS_CONFIG, or the tier's own (MEMBER_CONFIG, …) like
   // every other setting's override.
@@ -261,6 +323,88 @@ export function baseProgram(tier: Tier, createNode: (cfg: NodeConfig) => Promise
   }
 
   program
+    .command("backup")
+    .description(
+      "write a consistent copy of the node (database, identity, config; at the national center the CA) to one archive, while it serves",
+    )
+    .addOption(configOption())
+    .requiredOption("-o, --output <file>", "the archive to write (.tar.gz)")
+    .option("--json", "print the result as JSON")
+    .action(async (o: { config: string; output: string; json?: boolean }) => {
+      const cfg = loadConfig(tier, o.config);
+      const m = await backupNode(cfg, o.output);
+      if (o.json) return printJson({ output: o.output, ...m });
+      process.stdout.write(
+        `backed up ${m.tier} ${m.nodeId} to ${o.output}: ${Object.keys(m.files).length} files, schema version ${m.schemaVersions.at(-1) ?? 0}, ${m.createdAt}\n`,
+      );
+    });
+
+  program
+    .command("restore")
+    .description(
+      "put a backup in place of the node's data (the node stopped); its first catalog push is then a full resync",
+    )
+    .addOption(configOption())
+    .requiredOption("-i, --input <file>", "the archive written by backup")
+    .option("--force", "replace existing data (kept beside it), even of a running node")
+    .option("--json", "print the result as JSON")
+    .action(async (o: { config: string; input: string; force?: boolean; json?: boolean }) => {
+      const cfg = loadConfig(tier, o.config);
+      const running = await isRunning(cfg);
+      const r = await restoreNode(cfg, o.input, { force: o.force === true, running });
+      if (o.json) return printJson({ input: o.input, ...r });
+      process.stdout.write(
+        `restored ${r.manifest.tier} ${r.manifest.nodeId} from the backup of ${r.manifest.createdAt} into ${cfg.dataDir}${r.keptAt ? `; the data it replaced is in ${r.keptAt}` : ""}. Start the node: it resyncs its catalog with its parent.\n`,
+      );
+    });
+
+  program
+    .command("migrate")
+    .description(
+      "list the database migrations this program would apply, and apply them (a node also migrates when it starts); refuses a database made by a newer LRS",
+    )
+    .addOption(configOption())
+    .option("--dry-run", "only list what is pending; change nothing")
+    .option("--json", "print as JSON")
+    .action(async (o: { config: string; dryRun?: boolean; json?: boolean }) => {
+      const cfg = loadConfig(tier, o.config);
+      const path = databasePath(cfg);
+      const all = migrations();
+      const plan = Database.plan(path, all);
+      if (!o.dryRun && plan.pending.length > 0) Database.open(path, all).close();
+      const result = {
+        database: path,
+        dryRun: o.dryRun === true,
+        applied: plan.applied.length,
+        pending: plan.pending,
+      };
+      if (o.json) return printJson(result);
+      const verb = o.dryRun ? "would apply" : "applied";
+      if (plan.pending.length === 0) {
+        process.stdout.write(`${path}: up to date (${plan.applied.length} migrations applied)\n`);
+        return;
+      }
+      process.stdout.write(`${path}: ${verb} ${plan.pending.length} migration(s):\n`);
+      for (const m of plan.pending) process.stdout.write(`  ${String(m.version).padStart(5)}  ${m.name}\n`);
+    });
+
+  program
+    .command("renew")
+    .description(
+      "renew this node's certificate now (a new key, signed by the national center); nodes also do it by themselves once two thirds of the certificate's lifetime have passed",
+    )
+    .addOption(configOption())
+    .option("--json", "print the result as JSON")
+    .action(async (o: { config: string; json?: boolean }) => {
+      const cfg = loadConfig(tier, o.config);
+      const res = await renewCertificate(cfg);
+      if (o.json) return printJson(res);
+      process.stdout.write(
+        `renewed the certificate of ${cfg.id}${res.running ? " (the running node serves with it now)" : ""}: SHA-256 ${res.fingerprint}, valid until ${res.notAfter}; previous ${res.previousFingerprint}\n`,
+      );
+    });
+
+  program
     .command("status")
     .description("show the running node's status")
     .addOption(configOption())
@@ -295,6 +439,8 @@ export function baseProgram(tier: Tier, createNode: (cfg: NodeConfig) => Promise
           `${st.certFingerprint} until ${st.certNotAfter ? timestampDate(st.certNotAfter).toISOString() : "?"}`,
         ],
       ];
+      const warning = st.certNotAfter ? expiryWarning(timestampDate(st.certNotAfter)) : undefined;
+      if (warning) lines.push(["WARNING", warning]);
       if (st.catalog) {
         lines.push([
           "catalog",

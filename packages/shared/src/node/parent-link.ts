@@ -6,10 +6,12 @@ import { ExponentialBackoff, handleWhen, retry } from "cockatiel";
 import type { DirectoryReplica } from "../directory/source.js";
 import { type PeerStatus, PeerStatusSchema } from "../gen/lrs/v1/admin_pb.js";
 import { DirectoryService, type RegisterRequest, RegisterRequestSchema } from "../gen/lrs/v1/directory_pb.js";
+import { IllService, RedeliverRequestSchema } from "../gen/lrs/v1/ill_service_pb.js";
 import type { Logger } from "../log.js";
 import { type Outbox, type OutboxMessage, runOutboxWorker } from "../outbox.js";
 import { clientFor, createNodeTransport, type NodeTransport } from "../rpc/client.js";
 import type { TlsIdentity } from "../tls/identity.js";
+import { REDELIVER_KIND } from "./redelivery.js";
 
 /** Outbox destination of every message for the tier above. */
 export const PARENT = "parent";
@@ -43,8 +45,7 @@ export class ParentLink {
     this.transport = createNodeTransport({
       endpoint: opts.endpoint,
       caPem: opts.tls.caPem,
-      certPem: opts.tls.certPem,
-      keyPem: opts.tls.keyPem,
+      identity: opts.tls,
       ...(opts.expectId ? { expectId: opts.expectId } : {}),
     });
     this.directory = clientFor(DirectoryService, this.transport);
@@ -95,6 +96,17 @@ export class ParentLink {
         timeoutMs: 10_000,
       });
       this.#delivered.get(msg.messageId)?.(res.directoryVersion);
+      return;
+    }
+    if (msg.kind === REDELIVER_KIND) {
+      const res = await clientFor(IllService, this.transport).redeliver(
+        fromBinary(RedeliverRequestSchema, msg.payload),
+        { timeoutMs: 30_000 },
+      );
+      this.#opts.log.info(
+        { requeued: res.requeued },
+        "the parent delivers again what it delivered since the backup",
+      );
       return;
     }
     const sender = this.#opts.senders?.[msg.kind];
@@ -163,6 +175,14 @@ export class ParentLink {
 
   lastContact(): Date | undefined {
     return this.#status.lastContact ? timestampDate(this.#status.lastContact) : undefined;
+  }
+
+  /**
+   * Drops the connection to the parent after this node renewed its certificate: calls in flight
+   * fail and are retried (the outbox, the directory watch) over a new connection with the new one.
+   */
+  reconnect(): void {
+    this.transport.close();
   }
 
   async close(): Promise<void> {

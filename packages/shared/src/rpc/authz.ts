@@ -29,6 +29,9 @@ function describe(id: NodeIdentity): string {
 export const self: Rule = (peer, me) =>
   peer.identity.id === me.id || `only ${me.id} itself may make this call`;
 
+/** No caller: a method every node serves (shared code) that means nothing at this one. */
+export const nobody: Rule = (_peer, me) => `no caller may make this call at ${me.id}`;
+
 /** Any holder of a valid federation certificate. */
 export const federation: Rule = () => true;
 
@@ -73,22 +76,58 @@ export interface AuthzOptions {
 }
 
 /**
+ * The authorization decision for one call: undefined when it may go ahead, else the error
+ * to answer with. The interceptor and the generated matrix in DESIGN.md (authz-matrix.ts)
+ * both come from here, so the table cannot say one thing while the server does another.
+ */
+export function authorize(method: string, peer: Peer, opts: AuthzOptions): ConnectError | undefined {
+  if (opts.policy.open.has(method)) return undefined;
+  const why = checkPeer(peer, opts.isRevoked);
+  if (why) return new ConnectError(why, Code.Unauthenticated);
+  const rule = opts.policy.rules[method];
+  if (!rule) return new ConnectError(`${method} is not open to any caller`, Code.PermissionDenied);
+  const res = rule(peer as AuthenticatedPeer, opts.self);
+  if (res !== true) return new ConnectError(`${method} refused: ${res}`, Code.PermissionDenied);
+  return undefined;
+}
+
+/**
  * Default-deny authorization. Every call is checked against the caller's
  * certificate: a method without a rule is refused, whoever calls it.
  */
 export function createAuthzInterceptor(opts: AuthzOptions): Interceptor {
   return (next) => async (req) => {
-    const method = `${req.service.typeName}/${req.method.name}`;
-    if (opts.policy.open.has(method)) return next(req);
-    const peer = req.contextValues.get(peerKey);
-    const why = checkPeer(peer, opts.isRevoked);
-    if (why) throw new ConnectError(why, Code.Unauthenticated);
-    const rule = opts.policy.rules[method];
-    if (!rule) throw new ConnectError(`${method} is not open to any caller`, Code.PermissionDenied);
-    const res = rule(peer as AuthenticatedPeer, opts.self);
-    if (res !== true) throw new ConnectError(`${method} refused: ${res}`, Code.PermissionDenied);
+    const refused = authorize(
+      `${req.service.typeName}/${req.method.name}`,
+      req.contextValues.get(peerKey),
+      opts,
+    );
+    if (refused) throw refused;
     return next(req);
   };
+}
+
+/** The methods a policy speaks of: its rules and its open methods. */
+export function policyMethods(policy: Policy): string[] {
+  return [...new Set([...Object.keys(policy.rules), ...policy.open])].sort();
+}
+
+/**
+ * A policy must name exactly the methods a node serves: a served method without a rule
+ * would be refused to everyone by accident, a rule without a method is a stale promise
+ * (and the authorization table in DESIGN.md would list it). Throws naming each.
+ */
+export function checkPolicyCoverage(policy: Policy, served: string[]): void {
+  const named = new Set(policyMethods(policy));
+  const servedSet = new Set(served);
+  const problems = [
+    ...served.filter((m) => !named.has(m)).map((m) => `${m} is served but has no authorization rule`),
+    ...[...named].filter((m) => !servedSet.has(m)).map((m) => `${m} has a rule but is not served`),
+  ];
+  if (Object.keys(policy.rules).some((m) => policy.open.has(m)))
+    problems.push("a method is both open and ruled");
+  if (problems.length)
+    throw new Error(`authorization policy does not match the services: ${problems.join("; ")}`);
 }
 
 function checkPeer(peer: Peer, isRevoked: (fp: string) => boolean): string | undefined {

@@ -12,6 +12,11 @@ export interface NodeTransportOptions {
   /** This node's own certificate and key (omit only for enrollment). */
   certPem?: string;
   keyPem?: string;
+  /**
+   * This node's identity, read at each new connection instead of `certPem`/`keyPem`: the node
+   * changes it in place when it renews its certificate, and new connections present the new one.
+   */
+  identity?: { certPem: string; keyPem: string };
   /** The institution id the server's certificate must carry. */
   expectId?: string;
   /** Skip CA verification (first contact during enrollment, before the CA is pinned). */
@@ -47,6 +52,7 @@ function checkIdentity(expectId: string | undefined) {
 
 export function createNodeTransport(opts: NodeTransportOptions): NodeTransport {
   const url = baseUrl(opts.endpoint);
+  const own = opts.identity;
   const tlsOptions = {
     ...(opts.caPem ? { ca: opts.caPem } : {}),
     ...(opts.certPem ? { cert: opts.certPem } : {}),
@@ -54,6 +60,13 @@ export function createNodeTransport(opts: NodeTransportOptions): NodeTransport {
     rejectUnauthorized: !opts.insecure,
     checkServerIdentity: checkIdentity(opts.expectId),
   };
+  // Accessors (a spread would copy today's values): read when each connection is made.
+  if (own) {
+    Object.defineProperties(tlsOptions, {
+      cert: { enumerable: true, get: () => own.certPem },
+      key: { enumerable: true, get: () => own.keyPem },
+    });
+  }
   const sessionManager = new Http2SessionManager(
     url,
     { pingIntervalMs: 15_000, pingTimeoutMs: 10_000, idleConnectionTimeoutMs: 60_000 },

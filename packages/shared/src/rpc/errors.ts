@@ -57,6 +57,27 @@ export function toConnectError(err: unknown): ConnectError {
   return new ConnectError("internal error", Code.Internal, undefined, undefined, err);
 }
 
+/** The most characters of an error message sent to a caller (it travels in an HTTP/2 header). */
+export const MAX_ERROR_MESSAGE = 1024;
+
+/**
+ * The error as it may go over the wire: its message cut to MAX_ERROR_MESSAGE characters, so
+ * input a handler quoted back ("institution id "…" is not valid") cannot grow the response
+ * header past what HTTP/2 allows. Every call's error passes here (rpc/server.ts).
+ */
+export function boundedError(err: unknown): ConnectError {
+  const ce = toConnectError(err);
+  if (ce.rawMessage.length <= MAX_ERROR_MESSAGE) return ce;
+  const cutAt = MAX_ERROR_MESSAGE - 40;
+  return new ConnectError(
+    `${ce.rawMessage.slice(0, cutAt)}… (${ce.rawMessage.length - cutAt} more characters cut)`,
+    ce.code,
+    ce.metadata,
+    undefined,
+    ce.cause,
+  );
+}
+
 /** Wraps a handler so that domain errors reach the caller with their proper code. */
 export function mapErrors<A extends unknown[], R>(fn: (...a: A) => Promise<R> | R): (...a: A) => Promise<R> {
   return async (...a: A): Promise<R> => {

@@ -34,6 +34,8 @@ async function setup(slowMs: number) {
       rules: {
         "lrs.v1.DirectoryService/GetDirectory": federation,
         "grpc.health.v1.Health/Check": federation,
+        "grpc.health.v1.Health/List": federation,
+        "grpc.health.v1.Health/Watch": federation,
       },
     },
     isRevoked: () => false,
@@ -95,5 +97,33 @@ describe("RPC server", () => {
     await server.close(200);
     expect(Date.now() - started).toBeLessThan(2000);
     expect(await call).toBeInstanceOf(ConnectError);
+  });
+});
+
+describe("RPC server policy", () => {
+  it("does not start when a served method has no authorization rule", async () => {
+    const ca = await createCertificateAuthority("Test");
+    const identity = { id: "n1", tier: Tier.REGIONAL, region: "r" };
+    const own = await issueCertificate(ca, ["localhost"], { identity });
+    const tls = {
+      identity,
+      keyPem: own.keyPem,
+      certPem: own.certPem,
+      caPem: ca.certPem,
+      cert: describeCertificate(own.certPem),
+    };
+    const make = () =>
+      new RpcServer({
+        listen: "127.0.0.1:0",
+        tls,
+        policy: { open: new Set(), rules: { "grpc.health.v1.Health/Check": federation } },
+        isRevoked: () => false,
+        log: createLogger("test"),
+        serviceNames: [],
+        routes: () => {},
+      });
+    expect(make).toThrow(
+      "authorization policy does not match the services: grpc.health.v1.Health/List is served but has no authorization rule; grpc.health.v1.Health/Watch is served but has no authorization rule",
+    );
   });
 });

@@ -14,9 +14,12 @@ import type { Logger } from "../log.js";
 import type { TlsIdentity } from "../tls/identity.js";
 import { createTrafficInterceptor } from "../traffic/interceptor.js";
 import type { TrafficRecorder } from "../traffic/recorder.js";
-import { createAuthzInterceptor, type Policy } from "./authz.js";
+import { checkPolicyCoverage, createAuthzInterceptor, type Policy } from "./authz.js";
+import { boundedError } from "./errors.js";
 import { HealthState, registerHealth } from "./health.js";
+import { createLimitsInterceptor } from "./limits.js";
 import { peerFromSocket, peerKey } from "./peer.js";
+import { isRefusal, RefusalLog } from "./refusal-log.js";
 
 export interface RpcServerOptions {
   /** "host:port"; port 0 picks a free one. */
@@ -62,23 +65,47 @@ export class RpcServer {
         if (this.#inFlight === 0) this.#idle?.();
       }
     };
+    const refusals = new RefusalLog(opts.log);
+    // Every error leaves here: domain errors get their code, anything else is INTERNAL with its
+    // cause logged; messages are cut (they travel in a header); refused input is logged rate-limited.
+    const failed = (err: unknown, method: string): ConnectError => {
+      const ce = boundedError(err);
+      if (ce.code === Code.Internal || ce.code === Code.Unknown)
+        opts.log.error({ err, method, code: Code[ce.code] }, "call failed");
+      else if (isRefusal(ce.code)) refusals.note(method, ce.code, ce.rawMessage);
+      else opts.log.debug({ err: ce, method, code: Code[ce.code] }, "call failed");
+      return ce;
+    };
     const logErrors: Interceptor = (next) => async (req) => {
+      const method = `${req.service.typeName}/${req.method.name}`;
+      let res: Awaited<ReturnType<typeof next>>;
       try {
-        return await next(req);
+        res = await next(req);
       } catch (err) {
-        const ce = ConnectError.from(err);
-        const level = ce.code === Code.Internal || ce.code === Code.Unknown ? "error" : "debug";
-        opts.log[level](
-          { err, method: `${req.service.typeName}/${req.method.name}`, code: Code[ce.code] },
-          "call failed",
-        );
-        throw err;
+        throw failed(err, method);
       }
+      if (!res.stream) return res;
+      // A streamed answer fails while it is read: the same mapping for its error.
+      const source = res.message;
+      return {
+        ...res,
+        message: (async function* () {
+          try {
+            yield* source;
+          } catch (err) {
+            throw failed(err, method);
+          }
+        })(),
+      };
     };
     const handler = connectNodeAdapter({
       routes: (router) => {
-        registerHealth(router, this.health, this.#streams.signal);
-        opts.routes(router, this.#streams.signal);
+        const served: string[] = [];
+        const recording = recordServed(router, served);
+        registerHealth(recording, this.health, this.#streams.signal);
+        opts.routes(recording, this.#streams.signal);
+        // Every served method has exactly one rule, or the node does not start (authz-matrix.ts).
+        checkPolicyCoverage(opts.policy, served);
       },
       interceptors: [
         countCalls,
@@ -86,6 +113,8 @@ export class RpcServer {
         ...(opts.traffic ? [createTrafficInterceptor(opts.traffic, opts.tls.identity)] : []),
         logErrors,
         createAuthzInterceptor({ self: opts.tls.identity, policy: opts.policy, isRevoked: opts.isRevoked }),
+        // After authorization: a stranger's oversized message is refused for who sent it first.
+        createLimitsInterceptor(),
       ],
       contextValues: (req) => createContextValues().set(peerKey, peerFromSocket(req.socket as TLSSocket)),
       shutdownSignal: this.#shutdown.signal,
@@ -112,6 +141,16 @@ export class RpcServer {
       s.on("error", (err) => opts.log.debug({ err }, "http2 session error"));
     });
     this.#server.on("tlsClientError", (err) => opts.log.debug({ err }, "TLS handshake failed"));
+  }
+
+  /** Serves new connections with a renewed certificate (open ones keep theirs until they close). */
+  useIdentity(tls: TlsIdentity): void {
+    this.#server.setSecureContext({
+      key: tls.keyPem,
+      cert: tls.certPem,
+      ca: tls.caPem,
+      minVersion: "TLSv1.2",
+    });
   }
 
   /** Starts listening; resolves with the bound "host:port". */
@@ -168,4 +207,27 @@ export class RpcServer {
     }
     clearTimeout(timer);
   }
+}
+
+/**
+ * The router, noting each method given an implementation ("lrs.v1.X/Y"); a service's methods
+ * left out answer UNIMPLEMENTED and are not served.
+ */
+function recordServed(router: ConnectRouter, served: string[]): ConnectRouter {
+  const recording: ConnectRouter = {
+    handlers: router.handlers,
+    service(service, impl, options) {
+      const fns = impl as Record<string, unknown>;
+      for (const m of service.methods)
+        if (typeof fns[m.localName] === "function") served.push(`${service.typeName}/${m.name}`);
+      router.service(service, impl, options);
+      return recording;
+    },
+    rpc(method, impl, options) {
+      served.push(`${method.parent.typeName}/${method.name}`);
+      router.rpc(method, impl, options);
+      return recording;
+    },
+  };
+  return recording;
 }

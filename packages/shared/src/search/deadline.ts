@@ -1,5 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
+import pLimit from "p-limit";
 import { type NodeCoverage, NodeCoverage_Status, NodeCoverageSchema } from "../gen/lrs/v1/search_pb.js";
 
 /** Time a call may take when the caller set no deadline. */
@@ -12,15 +13,22 @@ export function remainingMs(timeoutMs: number | undefined, defaultMs = DEFAULT_D
   return Math.max(0, timeoutMs ?? defaultMs);
 }
 
+/**
+ * Calls one fan-out keeps open at once: a book held by 500 libraries, or a national search
+ * over many regions, must not open hundreds of connections from one node at the same moment.
+ */
+export const FAN_OUT_CONCURRENCY = 16;
+
 export interface FanOutResult<T> {
   results: Array<{ target: string; value: T }>;
   coverage: NodeCoverage[];
 }
 
 /**
- * Asks several nodes at once, each within `deadlineMs`, and reports what each
- * did: a slow or failed node costs its own answer, never the others' or the
- * caller's deadline.
+ * Asks several nodes, at most `concurrency` at a time, all within `deadlineMs`, and reports
+ * what each did: a slow or failed node costs its own answer, never the others' or the
+ * caller's deadline. A call waiting for a free slot gets what is left of the deadline when its
+ * turn comes; one whose turn comes too late is reported as not asked.
  */
 export async function fanOut<T>(
   targets: readonly string[],
@@ -28,50 +36,60 @@ export async function fanOut<T>(
   ask: (target: string, signal: AbortSignal, timeoutMs: number) => Promise<T>,
   count: (value: T) => number = () => 0,
   fallback = false,
+  concurrency = FAN_OUT_CONCURRENCY,
 ): Promise<FanOutResult<T>> {
   const results: Array<{ target: string; value: T }> = [];
   const coverage: NodeCoverage[] = [];
-  const timeoutMs = Math.max(1, deadlineMs - HOP_MARGIN_MS);
+  const begun = Date.now();
+  const limit = pLimit(concurrency);
   await Promise.all(
-    targets.map(async (target) => {
-      const started = Date.now();
-      const ac = new AbortController();
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<"timeout">((resolve) => {
-        timer = setTimeout(() => {
-          ac.abort();
-          resolve("timeout");
-        }, timeoutMs);
-      });
-      try {
-        const value = await Promise.race([ask(target, ac.signal, timeoutMs), timeout]);
-        const elapsedMs = Date.now() - started;
-        if (value === "timeout") {
-          coverage.push(
-            cover(
-              target,
-              NodeCoverage_Status.TIMED_OUT,
-              `no answer within ${timeoutMs} ms`,
-              elapsedMs,
-              0,
-              fallback,
-            ),
-          );
+    targets.map((target) =>
+      limit(async () => {
+        const started = Date.now();
+        const timeoutMs = deadlineMs - (started - begun) - HOP_MARGIN_MS;
+        if (timeoutMs < 1) {
+          const why = `not asked: the deadline ran out with ${concurrency} calls ahead of it`;
+          coverage.push(cover(target, NodeCoverage_Status.TIMED_OUT, why, 0, 0, fallback));
           return;
         }
-        results.push({ target, value });
-        coverage.push(cover(target, NodeCoverage_Status.ANSWERED, "", elapsedMs, count(value), fallback));
-      } catch (err) {
-        const ce = ConnectError.from(err);
-        const status =
-          ce.code === Code.DeadlineExceeded || ce.code === Code.Canceled
-            ? NodeCoverage_Status.TIMED_OUT
-            : NodeCoverage_Status.FAILED;
-        coverage.push(cover(target, status, ce.rawMessage, Date.now() - started, 0, fallback));
-      } finally {
-        clearTimeout(timer);
-      }
-    }),
+        const ac = new AbortController();
+        let timer: NodeJS.Timeout | undefined;
+        const timeout = new Promise<"timeout">((resolve) => {
+          timer = setTimeout(() => {
+            ac.abort();
+            resolve("timeout");
+          }, timeoutMs);
+        });
+        try {
+          const value = await Promise.race([ask(target, ac.signal, timeoutMs), timeout]);
+          const elapsedMs = Date.now() - started;
+          if (value === "timeout") {
+            coverage.push(
+              cover(
+                target,
+                NodeCoverage_Status.TIMED_OUT,
+                `no answer within ${timeoutMs} ms`,
+                elapsedMs,
+                0,
+                fallback,
+              ),
+            );
+            return;
+          }
+          results.push({ target, value });
+          coverage.push(cover(target, NodeCoverage_Status.ANSWERED, "", elapsedMs, count(value), fallback));
+        } catch (err) {
+          const ce = ConnectError.from(err);
+          const status =
+            ce.code === Code.DeadlineExceeded || ce.code === Code.Canceled
+              ? NodeCoverage_Status.TIMED_OUT
+              : NodeCoverage_Status.FAILED;
+          coverage.push(cover(target, status, ce.rawMessage, Date.now() - started, 0, fallback));
+        } finally {
+          clearTimeout(timer);
+        }
+      }),
+    ),
   );
   coverage.sort((a, b) => a.nodeId.localeCompare(b.nodeId));
   return { results, coverage };

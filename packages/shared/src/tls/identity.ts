@@ -68,11 +68,16 @@ export function savePrivateKey(dataDir: string, keyPem: string, pending = false)
   writeFileAtomic(pending ? `${p.key}.pending` : p.key, keyPem, 0o600);
 }
 
-/** Stores the certificate (and CA); promotes a pending key made for it. */
+/**
+ * Stores the certificate (and CA); promotes a pending key made for it. Everything is written
+ * before anything is renamed, so the key and the certificate change together (two renames apart).
+ */
 export function saveCertificates(dataDir: string, certPem: string, caPem: string): void {
   const p = identityPaths(dataDir);
   mkdirSync(p.dir, { recursive: true, mode: 0o700 });
   writeFileAtomic(p.ca, caPem);
+  const certTmp = `${p.cert}.new`;
+  writeFileSync(certTmp, certPem, { mode: 0o644 });
   if (existsSync(`${p.key}.pending`)) renameSync(`${p.key}.pending`, p.key);
-  writeFileAtomic(p.cert, certPem);
+  renameSync(certTmp, p.cert);
 }

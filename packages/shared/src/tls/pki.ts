@@ -195,7 +195,15 @@ export async function signCsr(ca: CertificateAuthority, csrPem: string, opts: Si
   } catch (err) {
     throw new CsrError(`certificate request is not a valid PKCS#10 PEM: ${(err as Error).message}`);
   }
-  if (!(await csr.verify())) throw new CsrError("certificate request signature does not verify");
+  let verified: boolean;
+  try {
+    // Also reads the public key: an algorithm or curve WebCrypto cannot import throws here.
+    verified = await csr.verify();
+    await csr.publicKey.export();
+  } catch (err) {
+    throw new CsrError(`certificate request's public key cannot be used: ${(err as Error).message}`);
+  }
+  if (!verified) throw new CsrError("certificate request signature does not verify");
   const hosts: HostNames = { dns: [], ip: [] };
   const san = csr.extensions.find(
     (e): e is x509.SubjectAlternativeNameExtension => e instanceof x509.SubjectAlternativeNameExtension,

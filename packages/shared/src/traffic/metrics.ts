@@ -38,12 +38,8 @@ function processMetrics(): Registry {
 }
 
 export interface NodeGauges {
-  /** Cross-node messages stored and not yet delivered. */
-  outboxPending?: () => number;
   /** Traffic blocks not yet acknowledged by the parent. */
   trafficUnreported?: () => number;
-  /** Catalog changes not yet acknowledged by the parent. */
-  syncLag?: () => number;
 }
 
 /** One node's metrics. Counting goes through `record` (a TrafficSink of the node's recorder). */
@@ -145,28 +141,48 @@ export class TrafficMetrics implements TrafficSink {
       labelNames: ["id", "tier", "region", "version"],
       registers,
     }).set({ id: node.id, tier: node.tier, region: node.region || "-", version: node.version }, 1);
-    const gauge = (name: string, help: string, read: (() => number) | undefined) => {
-      if (!read) return;
-      new Gauge({
-        name,
-        help,
-        registers,
-        collect() {
-          try {
-            this.set(read());
-          } catch {
-            // The database is closing: leave the last value.
-          }
-        },
-      });
-    };
-    gauge("lrs_outbox_pending", "Cross-node messages stored and not yet delivered.", gauges.outboxPending);
-    gauge(
+    this.gauge(
       "lrs_traffic_unreported_blocks",
       "Traffic blocks (node and minute) not yet acknowledged by the parent.",
       gauges.trafficUnreported,
     );
-    gauge("lrs_sync_lag", "Catalog changes not yet acknowledged by the parent.", gauges.syncLag);
+  }
+
+  /**
+   * A gauge read when /metrics is scraped: one value, or one value per label value (`label` names
+   * the label; the values read replace the previous ones, so a queue that emptied shows 0 only as
+   * long as `read` still lists it).
+   */
+  gauge(name: string, help: string, read: (() => number) | undefined): void;
+  gauge(name: string, help: string, read: () => Map<string, number>, label: string): void;
+  gauge(
+    name: string,
+    help: string,
+    read: (() => number) | (() => Map<string, number>) | undefined,
+    label?: string,
+  ): void {
+    if (!read) return;
+    new Gauge({
+      name,
+      help,
+      labelNames: label ? [label] : [],
+      registers: [this.registry],
+      collect() {
+        let value: number | Map<string, number>;
+        try {
+          value = read();
+        } catch {
+          // The database is closing: leave the last value.
+          return;
+        }
+        if (typeof value === "number") {
+          this.set(value);
+          return;
+        }
+        this.reset();
+        for (const [v, n] of value) this.set({ [label!]: v }, n);
+      },
+    });
   }
 
   record(
@@ -231,7 +247,7 @@ export class TrafficMetrics implements TrafficSink {
   }
 }
 
-/** A plain-HTTP listener that serves /metrics only. */
+/** A plain-HTTP listener that serves /metrics and, when given, the node's probes (/healthz, /readyz). */
 export interface MetricsServer {
   /** Starts listening; resolves with the URL of /metrics. */
   start(): Promise<string>;
@@ -243,12 +259,17 @@ export function createMetricsServer(o: {
   port: number;
   metrics: TrafficMetrics;
   log: Logger;
+  /** Other paths this listener answers: true when it answered. */
+  other?: (path: string, req: http.IncomingMessage, res: http.ServerResponse) => boolean;
 }): MetricsServer {
   const server = http.createServer((req, res) => {
-    const path = (req.url ?? "/").split("?")[0];
+    const path = (req.url ?? "/").split("?")[0] ?? "/";
     if (path !== "/metrics") {
+      if (o.other?.(path, req, res)) return;
       res.writeHead(404, { "Content-Type": "text/plain; charset=utf-8" });
-      res.end("Not found. Prometheus metrics are at /metrics\n");
+      res.end(
+        `Not found. Prometheus metrics are at /metrics${o.other ? ", probes at /healthz and /readyz" : ""}\n`,
+      );
       return;
     }
     o.metrics.serve(req, res).catch((err: unknown) => {

@@ -3,7 +3,6 @@
 import type { NodeConfig } from "../config.js";
 import type { Database } from "../db.js";
 import type { Logger } from "../log.js";
-import type { Outbox } from "../outbox.js";
 import { tierName } from "../tls/pki.js";
 import { type NodeGauges, TrafficMetrics } from "./metrics.js";
 import { TrafficRecorder } from "./recorder.js";
@@ -13,17 +12,12 @@ export interface NodeTraffic {
   recorder: TrafficRecorder;
   store: TrafficStore;
   metrics: TrafficMetrics;
-  /** Read when /metrics is scraped; a node fills in what only it knows (its sync lag). */
-  gauges: NodeGauges;
 }
 
 /** The traffic parts of a node, from its config. */
-export function openNodeTraffic(cfg: NodeConfig, db: Database, outbox: Outbox, version: string): NodeTraffic {
+export function openNodeTraffic(cfg: NodeConfig, db: Database, version: string): NodeTraffic {
   const store = new TrafficStore(db, { nodeId: cfg.id, retentionMs: cfg.traffic.retention });
-  const gauges: NodeGauges = {
-    outboxPending: () => outbox.pendingCount(),
-    trafficUnreported: () => store.unreported(),
-  };
+  const gauges: NodeGauges = { trafficUnreported: () => store.unreported() };
   const metrics = new TrafficMetrics(
     { id: cfg.id, tier: tierName(cfg.tier), region: cfg.region, version },
     gauges,
@@ -33,7 +27,7 @@ export function openNodeTraffic(cfg: NodeConfig, db: Database, outbox: Outbox, v
     enabled: cfg.traffic.enabled,
     ...(cfg.traffic.enabled ? { sink: metrics } : {}),
   });
-  return { recorder, store, metrics, gauges };
+  return { recorder, store, metrics };
 }
 
 const PRUNE_EVERY_MS = 3_600_000;

@@ -16,7 +16,8 @@ const marc = (s: string) => new TextEncoder().encode(`00000nam a2200000 a 4500${
 
 /** A member's catalog in memory: a log of record ids and the records' current state. */
 class FakeFeed implements ChangeFeed {
-  log: Array<{ seq: bigint; recordId: string }> = [];
+  log: Array<{ seq: bigint; recordId: string; at: Date }> = [];
+  now = () => new Date();
   state = new Map<string, RecordChange & { kind: "upsert" }>();
   #seq = 0n;
   upsert(id: string, body = id) {
@@ -28,11 +29,11 @@ class FakeFeed implements ChangeFeed {
       holdings: [],
       changedAt: new Date(),
     });
-    this.log.push({ seq: ++this.#seq, recordId: id });
+    this.log.push({ seq: ++this.#seq, recordId: id, at: this.now() });
   }
   delete(id: string) {
     this.state.delete(id);
-    this.log.push({ seq: ++this.#seq, recordId: id });
+    this.log.push({ seq: ++this.#seq, recordId: id, at: this.now() });
   }
   headSeq() {
     return this.#seq;
@@ -50,6 +51,9 @@ class FakeFeed implements ChangeFeed {
           changedAt: new Date(),
         },
       }));
+  }
+  loggedAfter(seq: bigint) {
+    return this.log.find((e) => e.seq > seq)?.at;
   }
   snapshot() {
     return { seq: this.#seq, records: [...this.state.values()] };
@@ -154,6 +158,22 @@ describe("catalog sync", () => {
     await until(() => pusher.ackedSeq === 7n);
     expect(sink.records.get("a")).toBe("a2");
     expect(pusher.status()).toMatchObject({ acknowledgedSeq: 7n, headSeq: 7n, lag: 0n });
+    ac.abort();
+    await pusher.stopped();
+  });
+
+  it("measures the sync lag in seconds from the oldest change not yet acknowledged", async () => {
+    const feed = new FakeFeed();
+    feed.now = () => new Date("2026-12-01T10:00:00Z");
+    feed.upsert("a");
+    feed.now = () => new Date("2026-12-01T10:05:00Z");
+    feed.upsert("b");
+    const { pusher } = setup(feed);
+    expect(pusher.lagSeconds(new Date("2026-12-01T10:10:00Z"))).toBe(600);
+    const ac = new AbortController();
+    pusher.start(ac.signal);
+    await until(() => pusher.ackedSeq === 2n);
+    expect(pusher.lagSeconds(new Date("2026-12-01T10:10:00Z"))).toBe(0);
     ac.abort();
     await pusher.stopped();
   });

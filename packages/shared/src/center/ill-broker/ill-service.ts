@@ -107,6 +107,11 @@ export function illCenterService(o: IllCenterServiceOptions): ServiceImpl<typeof
       return relay.deliver(req.envelope, callerOf(ctx));
     }),
 
+    redeliver: mapErrors((req, ctx: HandlerContext) => {
+      if (!req.since) throw new ValidationError("since is required");
+      return { requeued: relay.redeliverTo(callerOf(ctx).id, timestampDate(req.since)) };
+    }),
+
     buildRota: mapErrors((req, ctx: HandlerContext) =>
       broker.buildRota(req, callerOf(ctx), { signal: ctx.signal, timeoutMs: ctx.timeoutMs() }),
     ),

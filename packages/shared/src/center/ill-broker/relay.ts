@@ -98,6 +98,19 @@ interface RelayRow {
 export class IllRelay {
   readonly #o: IllRelayOptions;
 
+  /**
+   * Delivers again the envelopes delivered to `nodeId` since `since`: it was restored from a
+   * backup and lost them (it applies by message id, so those it still has are ignored).
+   */
+  redeliverTo(nodeId: string, since: Date): number {
+    const n = this.#o.outbox.requeueDelivered(childDestination(nodeId), [ILL_KINDS.envelope], since);
+    this.#o.log.info(
+      { node: nodeId, since: since.toISOString(), requeued: n },
+      "envelopes queued again for a restored node",
+    );
+    return n;
+  }
+
   constructor(o: IllRelayOptions) {
     if (o.self.tier !== Tier.REGIONAL && o.self.tier !== Tier.NATIONAL)
       throw new Error(

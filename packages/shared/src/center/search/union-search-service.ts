@@ -24,6 +24,13 @@ import type { PeerClients } from "../peers.js";
 import type { UnionCatalog } from "../union/union-catalog.js";
 import { askMembers, askRegions, heldRecords } from "./availability.js";
 
+/**
+ * The national center's share of a NATIONAL search's deadline at a regional center: when it
+ * has not answered by then (down, or hung: alive but silent), the peer regional centers are
+ * asked with the rest, so a hung national center costs at most this share.
+ */
+export const NATIONAL_SHARE = 0.5;
+
 export const DEFAULT_PAGE = 20;
 export const MAX_PAGE = 100;
 
@@ -157,7 +164,10 @@ export function unionSearchService(o: UnionSearchOptions): ServiceImpl<typeof Se
         upward = o.national
           .search(
             { ...req, scope: Scope.NATIONAL, onBehalfOf: requester },
-            { signal: ctx.signal, timeoutMs: Math.max(1, left() - HOP_MARGIN_MS) },
+            {
+              signal: ctx.signal,
+              timeoutMs: Math.max(1, Math.floor(left() * NATIONAL_SHARE) - HOP_MARGIN_MS),
+            },
           )
           [Symbol.asyncIterator]();
         upwardFirst = upward.next();

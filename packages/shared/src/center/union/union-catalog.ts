@@ -246,6 +246,7 @@ function prepareStatements(db: Sqlite) {
     dropOldChanges: p("DELETE FROM union_changes WHERE institution_id = ? AND record_id = ?"),
     logChange: p("INSERT INTO union_changes (institution_id, record_id, changed_at) VALUES (?, ?, ?)"),
     headSeq: p("SELECT seq FROM sqlite_sequence WHERE name = 'union_changes'"),
+    loggedAfter: p("SELECT changed_at FROM union_changes WHERE seq > ? ORDER BY seq LIMIT 1"),
     changesAfter: p(
       `SELECT c.seq, c.institution_id, c.record_id, c.changed_at AS logged_at, r.marc, r.holdings, r.changed_at
        FROM union_changes c
@@ -494,6 +495,11 @@ export class UnionCatalog implements ChangeFeed {
   headSeq(): bigint {
     const row = this.#q.headSeq.get() as { seq: number } | undefined;
     return BigInt(row?.seq ?? 0);
+  }
+
+  loggedAfter(seq: bigint): Date | undefined {
+    const row = this.#q.loggedAfter.get(seq) as { changed_at: string } | undefined;
+    return row ? new Date(row.changed_at) : undefined;
   }
 
   changesAfter(seq: bigint, limit: number): FeedEntry[] {

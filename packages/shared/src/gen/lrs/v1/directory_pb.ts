@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file lrs/v1/directory.proto.
  */
 export const file_lrs_v1_directory: GenFile = /*@__PURE__*/
-  fileDesc("ChZscnMvdjEvZGlyZWN0b3J5LnByb3RvEgZscnMudjEizwIKFExlbmRpbmdQb2xpY3lTdW1tYXJ5EhMKC2xlbmRzX2l0ZW1zGAEgASgIEhcKD3N1cHBsaWVzX2NvcGllcxgCIAEoCBIYChBsb2FuX3BlcmlvZF9kYXlzGAMgASgFEhQKDG1heF9yZW5ld2FscxgEIAEoBRIkChxsZW5kX29ubHlfaWZfbXVsdGlwbGVfY29waWVzGAUgASgIEiEKGW5vbl9jaXJjdWxhdGluZ19sb2NhdGlvbnMYBiADKAkSDQoFbm90ZXMYByABKAkSFgoObWF0ZXJpYWxfdHlwZXMYCCADKAkSLAoOY2xvc2VkX3BlcmlvZHMYCSADKAsyFC5scnMudjEuQ2xvc2VkUGVyaW9kEh0KFXJlc3BvbnNlX3RpbWVfc2Vjb25kcxgKIAEoDRIcChRsZW5kc19vdXRzaWRlX3JlZ2lvbhgLIAEoCCLCAQoLRmVlU2NoZWR1bGUSEAoIY3VycmVuY3kYASABKAkSEgoKbG9hbl9taW5vchgCIAEoAxISCgpjb3B5X21pbm9yGAMgASgDEhYKDnBlcl9wYWdlX21pbm9yGAQgASgDEhwKFHJ1c2hfc3VyY2hhcmdlX21pbm9yGAUgASgDEhsKE3JlY2lwcm9jYWxfcGFydG5lcnMYBiADKAkSJgoJZGlzY291bnRzGAcgAygLMhMubHJzLnYxLkZlZURpc2NvdW50IjYKC0ZlZURpc2NvdW50EhYKDmluc3RpdHV0aW9uX2lkGAEgASgJEg8KB3BlcmNlbnQYAiABKA0iOAoMQ2xvc2VkUGVyaW9kEgwKBGZyb20YASABKAkSCgoCdG8YAiABKAkSDgoGcmVhc29uGAMgASgJIsYDCgtJbnN0aXR1dGlvbhIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEhoKBHRpZXIYAyABKA4yDC5scnMudjEuVGllchIOCgZyZWdpb24YBCABKAkSEAoIc3ViamVjdHMYBSADKAkSEAoIZW5kcG9pbnQYBiABKAkSGAoQY2VydF9maW5nZXJwcmludBgHIAEoCRITCgtjZXJ0X3NlcmlhbBgIIAEoCRIyCg5jZXJ0X25vdF9hZnRlchgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNAoObGVuZGluZ19wb2xpY3kYCiABKAsyHC5scnMudjEuTGVuZGluZ1BvbGljeVN1bW1hcnkSKQoMZmVlX3NjaGVkdWxlGA4gASgLMhMubHJzLnYxLkZlZVNjaGVkdWxlEjEKDXJlZ2lzdGVyZWRfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3Jldm9rZWQYDSABKAgSFQoNaXNvX2FnZW5jeV9pZBgPIAEoCSKVBAoPRXh0ZXJuYWxQYXJ0bmVyEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSFgoOYWdlbmN5X2lkX3R5cGUYAyABKAkSFwoPYWdlbmN5X2lkX3ZhbHVlGAQgASgJEhQKDGVuZHBvaW50X3VybBgFIAEoCRIWCg5zY2hlbWFfdmVyc2lvbhgGIAEoCRIvCgxpbmJvdW5kX2F1dGgYByABKA4yGS5scnMudjEuUGFydG5lckF1dGhNZXRob2QSFwoPaW5ib3VuZF9hY2NvdW50GAggASgJEh0KFWluYm91bmRfc2VjcmV0X3NoYTI1NhgJIAEoCRIwCg1vdXRib3VuZF9hdXRoGAogASgOMhkubHJzLnYxLlBhcnRuZXJBdXRoTWV0aG9kEhgKEG91dGJvdW5kX2FjY291bnQYCyABKAkSEwoLbGVuZHNfbG9hbnMYDCABKAgSFwoPc3VwcGxpZXNfY29waWVzGA0gASgIEhUKDWJvcnJvd3NfbG9hbnMYDiABKAgSFgoOYm9ycm93c19jb3BpZXMYDyABKAgSEgoKbWF5X2JvcnJvdxgQIAEoCBIQCghtYXlfbGVuZBgRIAEoCBIhCgRmZWVzGBIgASgLMhMubHJzLnYxLkZlZVNjaGVkdWxlEi4KCnVwZGF0ZWRfYXQYEyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIscBCglEaXJlY3RvcnkSDwoHdmVyc2lvbhgBIAEoBBIpCgxpbnN0aXR1dGlvbnMYAiADKAsyEy5scnMudjEuSW5zdGl0dXRpb24SHAoUcmV2b2tlZF9maW5nZXJwcmludHMYAyADKAkSFAoMYXV0aG9yaXR5X2lkGAQgASgJEhYKDmFnZW5jeV9pZF90eXBlGAUgASgJEjIKEWV4dGVybmFsX3BhcnRuZXJzGAYgAygLMhcubHJzLnYxLkV4dGVybmFsUGFydG5lciIZChdHZXRDYUNlcnRpZmljYXRlUmVxdWVzdCI2ChhHZXRDYUNlcnRpZmljYXRlUmVzcG9uc2USGgoSY2FfY2VydGlmaWNhdGVfcGVtGAEgASgJIkcKDUVucm9sbFJlcXVlc3QSDQoFdG9rZW4YASABKAkSFgoOaW5zdGl0dXRpb25faWQYAiABKAkSDwoHY3NyX3BlbRgDIAEoCSKJAQoORW5yb2xsUmVzcG9uc2USFwoPY2VydGlmaWNhdGVfcGVtGAEgASgJEhoKEmNhX2NlcnRpZmljYXRlX3BlbRgCIAEoCRIWCg5pbnN0aXR1dGlvbl9pZBgDIAEoCRIaCgR0aWVyGAQgASgOMgwubHJzLnYxLlRpZXISDgoGcmVnaW9uGAUgASgJIm0KFlNpZ25DZXJ0aWZpY2F0ZVJlcXVlc3QSFgoOaW5zdGl0dXRpb25faWQYASABKAkSGgoEdGllchgCIAEoDjIMLmxycy52MS5UaWVyEg4KBnJlZ2lvbhgDIAEoCRIPCgdjc3JfcGVtGAQgASgJIjIKF1NpZ25DZXJ0aWZpY2F0ZVJlc3BvbnNlEhcKD2NlcnRpZmljYXRlX3BlbRgBIAEoCSI7Cg9SZWdpc3RlclJlcXVlc3QSKAoLaW5zdGl0dXRpb24YASABKAsyEy5scnMudjEuSW5zdGl0dXRpb24iVwoQUmVnaXN0ZXJSZXNwb25zZRIoCgtpbnN0aXR1dGlvbhgBIAEoCzITLmxycy52MS5JbnN0aXR1dGlvbhIZChFkaXJlY3RvcnlfdmVyc2lvbhgCIAEoBCIVChNHZXREaXJlY3RvcnlSZXF1ZXN0IjwKFEdldERpcmVjdG9yeVJlc3BvbnNlEiQKCWRpcmVjdG9yeRgBIAEoCzIRLmxycy52MS5EaXJlY3RvcnkiLgoVV2F0Y2hEaXJlY3RvcnlSZXF1ZXN0EhUKDWtub3duX3ZlcnNpb24YASABKAQiPgoWV2F0Y2hEaXJlY3RvcnlSZXNwb25zZRIkCglkaXJlY3RvcnkYASABKAsyES5scnMudjEuRGlyZWN0b3J5KqkBChFQYXJ0bmVyQXV0aE1ldGhvZBIjCh9QQVJUTkVSX0FVVEhfTUVUSE9EX1VOU1BFQ0lGSUVEEAASHwobUEFSVE5FUl9BVVRIX01FVEhPRF9BQ0NPVU5UEAESIgoeUEFSVE5FUl9BVVRIX01FVEhPRF9IVFRQX0JBU0lDEAISKgomUEFSVE5FUl9BVVRIX01FVEhPRF9DTElFTlRfQ0VSVElGSUNBVEUQAzLTAwoQRGlyZWN0b3J5U2VydmljZRJVChBHZXRDYUNlcnRpZmljYXRlEh8ubHJzLnYxLkdldENhQ2VydGlmaWNhdGVSZXF1ZXN0GiAubHJzLnYxLkdldENhQ2VydGlmaWNhdGVSZXNwb25zZRI3CgZFbnJvbGwSFS5scnMudjEuRW5yb2xsUmVxdWVzdBoWLmxycy52MS5FbnJvbGxSZXNwb25zZRJSCg9TaWduQ2VydGlmaWNhdGUSHi5scnMudjEuU2lnbkNlcnRpZmljYXRlUmVxdWVzdBofLmxycy52MS5TaWduQ2VydGlmaWNhdGVSZXNwb25zZRI9CghSZWdpc3RlchIXLmxycy52MS5SZWdpc3RlclJlcXVlc3QaGC5scnMudjEuUmVnaXN0ZXJSZXNwb25zZRJJCgxHZXREaXJlY3RvcnkSGy5scnMudjEuR2V0RGlyZWN0b3J5UmVxdWVzdBocLmxycy52MS5HZXREaXJlY3RvcnlSZXNwb25zZRJRCg5XYXRjaERpcmVjdG9yeRIdLmxycy52MS5XYXRjaERpcmVjdG9yeVJlcXVlc3QaHi5scnMudjEuV2F0Y2hEaXJlY3RvcnlSZXNwb25zZTABYgZwcm90bzM", [file_google_protobuf_timestamp, file_lrs_v1_common]);
+  fileDesc("ChZscnMvdjEvZGlyZWN0b3J5LnByb3RvEgZscnMudjEizwIKFExlbmRpbmdQb2xpY3lTdW1tYXJ5EhMKC2xlbmRzX2l0ZW1zGAEgASgIEhcKD3N1cHBsaWVzX2NvcGllcxgCIAEoCBIYChBsb2FuX3BlcmlvZF9kYXlzGAMgASgFEhQKDG1heF9yZW5ld2FscxgEIAEoBRIkChxsZW5kX29ubHlfaWZfbXVsdGlwbGVfY29waWVzGAUgASgIEiEKGW5vbl9jaXJjdWxhdGluZ19sb2NhdGlvbnMYBiADKAkSDQoFbm90ZXMYByABKAkSFgoObWF0ZXJpYWxfdHlwZXMYCCADKAkSLAoOY2xvc2VkX3BlcmlvZHMYCSADKAsyFC5scnMudjEuQ2xvc2VkUGVyaW9kEh0KFXJlc3BvbnNlX3RpbWVfc2Vjb25kcxgKIAEoDRIcChRsZW5kc19vdXRzaWRlX3JlZ2lvbhgLIAEoCCLCAQoLRmVlU2NoZWR1bGUSEAoIY3VycmVuY3kYASABKAkSEgoKbG9hbl9taW5vchgCIAEoAxISCgpjb3B5X21pbm9yGAMgASgDEhYKDnBlcl9wYWdlX21pbm9yGAQgASgDEhwKFHJ1c2hfc3VyY2hhcmdlX21pbm9yGAUgASgDEhsKE3JlY2lwcm9jYWxfcGFydG5lcnMYBiADKAkSJgoJZGlzY291bnRzGAcgAygLMhMubHJzLnYxLkZlZURpc2NvdW50IjYKC0ZlZURpc2NvdW50EhYKDmluc3RpdHV0aW9uX2lkGAEgASgJEg8KB3BlcmNlbnQYAiABKA0iOAoMQ2xvc2VkUGVyaW9kEgwKBGZyb20YASABKAkSCgoCdG8YAiABKAkSDgoGcmVhc29uGAMgASgJIsYDCgtJbnN0aXR1dGlvbhIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEhoKBHRpZXIYAyABKA4yDC5scnMudjEuVGllchIOCgZyZWdpb24YBCABKAkSEAoIc3ViamVjdHMYBSADKAkSEAoIZW5kcG9pbnQYBiABKAkSGAoQY2VydF9maW5nZXJwcmludBgHIAEoCRITCgtjZXJ0X3NlcmlhbBgIIAEoCRIyCg5jZXJ0X25vdF9hZnRlchgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNAoObGVuZGluZ19wb2xpY3kYCiABKAsyHC5scnMudjEuTGVuZGluZ1BvbGljeVN1bW1hcnkSKQoMZmVlX3NjaGVkdWxlGA4gASgLMhMubHJzLnYxLkZlZVNjaGVkdWxlEjEKDXJlZ2lzdGVyZWRfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3Jldm9rZWQYDSABKAgSFQoNaXNvX2FnZW5jeV9pZBgPIAEoCSKVBAoPRXh0ZXJuYWxQYXJ0bmVyEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSFgoOYWdlbmN5X2lkX3R5cGUYAyABKAkSFwoPYWdlbmN5X2lkX3ZhbHVlGAQgASgJEhQKDGVuZHBvaW50X3VybBgFIAEoCRIWCg5zY2hlbWFfdmVyc2lvbhgGIAEoCRIvCgxpbmJvdW5kX2F1dGgYByABKA4yGS5scnMudjEuUGFydG5lckF1dGhNZXRob2QSFwoPaW5ib3VuZF9hY2NvdW50GAggASgJEh0KFWluYm91bmRfc2VjcmV0X3NoYTI1NhgJIAEoCRIwCg1vdXRib3VuZF9hdXRoGAogASgOMhkubHJzLnYxLlBhcnRuZXJBdXRoTWV0aG9kEhgKEG91dGJvdW5kX2FjY291bnQYCyABKAkSEwoLbGVuZHNfbG9hbnMYDCABKAgSFwoPc3VwcGxpZXNfY29waWVzGA0gASgIEhUKDWJvcnJvd3NfbG9hbnMYDiABKAgSFgoOYm9ycm93c19jb3BpZXMYDyABKAgSEgoKbWF5X2JvcnJvdxgQIAEoCBIQCghtYXlfbGVuZBgRIAEoCBIhCgRmZWVzGBIgASgLMhMubHJzLnYxLkZlZVNjaGVkdWxlEi4KCnVwZGF0ZWRfYXQYEyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIscBCglEaXJlY3RvcnkSDwoHdmVyc2lvbhgBIAEoBBIpCgxpbnN0aXR1dGlvbnMYAiADKAsyEy5scnMudjEuSW5zdGl0dXRpb24SHAoUcmV2b2tlZF9maW5nZXJwcmludHMYAyADKAkSFAoMYXV0aG9yaXR5X2lkGAQgASgJEhYKDmFnZW5jeV9pZF90eXBlGAUgASgJEjIKEWV4dGVybmFsX3BhcnRuZXJzGAYgAygLMhcubHJzLnYxLkV4dGVybmFsUGFydG5lciIZChdHZXRDYUNlcnRpZmljYXRlUmVxdWVzdCI2ChhHZXRDYUNlcnRpZmljYXRlUmVzcG9uc2USGgoSY2FfY2VydGlmaWNhdGVfcGVtGAEgASgJIkcKDUVucm9sbFJlcXVlc3QSDQoFdG9rZW4YASABKAkSFgoOaW5zdGl0dXRpb25faWQYAiABKAkSDwoHY3NyX3BlbRgDIAEoCSKJAQoORW5yb2xsUmVzcG9uc2USFwoPY2VydGlmaWNhdGVfcGVtGAEgASgJEhoKEmNhX2NlcnRpZmljYXRlX3BlbRgCIAEoCRIWCg5pbnN0aXR1dGlvbl9pZBgDIAEoCRIaCgR0aWVyGAQgASgOMgwubHJzLnYxLlRpZXISDgoGcmVnaW9uGAUgASgJIm0KFlNpZ25DZXJ0aWZpY2F0ZVJlcXVlc3QSFgoOaW5zdGl0dXRpb25faWQYASABKAkSGgoEdGllchgCIAEoDjIMLmxycy52MS5UaWVyEg4KBnJlZ2lvbhgDIAEoCRIPCgdjc3JfcGVtGAQgASgJIjIKF1NpZ25DZXJ0aWZpY2F0ZVJlc3BvbnNlEhcKD2NlcnRpZmljYXRlX3BlbRgBIAEoCSJCChdSZW5ld0NlcnRpZmljYXRlUmVxdWVzdBIPCgdjc3JfcGVtGAEgASgJEhYKDmluc3RpdHV0aW9uX2lkGAIgASgJIk8KGFJlbmV3Q2VydGlmaWNhdGVSZXNwb25zZRIXCg9jZXJ0aWZpY2F0ZV9wZW0YASABKAkSGgoSY2FfY2VydGlmaWNhdGVfcGVtGAIgASgJIjsKD1JlZ2lzdGVyUmVxdWVzdBIoCgtpbnN0aXR1dGlvbhgBIAEoCzITLmxycy52MS5JbnN0aXR1dGlvbiJXChBSZWdpc3RlclJlc3BvbnNlEigKC2luc3RpdHV0aW9uGAEgASgLMhMubHJzLnYxLkluc3RpdHV0aW9uEhkKEWRpcmVjdG9yeV92ZXJzaW9uGAIgASgEIhUKE0dldERpcmVjdG9yeVJlcXVlc3QiPAoUR2V0RGlyZWN0b3J5UmVzcG9uc2USJAoJZGlyZWN0b3J5GAEgASgLMhEubHJzLnYxLkRpcmVjdG9yeSIuChVXYXRjaERpcmVjdG9yeVJlcXVlc3QSFQoNa25vd25fdmVyc2lvbhgBIAEoBCI+ChZXYXRjaERpcmVjdG9yeVJlc3BvbnNlEiQKCWRpcmVjdG9yeRgBIAEoCzIRLmxycy52MS5EaXJlY3RvcnkqqQEKEVBhcnRuZXJBdXRoTWV0aG9kEiMKH1BBUlRORVJfQVVUSF9NRVRIT0RfVU5TUEVDSUZJRUQQABIfChtQQVJUTkVSX0FVVEhfTUVUSE9EX0FDQ09VTlQQARIiCh5QQVJUTkVSX0FVVEhfTUVUSE9EX0hUVFBfQkFTSUMQAhIqCiZQQVJUTkVSX0FVVEhfTUVUSE9EX0NMSUVOVF9DRVJUSUZJQ0FURRADMqoEChBEaXJlY3RvcnlTZXJ2aWNlElUKEEdldENhQ2VydGlmaWNhdGUSHy5scnMudjEuR2V0Q2FDZXJ0aWZpY2F0ZVJlcXVlc3QaIC5scnMudjEuR2V0Q2FDZXJ0aWZpY2F0ZVJlc3BvbnNlEjcKBkVucm9sbBIVLmxycy52MS5FbnJvbGxSZXF1ZXN0GhYubHJzLnYxLkVucm9sbFJlc3BvbnNlElIKD1NpZ25DZXJ0aWZpY2F0ZRIeLmxycy52MS5TaWduQ2VydGlmaWNhdGVSZXF1ZXN0Gh8ubHJzLnYxLlNpZ25DZXJ0aWZpY2F0ZVJlc3BvbnNlElUKEFJlbmV3Q2VydGlmaWNhdGUSHy5scnMudjEuUmVuZXdDZXJ0aWZpY2F0ZVJlcXVlc3QaIC5scnMudjEuUmVuZXdDZXJ0aWZpY2F0ZVJlc3BvbnNlEj0KCFJlZ2lzdGVyEhcubHJzLnYxLlJlZ2lzdGVyUmVxdWVzdBoYLmxycy52MS5SZWdpc3RlclJlc3BvbnNlEkkKDEdldERpcmVjdG9yeRIbLmxycy52MS5HZXREaXJlY3RvcnlSZXF1ZXN0GhwubHJzLnYxLkdldERpcmVjdG9yeVJlc3BvbnNlElEKDldhdGNoRGlyZWN0b3J5Eh0ubHJzLnYxLldhdGNoRGlyZWN0b3J5UmVxdWVzdBoeLmxycy52MS5XYXRjaERpcmVjdG9yeVJlc3BvbnNlMAFiBnByb3RvMw", [file_google_protobuf_timestamp, file_lrs_v1_common]);
 
 /**
  * What a lending institution says about its lending, in short. The full
@@ -675,6 +675,61 @@ export const SignCertificateResponseSchema: GenMessage<SignCertificateResponse> 
   messageDesc(file_lrs_v1_directory, 12);
 
 /**
+ * A node renews its own certificate before it expires, over mTLS with the
+ * certificate it has now (valid and not revoked): no token. The key of the
+ * request is new and was made on the node. A member asks its regional
+ * center, which relays the request to the national center (the only CA); a
+ * regional center asks the national center.
+ *
+ * @generated from message lrs.v1.RenewCertificateRequest
+ */
+export type RenewCertificateRequest = Message<"lrs.v1.RenewCertificateRequest"> & {
+  /**
+   * PKCS#10 certificate request (PEM) for the node's new key.
+   *
+   * @generated from field: string csr_pem = 1;
+   */
+  csrPem: string;
+
+  /**
+   * Set only by a regional center relaying one of its members' renewals:
+   * the member's id. Empty: the caller renews its own certificate.
+   *
+   * @generated from field: string institution_id = 2;
+   */
+  institutionId: string;
+};
+
+/**
+ * Describes the message lrs.v1.RenewCertificateRequest.
+ * Use `create(RenewCertificateRequestSchema)` to create a new message.
+ */
+export const RenewCertificateRequestSchema: GenMessage<RenewCertificateRequest> = /*@__PURE__*/
+  messageDesc(file_lrs_v1_directory, 13);
+
+/**
+ * @generated from message lrs.v1.RenewCertificateResponse
+ */
+export type RenewCertificateResponse = Message<"lrs.v1.RenewCertificateResponse"> & {
+  /**
+   * @generated from field: string certificate_pem = 1;
+   */
+  certificatePem: string;
+
+  /**
+   * @generated from field: string ca_certificate_pem = 2;
+   */
+  caCertificatePem: string;
+};
+
+/**
+ * Describes the message lrs.v1.RenewCertificateResponse.
+ * Use `create(RenewCertificateResponseSchema)` to create a new message.
+ */
+export const RenewCertificateResponseSchema: GenMessage<RenewCertificateResponse> = /*@__PURE__*/
+  messageDesc(file_lrs_v1_directory, 14);
+
+/**
  * @generated from message lrs.v1.RegisterRequest
  */
 export type RegisterRequest = Message<"lrs.v1.RegisterRequest"> & {
@@ -689,7 +744,7 @@ export type RegisterRequest = Message<"lrs.v1.RegisterRequest"> & {
  * Use `create(RegisterRequestSchema)` to create a new message.
  */
 export const RegisterRequestSchema: GenMessage<RegisterRequest> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_directory, 13);
+  messageDesc(file_lrs_v1_directory, 15);
 
 /**
  * @generated from message lrs.v1.RegisterResponse
@@ -714,7 +769,7 @@ export type RegisterResponse = Message<"lrs.v1.RegisterResponse"> & {
  * Use `create(RegisterResponseSchema)` to create a new message.
  */
 export const RegisterResponseSchema: GenMessage<RegisterResponse> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_directory, 14);
+  messageDesc(file_lrs_v1_directory, 16);
 
 /**
  * @generated from message lrs.v1.GetDirectoryRequest
@@ -727,7 +782,7 @@ export type GetDirectoryRequest = Message<"lrs.v1.GetDirectoryRequest"> & {
  * Use `create(GetDirectoryRequestSchema)` to create a new message.
  */
 export const GetDirectoryRequestSchema: GenMessage<GetDirectoryRequest> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_directory, 15);
+  messageDesc(file_lrs_v1_directory, 17);
 
 /**
  * @generated from message lrs.v1.GetDirectoryResponse
@@ -744,7 +799,7 @@ export type GetDirectoryResponse = Message<"lrs.v1.GetDirectoryResponse"> & {
  * Use `create(GetDirectoryResponseSchema)` to create a new message.
  */
 export const GetDirectoryResponseSchema: GenMessage<GetDirectoryResponse> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_directory, 16);
+  messageDesc(file_lrs_v1_directory, 18);
 
 /**
  * @generated from message lrs.v1.WatchDirectoryRequest
@@ -765,7 +820,7 @@ export type WatchDirectoryRequest = Message<"lrs.v1.WatchDirectoryRequest"> & {
  * Use `create(WatchDirectoryRequestSchema)` to create a new message.
  */
 export const WatchDirectoryRequestSchema: GenMessage<WatchDirectoryRequest> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_directory, 17);
+  messageDesc(file_lrs_v1_directory, 19);
 
 /**
  * @generated from message lrs.v1.WatchDirectoryResponse
@@ -782,7 +837,7 @@ export type WatchDirectoryResponse = Message<"lrs.v1.WatchDirectoryResponse"> & 
  * Use `create(WatchDirectoryResponseSchema)` to create a new message.
  */
 export const WatchDirectoryResponseSchema: GenMessage<WatchDirectoryResponse> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_directory, 18);
+  messageDesc(file_lrs_v1_directory, 20);
 
 /**
  * How one side of an ISO 18626 XML link proves who it is.
@@ -854,6 +909,14 @@ export const DirectoryService: GenService<{
     methodKind: "unary";
     input: typeof SignCertificateRequestSchema;
     output: typeof SignCertificateResponseSchema;
+  },
+  /**
+   * @generated from rpc lrs.v1.DirectoryService.RenewCertificate
+   */
+  renewCertificate: {
+    methodKind: "unary";
+    input: typeof RenewCertificateRequestSchema;
+    output: typeof RenewCertificateResponseSchema;
   },
   /**
    * @generated from rpc lrs.v1.DirectoryService.Register

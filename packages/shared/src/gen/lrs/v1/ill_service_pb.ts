@@ -18,7 +18,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file lrs/v1/ill_service.proto.
  */
 export const file_lrs_v1_ill_service: GenFile = /*@__PURE__*/
-  fileDesc("ChhscnMvdjEvaWxsX3NlcnZpY2UucHJvdG8SBmxycy52MSLiBAoLSWxsRW52ZWxvcGUSEgoKbWVzc2FnZV9pZBgBIAEoCRIYChBvcmlnaW5fYWdlbmN5X2lkGAIgASgJEh0KFWRlc3RpbmF0aW9uX2FnZW5jeV9pZBgDIAEoCRIkChxyZXF1ZXN0aW5nX2FnZW5jeV9yZXF1ZXN0X2lkGAQgASgJEi4KCmNyZWF0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiIKB3JlcXVlc3QYCiABKAsyDy5scnMudjEuUmVxdWVzdEgAEkIKGHN1cHBseWluZ19hZ2VuY3lfbWVzc2FnZRgLIAEoCzIeLmxycy52MS5TdXBwbHlpbmdBZ2VuY3lNZXNzYWdlSAASRAoZcmVxdWVzdGluZ19hZ2VuY3lfbWVzc2FnZRgMIAEoCzIfLmxycy52MS5SZXF1ZXN0aW5nQWdlbmN5TWVzc2FnZUgAEjsKFHJlcXVlc3RfY29uZmlybWF0aW9uGA0gASgLMhsubHJzLnYxLlJlcXVlc3RDb25maXJtYXRpb25IABJbCiVzdXBwbHlpbmdfYWdlbmN5X21lc3NhZ2VfY29uZmlybWF0aW9uGA4gASgLMioubHJzLnYxLlN1cHBseWluZ0FnZW5jeU1lc3NhZ2VDb25maXJtYXRpb25IABJdCiZyZXF1ZXN0aW5nX2FnZW5jeV9tZXNzYWdlX2NvbmZpcm1hdGlvbhgPIAEoCzIrLmxycy52MS5SZXF1ZXN0aW5nQWdlbmN5TWVzc2FnZUNvbmZpcm1hdGlvbkgAQgkKB21lc3NhZ2UiNwoORGVsaXZlclJlcXVlc3QSJQoIZW52ZWxvcGUYASABKAsyEy5scnMudjEuSWxsRW52ZWxvcGUiSgoPRGVsaXZlclJlc3BvbnNlEhEKCWR1cGxpY2F0ZRgBIAEoCBIPCgdub2RlX2lkGAIgASgJEhMKC2Rpc3Bvc2l0aW9uGAMgASgJItMCChBCdWlsZFJvdGFSZXF1ZXN0EhIKCmNsdXN0ZXJfaWQYASABKAkSLQoIaXRlbV9pZHMYAiADKAsyGy5scnMudjEuQmlibGlvZ3JhcGhpY0l0ZW1JZBINCgV0aXRsZRgDIAEoCRIOCgZhdXRob3IYBCABKAkSKQoMc2VydmljZV90eXBlGAUgASgOMhMubHJzLnYxLlNlcnZpY2VUeXBlEhwKFHJlcXVlc3RpbmdfYWdlbmN5X2lkGAYgASgJEhcKD2V4Y2x1ZGVfcmVnaW9ucxgHIAMoCRIvCgtuZWVkX2JlZm9yZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJAoNbWF4aW11bV9jb3N0cxgJIAEoCzINLmxycy52MS5Db3N0cxIVCg1zZXJ2aWNlX2xldmVsGAogASgJEg0KBXBhZ2VzGAsgASgNIoUCCg1Sb3RhQ2FuZGlkYXRlEhEKCWFnZW5jeV9pZBgBIAEoCRIOCgZyZWdpb24YAiABKAkSEQoJcmVjb3JkX2lkGAMgASgJEhIKCmNsdXN0ZXJfaWQYBCABKAkSEAoIaW5jbHVkZWQYBSABKAgSDgoGcmVhc29uGAYgASgJEh0KFXJlc3BvbnNlX3RpbWVfc2Vjb25kcxgHIAEoDRIqCgxhdmFpbGFiaWxpdHkYCCABKA4yFC5scnMudjEuQXZhaWxhYmlsaXR5EgwKBGxlbnQYCSABKAQSEAoIYm9ycm93ZWQYCiABKAQSHQoGY2hhcmdlGAsgASgLMg0ubHJzLnYxLkNvc3RzIp0BChFCdWlsZFJvdGFSZXNwb25zZRIjCgRyb3RhGAEgAygLMhUubHJzLnYxLlJvdGFDYW5kaWRhdGUSJwoIZXhjbHVkZWQYAiADKAsyFS5scnMudjEuUm90YUNhbmRpZGF0ZRISCgpjbHVzdGVyX2lkGAMgASgJEiYKCGNvdmVyYWdlGAQgAygLMhQubHJzLnYxLk5vZGVDb3ZlcmFnZSIyCgxUcmFjZVJlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRIOCgZmb2xsb3cYAiABKAgizgIKCFRyYWNlSG9wEg8KB25vZGVfaWQYASABKAkSEgoKbWVzc2FnZV9pZBgCIAEoCRIMCgRraW5kGAMgASgJEhgKEG9yaWdpbl9hZ2VuY3lfaWQYBCABKAkSHQoVZGVzdGluYXRpb25fYWdlbmN5X2lkGAUgASgJEiQKHHJlcXVlc3RpbmdfYWdlbmN5X3JlcXVlc3RfaWQYBiABKAkSFQoNcmVjZWl2ZWRfZnJvbRgHIAEoCRIvCgtyZWNlaXZlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIbmV4dF9ob3AYCSABKAkSMAoMZm9yd2FyZGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghhdHRlbXB0cxgLIAEoDRISCgpsYXN0X2Vycm9yGAwgASgJIlcKDVRyYWNlUmVzcG9uc2USHgoEaG9wcxgBIAMoCzIQLmxycy52MS5UcmFjZUhvcBImCghjb3ZlcmFnZRgCIAMoCzIULmxycy52MS5Ob2RlQ292ZXJhZ2UiygMKDUJvcnJvd1JlcXVlc3QSEgoKY2x1c3Rlcl9pZBgBIAEoCRItCghpdGVtX2lkcxgCIAMoCzIbLmxycy52MS5CaWJsaW9ncmFwaGljSXRlbUlkEg0KBXRpdGxlGAMgASgJEg4KBmF1dGhvchgEIAEoCRIpCgxzZXJ2aWNlX3R5cGUYBSABKA4yEy5scnMudjEuU2VydmljZVR5cGUSLwoLbmVlZF9iZWZvcmUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgwKBG5vdGUYByABKAkSEQoJcGF0cm9uX2lkGAggASgJEiQKDW1heGltdW1fY29zdHMYCSABKAsyDS5scnMudjEuQ29zdHMSFQoNc2VydmljZV9sZXZlbBgKIAEoCRIaChJ0aXRsZV9vZl9jb21wb25lbnQYCyABKAkSGwoTYXV0aG9yX29mX2NvbXBvbmVudBgMIAEoCRIOCgZ2b2x1bWUYDSABKAkSDQoFaXNzdWUYDiABKAkSDQoFcGFnZXMYDyABKAkSHAoUY29weXJpZ2h0X2NvbXBsaWFuY2UYECABKAkSGAoQcHVibGljYXRpb25fZGF0ZRgRIAEoCSI3Cg5Cb3Jyb3dSZXNwb25zZRIlCgdyZXF1ZXN0GAEgASgLMhQubHJzLnYxLlN0YWZmUmVxdWVzdCJCChNMaXN0UmVxdWVzdHNSZXF1ZXN0EgwKBHJvbGUYASABKAkSDgoGc3RhdHVzGAIgASgJEg0KBWxpbWl0GAMgASgNIj4KFExpc3RSZXF1ZXN0c1Jlc3BvbnNlEiYKCHJlcXVlc3RzGAEgAygLMhQubHJzLnYxLlN0YWZmUmVxdWVzdCIgChJTaG93UmVxdWVzdFJlcXVlc3QSCgoCaWQYASABKAkiPAoTU2hvd1JlcXVlc3RSZXNwb25zZRIlCgdyZXF1ZXN0GAEgASgLMhQubHJzLnYxLlN0YWZmUmVxdWVzdCKEAQoKQWN0UmVxdWVzdBIKCgJpZBgBIAEoCRIOCgZhY3Rpb24YAiABKAkSDgoGYW5zd2VyGAMgASgJEg4KBnJlYXNvbhgEIAEoCRIMCgRub3RlGAUgASgJEiwKCGR1ZV9kYXRlGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI0CgtBY3RSZXNwb25zZRIlCgdyZXF1ZXN0GAEgASgLMhQubHJzLnYxLlN0YWZmUmVxdWVzdCInChdTZXRBdXRvUmVzcG9uZGVyUmVxdWVzdBIMCgRtb2RlGAEgASgJIigKGFNldEF1dG9SZXNwb25kZXJSZXNwb25zZRIMCgRtb2RlGAEgASgJIukGCgxTdGFmZlJlcXVlc3QSCgoCaWQYASABKAkSDAoEcm9sZRgCIAEoCRIOCgZzdGF0dXMYAyABKAkSDAoEdHlwZRgEIAEoCRIPCgdwYXJ0bmVyGAUgASgJEhIKCmNsdXN0ZXJfaWQYBiABKAkSDQoFdGl0bGUYByABKAkSDgoGYXV0aG9yGAggASgJEhEKCXBhdHJvbl9pZBgJIAEoCRIMCgRub3RlGAogASgJEi8KC25lZWRfYmVmb3JlGAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghkdWVfZGF0ZRgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKY3JlYXRlZF9hdBgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASIwoEcm90YRgPIAMoCzIVLmxycy52MS5Sb3RhQ2FuZGlkYXRlEicKCGV4Y2x1ZGVkGBAgAygLMhUubHJzLnYxLlJvdGFDYW5kaWRhdGUSFQoNcm90YV9wb3NpdGlvbhgRIAEoBRIkChxyZXF1ZXN0aW5nX2FnZW5jeV9yZXF1ZXN0X2lkGBIgASgJEiMKG3N1cHBseWluZ19hZ2VuY3lfcmVxdWVzdF9pZBgTIAEoCRIXCg9zdXBwbGllcl9zdGF0dXMYFCABKAkSFQoNcmVuZXdhbHNfdXNlZBgVIAEoDRIUCgxtYXhfcmVuZXdhbHMYFiABKA0SFAoMZHVwbGljYXRlX29mGBcgASgJEhEKCWF0dGVudGlvbhgYIAEoCRIPCgdhY3Rpb25zGBkgAygJEicKCHRpbWVsaW5lGBogAygLMhUubHJzLnYxLlRpbWVsaW5lRW50cnkSKQoIbWVzc2FnZXMYGyADKAsyFy5scnMudjEuTWVzc2FnZUxvZ0VudHJ5EiIKBnRpbWVycxgcIAMoCzISLmxycy52MS5UaW1lckVudHJ5Eh4KBGNvcHkYHSABKAsyEC5scnMudjEuQ29weUluZm8SNQoSYmlibGlvZ3JhcGhpY19pbmZvGB4gASgLMhkubHJzLnYxLkJpYmxpb2dyYXBoaWNJbmZvIsABCg1UaW1lbGluZUVudHJ5EgsKA3NlcRgBIAEoBBIMCgRmcm9tGAIgASgJEgoKAnRvGAMgASgJEg0KBWV2ZW50GAQgASgJEiYKAmF0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIMCgRub3RlGAYgASgJEg8KB2VmZmVjdHMYByADKAkSEgoKbWVzc2FnZV9pZBgIIAEoCRIMCgRzZW50GAkgAygJEhAKCHJlcGVhdGVkGAogASgIIugBCg9NZXNzYWdlTG9nRW50cnkSEgoKbWVzc2FnZV9pZBgBIAEoCRIRCglkaXJlY3Rpb24YAiABKAkSDAoEa2luZBgDIAEoCRImCgJhdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMZGVsaXZlcmVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxjb25maXJtZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhQKDGNvbmZpcm1hdGlvbhgHIAEoCSJGCgpUaW1lckVudHJ5EgwKBGtpbmQYASABKAkSKgoGZHVlX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcDLAAQoKSWxsU2VydmljZRI6CgdEZWxpdmVyEhYubHJzLnYxLkRlbGl2ZXJSZXF1ZXN0GhcubHJzLnYxLkRlbGl2ZXJSZXNwb25zZRJACglCdWlsZFJvdGESGC5scnMudjEuQnVpbGRSb3RhUmVxdWVzdBoZLmxycy52MS5CdWlsZFJvdGFSZXNwb25zZRI0CgVUcmFjZRIULmxycy52MS5UcmFjZVJlcXVlc3QaFS5scnMudjEuVHJhY2VSZXNwb25zZTLkAgoPSWxsU3RhZmZTZXJ2aWNlEjcKBkJvcnJvdxIVLmxycy52MS5Cb3Jyb3dSZXF1ZXN0GhYubHJzLnYxLkJvcnJvd1Jlc3BvbnNlEkkKDExpc3RSZXF1ZXN0cxIbLmxycy52MS5MaXN0UmVxdWVzdHNSZXF1ZXN0GhwubHJzLnYxLkxpc3RSZXF1ZXN0c1Jlc3BvbnNlEkYKC1Nob3dSZXF1ZXN0EhoubHJzLnYxLlNob3dSZXF1ZXN0UmVxdWVzdBobLmxycy52MS5TaG93UmVxdWVzdFJlc3BvbnNlEi4KA0FjdBISLmxycy52MS5BY3RSZXF1ZXN0GhMubHJzLnYxLkFjdFJlc3BvbnNlElUKEFNldEF1dG9SZXNwb25kZXISHy5scnMudjEuU2V0QXV0b1Jlc3BvbmRlclJlcXVlc3QaIC5scnMudjEuU2V0QXV0b1Jlc3BvbmRlclJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp, file_lrs_v1_copy, file_lrs_v1_ill, file_lrs_v1_search]);
+  fileDesc("ChhscnMvdjEvaWxsX3NlcnZpY2UucHJvdG8SBmxycy52MSLiBAoLSWxsRW52ZWxvcGUSEgoKbWVzc2FnZV9pZBgBIAEoCRIYChBvcmlnaW5fYWdlbmN5X2lkGAIgASgJEh0KFWRlc3RpbmF0aW9uX2FnZW5jeV9pZBgDIAEoCRIkChxyZXF1ZXN0aW5nX2FnZW5jeV9yZXF1ZXN0X2lkGAQgASgJEi4KCmNyZWF0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiIKB3JlcXVlc3QYCiABKAsyDy5scnMudjEuUmVxdWVzdEgAEkIKGHN1cHBseWluZ19hZ2VuY3lfbWVzc2FnZRgLIAEoCzIeLmxycy52MS5TdXBwbHlpbmdBZ2VuY3lNZXNzYWdlSAASRAoZcmVxdWVzdGluZ19hZ2VuY3lfbWVzc2FnZRgMIAEoCzIfLmxycy52MS5SZXF1ZXN0aW5nQWdlbmN5TWVzc2FnZUgAEjsKFHJlcXVlc3RfY29uZmlybWF0aW9uGA0gASgLMhsubHJzLnYxLlJlcXVlc3RDb25maXJtYXRpb25IABJbCiVzdXBwbHlpbmdfYWdlbmN5X21lc3NhZ2VfY29uZmlybWF0aW9uGA4gASgLMioubHJzLnYxLlN1cHBseWluZ0FnZW5jeU1lc3NhZ2VDb25maXJtYXRpb25IABJdCiZyZXF1ZXN0aW5nX2FnZW5jeV9tZXNzYWdlX2NvbmZpcm1hdGlvbhgPIAEoCzIrLmxycy52MS5SZXF1ZXN0aW5nQWdlbmN5TWVzc2FnZUNvbmZpcm1hdGlvbkgAQgkKB21lc3NhZ2UiNwoORGVsaXZlclJlcXVlc3QSJQoIZW52ZWxvcGUYASABKAsyEy5scnMudjEuSWxsRW52ZWxvcGUiSgoPRGVsaXZlclJlc3BvbnNlEhEKCWR1cGxpY2F0ZRgBIAEoCBIPCgdub2RlX2lkGAIgASgJEhMKC2Rpc3Bvc2l0aW9uGAMgASgJItMCChBCdWlsZFJvdGFSZXF1ZXN0EhIKCmNsdXN0ZXJfaWQYASABKAkSLQoIaXRlbV9pZHMYAiADKAsyGy5scnMudjEuQmlibGlvZ3JhcGhpY0l0ZW1JZBINCgV0aXRsZRgDIAEoCRIOCgZhdXRob3IYBCABKAkSKQoMc2VydmljZV90eXBlGAUgASgOMhMubHJzLnYxLlNlcnZpY2VUeXBlEhwKFHJlcXVlc3RpbmdfYWdlbmN5X2lkGAYgASgJEhcKD2V4Y2x1ZGVfcmVnaW9ucxgHIAMoCRIvCgtuZWVkX2JlZm9yZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJAoNbWF4aW11bV9jb3N0cxgJIAEoCzINLmxycy52MS5Db3N0cxIVCg1zZXJ2aWNlX2xldmVsGAogASgJEg0KBXBhZ2VzGAsgASgNIoUCCg1Sb3RhQ2FuZGlkYXRlEhEKCWFnZW5jeV9pZBgBIAEoCRIOCgZyZWdpb24YAiABKAkSEQoJcmVjb3JkX2lkGAMgASgJEhIKCmNsdXN0ZXJfaWQYBCABKAkSEAoIaW5jbHVkZWQYBSABKAgSDgoGcmVhc29uGAYgASgJEh0KFXJlc3BvbnNlX3RpbWVfc2Vjb25kcxgHIAEoDRIqCgxhdmFpbGFiaWxpdHkYCCABKA4yFC5scnMudjEuQXZhaWxhYmlsaXR5EgwKBGxlbnQYCSABKAQSEAoIYm9ycm93ZWQYCiABKAQSHQoGY2hhcmdlGAsgASgLMg0ubHJzLnYxLkNvc3RzIp0BChFCdWlsZFJvdGFSZXNwb25zZRIjCgRyb3RhGAEgAygLMhUubHJzLnYxLlJvdGFDYW5kaWRhdGUSJwoIZXhjbHVkZWQYAiADKAsyFS5scnMudjEuUm90YUNhbmRpZGF0ZRISCgpjbHVzdGVyX2lkGAMgASgJEiYKCGNvdmVyYWdlGAQgAygLMhQubHJzLnYxLk5vZGVDb3ZlcmFnZSI9ChBSZWRlbGl2ZXJSZXF1ZXN0EikKBXNpbmNlGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIlChFSZWRlbGl2ZXJSZXNwb25zZRIQCghyZXF1ZXVlZBgBIAEoDSIyCgxUcmFjZVJlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRIOCgZmb2xsb3cYAiABKAgizgIKCFRyYWNlSG9wEg8KB25vZGVfaWQYASABKAkSEgoKbWVzc2FnZV9pZBgCIAEoCRIMCgRraW5kGAMgASgJEhgKEG9yaWdpbl9hZ2VuY3lfaWQYBCABKAkSHQoVZGVzdGluYXRpb25fYWdlbmN5X2lkGAUgASgJEiQKHHJlcXVlc3RpbmdfYWdlbmN5X3JlcXVlc3RfaWQYBiABKAkSFQoNcmVjZWl2ZWRfZnJvbRgHIAEoCRIvCgtyZWNlaXZlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIbmV4dF9ob3AYCSABKAkSMAoMZm9yd2FyZGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghhdHRlbXB0cxgLIAEoDRISCgpsYXN0X2Vycm9yGAwgASgJIlcKDVRyYWNlUmVzcG9uc2USHgoEaG9wcxgBIAMoCzIQLmxycy52MS5UcmFjZUhvcBImCghjb3ZlcmFnZRgCIAMoCzIULmxycy52MS5Ob2RlQ292ZXJhZ2UiygMKDUJvcnJvd1JlcXVlc3QSEgoKY2x1c3Rlcl9pZBgBIAEoCRItCghpdGVtX2lkcxgCIAMoCzIbLmxycy52MS5CaWJsaW9ncmFwaGljSXRlbUlkEg0KBXRpdGxlGAMgASgJEg4KBmF1dGhvchgEIAEoCRIpCgxzZXJ2aWNlX3R5cGUYBSABKA4yEy5scnMudjEuU2VydmljZVR5cGUSLwoLbmVlZF9iZWZvcmUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgwKBG5vdGUYByABKAkSEQoJcGF0cm9uX2lkGAggASgJEiQKDW1heGltdW1fY29zdHMYCSABKAsyDS5scnMudjEuQ29zdHMSFQoNc2VydmljZV9sZXZlbBgKIAEoCRIaChJ0aXRsZV9vZl9jb21wb25lbnQYCyABKAkSGwoTYXV0aG9yX29mX2NvbXBvbmVudBgMIAEoCRIOCgZ2b2x1bWUYDSABKAkSDQoFaXNzdWUYDiABKAkSDQoFcGFnZXMYDyABKAkSHAoUY29weXJpZ2h0X2NvbXBsaWFuY2UYECABKAkSGAoQcHVibGljYXRpb25fZGF0ZRgRIAEoCSI3Cg5Cb3Jyb3dSZXNwb25zZRIlCgdyZXF1ZXN0GAEgASgLMhQubHJzLnYxLlN0YWZmUmVxdWVzdCJCChNMaXN0UmVxdWVzdHNSZXF1ZXN0EgwKBHJvbGUYASABKAkSDgoGc3RhdHVzGAIgASgJEg0KBWxpbWl0GAMgASgNIj4KFExpc3RSZXF1ZXN0c1Jlc3BvbnNlEiYKCHJlcXVlc3RzGAEgAygLMhQubHJzLnYxLlN0YWZmUmVxdWVzdCIgChJTaG93UmVxdWVzdFJlcXVlc3QSCgoCaWQYASABKAkiPAoTU2hvd1JlcXVlc3RSZXNwb25zZRIlCgdyZXF1ZXN0GAEgASgLMhQubHJzLnYxLlN0YWZmUmVxdWVzdCKEAQoKQWN0UmVxdWVzdBIKCgJpZBgBIAEoCRIOCgZhY3Rpb24YAiABKAkSDgoGYW5zd2VyGAMgASgJEg4KBnJlYXNvbhgEIAEoCRIMCgRub3RlGAUgASgJEiwKCGR1ZV9kYXRlGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI0CgtBY3RSZXNwb25zZRIlCgdyZXF1ZXN0GAEgASgLMhQubHJzLnYxLlN0YWZmUmVxdWVzdCInChdTZXRBdXRvUmVzcG9uZGVyUmVxdWVzdBIMCgRtb2RlGAEgASgJIigKGFNldEF1dG9SZXNwb25kZXJSZXNwb25zZRIMCgRtb2RlGAEgASgJIukGCgxTdGFmZlJlcXVlc3QSCgoCaWQYASABKAkSDAoEcm9sZRgCIAEoCRIOCgZzdGF0dXMYAyABKAkSDAoEdHlwZRgEIAEoCRIPCgdwYXJ0bmVyGAUgASgJEhIKCmNsdXN0ZXJfaWQYBiABKAkSDQoFdGl0bGUYByABKAkSDgoGYXV0aG9yGAggASgJEhEKCXBhdHJvbl9pZBgJIAEoCRIMCgRub3RlGAogASgJEi8KC25lZWRfYmVmb3JlGAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghkdWVfZGF0ZRgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKY3JlYXRlZF9hdBgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASIwoEcm90YRgPIAMoCzIVLmxycy52MS5Sb3RhQ2FuZGlkYXRlEicKCGV4Y2x1ZGVkGBAgAygLMhUubHJzLnYxLlJvdGFDYW5kaWRhdGUSFQoNcm90YV9wb3NpdGlvbhgRIAEoBRIkChxyZXF1ZXN0aW5nX2FnZW5jeV9yZXF1ZXN0X2lkGBIgASgJEiMKG3N1cHBseWluZ19hZ2VuY3lfcmVxdWVzdF9pZBgTIAEoCRIXCg9zdXBwbGllcl9zdGF0dXMYFCABKAkSFQoNcmVuZXdhbHNfdXNlZBgVIAEoDRIUCgxtYXhfcmVuZXdhbHMYFiABKA0SFAoMZHVwbGljYXRlX29mGBcgASgJEhEKCWF0dGVudGlvbhgYIAEoCRIPCgdhY3Rpb25zGBkgAygJEicKCHRpbWVsaW5lGBogAygLMhUubHJzLnYxLlRpbWVsaW5lRW50cnkSKQoIbWVzc2FnZXMYGyADKAsyFy5scnMudjEuTWVzc2FnZUxvZ0VudHJ5EiIKBnRpbWVycxgcIAMoCzISLmxycy52MS5UaW1lckVudHJ5Eh4KBGNvcHkYHSABKAsyEC5scnMudjEuQ29weUluZm8SNQoSYmlibGlvZ3JhcGhpY19pbmZvGB4gASgLMhkubHJzLnYxLkJpYmxpb2dyYXBoaWNJbmZvIsABCg1UaW1lbGluZUVudHJ5EgsKA3NlcRgBIAEoBBIMCgRmcm9tGAIgASgJEgoKAnRvGAMgASgJEg0KBWV2ZW50GAQgASgJEiYKAmF0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIMCgRub3RlGAYgASgJEg8KB2VmZmVjdHMYByADKAkSEgoKbWVzc2FnZV9pZBgIIAEoCRIMCgRzZW50GAkgAygJEhAKCHJlcGVhdGVkGAogASgIIugBCg9NZXNzYWdlTG9nRW50cnkSEgoKbWVzc2FnZV9pZBgBIAEoCRIRCglkaXJlY3Rpb24YAiABKAkSDAoEa2luZBgDIAEoCRImCgJhdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMZGVsaXZlcmVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxjb25maXJtZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhQKDGNvbmZpcm1hdGlvbhgHIAEoCSJGCgpUaW1lckVudHJ5EgwKBGtpbmQYASABKAkSKgoGZHVlX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcDKCAgoKSWxsU2VydmljZRI6CgdEZWxpdmVyEhYubHJzLnYxLkRlbGl2ZXJSZXF1ZXN0GhcubHJzLnYxLkRlbGl2ZXJSZXNwb25zZRJACglCdWlsZFJvdGESGC5scnMudjEuQnVpbGRSb3RhUmVxdWVzdBoZLmxycy52MS5CdWlsZFJvdGFSZXNwb25zZRI0CgVUcmFjZRIULmxycy52MS5UcmFjZVJlcXVlc3QaFS5scnMudjEuVHJhY2VSZXNwb25zZRJACglSZWRlbGl2ZXISGC5scnMudjEuUmVkZWxpdmVyUmVxdWVzdBoZLmxycy52MS5SZWRlbGl2ZXJSZXNwb25zZTLkAgoPSWxsU3RhZmZTZXJ2aWNlEjcKBkJvcnJvdxIVLmxycy52MS5Cb3Jyb3dSZXF1ZXN0GhYubHJzLnYxLkJvcnJvd1Jlc3BvbnNlEkkKDExpc3RSZXF1ZXN0cxIbLmxycy52MS5MaXN0UmVxdWVzdHNSZXF1ZXN0GhwubHJzLnYxLkxpc3RSZXF1ZXN0c1Jlc3BvbnNlEkYKC1Nob3dSZXF1ZXN0EhoubHJzLnYxLlNob3dSZXF1ZXN0UmVxdWVzdBobLmxycy52MS5TaG93UmVxdWVzdFJlc3BvbnNlEi4KA0FjdBISLmxycy52MS5BY3RSZXF1ZXN0GhMubHJzLnYxLkFjdFJlc3BvbnNlElUKEFNldEF1dG9SZXNwb25kZXISHy5scnMudjEuU2V0QXV0b1Jlc3BvbmRlclJlcXVlc3QaIC5scnMudjEuU2V0QXV0b1Jlc3BvbmRlclJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp, file_lrs_v1_copy, file_lrs_v1_ill, file_lrs_v1_search]);
 
 /**
  * One ISO 18626 message, or the final receiver's confirmation of one, on its
@@ -376,6 +376,47 @@ export const BuildRotaResponseSchema: GenMessage<BuildRotaResponse> = /*@__PURE_
   messageDesc(file_lrs_v1_ill_service, 5);
 
 /**
+ * Asked by a node restored from a backup of its parent: deliver again every
+ * ILL envelope delivered to the caller since `since` (the backup's time, less a
+ * margin for clocks). The caller applies envelopes by message id, so those its
+ * backup already held are ignored and the others are applied once.
+ *
+ * @generated from message lrs.v1.RedeliverRequest
+ */
+export type RedeliverRequest = Message<"lrs.v1.RedeliverRequest"> & {
+  /**
+   * @generated from field: google.protobuf.Timestamp since = 1;
+   */
+  since?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message lrs.v1.RedeliverRequest.
+ * Use `create(RedeliverRequestSchema)` to create a new message.
+ */
+export const RedeliverRequestSchema: GenMessage<RedeliverRequest> = /*@__PURE__*/
+  messageDesc(file_lrs_v1_ill_service, 6);
+
+/**
+ * @generated from message lrs.v1.RedeliverResponse
+ */
+export type RedeliverResponse = Message<"lrs.v1.RedeliverResponse"> & {
+  /**
+   * Envelopes put back in the caller's queue.
+   *
+   * @generated from field: uint32 requeued = 1;
+   */
+  requeued: number;
+};
+
+/**
+ * Describes the message lrs.v1.RedeliverResponse.
+ * Use `create(RedeliverResponseSchema)` to create a new message.
+ */
+export const RedeliverResponseSchema: GenMessage<RedeliverResponse> = /*@__PURE__*/
+  messageDesc(file_lrs_v1_ill_service, 7);
+
+/**
  * @generated from message lrs.v1.TraceRequest
  */
 export type TraceRequest = Message<"lrs.v1.TraceRequest"> & {
@@ -400,7 +441,7 @@ export type TraceRequest = Message<"lrs.v1.TraceRequest"> & {
  * Use `create(TraceRequestSchema)` to create a new message.
  */
 export const TraceRequestSchema: GenMessage<TraceRequest> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_ill_service, 6);
+  messageDesc(file_lrs_v1_ill_service, 8);
 
 /**
  * One message as one node saw it.
@@ -484,7 +525,7 @@ export type TraceHop = Message<"lrs.v1.TraceHop"> & {
  * Use `create(TraceHopSchema)` to create a new message.
  */
 export const TraceHopSchema: GenMessage<TraceHop> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_ill_service, 7);
+  messageDesc(file_lrs_v1_ill_service, 9);
 
 /**
  * @generated from message lrs.v1.TraceResponse
@@ -508,7 +549,7 @@ export type TraceResponse = Message<"lrs.v1.TraceResponse"> & {
  * Use `create(TraceResponseSchema)` to create a new message.
  */
 export const TraceResponseSchema: GenMessage<TraceResponse> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_ill_service, 8);
+  messageDesc(file_lrs_v1_ill_service, 10);
 
 /**
  * @generated from message lrs.v1.BorrowRequest
@@ -620,7 +661,7 @@ export type BorrowRequest = Message<"lrs.v1.BorrowRequest"> & {
  * Use `create(BorrowRequestSchema)` to create a new message.
  */
 export const BorrowRequestSchema: GenMessage<BorrowRequest> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_ill_service, 9);
+  messageDesc(file_lrs_v1_ill_service, 11);
 
 /**
  * @generated from message lrs.v1.BorrowResponse
@@ -637,7 +678,7 @@ export type BorrowResponse = Message<"lrs.v1.BorrowResponse"> & {
  * Use `create(BorrowResponseSchema)` to create a new message.
  */
 export const BorrowResponseSchema: GenMessage<BorrowResponse> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_ill_service, 10);
+  messageDesc(file_lrs_v1_ill_service, 12);
 
 /**
  * @generated from message lrs.v1.ListRequestsRequest
@@ -668,7 +709,7 @@ export type ListRequestsRequest = Message<"lrs.v1.ListRequestsRequest"> & {
  * Use `create(ListRequestsRequestSchema)` to create a new message.
  */
 export const ListRequestsRequestSchema: GenMessage<ListRequestsRequest> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_ill_service, 11);
+  messageDesc(file_lrs_v1_ill_service, 13);
 
 /**
  * @generated from message lrs.v1.ListRequestsResponse
@@ -685,7 +726,7 @@ export type ListRequestsResponse = Message<"lrs.v1.ListRequestsResponse"> & {
  * Use `create(ListRequestsResponseSchema)` to create a new message.
  */
 export const ListRequestsResponseSchema: GenMessage<ListRequestsResponse> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_ill_service, 12);
+  messageDesc(file_lrs_v1_ill_service, 14);
 
 /**
  * @generated from message lrs.v1.ShowRequestRequest
@@ -702,7 +743,7 @@ export type ShowRequestRequest = Message<"lrs.v1.ShowRequestRequest"> & {
  * Use `create(ShowRequestRequestSchema)` to create a new message.
  */
 export const ShowRequestRequestSchema: GenMessage<ShowRequestRequest> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_ill_service, 13);
+  messageDesc(file_lrs_v1_ill_service, 15);
 
 /**
  * @generated from message lrs.v1.ShowRequestResponse
@@ -719,7 +760,7 @@ export type ShowRequestResponse = Message<"lrs.v1.ShowRequestResponse"> & {
  * Use `create(ShowRequestResponseSchema)` to create a new message.
  */
 export const ShowRequestResponseSchema: GenMessage<ShowRequestResponse> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_ill_service, 14);
+  messageDesc(file_lrs_v1_ill_service, 16);
 
 /**
  * @generated from message lrs.v1.ActRequest
@@ -772,7 +813,7 @@ export type ActRequest = Message<"lrs.v1.ActRequest"> & {
  * Use `create(ActRequestSchema)` to create a new message.
  */
 export const ActRequestSchema: GenMessage<ActRequest> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_ill_service, 15);
+  messageDesc(file_lrs_v1_ill_service, 17);
 
 /**
  * @generated from message lrs.v1.ActResponse
@@ -789,7 +830,7 @@ export type ActResponse = Message<"lrs.v1.ActResponse"> & {
  * Use `create(ActResponseSchema)` to create a new message.
  */
 export const ActResponseSchema: GenMessage<ActResponse> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_ill_service, 16);
+  messageDesc(file_lrs_v1_ill_service, 18);
 
 /**
  * @generated from message lrs.v1.SetAutoResponderRequest
@@ -810,7 +851,7 @@ export type SetAutoResponderRequest = Message<"lrs.v1.SetAutoResponderRequest"> 
  * Use `create(SetAutoResponderRequestSchema)` to create a new message.
  */
 export const SetAutoResponderRequestSchema: GenMessage<SetAutoResponderRequest> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_ill_service, 17);
+  messageDesc(file_lrs_v1_ill_service, 19);
 
 /**
  * @generated from message lrs.v1.SetAutoResponderResponse
@@ -827,7 +868,7 @@ export type SetAutoResponderResponse = Message<"lrs.v1.SetAutoResponderResponse"
  * Use `create(SetAutoResponderResponseSchema)` to create a new message.
  */
 export const SetAutoResponderResponseSchema: GenMessage<SetAutoResponderResponse> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_ill_service, 18);
+  messageDesc(file_lrs_v1_ill_service, 20);
 
 /**
  * An ILL request as staff see it at one member.
@@ -1026,7 +1067,7 @@ export type StaffRequest = Message<"lrs.v1.StaffRequest"> & {
  * Use `create(StaffRequestSchema)` to create a new message.
  */
 export const StaffRequestSchema: GenMessage<StaffRequest> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_ill_service, 19);
+  messageDesc(file_lrs_v1_ill_service, 21);
 
 /**
  * @generated from message lrs.v1.TimelineEntry
@@ -1094,7 +1135,7 @@ export type TimelineEntry = Message<"lrs.v1.TimelineEntry"> & {
  * Use `create(TimelineEntrySchema)` to create a new message.
  */
 export const TimelineEntrySchema: GenMessage<TimelineEntry> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_ill_service, 20);
+  messageDesc(file_lrs_v1_ill_service, 22);
 
 /**
  * @generated from message lrs.v1.MessageLogEntry
@@ -1150,7 +1191,7 @@ export type MessageLogEntry = Message<"lrs.v1.MessageLogEntry"> & {
  * Use `create(MessageLogEntrySchema)` to create a new message.
  */
 export const MessageLogEntrySchema: GenMessage<MessageLogEntry> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_ill_service, 21);
+  messageDesc(file_lrs_v1_ill_service, 23);
 
 /**
  * @generated from message lrs.v1.TimerEntry
@@ -1172,7 +1213,7 @@ export type TimerEntry = Message<"lrs.v1.TimerEntry"> & {
  * Use `create(TimerEntrySchema)` to create a new message.
  */
 export const TimerEntrySchema: GenMessage<TimerEntry> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_ill_service, 22);
+  messageDesc(file_lrs_v1_ill_service, 24);
 
 /**
  * Interlibrary loan between nodes. A message goes from the borrowing member to
@@ -1219,6 +1260,16 @@ export const IllService: GenService<{
     methodKind: "unary";
     input: typeof TraceRequestSchema;
     output: typeof TraceResponseSchema;
+  },
+  /**
+   * A restored node catches up on what was delivered to it after its backup.
+   *
+   * @generated from rpc lrs.v1.IllService.Redeliver
+   */
+  redeliver: {
+    methodKind: "unary";
+    input: typeof RedeliverRequestSchema;
+    output: typeof RedeliverResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_lrs_v1_ill_service, 0);
