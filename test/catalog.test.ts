@@ -1,3 +1,4 @@
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Federation, REPO_ROOT, sleep } from "@lrs/dev-env";
 import { adminPb, catalogPb, controlValue, type MarcRecord, readMarcFile, subfieldValues } from "@lrs/shared";
@@ -162,6 +163,52 @@ describe("the union catalog", () => {
     expect(BigInt(records)).toBe((await status("nat")).catalog!.clusters);
     expect(found).toBeDefined();
     expect(subfieldValues(found!, "852", "a").sort()).toEqual(expect.arrayContaining(["north-a", "south-a"]));
+  });
+
+  it("carries a record over ISO 2709's 99,999 bytes whole from a member to the national catalog and its export", async () => {
+    // A serial as Princeton exports Science: a long description and thousands of item fields.
+    const contents = Array.from(
+      { length: 30 },
+      (_, i) =>
+        `<datafield tag="505" ind1="0" ind2=" "><subfield code="a">v. ${i + 1}. ${"Articles and reports. ".repeat(180)}</subfield></datafield>`,
+    );
+    const items = Array.from(
+      { length: 2500 },
+      (_, i) =>
+        `<datafield tag="952" ind1=" " ind2=" "><subfield code="a">MAIN</subfield><subfield code="o">Q1 .S35 v.${i + 1}</subfield><subfield code="p">3910${String(i).padStart(6, "0")}</subfield></datafield>`,
+    );
+    const xml = `<collection xmlns="http://www.loc.gov/MARC21/slim"><record><leader>00000cas a2200000 a 4500</leader><controlfield tag="001">big-science-1</controlfield><datafield tag="022" ind1=" " ind2=" "><subfield code="a">0036-8075</subfield></datafield><datafield tag="245" ind1="0" ind2="0"><subfield code="a">Science (big record test).</subfield></datafield>${contents.join("")}${items.join("")}</record></collection>`;
+    expect(xml.length).toBeGreaterThan(99_999);
+    const path = join(fed.dir, "science.xml");
+    writeFileSync(path, xml);
+    const b = fed.node("north-b");
+    const out = JSON.parse(
+      await fed.cli(b, ["import", "--config", b.config, "--holdings", "koha", "--json", path]),
+    ) as { added: number; items: number };
+    expect(out).toMatchObject({ added: 1, items: 2500 });
+    const cluster = await eventually(
+      "the big record at the national catalog",
+      () => locate("nat", "north-b", "big-science-1"),
+      (c) => c !== "",
+    );
+    const nat = fed.node("nat");
+    // MARCXML keeps it whole; ISO 2709 leaves out notes from the end until it fits.
+    const whole = join(fed.dir, "national-export-big.xml");
+    await fed.cli(nat, ["export", "--config", nat.config, "--output", whole]);
+    let all: MarcRecord | undefined;
+    for await (const r of readMarcFile(whole))
+      if (r.ok && subfieldValues(r.record, "035", "a").includes(`(LRS)${cluster}`)) all = r.record;
+    expect(subfieldValues(all!, "505", "a")).toHaveLength(30);
+    const iso = join(fed.dir, "national-export.mrc");
+    await fed.cli(nat, ["export", "--config", nat.config, "--format", "iso2709", "--output", iso]);
+    let found: MarcRecord | undefined;
+    for await (const r of readMarcFile(iso))
+      if (r.ok && subfieldValues(r.record, "035", "a").includes(`(LRS)${cluster}`)) found = r.record;
+    expect(subfieldValues(found!, "852", "a")).toContain("north-b");
+    expect(subfieldValues(found!, "852", "t")).toEqual(["2500"]);
+    const kept = subfieldValues(found!, "505", "a").length;
+    expect(kept).toBeGreaterThan(10);
+    expect(kept).toBeLessThan(30);
   });
 
   it("lets an operator split a wrong merge, and remembers it", async () => {

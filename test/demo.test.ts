@@ -28,6 +28,7 @@ interface Manifest {
     key: string;
     metrics?: string;
     dashboard?: string;
+    oai?: string;
   }>;
 }
 
@@ -106,6 +107,10 @@ describe("npm start", () => {
     expect(national.dashboard).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
     expect(first.out).toContain(`Dashboard of federated traffic: ${national.dashboard}`);
     for (const n of m.nodes) expect(n.metrics, n.id).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+    // OAI-PMH at every center; north-med's catalog harvested from its (mock) ILS over OAI-PMH.
+    for (const n of m.nodes.filter((x) => x.tier !== "member"))
+      expect(n.oai, n.id).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/oai$/);
+    expect(first.out).toMatch(/harvested [1-9]\d* records and \d+ items at north-med from its ILS/);
   });
 
   it("brings the same federation back on the second start", async () => {

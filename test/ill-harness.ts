@@ -90,7 +90,7 @@ export const ILL_SPEC: FederationSpec = {
 };
 
 /** Two available copies of every record of `files`, as an items CSV for `lrs-member import --items`. */
-async function writeItems(memberId: string, files: string[], out: string): Promise<void> {
+export async function writeItems(memberId: string, files: string[], out: string): Promise<void> {
   const lines = ["record_id,barcode,call_number,location,status,loan_rule,due_date"];
   let n = 0;
   for (const f of files)

@@ -14,7 +14,6 @@ export const SAMPLE_DATA = (root: string) => join(root, "data/marc");
 export const DEMO_CATALOGS: Record<string, string[]> = {
   "north-univ": ["solrmarc-uva/uva_001_2000.mrc", "lc-marc2bibframe2/loc_general.xml"],
   "north-city": ["traject/test_data.utf8.mrc", "folio-mod-data-import/100.mrc"],
-  "north-med": ["lc-marc2bibframe2/nlm.xml"],
   "south-univ": [
     "lc-marc2bibframe2/loc_general.xml",
     "lc-marc2bibframe2/princeton.xml",
@@ -22,6 +21,14 @@ export const DEMO_CATALOGS: Record<string, string[]> = {
   ],
   "south-tech": ["folio-mod-data-import/CornellFOLIOExemplars.mrc", "folio-mod-data-import/100.mrc"],
   "south-arts": ["traject/test_data.utf8.mrc", "lc-marc2bibframe2/princeton.xml"],
+};
+
+/**
+ * Demo members that harvest their catalog over OAI-PMH from a mock ILS (mock-ils.ts) serving these
+ * files with Koha-style items, instead of importing files: the way a library connects its own ILS.
+ */
+export const DEMO_HARVESTED: Record<string, string[]> = {
+  "north-med": ["lc-marc2bibframe2/nlm.xml"],
 };
 
 const LOCATIONS = ["MAIN", "MAIN", "MAIN", "STACKS", "STACKS", "REF"];

@@ -1,7 +1,9 @@
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Command } from "commander";
-import { DEMO_CATALOGS, SAMPLE_DATA } from "./demo-data.js";
+import { DEMO_CATALOGS, DEMO_HARVESTED, SAMPLE_DATA } from "./demo-data.js";
 import { DEMO_SPEC, Federation, REPO_ROOT } from "./federation.js";
+import { type MockIls, startMockIls } from "./mock-ils.js";
 import { DemoWorkload } from "./workload.js";
 
 /**
@@ -18,6 +20,15 @@ const DEMO_ENV: NodeJS.ProcessEnv = {
  * `npm start`: creates (first run) or reuses (later runs) the demo federation
  * under .lrs/demo and runs it until Ctrl-C.
  */
+async function mockIls(member: string, files: string[], port: number): Promise<MockIls> {
+  return startMockIls({
+    files: files.map((f) => join(SAMPLE_DATA(REPO_ROOT), f)),
+    name: `${member} ILS (mock, for the demo)`,
+    barcodePrefix: member.toUpperCase().replace(/-/g, ""),
+    port,
+  });
+}
+
 async function main(): Promise<void> {
   const program = new Command("lrs-demo")
     .description(
@@ -40,6 +51,7 @@ async function main(): Promise<void> {
   const started = Date.now();
   const progress = (line: string) => process.stdout.write(`  ${line}\n`);
   let fed: Federation | undefined;
+  const ilss: MockIls[] = [];
   let stopping = false;
   const stop = async (code: number) => {
     if (stopping) return;
@@ -47,6 +59,7 @@ async function main(): Promise<void> {
     process.stdout.write("\nstopping the demo federation…\n");
     workload.abort();
     await fed?.stopAll();
+    await Promise.all(ilss.map((i) => i.close()));
     process.stdout.write("all nodes stopped; `npm start` brings the same federation back.\n");
     process.exit(code);
   };
@@ -57,6 +70,13 @@ async function main(): Promise<void> {
     if (Federation.exists(o.dir)) {
       process.stdout.write(`starting the demo federation in ${o.dir}\n`);
       fed = Federation.open({ dir: o.dir, logLevel: o.logLevel, onProgress: progress, env: DEMO_ENV });
+      // The mock ILSs come back where the members' [harvest] expects them, before the members start.
+      for (const [member, files] of Object.entries(DEMO_HARVESTED)) {
+        const url = /\[harvest\][^[]*?url = "http:\/\/127\.0\.0\.1:(\d+)\/oai"/.exec(
+          readFileSync(fed.node(member).config, "utf8"),
+        );
+        if (url) ilss.push(await mockIls(member, files, Number(url[1])));
+      }
       await fed.startAll();
     } else {
       process.stdout.write(`creating a demo federation in ${o.dir} (first run)\n`);
@@ -81,6 +101,26 @@ async function main(): Promise<void> {
             );
           }),
         );
+        for (const [member, files] of Object.entries(DEMO_HARVESTED)) {
+          const ils = await mockIls(member, files, 0);
+          ilss.push(ils);
+          const node = fed.node(member);
+          writeFileSync(
+            node.config,
+            `${readFileSync(node.config, "utf8")}\n# Its catalog comes from its ILS over OAI-PMH (a mock ILS run by the demo).\n[harvest]\nurl = "${ils.url}"\nmetadata_prefix = "marc21"\nholdings_map = "koha"\nschedule = "15m"\n`,
+          );
+          const s = JSON.parse(await fed.cli(node, ["harvest", "--config", node.config, "--json"])) as {
+            added: number;
+            items: number;
+            pages: number;
+          };
+          progress(
+            `harvested ${s.added} records and ${s.items} items at ${member} from its ILS at ${ils.url} (${s.pages} pages)`,
+          );
+          // Restarted so that its scheduled harvest (every 15 minutes) runs.
+          await fed.stop(member);
+          await fed.start(member);
+        }
       }
     }
   } catch (err) {
@@ -96,6 +136,11 @@ async function main(): Promise<void> {
       // A demo made before the node had these listeners learns their addresses from the node.
       if (st?.metricsUrl && n.metrics !== st.metricsUrl) {
         n.metrics = st.metricsUrl;
+        manifestChanged = true;
+      }
+      // OAI-PMH is served on the SRU listener.
+      if (n.sru && !n.oai) {
+        n.oai = n.sru.replace(/\/sru$/, "/oai");
         manifestChanged = true;
       }
       if (st?.dashboardUrl && n.dashboard !== st.dashboardUrl) {
@@ -131,8 +176,16 @@ async function main(): Promise<void> {
         .filter((n) => n.sru)
         .map((n) => `${n.id} ${n.sru}`)
         .join(", ")}\n` +
+      `OAI-PMH (try: catmandu convert OAI --url ${fed.node("national").oai ?? ""} --metadataPrefix marc21 to YAML): ${fed.manifest.nodes
+        .filter((n) => n.oai)
+        .map((n) => `${n.id} ${n.oai}`)
+        .join(", ")}\n` +
       `Prometheus metrics: every node's "metrics" in the manifest (e.g. ${fed.node("national").metrics ?? ""}).\n` +
       `\nDashboard of federated traffic: ${dashboard}\n` +
+      `\nStaff web application (demo login; the manifest gives "web", "webUser", "webPassword" per node):\n${fed.manifest.nodes
+        .filter((n) => n.web)
+        .map((n) => `  ${n.id.padEnd(14)} ${n.web}  user ${n.webUser}  password ${n.webPassword}`)
+        .join("\n")}\n` +
       (o.workload
         ? "A gentle synthetic workload runs (searches every few seconds, a loan every minute or so); --no-workload turns it off.\n"
         : "") +

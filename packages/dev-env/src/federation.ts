@@ -1,4 +1,5 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -22,6 +23,10 @@ export const BIN: Record<TierName, string> = {
   member: join(REPO_ROOT, "packages/member-node/bin/lrs-member.js"),
 };
 
+/** The demo's staff account on every node (an admin); its password is made per federation. */
+export const DEMO_WEB_USER = "demo";
+const demoWebPassword = () => `lrs-${randomBytes(9).toString("base64url")}`;
+
 /** One node of a federation as the manifest describes it (paths absolute). */
 export interface ManifestNode {
   id: string;
@@ -37,12 +42,18 @@ export interface ManifestNode {
   log: string;
   /** SRU base URL (regional and national centers). */
   sru?: string;
+  /** OAI-PMH base URL (regional and national centers; on the SRU listener). */
+  oai?: string;
   /** Prometheus metrics (every node). */
   metrics?: string;
   /** The traffic dashboard (the national center). */
   dashboard?: string;
   /** The ISO 18626 XML gateway (the national center): where outside ILL systems POST. */
   iso18626?: string;
+  /** The staff web application (every node), with a demo login (demo only). */
+  web?: string;
+  webUser?: string;
+  webPassword?: string;
 }
 
 export interface Manifest {
@@ -212,10 +223,12 @@ export class Federation {
       if (subjects.length) values.subjects = subjects;
       if (tier === "national") values.federation_name = "LRS Demo Federation";
       let sru: string | undefined;
+      let oai: string | undefined;
       if (tier !== "member") {
         const sruPort = await freePort();
         values.sru_listen = `127.0.0.1:${sruPort}`;
         sru = `http://127.0.0.1:${sruPort}/sru`;
+        oai = `http://127.0.0.1:${sruPort}/oai`;
       }
       const metricsPort = await freePort();
       values.metrics_listen = `127.0.0.1:${metricsPort}`;
@@ -231,6 +244,9 @@ export class Federation {
         iso18626 = `https://127.0.0.1:${gatewayPort}/iso18626`;
         extraConfig = `${extraConfig}\n[iso18626]\nlisten = "127.0.0.1:${gatewayPort}"\n`;
       }
+      const webPort = await freePort();
+      values.web_listen = `127.0.0.1:${webPort}`;
+      const web = `http://127.0.0.1:${webPort}/`;
       writeFileSync(
         config,
         `# ${name} — written by the LRS dev-env\n${toml(values)}\n${extraConfig.trim() ? `\n${extraConfig.trim()}\n` : ""}`,
@@ -249,9 +265,13 @@ export class Federation {
         key: ip.key,
         log: join(dir, "logs", `${id}.log`),
         ...(sru ? { sru } : {}),
+        ...(oai ? { oai } : {}),
         metrics,
         ...(dashboard ? { dashboard } : {}),
         ...(iso18626 ? { iso18626 } : {}),
+        web,
+        webUser: DEMO_WEB_USER,
+        webPassword: demoWebPassword(),
       };
       nodes.push(node);
       return node;
@@ -274,8 +294,27 @@ export class Federation {
     return fed;
   }
 
+  /** The demo's staff account (an admin) with the manifest's password, before the node starts. */
+  async #addWebUser(node: ManifestNode): Promise<void> {
+    if (!node.webUser || !node.webPassword) return;
+    const file = join(this.dir, "config", `${node.id}.web-password`);
+    writeFileSync(file, `${node.webPassword}\n`, { mode: 0o600 });
+    await this.cli(node, [
+      "user",
+      "add",
+      node.webUser,
+      "--role",
+      "admin",
+      "--password-file",
+      file,
+      "--config",
+      node.config,
+    ]);
+  }
+
   async #enrollAll(spec: FederationSpec, national: ManifestNode, say: (line: string) => void): Promise<void> {
     await this.cli(national, ["ca", "init", "--config", national.config]);
+    await this.#addWebUser(national);
     say(`created the federation CA at ${national.id}`);
     await this.start(national.id);
     // Regions enroll in parallel; within a region, the center first, then its members.
@@ -293,6 +332,7 @@ export class Federation {
           r.region,
         ]);
         await this.cli(rc, ["enroll", "--config", rc.config, "--token", token]);
+        await this.#addWebUser(rc);
         say(`enrolled ${rc.id} with ${national.id}`);
         await this.start(rc.id);
         await Promise.all(
@@ -300,6 +340,7 @@ export class Federation {
             const mn = this.node(m.id);
             const t = await this.cli(rc, ["token", "create", "--config", rc.config, "--id", mn.id]);
             await this.cli(mn, ["enroll", "--config", mn.config, "--token", t]);
+            await this.#addWebUser(mn);
             say(`enrolled ${mn.id} with ${rc.id}`);
             await this.start(mn.id);
           }),
@@ -357,6 +398,7 @@ export class Federation {
       ["metrics", node.metrics],
       ["dashboard", node.dashboard],
       ["ISO 18626 gateway", node.iso18626],
+      ["web", node.web],
     ] as const) {
       const p = url ? Number(new URL(url).port) : 0;
       if (p && !(await portIsFree(p))) throw new Error(`${what} port ${p} for ${id} is in use`);

@@ -1,33 +1,33 @@
-import { join } from "node:path";
 import {
   addReindexCommand,
   baseProgram,
   configOption,
   Database,
+  databasePath,
   loadConfig,
   type NodeConfig,
   printJson,
   runProgram,
-  sharedMigrations,
   Tier,
 } from "@lrs/shared";
+import { addUserCommands } from "@lrs/web";
 import { copyRecord } from "./catalog/copy-cataloging.js";
 import { BUILTIN_MAPS, resolveHoldingsMap } from "./catalog/holdings-map.js";
 import { EXIT_FAILED, EXIT_OK, EXIT_REJECTIONS, exitCodeOf, importMarcFiles } from "./catalog/import.js";
 import { addCopyrightCommand } from "./cli/copyright.js";
 import { addCopyCommands } from "./cli/delivery.js";
+import { addHarvestCommand } from "./cli/harvest.js";
 import { addIllCommands } from "./cli/ill/commands.js";
 import { createProgressReporter, formatSummary } from "./cli/import-report.js";
 import { addLedgerCommand } from "./cli/ledger.js";
 import { addAvailabilityCommand, addSearchCommand } from "./cli/search.js";
 import { MemberNode, memberNodeMigrations } from "./server.js";
 import { MemberCatalog } from "./store/catalog.js";
-import { memberMigrations } from "./store/migrations.js";
 import { memberIndexRebuild } from "./store/reindex.js";
 
 /** The node's database, opened by a CLI command while the node may be serving from it (WAL). */
 function openCatalog(cfg: NodeConfig): { db: Database; catalog: MemberCatalog } {
-  const db = Database.open(join(cfg.dataDir, "node.db"), [...sharedMigrations, ...memberMigrations]);
+  const db = Database.open(databasePath(cfg), memberNodeMigrations());
   return { db, catalog: new MemberCatalog(db, cfg.id) };
 }
 
@@ -55,13 +55,15 @@ the catalog update their items. due_date (optional, YYYY-MM-DD) is when a copy o
 a row whose due_date is not a date is rejected.
 
 A malformed record is rejected with its number in the file and its byte offset (line for MARCXML);
-the rest of the file is imported. A record larger than ISO 2709's 99,999 bytes and an items row
-longer than 8,192 characters are refused.
+the rest of the file is imported. A MARCXML record of any size is accepted (it is kept as MARCXML
+when it is over ISO 2709's 99,999 bytes); an ISO 2709 record cannot be longer than that, and an
+items row longer than 8,192 characters is refused.
 
 Exit status: ${EXIT_OK} everything imported; ${EXIT_REJECTIONS} completed, but some records or rows were rejected;
 ${EXIT_FAILED} a file could not be read at all, or the import stopped.`;
 
 const program = baseProgram(Tier.MEMBER, (cfg) => MemberNode.create(cfg), memberNodeMigrations);
+addUserCommands(program, Tier.MEMBER);
 
 addReindexCommand(program, Tier.MEMBER, (cfg) => {
   const { db } = openCatalog(cfg);
@@ -121,6 +123,8 @@ program
       }
     },
   );
+
+addHarvestCommand(program);
 
 program
   .command("delete")

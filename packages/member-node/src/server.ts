@@ -20,6 +20,8 @@ import {
   searchPb,
   withCopyMigrations,
 } from "@lrs/shared";
+import { webListener, webMigrations } from "@lrs/web";
+import { runHarvestSchedule } from "./catalog/harvest-schedule.js";
 import type { MemberContext } from "./context.js";
 import { CopyrightCounter } from "./fees/copyright.js";
 import { MemberLedger } from "./fees/ledger.js";
@@ -41,13 +43,15 @@ import { memberIndexRebuild } from "./store/reindex.js";
 /** A member library's node: its own catalog and items, pushed to its regional center. */
 /** Every migration of a member's database (`lrs-member migrate`). */
 export function memberNodeMigrations(): Migration[] {
-  return nodeMigrations(withCopyMigrations(memberMigrations));
+  return nodeMigrations(withCopyMigrations([...memberMigrations, ...webMigrations]));
 }
 
 export class MemberNode extends BaseNode {
   readonly member: MemberContext;
 
   private constructor(ctx: MemberContext) {
+    // The staff web application (web_listen): calls this node's own services, once it listens.
+    const web = webListener({ ctx, address: () => this.address });
     super({
       ctx,
       directory: ctx.directory,
@@ -82,6 +86,11 @@ export class MemberNode extends BaseNode {
       ],
       background: [
         (signal) => ctx.ill.run(signal),
+        (signal) =>
+          runHarvestSchedule(
+            { cfg: ctx.cfg, db: ctx.db, catalog: ctx.catalog, log: ctx.log.child({ part: "harvest" }) },
+            signal,
+          ),
         // Postings have their own queue to the regional center (see LEDGER_DESTINATION).
         (signal) =>
           runLedgerUpstream(
@@ -93,6 +102,7 @@ export class MemberNode extends BaseNode {
             signal,
           ),
       ],
+      ...(web ? { listeners: [web] } : {}),
       routes: (router, streams) => {
         router.service(directoryPb.DirectoryService, directoryService(ctx, streams));
         router.service(
@@ -131,7 +141,11 @@ export class MemberNode extends BaseNode {
   }
 
   static async create(cfg: NodeConfig): Promise<MemberNode> {
-    const { parentLink, copies, ...ctx } = openChildContextWithCopies(cfg, memberMigrations, "regional");
+    const { parentLink, copies, ...ctx } = openChildContextWithCopies(
+      cfg,
+      [...memberMigrations, ...webMigrations],
+      "regional",
+    );
     // The index follows the current rules before the node serves (a rebuild after an upgrade).
     rebuildSearchIndex(ctx.db, memberIndexRebuild(ctx.db), ctx.log.child({ part: "reindex" }));
     const catalog = new MemberCatalog(ctx.db, cfg.id);

@@ -14,6 +14,7 @@ import {
   withSelf,
 } from "@lrs/shared";
 import { addIllCenterCommands, addUnionCatalogCommands, unionIndexRebuild } from "@lrs/shared/center";
+import { addUserCommands } from "@lrs/web";
 import { caPassphrase, encryptCaKey, initCa } from "./ca.js";
 import { addLedgerCommands } from "./ledger-cli.js";
 import { addPartnerCommands } from "./partner-cli.js";
@@ -24,6 +25,7 @@ const program = baseProgram(
   (cfg) => NationalNode.create(cfg),
   () => nodeMigrations(nationalNodeMigrations()),
 );
+addUserCommands(program, Tier.NATIONAL);
 
 const ca = program.command("ca").description("the federation's certificate authority");
 ca.command("init")

@@ -25,6 +25,7 @@ import {
   unionCenterParts,
   unionIndexRebuild,
 } from "@lrs/shared/center";
+import { webListener, webMigrations } from "@lrs/web";
 import { loadCa } from "./ca.js";
 import type { NationalContext } from "./context.js";
 import { dashboardParts } from "./dashboard/index.js";
@@ -45,6 +46,7 @@ export function nationalNodeMigrations(): Migration[] {
     ...gatewayMigrations,
     ...copyMigrations,
     ...nationalMigrations,
+    ...webMigrations,
   ];
 }
 
@@ -89,6 +91,12 @@ export class NationalNode extends BaseNode {
       ownHealth: () => this.healthReport(),
       settlement: (period) => ctx.ledger.positions(period),
     });
+    // The staff web application (web_listen), with a link to the dashboard.
+    const web = webListener({
+      ctx,
+      address: () => this.address,
+      dashboardUrl: () => this.listenerUrl("dashboard"),
+    });
     super({
       ...center,
       ctx,
@@ -100,7 +108,7 @@ export class NationalNode extends BaseNode {
         caCertificatePem: ctx.ca.certPem,
       }),
       background: [...illParts.background, ...gateway.background, dashboard.background],
-      listeners: [dashboard.listener, ...(gateway.listener ? [gateway.listener] : [])],
+      listeners: [dashboard.listener, ...(gateway.listener ? [gateway.listener] : []), ...(web ? [web] : [])],
       serviceNames: [
         directoryPb.DirectoryService.typeName,
         adminPb.AdminService.typeName,

@@ -9,9 +9,11 @@ import {
   Tier,
 } from "@lrs/shared";
 import { addIllCenterCommands, addUnionCatalogCommands, unionIndexRebuild } from "@lrs/shared/center";
+import { addUserCommands } from "@lrs/web";
 import { RegionalNode, regionalNodeMigrations } from "./server.js";
 
 const program = baseProgram(Tier.REGIONAL, (cfg) => RegionalNode.create(cfg), regionalNodeMigrations);
+addUserCommands(program, Tier.REGIONAL);
 
 addTokenCommands(program, Tier.REGIONAL);
 

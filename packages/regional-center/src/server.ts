@@ -27,6 +27,7 @@ import {
   unionCenterParts,
   unionIndexRebuild,
 } from "@lrs/shared/center";
+import { webListener, webMigrations } from "@lrs/web";
 import type { RegionalContext } from "./context.js";
 import { regionalPolicy } from "./policy.js";
 import { adminService } from "./services/admin.js";
@@ -39,7 +40,13 @@ import { regionalMigrations } from "./store/migrations.js";
 /** A regional center: its members' gateway to the federation, the regional union catalog, the ILL relay and broker. */
 /** The regional center's own migrations (openChildContextWithCopies adds the copy store's). */
 function regionalTierMigrations(): Migration[] {
-  return [...unionCatalogMigrations, ...illRelayMigrations, ...gatewayMigrations, ...regionalMigrations];
+  return [
+    ...unionCatalogMigrations,
+    ...illRelayMigrations,
+    ...gatewayMigrations,
+    ...regionalMigrations,
+    ...webMigrations,
+  ];
 }
 
 /** Every migration of a regional center's database (`lrs-regional migrate`). */
@@ -86,11 +93,14 @@ export class RegionalNode extends BaseNode {
     const gateway = ctx.cfg.iso18626.listen
       ? gatewayParts({ ctx, relay: illParts.relay, directory: ctx.directory, outboundSecret: () => "" })
       : undefined;
+    // The staff web application (web_listen): calls this node's own services, once it listens.
+    const web = webListener({ ctx, address: () => this.address });
     super({
       ...center,
       ctx,
       directory: ctx.directory,
       parent: ctx.national,
+      ...(web ? { listeners: [web] } : {}),
       policy: regionalPolicy,
       upstreamSync: ctx.pusher,
       ...(gateway?.listener ? { listeners: [gateway.listener] } : {}),

@@ -269,6 +269,44 @@ const trafficSchema = z
   })
   .strict();
 
+/** OAI-PMH at a center (served at /oai on the SRU listener). */
+const oaiSchema = z
+  .object({
+    /** Records or headers per ListRecords/ListIdentifiers response. */
+    page_size: z.number().int().min(1).max(10_000).default(100),
+    /** Identify's adminEmail (repeatable in OAI-PMH); the operator's address. */
+    admin_email: z.array(z.string().email()).default([]),
+    /** How long a resumption token is accepted. */
+    token_lifetime: duration.refine((ms) => ms >= 60_000, "must be at least 1m").default(24 * 3_600_000),
+  })
+  .strict();
+export type OaiConfig = z.infer<typeof oaiSchema>;
+
+/**
+ * OAI-PMH harvesting of a member's own ILS (Koha, Evergreen, FOLIO, Alma…) into its catalog,
+ * instead of (or besides) file imports.
+ */
+const harvestSchema = z
+  .object({
+    /** The ILS's OAI-PMH base URL. */
+    url: z.string().url("expected the OAI-PMH base URL, e.g. https://koha.example.org/cgi-bin/koha/oai.pl"),
+    /** The MARCXML format as the ILS names it: marc21 (Koha, Evergreen, LRS), MARC21 (FOLIO's marc21_withholdings aside), marcxml (Alma). */
+    metadata_prefix: z.string().min(1).default("marc21"),
+    /** Harvest only this set. */
+    set: z.string().min(1).optional(),
+    /** Where the items are in the records, as for import: auto, koha, evergreen, 852, none, or a map file. */
+    holdings_map: z.string().min(1).default("auto"),
+    /** Harvest every so often while the node runs (e.g. "15m"); unset: only by hand (lrs-member harvest). */
+    schedule: duration.refine((ms) => ms >= 60_000, "must be at least 1m").optional(),
+    /** Tries per request when the ILS is unreachable or answers 5xx, waiting longer each time. */
+    attempts: z.number().int().min(1).max(20).default(6),
+    /** The first wait between tries; it doubles each time (up to 5 minutes). */
+    retry_delay: duration.default(2000),
+    /** How long one request may take. */
+    timeout: duration.default(120_000),
+  })
+  .strict();
+export type HarvestConfig = z.infer<typeof harvestSchema>;
 /** The automatic responder's modes (`[ill] auto_respond`, `lrs-member ill auto-respond`). */
 export const AUTO_RESPOND_MODES = ["off", "availability", "scenario"] as const;
 
@@ -297,31 +335,6 @@ const illSchema = z
   })
   .strict();
 
-/** `[iso18626]`: the ISO 18626 XML gateway to ILL systems outside the federation. */
-const iso18626Schema = z
-  .object({
-    /**
-     * The gateway listener (HTTPS POST of ISO 18626 XML): on at the national center when set,
-     * and at a regional center that sets it.
-     */
-    listen: hostPort.optional(),
-    /** The URL partners are given for the listener; default https://<advertised host>:<port>/iso18626. */
-    url: z.string().url().optional(),
-    /** The listener's certificate and key (PEM files); default the node's own. */
-    cert: z.string().min(1).optional(),
-    key: z.string().min(1).optional(),
-    /** National center: the agency id type every LRS institution is named under. */
-    agency_id_type: z.string().min(1).max(64).default("LRS"),
-    /** This institution's agency id value; default its id. */
-    agency_id: z.string().min(1).max(64).optional(),
-    /**
-     * Regional center: external partners that lend close its members' rotas, as a last resort
-     * after every LRS holder.
-     */
-    partners_in_rota: z.boolean().default(true),
-  })
-  .strict();
-
 /** `[operations]`: how the node looks after itself (readiness, certificate renewal). */
 const operationsSchema = z
   .object({
@@ -347,6 +360,31 @@ const operationsSchema = z
 /** `[operations]`: durations in milliseconds. */
 export type OperationsConfig = z.infer<typeof operationsSchema>;
 
+/** `[iso18626]`: the ISO 18626 XML gateway to ILL systems outside the federation. */
+const iso18626Schema = z
+  .object({
+    /**
+     * The gateway listener (HTTPS POST of ISO 18626 XML): on at the national center when set,
+     * and at a regional center that sets it.
+     */
+    listen: hostPort.optional(),
+    /** The URL partners are given for the listener; default https://<advertised host>:<port>/iso18626. */
+    url: z.string().url().optional(),
+    /** The listener's certificate and key (PEM files); default the node's own. */
+    cert: z.string().min(1).optional(),
+    key: z.string().min(1).optional(),
+    /** National center: the agency id type every LRS institution is named under. */
+    agency_id_type: z.string().min(1).max(64).default("LRS"),
+    /** This institution's agency id value; default its id. */
+    agency_id: z.string().min(1).max(64).optional(),
+    /**
+     * Regional center: external partners that lend close its members' rotas, as a last resort
+     * after every LRS holder.
+     */
+    partners_in_rota: z.boolean().default(true),
+  })
+  .strict();
+
 const fileSchema = z
   .object({
     id: z
@@ -370,6 +408,11 @@ const fileSchema = z
     dashboard_listen: hostPort.optional(),
     /** The web application; loopback by default. */
     web_listen: hostPort.optional(),
+    /** A certificate and key (PEM files) for the web application's public name; default: the node's own. */
+    web_cert: z.string().min(1).optional(),
+    web_key: z.string().min(1).optional(),
+    /** The address staff type into the browser, when it is not web_listen's (a proxy, a public name). */
+    web_public_url: z.url().optional(),
     /** Required of the dashboard's visitors when it listens beyond loopback; generated when unset. */
     dashboard_token: z.string().min(16, "must be at least 16 characters").optional(),
     parent_id: z.string().regex(ID_PATTERN).optional(),
@@ -386,10 +429,12 @@ const fileSchema = z
     lending_policy: lendingPolicySchema.default(lendingPolicySchema.parse({})),
     ill: illSchema.default(illSchema.parse({})),
     traffic: trafficSchema.default(trafficSchema.parse({})),
+    oai: oaiSchema.default(oaiSchema.parse({})),
+    harvest: harvestSchema.optional(),
     fees: feesSchema.default(NO_FEES),
     copyright: copyrightSchema.default(copyrightSchema.parse({})),
-    iso18626: iso18626Schema.default(iso18626Schema.parse({})),
     operations: operationsSchema.default(operationsSchema.parse({})),
+    iso18626: iso18626Schema.default(iso18626Schema.parse({})),
   })
   .strict();
 
@@ -432,10 +477,16 @@ export interface NodeConfig {
   dashboardListen?: string;
   /** The web application's listener; loopback by default. */
   webListen: string;
+  /** The staff web application, served when web_listen is set (packages/web); absent: not served. */
+  web?: { listen: string; certFile?: string; keyFile?: string; publicUrl?: string };
   /** The dashboard's operator token, when configured. */
   dashboardToken?: string;
   /** Traffic accounting. */
   traffic: TrafficConfig;
+  /** OAI-PMH (centers). */
+  oai: OaiConfig;
+  /** OAI-PMH harvesting of the member's own ILS, when configured. */
+  harvest?: HarvestConfig;
   subjects: string[];
   shutdownGraceMs: number;
   log: { level: string; pretty?: boolean };
@@ -446,10 +497,10 @@ export interface NodeConfig {
   fees: FeesConfig;
   /** The copyright rule for the copies the member borrows. */
   copyright: CopyrightConfig;
-  /** The ISO 18626 XML gateway and this institution's ISO agency id (paths absolute). */
-  iso18626: Iso18626Config;
   /** Readiness and certificate renewal. */
   operations: OperationsConfig;
+  /** The ISO 18626 XML gateway and this institution's ISO agency id (paths absolute). */
+  iso18626: Iso18626Config;
   /** Where the settings came from, for messages. */
   source: string;
 }
@@ -484,6 +535,7 @@ const ENV_KEYS: Array<{ env: string; path: string[]; kind: "string" | "list" | "
   { env: "DASHBOARD_LISTEN", path: ["dashboard_listen"], kind: "string" },
   { env: "DASHBOARD_TOKEN", path: ["dashboard_token"], kind: "string" },
   { env: "WEB_LISTEN", path: ["web_listen"], kind: "string" },
+  { env: "WEB_PUBLIC_URL", path: ["web_public_url"], kind: "string" },
   { env: "TRAFFIC_ENABLED", path: ["traffic", "enabled"], kind: "bool" },
   { env: "TRAFFIC_RETENTION", path: ["traffic", "retention"], kind: "string" },
   { env: "TRAFFIC_FLUSH_INTERVAL", path: ["traffic", "flush_interval"], kind: "string" },
@@ -589,6 +641,12 @@ export function toConfig(tier: Tier, raw: RawConfig): NodeConfig {
       raw.file,
     );
   }
+  if ((v.web_cert === undefined) !== (v.web_key === undefined))
+    throw new ConfigError(
+      `${where}: "web_cert" and "web_key" go together`,
+      v.web_cert ? "web_key" : "web_cert",
+      raw.file,
+    );
   for (const key of ["dashboard_listen", "dashboard_token"] as const) {
     if (tier !== Tier.NATIONAL && v[key] !== undefined)
       throw new ConfigError(`${where}: setting "${key}" applies to the national center only`, key, raw.file);
@@ -658,8 +716,20 @@ export function toConfig(tier: Tier, raw: RawConfig): NodeConfig {
     metricsListen: listeners.metrics_listen,
     ...(listeners.dashboard_listen ? { dashboardListen: listeners.dashboard_listen } : {}),
     webListen: listeners.web_listen,
+    ...(v.web_listen
+      ? {
+          web: {
+            listen: v.web_listen,
+            ...(v.web_cert ? { certFile: v.web_cert } : {}),
+            ...(v.web_key ? { keyFile: v.web_key } : {}),
+            ...(v.web_public_url ? { publicUrl: v.web_public_url } : {}),
+          },
+        }
+      : {}),
     ...(v.dashboard_token ? { dashboardToken: v.dashboard_token } : {}),
     traffic: v.traffic,
+    oai: v.oai,
+    ...(v.harvest ? { harvest: v.harvest } : {}),
     subjects: v.subjects,
     shutdownGraceMs: v.shutdown_grace_ms,
     log: { level: v.log.level, ...(v.log.pretty === undefined ? {} : { pretty: v.log.pretty }) },
@@ -667,6 +737,7 @@ export function toConfig(tier: Tier, raw: RawConfig): NodeConfig {
     ill: v.ill,
     fees: v.fees,
     copyright: copyrightConfigOf(v.copyright, v.fees, where),
+    operations: v.operations,
     iso18626: {
       ...(v.iso18626.listen ? { listen: v.iso18626.listen } : {}),
       ...(v.iso18626.url ? { url: v.iso18626.url } : {}),
@@ -676,7 +747,6 @@ export function toConfig(tier: Tier, raw: RawConfig): NodeConfig {
       partnersInRota: v.iso18626.partners_in_rota,
       ...(v.iso18626.agency_id ? { agencyId: v.iso18626.agency_id } : {}),
     },
-    operations: v.operations,
     source: raw.file,
   };
 }
@@ -749,6 +819,12 @@ function isWildcard(host: string): boolean {
 }
 
 /** Splits "host:port" (IPv6 in brackets) into its parts. */
+/** Whether a listen host is the machine itself (plain HTTP is allowed only there). */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
+  return h === "localhost" || h === "::1" || /^127\.\d+\.\d+\.\d+$/.test(h);
+}
+
 export function splitHostPort(addr: string): { host: string; port: number } {
   const i = addr.lastIndexOf(":");
   return { host: addr.slice(0, i).replace(/^\[|\]$/g, ""), port: Number(addr.slice(i + 1)) };

@@ -45,6 +45,7 @@ export * from "./node/reindex-cli.js";
 export * from "./node/renew-admin.js";
 export * from "./node/renewal.js";
 export * from "./node/traffic-cli.js";
+export * from "./oai/harvest-client.js";
 export * from "./outbox.js";
 export * from "./rpc/authz.js";
 export * from "./rpc/authz-matrix.js";

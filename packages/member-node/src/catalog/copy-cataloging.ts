@@ -6,7 +6,7 @@ import {
   type MarcRecord,
   type NodeConfig,
   parentTransport,
-  parseIso2709,
+  readMarcBlobResult,
 } from "@lrs/shared";
 import type { MemberCatalog, UpsertResult } from "../store/catalog.js";
 
@@ -76,11 +76,9 @@ export async function copyRecord(
         title: "",
       };
     }
-    const parsed = parseIso2709(Buffer.from(res.marc)).next().value;
-    if (!parsed?.ok)
-      throw new Error(
-        `the record sent for ${clusterId} cannot be read: ${parsed?.ok === false ? parsed.error.message : "empty"}`,
-      );
+    const parsed = readMarcBlobResult(res.marc);
+    if (!parsed.ok)
+      throw new Error(`the record sent for ${clusterId} cannot be read: ${parsed.error.message}`);
     const { record, recordId } = localCopy(
       parsed.record,
       clusterId,

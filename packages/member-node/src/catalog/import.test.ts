@@ -15,6 +15,7 @@ import { memoryDatabase } from "@lrs/shared/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { MemberCatalog } from "../store/catalog.js";
 import { memberMigrations } from "../store/migrations.js";
+import { recordIdOf } from "./fields.js";
 import { evergreenMap, kohaMap, marc852Map, resolveHoldingsMap } from "./holdings-map.js";
 import {
   EXIT_FAILED,
@@ -216,17 +217,43 @@ describe("import", () => {
     const e = await run([endless]);
     expect(e).toMatchObject({ unchanged: 2, rejected: 1 });
     expect(e.rejections[0]!.reason).toMatch(/within 99999 bytes/);
+  });
 
-    // A MARCXML record has no length field: it is refused when it cannot be written as ISO 2709.
-    const huge = withFields(a!, ...Array.from({ length: 12 }, () => field("505", [["a", "x".repeat(9000)]])));
-    const xmlPath = join(dir, "huge.xml");
-    writeFileSync(
-      xmlPath,
-      `<collection xmlns="http://www.loc.gov/MARC21/slim">${toMarcXml(huge)}</collection>`,
+  it("accepts a MARCXML record of any size: a serial with 3,000 item fields (over 99,999 bytes) is stored whole, with its items", async () => {
+    const [a] = await records(UVA6);
+    const items = Array.from({ length: 3000 }, (_, i) =>
+      field("952", [
+        ["a", "MAIN"],
+        ["o", `QH1 .S35 v.${i + 1}`],
+        ["p", `39000${String(i).padStart(6, "0")}`],
+        ["y", "SER"],
+      ]),
     );
-    const x = await run([xmlPath]);
-    expect(x.rejected).toBe(1);
-    expect(x.rejections[0]!.reason).toMatch(/over ISO 2709's 99999/);
+    const big = withFields(a!, field("505", [["a", "y".repeat(12_000)]]), ...items);
+    const xml = `<collection xmlns="http://www.loc.gov/MARC21/slim">${toMarcXml(big)}</collection>`;
+    expect(Buffer.byteLength(xml)).toBeGreaterThan(99_999);
+    const path = join(dir, "science.xml");
+    writeFileSync(path, xml);
+    const s = await run([path], { holdingsMap: kohaMap });
+    expect(s).toMatchObject({ added: 1, rejected: 0, items: 3000 });
+    const stored = catalog.get(recordIdOf(big))!;
+    expect(stored.holdings).toHaveLength(3000);
+    // The 505 over ISO 2709's 9999 bytes a field is kept whole.
+    expect(stored.record.fields.find((f) => f.tag === "505")).toMatchObject({
+      subfields: [{ code: "a", value: "y".repeat(12_000) }],
+    });
+  });
+
+  it("names the actual problem when no record of a file can be imported", async () => {
+    const [a] = await records(UVA6);
+    const noId = { ...a!, fields: a!.fields.filter((f) => f.tag !== "001" && f.tag !== "035") };
+    const path = join(dir, "noid.xml");
+    writeFileSync(path, `<collection xmlns="http://www.loc.gov/MARC21/slim">${toMarcXml(noId)}</collection>`);
+    const s = await run([path]);
+    expect(s.rejected).toBe(1);
+    expect(s.files[0]!.error).toMatch(/first problem: /);
+    expect(s.files[0]!.error).not.toMatch(/unknown/);
+    expect(s.files[0]!.error).toContain(s.rejections[0]!.reason);
   });
 
   it("reports a file that cannot be read at all, and imports the others", async () => {

@@ -102,6 +102,14 @@ export interface ImportOptions {
   signal?: AbortSignal;
 }
 
+/** The counts of records written, all zero, for a summary about to start. */
+export function noneWritten(): Pick<
+  ImportSummary,
+  "added" | "updated" | "unchanged" | "deleted" | "rejected" | "items"
+> {
+  return { added: 0, updated: 0, unchanged: 0, deleted: 0, rejected: 0, items: 0 };
+}
+
 /** What the CLI exits with. */
 export const EXIT_OK = 0;
 /** A file could not be read at all, or the import failed. */
@@ -169,12 +177,7 @@ export async function importMarcFiles(
   const batchSize = Math.max(1, opts.batchSize ?? DEFAULT_BATCH);
   const summary: ImportSummary = {
     files: [],
-    added: 0,
-    updated: 0,
-    unchanged: 0,
-    deleted: 0,
-    rejected: 0,
-    items: 0,
+    ...noneWritten(),
     itemsSkipped: 0,
     recordsWithWarnings: 0,
     rejections: [],
@@ -183,7 +186,10 @@ export async function importMarcFiles(
     elapsedMs: 0,
     recordsPerSecond: 0,
   };
+  // The first rejection in the file being read, for the message when none of its records could be read.
+  let firstProblem: string | undefined;
   const reject = (r: Rejection) => {
+    firstProblem ??= r.reason;
     summary.rejected++;
     if (summary.rejections.length < MAX_KEPT_REJECTIONS) summary.rejections.push(r);
     opts.onRejection?.(r);
@@ -283,7 +289,7 @@ export async function importMarcFiles(
       continue;
     }
     let batch: Pending[] = [];
-    let firstFailure: string | undefined;
+    firstProblem = undefined;
     // A failure to write is not a failure to read the file: it ends the import.
     let writeError: unknown;
     const flush = () => {
@@ -309,7 +315,6 @@ export async function importMarcFiles(
       for await (const res of readMarc(source)) {
         result.records++;
         if (!res.ok) {
-          firstFailure ??= res.error.reason;
           records++;
           let reason = res.error.reason + (res.error.field ? ` (field ${res.error.field})` : "");
           // Whatever else is wrong with it, a record this long cannot be ISO 2709 at all.
@@ -337,7 +342,7 @@ export async function importMarcFiles(
     }
     result.rejected = summary.rejected - rejectedBefore;
     if (!result.error && result.records > 0 && result.records === result.rejected) {
-      result.error = `no record in ${path} could be read (first problem: ${firstFailure ?? "unknown"})`;
+      result.error = `no record in ${path} could be read (first problem: ${firstProblem})`;
       summary.unreadableFiles++;
     }
     bytesBefore += sizes[i]!;

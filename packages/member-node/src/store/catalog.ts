@@ -9,13 +9,14 @@ import {
   indexDocument,
   isIsoDate,
   issnToken,
+  MAX_RECORD_BYTES,
   type MarcRecord,
   normalizeIsbn,
   normalizeIssn,
-  parseIso2709,
   type RecordChange,
+  readMarcBlobResult,
   toFtsQuery,
-  toIso2709,
+  toMarcBlob,
 } from "@lrs/shared";
 import { CatalogRecordError, recordIdOf } from "../catalog/fields.js";
 
@@ -195,9 +196,14 @@ function prepareUpsert(record: MarcRecord, holdings: readonly HoldingData[]): Pr
   const recordId = recordIdOf(record);
   let marc: Buffer;
   try {
-    marc = toIso2709(record);
+    marc = toMarcBlob(record);
   } catch (err) {
     throw new CatalogRecordError(err instanceof Error ? err.message : String(err));
+  }
+  if (marc.length > MAX_RECORD_BYTES) {
+    throw new CatalogRecordError(
+      `record is ${marc.length} bytes as MARCXML, over the limit of ${MAX_RECORD_BYTES} bytes per record that catalog sync carries`,
+    );
   }
   const { items, skipped } = cleanHoldings(holdings);
   return { recordId, record, marc, items, skipped, digest: catalogDigest(marc, items) };
@@ -212,7 +218,7 @@ class BatchWriteError extends Error {
 }
 
 /**
- * A member library's own catalog: bibliographic records (MARC 21, stored as ISO 2709 UTF-8), their
+ * A member library's own catalog: bibliographic records (MARC 21, stored as toMarcBlob writes it: ISO 2709 UTF-8, or MARCXML when too long for ISO 2709), their
  * items, a full-text index and the ordered change log that catalog sync pushes upward.
  *
  * Every change appends to the change log in the same transaction as the change itself, and a
@@ -385,13 +391,8 @@ export class MemberCatalog implements ChangeFeed {
     const row = this.#s.recordById.get(recordId) as RecordRow | undefined;
     if (!row) return undefined;
     const holdings = itemsFromJson((this.#s.itemsJson.get(recordId) as { items: string | null }).items);
-    const first = parseIso2709(row.marc).next();
-    const read = first.done ? undefined : first.value;
-    if (!read?.ok) {
-      throw new Error(
-        `stored record ${recordId} cannot be read back: ${read ? read.error.message : "empty"}`,
-      );
-    }
+    const read = readMarcBlobResult(row.marc);
+    if (!read.ok) throw new Error(`stored record ${recordId} cannot be read back: ${read.error.message}`);
     return {
       recordId,
       marc: row.marc,

@@ -217,4 +217,31 @@ export const memberMigrations: Migration[] = [
       CREATE INDEX ledger_postings_transaction ON ledger_postings (transaction_id);
     `,
   },
+  {
+    version: 130,
+    name: "OAI-PMH harvesting: where the last harvest got to, and the ILS's identifiers",
+    up: `
+      -- One row per harvested source (base URL, metadata prefix, set). last_datestamp: the
+      -- responseDate of the first request of the last harvest that finished (the next one asks
+      -- from it). A harvest under way keeps its own start and the token of the next page, written
+      -- in the transaction of each page's records: a harvest that fails half-way resumes there.
+      CREATE TABLE harvest_sources (
+        source TEXT PRIMARY KEY,
+        last_datestamp TEXT,
+        last_finished_at TEXT,
+        run_from TEXT,
+        run_started TEXT,
+        run_token TEXT,
+        run_records INTEGER NOT NULL DEFAULT 0
+      );
+      -- The ILS's OAI identifier of each record harvested: a deleted record comes with no
+      -- metadata, only its identifier.
+      CREATE TABLE harvest_identifiers (
+        source TEXT NOT NULL,
+        identifier TEXT NOT NULL,
+        record_id TEXT NOT NULL,
+        PRIMARY KEY (source, identifier)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];

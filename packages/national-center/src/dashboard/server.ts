@@ -51,11 +51,8 @@ export interface DashboardServer {
   close(): Promise<void>;
 }
 
-/** Whether an address stays on this machine. */
-export function isLoopback(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
-  return h === "localhost" || h === "::1" || /^127\.\d+\.\d+\.\d+$/.test(h);
-}
+/** Whether an address stays on this machine (the one rule, in @lrs/shared). */
+export { isLoopback } from "@lrs/shared";
 
 /** A token for the dashboard when none is configured: 32 random bytes, URL-safe. */
 export function newDashboardToken(): string {

@@ -18,8 +18,25 @@ import { type ChangeFeed, isIsoDate, type RecordChange } from "./change-feed.js"
 export const DEFAULT_BATCH = 250;
 /** The receiver refuses larger batches. */
 export const MAX_BATCH = 2000;
-/** ISO 2709 cannot describe a longer record. */
-export const MAX_RECORD_BYTES = 99_999;
+/**
+ * The longest record catalog sync carries (as toMarcBlob writes it). Far above ISO 2709's 99999
+ * bytes: a serial's MARCXML with thousands of holdings fields runs to a megabyte or two.
+ */
+export const MAX_RECORD_BYTES = 8 * 1024 * 1024;
+/** A batch stops growing once its records pass this many bytes (so that it stays under the servers' 16 MiB read limit). */
+export const MAX_BATCH_BYTES = 4 * 1024 * 1024;
+
+/** How many of `entries` (at least one) fit in one batch by {@link MAX_BATCH_BYTES}. */
+export function batchLength(sizes: readonly number[]): number {
+  let bytes = 0;
+  for (let i = 0; i < sizes.length; i++) {
+    bytes += sizes[i]!;
+    if (bytes >= MAX_BATCH_BYTES) return i + 1;
+  }
+  return sizes.length;
+}
+
+const sizeOf = (c: RecordChange) => (c.kind === "upsert" ? c.marc.length : 0);
 
 /** Turns a feed entry into its wire form. */
 export function toWire(seq: bigint, c: RecordChange): CatalogChange {
@@ -215,8 +232,9 @@ export class CatalogSyncPusher {
   /** One normal batch; false when there was nothing to send. */
   async #pushOnce(signal: AbortSignal): Promise<boolean> {
     const acked = this.ackedSeq;
-    const entries = this.#o.feed.changesAfter(acked, this.#o.batchSize);
-    if (entries.length === 0) return false;
+    const all = this.#o.feed.changesAfter(acked, this.#o.batchSize);
+    if (all.length === 0) return false;
+    const entries = all.slice(0, batchLength(all.map((e) => sizeOf(e.change))));
     const res = await this.#push(
       {
         afterSeq: acked,
@@ -249,6 +267,7 @@ export class CatalogSyncPusher {
     );
     let phase = ResyncPhase.BEGIN;
     let batch: CatalogChange[] = [];
+    let batchBytes = 0;
     let sent = 0;
     const flush = async (end: boolean) => {
       const res = await this.#push(
@@ -265,6 +284,7 @@ export class CatalogSyncPusher {
       this.#lastSyncAt = new Date();
       sent += batch.length;
       batch = [];
+      batchBytes = 0;
       phase = ResyncPhase.DATA;
       if (end) {
         this.#o.db.transaction(() => {
@@ -276,7 +296,8 @@ export class CatalogSyncPusher {
     for (const rec of snap.records) {
       if (signal.aborted) throw new Error("resync interrupted");
       batch.push(toWire(0n, rec));
-      if (batch.length >= this.#o.batchSize) await flush(false);
+      batchBytes += sizeOf(rec);
+      if (batch.length >= this.#o.batchSize || batchBytes >= MAX_BATCH_BYTES) await flush(false);
     }
     await flush(true);
     this.#o.log.info({ peer: this.#o.peerId, records: sent }, "full resync finished");

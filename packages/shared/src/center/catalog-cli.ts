@@ -6,6 +6,9 @@ import type { Command } from "commander";
 import { loadConfig } from "../config.js";
 import { CatalogService, ClusterSchema } from "../gen/lrs/v1/catalog_pb.js";
 import type { Tier } from "../gen/lrs/v1/common_pb.js";
+import { subfieldValues } from "../marc/fields.js";
+import { fitIso2709 } from "../marc/iso2709-fit.js";
+import { readMarcXml } from "../marc/marcxml.js";
 import { configOption, printJson, printTable, selfTransport } from "../node/cli.js";
 
 /** Runs `fn` with this node's own CatalogService client. */
@@ -28,17 +31,49 @@ export function addUnionCatalogCommands(program: Command, tier: Tier): void {
   program
     .command("export")
     .description(
-      "write the union catalog as MARCXML, one record per cluster with one holdings field (852) per institution",
+      "write the union catalog as MARCXML (or ISO 2709), one record per cluster with one holdings field (852) per institution",
     )
     .addOption(configOption())
     .option("-o, --output <file>", "where to write (default: standard output)")
-    .action(async (o: { config: string; output?: string }) => {
+    .option(
+      "--format <format>",
+      "marcxml, or iso2709 (records too long for ISO 2709 are shortened, and each one is named on standard error)",
+      "marcxml",
+    )
+    .action(async (o: { config: string; output?: string; format: string }) => {
+      if (o.format !== "marcxml" && o.format !== "iso2709") {
+        throw new Error(`--format must be marcxml or iso2709, not ${JSON.stringify(o.format)}`);
+      }
       const out: NodeJS.WritableStream = o.output ? createWriteStream(o.output) : process.stdout;
+      const write = async (chunk: string | Buffer) => {
+        if (!out.write(chunk)) await new Promise<void>((r) => out.once("drain", () => r()));
+      };
       let bytes = 0;
+      let records = 0;
+      let shortened = 0;
       await withCatalog(tier, o.config, async (c) => {
-        for await (const res of c.export({}, { timeoutMs: 30 * 60_000 })) {
-          bytes += res.marcxml.length;
-          if (!out.write(res.marcxml)) await new Promise<void>((r) => out.once("drain", () => r()));
+        async function* xml() {
+          for await (const res of c.export({}, { timeoutMs: 30 * 60_000 })) yield res.marcxml;
+        }
+        if (o.format === "marcxml") {
+          for await (const chunk of xml()) {
+            bytes += chunk.length;
+            await write(chunk);
+          }
+          return;
+        }
+        for await (const r of readMarcXml(xml())) {
+          if (!r.ok) throw r.error;
+          const { marc, changes } = fitIso2709(r.record);
+          records++;
+          bytes += marc.length;
+          if (changes.length > 0) {
+            shortened++;
+            const id =
+              subfieldValues(r.record, "035", "a").find((v) => v.startsWith("(LRS)")) ?? `record ${records}`;
+            process.stderr.write(`${id}: ${changes.join("; ")}\n`);
+          }
+          await write(marc);
         }
       });
       if (o.output) {
@@ -47,8 +82,12 @@ export function addUnionCatalogCommands(program: Command, tier: Tier): void {
             err ? reject(err) : resolve(),
           ),
         );
-        process.stderr.write(`wrote ${o.output} (${bytes} characters)\n`);
       }
+      if (o.format === "iso2709") {
+        process.stderr.write(
+          `${records} records${o.output ? ` written to ${o.output}` : ""} (${bytes} bytes); ${shortened} shortened to fit ISO 2709\n`,
+        );
+      } else if (o.output) process.stderr.write(`wrote ${o.output} (${bytes} characters)\n`);
     });
 
   program

@@ -6,12 +6,16 @@ import type { BaseNodeParts, NodeContext } from "../node/base-node.js";
 import { SRU_CALLER, TRAFFIC_KINDS } from "../traffic/cells.js";
 import { scopeName } from "../traffic/interceptor.js";
 import { catalogSyncReceiver, type ReceiverOptions, syncPositions } from "./catalog-sync/receiver.js";
+import { oaiHttpHandler } from "./oai/http.js";
+import { OaiProvider } from "./oai/provider.js";
+import { unionOaiRepository } from "./oai/union-repository.js";
 import type { PeerClients } from "./peers.js";
 import { searchUnion } from "./search/union-engine.js";
 import { type UnionSearchOptions, unionSearchService } from "./search/union-search-service.js";
 import { createSruServer } from "./sru/server.js";
 import { unionSruBackend } from "./sru/union-backend.js";
 import { catalogService, unionCatalogStats } from "./union/catalog-service.js";
+import { UnionOaiLog } from "./union/oai-log.js";
 import type { UnionCatalog } from "./union/union-catalog.js";
 
 export interface UnionCenterOptions {
@@ -71,7 +75,27 @@ export function unionCenterParts(o: UnionCenterOptions): Pick<
                 ms,
                 failed,
               ),
-            extraRoutes: { "/metrics": (req, res) => ctx.metrics.serve(req, res) },
+            extraRoutes: {
+              "/metrics": (req, res) => ctx.metrics.serve(req, res),
+              // OAI-PMH for discovery layers and other union catalogs (harvested, not counted as searches).
+              "/oai": oaiHttpHandler(
+                new OaiProvider({
+                  repository: unionOaiRepository({
+                    log: new UnionOaiLog(ctx.db, union),
+                    nodeId: ctx.cfg.id,
+                    repositoryName: `${ctx.cfg.name} — ${o.catalogName}`,
+                    adminEmails:
+                      ctx.cfg.oai.admin_email.length > 0
+                        ? ctx.cfg.oai.admin_email
+                        : [`operator@${ctx.cfg.id}.invalid`],
+                    regionOf,
+                  }),
+                  pageSize: ctx.cfg.oai.page_size,
+                  tokenLifetimeMs: ctx.cfg.oai.token_lifetime,
+                }),
+                ctx.log.child({ part: "oai" }),
+              ),
+            },
           }),
         }
       : {}),

@@ -75,3 +75,18 @@ export function linkedFields880(rec: MarcRecord): LinkedField880[] {
   }
   return out;
 }
+
+/**
+ * Whether a field carries one library's copy data rather than a description of the work: 852
+ * (location), 853–855 and 863–868 (holdings captions and enumeration), 876–878 (item information)
+ * and the 9XX local fields where ILS exports put items (949, 952 from Koha/Evergreen, …).
+ */
+export function isCopyField(tag: string): boolean {
+  return (
+    tag === "852" ||
+    (tag >= "853" && tag <= "855") ||
+    (tag >= "863" && tag <= "868") ||
+    (tag >= "876" && tag <= "878") ||
+    tag.startsWith("9")
+  );
+}

@@ -1,15 +1,25 @@
-export { readMarcBlob } from "./blob.js";
+export { isMarcXmlBlob, readMarcBlob, readMarcBlobResult, toMarcBlob } from "./blob.js";
 export {
   controlValue,
   getDataFields,
   getFields,
+  isCopyField,
   type Linkage,
   type LinkedField880,
   linkedFields880,
   parseLinkage,
   subfieldValues,
 } from "./fields.js";
-export { type Iso2709Options, MAX_RECORD_LENGTH, parseIso2709, readIso2709, toIso2709 } from "./iso2709.js";
+export {
+  Iso2709LimitError,
+  type Iso2709Options,
+  MAX_FIELD_LENGTH,
+  MAX_RECORD_LENGTH,
+  parseIso2709,
+  readIso2709,
+  toIso2709,
+} from "./iso2709.js";
+export { type FittedIso2709, fitIso2709 } from "./iso2709-fit.js";
 export { decodeMarc8, type Marc8Issue, type Marc8IssueHandler } from "./marc8.js";
 export {
   MARCXML_NAMESPACE,

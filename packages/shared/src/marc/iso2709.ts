@@ -510,42 +510,56 @@ function clean(s: string): string {
 
 const TAG = /^[\x21-\x7e]{3}$/;
 
+/** A record, or one of its fields, longer than ISO 2709's five- and four-digit lengths can say. */
+export class Iso2709LimitError extends RangeError {
+  override readonly name = "Iso2709LimitError";
+}
+
+/** The largest field ISO 2709 can describe (four-digit length in the directory). */
+export const MAX_FIELD_LENGTH = 9999;
+
+/** One field as ISO 2709 text (indicators, subfields, field terminator); checks tag and codes. */
+export function iso2709FieldText(field: MarcField): string {
+  if (!TAG.test(field.tag)) {
+    throw new RangeError(`tag ${JSON.stringify(field.tag)} is not three printable ASCII characters`);
+  }
+  if (isControlField(field)) return `${clean(field.value)}\x1e`;
+  let text = indicator(field.ind1) + indicator(field.ind2);
+  for (let i = 0; i < field.subfields.length; i++) text += subfieldText(field.tag, field.subfields[i]!, i);
+  return `${text}\x1e`;
+}
+
 /**
  * Writes one record as ISO 2709, always UTF-8: leader/09 is set to `a`, and the record length,
  * base address and directory are computed in bytes (leader/10–11 and 20–23 are set to MARC 21's
  * `22` and `4500`). Separator characters inside text are dropped.
  *
- * @throws RangeError when a tag is not three characters, a field exceeds 9999 bytes or the record
- *   99999 bytes, which ISO 2709 cannot describe.
+ * @throws RangeError when a tag is not three characters or a subfield code not one;
+ *   Iso2709LimitError (once every field has been checked) when a field exceeds 9999 bytes or the
+ *   record 99999 bytes, which ISO 2709 cannot describe (see fitIso2709 and toMarcBlob).
  */
 export function toIso2709(record: MarcRecord): Buffer {
   let directory = "";
   let data = "";
   let dataLength = 0;
+  let tooLong: string | undefined;
   for (const field of record.fields) {
-    if (!TAG.test(field.tag)) {
-      throw new RangeError(`tag ${JSON.stringify(field.tag)} is not three printable ASCII characters`);
-    }
-    let text: string;
-    if (isControlField(field)) {
-      text = `${clean(field.value)}\x1e`;
-    } else {
-      text = indicator(field.ind1) + indicator(field.ind2);
-      for (let i = 0; i < field.subfields.length; i++)
-        text += subfieldText(field.tag, field.subfields[i]!, i);
-      text += "\x1e";
-    }
+    const text = iso2709FieldText(field);
     // Lengths and offsets count bytes, not UTF-16 units.
     const length = Buffer.byteLength(text, "utf8");
-    if (length > 9999) throw new RangeError(`field ${field.tag} is ${length} bytes, over ISO 2709's 9999`);
+    if (length > MAX_FIELD_LENGTH) {
+      tooLong ??= `field ${field.tag} is ${length} bytes, over ISO 2709's ${MAX_FIELD_LENGTH}`;
+      continue;
+    }
     directory += field.tag + pad(length, 4) + pad(dataLength, 5);
     dataLength += length;
     data += text;
   }
+  if (tooLong) throw new Iso2709LimitError(tooLong);
   const baseAddress = LEADER_LENGTH + directory.length + 1;
   const total = baseAddress + dataLength + 1;
   if (total > MAX_RECORD_LENGTH) {
-    throw new RangeError(`record is ${total} bytes, over ISO 2709's ${MAX_RECORD_LENGTH}`);
+    throw new Iso2709LimitError(`record is ${total} bytes, over ISO 2709's ${MAX_RECORD_LENGTH}`);
   }
   const src = `${record.leader.replace(/[^\x20-\x7e]/g, " ")}${" ".repeat(LEADER_LENGTH)}`;
   const leader = `${pad(total, 5)}${src.slice(5, 9)}a22${pad(baseAddress, 5)}${src.slice(17, 20)}4500`;

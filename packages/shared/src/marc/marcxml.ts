@@ -421,7 +421,7 @@ export function parseMarcXml(xml: string): MarcXmlResult[] {
 const NOT_XML_CHAR = /[^\t\n\r\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
 const NEEDS_ESCAPE = /[&<>"]/;
 
-function escapeXml(s: string): string {
+export function escapeXml(s: string): string {
   const clean = s.replace(NOT_XML_CHAR, "");
   if (!NEEDS_ESCAPE.test(clean)) return clean;
   return clean.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");

@@ -38,7 +38,7 @@ export function baseUrl(endpoint: string): string {
  * the institution we meant to call: a valid federation certificate of some
  * other node is not good enough.
  */
-function checkIdentity(expectId: string | undefined) {
+export function checkIdentity(expectId: string | undefined) {
   return (host: string, cert: PeerCertificate): Error | undefined => {
     const hostErr = tlsCheckServerIdentity(host, cert);
     if (hostErr) return hostErr;

@@ -68,7 +68,7 @@ function validate(
     if (!change.recordId) throw new ConnectError(`${where}: record id is empty`, Code.InvalidArgument);
     if (change.kind === "upsert" && change.marc.length > MAX_RECORD_BYTES) {
       throw new ConnectError(
-        `${where}: record ${change.recordId} is ${change.marc.length} bytes, over the ISO 2709 limit of ${MAX_RECORD_BYTES}`,
+        `${where}: record ${change.recordId} is ${change.marc.length} bytes, over the limit of ${MAX_RECORD_BYTES} bytes per record`,
         Code.InvalidArgument,
       );
     }

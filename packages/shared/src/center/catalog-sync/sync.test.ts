@@ -2,7 +2,13 @@ import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { createClient, createRouterTransport } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import type { ChangeFeed, FeedEntry, RecordChange } from "../../catalog-sync/change-feed.js";
-import { CatalogSyncPusher, fromWire, toWire } from "../../catalog-sync/pusher.js";
+import {
+  batchLength,
+  CatalogSyncPusher,
+  fromWire,
+  MAX_BATCH_BYTES,
+  toWire,
+} from "../../catalog-sync/pusher.js";
 import { Database } from "../../db.js";
 import { CatalogChangeSchema, CatalogSyncService } from "../../gen/lrs/v1/catalog_pb.js";
 import { Tier } from "../../gen/lrs/v1/common_pb.js";
@@ -176,6 +182,22 @@ describe("catalog sync", () => {
     expect(pusher.lagSeconds(new Date("2026-12-01T10:10:00Z"))).toBe(0);
     ac.abort();
     await pusher.stopped();
+  });
+
+  it("carries records of any size, a few megabytes a batch at most", async () => {
+    const feed = new FakeFeed();
+    // Six records of 1.5 MB (a serial's MARCXML with its holdings), past the receiver's old 99,999.
+    for (const id of ["a", "b", "c", "d", "e", "f"]) feed.upsert(id, `${id}${"x".repeat(1_500_000)}`);
+    const { pusher, sink } = setup(feed);
+    const ac = new AbortController();
+    pusher.start(ac.signal);
+    await until(() => pusher.ackedSeq === 6n);
+    ac.abort();
+    await pusher.stopped();
+    expect(sink.records.get("f")).toHaveLength(1_500_001);
+    expect(batchLength([1_500_000, 1_500_000, 1_500_000, 1_500_000])).toBe(3);
+    expect(batchLength([10, 10])).toBe(2);
+    expect(batchLength([MAX_BATCH_BYTES * 2, 10])).toBe(1);
   });
 
   it("skips what was already applied when a batch is sent again", async () => {

@@ -252,3 +252,19 @@ export function toSrwDcXml(record: MarcRecord): string {
   lines.push("</srw_dc:dc>");
   return lines.join("\n");
 }
+
+export const OAI_DC_NAMESPACE = "http://www.openarchives.org/OAI/2.0/oai_dc/";
+
+/** The record as OAI-PMH's `oai_dc`: the same statements as {@link toSrwDcXml}, in `<oai_dc:dc>`. */
+export function toOaiDcXml(record: MarcRecord): string {
+  const lines = [
+    `<oai_dc:dc xmlns:oai_dc="${OAI_DC_NAMESPACE}" xmlns:dc="${DC_NAMESPACE}"` +
+      ' xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"' +
+      ` xsi:schemaLocation="${OAI_DC_NAMESPACE} http://www.openarchives.org/OAI/2.0/oai_dc.xsd">`,
+  ];
+  for (const { element, value } of marcToDublinCore(record)) {
+    lines.push(`  <dc:${element}>${escapeXml(value)}</dc:${element}>`);
+  }
+  lines.push("</oai_dc:dc>");
+  return lines.join("\n");
+}

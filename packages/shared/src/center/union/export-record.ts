@@ -1,4 +1,5 @@
 import type { HoldingData } from "../../catalog-sync/change-feed.js";
+import { isCopyField } from "../../marc/fields.js";
 import type { DataField, MarcField, MarcRecord } from "../../marc/record.js";
 
 /** One institution's holdings of a cluster, as the export writes them. */
@@ -8,16 +9,6 @@ export interface InstitutionHoldings {
   recordIds: string[];
   /** Its items, from all of those records. */
   holdings: HoldingData[];
-}
-
-/**
- * Whether a field of the preferred record is the contributing library's own copy data, which
- * does not describe the other libraries' copies and is replaced by the union holdings: 852
- * (location), 876–878 (item information) and the 9XX local fields where ILS exports put items
- * (949, 952 from Koha/Evergreen, …).
- */
-function isLocalCopyField(tag: string): boolean {
-  return tag === "852" || tag === "876" || tag === "877" || tag === "878" || tag.startsWith("9");
 }
 
 function distinct(values: Iterable<string>): string[] {
@@ -72,7 +63,8 @@ export function exportRecord(
   clusterId: string,
   holdings: readonly InstitutionHoldings[],
 ): MarcRecord {
-  const fields = preferred.fields.filter((f) => !isLocalCopyField(f.tag));
+  // The contributing library's own copy fields describe its copies only: the union holdings replace them.
+  const fields = preferred.fields.filter((f) => !isCopyField(f.tag));
   insertInOrder(fields, {
     tag: "035",
     ind1: " ",

@@ -155,4 +155,36 @@ export const unionCatalogMigrations: Migration[] = [
       ALTER TABLE union_clusters ADD COLUMN simple INTEGER NOT NULL DEFAULT 0;
     `,
   },
+  {
+    version: 22,
+    name: "union catalog: OAI-PMH datestamps and deleted clusters",
+    up: `
+      -- One row per cluster that ever existed, written in the transaction that changes it: the
+      -- OAI-PMH datestamp (this center's clock, never going back), the order of changes (seq,
+      -- which resumption tokens count in), and whether it is gone (its records deleted or merged
+      -- into another cluster). A deleted cluster keeps its row for good: OAI-PMH "persistent".
+      CREATE TABLE union_oai (
+        cluster_id INTEGER PRIMARY KEY,
+        seq INTEGER NOT NULL UNIQUE,
+        changed_at TEXT NOT NULL,
+        deleted INTEGER NOT NULL
+      );
+      CREATE INDEX union_oai_changed ON union_oai (changed_at);
+      -- The institutions holding each cluster (current = 1) or that held it once (current = 0):
+      -- a cluster that leaves an institution's or a region's set is listed there as deleted, so
+      -- that a harvester of the set sees it go. A deleted cluster keeps its last holders.
+      CREATE TABLE union_oai_holders (
+        institution_id TEXT NOT NULL,
+        cluster_id INTEGER NOT NULL,
+        current INTEGER NOT NULL DEFAULT 1,
+        PRIMARY KEY (institution_id, cluster_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX union_oai_holders_cluster ON union_oai_holders (cluster_id);
+
+      INSERT INTO union_oai (cluster_id, seq, changed_at, deleted)
+        SELECT id, ROW_NUMBER() OVER (ORDER BY updated_at, id), updated_at, 0 FROM union_clusters;
+      INSERT OR IGNORE INTO union_oai_holders (institution_id, cluster_id)
+        SELECT DISTINCT institution_id, cluster_id FROM union_records;
+    `,
+  },
 ];

@@ -280,6 +280,18 @@ function prepareStatements(db: Sqlite) {
     ),
     dropDownloads: p("DELETE FROM union_downloads WHERE cluster_id = ?"),
     deleteCluster: p("DELETE FROM union_clusters WHERE id = ?"),
+    oaiLast: p("SELECT seq, changed_at FROM union_oai ORDER BY seq DESC LIMIT 1"),
+    oaiSet: p(
+      `INSERT INTO union_oai (cluster_id, seq, changed_at, deleted) VALUES (?, ?, ?, ?)
+       ON CONFLICT (cluster_id) DO UPDATE SET seq = excluded.seq, changed_at = excluded.changed_at,
+         deleted = excluded.deleted`,
+    ),
+    oaiFormerHolders: p("UPDATE union_oai_holders SET current = 0 WHERE cluster_id = ?"),
+    oaiAddHolders: p(
+      `INSERT INTO union_oai_holders (institution_id, cluster_id, current)
+         SELECT DISTINCT institution_id, ?, 1 FROM union_records WHERE cluster_id = ?
+       ON CONFLICT (institution_id, cluster_id) DO UPDATE SET current = 1`,
+    ),
     members: p(
       `SELECT rid, institution_id, record_id, source, received_at, updated_at, changed_at, completeness, holdings
        FROM union_records WHERE cluster_id = ? ORDER BY institution_id, record_id`,
@@ -1098,12 +1110,29 @@ export class UnionCatalog implements ChangeFeed {
     this.#q.moveDownloads.run(survivor, retired);
     this.#q.dropDownloads.run(retired);
     this.#q.deleteCluster.run(retired);
+    this.#oaiChanged(retired, true);
   }
 
   /** Removes a cluster no record is in. Its download counts stay (they count institutions' downloads). */
   #dropCluster(id: number): void {
     this.#q.deleteCluster.run(id);
     this.#q.dropAliases.run(id);
+    this.#oaiChanged(id, true);
+  }
+
+  /**
+   * Notes in the OAI-PMH log (union_oai) that a cluster changed or went, in the transaction that
+   * changed it: a new place in the order of changes, and a datestamp that never goes back (a
+   * harvester asking "from" a time must see everything that changed after it).
+   */
+  #oaiChanged(id: number, deleted: boolean): void {
+    const last = this.#q.oaiLast.get() as { seq: number; changed_at: string } | undefined;
+    const now = this.#now().toISOString();
+    const at = last && last.changed_at > now ? last.changed_at : now;
+    this.#q.oaiSet.run(id, (last?.seq ?? 0) + 1, at, deleted ? 1 : 0);
+    if (deleted) return;
+    this.#q.oaiFormerHolders.run(id);
+    this.#q.oaiAddHolders.run(id, id);
   }
 
   /**
@@ -1136,6 +1165,7 @@ export class UnionCatalog implements ChangeFeed {
       language: summary.language,
       format: summary.format,
     });
+    this.#oaiChanged(id, false);
     if (identifiers === "unchanged") return;
     let isbns: string[];
     let issns: string[];

@@ -1,0 +1,169 @@
+// The application: sign-in gate, the frame (header, navigation by tier and role), the routes.
+import { useCallback, useContext, useEffect, useState } from "preact/hooks";
+import { LocationProvider, Route, Router, useLocation } from "preact-iso";
+import { ApiError, api, type SessionInfo, setCsrf } from "./api.js";
+import { LANGUAGES, type Language, language, setLanguage, t } from "./i18n.js";
+import { stopLive, useLiveState } from "./live.js";
+import { AuditPage } from "./pages/audit.js";
+import { ClusterPage, DirectoryPage, TokensPage, TracePage } from "./pages/center.js";
+import { CopyrightPage } from "./pages/copyright.js";
+import { LoginPage } from "./pages/login.js";
+import { NewRequestPage } from "./pages/new-request.js";
+import { QueuesPage } from "./pages/queues.js";
+import { RequestPage } from "./pages/request.js";
+import { SearchPage } from "./pages/search.js";
+import { SetPasswordPage } from "./pages/set-password.js";
+import { StatusPage } from "./pages/status.js";
+import { UsersPage } from "./pages/users.js";
+import { can, SessionContext } from "./session.js";
+
+function LanguagePicker(p: { onChange: () => void }) {
+  return (
+    <label class="lang">
+      <span>{t("app.language")}</span>
+      <select
+        value={language()}
+        onChange={async (e) => {
+          await setLanguage((e.target as HTMLSelectElement).value as Language);
+          p.onChange();
+        }}
+      >
+        {LANGUAGES.map((l) => (
+          <option value={l.code} key={l.code} lang={l.code}>
+            {l.label}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
+function NavLink(p: { href: string; label: string }) {
+  const { path } = useLocation();
+  const current = p.href === "/" ? path === "/" || path.startsWith("/requests") : path.startsWith(p.href);
+  return (
+    <li>
+      <a href={p.href} aria-current={current ? "page" : undefined}>
+        {p.label}
+      </a>
+    </li>
+  );
+}
+
+function Frame(p: { relabel: () => void }) {
+  const ctx = useContext(SessionContext)!;
+  const s = ctx.session;
+  const live = useLiveState();
+  const member = s.node.tier === "member";
+  return (
+    <>
+      <a class="skip" href="#main">
+        {t("app.skip")}
+      </a>
+      <header class="top">
+        <div class="brand">
+          <strong>{t("app.title")}</strong>
+          <span data-testid="node-name">
+            {s.node.name} · {t(`tier.${s.node.tier}`)}
+          </span>
+        </div>
+        <nav aria-label={t("nav.label")}>
+          <ul>
+            {member && <NavLink href="/" label={t("nav.queues")} />}
+            {member && can(s, "staff") && <NavLink href="/new" label={t("nav.newRequest")} />}
+            <NavLink href="/search" label={t("nav.search")} />
+            {member && <NavLink href="/copyright" label={t("nav.copyright")} />}
+            <NavLink href="/status" label={t("nav.status")} />
+            {!member && <NavLink href="/cluster" label={t("nav2.cluster")} />}
+            {!member && <NavLink href="/trace" label={t("nav2.trace")} />}
+            <NavLink href="/directory" label={t("nav2.directory")} />
+            {!member && can(s, "admin") && <NavLink href="/tokens" label={t("nav2.tokens")} />}
+            {can(s, "admin") && <NavLink href="/users" label={t("nav.users")} />}
+            {can(s, "admin") && <NavLink href="/audit" label={t("nav.audit")} />}
+            {s.dashboard && (
+              <li>
+                <a href={s.dashboard}>{t("nav.dashboard")}</a>
+              </li>
+            )}
+          </ul>
+        </nav>
+        <div class="who">
+          <span class={live ? "live on" : "live"} role="status">
+            {live ? t("app.live") : t("app.offline")}
+          </span>
+          <span data-testid="whoami">{t("app.signedInAs", { user: s.user, role: t(`role.${s.role}`) })}</span>
+          <LanguagePicker onChange={p.relabel} />
+          <button type="button" onClick={ctx.signOut} data-testid="sign-out">
+            {t("app.signOut")}
+          </button>
+        </div>
+      </header>
+      <main id="main" tabIndex={-1}>
+        <Router>
+          <Route path="/" component={member ? QueuesPage : StatusPage} />
+          <Route path="/requests/:id" component={RequestPage} />
+          <Route path="/new" component={NewRequestPage} />
+          <Route path="/search" component={SearchPage} />
+          <Route path="/copyright" component={CopyrightPage} />
+          <Route path="/status" component={StatusPage} />
+          <Route path="/users" component={UsersPage} />
+          <Route path="/directory" component={DirectoryPage} />
+          <Route path="/tokens" component={TokensPage} />
+          <Route path="/trace" component={TracePage} />
+          <Route path="/cluster" component={ClusterPage} />
+          <Route path="/audit" component={AuditPage} />
+          <Route default component={() => <p>{t("app.notFound")}</p>} />
+        </Router>
+      </main>
+    </>
+  );
+}
+
+export function App() {
+  const [session, setSession] = useState<SessionInfo | null | undefined>(undefined);
+  const [, setLabels] = useState(0);
+  const relabel = useCallback(() => setLabels((n) => n + 1), []);
+  useEffect(() => {
+    api<SessionInfo>("/api/session")
+      .then((s) => {
+        setCsrf(s.csrf);
+        setSession(s);
+      })
+      .catch((err) => {
+        if (err instanceof ApiError && err.status === 401) setSession(null);
+        else setSession(null);
+      });
+  }, []);
+  const signOut = useCallback(async () => {
+    await api("/api/logout", { method: "POST", body: {} }).catch(() => undefined);
+    stopLive();
+    setSession(null);
+    history.replaceState(null, "", "/");
+  }, []);
+  if (location.pathname === "/set-password")
+    return (
+      <main id="main" class="narrow">
+        <SetPasswordPage />
+      </main>
+    );
+  if (session === undefined) return <p aria-busy="true">{t("app.loading")}</p>;
+  if (session === null)
+    return (
+      <main id="main" class="narrow">
+        <LoginPage
+          onSignedIn={(s) => {
+            setCsrf(s.csrf);
+            setSession(s);
+          }}
+        />
+        <LanguagePicker onChange={relabel} />
+      </main>
+    );
+  return (
+    <SessionContext.Provider value={{ session, signOut }}>
+      <LocationProvider>
+        <Frame relabel={relabel} />
+      </LocationProvider>
+    </SessionContext.Provider>
+  );
+}

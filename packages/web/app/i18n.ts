@@ -1,0 +1,76 @@
+// The one message catalogue (messages/*.ts) through i18next, and dates, numbers and money in the
+// user's locale through Intl.
+import i18next from "i18next";
+import { en } from "./messages/en.js";
+import { zhHans } from "./messages/zh-Hans.js";
+
+export const LANGUAGES = [
+  { code: "en", label: "English" },
+  { code: "zh-Hans", label: "简体中文" },
+] as const;
+export type Language = (typeof LANGUAGES)[number]["code"];
+
+const STORE_KEY = "lrs.language";
+
+function initialLanguage(): Language {
+  const stored = localStorage.getItem(STORE_KEY);
+  if (stored === "en" || stored === "zh-Hans") return stored;
+  return navigator.languages.some((l) => l.toLowerCase().startsWith("zh")) ? "zh-Hans" : "en";
+}
+
+export async function initI18n(): Promise<void> {
+  await i18next.init({
+    lng: initialLanguage(),
+    fallbackLng: "en",
+    resources: { en: { translation: en }, "zh-Hans": { translation: zhHans } },
+    interpolation: { escapeValue: false },
+    returnNull: false,
+  });
+  document.documentElement.lang = i18next.language;
+}
+
+export async function setLanguage(lang: Language): Promise<void> {
+  localStorage.setItem(STORE_KEY, lang);
+  await i18next.changeLanguage(lang);
+  document.documentElement.lang = lang;
+}
+
+export const t = (key: string, options?: Record<string, unknown>): string =>
+  i18next.t(key, options ?? {}) as string;
+export const language = (): string => i18next.language;
+
+/** A state name in words (the machine's name when the catalogue has none). */
+export const statusText = (s: string): string =>
+  s ? t(`status.${s}`, { defaultValue: s.replaceAll("_", " ") }) : "";
+
+export function formatDateTime(d: Date | undefined): string {
+  if (!d || Number.isNaN(d.getTime())) return "";
+  return new Intl.DateTimeFormat(language(), { dateStyle: "medium", timeStyle: "short" }).format(d);
+}
+
+export function formatDate(d: Date | undefined): string {
+  if (!d || Number.isNaN(d.getTime())) return "";
+  return new Intl.DateTimeFormat(language(), { dateStyle: "medium" }).format(d);
+}
+
+export function formatNumber(n: number | bigint): string {
+  return new Intl.NumberFormat(language()).format(n);
+}
+
+export function formatBytes(n: number | bigint): string {
+  return new Intl.NumberFormat(language(), {
+    style: "unit",
+    unit: "kilobyte",
+    maximumFractionDigits: 1,
+  }).format(Number(n) / 1000);
+}
+
+/** Money as ISO 18626 carries it: a decimal text and a currency code. */
+export function formatMoney(value: string, currency: string): string {
+  if (!value) return "";
+  try {
+    return new Intl.NumberFormat(language(), { style: "currency", currency }).format(Number(value));
+  } catch {
+    return `${value} ${currency}`;
+  }
+}

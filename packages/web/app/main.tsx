@@ -1,0 +1,7 @@
+import "./style.css";
+import { render } from "preact";
+import { App } from "./app.js";
+import { initI18n } from "./i18n.js";
+
+await initI18n();
+render(<App />, document.getElementById("app")!);

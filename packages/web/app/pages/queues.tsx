@@ -1,0 +1,135 @@
+// The ILL desk's queues: borrowing and lending by status with counts, what needs attention, live.
+import { timestampDate } from "@bufbuild/protobuf/wkt";
+import { useState } from "preact/hooks";
+import { IllStaffService, type StaffRequest } from "../../../shared/src/gen/lrs/v1/ill_service_pb.js";
+import { client } from "../api.js";
+import { formatDate, formatDateTime, formatNumber, statusText, t } from "../i18n.js";
+import { useLive } from "../live.js";
+import { LoadState, useLoad } from "../ui.js";
+
+type Side = "borrower" | "lender";
+
+const when = (ts: StaffRequest["updatedAt"]) => (ts ? timestampDate(ts) : undefined);
+
+function RequestTable(p: { rows: StaffRequest[]; caption: string; testid: string; showAttention?: boolean }) {
+  if (p.rows.length === 0) return <p data-testid={`${p.testid}-empty`}>{t("queues.empty")}</p>;
+  return (
+    <table data-testid={p.testid}>
+      <caption>{p.caption}</caption>
+      <thead>
+        <tr>
+          <th scope="col">{t("col.id")}</th>
+          <th scope="col">{t("col.title")}</th>
+          <th scope="col">{t("col.partner")}</th>
+          <th scope="col">{t("col.status")}</th>
+          {p.showAttention && <th scope="col">{t("col.attention")}</th>}
+          <th scope="col">{t("col.needBy")}</th>
+          <th scope="col">{t("col.updated")}</th>
+        </tr>
+      </thead>
+      <tbody>
+        {p.rows.map((r) => (
+          <tr key={r.id} data-request={r.id} data-status={r.status}>
+            <td>
+              <a href={`/requests/${encodeURIComponent(r.id)}`}>{r.id}</a>
+            </td>
+            <td>{r.title}</td>
+            <td>{r.partner}</td>
+            <td>{statusText(r.status)}</td>
+            {p.showAttention && <td>{r.attention}</td>}
+            <td>{formatDate(when(r.needBefore))}</td>
+            <td>{formatDateTime(when(r.updatedAt))}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+export function QueuesPage() {
+  const [side, setSide] = useState<Side>("borrower");
+  const [status, setStatus] = useState("");
+  const loaded = useLoad(
+    async () => (await client(IllStaffService).listRequests({ limit: 1000 })).requests,
+    [],
+  );
+  useLive(loaded.reload);
+  return (
+    <section>
+      <h1>{t("queues.heading")}</h1>
+      <LoadState loaded={loaded}>
+        {(all) => {
+          const mine = all.filter((r) => r.role === side);
+          const counts = new Map<string, number>();
+          for (const r of mine) counts.set(r.status, (counts.get(r.status) ?? 0) + 1);
+          const attention = all.filter((r) => r.attention || r.status === "overdue");
+          const shown = status ? mine.filter((r) => r.status === status) : mine;
+          return (
+            <>
+              <section aria-labelledby="attention-h" class="attention">
+                <h2 id="attention-h">
+                  {t("queues.attention")} ({formatNumber(attention.length)})
+                </h2>
+                {attention.length === 0 ? (
+                  <p>{t("queues.noAttention")}</p>
+                ) : (
+                  <RequestTable
+                    rows={attention}
+                    caption={t("queues.attention")}
+                    testid="attention"
+                    showAttention
+                  />
+                )}
+              </section>
+              <div class="tabs">
+                {(["borrower", "lender"] as const).map((s) => (
+                  <button
+                    type="button"
+                    key={s}
+                    aria-pressed={side === s}
+                    data-testid={`tab-${s}`}
+                    onClick={() => {
+                      setSide(s);
+                      setStatus("");
+                    }}
+                  >
+                    {s === "borrower" ? t("queues.borrowing") : t("queues.lending")} (
+                    {formatNumber(all.filter((r) => r.role === s).length)})
+                  </button>
+                ))}
+              </div>
+              <h2>{t("queues.byStatus")}</h2>
+              <ul class="counts" data-testid="status-counts">
+                <li>
+                  <button type="button" aria-pressed={status === ""} onClick={() => setStatus("")}>
+                    {t("queues.allStatuses")} · {t("queues.count", { count: mine.length })}
+                  </button>
+                </li>
+                {[...counts].map(([s, n]) => (
+                  <li key={s}>
+                    <button
+                      type="button"
+                      aria-pressed={status === s}
+                      data-status={s}
+                      onClick={() => setStatus(s)}
+                    >
+                      {statusText(s)} · {formatNumber(n)}
+                    </button>
+                  </li>
+                ))}
+              </ul>
+              <RequestTable
+                rows={shown}
+                testid={`queue-${side}`}
+                caption={t("queues.caption", {
+                  role: t(`role_.${side}`),
+                  status: status ? statusText(status) : t("queues.allStatuses"),
+                })}
+              />
+            </>
+          );
+        }}
+      </LoadState>
+    </section>
+  );
+}

@@ -1,0 +1,5 @@
+export { addUserCommands, webBaseUrl } from "./cli.js";
+export { webListener } from "./parts.js";
+export { Accounts, ROLES, type Role } from "./store/accounts.js";
+export { AuditLog } from "./store/audit.js";
+export { webMigrations } from "./store/migrations.js";

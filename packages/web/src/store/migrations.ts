@@ -1,0 +1,52 @@
+import type { Migration } from "@lrs/shared";
+
+/**
+ * The staff web application's tables, in every node's database. Versions 900–999 are the web
+ * application's (shared uses 1–99, each tier 100 and up), so the lists never collide.
+ */
+export const webMigrations: Migration[] = [
+  {
+    version: 900,
+    name: "web: staff accounts, password links, sessions, audit log",
+    up: `
+      CREATE TABLE web_users (
+        name TEXT PRIMARY KEY COLLATE NOCASE,
+        role TEXT NOT NULL CHECK (role IN ('admin', 'staff', 'viewer')),
+        password_hash TEXT,
+        failed_logins INTEGER NOT NULL DEFAULT 0,
+        locked_until INTEGER,
+        disabled INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        password_set_at TEXT,
+        last_login_at TEXT
+      );
+      CREATE TABLE web_password_links (
+        token_hash TEXT PRIMARY KEY,
+        user_name TEXT NOT NULL REFERENCES web_users (name) ON DELETE CASCADE,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        used_at INTEGER
+      );
+      CREATE TABLE web_sessions (
+        id_hash TEXT PRIMARY KEY,
+        user_name TEXT NOT NULL REFERENCES web_users (name) ON DELETE CASCADE,
+        csrf TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        last_seen_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+      );
+      CREATE INDEX web_sessions_user ON web_sessions (user_name);
+      CREATE TABLE web_audit (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        at TEXT NOT NULL,
+        user_name TEXT NOT NULL,
+        action TEXT NOT NULL,
+        request_id TEXT,
+        detail TEXT,
+        outcome TEXT NOT NULL,
+        remote TEXT
+      );
+      CREATE INDEX web_audit_request ON web_audit (request_id);
+    `,
+  },
+];

@@ -1,0 +1,352 @@
+// The staff web application in a real browser (Debian's Chromium through playwright-core): a
+// cross-region loan and an article copy done only by clicking in two members' web applications
+// (north-a borrows, south-a lends), the states checked through the CLI; a viewer cannot act; a
+// change without the CSRF token is refused; five wrong passwords lock an account; axe-core finds
+// nothing serious or critical on the pages visited. Saves the screenshots README.md shows.
+
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { type Federation, type FederationSpec, REPO_ROOT } from "@lrs/dev-env";
+import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startFederation } from "./harness.js";
+import { LOC, SOUTH_ONLY_ISBNS, writeItems } from "./ill-harness.js";
+
+const CHROMIUM = "/usr/bin/chromium";
+const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+];
+const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+const DOCS = join(REPO_ROOT, "docs");
+
+/** A borrower in the north, a lender in the south answering by hand (no automatic responder). */
+const SPEC: FederationSpec = {
+  national: { id: "nat", name: "Test National Center" },
+  regions: [
+    {
+      region: "north",
+      id: "north-rc",
+      name: "North Test Center",
+      members: [{ id: "north-a", name: "North Library A", extraConfig: `[ill]\ntimer_interval = "200ms"\n` }],
+    },
+    {
+      region: "south",
+      id: "south-rc",
+      name: "South Test Center",
+      members: [
+        {
+          id: "south-a",
+          name: "South Library A",
+          extraConfig: `[lending_policy]\nresponse_time = "1h"\n\n[ill]\ntimer_interval = "200ms"\n`,
+        },
+      ],
+    },
+  ],
+};
+
+let fed: Federation;
+let destroy: () => Promise<void>;
+let browser: Browser;
+const contexts: BrowserContext[] = [];
+const axeFindings: string[] = [];
+
+beforeAll(async () => {
+  ({ fed, destroy } = await startFederation(SPEC));
+  const items = join(fed.dir, "south-a-items.csv");
+  await writeItems("south-a", [LOC], items);
+  const node = fed.node("south-a");
+  await fed.cli(node, ["import", "--config", node.config, "--items", items, LOC]);
+  await fed.waitSynced(90_000);
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  mkdirSync(DOCS, { recursive: true });
+}, 600_000);
+
+afterAll(async () => {
+  for (const c of contexts) await c.close().catch(() => undefined);
+  await browser?.close();
+  await destroy?.();
+});
+
+async function cli(member: string, args: string[]): Promise<string> {
+  const node = fed.node(member);
+  return fed.cli(node, [...args, "--config", node.config]);
+}
+
+/** A fresh browser session (its own cookies) on a node's web application. */
+async function open(member: string): Promise<Page> {
+  // bypassCSP: the test injects axe-core as an inline script, which the app's CSP forbids.
+  const ctx = await browser.newContext({
+    viewport: { width: 1280, height: 900 },
+    bypassCSP: true,
+    acceptDownloads: true,
+  });
+  contexts.push(ctx);
+  const page = await ctx.newPage();
+  await page.goto(fed.node(member).web!);
+  return page;
+}
+
+/** Signs in through the form; resolves with the HTTP status of the sign-in. */
+async function signIn(page: Page, user: string, password: string): Promise<number> {
+  await page.getByLabel("User name").fill(user);
+  await page.getByLabel("Password").fill(password);
+  const [res] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith("/api/login")),
+    page.getByRole("button", { name: "Sign in" }).click(),
+  ]);
+  return res.status();
+}
+
+async function signInDemo(member: string): Promise<Page> {
+  const page = await open(member);
+  const n = fed.node(member);
+  await signIn(page, n.webUser!, n.webPassword!);
+  await page.waitForSelector("[data-testid=whoami]");
+  return page;
+}
+
+/** axe-core on the page as it is now; serious and critical violations are collected. */
+async function axe(page: Page, what: string): Promise<void> {
+  await page.addScriptTag({ content: AXE });
+  const violations = (await page.evaluate(async () => {
+    const w = globalThis as unknown as {
+      axe: {
+        run(): Promise<{
+          violations: Array<{ id: string; impact: string; nodes: Array<{ target: string[] }> }>;
+        }>;
+      };
+    };
+    return (await w.axe.run()).violations;
+  })) as Array<{ id: string; impact: string; nodes: Array<{ target: string[] }> }>;
+  for (const v of violations)
+    if (v.impact === "serious" || v.impact === "critical")
+      axeFindings.push(
+        `${what}: ${v.impact} ${v.id} at ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`,
+      );
+}
+
+/** Waits until the request page shows `status` (the page updates itself, live). */
+async function waitStatus(page: Page, status: string, timeout = 30_000): Promise<void> {
+  await page.waitForSelector(`[data-testid=status][data-status="${status}"]`, { timeout });
+}
+
+/** Clicks an action's button and waits for its outcome (a new one: the last action's stays shown). */
+async function act(page: Page, verb: string): Promise<void> {
+  const outcome = page.getByTestId("outcome");
+  const before = (await outcome.count()) ? await outcome.textContent() : null;
+  await page.getByTestId(`do-${verb}`).click();
+  await expect
+    .poll(async () => ((await outcome.count()) ? await outcome.textContent() : null), { timeout: 30_000 })
+    .not.toBe(before);
+  const text = (await outcome.textContent()) ?? "";
+  expect(text, `${verb}: ${text}`).not.toMatch(/Refused/);
+}
+
+async function cliStatus(member: string, id: string): Promise<string> {
+  return (JSON.parse(await cli(member, ["ill", "show", id, "--json"])) as { status: string }).status;
+}
+
+describe("the staff web application", () => {
+  it("does a cross-region loan only by clicking in two members' web applications", async () => {
+    const borrower = await signInDemo("north-a");
+    await axe(borrower, "north-a queues");
+    const lender = await signInDemo("south-a");
+
+    // The borrower asks for a book only the south holds.
+    await borrower.getByRole("link", { name: "New request" }).click();
+    await borrower.getByLabel("ISBN", { exact: true }).fill(SOUTH_ONLY_ISBNS[0]!);
+    await borrower.getByLabel("Patron id", { exact: true }).fill("P-1001");
+    await borrower.getByLabel("Maximum cost (optional)").fill("20.00");
+    await axe(borrower, "north-a new request");
+    await borrower.getByTestId("submit-request").click();
+    await borrower.waitForURL(/\/requests\//, { timeout: 60_000 });
+    const id = decodeURIComponent(new URL(borrower.url()).pathname.split("/").pop()!);
+    await waitStatus(borrower, "sent_to_supplier");
+    await axe(borrower, "north-a request");
+    expect(await cliStatus("north-a", id)).toBe("sent_to_supplier");
+
+    // The lender's queue shows it without a reload (live updates).
+    await lender.evaluate("window.loadMark = 7");
+    await lender.getByTestId("tab-lender").click();
+    const row = lender.locator("[data-testid=queue-lender] tr[data-request]").first();
+    await row.waitFor({ timeout: 30_000 });
+    expect(await lender.evaluate("window.loadMark")).toBe(7);
+    await axe(lender, "south-a queues");
+    await lender.screenshot({ path: join(DOCS, "web-queues.png"), fullPage: true });
+    await row.locator("a").click();
+    const lendId = decodeURIComponent(new URL(lender.url()).pathname.split("/").pop()!);
+    await lender.getByTestId("do-respond").waitFor();
+    await axe(lender, "south-a request");
+    await lender.screenshot({ path: join(DOCS, "web-request.png"), fullPage: true });
+
+    // Respond yes, ship; the borrower receives, returns; the lender checks in.
+    await act(lender, "respond");
+    await waitStatus(lender, "will_supply");
+    await act(lender, "ship");
+    await waitStatus(lender, "shipped");
+    expect(await cliStatus("south-a", lendId)).toBe("shipped");
+
+    await waitStatus(borrower, "shipped");
+    await act(borrower, "receive");
+    await waitStatus(borrower, "received");
+    expect(await cliStatus("north-a", id)).toBe("received");
+    await act(borrower, "return");
+    await waitStatus(borrower, "returned");
+
+    await waitStatus(lender, "returned");
+    await act(lender, "checkin");
+    await waitStatus(lender, "completed");
+    await waitStatus(borrower, "completed");
+    expect(await cliStatus("north-a", id)).toBe("completed");
+    expect(await cliStatus("south-a", lendId)).toBe("completed");
+
+    // A verb the machine no longer allows is refused with the machine's reason, not done.
+    const refused = await borrower.evaluate(async (reqId) => {
+      const csrf = ((await (await fetch("/api/session")).json()) as { csrf: string }).csrf;
+      const res = await fetch("/rpc/lrs.v1.IllStaffService/Act", {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          "connect-protocol-version": "1",
+          "x-csrf-token": csrf,
+        },
+        body: JSON.stringify({ id: reqId, action: "receive" }),
+      });
+      return { status: res.status, body: (await res.json()) as { code: string; message: string } };
+    }, id);
+    expect(refused.body.code).toBe("failed_precondition");
+    expect(refused.body.message).toMatch(/completed/);
+
+    // The admin sees who did what to the request.
+    await borrower.getByRole("link", { name: "Audit log" }).click();
+    await borrower.waitForSelector("[data-testid=audit]");
+    const audit = (await borrower.textContent("[data-testid=audit]")) ?? "";
+    expect(audit).toMatch(/IllStaffService\/Act receive/);
+    expect(audit).toMatch(/IllStaffService\/Borrow/);
+    await axe(borrower, "north-a audit");
+  }, 240_000);
+
+  it("does an article copy: the lender uploads the scan, the borrower downloads it", async () => {
+    const borrower = await signInDemo("north-a");
+    const lender = await signInDemo("south-a");
+    await borrower.goto(`${fed.node("north-a").web!}new`);
+    await borrower.getByLabel("Article or chapter copy").check();
+    await borrower.getByLabel("ISBN", { exact: true }).fill(SOUTH_ONLY_ISBNS[1]!);
+    await borrower.getByLabel("Article title").fill("Chapter three");
+    await borrower.getByLabel("Pages (e.g. 12-34)").fill("40-52");
+    await borrower.getByLabel("Patron id", { exact: true }).fill("P-2002");
+    await borrower.getByTestId("submit-request").click();
+    await borrower.waitForURL(/\/requests\//, { timeout: 60_000 });
+    const id = decodeURIComponent(new URL(borrower.url()).pathname.split("/").pop()!);
+    await waitStatus(borrower, "sent_to_supplier");
+
+    await lender.getByTestId("tab-lender").click();
+    const row = lender.locator(`[data-testid=queue-lender] tr[data-status="new"]`).first();
+    await row.waitFor({ timeout: 30_000 });
+    await row.locator("a").click();
+    await lender.getByTestId("do-respond").waitFor();
+    await act(lender, "respond");
+    await waitStatus(lender, "will_supply");
+    const scan = Buffer.concat([Buffer.from("%PDF-1.5\n"), Buffer.alloc(200_000, 7)]);
+    await lender.getByLabel("Scanned file (PDF, JPEG, PNG or TIFF)").setInputFiles({
+      name: "chapter-3.pdf",
+      mimeType: "application/pdf",
+      buffer: scan,
+    });
+    await lender.getByTestId("do-upload").click();
+    await lender.waitForSelector("[data-testid=outcome]");
+    expect(await lender.textContent("[data-testid=outcome]")).toMatch(/Uploaded chapter-3\.pdf/);
+
+    await borrower.waitForSelector("[data-testid=do-download]", { timeout: 60_000 });
+    const [download] = await Promise.all([
+      borrower.waitForEvent("download"),
+      borrower.getByTestId("do-download").click(),
+    ]);
+    expect(download.suggestedFilename()).toBe("chapter-3.pdf");
+    const saved = join(fed.dir, "downloaded.pdf");
+    await download.saveAs(saved);
+    expect(readFileSync(saved).equals(scan)).toBe(true);
+    await borrower.waitForSelector("[data-testid=outcome]");
+    const shown = JSON.parse(await cli("north-a", ["ill", "show", id, "--json"])) as {
+      status: string;
+      copy: { downloads: number } | null;
+    };
+    expect(shown.copy?.downloads).toBe(1);
+  }, 240_000);
+
+  it("lets a viewer look but not act, and refuses a change without the CSRF token", async () => {
+    const pw = join(fed.dir, "viewer-password");
+    writeFileSync(pw, "look-but-do-not-touch\n");
+    await cli("north-a", ["user", "add", "vera", "--role", "viewer", "--password-file", pw]);
+    const page = await open("north-a");
+    await signIn(page, "vera", "look-but-do-not-touch");
+    await page.waitForSelector("[data-testid=whoami]");
+    expect(await page.getByRole("link", { name: "New request" }).count()).toBe(0);
+    const first = page.locator("[data-testid=queue-borrower] tr[data-request] a").first();
+    await first.click();
+    await page.waitForSelector("[data-testid=no-actions-role]");
+    await axe(page, "north-a request as viewer");
+
+    const tries = await page.evaluate(async () => {
+      const call = async (headers: Record<string, string>) => {
+        const res = await fetch("/rpc/lrs.v1.IllStaffService/Borrow", {
+          method: "POST",
+          headers: { "content-type": "application/json", "connect-protocol-version": "1", ...headers },
+          body: JSON.stringify({ title: "Anything", patronId: "P-9" }),
+        });
+        return { status: res.status, body: (await res.json()) as { code: string; message: string } };
+      };
+      const csrf = ((await (await fetch("/api/session")).json()) as { csrf: string }).csrf;
+      return { noToken: await call({}), viewer: await call({ "x-csrf-token": csrf }) };
+    });
+    expect(tries.noToken.status).toBe(403);
+    expect(tries.noToken.body.message).toMatch(/CSRF/);
+    expect(tries.viewer.status).toBe(403);
+    expect(tries.viewer.body.message).toMatch(/viewer.*needs the staff role/);
+
+    // Even an admin's change is refused without the token (a forged cross-site request has none).
+    const admin = await signInDemo("north-a");
+    const forged = await admin.evaluate(async () => {
+      const res = await fetch("/rpc/lrs.v1.IllStaffService/Borrow", {
+        method: "POST",
+        headers: { "content-type": "application/json", "connect-protocol-version": "1" },
+        body: JSON.stringify({ title: "Anything", patronId: "P-9" }),
+      });
+      return { status: res.status, body: (await res.json()) as { message: string } };
+    });
+    expect(forged.status).toBe(403);
+    expect(forged.body.message).toMatch(/CSRF/);
+  }, 120_000);
+
+  it("locks an account after five wrong passwords, even against the right one", async () => {
+    const pw = join(fed.dir, "locky-password");
+    writeFileSync(pw, "the-right-password\n");
+    await cli("south-a", ["user", "add", "locky", "--role", "staff", "--password-file", pw]);
+    const page = await open("south-a");
+    await axe(page, "south-a sign-in");
+    for (let i = 1; i <= 5; i++) {
+      expect(await signIn(page, "locky", `wrong-${i}`)).toBe(i < 5 ? 401 : 423);
+      await expect
+        .poll(async () => (await page.textContent("[data-testid=login-error]")) ?? "")
+        .toMatch(i < 5 ? /Wrong user name or password/ : /locked/);
+    }
+    expect(await signIn(page, "locky", "the-right-password")).toBe(423);
+    await expect
+      .poll(async () => (await page.textContent("[data-testid=login-error]")) ?? "")
+      .toMatch(/locked/);
+    expect(await page.locator("[data-testid=whoami]").count()).toBe(0);
+    const users = JSON.parse(await cli("south-a", ["user", "list", "--json"])) as {
+      users: Array<{ name: string; lockedUntil: string | null }>;
+    };
+    expect(users.users.find((u) => u.name === "locky")?.lockedUntil).toBeTruthy();
+  }, 120_000);
+
+  it("found no serious or critical accessibility violation on any page visited", () => {
+    expect(axeFindings).toEqual([]);
+  });
+});
