@@ -7,10 +7,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Database, INDEX_RULES_VERSION, parseIso2709, sharedMigrations } from "@lrs/shared";
+import { Database, INDEX_RULES_VERSION, parseIso2709 } from "@lrs/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { memberNodeMigrations } from "../server.js";
 import { MemberCatalog } from "../store/catalog.js";
-import { memberMigrations } from "../store/migrations.js";
 
 const ROOT = fileURLToPath(new URL("../../../../", import.meta.url));
 const BIN = join(ROOT, "packages/member-node/bin/lrs-member.js");
@@ -61,7 +61,7 @@ afterAll(() => {
 });
 
 function openCatalog(): { db: Database; catalog: MemberCatalog } {
-  const db = Database.open(join(dir, "data", "node.db"), [...sharedMigrations, ...memberMigrations]);
+  const db = Database.open(join(dir, "data", "node.db"), memberNodeMigrations());
   return { db, catalog: new MemberCatalog(db, "cli-member") };
 }
 

@@ -209,13 +209,16 @@ describe("MemberCatalog", () => {
     }
   });
 
-  it("refuses a record over ISO 2709's 99,999 bytes, naming the limit", async () => {
+  it("keeps a record over ISO 2709's 99,999 bytes whole (stored as MARCXML) and sends it upward", async () => {
     const [a] = await records(`${FIXTURES}traject-cjk-880.mrc`);
     let big = a!;
     for (let i = 0; i < 12; i++) big = withField(big, "505", [["a", "x".repeat(9000)]]);
-    expect(() => catalog.upsert(big, [])).toThrow(/over ISO 2709's 99999/);
-    expect(catalog.count()).toBe(0);
-    expect(catalog.headSeq()).toBe(0n);
+    catalog.upsert(big, []);
+    expect(catalog.count()).toBe(1);
+    expect(catalog.headSeq()).toBe(1n);
+    const back = catalog.get(recordIdOf(big))!;
+    expect(back.marc.length).toBeGreaterThan(99_999);
+    expect(back.record.fields.filter((f) => f.tag === "505")).toHaveLength(12);
   });
 });
 
