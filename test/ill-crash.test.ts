@@ -1,14 +1,36 @@
 // Nothing lost, nothing done twice: a cross-region loan goes on while the borrower's regional
 // center, the national center or the lender is killed (SIGKILL, no clean shutdown) at each step,
 // and finishes once the node is back; timers survive a kill of the borrower.
-import type { Federation } from "@lrs/dev-env";
+import type { Federation, FederationSpec } from "@lrs/dev-env";
 import { describe, expect, it } from "vitest";
-import { act, borrow, lenderSide, SOUTH_ONLY_ISBNS, show, useIllFederation, waitFor } from "./ill-harness.js";
+import {
+  act,
+  borrow,
+  ILL_SPEC,
+  LENDER,
+  lenderSide,
+  SOUTH_ONLY_ISBNS,
+  show,
+  useIllFederation,
+  waitFor,
+} from "./ill-harness.js";
 
 let fed: Federation;
+// The lender answers within 10 s here, not the 3 s of the other ILL tests: a killed node is back
+// within that even on a busy machine (CI runs two such files at once), so a loan never runs out of
+// lenders while its hop is down — which is not what these tests are about.
+const RESPONSE_TIME_S = 10;
+const CRASH_SPEC: FederationSpec = {
+  ...ILL_SPEC,
+  regions: ILL_SPEC.regions.map((r) =>
+    r.region !== "south"
+      ? r
+      : { ...r, members: r.members.map((m) => ({ ...m, extraConfig: LENDER(`${RESPONSE_TIME_S}s`) })) },
+  ),
+};
 useIllFederation((started) => {
   fed = started;
-});
+}, CRASH_SPEC);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -83,8 +105,8 @@ describe("timers", () => {
     const sent = await show(fed, "north-a", r.id);
     expect(sent.timers.map((t) => t.kind)).toContain("response");
     await fed.stop("north-a", "SIGKILL");
-    // Past the lender's 3 s response time while the borrower is down.
-    await sleep(3500);
+    // Past the lender's response time while the borrower is down.
+    await sleep(RESPONSE_TIME_S * 1000 + 500);
     await fed.start("north-a");
     // Timed out, the lender withdrew (its Cancel accepted), and the rota is at its end.
     const end = await waitFor(fed, "north-a", r.id, "end_of_rota", 30_000);

@@ -50,7 +50,7 @@ export const BOTH_REGIONS_ISBNS = [
   "9780071437493",
 ];
 
-const LENDER = (responseTime: string) => `
+export const LENDER = (responseTime: string) => `
 [lending_policy]
 response_time = "${responseTime}"
 
