@@ -105,11 +105,4 @@ export function decodeXmlBytes(bytes: Uint8Array): string {
   throw new XmlReadError(`encoding "${declared}" is not supported (UTF-8 or ISO-8859-1)`, 1);
 }
 
-/** Escapes text for element content and attribute values, dropping characters XML 1.0 forbids. */
-export function escapeXml(s: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: these are the characters XML forbids
-  const clean = s.replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, "");
-  return clean.replace(/[&<>"]/g, (c) =>
-    c === "&" ? "&amp;" : c === "<" ? "&lt;" : c === ">" ? "&gt;" : "&quot;",
-  );
-}
+export { escapeXml } from "../marc/marcxml.js";
