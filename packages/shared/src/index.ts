@@ -1,5 +1,6 @@
 export * from "./catalog-index/index.js";
 export * from "./catalog-sync/change-feed.js";
+export * from "./catalog-sync/holding-summary.js";
 export * from "./catalog-sync/pusher.js";
 export * from "./config.js";
 export * from "./cql/index.js";

@@ -12,7 +12,7 @@ import {
   ResyncPhase,
 } from "../gen/lrs/v1/catalog_pb.js";
 import type { Logger } from "../log.js";
-import { type ChangeFeed, isIsoDate, type RecordChange } from "./change-feed.js";
+import { acquisitionFields, type ChangeFeed, isIsoDate, type RecordChange } from "./change-feed.js";
 
 /** Changes per push; with records of a few KB a batch stays well under a megabyte or two. */
 export const DEFAULT_BATCH = 250;
@@ -76,6 +76,8 @@ export function fromWire(c: CatalogChange): RecordChange | undefined {
           loanRule: h.loanRule,
           // Empty on the wire is "not said"; a sender's malformed date is not passed on.
           ...(isIsoDate(h.dueDate) ? { dueDate: h.dueDate } : {}),
+          // Zero and empty on the wire are "none"; acquisitionFields keeps only what is set.
+          ...acquisitionFields(h),
         })),
         changedAt,
       };
