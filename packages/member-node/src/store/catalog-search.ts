@@ -134,7 +134,14 @@ function memberDialect(inst: string, opts: MemberSearchOptions): CatalogDialect<
         const kind = marc ? formatAndLanguage(marc) : { format: "", language: "" };
         const own = items.get(r.record_id);
         const holdings: EngineHolding[] = own
-          ? [{ institutionId: inst, region, proximity: proximityOf(inst, region, onBehalfOf, ownRegion), ...own }]
+          ? [
+              {
+                institutionId: inst,
+                region,
+                proximity: proximityOf(inst, region, onBehalfOf, ownRegion),
+                ...own,
+              },
+            ]
           : [];
         return {
           id: `${inst}/${r.record_id}`,

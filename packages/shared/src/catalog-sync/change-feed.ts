@@ -55,7 +55,9 @@ export function retainedIn(h: HoldingData, year: number): boolean {
  * commitment), each only when set: one rule for what the catalogs store, digest and send, so that
  * holdings without them keep the digests they had before these fields existed.
  */
-export function acquisitionFields(h: HoldingData): Pick<HoldingData, "copies" | "expectedDate" | "retainedUntil"> {
+export function acquisitionFields(
+  h: HoldingData,
+): Pick<HoldingData, "copies" | "expectedDate" | "retainedUntil"> {
   const onOrder = isOnOrder(h);
   return {
     ...(onOrder && h.copies !== undefined && h.copies > 1 ? { copies: Math.floor(h.copies) } : {}),
