@@ -10,13 +10,23 @@ export interface HoldingTally {
   expectedDate: string;
   /** The latest year a copy is committed to be retained through (0: no commitment). */
   retainedUntil: number;
+  /** Copies under a retention commitment (of any year). */
+  retainedItems: number;
   locations: string[];
   callNumber: string;
 }
 
 /** An empty tally, to be filled with {@link tallyHolding}. */
 export function emptyTally(): HoldingTally {
-  return { items: 0, onOrder: 0, expectedDate: "", retainedUntil: 0, locations: [], callNumber: "" };
+  return {
+    items: 0,
+    onOrder: 0,
+    expectedDate: "",
+    retainedUntil: 0,
+    retainedItems: 0,
+    locations: [],
+    callNumber: "",
+  };
 }
 
 /**
@@ -34,5 +44,23 @@ export function tallyHolding(t: HoldingTally, h: HoldingData): void {
   t.items++;
   if (h.location && !t.locations.includes(h.location)) t.locations.push(h.location);
   if (!t.callNumber && h.callNumber) t.callNumber = h.callNumber;
-  if ((h.retainedUntil ?? 0) > t.retainedUntil) t.retainedUntil = h.retainedUntil ?? 0;
+  if (h.retainedUntil) {
+    t.retainedItems++;
+    if (h.retainedUntil > t.retainedUntil) t.retainedUntil = h.retainedUntil;
+  }
+}
+
+/** The tally of some holdings. */
+export function tallyOf(holdings: Iterable<HoldingData>): HoldingTally {
+  const t = emptyTally();
+  for (const h of holdings) tallyHolding(t, h);
+  return t;
+}
+
+/**
+ * Whether an institution's copies are all under a retention commitment still in force in `year`:
+ * its last copies, kept for the region, which the rota asks only after other copies.
+ */
+export function retainedLastCopies(t: HoldingTally, year: number): boolean {
+  return t.items > 0 && t.retainedItems === t.items && t.retainedUntil >= year;
 }

@@ -5,6 +5,9 @@ import { create } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { type Client, Code, ConnectError } from "@connectrpc/connect";
 import { formatAndLanguage } from "../../catalog-index/kind.js";
+import type { HoldingData } from "../../catalog-sync/change-feed.js";
+import { retainedLastCopies, tallyOf } from "../../catalog-sync/holding-summary.js";
+import { holdingFromWire } from "../../catalog-sync/pusher.js";
 import { CqlParseError } from "../../cql/errors.js";
 import type { Database } from "../../db.js";
 import { institutionsOf, regionalCenterOf } from "../../directory/lookup.js";
@@ -51,14 +54,19 @@ export interface ResolvedTitle {
   issns: string[];
   /** Records of the cluster, the preferred first (to find the cluster in another catalog). */
   records: RecordRef[];
-  /** Holding institutions: their record ids and how many copies (holdings) they have. */
-  holders: Map<string, { recordIds: string[]; copies: number }>;
+  /** Holding institutions: their record ids and what they hold (copies, orders, retention). */
+  holders: Map<string, TitleHolder>;
+}
+
+/** One institution's holdings of a title as the broker reads them. */
+export interface TitleHolder {
+  recordIds: string[];
+  holdings: HoldingData[];
 }
 
 export function titleOfView(c: ClusterView): ResolvedTitle {
-  const holders = new Map<string, { recordIds: string[]; copies: number }>();
-  for (const h of c.holdings)
-    holders.set(h.institutionId, { recordIds: [...h.recordIds], copies: h.holdings.length });
+  const holders = new Map<string, TitleHolder>();
+  for (const h of c.holdings) holders.set(h.institutionId, { recordIds: [...h.recordIds], holdings: h.holdings });
   return {
     clusterId: c.id,
     format: c.summary.format,
@@ -73,15 +81,15 @@ export function titleOfView(c: ClusterView): ResolvedTitle {
 
 /** A cluster as another node's CatalogService sent it; the format is read from the preferred record's leader. */
 export function titleOfWire(c: Cluster): ResolvedTitle {
-  const holders = new Map<string, { recordIds: string[]; copies: number }>();
+  const holders = new Map<string, TitleHolder>();
   for (const r of c.records) {
-    const h = holders.get(r.institutionId) ?? { recordIds: [], copies: 0 };
+    const h = holders.get(r.institutionId) ?? { recordIds: [], holdings: [] };
     h.recordIds.push(r.recordId);
     holders.set(r.institutionId, h);
   }
   for (const h of c.holdings) {
     const x = holders.get(h.institutionId);
-    if (x) x.copies = h.holdings.length;
+    if (x) x.holdings = h.holdings.map(holdingFromWire);
   }
   const preferred = c.records.find((r) => r.preferred) ?? c.records[0];
   const ordered = preferred ? [preferred, ...c.records.filter((r) => r !== preferred)] : [];
@@ -265,13 +273,16 @@ export class RotaBroker {
       const region = inst?.region ?? defaultRegion;
       if (!keep(region)) continue;
       const b = balances.get(id)!;
+      const tally = tallyOf(h.holdings);
       out.push({
         agencyId: id,
         region,
         recordId: h.recordIds[0] ?? "",
         clusterId: t.clusterId,
         institution: inst,
-        copies: h.copies,
+        copies: tally.items,
+        onOrder: tally.onOrder,
+        retainedUntil: retainedLastCopies(tally, (this.#o.now?.() ?? new Date()).getUTCFullYear()) ? tally.retainedUntil : 0,
         lent: b.lent,
         borrowed: b.borrowed,
       });
