@@ -49,7 +49,10 @@ export class ItemsCsvError extends Error {
 export type CsvRow = { line: number; fields: string[] } | { line: number; oversized: true };
 
 /** Splits CSV text into rows, enforcing {@link MAX_CSV_ROW} without holding more than one row. */
-export async function* csvRows(source: AsyncIterable<Buffer | string>, maxRow: number): AsyncGenerator<CsvRow> {
+export async function* csvRows(
+  source: AsyncIterable<Buffer | string>,
+  maxRow: number,
+): AsyncGenerator<CsvRow> {
   const decoder = new StringDecoder("utf8");
   let fields: string[] = [];
   let field = "";

@@ -66,7 +66,8 @@ export interface TitleHolder {
 
 export function titleOfView(c: ClusterView): ResolvedTitle {
   const holders = new Map<string, TitleHolder>();
-  for (const h of c.holdings) holders.set(h.institutionId, { recordIds: [...h.recordIds], holdings: h.holdings });
+  for (const h of c.holdings)
+    holders.set(h.institutionId, { recordIds: [...h.recordIds], holdings: h.holdings });
   return {
     clusterId: c.id,
     format: c.summary.format,
@@ -282,7 +283,9 @@ export class RotaBroker {
         institution: inst,
         copies: tally.items,
         onOrder: tally.onOrder,
-        retainedUntil: retainedLastCopies(tally, (this.#o.now?.() ?? new Date()).getUTCFullYear()) ? tally.retainedUntil : 0,
+        retainedUntil: retainedLastCopies(tally, (this.#o.now?.() ?? new Date()).getUTCFullYear())
+          ? tally.retainedUntil
+          : 0,
         lent: b.lent,
         borrowed: b.borrowed,
       });

@@ -263,7 +263,10 @@ describe("lendsMaterial", () => {
 
 describe("buildRota: acquisitions and shared retention", () => {
   it("never asks a library that has the title only on order", () => {
-    const r = rotaOf([{ ...holder("north-b", { copies: 0, availability: null }), onOrder: 2 }, holder("north-c")]);
+    const r = rotaOf([
+      { ...holder("north-b", { copies: 0, availability: null }), onOrder: 2 },
+      holder("north-c"),
+    ]);
     expect(r.rota.map((c) => c.agencyId)).toEqual(["north-c"]);
     expect(r.excluded[0]).toMatchObject({
       agencyId: "north-b",

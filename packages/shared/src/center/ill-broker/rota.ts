@@ -131,7 +131,9 @@ function eligibility(
   const inst = h.institution;
   if (h.agencyId === input.requester.id) return { reason: "the requester itself" };
   if (h.copies === 0 && (h.onOrder ?? 0) > 0)
-    return { reason: `has it on order only (${h.onOrder} ${h.onOrder === 1 ? "copy" : "copies"}): an order is not lent` };
+    return {
+      reason: `has it on order only (${h.onOrder} ${h.onOrder === 1 ? "copy" : "copies"}): an order is not lent`,
+    };
   if (!inst) return { reason: "not in the federation directory" };
   if (inst.revoked) return { reason: "revoked from the federation" };
   if (inst.tier !== Tier.MEMBER) return { reason: "not a member library" };
@@ -265,7 +267,9 @@ export function buildRota(input: RotaInput): Rota {
     const where = k.own ? "own region" : `other region (${k.h.region || "unknown"})`;
     const service = input.serviceType === ServiceType.COPY_OR_LOAN ? `; ${k.mode}` : "";
     const fee = k.charge.currency === "" ? "" : `; ${chargeText(k.charge)}`;
-    const kept = k.retained ? `; last copies retained for the region until ${k.h.retainedUntil}, asked after others` : "";
+    const kept = k.retained
+      ? `; last copies retained for the region until ${k.h.retainedUntil}, asked after others`
+      : "";
     return candidate(
       k.h,
       true,
