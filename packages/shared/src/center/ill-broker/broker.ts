@@ -38,6 +38,7 @@ import type { PeerClients } from "../peers.js";
 import { askMembers, askRegions, heldRecords } from "../search/availability.js";
 import { searchUnion } from "../search/union-engine.js";
 import { clusterOwner } from "../union/catalog-service.js";
+import { DemandLog } from "../union/demand.js";
 import type { ClusterView, RecordRef, UnionCatalog } from "../union/union-catalog.js";
 import type { IllRelay } from "./relay.js";
 import { buildRota, type RotaHolder } from "./rota.js";
@@ -183,9 +184,11 @@ interface Upward {
  */
 export class RotaBroker {
   readonly #o: RotaBrokerOptions;
+  readonly #demand: DemandLog;
 
   constructor(o: RotaBrokerOptions) {
     this.#o = o;
+    this.#demand = new DemandLog(o.db);
   }
 
   /**
@@ -293,6 +296,30 @@ export class RotaBroker {
     return out;
   }
 
+  /** Counts the request as demand for the title (acquisitions: `acquire check`, collection reports). */
+  #recordDemand(req: BuildRotaRequest, requester: string, title: ResolvedTitle | undefined, held: boolean): void {
+    const ids = (code: string) =>
+      req.itemIds
+        .filter((i) => i.bibliographicItemIdentifierCode.trim().toUpperCase() === code)
+        .map((i) => i.bibliographicItemIdentifier);
+    try {
+      this.#demand.record({
+        requester,
+        requestId: req.requestId,
+        title: {
+          isbns: [...ids("ISBN"), ...(title?.isbns ?? [])],
+          issns: [...ids("ISSN"), ...(title?.issns ?? [])],
+          title: req.title || title?.title || "",
+        },
+        held,
+        at: this.#o.now?.() ?? new Date(),
+      });
+    } catch (err) {
+      // Counting demand must never stop a loan.
+      this.#o.log.warn({ err }, "ILL demand not recorded");
+    }
+  }
+
   /** The records to ask availability of: every holder's but the requester's (it is not asked to lend to itself). */
   #availabilityTargets(t: ResolvedTitle, holders: ReadonlyArray<{ agencyId: string }>, requester: string) {
     const ids = new Set(holders.map((h) => h.agencyId).filter((id) => id !== requester));
@@ -349,6 +376,7 @@ export class RotaBroker {
       ? // Every record of the regional catalog is a member's of this region, also one the directory lacks.
         this.#holders(ownTitle, (r) => r === self.region, local ? self.region : "")
       : [];
+    this.#recordDemand(req, requester.id, ownTitle, own.some((h) => h.copies > 0));
     const availability = askMembers(
       this.#o.peers,
       ownTitle ? this.#availabilityTargets(ownTitle, own, requester.id) : [],

@@ -4,6 +4,8 @@ import { create } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import type { Client, ConnectRouter, HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { copyChildSender } from "../../delivery/sender.js";
+import { AcquisitionsService } from "../../gen/lrs/v1/acquisitions_pb.js";
+import { acquisitionsCenterService } from "../acquisitions/demand-service.js";
 import { COPY_KIND, type CopyStore } from "../../delivery/store.js";
 import { institutionsOf } from "../../directory/lookup.js";
 import type { DirectorySource } from "../../directory/source.js";
@@ -203,8 +205,21 @@ export function illCenterParts(o: IllCenterOptions): IllCenterParts {
   return {
     relay,
     broker,
-    serviceNames: [IllService.typeName, CopyTransferService.typeName],
+    serviceNames: [IllService.typeName, CopyTransferService.typeName, AcquisitionsService.typeName],
     routes: (router) => {
+      // ILL demand by title (acquisitions) is counted from what the broker sees.
+      router.service(
+        AcquisitionsService,
+        acquisitionsCenterService({
+          self,
+          db: ctx.db,
+          directory,
+          peers,
+          ...(o.national
+            ? { national: { client: clientFor(AcquisitionsService, o.national.transport), id: o.national.id } }
+            : {}),
+        }),
+      );
       router.service(
         IllService,
         illCenterService({
