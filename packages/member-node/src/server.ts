@@ -1,5 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import {
+  acquisitionsPb,
   adminPb,
   BaseNode,
   CatalogStatsSchema,
@@ -21,6 +22,7 @@ import {
   withCopyMigrations,
 } from "@lrs/shared";
 import { webListener, webMigrations } from "@lrs/web";
+import { checkTitleService } from "./acquisitions/check-title.js";
 import { runHarvestSchedule } from "./catalog/harvest-schedule.js";
 import type { MemberContext } from "./context.js";
 import { CopyrightCounter } from "./fees/copyright.js";
@@ -83,6 +85,7 @@ export class MemberNode extends BaseNode {
         copyrightPb.CopyrightService.typeName,
         copyPb.CopyStaffService.typeName,
         copyPb.CopyTransferService.typeName,
+        acquisitionsPb.AcquisitionsService.typeName,
       ],
       background: [
         (signal) => ctx.ill.run(signal),
@@ -135,6 +138,15 @@ export class MemberNode extends BaseNode {
           copyStaffService(copies, (id) => ctx.ill.store.get(id)?.state ?? ""),
         );
         router.service(copyPb.CopyTransferService, copyTransferService(copies));
+        router.service(
+          acquisitionsPb.AcquisitionsService,
+          checkTitleService({
+            institutionId: ctx.cfg.id,
+            catalog: ctx.catalog,
+            search: clientFor(searchPb.SearchService, ctx.regional.transport),
+            acquisitions: clientFor(acquisitionsPb.AcquisitionsService, ctx.regional.transport),
+          }),
+        );
       },
     });
     this.member = ctx;
