@@ -83,7 +83,9 @@ function ownHoldings(catalog: MemberCatalog, t: acquisitionsPb.TitleQuery) {
   return holdings;
 }
 
-export function checkTitleService(o: CheckTitleOptions): Partial<ServiceImpl<typeof acquisitionsPb.AcquisitionsService>> {
+export function checkTitleService(
+  o: CheckTitleOptions,
+): Partial<ServiceImpl<typeof acquisitionsPb.AcquisitionsService>> {
   async function checkTitle(
     req: acquisitionsPb.CheckTitleRequest,
     ctx: HandlerContext,

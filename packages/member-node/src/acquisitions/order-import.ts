@@ -15,7 +15,7 @@
 import { createReadStream } from "node:fs";
 import { isControlField, type MarcRecord, readMarc } from "@lrs/shared";
 import { csvRows, MAX_CSV_ROW } from "../catalog/items-csv.js";
-import { type OrderBook, OrderError, type OrderInput } from "./orders.js";
+import { AcquisitionsError, type OrderBook, type OrderInput } from "./orders.js";
 
 /** A row or record that was not placed. */
 export interface OrderRejection {
@@ -63,7 +63,7 @@ function place(
     const { order, duplicate } = book.add(input);
     (duplicate ? summary.duplicates : summary.placed).push(order.id);
   } catch (err) {
-    if (!(err instanceof OrderError)) throw err;
+    if (!(err instanceof AcquisitionsError)) throw err;
     summary.rejected.push({ ...at, field: fieldName(err.field), reason: err.message });
   }
 }

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { MemberCatalog } from "../store/catalog.js";
 import { memberMigrations } from "../store/migrations.js";
 import { importOrdersCsv, importOrdersMarc } from "./order-import.js";
-import { OrderBook, OrderError } from "./orders.js";
+import { AcquisitionsError, OrderBook } from "./orders.js";
 
 let db: Database;
 let catalog: MemberCatalog;
@@ -106,7 +106,7 @@ describe("OrderBook", () => {
   });
 
   it("names the bad field of an order", () => {
-    expect(() => book.add({ isbn: "123", source: "cli" })).toThrow(OrderError);
+    expect(() => book.add({ isbn: "123", source: "cli" })).toThrow(AcquisitionsError);
     expect(() => book.add({ isbn: "123", source: "cli" })).toThrow(/^isbn: "123" is not a valid ISBN/);
     expect(() => book.add({ source: "cli" })).toThrow(/needs an ISBN, an ISSN or a title/);
     expect(() => book.add({ title: "x", copies: 0, source: "cli" })).toThrow(/^copies:/);

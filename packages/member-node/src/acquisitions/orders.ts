@@ -61,9 +61,9 @@ export interface OrderInput {
   source: string;
 }
 
-/** An order that cannot be placed or changed; `field` names what was wrong. */
-export class OrderError extends Error {
-  override readonly name = "OrderError";
+/** An order or retention commitment that cannot be made or changed; `field` names what was wrong. */
+export class AcquisitionsError extends Error {
+  override readonly name = "AcquisitionsError";
   constructor(
     readonly field: string,
     message: string,
@@ -116,32 +116,34 @@ function fromRow(r: OrderRow): Order {
 
 function text(field: string, v: string | undefined): string {
   const s = (v ?? "").replace(/\s+/g, " ").trim();
-  if (s.length > MAX_TEXT) throw new OrderError(field, `is ${s.length} characters, over ${MAX_TEXT}`);
+  if (s.length > MAX_TEXT) throw new AcquisitionsError(field, `is ${s.length} characters, over ${MAX_TEXT}`);
   return s;
 }
 
-/** The order, checked and normalised, or an {@link OrderError} naming the first bad field. */
+/** The order, checked and normalised, or an {@link AcquisitionsError} naming the first bad field. */
 export function checkOrder(
   input: OrderInput,
 ): Omit<Order, "id" | "state" | "recordId" | "brief" | "createdAt" | "closedAt"> {
   const rawIsbn = text("isbn", input.isbn);
   const isbn = rawIsbn === "" ? "" : normalizeIsbn(rawIsbn);
-  if (isbn === undefined) throw new OrderError("isbn", `${JSON.stringify(rawIsbn)} is not a valid ISBN`);
+  if (isbn === undefined)
+    throw new AcquisitionsError("isbn", `${JSON.stringify(rawIsbn)} is not a valid ISBN`);
   const rawIssn = text("issn", input.issn);
   const issn = rawIssn === "" ? "" : normalizeIssn(rawIssn);
-  if (issn === undefined) throw new OrderError("issn", `${JSON.stringify(rawIssn)} is not a valid ISSN`);
+  if (issn === undefined)
+    throw new AcquisitionsError("issn", `${JSON.stringify(rawIssn)} is not a valid ISSN`);
   const title = text("title", input.title);
   if (isbn === "" && issn === "" && title === "")
-    throw new OrderError("isbn", "an order needs an ISBN, an ISSN or a title");
+    throw new AcquisitionsError("isbn", "an order needs an ISBN, an ISSN or a title");
   const copies = input.copies ?? 1;
   if (!Number.isInteger(copies) || copies < 1 || copies > MAX_ORDER_COPIES)
-    throw new OrderError(
+    throw new AcquisitionsError(
       "copies",
       `${String(input.copies)} is not a whole number from 1 to ${MAX_ORDER_COPIES}`,
     );
   const expectedDate = text("expected_date", input.expectedDate);
   if (expectedDate !== "" && !isIsoDate(expectedDate))
-    throw new OrderError(
+    throw new AcquisitionsError(
       "expected_date",
       `${JSON.stringify(expectedDate)} is not a date (expected YYYY-MM-DD)`,
     );
@@ -213,7 +215,7 @@ export class OrderBook {
    * one transaction. An order with a vendor reference already known is not placed twice: the
    * existing order is returned with `duplicate`.
    *
-   * @throws OrderError naming the bad field.
+   * @throws AcquisitionsError naming the bad field.
    */
   add(input: OrderInput): { order: Order; duplicate: boolean } {
     const o = checkOrder(input);
@@ -286,7 +288,7 @@ export class OrderBook {
    * barcode given, available). A brief record left with no item is deleted: the ILS's own record
    * comes with its next import or harvest.
    *
-   * @throws OrderError when there is no such open order or a barcode is already in the catalog.
+   * @throws AcquisitionsError when there is no such open order or a barcode is already in the catalog.
    */
   receive(id: string, items: { barcodes?: string[]; location?: string; callNumber?: string } = {}): Order {
     const barcodes = (items.barcodes ?? []).map((b) => b.trim()).filter((b) => b !== "");
@@ -308,14 +310,18 @@ export class OrderBook {
   #close(id: string, state: OrderState, received: HoldingData[]): Order {
     return this.#db.transaction(() => {
       const order = this.get(id);
-      if (!order) throw new OrderError("order", `no order ${id}`);
-      if (order.state !== "open") throw new OrderError("order", `order ${id} is already ${order.state}`);
+      if (!order) throw new AcquisitionsError("order", `no order ${id}`);
+      if (order.state !== "open")
+        throw new AcquisitionsError("order", `order ${id} is already ${order.state}`);
       for (const h of received) {
         const owner = this.#db.sqlite
           .prepare("SELECT record_id FROM catalog_items WHERE barcode = ?")
           .get(h.barcode) as { record_id: string } | undefined;
         if (owner)
-          throw new OrderError("barcode", `${h.barcode} is already an item of record ${owner.record_id}`);
+          throw new AcquisitionsError(
+            "barcode",
+            `${h.barcode} is already an item of record ${owner.record_id}`,
+          );
       }
       const rec = this.#catalog.get(order.recordId);
       if (rec) {

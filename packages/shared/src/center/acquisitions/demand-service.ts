@@ -53,7 +53,10 @@ export function acquisitionsCenterService(
   const demand = new DemandLog(o.db);
   const now = o.now ?? (() => new Date());
 
-  async function getTitleDemand(req: GetTitleDemandRequest, ctx: HandlerContext): Promise<GetTitleDemandResponse> {
+  async function getTitleDemand(
+    req: GetTitleDemandRequest,
+    ctx: HandlerContext,
+  ): Promise<GetTitleDemandResponse> {
     const caller = callerOf(ctx);
     const t = req.title;
     if (!t || (t.isbns.length === 0 && t.issns.length === 0 && !t.title.trim()))

@@ -297,7 +297,12 @@ export class RotaBroker {
   }
 
   /** Counts the request as demand for the title (acquisitions: `acquire check`, collection reports). */
-  #recordDemand(req: BuildRotaRequest, requester: string, title: ResolvedTitle | undefined, held: boolean): void {
+  #recordDemand(
+    req: BuildRotaRequest,
+    requester: string,
+    title: ResolvedTitle | undefined,
+    held: boolean,
+  ): void {
     const ids = (code: string) =>
       req.itemIds
         .filter((i) => i.bibliographicItemIdentifierCode.trim().toUpperCase() === code)
@@ -376,7 +381,12 @@ export class RotaBroker {
       ? // Every record of the regional catalog is a member's of this region, also one the directory lacks.
         this.#holders(ownTitle, (r) => r === self.region, local ? self.region : "")
       : [];
-    this.#recordDemand(req, requester.id, ownTitle, own.some((h) => h.copies > 0));
+    this.#recordDemand(
+      req,
+      requester.id,
+      ownTitle,
+      own.some((h) => h.copies > 0),
+    );
     const availability = askMembers(
       this.#o.peers,
       ownTitle ? this.#availabilityTargets(ownTitle, own, requester.id) : [],

@@ -56,7 +56,8 @@ export class DemandLog {
        VALUES (?, ?, ?, ?, ?, ?)`,
     );
     this.#db.transaction(() => {
-      for (const k of keys) insert.run(k, o.requester, id, o.at.toISOString(), o.held ? 1 : 0, o.title.title.slice(0, 500));
+      for (const k of keys)
+        insert.run(k, o.requester, id, o.at.toISOString(), o.held ? 1 : 0, o.title.title.slice(0, 500));
     });
   }
 
