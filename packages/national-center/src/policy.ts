@@ -1,4 +1,4 @@
-import { anyOf, children, federation, nobody, type Policy, self } from "@lrs/shared";
+import { anyOf, children, federation, type Policy, self } from "@lrs/shared";
 
 /** Who may call what at the national center. Anything not listed is refused. */
 export const nationalPolicy: Policy = {
@@ -28,7 +28,6 @@ export const nationalPolicy: Policy = {
     "lrs.v1.IllService/BuildRota": anyOf(children, self),
     // Acquisitions: ILL demand for a title, for a regional center (the other regions are asked).
     "lrs.v1.AcquisitionsService/GetTitleDemand": anyOf(children, self),
-    "lrs.v1.AcquisitionsService/CheckTitle": nobody,
     "lrs.v1.IllService/Trace": anyOf(children, self),
     // Copies between regions: regional centers hand up what crosses regions.
     "lrs.v1.CopyTransferService/PushCopy": children,

@@ -1,4 +1,4 @@
-import { anyOf, children, federation, nobody, type Policy, parent, peerRegional, self } from "@lrs/shared";
+import { anyOf, children, federation, type Policy, parent, peerRegional, self } from "@lrs/shared";
 
 /** Who may call what at a regional center. Anything not listed is refused. */
 export const regionalPolicy: Policy = {
@@ -38,7 +38,6 @@ export const regionalPolicy: Policy = {
     "lrs.v1.TrafficService/WatchTraffic": self,
     // Acquisitions: ILL demand for a title (a member for itself; the national center for this region).
     "lrs.v1.AcquisitionsService/GetTitleDemand": anyOf(children, self, parent),
-    "lrs.v1.AcquisitionsService/CheckTitle": nobody,
     "lrs.v1.AdminService/GetStatus": self,
     "lrs.v1.AdminService/ListOutbox": self,
     "lrs.v1.AdminService/RetryOutbox": self,
