@@ -5,7 +5,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Federation, FederationSpec } from "@lrs/dev-env";
-import { illServicePb, searchPb } from "@lrs/shared";
+import { illPb, illServicePb, searchPb } from "@lrs/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually, startFederation } from "./harness.js";
 import { BOTH_REGIONS_ISBNS, borrow, isbn, LENDER, NLM, writeItems } from "./ill-harness.js";
@@ -59,7 +59,7 @@ async function rotaFor(value: string) {
   return fed.withClient(
     "north-rc",
     illServicePb.IllService,
-    (c) => c.buildRota({ itemIds: isbn(value), serviceType: 1 }, { timeoutMs: 20_000 }),
+    (c) => c.buildRota({ itemIds: isbn(value), serviceType: illPb.ServiceType.LOAN }, { timeoutMs: 20_000 }),
     "north-a",
   );
 }

@@ -13,7 +13,12 @@ import {
   Tier,
   withSelf,
 } from "@lrs/shared";
-import { addIllCenterCommands, addUnionCatalogCommands, unionIndexRebuild } from "@lrs/shared/center";
+import {
+  addIllCenterCommands,
+  addReportCommands,
+  addUnionCatalogCommands,
+  unionIndexRebuild,
+} from "@lrs/shared/center";
 import { addUserCommands } from "@lrs/web";
 import { caPassphrase, encryptCaKey, initCa } from "./ca.js";
 import { addLedgerCommands } from "./ledger-cli.js";
@@ -84,6 +89,7 @@ program
   });
 
 addUnionCatalogCommands(program, Tier.NATIONAL);
+addReportCommands(program, Tier.NATIONAL, nationalNodeMigrations);
 
 addIllCenterCommands(program, Tier.NATIONAL);
 

@@ -14,6 +14,7 @@ export * from "./oai/provider.js";
 export { OaiError, type OaiErrorCode, oaiDatestamp, parseOaiDate } from "./oai/request.js";
 export * from "./oai/union-repository.js";
 export * from "./peers.js";
+export * from "./report-cli.js";
 export * from "./search/index.js";
 export * from "./sru/index.js";
 export * from "./union/catalog-service.js";
