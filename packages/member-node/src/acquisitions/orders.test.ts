@@ -1,9 +1,10 @@
 import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Database, toIso2709 } from "@lrs/shared";
+import { type Database, tallyOf, toIso2709 } from "@lrs/shared";
 import { memoryDatabase, shelfItem } from "@lrs/shared/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { kohaMap } from "../catalog/holdings-map.js";
 import { MemberCatalog } from "../store/catalog.js";
 import { memberMigrations } from "../store/migrations.js";
 import { importOrdersCsv, importOrdersMarc } from "./order-import.js";
@@ -175,5 +176,25 @@ describe("order files", () => {
     expect(s.rejected).toEqual([
       { record: 2, field: "020 $a", reason: expect.stringMatching(/not a valid ISBN/) },
     ]);
+  });
+});
+
+describe("orders harvested from the ILS", () => {
+  it("publishes a Koha item ordered (952 $7 -1) as one copy on order, not a copy", async () => {
+    const rec = record("k1", ISBN, "Introduction to algorithms");
+    rec.fields.push({
+      tag: "952",
+      ind1: " ",
+      ind2: " ",
+      subfields: [
+        { code: "p", value: "K-ORDERED-1" },
+        { code: "7", value: "-1" },
+      ],
+    });
+    const { items, record: bib } = kohaMap.extract(rec);
+    catalog.upsert(bib, items);
+    const change = lastChange();
+    if (change.kind !== "upsert") throw new Error("expected an upsert");
+    expect(tallyOf(change.holdings)).toMatchObject({ items: 0, onOrder: 1 });
   });
 });
