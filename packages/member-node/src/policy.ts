@@ -38,5 +38,6 @@ export const memberPolicy: Policy = {
     "lrs.v1.CopyrightService/ListCopyrightCounts": self,
     // Acquisitions: the staff's buy-or-borrow check (demand is counted at the centers).
     "lrs.v1.AcquisitionsService/CheckTitle": self,
+    "lrs.v1.AcquisitionsService/SetRetention": self,
   },
 };

@@ -22,13 +22,13 @@ import {
   withCopyMigrations,
 } from "@lrs/shared";
 import { webListener, webMigrations } from "@lrs/web";
-import { checkTitleService } from "./acquisitions/check-title.js";
 import { runHarvestSchedule } from "./catalog/harvest-schedule.js";
 import type { MemberContext } from "./context.js";
 import { CopyrightCounter } from "./fees/copyright.js";
 import { MemberLedger } from "./fees/ledger.js";
 import { IllEngine, regionalIllOf } from "./ill/engine.js";
 import { memberPolicy } from "./policy.js";
+import { acquisitionsService } from "./services/acquisitions.js";
 import { adminService } from "./services/admin.js";
 import { copyStaffService, copyTransferService } from "./services/copy-staff.js";
 import { copyrightService } from "./services/copyright.js";
@@ -140,7 +140,8 @@ export class MemberNode extends BaseNode {
         router.service(copyPb.CopyTransferService, copyTransferService(copies));
         router.service(
           acquisitionsPb.AcquisitionsService,
-          checkTitleService({
+          acquisitionsService({
+            db: ctx.db,
             institutionId: ctx.cfg.id,
             catalog: ctx.catalog,
             search: clientFor(searchPb.SearchService, ctx.regional.transport),

@@ -321,6 +321,13 @@ export const en = {
     copies: "Copies",
     onOrder: "On order",
     retained: "Retained until",
+    retainHeading: "Shared retention: keep copies for the region",
+    barcodes: "Barcodes",
+    until: "Until (year)",
+    retain: "Retain",
+    release: "End the commitment",
+    retainedDone: "{{barcode}} retained until {{year}}.",
+    released: "{{barcode}} no longer retained.",
   },
   copyright: {
     heading: "Copyright counters",

@@ -316,6 +316,13 @@ export const zhHans: Messages = {
     copies: "册数",
     onOrder: "在订",
     retained: "保存承诺至",
+    retainHeading: "共享保存：为本地区保存馆藏",
+    barcodes: "条码",
+    until: "截至年份",
+    retain: "承诺保存",
+    release: "结束承诺",
+    retainedDone: "{{barcode}} 承诺保存至 {{year}} 年。",
+    released: "{{barcode}} 已结束保存承诺。",
   },
   copyright: {
     heading: "版权计数",

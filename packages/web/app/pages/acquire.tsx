@@ -9,6 +9,7 @@ import {
 import { Proximity } from "../../../shared/src/gen/lrs/v1/search_pb.js";
 import { client, errorText } from "../api.js";
 import { formatNumber, t } from "../i18n.js";
+import { can, useSession } from "../session.js";
 import { Notice } from "../ui.js";
 
 const PROXIMITY: Record<number, string> = {
@@ -23,7 +24,65 @@ export function titleQueryOf(entry: string): { isbns: string[]; title: string } 
   return /^[0-9][0-9\s-]{8,16}[0-9Xx]$/.test(v) ? { isbns: [v], title: "" } : { isbns: [], title: v };
 }
 
+/** A shared retention commitment on copies of this library (or its end): SetRetention. */
+function RetentionForm() {
+  const [barcodes, setBarcodes] = useState("");
+  const [year, setYear] = useState("");
+  const [done, setDone] = useState<{ kind: "ok" | "error"; text: string } | undefined>();
+  const submit = async (e: Event, release: boolean) => {
+    e.preventDefault();
+    const list = barcodes.split(/[\s,]+/).filter((b) => b !== "");
+    try {
+      const res = await client(AcquisitionsService).setRetention({
+        barcodes: list,
+        retainedUntil: release ? 0 : Number(year),
+      });
+      setDone({
+        kind: "ok",
+        text: res.items
+          .map((i) =>
+            i.retainedUntil
+              ? t("acquire.retainedDone", { barcode: i.barcode, year: i.retainedUntil })
+              : t("acquire.released", { barcode: i.barcode }),
+          )
+          .join(" "),
+      });
+    } catch (err) {
+      setDone({ kind: "error", text: errorText(err) });
+    }
+  };
+  return (
+    <form onSubmit={(e) => submit(e, false)}>
+      <h2>{t("acquire.retainHeading")}</h2>
+      <label>
+        {t("acquire.barcodes")}{" "}
+        <input
+          name="barcodes"
+          value={barcodes}
+          onInput={(e) => setBarcodes((e.target as HTMLInputElement).value)}
+          required
+        />
+      </label>{" "}
+      <label>
+        {t("acquire.until")}{" "}
+        <input
+          name="year"
+          inputMode="numeric"
+          value={year}
+          onInput={(e) => setYear((e.target as HTMLInputElement).value)}
+        />
+      </label>{" "}
+      <button type="submit">{t("acquire.retain")}</button>{" "}
+      <button type="button" onClick={(e) => submit(e, true)}>
+        {t("acquire.release")}
+      </button>
+      {done && <Notice kind={done.kind}>{done.text}</Notice>}
+    </form>
+  );
+}
+
 export function AcquirePage() {
+  const session = useSession();
   const [entry, setEntry] = useState("");
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState<CheckTitleResponse | string | undefined>();
@@ -111,6 +170,7 @@ export function AcquirePage() {
           )}
         </div>
       )}
+      {can(session, "staff") && <RetentionForm />}
     </section>
   );
 }

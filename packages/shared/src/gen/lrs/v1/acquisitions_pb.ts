@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file lrs/v1/acquisitions.proto.
  */
 export const file_lrs_v1_acquisitions: GenFile = /*@__PURE__*/
-  fileDesc("ChlscnMvdjEvYWNxdWlzaXRpb25zLnByb3RvEgZscnMudjEiSQoKVGl0bGVRdWVyeRINCgVpc2JucxgBIAMoCRINCgVpc3NucxgCIAMoCRINCgV0aXRsZRgDIAEoCRIOCgZhdXRob3IYBCABKAkisgEKFUdldFRpdGxlRGVtYW5kUmVxdWVzdBIhCgV0aXRsZRgBIAEoCzISLmxycy52MS5UaXRsZVF1ZXJ5EhwKBXNjb3BlGAIgASgOMg0ubHJzLnYxLlNjb3BlEhQKDG9uX2JlaGFsZl9vZhgDIAEoCRIXCg9leGNsdWRlX3JlZ2lvbnMYBCADKAkSKQoFc2luY2UYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjAKDFJlZ2lvbkRlbWFuZBIOCgZyZWdpb24YASABKAkSEAoIcmVxdWVzdHMYAiABKAQiugEKFkdldFRpdGxlRGVtYW5kUmVzcG9uc2USEAoIcmVxdWVzdHMYASABKAQSFAoMb3duX3JlcXVlc3RzGAIgASgEEiUKB3JlZ2lvbnMYAyADKAsyFC5scnMudjEuUmVnaW9uRGVtYW5kEiYKCGNvdmVyYWdlGAQgAygLMhQubHJzLnYxLk5vZGVDb3ZlcmFnZRIpCgVzaW5jZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiNgoRQ2hlY2tUaXRsZVJlcXVlc3QSIQoFdGl0bGUYASABKAsyEi5scnMudjEuVGl0bGVRdWVyeSKsAQoLVGl0bGVIb2xkZXISFgoOaW5zdGl0dXRpb25faWQYASABKAkSDgoGcmVnaW9uGAIgASgJEiQKCXByb3hpbWl0eRgDIAEoDjIRLmxycy52MS5Qcm94aW1pdHkSDgoGY29waWVzGAQgASgNEhAKCG9uX29yZGVyGAUgASgNEhUKDWV4cGVjdGVkX2RhdGUYBiABKAkSFgoOcmV0YWluZWRfdW50aWwYByABKA0itwIKEkNoZWNrVGl0bGVSZXNwb25zZRISCgpjbHVzdGVyX2lkGAEgASgJEg0KBXRpdGxlGAIgASgJEg4KBmF1dGhvchgDIAEoCRINCgVpc2JucxgEIAMoCRIkCgdob2xkZXJzGAUgAygLMhMubHJzLnYxLlRpdGxlSG9sZGVyEhQKDGlsbF9yZXF1ZXN0cxgGIAEoBBIYChBvd25faWxsX3JlcXVlc3RzGAcgASgEEhIKCm93bl9jb3BpZXMYCCABKA0SGgoSb3duX2NvcGllc19vbl9sb2FuGAkgASgNEg8KB3ZlcmRpY3QYCiABKAkSDwoHc3VtbWFyeRgLIAEoCRIPCgdyZWFzb25zGAwgAygJEiYKCGNvdmVyYWdlGA0gAygLMhQubHJzLnYxLk5vZGVDb3ZlcmFnZTKrAQoTQWNxdWlzaXRpb25zU2VydmljZRJPCg5HZXRUaXRsZURlbWFuZBIdLmxycy52MS5HZXRUaXRsZURlbWFuZFJlcXVlc3QaHi5scnMudjEuR2V0VGl0bGVEZW1hbmRSZXNwb25zZRJDCgpDaGVja1RpdGxlEhkubHJzLnYxLkNoZWNrVGl0bGVSZXF1ZXN0GhoubHJzLnYxLkNoZWNrVGl0bGVSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp, file_lrs_v1_search]);
+  fileDesc("ChlscnMvdjEvYWNxdWlzaXRpb25zLnByb3RvEgZscnMudjEiSQoKVGl0bGVRdWVyeRINCgVpc2JucxgBIAMoCRINCgVpc3NucxgCIAMoCRINCgV0aXRsZRgDIAEoCRIOCgZhdXRob3IYBCABKAkisgEKFUdldFRpdGxlRGVtYW5kUmVxdWVzdBIhCgV0aXRsZRgBIAEoCzISLmxycy52MS5UaXRsZVF1ZXJ5EhwKBXNjb3BlGAIgASgOMg0ubHJzLnYxLlNjb3BlEhQKDG9uX2JlaGFsZl9vZhgDIAEoCRIXCg9leGNsdWRlX3JlZ2lvbnMYBCADKAkSKQoFc2luY2UYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjAKDFJlZ2lvbkRlbWFuZBIOCgZyZWdpb24YASABKAkSEAoIcmVxdWVzdHMYAiABKAQiugEKFkdldFRpdGxlRGVtYW5kUmVzcG9uc2USEAoIcmVxdWVzdHMYASABKAQSFAoMb3duX3JlcXVlc3RzGAIgASgEEiUKB3JlZ2lvbnMYAyADKAsyFC5scnMudjEuUmVnaW9uRGVtYW5kEiYKCGNvdmVyYWdlGAQgAygLMhQubHJzLnYxLk5vZGVDb3ZlcmFnZRIpCgVzaW5jZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiNgoRQ2hlY2tUaXRsZVJlcXVlc3QSIQoFdGl0bGUYASABKAsyEi5scnMudjEuVGl0bGVRdWVyeSKsAQoLVGl0bGVIb2xkZXISFgoOaW5zdGl0dXRpb25faWQYASABKAkSDgoGcmVnaW9uGAIgASgJEiQKCXByb3hpbWl0eRgDIAEoDjIRLmxycy52MS5Qcm94aW1pdHkSDgoGY29waWVzGAQgASgNEhAKCG9uX29yZGVyGAUgASgNEhUKDWV4cGVjdGVkX2RhdGUYBiABKAkSFgoOcmV0YWluZWRfdW50aWwYByABKA0itwIKEkNoZWNrVGl0bGVSZXNwb25zZRISCgpjbHVzdGVyX2lkGAEgASgJEg0KBXRpdGxlGAIgASgJEg4KBmF1dGhvchgDIAEoCRINCgVpc2JucxgEIAMoCRIkCgdob2xkZXJzGAUgAygLMhMubHJzLnYxLlRpdGxlSG9sZGVyEhQKDGlsbF9yZXF1ZXN0cxgGIAEoBBIYChBvd25faWxsX3JlcXVlc3RzGAcgASgEEhIKCm93bl9jb3BpZXMYCCABKA0SGgoSb3duX2NvcGllc19vbl9sb2FuGAkgASgNEg8KB3ZlcmRpY3QYCiABKAkSDwoHc3VtbWFyeRgLIAEoCRIPCgdyZWFzb25zGAwgAygJEiYKCGNvdmVyYWdlGA0gAygLMhQubHJzLnYxLk5vZGVDb3ZlcmFnZSI/ChNTZXRSZXRlbnRpb25SZXF1ZXN0EhAKCGJhcmNvZGVzGAEgAygJEhYKDnJldGFpbmVkX3VudGlsGAIgASgNIkoKDFJldGFpbmVkSXRlbRIPCgdiYXJjb2RlGAEgASgJEhEKCXJlY29yZF9pZBgCIAEoCRIWCg5yZXRhaW5lZF91bnRpbBgDIAEoDSI7ChRTZXRSZXRlbnRpb25SZXNwb25zZRIjCgVpdGVtcxgBIAMoCzIULmxycy52MS5SZXRhaW5lZEl0ZW0y9gEKE0FjcXVpc2l0aW9uc1NlcnZpY2USTwoOR2V0VGl0bGVEZW1hbmQSHS5scnMudjEuR2V0VGl0bGVEZW1hbmRSZXF1ZXN0Gh4ubHJzLnYxLkdldFRpdGxlRGVtYW5kUmVzcG9uc2USQwoKQ2hlY2tUaXRsZRIZLmxycy52MS5DaGVja1RpdGxlUmVxdWVzdBoaLmxycy52MS5DaGVja1RpdGxlUmVzcG9uc2USSQoMU2V0UmV0ZW50aW9uEhsubHJzLnYxLlNldFJldGVudGlvblJlcXVlc3QaHC5scnMudjEuU2V0UmV0ZW50aW9uUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp, file_lrs_v1_search]);
 
 /**
  * A title, as acquisitions names it: ISBNs or ISSNs, else a title (with the author when known).
@@ -319,9 +319,81 @@ export const CheckTitleResponseSchema: GenMessage<CheckTitleResponse> = /*@__PUR
   messageDesc(file_lrs_v1_acquisitions, 6);
 
 /**
+ * @generated from message lrs.v1.SetRetentionRequest
+ */
+export type SetRetentionRequest = Message<"lrs.v1.SetRetentionRequest"> & {
+  /**
+   * The copies' barcodes.
+   *
+   * @generated from field: repeated string barcodes = 1;
+   */
+  barcodes: string[];
+
+  /**
+   * The last year of the commitment; 0 ends it.
+   *
+   * @generated from field: uint32 retained_until = 2;
+   */
+  retainedUntil: number;
+};
+
+/**
+ * Describes the message lrs.v1.SetRetentionRequest.
+ * Use `create(SetRetentionRequestSchema)` to create a new message.
+ */
+export const SetRetentionRequestSchema: GenMessage<SetRetentionRequest> = /*@__PURE__*/
+  messageDesc(file_lrs_v1_acquisitions, 7);
+
+/**
+ * @generated from message lrs.v1.RetainedItem
+ */
+export type RetainedItem = Message<"lrs.v1.RetainedItem"> & {
+  /**
+   * @generated from field: string barcode = 1;
+   */
+  barcode: string;
+
+  /**
+   * @generated from field: string record_id = 2;
+   */
+  recordId: string;
+
+  /**
+   * 0: no longer retained.
+   *
+   * @generated from field: uint32 retained_until = 3;
+   */
+  retainedUntil: number;
+};
+
+/**
+ * Describes the message lrs.v1.RetainedItem.
+ * Use `create(RetainedItemSchema)` to create a new message.
+ */
+export const RetainedItemSchema: GenMessage<RetainedItem> = /*@__PURE__*/
+  messageDesc(file_lrs_v1_acquisitions, 8);
+
+/**
+ * @generated from message lrs.v1.SetRetentionResponse
+ */
+export type SetRetentionResponse = Message<"lrs.v1.SetRetentionResponse"> & {
+  /**
+   * @generated from field: repeated lrs.v1.RetainedItem items = 1;
+   */
+  items: RetainedItem[];
+};
+
+/**
+ * Describes the message lrs.v1.SetRetentionResponse.
+ * Use `create(SetRetentionResponseSchema)` to create a new message.
+ */
+export const SetRetentionResponseSchema: GenMessage<SetRetentionResponse> = /*@__PURE__*/
+  messageDesc(file_lrs_v1_acquisitions, 9);
+
+/**
  * Acquisitions coordinated before buying. GetTitleDemand at the centers (a member asks its
  * regional center, which asks the national center, which asks the other regional centers);
- * CheckTitle at a member, for its own staff (CLI and web).
+ * CheckTitle and SetRetention at a member, for its own staff (CLI and web).
  *
  * @generated from service lrs.v1.AcquisitionsService
  */
@@ -341,6 +413,16 @@ export const AcquisitionsService: GenService<{
     methodKind: "unary";
     input: typeof CheckTitleRequestSchema;
     output: typeof CheckTitleResponseSchema;
+  },
+  /**
+   * At a member, for its own staff: a shared retention commitment on copies (or its end).
+   *
+   * @generated from rpc lrs.v1.AcquisitionsService.SetRetention
+   */
+  setRetention: {
+    methodKind: "unary";
+    input: typeof SetRetentionRequestSchema;
+    output: typeof SetRetentionResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_lrs_v1_acquisitions, 0);
