@@ -16,6 +16,7 @@ import {
   remainingMs,
   searchPb,
   tallyOf,
+  titleQuery,
   ValidationError,
 } from "@lrs/shared";
 import { ftsIndexQuery, type MemberCatalog } from "../store/catalog.js";
@@ -30,11 +31,6 @@ export interface CheckTitleOptions {
   catalog: MemberCatalog;
   search: Client<typeof searchPb.SearchService>;
   acquisitions: Client<typeof acquisitionsPb.AcquisitionsService>;
-}
-
-/** A CQL string term, quoted. */
-function cqlTerm(s: string): string {
-  return `"${s.replace(/[\\"*?^]/g, "\\$&")}"`;
 }
 
 /** The title, checked: normalised ISBNs and ISSNs, or a title. */
@@ -59,9 +55,8 @@ export function checkTitleQuery(t: acquisitionsPb.TitleQuery | undefined): acqui
 
 function cqlOf(t: acquisitionsPb.TitleQuery): string {
   const ids = [...t.isbns.map((i) => `bath.isbn=${i}`), ...t.issns.map((i) => `bath.issn=${i}`)];
-  if (ids.length > 0) return ids.join(" or ");
-  const q = `dc.title all ${cqlTerm(t.title)}`;
-  return t.author ? `${q} and dc.creator all ${cqlTerm(t.author)}` : q;
+  // checkTitleQuery made sure there is a title when there are no identifiers.
+  return ids.length > 0 ? ids.join(" or ") : titleQuery(t.title, t.author)!;
 }
 
 /** This library's own holdings of the title, from its catalog (its orders count at once, before sync). */

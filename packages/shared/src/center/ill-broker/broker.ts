@@ -9,6 +9,7 @@ import type { HoldingData } from "../../catalog-sync/change-feed.js";
 import { retainedLastCopies, tallyOf } from "../../catalog-sync/holding-summary.js";
 import { holdingFromWire } from "../../catalog-sync/pusher.js";
 import { CqlParseError } from "../../cql/errors.js";
+import { titleQuery } from "../../cql/title-query.js";
 import type { Database } from "../../db.js";
 import { institutionsOf, regionalCenterOf } from "../../directory/lookup.js";
 import type { DirectorySource } from "../../directory/source.js";
@@ -107,11 +108,6 @@ export function titleOfWire(c: Cluster): ResolvedTitle {
   };
 }
 
-/** A CQL string term: quoted, with the characters CQL gives a meaning to escaped. */
-function cqlTerm(s: string): string {
-  return `"${s.replace(/[\\"*?^]/g, "\\$&")}"`;
-}
-
 /** The CQL that finds the title by its ISBNs and ISSNs; undefined when it names none. */
 export function identifierQuery(ids: readonly BibliographicItemId[]): string | undefined {
   const clauses: string[] = [];
@@ -131,12 +127,7 @@ export function identifierQuery(ids: readonly BibliographicItemId[]): string | u
   return clauses.length > 0 ? clauses.join(" or ") : undefined;
 }
 
-/** The CQL that finds the title by its words (and its author's). */
-export function titleQuery(title: string, author: string): string | undefined {
-  if (!title.trim()) return undefined;
-  const q = `dc.title all ${cqlTerm(title.trim())}`;
-  return author.trim() ? `${q} and dc.creator all ${cqlTerm(author.trim())}` : q;
-}
+export { titleQuery };
 
 export interface RotaBrokerOptions {
   /** This node: a regional center (its region) or the national center. */
