@@ -62,6 +62,7 @@ export function acquisitionsCenterService(
     if (!t || (t.isbns.length === 0 && t.issns.length === 0 && !t.title.trim()))
       throw new ValidationError("title: give ISBNs, ISSNs or a title");
     const since = req.since ? timestampDate(req.since) : yearBefore(now());
+    if (Number.isNaN(since.getTime())) throw new ValidationError("since: not a valid time");
     // A member asks for itself only.
     const onBehalfOf = caller.tier === Tier.MEMBER ? caller.id : req.onBehalfOf;
     const deadline = remainingMs(ctx.timeoutMs());
