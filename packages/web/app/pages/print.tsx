@@ -33,7 +33,9 @@ function Barcode(p: { value: string }) {
     if (ref.current)
       JsBarcode(ref.current, p.value, { format: "CODE128", height: 40, width: 1.6, fontSize: 12, margin: 0 });
   }, [p.value]);
-  return <svg ref={ref} role="img" aria-label={t("print.barcodeOf", { value: p.value })} data-barcode={p.value} />;
+  return (
+    <svg ref={ref} role="img" aria-label={t("print.barcodeOf", { value: p.value })} data-barcode={p.value} />
+  );
 }
 
 const date = (ts: StaffRequest["dueDate"]) => (ts ? formatDate(timestampDate(ts)) : "");
@@ -153,7 +155,9 @@ export function PrintPage() {
         <LoadState loaded={loaded}>
           {(requests) => (
             <div class={kind === "slips" ? "slips" : "labels"}>
-              {requests.map((r) => (kind === "slips" ? <Slip r={r} key={r.id} /> : <Label r={r} key={r.id} />))}
+              {requests.map((r) =>
+                kind === "slips" ? <Slip r={r} key={r.id} /> : <Label r={r} key={r.id} />,
+              )}
             </div>
           )}
         </LoadState>

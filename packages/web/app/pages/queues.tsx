@@ -179,7 +179,12 @@ export function QueuesPage() {
                     {t("queues.printSlips", { count: chosen.size })}
                   </a>
                 )}
-                <a class="button" href={printHref("labels")} aria-disabled={chosen.size === 0} data-testid="print-labels">
+                <a
+                  class="button"
+                  href={printHref("labels")}
+                  aria-disabled={chosen.size === 0}
+                  data-testid="print-labels"
+                >
                   {t("queues.printLabels", { count: chosen.size })}
                 </a>
               </div>
