@@ -198,3 +198,18 @@ describe("orders harvested from the ILS", () => {
     expect(tallyOf(change.holdings)).toMatchObject({ items: 0, onOrder: 1 });
   });
 });
+
+describe("orders in the member's own search (LOCAL scope)", () => {
+  it("shows an order as copies on order, not as items", async () => {
+    const { searchMember } = await import("../store/catalog-search.js");
+    catalog.upsert(record("r1", ISBN, "Introduction to algorithms"), [shelfItem("B1")]);
+    book.add({ isbn: ISBN, copies: 3, expectedDate: "2027-05-01", source: "cli" });
+    const hit = searchMember({ db, institutionId: "m1" }, `bath.isbn=${ISBN}`, { limit: 5 }).hits[0]!;
+    expect(hit.holdings[0]).toMatchObject({
+      institutionId: "m1",
+      items: 1,
+      onOrder: 3,
+      expectedDate: "2027-05-01",
+    });
+  });
+});
