@@ -157,7 +157,7 @@ async function checkInItem(ctx: NcipCallContext, r: IllRequest): Promise<NcipCal
   if (!barcode)
     return { outcome: "skipped", note: "CheckInItem: the ILS never had an item for this request" };
   const a = await ctx.client.send(
-    { service: "CheckInItem", input: { barcode, requestId: requestKey(r) } },
+    { service: "CheckInItem", input: { barcode } },
     ctx.signal,
   );
   if (a.problems.length > 0) return refusedOrRetry("CheckInItem", a.problems);

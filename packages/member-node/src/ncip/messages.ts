@@ -36,7 +36,6 @@ export interface CheckOutItemInput {
 
 export interface CheckInItemInput {
   readonly barcode: string;
-  readonly requestId?: string;
 }
 
 export interface AcceptItemInput {
@@ -170,12 +169,7 @@ function body(h: NcipHeader, r: NcipRequest): string {
         r.input.dueDate ? text("DesiredDateDue", dateTime(r.input.dueDate)) : undefined,
       );
     case "CheckInItem":
-      return el(
-        "CheckInItem",
-        header(h),
-        itemId(h, r.input.barcode),
-        r.input.requestId ? requestIdOf(h, r.input.requestId) : undefined,
-      );
+      return el("CheckInItem", header(h), itemId(h, r.input.barcode));
     case "AcceptItem":
       return el(
         "AcceptItem",
@@ -198,7 +192,8 @@ function body(h: NcipHeader, r: NcipRequest): string {
 
 /** The whole NCIPMessage document for one request. */
 export function writeNcip(h: NcipHeader, r: NcipRequest): string {
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<NCIPMessage xmlns="${NCIP_NAMESPACE}" version="${NCIP_VERSION}">${body(h, r)}</NCIPMessage>\n`;
+  // The schema qualifies attributes (attributeFormDefault): version needs the namespace's prefix.
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<NCIPMessage xmlns="${NCIP_NAMESPACE}" xmlns:ncip="${NCIP_NAMESPACE}" ncip:version="${NCIP_VERSION}">${body(h, r)}</NCIPMessage>\n`;
 }
 
 const child = (n: ill.XmlNode | undefined, local: string) => n?.children.find((c) => c.local === local);
