@@ -156,10 +156,7 @@ async function checkInItem(ctx: NcipCallContext, r: IllRequest): Promise<NcipCal
     item?.ilsItemId ?? item?.barcode ?? (r.role === "lender" ? candidates(ctx, r)[0] : undefined);
   if (!barcode)
     return { outcome: "skipped", note: "CheckInItem: the ILS never had an item for this request" };
-  const a = await ctx.client.send(
-    { service: "CheckInItem", input: { barcode } },
-    ctx.signal,
-  );
+  const a = await ctx.client.send({ service: "CheckInItem", input: { barcode } }, ctx.signal);
   if (a.problems.length > 0) return refusedOrRetry("CheckInItem", a.problems);
   return { outcome: "done", note: `ILS: item ${barcode} checked in` };
 }
