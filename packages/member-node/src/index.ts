@@ -7,6 +7,7 @@ export {
   resolveHoldingsMap,
   specMap,
 } from "./catalog/holdings-map.js";
+export { type HarvestSummary, harvestCatalog } from "./catalog/harvest.js";
 export { type ImportOptions, type ImportSummary, importMarcFiles, type Rejection } from "./catalog/import.js";
 export { ItemsCsvError, readItemsCsv } from "./catalog/items-csv.js";
 export {
