@@ -26,6 +26,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import http from "node:http";
 import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
+import { fixedOaiRepository } from "@lrs/dev-env";
 import { harvestCatalog, MemberCatalog, memberMigrations } from "@lrs/member-node";
 import { createLogger, Database, fetchOaiPage, sharedMigrations, toIso2709 } from "@lrs/shared";
 import {
@@ -42,7 +43,10 @@ import { arg } from "./util.mjs";
 const OUT = join(ROOT, "bench/out");
 const mode = process.argv[2];
 const pageSize = Number(arg("--page-size", "100"));
-const load = () => loadavg().map((l) => l.toFixed(1)).join(" ");
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(1))
+    .join(" ");
 const mb = (bytes) => Math.round(bytes / 1048576);
 
 function listen(handler) {
@@ -60,7 +64,9 @@ function listen(handler) {
 
 /** Starts `node bench/oai.mjs <args>` and resolves with it and the URL it prints. */
 function child(args) {
-  const p = spawn(process.execPath, [join(ROOT, "bench/oai.mjs"), ...args], { stdio: ["ignore", "pipe", "inherit"] });
+  const p = spawn(process.execPath, [join(ROOT, "bench/oai.mjs"), ...args], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   return new Promise((resolve, reject) => {
     let buf = "";
     p.stdout.on("data", (d) => {
@@ -85,29 +91,14 @@ if (mode === "provider") {
   // N copies of the samples as an OAI-PMH repository, made on demand (nothing held per record).
   const n = Number(arg("--records"));
   const { records: samples } = await loadSamples();
-  const at = new Date().toISOString().replace(/\.\d+Z$/, "Z");
-  const item = (seq) => ({ identifier: `oai:bench:${seq}`, seq, changedAt: at, deleted: false, setSpecs: [] });
-  const repository = {
-    repositoryName: "bench ILS",
-    adminEmails: ["bench@example.org"],
-    identifierNamespace: "bench",
-    sampleIdentifier: "oai:bench:1",
-    earliestDatestamp: () => at,
-    sets: () => [],
-    setFilter: () => undefined,
-    range: (r) => ({
-      after: 0,
-      upto: (r.from === undefined || r.from <= at) && (r.untilExclusive === undefined || r.untilExclusive > at) ? n : 0,
-    }),
-    list: (after, upto, _set, limit) =>
-      Array.from({ length: Math.max(0, Math.min(upto, after + limit) - after) }, (_, k) => item(after + k + 1)),
-    count: (after, upto) => Math.max(0, upto - after),
-    item: (id) => {
-      const seq = Number(id.slice("oai:bench:".length));
-      return seq >= 1 && seq <= n ? item(seq) : undefined;
-    },
-    record: (it) => copyOf(samples[(it.seq - 1) % samples.length], Math.floor((it.seq - 1) / samples.length) + 1),
-  };
+  const repository = fixedOaiRepository({
+    name: "bench ILS",
+    namespace: "bench",
+    size: n,
+    identifierOf: (seq) => `oai:bench:${seq}`,
+    seqOf: (id) => (id.startsWith("oai:bench:") ? Number(id.slice("oai:bench:".length)) || 0 : 0),
+    record: (seq) => copyOf(samples[(seq - 1) % samples.length], Math.floor((seq - 1) / samples.length) + 1),
+  });
   listen(oaiHttpHandler(new OaiProvider({ repository, pageSize }), createLogger("bench-provider")));
 } else if (mode === "center") {
   const db = Database.open(arg("--db"), [...sharedMigrations, ...unionCatalogMigrations]);
@@ -133,7 +124,14 @@ if (mode === "provider") {
     const s = await harvestCatalog(
       db,
       catalog,
-      { url, metadata_prefix: "marc21", holdings_map: "auto", attempts: 3, retry_delay: 1000, timeout: 120_000 },
+      {
+        url,
+        metadata_prefix: "marc21",
+        holdings_map: "auto",
+        attempts: 3,
+        retry_delay: 1000,
+        timeout: 120_000,
+      },
       {
         onProgress: (p) => {
           if (p.records - last >= n / 10) {
@@ -178,22 +176,37 @@ if (mode === "provider") {
       for (let i = 0; i < n; ) {
         db.transaction(() => {
           for (const end = Math.min(n, i + 500); i < end; i++) {
-            const rec = copyOf(samples[i % samples.length], Math.floor(i / samples.length) + 1, { stripIds: true });
+            const rec = copyOf(samples[i % samples.length], Math.floor(i / samples.length) + 1, {
+              stripIds: true,
+            });
             const recordId = rec.fields[0].value;
             union.apply("bench-member", {
               kind: "upsert",
               institutionId: "bench-member",
               recordId,
               marc: toIso2709(rec),
-              holdings: [{ barcode: `${recordId}/1`, callNumber: "BENCH", location: "MAIN", status: "", loanRule: "BOOK" }],
+              holdings: [
+                {
+                  barcode: `${recordId}/1`,
+                  callNumber: "BENCH",
+                  location: "MAIN",
+                  status: "",
+                  loanRule: "BOOK",
+                },
+              ],
               changedAt: at,
             });
           }
         });
-        if (i % 20000 === 0) process.stderr.write(`  built ${i} of ${n} (${Math.round((i * 1000) / (performance.now() - t0))}/s)\n`);
+        if (i % 20000 === 0)
+          process.stderr.write(
+            `  built ${i} of ${n} (${Math.round((i * 1000) / (performance.now() - t0))}/s)\n`,
+          );
       }
       const clusters = db.sqlite.prepare("SELECT count(*) AS n FROM union_oai").get().n;
-      process.stderr.write(`  union catalog: ${clusters} clusters in ${Math.round((performance.now() - t0) / 1000)} s\n`);
+      process.stderr.write(
+        `  union catalog: ${clusters} clusters in ${Math.round((performance.now() - t0) / 1000)} s\n`,
+      );
       db.sqlite.pragma("wal_checkpoint(TRUNCATE)");
       db.close();
     }
@@ -210,14 +223,23 @@ if (mode === "provider") {
     let token;
     const points = [];
     for (;;) {
-      const page = await fetchOaiPage(url, token ? { verb: "ListRecords", resumptionToken: token } : { verb: "ListRecords", metadataPrefix: "marc21" });
+      const page = await fetchOaiPage(
+        url,
+        token
+          ? { verb: "ListRecords", resumptionToken: token }
+          : { verb: "ListRecords", metadataPrefix: "marc21" },
+      );
       if (page.error) throw new Error(`${page.error.code}: ${page.error.message}`);
       records += page.records.filter((r) => r.record).length;
       total ??= page.completeListSize;
       if (records >= ((points.length + 1) * n) / 10 || !page.resumptionToken) {
         const rss = rssOf(proc.pid);
         peak = Math.max(peak, rss);
-        points.push({ records, centerRssMb: mb(rss), perSecond: Math.round((records * 1000) / (performance.now() - t0)) });
+        points.push({
+          records,
+          centerRssMb: mb(rss),
+          perSecond: Math.round((records * 1000) / (performance.now() - t0)),
+        });
         process.stderr.write(`  ${records}/${total} records, center RSS ${mb(rss)} MB\n`);
       }
       if (!page.resumptionToken) break;
@@ -232,7 +254,11 @@ if (mode === "provider") {
       completeListSize: total,
       seconds: +seconds.toFixed(1),
       recordsPerSecond: Math.round(records / seconds),
-      centerRssMb: { beforeFirstRequest: mb(startRss), peak: mb(peak), atEachTenth: points.map((p) => p.centerRssMb) },
+      centerRssMb: {
+        beforeFirstRequest: mb(startRss),
+        peak: mb(peak),
+        atEachTenth: points.map((p) => p.centerRssMb),
+      },
       harvesterPeakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
       databaseMb: mb(statSync(file).size),
       load: { before: loadBefore, after: load() },

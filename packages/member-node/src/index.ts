@@ -1,4 +1,5 @@
 export { CatalogRecordError, recordIdOf } from "./catalog/fields.js";
+export { type HarvestSummary, harvestCatalog } from "./catalog/harvest.js";
 export {
   BUILTIN_MAPS,
   type HoldingsMap,
@@ -7,7 +8,6 @@ export {
   resolveHoldingsMap,
   specMap,
 } from "./catalog/holdings-map.js";
-export { type HarvestSummary, harvestCatalog } from "./catalog/harvest.js";
 export { type ImportOptions, type ImportSummary, importMarcFiles, type Rejection } from "./catalog/import.js";
 export { ItemsCsvError, readItemsCsv } from "./catalog/items-csv.js";
 export {
