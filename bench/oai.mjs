@@ -17,7 +17,8 @@
 //     center's OAI-PMH handler, provider and union repository exactly as union-center.ts wires
 //     them) and this process harvests everything with ListRecords (metadataPrefix marc21),
 //     counting records. The center's RSS is read from /proc every second: printed at each tenth
-//     of the list and its peak, to show it stays flat while the list is served.
+//     of the list and its peak, to show it stays flat while the list is served. With --gc the
+//     center collects garbage fully after every 20th response (RSS then shows what it keeps).
 //
 // Both print the 1-minute load average before and after (the machine may be shared). Databases
 // are under bench/out and deleted unless --keep.
@@ -110,7 +111,18 @@ if (mode === "provider") {
     adminEmails: ["bench@example.org"],
     regionOf: () => "north",
   });
-  listen(oaiHttpHandler(new OaiProvider({ repository, pageSize }), createLogger("bench-center")));
+  const handler = oaiHttpHandler(new OaiProvider({ repository, pageSize }), createLogger("bench-center"));
+  // --gc: a full collection after every 20th response, so that RSS shows what is kept, not what
+  // the collector has not got round to.
+  let served = 0;
+  listen(
+    process.argv.includes("--gc") && globalThis.gc
+      ? async (req, res) => {
+          await handler(req, res);
+          if (++served % 20 === 0) globalThis.gc();
+        }
+      : handler,
+  );
 } else if (mode === "harvest") {
   mkdirSync(OUT, { recursive: true });
   for (const n of arg("--records", "100000").split(",").map(Number)) {
@@ -210,7 +222,14 @@ if (mode === "provider") {
       db.sqlite.pragma("wal_checkpoint(TRUNCATE)");
       db.close();
     }
-    const { proc, url } = await child(["center", "--db", file, "--page-size", String(pageSize)]);
+    const { proc, url } = await child([
+      "center",
+      "--db",
+      file,
+      "--page-size",
+      String(pageSize),
+      ...(process.argv.includes("--gc") ? ["--gc"] : []),
+    ]);
     const startRss = rssOf(proc.pid);
     let peak = startRss;
     const sampler = setInterval(() => {
