@@ -3,6 +3,7 @@
 // at (the request's attention, which `ill show`, the queues and the dashboard's attention list
 // show), cleared again once a later try succeeds. A call that fails for a reason that may pass is
 // tried again, waiting twice as long each time (up to an hour), until `[ncip] attempts` is used up.
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger, NcipConfig } from "@lrs/shared";
 import type { IllStore } from "../ill/store.js";
 import { type NcipCallContext, NcipTemporaryProblem, performCall } from "./calls.js";
@@ -42,13 +43,7 @@ export class NcipRunner {
       } catch (err) {
         this.#o.log.error({ err }, "NCIP runner failed; trying again");
       }
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, POLL_MS);
-        signal.addEventListener("abort", () => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
+      await sleep(POLL_MS, undefined, { signal }).catch(() => undefined);
     }
   }
 
@@ -102,32 +97,35 @@ export class NcipRunner {
           err instanceof NcipTemporaryProblem
         )
       )
-        throw err;
+        // Anything else (a bug, the database busy) is logged in full and counted as a try, so
+        // that one call cannot keep the runner busy every second.
+        log.error({ err, requestId: task.requestId, service: task.service }, "NCIP call failed unexpectedly");
+      const message = err instanceof Error ? err.message : String(err);
       const attempts = task.attempts + 1;
       const now = this.#now();
       if (attempts >= cfg.attempts) {
-        const text = `${MARK} (NCIP): ${task.service} gave up after ${attempts} tries: ${err.message}`;
+        const text = `${MARK} (NCIP): ${task.service} gave up after ${attempts} tries: ${message}`;
         store.database.transaction(() => {
-          queue.failed(task.id, now, err.message);
+          queue.failed(task.id, now, message);
           store.note(task.requestId, "ncip", text, {
             attention: `${text} (do it in the ILS by hand, or run lrs-member ncip retry ${task.requestId})`,
           });
         });
         log.warn(
-          { requestId: task.requestId, service: task.service, attempts, err: err.message },
+          { requestId: task.requestId, service: task.service, attempts, err: message },
           "NCIP call given up",
         );
         return;
       }
       const wait = Math.min(MAX_WAIT_MS, cfg.retry_delay * 2 ** task.attempts);
       const dueAt = new Date(now.getTime() + wait);
-      const text = `${MARK} (NCIP): ${task.service} failed (try ${attempts} of ${cfg.attempts}): ${err.message}; trying again at ${dueAt.toISOString().slice(11, 19)} UTC`;
+      const text = `${MARK} (NCIP): ${task.service} failed (try ${attempts} of ${cfg.attempts}): ${message}; trying again at ${dueAt.toISOString().slice(11, 19)} UTC`;
       store.database.transaction(() => {
-        queue.retryAt(task.id, dueAt, err.message);
+        queue.retryAt(task.id, dueAt, message);
         store.note(task.requestId, "ncip", text, { attention: text });
       });
       log.warn(
-        { requestId: task.requestId, service: task.service, attempts, wait, err: err.message },
+        { requestId: task.requestId, service: task.service, attempts, wait, err: message },
         "NCIP call failed",
       );
     }
