@@ -21,6 +21,7 @@ import { addHarvestCommand } from "./cli/harvest.js";
 import { addIllCommands } from "./cli/ill/commands.js";
 import { createProgressReporter, formatSummary } from "./cli/import-report.js";
 import { addLedgerCommand } from "./cli/ledger.js";
+import { addNcipCommands } from "./cli/ncip.js";
 import { addAvailabilityCommand, addSearchCommand } from "./cli/search.js";
 import { MemberNode, memberNodeMigrations } from "./server.js";
 import { MemberCatalog } from "./store/catalog.js";
@@ -189,5 +190,6 @@ addOrderCommands(program);
 addRetainCommand(program);
 addAcquireCommand(program);
 addCopyrightCommand(program);
+addNcipCommands(program);
 
 await runProgram(program);

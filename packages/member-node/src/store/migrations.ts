@@ -245,6 +245,35 @@ export const memberMigrations: Migration[] = [
     `,
   },
   {
+    version: 150,
+    name: "NCIP to the library's ILS: the durable queue of calls, and the item each request uses there",
+    up: `
+      -- One row per NCIP call a loan's transition asks for, written in the transition's own
+      -- transaction (like the outbox): it survives a crash and is sent once the ILS answers. A
+      -- request's calls go in order (AcceptItem before its CheckInItem).
+      CREATE TABLE ncip_tasks (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        request_id TEXT NOT NULL,
+        service TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'done', 'failed')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        due_at TEXT NOT NULL,
+        last_error TEXT,
+        created_at TEXT NOT NULL,
+        finished_at TEXT
+      );
+      CREATE INDEX ncip_tasks_due ON ncip_tasks (state, due_at);
+      CREATE INDEX ncip_tasks_request ON ncip_tasks (request_id, id);
+      -- Lender: the copy LookupItem chose (checked out and in). Borrower: the temporary item
+      -- AcceptItem made, and the id the ILS gave it when it chose its own.
+      CREATE TABLE ncip_items (
+        request_id TEXT PRIMARY KEY,
+        barcode TEXT NOT NULL,
+        ils_item_id TEXT
+      );
+    `,
+  },
+  {
     version: 160,
     name: "acquisitions: orders, on-order holdings, shared retention commitments",
     up: `
