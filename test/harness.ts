@@ -32,7 +32,7 @@ export const SMALL_SPEC: FederationSpec = {
  */
 export async function startFederation(
   spec: FederationSpec = SMALL_SPEC,
-  opts: Pick<FederationOptions, "env"> = {},
+  opts: Pick<FederationOptions, "env" | "offlineRoot"> = {},
 ): Promise<{ fed: Federation; destroy: () => Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), "lrs-test-"));
   let fed: Federation | undefined;

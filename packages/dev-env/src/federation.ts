@@ -149,6 +149,13 @@ export interface FederationOptions {
   logLevel?: string;
   /** Called with progress lines ("enrolled north-univ"). */
   onProgress?: (line: string) => void;
+  /**
+   * A directory for an offline root: the national center then signs with an intermediate under it
+   * (`ca root init`, `ca intermediate request`, `ca root sign`, `ca intermediate install`) instead
+   * of being the one CA (`ca init`). Its key is encrypted under NATIONAL_CA_PASSPHRASE from `env`.
+   * Relative to `dir`.
+   */
+  offlineRoot?: string;
 }
 
 function toml(values: Record<string, string | string[] | number>): string {
@@ -313,9 +320,23 @@ export class Federation {
   }
 
   async #enrollAll(spec: FederationSpec, national: ManifestNode, say: (line: string) => void): Promise<void> {
-    await this.cli(national, ["ca", "init", "--config", national.config]);
+    if (this.#opts.offlineRoot) {
+      await this.cli(national, [
+        "ca",
+        "root",
+        "init",
+        "--out",
+        resolve(this.dir, this.#opts.offlineRoot),
+        "--federation-name",
+        "LRS Demo Federation",
+      ]);
+      await this.installIntermediate(national);
+      say(`created an offline root and ${national.id}'s intermediate`);
+    } else {
+      await this.cli(national, ["ca", "init", "--config", national.config]);
+      say(`created the federation CA at ${national.id}`);
+    }
     await this.#addWebUser(national);
-    say(`created the federation CA at ${national.id}`);
     await this.start(national.id);
     // Regions enroll in parallel; within a region, the center first, then its members.
     await Promise.all(
@@ -347,6 +368,47 @@ export class Federation {
         );
       }),
     );
+  }
+
+  /**
+   * The offline-root round trip for a new intermediate (the national center stopped): a request at
+   * the national center, signed by the root in `offlineRoot`, installed. Returns the install's JSON.
+   */
+  async installIntermediate(
+    national: ManifestNode = this.node(this.manifest.nodes.find((n) => n.tier === "national")!.id),
+  ): Promise<Record<string, unknown>> {
+    const root = this.#opts.offlineRoot && resolve(this.dir, this.#opts.offlineRoot);
+    if (!root) throw new Error("this federation has no offline root (FederationOptions.offlineRoot)");
+    const req = JSON.parse(
+      await this.cli(national, ["ca", "intermediate", "request", "--config", national.config, "--json"]),
+    ) as { csrPath: string };
+    const certPath = join(this.dir, `intermediate-${Date.now()}.pem`);
+    await this.cli(national, [
+      "ca",
+      "root",
+      "sign",
+      "--root",
+      root,
+      "--csr",
+      req.csrPath,
+      "--out",
+      certPath,
+      "--json",
+    ]);
+    return JSON.parse(
+      await this.cli(national, [
+        "ca",
+        "intermediate",
+        "install",
+        "--config",
+        national.config,
+        "--cert",
+        certPath,
+        "--root",
+        join(root, "root.pem"),
+        "--json",
+      ]),
+    ) as Record<string, unknown>;
   }
 
   writeManifest(): void {
