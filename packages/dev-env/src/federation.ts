@@ -1,7 +1,7 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import type { DescService } from "@bufbuild/protobuf";
@@ -156,6 +156,12 @@ export interface FederationOptions {
    * Relative to `dir`.
    */
   offlineRoot?: string;
+  /**
+   * Nodes that run a previous release (mixed-version tests): `root` is a checkout of that release,
+   * built (its packages/<tier>/bin/lrs-<tier>.js), and its configs get only the settings that
+   * release knows (no staff web app, no ISO 18626 gateway: both came later).
+   */
+  previousRelease?: { root: string; nodes: string[] };
 }
 
 function toml(values: Record<string, string | string[] | number>): string {
@@ -242,18 +248,24 @@ export class Federation {
       const metrics = `http://127.0.0.1:${metricsPort}/metrics`;
       let dashboard: string | undefined;
       let iso18626: string | undefined;
+      const previous = opts.previousRelease?.nodes.includes(id) ?? false;
       if (tier === "national") {
         const dashboardPort = await freePort();
         values.dashboard_listen = `127.0.0.1:${dashboardPort}`;
         dashboard = `http://127.0.0.1:${dashboardPort}/`;
         // The ISO 18626 XML gateway is on at the national center.
-        const gatewayPort = await freePort();
-        iso18626 = `https://127.0.0.1:${gatewayPort}/iso18626`;
-        extraConfig = `${extraConfig}\n[iso18626]\nlisten = "127.0.0.1:${gatewayPort}"\n`;
+        if (!previous) {
+          const gatewayPort = await freePort();
+          iso18626 = `https://127.0.0.1:${gatewayPort}/iso18626`;
+          extraConfig = `${extraConfig}\n[iso18626]\nlisten = "127.0.0.1:${gatewayPort}"\n`;
+        }
       }
-      const webPort = await freePort();
-      values.web_listen = `127.0.0.1:${webPort}`;
-      const web = `http://127.0.0.1:${webPort}/`;
+      let web: string | undefined;
+      if (!previous) {
+        const webPort = await freePort();
+        values.web_listen = `127.0.0.1:${webPort}`;
+        web = `http://127.0.0.1:${webPort}/`;
+      }
       writeFileSync(
         config,
         `# ${name} — written by the LRS dev-env\n${toml(values)}\n${extraConfig.trim() ? `\n${extraConfig.trim()}\n` : ""}`,
@@ -276,9 +288,7 @@ export class Federation {
         metrics,
         ...(dashboard ? { dashboard } : {}),
         ...(iso18626 ? { iso18626 } : {}),
-        web,
-        webUser: DEMO_WEB_USER,
-        webPassword: demoWebPassword(),
+        ...(web ? { web, webUser: DEMO_WEB_USER, webPassword: demoWebPassword() } : {}),
       };
       nodes.push(node);
       return node;
@@ -432,10 +442,17 @@ export class Federation {
     return n;
   }
 
+  /** The program a node runs: this checkout's, or the previous release's (`previousRelease`). */
+  program(node: ManifestNode): string {
+    const prev = this.#opts.previousRelease;
+    if (!prev?.nodes.includes(node.id)) return BIN[node.tier];
+    return join(prev.root, relative(REPO_ROOT, BIN[node.tier]));
+  }
+
   /** Runs a node's CLI and returns its trimmed stdout; rejects with its stderr on failure. */
   async cli(node: ManifestNode, args: string[]): Promise<string> {
     try {
-      const { stdout } = await run(process.execPath, [BIN[node.tier], ...args], {
+      const { stdout } = await run(process.execPath, [this.program(node), ...args], {
         env: { ...process.env, ...this.#opts.env },
         // LRS_CLI_TIMEOUT_MS: more time on a machine shared by many test runs.
         timeout: Number(process.env.LRS_CLI_TIMEOUT_MS ?? 60_000),
@@ -466,7 +483,7 @@ export class Federation {
       if (p && !(await portIsFree(p))) throw new Error(`${what} port ${p} for ${id} is in use`);
     }
     const out = createWriteStream(node.log, { flags: "a" });
-    const child = spawn(process.execPath, [BIN[node.tier], "serve", "--config", node.config], {
+    const child = spawn(process.execPath, [this.program(node), "serve", "--config", node.config], {
       env: {
         ...process.env,
         ...this.#opts.env,
@@ -605,7 +622,7 @@ export class Federation {
     try {
       const { stdout } = await run(
         process.execPath,
-        [BIN.member, "import", "--config", node.config, "--items", items, ...files],
+        [this.program(node), "import", "--config", node.config, "--items", items, ...files],
         {
           env: { ...process.env, ...this.#opts.env },
           timeout: 10 * 60_000,

@@ -1,0 +1,151 @@
+// A federation running two versions at once, as during an upgrade done in the documented order
+// (the national center first, then regional centers, then members): the national center and the
+// south regional center run this checkout; the north regional center, the borrower north-a and
+// the lender south-a run the previous release (v0.1.0, built from its commit: see
+// previous-release.ts); north-b, a member already upgraded, sits under the old north center.
+// Every pair of versions meets on the wire: new ↔ old center, old center ↔ new member, new center
+// ↔ old member. A national search crosses both regions and two loans run to completion.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Federation, type FederationSpec } from "@lrs/dev-env";
+import { searchPb } from "@lrs/shared";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eventually } from "./harness.js";
+import {
+  act,
+  borrow,
+  LENDER,
+  LOC,
+  lenderSide,
+  SOUTH_ONLY_ISBNS,
+  waitFor,
+  writeItems,
+} from "./ill-harness.js";
+import { PREVIOUS_RELEASE, type PreviousRelease, previousRelease } from "./previous-release.js";
+
+const SPEC: FederationSpec = {
+  national: { id: "nat", name: "Test National Center" },
+  regions: [
+    {
+      region: "north",
+      id: "north-rc",
+      name: "North Test Center (previous release)",
+      members: [
+        {
+          id: "north-a",
+          name: "North Library A (previous release)",
+          extraConfig: `[ill]\ntimer_interval = "200ms"\n`,
+        },
+        {
+          id: "north-b",
+          name: "North Library B (this version)",
+          extraConfig: `[ill]\ntimer_interval = "200ms"\n`,
+        },
+      ],
+    },
+    {
+      region: "south",
+      id: "south-rc",
+      name: "South Test Center (this version)",
+      members: [{ id: "south-a", name: "South Library A (previous release)", extraConfig: LENDER("10s") }],
+    },
+  ],
+};
+const PREVIOUS = ["north-rc", "north-a", "south-a"];
+
+let release: PreviousRelease = { unavailable: "not built yet" };
+let fed: Federation | undefined;
+const dir = mkdtempSync(join(tmpdir(), "lrs-mixed-"));
+
+beforeAll(async () => {
+  // Building the release (the first run only; cached in node_modules/.cache) takes minutes.
+  release = previousRelease();
+  if ("unavailable" in release) return;
+  fed = await Federation.create(SPEC, {
+    dir,
+    logLevel: process.env.LRS_TEST_LOG_LEVEL ?? "warn",
+    previousRelease: { root: release.root, nodes: PREVIOUS },
+  });
+  const items = join(dir, "south-a-items.csv");
+  await writeItems("south-a", [LOC], items);
+  const sa = fed.node("south-a");
+  await fed.cli(sa, ["import", "--config", sa.config, "--items", items, LOC]);
+  await fed.waitSynced(180_000);
+}, 1_200_000);
+afterAll(async () => {
+  await fed?.stopAll("SIGKILL");
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function running(): Federation {
+  if (!fed)
+    throw new Error(
+      `the previous release is not available: ${"unavailable" in release ? release.unavailable : ""}`,
+    );
+  return fed;
+}
+
+async function nationalSearchHolders(from: string): Promise<Set<string>> {
+  const msgs = await running().withClient(from, searchPb.SearchService, async (c) => {
+    const out: searchPb.SearchResponse[] = [];
+    for await (const m of c.search(
+      { query: "dc.title=history", scope: searchPb.Scope.NATIONAL, pageSize: 5 },
+      { timeoutMs: 20_000 },
+    ))
+      out.push(m);
+    return out;
+  });
+  expect(msgs.at(-1)?.final).toBe(true);
+  return new Set(msgs.flatMap((m) => m.hits.flatMap((c) => c.holdings.map((h) => h.institutionId))));
+}
+
+describe(`a federation of this version and the previous release (v${PREVIOUS_RELEASE.version})`, () => {
+  it("runs the previous release's programs where asked, and every node is connected to its parent", async (ctx) => {
+    if ("unavailable" in release) ctx.skip(release.unavailable);
+    const f = running();
+    const root = "root" in release ? release.root : "";
+    for (const n of f.manifest.nodes) {
+      expect(f.program(n).startsWith(root), n.id).toBe(PREVIOUS.includes(n.id));
+      if (n.tier !== "national") expect((await f.status(n.id)).parent?.state, n.id).toBe("connected");
+    }
+  });
+
+  it("answers a national search across versions (old member → old center → new national → new center → old member, and from a new member)", async (ctx) => {
+    if ("unavailable" in release) ctx.skip(release.unavailable);
+    for (const from of ["north-a", "north-b"]) {
+      const holders = await eventually(
+        () => nationalSearchHolders(from),
+        (h) => h.has("south-a"),
+        60_000,
+      );
+      expect(holders.has("south-a"), from).toBe(true);
+    }
+  });
+
+  it("lends across regions and versions from request to check-in", async (ctx) => {
+    if ("unavailable" in release) ctx.skip(release.unavailable);
+    const f = running();
+    for (const [borrower, isbn] of [
+      ["north-a", SOUTH_ONLY_ISBNS[0]!],
+      ["north-b", SOUTH_ONLY_ISBNS[1]!],
+    ] as const) {
+      const r = await borrow(f, borrower, isbn, "scenario:loaned", `patron-${borrower}`);
+      expect(
+        r.rota.map((e) => e.agencyId),
+        borrower,
+      ).toEqual(["south-a"]);
+      const shipped = await waitFor(f, borrower, r.id, "shipped", 60_000);
+      expect(shipped.partner).toBe("south-a");
+      await act(f, borrower, r.id, "receive");
+      await act(f, borrower, r.id, "return");
+      const done = await waitFor(f, borrower, r.id, "completed", 60_000);
+      const outgoing = done.messages.filter((m) => m.direction === "out" && !m.kind.includes("Confirmation"));
+      for (const m of outgoing) expect(m.confirmation, `${borrower} ${m.kind}`).toBe("OK");
+      const [lent, ...more] = await lenderSide(f, "south-a", r.id, 30_000);
+      expect(more).toEqual([]);
+      expect(lent?.status, borrower).toBe("completed");
+      expect(lent?.partner).toBe(borrower);
+    }
+  }, 300_000);
+});
