@@ -6,9 +6,9 @@
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { type Federation, REPO_ROOT } from "@lrs/dev-env";
-import { caPin, searchPb, splitPem, verifyChain } from "@lrs/shared";
+import { caPin, splitPem, verifyChain } from "@lrs/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventually, pem, startFederation } from "./harness.js";
+import { eventually, nationalSearch, pem, startFederation } from "./harness.js";
 
 let fed: Federation;
 let destroy: () => Promise<void>;
@@ -38,21 +38,12 @@ afterAll(async () => {
 });
 
 async function searchFinds(from: string, holder: string): Promise<boolean> {
-  const msgs = await eventually(
-    () =>
-      fed.withClient(from, searchPb.SearchService, async (c) => {
-        const out: searchPb.SearchResponse[] = [];
-        for await (const m of c.search(
-          { query: "dc.title=history", scope: searchPb.Scope.NATIONAL, pageSize: 5 },
-          { timeoutMs: 20_000 },
-        ))
-          out.push(m);
-        return out;
-      }),
-    (msgs) => msgs.some((m) => m.hits.some((h) => h.holdings.some((x) => x.institutionId === holder))),
+  const res = await eventually(
+    () => nationalSearch(fed, from),
+    (r) => r.holders.has(holder),
     60_000,
   );
-  return msgs.at(-1)?.final === true;
+  return res.messages.at(-1)?.final === true;
 }
 
 /** The intermediate a node presents (the second certificate of its cert.pem). */

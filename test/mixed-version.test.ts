@@ -10,9 +10,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Federation, type FederationSpec } from "@lrs/dev-env";
-import { searchPb } from "@lrs/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventually } from "./harness.js";
+import { eventually, nationalSearch, SMALL_SPEC } from "./harness.js";
 import {
   act,
   borrow,
@@ -25,25 +24,16 @@ import {
 } from "./ill-harness.js";
 import { PREVIOUS_RELEASE, type PreviousRelease, previousRelease } from "./previous-release.js";
 
+/** SMALL_SPEC with short ILL timers: north-a and north-b borrow, south-a lends (the scenario responder). */
 const SPEC: FederationSpec = {
-  national: { id: "nat", name: "Test National Center" },
-  regions: [
-    {
-      region: "north",
-      id: "north-rc",
-      name: "North Test Center",
-      members: [
-        { id: "north-a", name: "North Library A", extraConfig: `[ill]\ntimer_interval = "200ms"\n` },
-        { id: "north-b", name: "North Library B", extraConfig: `[ill]\ntimer_interval = "200ms"\n` },
-      ],
-    },
-    {
-      region: "south",
-      id: "south-rc",
-      name: "South Test Center",
-      members: [{ id: "south-a", name: "South Library A", extraConfig: LENDER("10s") }],
-    },
-  ],
+  ...SMALL_SPEC,
+  regions: SMALL_SPEC.regions.map((r) => ({
+    ...r,
+    members: r.members.map((m) => ({
+      ...m,
+      extraConfig: m.id === "south-a" ? LENDER("10s") : `[ill]\ntimer_interval = "200ms"\n`,
+    })),
+  })),
 };
 
 const LAYOUTS = [
@@ -94,20 +84,6 @@ describe.each(LAYOUTS)(`this version and v${PREVIOUS_RELEASE.version}: $name`, (
     return fed;
   }
 
-  async function nationalSearchHolders(from: string): Promise<Set<string>> {
-    const msgs = await running().withClient(from, searchPb.SearchService, async (c) => {
-      const out: searchPb.SearchResponse[] = [];
-      for await (const m of c.search(
-        { query: "dc.title=history", scope: searchPb.Scope.NATIONAL, pageSize: 5 },
-        { timeoutMs: 20_000 },
-      ))
-        out.push(m);
-      return out;
-    });
-    expect(msgs.at(-1)?.final).toBe(true);
-    return new Set(msgs.flatMap((m) => m.hits.flatMap((c) => c.holdings.map((h) => h.institutionId))));
-  }
-
   it("runs the previous release's programs where asked, and every node is connected to its parent", async (ctx) => {
     if ("unavailable" in release) ctx.skip(release.unavailable);
     const f = running();
@@ -121,12 +97,12 @@ describe.each(LAYOUTS)(`this version and v${PREVIOUS_RELEASE.version}: $name`, (
   it("answers a national search across versions from both north members", async (ctx) => {
     if ("unavailable" in release) ctx.skip(release.unavailable);
     for (const from of ["north-a", "north-b"]) {
-      const holders = await eventually(
-        () => nationalSearchHolders(from),
-        (h) => h.has("south-a"),
+      const res = await eventually(
+        () => nationalSearch(running(), from),
+        (r) => r.holders.has("south-a"),
         60_000,
       );
-      expect(holders.has("south-a"), from).toBe(true);
+      expect(res.messages.at(-1)?.final, from).toBe(true);
     }
   });
 
