@@ -32,7 +32,7 @@ beforeAll(async () => {
   }));
   await fed.importCatalog("south-a", [LOC]);
   await fed.waitSynced();
-}, 300_000);
+}, 480_000);
 afterAll(async () => {
   await destroy?.();
 });

@@ -90,7 +90,7 @@ export async function signWithRoot(
   const c = new X509Certificate(certPem);
   return {
     certPath: outPath,
-    subject: c.subject,
+    subject: c.subject.replace(/\n/g, ", "),
     fingerprint256: c.fingerprint256,
     notAfter: new Date(c.validTo).toISOString(),
   };
