@@ -14,6 +14,7 @@ import { addUserCommands } from "@lrs/web";
 import { copyRecord } from "./catalog/copy-cataloging.js";
 import { BUILTIN_MAPS, resolveHoldingsMap } from "./catalog/holdings-map.js";
 import { EXIT_FAILED, EXIT_OK, EXIT_REJECTIONS, exitCodeOf, importMarcFiles } from "./catalog/import.js";
+import { addAcquireCommand, addOrderCommands, addRetainCommand } from "./cli/acquisitions.js";
 import { addCopyrightCommand } from "./cli/copyright.js";
 import { addCopyCommands } from "./cli/delivery.js";
 import { addHarvestCommand } from "./cli/harvest.js";
@@ -184,6 +185,9 @@ addIllCommands(program);
 // Document delivery belongs with ILL: `lrs-member ill upload-copy`, `ill download-copy`.
 addCopyCommands(program.commands.find((c) => c.name() === "ill")!);
 addLedgerCommand(program);
+addOrderCommands(program);
+addRetainCommand(program);
+addAcquireCommand(program);
 addCopyrightCommand(program);
 
 await runProgram(program);

@@ -1,5 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import {
+  acquisitionsPb,
   adminPb,
   BaseNode,
   CatalogStatsSchema,
@@ -27,6 +28,7 @@ import { CopyrightCounter } from "./fees/copyright.js";
 import { MemberLedger } from "./fees/ledger.js";
 import { IllEngine, regionalIllOf } from "./ill/engine.js";
 import { memberPolicy } from "./policy.js";
+import { acquisitionsService } from "./services/acquisitions.js";
 import { adminService } from "./services/admin.js";
 import { copyStaffService, copyTransferService } from "./services/copy-staff.js";
 import { copyrightService } from "./services/copyright.js";
@@ -83,6 +85,7 @@ export class MemberNode extends BaseNode {
         copyrightPb.CopyrightService.typeName,
         copyPb.CopyStaffService.typeName,
         copyPb.CopyTransferService.typeName,
+        acquisitionsPb.AcquisitionsService.typeName,
       ],
       background: [
         (signal) => ctx.ill.run(signal),
@@ -144,6 +147,16 @@ export class MemberNode extends BaseNode {
           copyStaffService(copies, (id) => ctx.ill.store.get(id)?.state ?? ""),
         );
         router.service(copyPb.CopyTransferService, copyTransferService(copies));
+        router.service(
+          acquisitionsPb.AcquisitionsService,
+          acquisitionsService({
+            db: ctx.db,
+            institutionId: ctx.cfg.id,
+            catalog: ctx.catalog,
+            search: clientFor(searchPb.SearchService, ctx.regional.transport),
+            acquisitions: clientFor(acquisitionsPb.AcquisitionsService, ctx.regional.transport),
+          }),
+        );
       },
     });
     this.member = ctx;

@@ -12,7 +12,12 @@ import {
   Tier,
   withSelf,
 } from "@lrs/shared";
-import { addIllCenterCommands, addUnionCatalogCommands, unionIndexRebuild } from "@lrs/shared/center";
+import {
+  addIllCenterCommands,
+  addReportCommands,
+  addUnionCatalogCommands,
+  unionIndexRebuild,
+} from "@lrs/shared/center";
 import { addUserCommands } from "@lrs/web";
 import { addCaCommands } from "./ca-cli.js";
 import { addLedgerCommands } from "./ledger-cli.js";
@@ -52,6 +57,7 @@ program
   });
 
 addUnionCatalogCommands(program, Tier.NATIONAL);
+addReportCommands(program, Tier.NATIONAL, nationalNodeMigrations);
 
 addIllCenterCommands(program, Tier.NATIONAL);
 

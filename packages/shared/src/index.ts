@@ -1,5 +1,6 @@
 export * from "./catalog-index/index.js";
 export * from "./catalog-sync/change-feed.js";
+export * from "./catalog-sync/holding-summary.js";
 export * from "./catalog-sync/pusher.js";
 export * from "./config.js";
 export * from "./cql/index.js";
@@ -11,6 +12,7 @@ export * from "./directory/source.js";
 export * from "./directory/tokens.js";
 export * from "./fees/index.js";
 export * as healthPb from "./gen/grpc/health/v1/health_pb.js";
+export * as acquisitionsPb from "./gen/lrs/v1/acquisitions_pb.js";
 export * as adminPb from "./gen/lrs/v1/admin_pb.js";
 export { CatalogStatsSchema } from "./gen/lrs/v1/admin_pb.js";
 export * as catalogPb from "./gen/lrs/v1/catalog_pb.js";

@@ -504,6 +504,7 @@ export class IllEngine {
             ...(current.maximumCost ? { maximumCosts: costsOf(parseMoney(current.maximumCost)) } : {}),
             serviceLevel: current.serviceLevel,
             pages: countPages(bib.pagesRequested) ?? 0,
+            requestId: id,
           },
           { timeoutMs: this.#o.rotaTimeoutMs ?? 20_000 },
         );

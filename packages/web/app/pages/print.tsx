@@ -31,7 +31,7 @@ function Barcode(p: { value: string }) {
   const ref = useRef<SVGSVGElement>(null);
   useEffect(() => {
     if (ref.current)
-      JsBarcode(ref.current, p.value, { format: "CODE128", height: 40, width: 1.6, fontSize: 12, margin: 0 });
+      JsBarcode(ref.current, p.value, { format: "CODE128", height: 48, width: 2, fontSize: 14, margin: 0 });
   }, [p.value]);
   return (
     <svg ref={ref} role="img" aria-label={t("print.barcodeOf", { value: p.value })} data-barcode={p.value} />
