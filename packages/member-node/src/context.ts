@@ -3,6 +3,7 @@ import type { CopyrightCounter } from "./fees/copyright.js";
 import type { MemberLedger } from "./fees/ledger.js";
 import type { IllEngine } from "./ill/engine.js";
 import type { MemberCatalog } from "./store/catalog.js";
+import type { VisitDesk } from "./visit/desk.js";
 
 /** The member node's dependency bag. */
 export interface MemberContext extends NodeContext {
@@ -18,4 +19,6 @@ export interface MemberContext extends NodeContext {
   copyright: CopyrightCounter;
   /** The charges this member posted as a borrower (and their reversals). */
   ledger: MemberLedger;
+  /** Reciprocal borrowing: credentials of own readers, loans to visiting readers. */
+  visits: VisitDesk;
 }

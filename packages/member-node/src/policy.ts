@@ -36,5 +36,15 @@ export const memberPolicy: Policy = {
     "lrs.v1.CopyStaffService/DownloadCopy": self,
     "lrs.v1.CopyTransferService/PushCopy": parent,
     "lrs.v1.CopyrightService/ListCopyrightCounts": self,
+    // Reciprocal borrowing: the regional center asks the home library about its readers'
+    // credentials; staff use the desk through the node's own certificate.
+    "lrs.v1.VisitService/CheckVisitor": parent,
+    "lrs.v1.VisitStaffService/IssueCredential": self,
+    "lrs.v1.VisitStaffService/BlockCredential": self,
+    "lrs.v1.VisitStaffService/CheckCredential": self,
+    "lrs.v1.VisitStaffService/LendToVisitor": self,
+    "lrs.v1.VisitStaffService/ReturnFromVisitor": self,
+    "lrs.v1.VisitStaffService/ReceiveShipment": self,
+    "lrs.v1.VisitStaffService/ListVisits": self,
   },
 };

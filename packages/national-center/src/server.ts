@@ -13,6 +13,7 @@ import {
   rebuildSearchIndex,
   selfInstitution,
   Tier,
+  visitPb,
 } from "@lrs/shared";
 import {
   gatewayMigrations,
@@ -24,6 +25,7 @@ import {
   unionCatalogMigrations,
   unionCenterParts,
   unionIndexRebuild,
+  visitCenterService,
 } from "@lrs/shared/center";
 import { webListener, webMigrations } from "@lrs/web";
 import { loadCa } from "./ca.js";
@@ -116,6 +118,7 @@ export class NationalNode extends BaseNode {
         gatewayPb.PartnerAdminService.typeName,
         ...serviceNames,
         ...illParts.serviceNames,
+        visitPb.VisitService.typeName,
       ],
       routes: (router, streams) => {
         router.service(directoryPb.DirectoryService, directoryService(ctx, streams));
@@ -131,6 +134,11 @@ export class NationalNode extends BaseNode {
         router.service(gatewayPb.PartnerAdminService, partnerAdminService(ctx));
         routes(router);
         illParts.routes(router);
+        // Reciprocal borrowing: credential checks between regions.
+        router.service(
+          visitPb.VisitService,
+          visitCenterService({ self: ctx.tls.identity, directory: ctx.directory, peers: ctx.peers }),
+        );
       },
     });
     this.national = ctx;

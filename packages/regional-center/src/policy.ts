@@ -36,6 +36,9 @@ export const regionalPolicy: Policy = {
     "lrs.v1.TrafficService/ReportTraffic": children,
     "lrs.v1.TrafficService/GetTraffic": self,
     "lrs.v1.TrafficService/WatchTraffic": self,
+    // Reciprocal borrowing: a member checks a visiting reader's credential with the reader's home
+    // library (here, or through the national center, which hands checks for members here down).
+    "lrs.v1.VisitService/CheckVisitor": anyOf(children, parent),
     "lrs.v1.AdminService/GetStatus": self,
     "lrs.v1.AdminService/ListOutbox": self,
     "lrs.v1.AdminService/RetryOutbox": self,

@@ -19,4 +19,4 @@ export {
   verifyCredential,
   visitKeyId,
 } from "./credential.js";
-export { visitRefusal } from "./policy.js";
+export { visitingPolicyOf, visitRefusal } from "./policy.js";
