@@ -21,6 +21,7 @@ import { addIllCommands } from "./cli/ill/commands.js";
 import { createProgressReporter, formatSummary } from "./cli/import-report.js";
 import { addLedgerCommand } from "./cli/ledger.js";
 import { addAvailabilityCommand, addSearchCommand } from "./cli/search.js";
+import { addVisitCommands } from "./cli/visit.js";
 import { MemberNode, memberNodeMigrations } from "./server.js";
 import { MemberCatalog } from "./store/catalog.js";
 import { memberIndexRebuild } from "./store/reindex.js";
@@ -185,5 +186,6 @@ addIllCommands(program);
 addCopyCommands(program.commands.find((c) => c.name() === "ill")!);
 addLedgerCommand(program);
 addCopyrightCommand(program);
+addVisitCommands(program);
 
 await runProgram(program);
