@@ -421,7 +421,7 @@ export class VisitDesk {
       const row = store.db.transaction(() => {
         const r: LoanRow = { ...own, returned_at: now.toISOString(), returned_at_agency_id: this.#o.self.id };
         store.upsertLoan(r);
-        this.#setItem(r.record_id, r.item_barcode, { status: "" });
+        this.#setItem(r.record_id, r.item_barcode, { status: "available" });
         sendNotice(
           this.#o.outbox,
           this.#o.self.id,
@@ -489,7 +489,7 @@ export class VisitDesk {
     const row = store.db.transaction(() => {
       const next: LoanRow = { ...r, received_at: now.toISOString() };
       store.upsertLoan(next);
-      this.#setItem(next.record_id, next.item_barcode, { status: "" });
+      this.#setItem(next.record_id, next.item_barcode, { status: "available" });
       const notice = noticeOf(VisitNoticeKind.SHIPMENT_RECEIVED, next, now);
       sendNotice(this.#o.outbox, this.#o.self.id, next.returned_at_agency_id, notice);
       sendNotice(this.#o.outbox, this.#o.self.id, next.home_agency_id, notice);
