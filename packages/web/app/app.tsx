@@ -15,6 +15,7 @@ import { SearchPage } from "./pages/search.js";
 import { SetPasswordPage } from "./pages/set-password.js";
 import { StatusPage } from "./pages/status.js";
 import { UsersPage } from "./pages/users.js";
+import { VisitsPage } from "./pages/visits.js";
 import { can, SessionContext } from "./session.js";
 
 function LanguagePicker(p: { onChange: () => void }) {
@@ -73,6 +74,7 @@ function Frame(p: { relabel: () => void }) {
             {member && can(s, "staff") && <NavLink href="/new" label={t("nav.newRequest")} />}
             <NavLink href="/search" label={t("nav.search")} />
             {member && <NavLink href="/copyright" label={t("nav.copyright")} />}
+            {member && <NavLink href="/visits" label={t("nav.visits")} />}
             <NavLink href="/status" label={t("nav.status")} />
             {!member && <NavLink href="/cluster" label={t("nav2.cluster")} />}
             {!member && <NavLink href="/trace" label={t("nav2.trace")} />}
@@ -105,6 +107,7 @@ function Frame(p: { relabel: () => void }) {
           <Route path="/new" component={NewRequestPage} />
           <Route path="/search" component={SearchPage} />
           <Route path="/copyright" component={CopyrightPage} />
+          <Route path="/visits" component={VisitsPage} />
           <Route path="/status" component={StatusPage} />
           <Route path="/users" component={UsersPage} />
           <Route path="/directory" component={DirectoryPage} />
