@@ -59,6 +59,8 @@ export interface ManifestNode {
 export interface Manifest {
   createdAt: string;
   nodes: ManifestNode[];
+  /** The demo's visiting-reader credential (a reader of `home`), made on the demo's first run. */
+  visitingReader?: { home: string; readerId: string; shortCode: string; token: string; qrSvg: string };
 }
 
 export interface FederationSpec {
@@ -83,6 +85,13 @@ export interface FederationSpec {
  */
 const DEMO_LENDER = `[ill]\nauto_respond = "availability"\n`;
 
+/**
+ * Demo members serve visiting readers of the whole federation in person (reciprocal borrowing);
+ * the southern university charges the reader's home library 1.00 EUR a loan.
+ */
+const demoVisiting = (fee?: string) =>
+  `\n[lending_policy.visiting]\nserves_visitors = true\nfederation = true\nmax_loans = 5\nloan_period_days = 21\n${fee ? `fee_per_loan = "${fee}"\n` : ""}`;
+
 /** The demo's shape: one national center, two regional centers, three members each. */
 export const DEMO_SPEC: FederationSpec = {
   national: { id: "national", name: "National Center for Library Resource Sharing" },
@@ -96,19 +105,19 @@ export const DEMO_SPEC: FederationSpec = {
           id: "north-univ",
           name: "Northern University Library",
           subjects: ["science", "engineering"],
-          extraConfig: DEMO_LENDER,
+          extraConfig: DEMO_LENDER + demoVisiting(),
         },
         {
           id: "north-city",
           name: "Northern City Public Library",
           subjects: ["general"],
-          extraConfig: DEMO_LENDER,
+          extraConfig: DEMO_LENDER + demoVisiting(),
         },
         {
           id: "north-med",
           name: "Northern Medical College Library",
           subjects: ["medicine"],
-          extraConfig: DEMO_LENDER,
+          extraConfig: DEMO_LENDER + demoVisiting(),
         },
       ],
     },
@@ -121,19 +130,19 @@ export const DEMO_SPEC: FederationSpec = {
           id: "south-univ",
           name: "Southern University Library",
           subjects: ["humanities", "law"],
-          extraConfig: DEMO_LENDER,
+          extraConfig: DEMO_LENDER + demoVisiting("1.00 EUR"),
         },
         {
           id: "south-tech",
           name: "Southern Institute of Technology Library",
           subjects: ["engineering"],
-          extraConfig: DEMO_LENDER,
+          extraConfig: DEMO_LENDER + demoVisiting(),
         },
         {
           id: "south-arts",
           name: "Southern Academy of Arts Library",
           subjects: ["music", "arts"],
-          extraConfig: DEMO_LENDER,
+          extraConfig: DEMO_LENDER + demoVisiting(),
         },
       ],
     },
