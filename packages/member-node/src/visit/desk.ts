@@ -483,7 +483,7 @@ export class VisitDesk {
     const { store } = this.#o;
     const now = this.#now();
     const r = store.shipment(shipmentId.trim());
-    if (!r || r.role !== "lent")
+    if (r?.role !== "lent")
       throw new VisitNotFoundError(`no shipment ${shipmentId} of this library's items is expected`);
     if (r.received_at) return loanMessage(r, now);
     const row = store.db.transaction(() => {
@@ -681,6 +681,7 @@ export class VisitDesk {
       );
       return;
     }
+    // biome-ignore lint/complexity/useMathMinMax: bigint amounts; Math.min takes numbers only
     const minor = n.feeMinor < published.feePerLoanMinor ? n.feeMinor : published.feePerLoanMinor;
     this.#o.ledger.chargeVisitLoan({
       loanId: n.loanId,

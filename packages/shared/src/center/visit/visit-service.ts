@@ -52,7 +52,7 @@ function nextHop(o: VisitCenterOptions, homeId: string): { client: Client<typeof
 }
 
 /** Who may ask: a member for itself (at its regional center), the tier above or below on its behalf. */
-function authorize(o: VisitCenterOptions, req: CheckVisitorRequest, caller: NodeIdentity): void {
+function authorize(req: CheckVisitorRequest, caller: NodeIdentity): void {
   if (caller.tier === Tier.MEMBER && req.visitedAgencyId !== caller.id)
     throw new VisitForbiddenError(
       `${caller.id} may check credentials only for itself, not for ${req.visitedAgencyId}`,
@@ -65,7 +65,7 @@ function authorize(o: VisitCenterOptions, req: CheckVisitorRequest, caller: Node
 export function visitCenterService(o: VisitCenterOptions): Partial<ServiceImpl<typeof VisitService>> {
   return {
     checkVisitor: mapErrors(async (req, ctx) => {
-      authorize(o, req, callerOf(ctx));
+      authorize(req, callerOf(ctx));
       const hop = nextHop(o, req.homeAgencyId);
       return hop.client.checkVisitor(req, {
         timeoutMs: Math.min(CHECK_VISITOR_TIMEOUT_MS, ctx.timeoutMs() ?? CHECK_VISITOR_TIMEOUT_MS),
