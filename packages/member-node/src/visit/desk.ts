@@ -23,6 +23,7 @@ import {
   visit,
   visitPb,
 } from "@lrs/shared";
+import { GONE, NON_CIRCULATING_RULES, ON_LOAN } from "../catalog/availability.js";
 import type { MemberLedger } from "../fees/ledger.js";
 import type { MemberCatalog } from "../store/catalog.js";
 import { VisitInputError, VisitNotFoundError, VisitRefusedError } from "./errors.js";
@@ -31,21 +32,8 @@ import { type LoanRow, loanMessage, type VisitStore } from "./store.js";
 
 const { VisitStanding, VisitNoticeKind } = visitPb;
 const DAY_MS = 86_400_000;
-/** Item statuses a visitor cannot borrow. */
-const NOT_ON_SHELF = new Set([
-  "on_loan",
-  "checked_out",
-  "loaned",
-  "overdue",
-  "missing",
-  "lost",
-  "withdrawn",
-  "damaged",
-  "on_order",
-  "in_repair",
-  "in_transit",
-]);
-const NON_CIRCULATING_RULES = new Set(["non_circulating", "reference", "noncirc", "library_use_only"]);
+/** Item statuses a visitor cannot borrow: out, gone, or on its way back from a return elsewhere. */
+const NOT_ON_SHELF = new Set([...ON_LOAN, ...GONE, "in_transit"]);
 const MAX_REF_LENGTH = 64;
 /** How long a credential check waits for the home library through the tiers. */
 export const ONLINE_CHECK_TIMEOUT_MS = 15_000;

@@ -6,27 +6,14 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { ill, illServicePb, type Outbox, visitPb } from "@lrs/shared";
 import { ILL_DESTINATION } from "../ill/messages.js";
-import type { LoanRow } from "./store.js";
-
-const ts = (s: string | null) => (s ? timestampFromDate(new Date(s)) : undefined);
+import { type LoanRow, loanFields } from "./store.js";
 
 /** The notice of a loan row's news. */
 export function noticeOf(kind: visitPb.VisitNoticeKind, r: LoanRow, at: Date): visitPb.VisitNotice {
   return create(visitPb.VisitNoticeSchema, {
+    ...loanFields(r),
     kind,
-    loanId: r.loan_id,
-    homeAgencyId: r.home_agency_id,
-    ownerAgencyId: r.owner_agency_id,
-    credentialId: r.credential_id,
-    readerId: r.reader_id,
-    itemBarcode: r.item_barcode,
-    title: r.title,
-    lentAt: ts(r.lent_at),
-    dueAt: ts(r.due_at),
     at: timestampFromDate(at),
-    returnedAtAgencyId: r.returned_at_agency_id,
-    shipmentId: r.shipment_id,
-    tracking: r.tracking,
     feeCurrency: r.fee_currency,
     feeMinor: BigInt(r.fee_minor),
   });

@@ -74,8 +74,9 @@ export function loanState(r: LoanRow, now: Date): string {
 
 const ts = (s: string | null) => (s ? timestampFromDate(new Date(s)) : undefined);
 
-export function loanMessage(r: LoanRow, now: Date): visitPb.VisitLoan {
-  return create(visitPb.VisitLoanSchema, {
+/** The fields a VisitLoan and a VisitNotice share, from a loan row. */
+export function loanFields(r: LoanRow) {
+  return {
     loanId: r.loan_id,
     homeAgencyId: r.home_agency_id,
     ownerAgencyId: r.owner_agency_id,
@@ -85,11 +86,17 @@ export function loanMessage(r: LoanRow, now: Date): visitPb.VisitLoan {
     title: r.title,
     lentAt: ts(r.lent_at),
     dueAt: ts(r.due_at),
-    returnedAt: ts(r.returned_at),
     returnedAtAgencyId: r.returned_at_agency_id,
-    state: loanState(r, now),
     shipmentId: r.shipment_id,
     tracking: r.tracking,
+  };
+}
+
+export function loanMessage(r: LoanRow, now: Date): visitPb.VisitLoan {
+  return create(visitPb.VisitLoanSchema, {
+    ...loanFields(r),
+    returnedAt: ts(r.returned_at),
+    state: loanState(r, now),
   });
 }
 
