@@ -51,15 +51,21 @@ function nextHop(o: VisitCenterOptions, homeId: string): { client: Client<typeof
   return { client: o.peers.client(VisitService, rc.id), id: rc.id };
 }
 
-/** Who may ask: a member for itself (at its regional center), the tier above or below on its behalf. */
+/**
+ * What the request must hold (checked first: InvalidArgument names the field), then who may ask:
+ * a member for itself (at its regional center; an empty visited_agency_id means the caller), the
+ * tier above or below on a member's behalf.
+ */
 function authorize(req: CheckVisitorRequest, caller: NodeIdentity): void {
+  if (req.credentialId === "") throw new ValidationError("credential_id is required");
+  if (req.homeAgencyId === "") throw new ValidationError("home_agency_id is required");
+  if (caller.tier === Tier.MEMBER && req.visitedAgencyId === "") req.visitedAgencyId = caller.id;
+  if (req.homeAgencyId === req.visitedAgencyId)
+    throw new ValidationError("home_agency_id: a reader visiting its own library needs no credential check");
   if (caller.tier === Tier.MEMBER && req.visitedAgencyId !== caller.id)
     throw new VisitForbiddenError(
       `${caller.id} may check credentials only for itself, not for ${req.visitedAgencyId}`,
     );
-  if (req.homeAgencyId === req.visitedAgencyId)
-    throw new ValidationError("home_agency_id: a reader visiting its own library needs no credential check");
-  if (req.credentialId === "") throw new ValidationError("credential_id is required");
 }
 
 export function visitCenterService(o: VisitCenterOptions): Partial<ServiceImpl<typeof VisitService>> {
