@@ -44,7 +44,14 @@ let destroy: () => Promise<void>;
 let lendable: string[] = [];
 
 beforeAll(async () => {
-  ({ fed, destroy } = await startFederation(SPEC));
+  // Every node writes and reports its traffic figures each second (the default is a minute).
+  ({ fed, destroy } = await startFederation(SPEC, {
+    env: {
+      MEMBER_TRAFFIC_FLUSH_INTERVAL: "1s",
+      REGIONAL_TRAFFIC_FLUSH_INTERVAL: "1s",
+      NATIONAL_TRAFFIC_FLUSH_INTERVAL: "1s",
+    },
+  }));
   await fed.importCatalog("south-a", [LOC]);
   // Items on the shelf that circulate, from the items file the import read.
   lendable = readFileSync(join(fed.dir, "items", "south-a.csv"), "utf8")
@@ -242,5 +249,28 @@ describe("visiting readers", () => {
       90_000,
     );
     expect(statement).toMatch(/3\.00|"-3\.00"|300/);
+  });
+
+  it("reports them upward: the national dashboard shows visits and in-person loans per institution and region", async () => {
+    const url = fed.node("nat").dashboard!;
+    const summary = await eventually(
+      async () =>
+        (await (await fetch(`${url}api/summary?window=1h`)).json()) as {
+          visits: {
+            loans: number;
+            institutions: Array<{ id: string; lent: number; borrowed: number; visits: number }>;
+            regions: Array<{ id: string; lent: number; borrowed: number }>;
+          };
+        },
+      (x) => x.visits?.loans >= 2,
+      90_000,
+    );
+    const inst = new Map(summary.visits.institutions.map((i) => [i.id, i]));
+    expect(inst.get("south-a")).toMatchObject({ lent: 2 });
+    expect(inst.get("south-a")!.visits).toBeGreaterThanOrEqual(4);
+    expect(inst.get("north-a")).toMatchObject({ borrowed: 2 });
+    const regions = new Map(summary.visits.regions.map((r) => [r.id, r]));
+    expect(regions.get("south")).toMatchObject({ lent: 2 });
+    expect(regions.get("north")).toMatchObject({ borrowed: 2 });
   });
 });
