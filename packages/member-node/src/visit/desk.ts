@@ -571,6 +571,16 @@ export class VisitDesk {
       if (store.seen(messageId, kind, n.loanId, origin, now))
         return { duplicate: true, disposition: "duplicate" };
       const at = n.at ? timestampDate(n.at).toISOString() : now.toISOString();
+      // Only the library that lent an item speaks for its loan (the relay vouches for the origin;
+      // the loan id names the lender): a return elsewhere is the one notice from another library.
+      const owner = n.loanId.slice(0, n.loanId.indexOf(":"));
+      if (n.kind !== VisitNoticeKind.RETURNED_ELSEWHERE && owner !== origin) {
+        this.#o.log.warn(
+          { loanId: n.loanId, from: origin, kind },
+          "visit notice about another library's loan ignored",
+        );
+        return { duplicate: false, disposition: `refused: ${origin} did not make loan ${n.loanId}` };
+      }
       const iso = (t?: { seconds: bigint }) => (t ? timestampDate(t as never).toISOString() : null);
       switch (n.kind) {
         case VisitNoticeKind.LOAN: {
