@@ -43,6 +43,7 @@ let fed: Federation;
 let destroy: () => Promise<void>;
 let lendable: string[] = [];
 
+// Starting five nodes and importing a catalog: more than the usual 240 s on a busy machine.
 beforeAll(async () => {
   // Every node writes and reports its traffic figures each second (the default is a minute).
   ({ fed, destroy } = await startFederation(SPEC, {
@@ -60,7 +61,7 @@ beforeAll(async () => {
     .map((l) => l.split(","))
     .filter((c) => c[4] === "available" && c[5] === "standard")
     .map((c) => c[1]!);
-}, 240_000);
+}, 420_000);
 afterAll(async () => {
   await destroy?.();
 });
