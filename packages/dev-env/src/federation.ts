@@ -85,6 +85,10 @@ export interface FederationSpec {
  */
 const DEMO_LENDER = `[ill]\nauto_respond = "availability"\n`;
 
+/** A demo member's postal address (top-level, so before any table): its shipping labels. */
+const postal = (name: string, street: string, town: string) =>
+  `postal_address = """\n${name}, Interlibrary Loan\n${street}\n${town}"""\n\n`;
+
 /**
  * Demo members serve visiting readers of the whole federation in person (reciprocal borrowing);
  * the southern university charges the reader's home library 1.00 EUR a loan.
@@ -105,19 +109,28 @@ export const DEMO_SPEC: FederationSpec = {
           id: "north-univ",
           name: "Northern University Library",
           subjects: ["science", "engineering"],
-          extraConfig: DEMO_LENDER + demoVisiting(),
+          extraConfig:
+            postal("Northern University Library", "1 College Road", "North City 10001") +
+            DEMO_LENDER +
+            demoVisiting(),
         },
         {
           id: "north-city",
           name: "Northern City Public Library",
           subjects: ["general"],
-          extraConfig: DEMO_LENDER + demoVisiting(),
+          extraConfig:
+            postal("Northern City Public Library", "12 Market Square", "North City 10002") +
+            DEMO_LENDER +
+            demoVisiting(),
         },
         {
           id: "north-med",
           name: "Northern Medical College Library",
           subjects: ["medicine"],
-          extraConfig: DEMO_LENDER + demoVisiting(),
+          extraConfig:
+            postal("Northern Medical College Library", "3 Hospital Lane", "North City 10003") +
+            DEMO_LENDER +
+            demoVisiting(),
         },
       ],
     },
@@ -130,19 +143,28 @@ export const DEMO_SPEC: FederationSpec = {
           id: "south-univ",
           name: "Southern University Library",
           subjects: ["humanities", "law"],
-          extraConfig: DEMO_LENDER + demoVisiting("1.00 EUR"),
+          extraConfig:
+            postal("Southern University Library", "5 University Avenue", "South Town 20001") +
+            DEMO_LENDER +
+            demoVisiting("1.00 EUR"),
         },
         {
           id: "south-tech",
           name: "Southern Institute of Technology Library",
           subjects: ["engineering"],
-          extraConfig: DEMO_LENDER + demoVisiting(),
+          extraConfig:
+            postal("Southern Institute of Technology Library", "80 Foundry Street", "South Town 20002") +
+            DEMO_LENDER +
+            demoVisiting(),
         },
         {
           id: "south-arts",
           name: "Southern Academy of Arts Library",
           subjects: ["music", "arts"],
-          extraConfig: DEMO_LENDER + demoVisiting(),
+          extraConfig:
+            postal("Southern Academy of Arts Library", "9 Gallery Row", "South Town 20003") +
+            DEMO_LENDER +
+            demoVisiting(),
         },
       ],
     },
