@@ -30,6 +30,7 @@ interface Manifest {
     dashboard?: string;
     oai?: string;
   }>;
+  visitingReader?: { shortCode: string; token: string; qrSvg: string };
 }
 
 function manifest(): Manifest {
@@ -113,6 +114,11 @@ describe("npm start", { timeout: 600_000 }, () => {
     for (const n of m.nodes.filter((x) => x.tier !== "member"))
       expect(n.oai, n.id).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/oai$/);
     expect(first.out).toMatch(/harvested [1-9]\d* records and \d+ items at north-med from its ILS/);
+    // A visiting-reader credential of a north-univ reader: in the manifest, as a QR code, printed.
+    const v = m.visitingReader!;
+    expect(v.token).toMatch(/^LRSV1\./);
+    expect(readFileSync(v.qrSvg, "utf8")).toMatch(/<svg/);
+    expect(first.out).toContain(`Visiting reader of north-univ: short code ${v.shortCode}`);
   });
 
   it("brings the same federation back on the second start", async () => {

@@ -13,6 +13,7 @@ import {
   ledgerPb,
   searchPb,
   trafficPb,
+  visitPb,
 } from "@lrs/shared";
 
 /** Every service an LRS node may serve. */
@@ -32,6 +33,8 @@ export const SERVICES: DescService[] = [
   ledgerPb.LedgerService,
   searchPb.SearchService,
   trafficPb.TrafficService,
+  visitPb.VisitService,
+  visitPb.VisitStaffService,
 ];
 
 /** A method by its full name ("lrs.v1.DirectoryService/Enroll"). */

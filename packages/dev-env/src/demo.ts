@@ -132,6 +132,35 @@ async function main(): Promise<void> {
           progress(`placed ${s.placed.length} orders at ${member} (${file})`);
         }
       }
+      // Reciprocal borrowing: a credential of a north-univ reader, to borrow in person in the south.
+      const home = fed.node("north-univ");
+      const qrSvg = join(o.dir, "visiting-reader.svg");
+      const issued = JSON.parse(
+        await fed.cli(home, [
+          "visit",
+          "issue",
+          "--config",
+          home.config,
+          "--reader",
+          "DEMO-READER-1",
+          "--qr",
+          "svg",
+          "--out",
+          qrSvg,
+          "--json",
+        ]),
+      ) as { readerId: string; shortCode: string; token: string };
+      fed.manifest.visitingReader = {
+        home: "north-univ",
+        readerId: issued.readerId,
+        shortCode: issued.shortCode,
+        token: issued.token,
+        qrSvg,
+      };
+      fed.writeManifest();
+      progress(
+        `issued a visiting-reader credential to a north-univ reader: ${issued.shortCode} (QR code ${qrSvg})`,
+      );
     }
   } catch (err) {
     process.stderr.write(`error: ${(err as Error).message}\n`);
@@ -192,6 +221,10 @@ async function main(): Promise<void> {
         .join(", ")}\n` +
       `Prometheus metrics: every node's "metrics" in the manifest (e.g. ${fed.node("national").metrics ?? ""}).\n` +
       `\nDashboard of federated traffic: ${dashboard}\n` +
+      (fed.manifest.visitingReader
+        ? `\nVisiting reader of ${fed.manifest.visitingReader.home}: short code ${fed.manifest.visitingReader.shortCode}, QR code ${fed.manifest.visitingReader.qrSvg}.\n` +
+          `Try: node packages/member-node/bin/lrs-member.js visit check --config ${fed.node("south-univ").config} ${fed.manifest.visitingReader.shortCode}\n`
+        : "") +
       `\nStaff web application (demo login; the manifest gives "web", "webUser", "webPassword" per node):\n${fed.manifest.nodes
         .filter((n) => n.web)
         .map((n) => `  ${n.id.padEnd(14)} ${n.web}  user ${n.webUser}  password ${n.webPassword}`)

@@ -59,6 +59,8 @@ export interface ManifestNode {
 export interface Manifest {
   createdAt: string;
   nodes: ManifestNode[];
+  /** The demo's visiting-reader credential (a reader of `home`), made on the demo's first run. */
+  visitingReader?: { home: string; readerId: string; shortCode: string; token: string; qrSvg: string };
 }
 
 export interface FederationSpec {
@@ -87,6 +89,13 @@ const DEMO_LENDER = `[ill]\nauto_respond = "availability"\n`;
 const postal = (name: string, street: string, town: string) =>
   `postal_address = """\n${name}, Interlibrary Loan\n${street}\n${town}"""\n\n`;
 
+/**
+ * Demo members serve visiting readers of the whole federation in person (reciprocal borrowing);
+ * the southern university charges the reader's home library 1.00 EUR a loan.
+ */
+const demoVisiting = (fee?: string) =>
+  `\n[lending_policy.visiting]\nserves_visitors = true\nfederation = true\nmax_loans = 5\nloan_period_days = 21\n${fee ? `fee_per_loan = "${fee}"\n` : ""}`;
+
 /** The demo's shape: one national center, two regional centers, three members each. */
 export const DEMO_SPEC: FederationSpec = {
   national: { id: "national", name: "National Center for Library Resource Sharing" },
@@ -101,21 +110,27 @@ export const DEMO_SPEC: FederationSpec = {
           name: "Northern University Library",
           subjects: ["science", "engineering"],
           extraConfig:
-            postal("Northern University Library", "1 College Road", "North City 10001") + DEMO_LENDER,
+            postal("Northern University Library", "1 College Road", "North City 10001") +
+            DEMO_LENDER +
+            demoVisiting(),
         },
         {
           id: "north-city",
           name: "Northern City Public Library",
           subjects: ["general"],
           extraConfig:
-            postal("Northern City Public Library", "12 Market Square", "North City 10002") + DEMO_LENDER,
+            postal("Northern City Public Library", "12 Market Square", "North City 10002") +
+            DEMO_LENDER +
+            demoVisiting(),
         },
         {
           id: "north-med",
           name: "Northern Medical College Library",
           subjects: ["medicine"],
           extraConfig:
-            postal("Northern Medical College Library", "3 Hospital Lane", "North City 10003") + DEMO_LENDER,
+            postal("Northern Medical College Library", "3 Hospital Lane", "North City 10003") +
+            DEMO_LENDER +
+            demoVisiting(),
         },
       ],
     },
@@ -129,7 +144,9 @@ export const DEMO_SPEC: FederationSpec = {
           name: "Southern University Library",
           subjects: ["humanities", "law"],
           extraConfig:
-            postal("Southern University Library", "5 University Avenue", "South Town 20001") + DEMO_LENDER,
+            postal("Southern University Library", "5 University Avenue", "South Town 20001") +
+            DEMO_LENDER +
+            demoVisiting("1.00 EUR"),
         },
         {
           id: "south-tech",
@@ -137,14 +154,17 @@ export const DEMO_SPEC: FederationSpec = {
           subjects: ["engineering"],
           extraConfig:
             postal("Southern Institute of Technology Library", "80 Foundry Street", "South Town 20002") +
-            DEMO_LENDER,
+            DEMO_LENDER +
+            demoVisiting(),
         },
         {
           id: "south-arts",
           name: "Southern Academy of Arts Library",
           subjects: ["music", "arts"],
           extraConfig:
-            postal("Southern Academy of Arts Library", "9 Gallery Row", "South Town 20003") + DEMO_LENDER,
+            postal("Southern Academy of Arts Library", "9 Gallery Row", "South Town 20003") +
+            DEMO_LENDER +
+            demoVisiting(),
         },
       ],
     },

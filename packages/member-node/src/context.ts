@@ -4,6 +4,7 @@ import type { MemberLedger } from "./fees/ledger.js";
 import type { IllEngine } from "./ill/engine.js";
 import type { NcipLink } from "./ncip/link.js";
 import type { MemberCatalog } from "./store/catalog.js";
+import type { VisitDesk } from "./visit/desk.js";
 
 /** The member node's dependency bag. */
 export interface MemberContext extends NodeContext {
@@ -21,4 +22,6 @@ export interface MemberContext extends NodeContext {
   ledger: MemberLedger;
   /** NCIP to the library's ILS, when `[ncip]` is set. */
   ncip?: NcipLink;
+  /** Reciprocal borrowing: credentials of own readers, loans to visiting readers. */
+  visits: VisitDesk;
 }

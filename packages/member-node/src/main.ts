@@ -23,6 +23,7 @@ import { createProgressReporter, formatSummary } from "./cli/import-report.js";
 import { addLedgerCommand } from "./cli/ledger.js";
 import { addNcipCommands } from "./cli/ncip.js";
 import { addAvailabilityCommand, addSearchCommand } from "./cli/search.js";
+import { addVisitCommands } from "./cli/visit.js";
 import { MemberNode, memberNodeMigrations } from "./server.js";
 import { MemberCatalog } from "./store/catalog.js";
 import { memberIndexRebuild } from "./store/reindex.js";
@@ -191,5 +192,6 @@ addRetainCommand(program);
 addAcquireCommand(program);
 addCopyrightCommand(program);
 addNcipCommands(program);
+addVisitCommands(program);
 
 await runProgram(program);

@@ -39,5 +39,15 @@ export const memberPolicy: Policy = {
     // Acquisitions: the staff's buy-or-borrow check (demand is counted at the centers).
     "lrs.v1.AcquisitionsService/CheckTitle": self,
     "lrs.v1.AcquisitionsService/SetRetention": self,
+    // Reciprocal borrowing: the regional center asks the home library about its readers'
+    // credentials; staff use the desk through the node's own certificate.
+    "lrs.v1.VisitService/CheckVisitor": parent,
+    "lrs.v1.VisitStaffService/IssueCredential": self,
+    "lrs.v1.VisitStaffService/BlockCredential": self,
+    "lrs.v1.VisitStaffService/CheckCredential": self,
+    "lrs.v1.VisitStaffService/LendToVisitor": self,
+    "lrs.v1.VisitStaffService/ReturnFromVisitor": self,
+    "lrs.v1.VisitStaffService/ReceiveShipment": self,
+    "lrs.v1.VisitStaffService/ListVisits": self,
   },
 };

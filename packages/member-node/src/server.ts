@@ -19,6 +19,7 @@ import {
   regionalCenterOf,
   runLedgerUpstream,
   searchPb,
+  visitPb,
   withCopyMigrations,
 } from "@lrs/shared";
 import { webListener, webMigrations } from "@lrs/web";
@@ -37,11 +38,15 @@ import { directoryService } from "./services/directory.js";
 import { illService } from "./services/ill.js";
 import { illStaffService } from "./services/ill-staff.js";
 import { searchService } from "./services/search.js";
+import { visitService } from "./services/visit.js";
+import { visitStaffService } from "./services/visit-staff.js";
 import { MemberCatalog } from "./store/catalog.js";
 import { searchMember } from "./store/catalog-search.js";
 import { illAttention } from "./store/ill-attention.js";
 import { memberMigrations } from "./store/migrations.js";
 import { memberIndexRebuild } from "./store/reindex.js";
+import { VisitDesk } from "./visit/desk.js";
+import { VisitStore } from "./visit/store.js";
 
 /** A member library's node: its own catalog and items, pushed to its regional center. */
 /** Every migration of a member's database (`lrs-member migrate`). */
@@ -87,11 +92,16 @@ export class MemberNode extends BaseNode {
         copyPb.CopyStaffService.typeName,
         copyPb.CopyTransferService.typeName,
         acquisitionsPb.AcquisitionsService.typeName,
+        visitPb.VisitService.typeName,
+        visitPb.VisitStaffService.typeName,
       ],
+      // Its visit keys and blocked credentials travel in its directory entry.
+      describeSelf: () => ctx.visits.describeSelf(),
       background: [
         (signal) => ctx.ill.run(signal),
         // NCIP calls to the library's ILS, from their durable queue.
         (signal) => (ctx.ncip ? ctx.ncip.runner(ctx.ill.store).run(signal) : Promise.resolve()),
+        (signal) => ctx.visits.run(signal),
         (signal) =>
           runHarvestSchedule(
             { cfg: ctx.cfg, db: ctx.db, catalog: ctx.catalog, log: ctx.log.child({ part: "harvest" }) },
@@ -132,7 +142,9 @@ export class MemberNode extends BaseNode {
             () => this.renewCertificate(),
           ),
         );
-        router.service(illServicePb.IllService, illService(ctx.ill, ctx.cfg.id, ctx.traffic));
+        router.service(illServicePb.IllService, illService(ctx.ill, ctx.cfg.id, ctx.traffic, ctx.visits));
+        router.service(visitPb.VisitService, visitService(ctx.visits));
+        router.service(visitPb.VisitStaffService, visitStaffService(ctx.visits));
         router.service(
           illServicePb.IllStaffService,
           illStaffService(ctx.ill, undefined, (id) => {
@@ -219,7 +231,22 @@ export class MemberNode extends BaseNode {
       onEachCopyDownload: (d) =>
         ctx.traffic.download({ by: cfg.id, what: "copy", bytes: d.bytes, ms: d.ms, from: d.lender }),
     });
-    return new MemberNode({
+    // A block changes the directory entry; the node registers it once it exists.
+    let node: MemberNode | undefined;
+    const visits = new VisitDesk({
+      store: new VisitStore(ctx.db),
+      outbox: ctx.outbox,
+      catalog,
+      directory: ctx.directory,
+      self: { id: cfg.id, region: cfg.region },
+      policy: cfg.lendingPolicy,
+      parent: () => clientFor(visitPb.VisitService, parentLink.transport),
+      ledger,
+      traffic: ctx.traffic,
+      onBlocksChanged: () => node?.reregister(),
+      log: ctx.log.child({ part: "visit" }),
+    });
+    node = new MemberNode({
       ...ctx,
       regional: parentLink,
       catalog,
@@ -228,6 +255,8 @@ export class MemberNode extends BaseNode {
       copyright,
       ledger,
       ...(ncip ? { ncip } : {}),
+      visits,
     });
+    return node;
   }
 }

@@ -33,6 +33,7 @@ interface Panels {
   attention: HTMLElement;
   catalog: HTMLElement;
   balance: HTMLElement;
+  visits: HTMLElement;
   settlement: HTMLElement;
   errors: HTMLElement;
   status: HTMLElement;
@@ -78,11 +79,13 @@ function layout(root: HTMLElement, onWindow: (w: string) => void): Panels {
   const attention = h("div");
   const catalog = h("div");
   const balance = h("div");
+  const visits = h("div");
   const settlement = h("div");
   const errors = h("div");
   const windowTitle = () => h("span", { class: "window-title" });
   const wIll = windowTitle();
   const wBalance = windowTitle();
+  const wVisits = windowTitle();
   fill(
     root,
     h(
@@ -127,6 +130,13 @@ function layout(root: HTMLElement, onWindow: (w: string) => void): Panels {
         h("p", { class: "hint" }, wBalance),
         balance,
       ),
+      panel(
+        "Visiting readers: in person, lend : borrow",
+        "p-visits",
+        "visits",
+        h("p", { class: "hint" }, wVisits),
+        visits,
+      ),
       panel("Settlement position", "p-settlement", "settlement", settlement),
       panel("Errors in the last hour", "p-errors", "errors", errors),
     ),
@@ -148,10 +158,11 @@ function layout(root: HTMLElement, onWindow: (w: string) => void): Panels {
     attention,
     catalog,
     balance,
+    visits,
     settlement,
     errors,
     status,
-    windowTitles: [wIll, wBalance],
+    windowTitles: [wIll, wBalance, wVisits],
   };
 }
 
@@ -519,6 +530,60 @@ function renderCatalog(p: Panels, s: DashboardSummary): void {
   );
 }
 
+function renderVisits(p: Panels, s: DashboardSummary): void {
+  const v = s.visits;
+  const table = (caption: string, rows: DashboardSummary["visits"]["regions"]) =>
+    h(
+      "table",
+      null,
+      h("caption", null, caption),
+      h(
+        "thead",
+        null,
+        h(
+          "tr",
+          null,
+          ...["", "visits", "lent", "borrowed", "returns", "lend : borrow"].map((c) => h("th", null, c)),
+        ),
+      ),
+      h(
+        "tbody",
+        null,
+        ...rows
+          .slice(0, 16)
+          .map((r) =>
+            h(
+              "tr",
+              null,
+              h(
+                "td",
+                null,
+                r.name,
+                r.region && r.region !== r.id ? h("span", { class: "muted" }, ` ${r.region}`) : "",
+              ),
+              h("td", { class: "num" }, String(r.visits)),
+              h("td", { class: "num" }, String(r.lent)),
+              h("td", { class: "num" }, String(r.borrowed)),
+              h("td", { class: "num" }, String(r.returns)),
+              h("td", { class: "num" }, `${r.lent} : ${r.borrowed}`),
+            ),
+          ),
+      ),
+    );
+  fill(
+    p.visits,
+    v.visits + v.loans === 0
+      ? h("p", { class: "empty" }, "No visiting reader checked or lent to in this window.")
+      : h(
+          "div",
+          { class: "table-wrap" },
+          h("p", null, `${v.visits} visits, ${v.loans} loans to visiting readers`),
+          table("per region", v.regions),
+          table("per institution", v.institutions),
+        ),
+  );
+}
+
 function renderBalance(p: Panels, s: DashboardSummary): void {
   const max = Math.max(1, ...s.balance.flatMap((b) => [b.lent, b.borrowed]));
   fill(
@@ -659,6 +724,7 @@ function render(p: Panels, s: DashboardSummary): void {
   renderAttention(p, s, now);
   renderCatalog(p, s);
   renderBalance(p, s);
+  renderVisits(p, s);
   renderSettlement(p, s.settlement);
   renderErrors(p, s);
 }

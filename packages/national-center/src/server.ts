@@ -14,6 +14,7 @@ import {
   selfInstitution,
   Tier,
   trustAnchor,
+  visitPb,
 } from "@lrs/shared";
 import {
   gatewayMigrations,
@@ -25,6 +26,7 @@ import {
   unionCatalogMigrations,
   unionCenterParts,
   unionIndexRebuild,
+  visitCenterService,
 } from "@lrs/shared/center";
 import { webListener, webMigrations } from "@lrs/web";
 import { loadCa } from "./ca.js";
@@ -117,6 +119,7 @@ export class NationalNode extends BaseNode {
         gatewayPb.PartnerAdminService.typeName,
         ...serviceNames,
         ...illParts.serviceNames,
+        visitPb.VisitService.typeName,
       ],
       routes: (router, streams) => {
         router.service(directoryPb.DirectoryService, directoryService(ctx, streams));
@@ -132,6 +135,11 @@ export class NationalNode extends BaseNode {
         router.service(gatewayPb.PartnerAdminService, partnerAdminService(ctx));
         routes(router);
         illParts.routes(router);
+        // Reciprocal borrowing: credential checks between regions.
+        router.service(
+          visitPb.VisitService,
+          visitCenterService({ self: ctx.tls.identity, directory: ctx.directory, peers: ctx.peers }),
+        );
       },
     });
     this.national = ctx;

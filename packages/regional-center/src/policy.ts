@@ -38,6 +38,9 @@ export const regionalPolicy: Policy = {
     "lrs.v1.TrafficService/WatchTraffic": self,
     // Acquisitions: ILL demand for a title (a member for itself; the national center for this region).
     "lrs.v1.AcquisitionsService/GetTitleDemand": anyOf(children, self, parent),
+    // Reciprocal borrowing: a member checks a visiting reader's credential with the reader's home
+    // library (here, or through the national center, which hands checks for members here down).
+    "lrs.v1.VisitService/CheckVisitor": anyOf(children, parent),
     "lrs.v1.AdminService/GetStatus": self,
     "lrs.v1.AdminService/ListOutbox": self,
     "lrs.v1.AdminService/RetryOutbox": self,

@@ -14,6 +14,7 @@ import {
   runLedgerUpstream,
   searchPb,
   Tier,
+  visitPb,
   withCopyMigrations,
 } from "@lrs/shared";
 import {
@@ -26,6 +27,7 @@ import {
   unionCatalogMigrations,
   unionCenterParts,
   unionIndexRebuild,
+  visitCenterService,
 } from "@lrs/shared/center";
 import { webListener, webMigrations } from "@lrs/web";
 import type { RegionalContext } from "./context.js";
@@ -123,6 +125,7 @@ export class RegionalNode extends BaseNode {
         ...serviceNames,
         ...illParts.serviceNames,
         ledgerPb.LedgerService.typeName,
+        visitPb.VisitService.typeName,
       ],
       routes: (router, streams) => {
         router.service(directoryPb.DirectoryService, directoryService(ctx, streams));
@@ -140,6 +143,16 @@ export class RegionalNode extends BaseNode {
           ...ledgerPostHandlers(ctx.ledger),
           ...ledgerStatementHandlers(ctx),
         });
+        // Reciprocal borrowing: credential checks go to the reader's home library, here or through the national center.
+        router.service(
+          visitPb.VisitService,
+          visitCenterService({
+            self: ctx.tls.identity,
+            directory: ctx.directory,
+            peers: ctx.peers,
+            national: clientFor(visitPb.VisitService, ctx.national.transport),
+          }),
+        );
       },
     });
     this.regional = ctx;

@@ -101,6 +101,36 @@ const size = z
 
 const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected an ISO date such as "2026-12-24"');
 
+/**
+ * `[lending_policy.visiting]`: whom the member serves in person (reciprocal borrowing) and on
+ * what terms; published in the directory as its VisitingReaderPolicy. `credential_days` is how
+ * long the credentials it issues to its own readers last.
+ */
+const visitingSchema = z
+  .object({
+    serves_visitors: z.boolean().default(false),
+    own_region: z.boolean().default(true),
+    federation: z.boolean().default(false),
+    partners: z.array(z.string().regex(ID_PATTERN)).default([]),
+    material_types: z.array(z.string().min(1)).default([]),
+    max_loans: z.number().int().min(1).max(100).default(5),
+    loan_period_days: z.number().int().min(1).max(365).default(21),
+    /** Charged to the reader's home institution per loan, e.g. "2.00 EUR". */
+    fee_per_loan: z
+      .string()
+      .refine((t) => {
+        try {
+          parseMoney(t);
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'expected an amount with its currency, such as "2.00 EUR"')
+      .optional(),
+    credential_days: z.number().int().min(1).max(400).default(30),
+  })
+  .strict();
+
 const lendingPolicySchema = z
   .object({
     lends_items: z.boolean().default(true),
@@ -125,6 +155,7 @@ const lendingPolicySchema = z
     response_time: duration.default(3 * 86_400_000),
     /** Lends to members of other regions too. */
     lends_outside_region: z.boolean().default(true),
+    visiting: visitingSchema.default(visitingSchema.parse({})),
   })
   .strict();
 

@@ -17,6 +17,7 @@ import { SearchPage } from "./pages/search.js";
 import { SetPasswordPage } from "./pages/set-password.js";
 import { StatusPage } from "./pages/status.js";
 import { UsersPage } from "./pages/users.js";
+import { VisitsPage } from "./pages/visits.js";
 import { can, SessionContext } from "./session.js";
 
 function LanguagePicker(p: { onChange: () => void }) {
@@ -76,6 +77,7 @@ function Frame(p: { relabel: () => void }) {
             <NavLink href="/search" label={t("nav.search")} />
             {member && <NavLink href="/copyright" label={t("nav.copyright")} />}
             {member && <NavLink href="/acquire" label={t("nav.acquire")} />}
+            {member && <NavLink href="/visits" label={t("nav.visits")} />}
             <NavLink href="/status" label={t("nav.status")} />
             {!member && <NavLink href="/cluster" label={t("nav2.cluster")} />}
             {!member && <NavLink href="/trace" label={t("nav2.trace")} />}
@@ -109,6 +111,7 @@ function Frame(p: { relabel: () => void }) {
           <Route path="/search" component={SearchPage} />
           <Route path="/copyright" component={CopyrightPage} />
           <Route path="/acquire" component={AcquirePage} />
+          <Route path="/visits" component={VisitsPage} />
           <Route path="/print/:kind" component={PrintPage} />
           <Route path="/status" component={StatusPage} />
           <Route path="/users" component={UsersPage} />

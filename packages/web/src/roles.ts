@@ -23,6 +23,14 @@ export const METHOD_RULES: Readonly<Record<string, MethodRule>> = {
   // Downloading a copy charges it (the first time): staff work, audited.
   "lrs.v1.CopyStaffService/DownloadCopy": change(),
   "lrs.v1.CopyrightService/ListCopyrightCounts": read(),
+  // Reciprocal borrowing: viewers see the lists; checking, lending, returns and credentials are staff's.
+  "lrs.v1.VisitStaffService/ListVisits": read(),
+  "lrs.v1.VisitStaffService/CheckCredential": change(),
+  "lrs.v1.VisitStaffService/LendToVisitor": change(),
+  "lrs.v1.VisitStaffService/ReturnFromVisitor": change(),
+  "lrs.v1.VisitStaffService/ReceiveShipment": change(),
+  "lrs.v1.VisitStaffService/IssueCredential": change(),
+  "lrs.v1.VisitStaffService/BlockCredential": change(),
   // Search, every tier
   "lrs.v1.SearchService/Search": read(),
   "lrs.v1.SearchService/CheckAvailability": read(),

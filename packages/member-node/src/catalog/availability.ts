@@ -7,11 +7,19 @@ const { Availability } = searchPb;
 type InstitutionAvailability = searchPb.InstitutionAvailability;
 
 /** Loan rules that never leave the building. */
-const NON_CIRCULATING_RULES = new Set(["non_circulating", "reference", "noncirc", "library_use_only"]);
+export const NON_CIRCULATING_RULES = new Set(["non_circulating", "reference", "noncirc", "library_use_only"]);
 /** Item statuses that mean the copy is out. */
-const ON_LOAN = new Set(["on_loan", "checked_out", "loaned", "overdue"]);
+export const ON_LOAN = new Set(["on_loan", "checked_out", "loaned", "overdue"]);
 /** Item statuses that mean the copy cannot be had at all. */
-const GONE = new Set(["missing", "lost", "withdrawn", "damaged", "on_order", "in_repair", "not_available"]);
+export const GONE = new Set([
+  "missing",
+  "lost",
+  "withdrawn",
+  "damaged",
+  "on_order",
+  "in_repair",
+  "not_available",
+]);
 
 /** A due date (YYYY-MM-DD, the library's day) as a Timestamp: that day's midnight UTC. */
 function dueTimestamp(dueDate: string | undefined): Timestamp | undefined {

@@ -146,6 +146,30 @@ export class MemberLedger {
     });
   }
 
+  /**
+   * A loan to one of this library's readers at another library (reciprocal borrowing), charged
+   * as that library's visiting-reader policy says. Call inside the transaction that records the
+   * loan notice; the entry id is the loan's, so a notice applied twice posts once.
+   */
+  chargeVisitLoan(o: {
+    loanId: string;
+    ownerId: string;
+    money: Money;
+    at: Date;
+    title: string;
+  }): ValidPosting | undefined {
+    if (o.money.minor <= 0n) return undefined;
+    return this.#post({
+      entryId: entryIdOf(this.#o.agencyId, o.loanId, "charge"),
+      transactionId: o.loanId,
+      kind: "loan",
+      payeeId: o.ownerId,
+      money: o.money,
+      at: o.at,
+      note: `visiting-reader loan of ${o.title || "an item"} at ${o.ownerId}`,
+    });
+  }
+
   /** Writes a posting and queues it for the regional center; undefined when its entry id is there already. */
   #post(o: {
     entryId: string;

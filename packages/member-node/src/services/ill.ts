@@ -2,9 +2,10 @@
 // center); BuildRota and Trace are the centers'.
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
-import { illServicePb, mapErrors, type TrafficRecorder } from "@lrs/shared";
+import { ill, illServicePb, mapErrors, type TrafficRecorder } from "@lrs/shared";
 import type { IllEngine } from "../ill/engine.js";
 import { countFilled } from "../ill/traffic.js";
+import type { VisitDesk } from "../visit/desk.js";
 
 /**
  * Deliver applies an envelope for this member (or records a confirmation of one of ours) and
@@ -15,10 +16,23 @@ export function illService(
   engine: Pick<IllEngine, "deliver" | "store">,
   nodeId: string,
   traffic?: TrafficRecorder,
+  visits?: Pick<VisitDesk, "receive">,
 ): Partial<ServiceImpl<typeof illServicePb.IllService>> {
   return {
     deliver: mapErrors(async (req) => {
       if (!req.envelope) throw new ConnectError("envelope is required", Code.InvalidArgument);
+      const env = req.envelope;
+      // Reciprocal borrowing's notices travel in the same envelopes; the visit desk applies them.
+      if (env.message.case === "visitNotice" && visits) {
+        ill.checkEnvelope(env);
+        if (env.destinationAgencyId !== nodeId)
+          throw new ConnectError(
+            `envelope.destinationAgencyId: names ${env.destinationAgencyId}, not ${nodeId}`,
+            Code.InvalidArgument,
+          );
+        const outcome = visits.receive(env.messageId, env.originAgencyId, env.message.value);
+        return create(illServicePb.DeliverResponseSchema, { ...outcome, nodeId });
+      }
       const outcome = engine.deliver(req.envelope);
       if (traffic) countFilled(traffic, engine.store, req.envelope, outcome);
       return create(illServicePb.DeliverResponseSchema, {

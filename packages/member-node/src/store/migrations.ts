@@ -245,6 +245,81 @@ export const memberMigrations: Migration[] = [
     `,
   },
   {
+    version: 140,
+    name: "Reciprocal borrowing: visit keys, credentials, loans to and of visiting readers",
+    up: `
+      -- The Ed25519 keys this library signs its readers' credentials with (published in the
+      -- directory; the private key never leaves this database).
+      CREATE TABLE visit_keys (
+        key_id TEXT PRIMARY KEY,
+        public_key BLOB NOT NULL,
+        private_key BLOB NOT NULL,
+        created_at TEXT NOT NULL
+      );
+      -- A reader's pseudonym: the library's own reference (a patron barcode) stays here; only
+      -- reader_id travels.
+      CREATE TABLE visit_readers (
+        reader_ref TEXT PRIMARY KEY,
+        reader_id TEXT NOT NULL UNIQUE
+      );
+      CREATE TABLE visit_credentials (
+        credential_id TEXT PRIMARY KEY,
+        reader_id TEXT NOT NULL REFERENCES visit_readers (reader_id),
+        token TEXT NOT NULL,
+        max_loans INTEGER NOT NULL,
+        issued_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        block_reason TEXT,
+        blocked_at TEXT
+      );
+      CREATE INDEX visit_credentials_reader ON visit_credentials (reader_id);
+      -- One loan as this library sees it: role 'lent' (its item, to a visiting reader), 'borrowed'
+      -- (its reader, at another library), 'shipment' (another library's item returned here, on
+      -- its way to the owner).
+      CREATE TABLE visit_loans (
+        loan_id TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('lent', 'borrowed', 'shipment')),
+        home_agency_id TEXT NOT NULL,
+        owner_agency_id TEXT NOT NULL,
+        credential_id TEXT NOT NULL DEFAULT '',
+        reader_id TEXT NOT NULL DEFAULT '',
+        item_barcode TEXT NOT NULL DEFAULT '',
+        record_id TEXT NOT NULL DEFAULT '',
+        title TEXT NOT NULL DEFAULT '',
+        lent_at TEXT,
+        due_at TEXT,
+        returned_at TEXT,
+        returned_at_agency_id TEXT NOT NULL DEFAULT '',
+        shipment_id TEXT NOT NULL DEFAULT '',
+        tracking TEXT NOT NULL DEFAULT '',
+        received_at TEXT,
+        overdue_at TEXT,
+        fee_currency TEXT NOT NULL DEFAULT '',
+        fee_minor INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (loan_id, role)
+      );
+      CREATE INDEX visit_loans_open ON visit_loans (role, returned_at);
+      CREATE INDEX visit_loans_credential ON visit_loans (credential_id);
+      -- Credential checks made here (a visit), by home institution, for the counts.
+      CREATE TABLE visit_checks (
+        id INTEGER PRIMARY KEY,
+        home_agency_id TEXT NOT NULL,
+        credential_id TEXT NOT NULL,
+        checked_at TEXT NOT NULL,
+        online INTEGER NOT NULL,
+        may_borrow INTEGER NOT NULL
+      );
+      -- Visit notices applied here, by message id: one arriving twice is applied once.
+      CREATE TABLE visit_inbox (
+        message_id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        loan_id TEXT NOT NULL,
+        origin TEXT NOT NULL,
+        received_at TEXT NOT NULL
+      );
+    `,
+  },
+  {
     version: 150,
     name: "NCIP to the library's ILS: the durable queue of calls, and the item each request uses there",
     up: `

@@ -20,6 +20,7 @@ import {
   type TrafficStore,
   type trafficPb,
   turnaround,
+  visitFigures,
 } from "@lrs/shared";
 import type { LedgerPositions } from "../store/ledger-store.js";
 import type { UnionDaily } from "../store/union-daily.js";
@@ -154,6 +155,10 @@ export function buildSummary(o: DashboardDataOptions, windowMinutes: number): Da
     kinds: [TRAFFIC_KINDS.ill, TRAFFIC_KINDS.turnaround],
   });
   const flow = illFlow(illBlocks, lookup);
+  const visits = visitFigures(
+    o.store.rows({ sinceMinute: windowSince, untilMinute: until, kinds: [TRAFFIC_KINDS.visit] }),
+    lookup,
+  );
 
   // The federation: every institution of the directory with what it last said of itself.
   const healths = new Map(o.store.health().map((h) => [h.nodeId, h]));
@@ -267,6 +272,12 @@ export function buildSummary(o: DashboardDataOptions, windowMinutes: number): Da
       days: o.union.days(CATALOG_DAYS, { size, day: new Date(now).toISOString().slice(0, 10) }),
     },
     balance: flow.balances.map((b) => ({ ...b, name: infos.get(b.institution)?.name ?? b.institution })),
+    visits: {
+      visits: visits.visits,
+      loans: visits.loans,
+      institutions: visits.institutions.map((v) => ({ ...v, name: infos.get(v.id)?.name ?? v.id })),
+      regions: visits.regions.map((v) => ({ ...v, name: v.id })),
+    },
     settlement: settlementView(o),
     totals: {
       calls: totals.calls,

@@ -111,6 +111,24 @@ export interface BalanceView {
   borrowed: number;
 }
 
+export interface VisitRowView {
+  /** Institution id or region code. */
+  id: string;
+  name: string;
+  region: string;
+  visits: number;
+  lent: number;
+  borrowed: number;
+  returns: number;
+}
+
+export interface VisitsView {
+  visits: number;
+  loans: number;
+  institutions: VisitRowView[];
+  regions: VisitRowView[];
+}
+
 export interface SettlementView {
   /** False when this national center keeps no ledger. */
   available: boolean;
@@ -144,6 +162,8 @@ export interface DashboardSummary {
   ill: IllView;
   catalog: CatalogView;
   balance: BalanceView[];
+  /** Reciprocal borrowing over the window: in-person visits and loans, per institution and region. */
+  visits: VisitsView;
   settlement: SettlementView;
   totals: {
     calls: number;

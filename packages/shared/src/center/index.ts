@@ -25,3 +25,4 @@ export * from "./union/oai-log.js";
 export * from "./union/reindex.js";
 export * from "./union/union-catalog.js";
 export * from "./union-center.js";
+export * from "./visit/visit-service.js";

@@ -16,6 +16,7 @@ import {
   SupplyingAgencyMessageSchema,
 } from "../gen/lrs/v1/ill_pb.js";
 import { type IllEnvelope, IllEnvelopeSchema } from "../gen/lrs/v1/ill_service_pb.js";
+import { VisitNoticeKind } from "../gen/lrs/v1/visit_pb.js";
 import { ISO18626_CODES } from "./iso18626-xml.js";
 
 /**
@@ -127,6 +128,8 @@ export function checkEnvelope(env: IllEnvelope): void {
         `envelope.${m.case}.header`,
         `names ${destination || "no"} receiver, not ${env.destinationAgencyId}`,
       );
+  } else if (m.case === "visitNotice") {
+    if (m.value.loanId === "") throw new EnvelopeError("envelope.visitNotice.loanId", "is required");
   } else {
     const h = m.value.confirmationHeader;
     if (!h) throw new EnvelopeError(`envelope.${m.case}.confirmationHeader`, "is required");
@@ -258,6 +261,8 @@ export function describeEnvelope(env: IllEnvelope): string {
       const name = m.case[0]!.toUpperCase() + m.case.slice(1);
       return `${name} ${confirmationText(env)?.startsWith("OK") ? "OK" : "ERROR"}`;
     }
+    case "visitNotice":
+      return `VisitNotice ${VisitNoticeKind[m.value.kind] ?? "?"}`;
     default:
       return "empty";
   }

@@ -5,8 +5,12 @@ import type { DescField, DescMessage } from "@bufbuild/protobuf";
 import type { IllEnvelope } from "../gen/lrs/v1/ill_service_pb.js";
 import { fieldOfXmlElement, ISO18626_2017_NAMES } from "./iso18626-xml.js";
 
-/** One ISO 18626 message (any of the six), as the envelope carries it. */
-export type Iso18626Message = Exclude<IllEnvelope["message"], { case: undefined }>;
+/**
+ * One ISO 18626 message (any of the six), as the envelope carries it. The envelope also carries
+ * LRS's own visit notices (reciprocal borrowing), which are not ISO 18626 and never leave the
+ * federation.
+ */
+export type Iso18626Message = Exclude<IllEnvelope["message"], { case: undefined } | { case: "visitNotice" }>;
 export type Iso18626MessageKind = Iso18626Message["case"];
 
 /** The XML element of each message kind: the same word, as in ISO18626Message's choice. */

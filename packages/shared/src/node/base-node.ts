@@ -36,6 +36,7 @@ import type { TrafficRecorder } from "../traffic/recorder.js";
 import { TrafficReporter } from "../traffic/reporter.js";
 import { trafficService } from "../traffic/service.js";
 import type { TrafficStore } from "../traffic/store.js";
+import { visitingPolicyOf } from "../visit/policy.js";
 import { registerNodeGauges } from "./node-gauges.js";
 import { PARENT, ParentLink, type ParentLinkOptions } from "./parent-link.js";
 import { serveProbe } from "./probes.js";
@@ -154,7 +155,9 @@ export function selfInstitution(ctx: NodeContext, endpoint: string): Institution
       lendsOutsideRegion: cfg.lendingPolicy.lends_outside_region,
     }),
     // Only members supply; a center's [fees] would mean nothing to a broker.
-    ...(cfg.tier === Tier.MEMBER ? { feeSchedule: feeScheduleOf(cfg.fees) } : {}),
+    ...(cfg.tier === Tier.MEMBER
+      ? { feeSchedule: feeScheduleOf(cfg.fees), visitingPolicy: visitingPolicyOf(cfg.lendingPolicy.visiting) }
+      : {}),
   });
 }
 
@@ -188,6 +191,11 @@ export interface BaseNodeParts {
    * center signs its own with the federation CA). Nodes with a parent ask it (RenewCertificate).
    */
   signRenewal?: SignRenewal;
+  /**
+   * What this node adds to its directory entry beyond its config (a member: its visit keys and
+   * its blocked visiting-reader credentials). Call `reregister()` when it changes.
+   */
+  describeSelf?: () => Pick<Institution, "visitKeys" | "blockedVisitCredentials">;
 }
 
 /** What a renewal changed. */
@@ -431,6 +439,7 @@ export class BaseNode {
    */
   #registerUpward(parent: ParentLink): void {
     const inst = selfInstitution(this.ctx, this.endpoint);
+    Object.assign(inst, this.parts.describeSelf?.() ?? {});
     const digest = createHash("sha256").update(toBinary(InstitutionSchema, inst)).digest("hex");
     const { sqlite } = this.ctx.db;
     const last = sqlite.prepare("SELECT value FROM node_meta WHERE key = 'registered_digest'").get() as
@@ -445,6 +454,14 @@ export class BaseNode {
         )
         .run(digest);
     });
+  }
+
+  /**
+   * Registers this node's directory entry again when it changed (a member blocked a credential):
+   * through the outbox, so it reaches the national center and every replica below it.
+   */
+  reregister(): void {
+    if (this.parts.parent) this.#registerUpward(this.parts.parent);
   }
 
   status(): GetStatusResponse {

@@ -37,6 +37,12 @@ const CODES: Record<string, Code> = {
   LedgerForbiddenError: Code.PermissionDenied,
   LedgerStateError: Code.FailedPrecondition,
   LedgerIntegrityError: Code.DataLoss,
+  // Reciprocal borrowing (visit/credential.ts; member-node visit/errors.ts)
+  CredentialError: Code.InvalidArgument,
+  VisitForbiddenError: Code.PermissionDenied,
+  VisitInputError: Code.InvalidArgument,
+  VisitNotFoundError: Code.NotFound,
+  VisitRefusedError: Code.FailedPrecondition,
 };
 
 /** A caller's input is wrong; the message names what. */

@@ -19,6 +19,11 @@ export const TRAFFIC_KINDS = {
   turnaround: "ill-turnaround",
   /** A record copied from a union catalog ("record") or a delivered copy downloaded ("copy"). */
   download: "download",
+  /**
+   * Reciprocal borrowing, counted at the visited library: detail "visit" (a credential checked),
+   * "loan" or "return"; caller: the reader's home institution; callee: the visited library.
+   */
+  visit: "visit",
 } as const;
 
 export type TrafficKind = (typeof TRAFFIC_KINDS)[keyof typeof TRAFFIC_KINDS];

@@ -9,3 +9,4 @@ export * from "./reporter.js";
 export * from "./service.js";
 export * from "./store.js";
 export * from "./summary.js";
+export * from "./visits.js";

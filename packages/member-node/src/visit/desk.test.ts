@@ -1,0 +1,137 @@
+// The visit desk of two members over in-memory databases: north-a issues and blocks, south-a
+// checks offline (the directory's keys and block list) and online (a router standing in for the
+// tiers, answered by north-a's desk); notices are applied once by message id.
+import { create } from "@bufbuild/protobuf";
+import { createClient, createRouterTransport } from "@connectrpc/connect";
+import { createLogger, type DirectorySource, type directoryPb, Outbox, visitPb } from "@lrs/shared";
+import { lendingPolicy, memoryDatabase, standardDirectory } from "@lrs/shared/testing";
+import { beforeEach, describe, expect, it } from "vitest";
+import { MemberCatalog } from "../store/catalog.js";
+import { memberMigrations } from "../store/migrations.js";
+import { VisitDesk } from "./desk.js";
+import { VisitStore } from "./store.js";
+
+const NOW = new Date("2026-12-05T10:00:00Z");
+const DAY = 86_400_000;
+
+let directory: directoryPb.Directory;
+const source: DirectorySource = {
+  current: () => directory,
+  onChange: () => () => {},
+  isRevoked: () => false,
+};
+
+function desk(id: string, region: string, opts: { now?: () => Date; parent?: VisitDesk } = {}): VisitDesk {
+  const db = memoryDatabase(memberMigrations);
+  const parent = opts.parent;
+  return new VisitDesk({
+    store: new VisitStore(db),
+    outbox: new Outbox(db),
+    catalog: new MemberCatalog(db, id),
+    directory: source,
+    self: { id, region },
+    policy: lendingPolicy({
+      visiting: { ...lendingPolicy().visiting, serves_visitors: true, federation: true, max_loans: 2 },
+    }),
+    parent: () =>
+      createClient(
+        visitPb.VisitService,
+        createRouterTransport(({ service }) => {
+          service(visitPb.VisitService, {
+            checkVisitor: (req) => {
+              if (!parent) throw new Error("unreachable");
+              return parent.answer(req);
+            },
+          });
+        }),
+      ),
+    onBlocksChanged: () => publish(home),
+    log: createLogger(`test:${id}`),
+    now: opts.now ?? (() => NOW),
+  });
+}
+
+let home: VisitDesk;
+/** north-a's directory entry as its node would register it. */
+function publish(d: VisitDesk): void {
+  directory = standardDirectory();
+  const self = d.describeSelf();
+  const north = directory.institutions.find((i) => i.id === "north-a")!;
+  north.visitKeys = self.visitKeys;
+  north.blockedVisitCredentials = self.blockedVisitCredentials;
+}
+
+beforeEach(() => {
+  directory = standardDirectory();
+  home = desk("north-a", "north");
+  publish(home);
+});
+
+describe("the visit desk", () => {
+  it("checks a credential offline against the directory: good, tampered, expired, unknown key", async () => {
+    const c = home.issue(create(visitPb.IssueCredentialRequestSchema, { readerRef: "P-1", maxLoans: 3 }));
+    expect(c.readerId).toMatch(/^r-/);
+    const visited = desk("south-a", "south");
+    const good = await visited.check(c.token, true);
+    expect(good.response).toMatchObject({ mayBorrow: true, signatureValid: true, online: false });
+
+    const [p, b, s] = c.token.split(".");
+    const body = Buffer.from(b!, "base64url");
+    // The reader id, changed by one letter.
+    const at = body.indexOf(Buffer.from(c.readerId)) + 3;
+    body[at] = body[at] === 0x61 ? 0x62 : 0x61;
+    const tampered = await visited.check(`${p}.${body.toString("base64url")}.${s}`, true);
+    expect(tampered.response.mayBorrow).toBe(false);
+    expect(tampered.response.reasons.join()).toMatch(/signature: does not match/);
+
+    const later = desk("south-a", "south", { now: () => new Date(NOW.getTime() + 31 * DAY) });
+    const expired = await later.check(c.token, true);
+    expect(expired.response.mayBorrow).toBe(false);
+    expect(expired.response.reasons.join()).toMatch(/expired/);
+
+    directory = standardDirectory();
+    const unknown = await visited.check(c.token, true);
+    expect(unknown.response.mayBorrow).toBe(false);
+    expect(unknown.response.reasons.join()).toMatch(/not a key north-a publishes/);
+  });
+
+  it("asks the home library online (short code included), which refuses a blocked credential", async () => {
+    const c = home.issue(create(visitPb.IssueCredentialRequestSchema, { readerRef: "P-2" }));
+    const visited = desk("south-a", "south", { parent: home });
+    const online = await visited.check(c.shortCode, false);
+    expect(online.response).toMatchObject({
+      mayBorrow: true,
+      online: true,
+      signatureValid: true,
+      standing: visitPb.VisitStanding.GOOD,
+    });
+    home.block(create(visitPb.BlockCredentialRequestSchema, { readerRef: "P-2", reason: "lost" }));
+    const blocked = await visited.check(c.shortCode, false);
+    expect(blocked.response.mayBorrow).toBe(false);
+    expect(blocked.response.reasons).toContain("blocked at north-a: lost");
+    // Offline, through the block list the directory now carries.
+    const offline = await visited.check(c.token, true);
+    expect(offline.response.mayBorrow).toBe(false);
+    expect(offline.response.reasons.join()).toMatch(/block list/);
+    // A short code cannot be checked without the home library.
+    const cut = desk("south-a", "south");
+    await expect(cut.check(c.shortCode, false)).rejects.toThrow(/checked online only/);
+  });
+
+  it("applies a loan notice once, however often it arrives", () => {
+    const notice = create(visitPb.VisitNoticeSchema, {
+      kind: visitPb.VisitNoticeKind.LOAN,
+      loanId: "south-a:ABCDEFGHJK",
+      homeAgencyId: "north-a",
+      ownerAgencyId: "south-a",
+      credentialId: "X",
+      readerId: "r-x",
+      title: "A book",
+    });
+    expect(home.receive("m-1", "south-a", notice).duplicate).toBe(false);
+    expect(home.receive("m-1", "south-a", notice).duplicate).toBe(true);
+    const listed = home.list(create(visitPb.ListVisitsRequestSchema, { view: "borrowed" }));
+    expect(listed.borrowed.map((l) => [l.loanId, l.state])).toEqual([["south-a:ABCDEFGHJK", "on-loan"]]);
+    expect(listed.counts.find((c) => c.institutionId === "south-a")?.borrowedFrom).toBe(1n);
+  });
+});

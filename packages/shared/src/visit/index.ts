@@ -1,0 +1,22 @@
+export {
+  CREDENTIAL_VERSION,
+  CredentialError,
+  type CredentialInput,
+  credentialBody,
+  credentialToken,
+  generateVisitKey,
+  isToken,
+  MAX_TOKEN_LENGTH,
+  newCredentialId,
+  newReaderId,
+  parseShortCode,
+  parseToken,
+  publishedKey,
+  shortCode,
+  signCredential,
+  type VerifyOptions,
+  type VisitKeyPair,
+  verifyCredential,
+  visitKeyId,
+} from "./credential.js";
+export { visitingPolicyOf, visitRefusal } from "./policy.js";
