@@ -1,14 +1,17 @@
 // The ISO 18626 XML gateway through real node processes and a mock partner over HTTP(S): an
-// outside library borrows from an LRS member (transparent mode) through every step to
-// LoanCompleted, the same message twice, a partner that is down for a while, bad XML of each
+// outside library borrows from an LRS member (transparent mode) and from the federation itself
+// (broker mode: a lender in one region refuses, one in another region lends) through every step
+// to LoanCompleted, the same message twice, a partner that is down for a while, bad XML of each
 // kind, and partners that are unknown or do not authenticate.
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
 import type { Client } from "@connectrpc/connect";
 import { type Federation, MockPartner } from "@lrs/dev-env";
 import { ill, illPb, illServicePb } from "@lrs/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pem, startFederation } from "./harness.js";
-import { lenderConfig as LENDER } from "./ill-harness.js";
+import { BOTH_REGIONS_ISBNS, lenderConfig as LENDER, NLM, writeItems } from "./ill-harness.js";
 
 const SPEC = {
   national: { id: "nat", name: "Test National Center" },
@@ -19,11 +22,19 @@ const SPEC = {
       name: "North Test Center",
       members: [{ id: "north-b", name: "North Library B", extraConfig: LENDER("3s") }],
     },
+    {
+      region: "south",
+      id: "south-rc",
+      name: "South Test Center",
+      members: [{ id: "south-a", name: "South Library A", extraConfig: LENDER("3s") }],
+    },
   ],
 };
 
 const PARTNER = { agencyIdType: "ISIL", agencyIdValue: "US-NjP" };
 const NORTH_B = { agencyIdType: "LRS", agencyIdValue: "north-b" };
+/** The federation itself (the national center's agency id): broker mode. */
+const FEDERATION = { agencyIdType: "LRS", agencyIdValue: "nat" };
 
 let fed: Federation;
 let destroy: (() => Promise<void>) | undefined;
@@ -47,6 +58,18 @@ beforeAll(async () => {
   const started = await startFederation(SPEC);
   destroy = started.destroy;
   fed = started.fed;
+  // NLM's records with items at north-b and south-a: held in both regions (broker mode's rota).
+  const itemsDir = join(fed.dir, "items");
+  mkdirSync(itemsDir, { recursive: true });
+  await Promise.all(
+    ["north-b", "south-a"].map(async (id) => {
+      const items = join(itemsDir, `${id}.csv`);
+      await writeItems(id, [NLM], items);
+      const node = fed.node(id);
+      await fed.cli(node, ["import", "--config", node.config, "--items", items, NLM]);
+    }),
+  );
+  await fed.waitSynced(90_000);
   const national = fed.node("nat");
   expect(national.iso18626).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/iso18626$/);
   mock = new MockPartner({
@@ -147,6 +170,94 @@ describe("the ISO 18626 gateway", () => {
     const trace = await fed.cli(national, ["ill", "trace", "P-1", "--config", national.config]);
     expect(trace).toMatch(/princeton \(ISO 18626\)/);
     expect(trace).toMatch(/north-rc/);
+  });
+
+  it("brokers an outside borrower's request to the federation: one lender refuses, another region's lends, to LoanCompleted", async () => {
+    const conf = await mock.request({
+      requestId: "B-1",
+      supplier: FEDERATION,
+      title: "Brokered",
+      isbn: BOTH_REGIONS_ISBNS[0]!,
+      // The rota for a partner (no region) asks north-b before south-a (same availability and balance).
+      note: "scenario:north-b=unfilled scenario:south-a=loaned",
+    });
+    expect(conf).toMatchObject({ ok: true, errors: [] });
+    await until(
+      "Loaned at the partner",
+      () => mock.statusesOf("B-1").includes("Loaned") || undefined,
+      90_000,
+    );
+    // One continuous request: north-b's refusal is an ExpectToSupply for the partner, never an Unfilled.
+    const statuses = mock.statusesOf("B-1");
+    expect(statuses).not.toContain("Unfilled");
+    expect(statuses.indexOf("ExpectToSupply")).toBeGreaterThanOrEqual(0);
+    expect(statuses.indexOf("ExpectToSupply")).toBeLessThan(statuses.indexOf("Loaned"));
+    // The partner sees only the federation, with one supplier request id throughout.
+    const about = mock.received.filter(
+      (m) =>
+        m.message.case === "supplyingAgencyMessage" &&
+        m.message.value.header?.requestingAgencyRequestId === "B-1",
+    );
+    const headers = about.map((m) => (m.message.value as illPb.SupplyingAgencyMessage).header!);
+    expect(new Set(headers.map((h) => h.supplyingAgencyId?.agencyIdValue))).toEqual(new Set(["nat"]));
+    expect(new Set(headers.map((h) => h.supplyingAgencyRequestId)).size).toBe(1);
+    for (const m of about) expect(m.xml).not.toMatch(/north-b|south-a/);
+    // north-b was asked first and refused; south-a, in the other region, lends.
+    const lenderRequest = (member: string, id: string) =>
+      fed
+        .withClient(member, illServicePb.IllStaffService, (c) => c.listRequests({ role: "lender" }))
+        .then((l) => l.requests.find((r) => r.requestingAgencyRequestId === id));
+    expect((await lenderRequest("north-b", "B-1/b1"))?.status).toBe("unfilled");
+    expect(await lenderRequest("south-a", "B-1/b2")).toBeDefined();
+    expect(
+      (await mock.action({ requestId: "B-1", supplier: FEDERATION, action: illPb.Action.RECEIVED })).ok,
+    ).toBe(true);
+    expect(
+      (await mock.action({ requestId: "B-1", supplier: FEDERATION, action: illPb.Action.SHIPPED_RETURN })).ok,
+    ).toBe(true);
+    await until(
+      "LoanCompleted at the partner",
+      () => mock.statusesOf("B-1").includes("LoanCompleted") || undefined,
+      60_000,
+    );
+    const national = fed.node("nat");
+    const trace = await fed.cli(national, ["ill", "trace", "B-1", "--config", national.config]);
+    expect(trace).toMatch(/south-rc/);
+    expect(trace).toMatch(/north-rc/);
+  });
+
+  it("tells the partner Unfilled once, when every lender of the federation's rota has refused", async () => {
+    expect(
+      (
+        await mock.request({
+          requestId: "B-2",
+          supplier: FEDERATION,
+          title: "Nobody lends it",
+          isbn: BOTH_REGIONS_ISBNS[1]!,
+          note: "scenario:unfilled",
+        })
+      ).ok,
+    ).toBe(true);
+    await until(
+      "Unfilled at the partner",
+      () => mock.statusesOf("B-2").includes("Unfilled") || undefined,
+      90_000,
+    );
+    await new Promise((r) => setTimeout(r, 1000));
+    const statuses = mock.statusesOf("B-2");
+    expect(statuses.filter((s) => s === "Unfilled")).toHaveLength(1);
+    expect(statuses.at(-1)).toBe("Unfilled");
+    expect(statuses).toContain("ExpectToSupply");
+    // A request the federation cannot find at all: Unfilled, saying why.
+    expect(
+      (await mock.request({ requestId: "B-3", supplier: FEDERATION, title: "Zzyzx qwerty unheld", note: "" }))
+        .ok,
+    ).toBe(true);
+    await until(
+      "Unfilled for an unknown title",
+      () => mock.statusesOf("B-3").includes("Unfilled") || undefined,
+      90_000,
+    );
   });
 
   it("lends an LRS member a loan from an outside library, as the rota's last resort, through return", async () => {

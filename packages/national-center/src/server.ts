@@ -82,6 +82,7 @@ export class NationalNode extends BaseNode {
     const gateway = gatewayParts({
       ctx,
       relay: illParts.relay,
+      rota: illParts.broker,
       directory: ctx.directory,
       outboundSecret: (id) => ctx.directory.partnerOutboundSecret(id),
     });

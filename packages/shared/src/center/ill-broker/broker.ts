@@ -15,6 +15,7 @@ import { Tier } from "../../gen/lrs/v1/common_pb.js";
 import type { BibliographicItemId } from "../../gen/lrs/v1/ill_pb.js";
 import {
   type BuildRotaRequest,
+  BuildRotaRequestSchema,
   type BuildRotaResponse,
   BuildRotaResponseSchema,
   type IllService,
@@ -199,6 +200,30 @@ export class RotaBroker {
     return this.#o.self.tier === Tier.REGIONAL
       ? this.#regional(req, requester, terms, left, call.signal)
       : this.#national(req, requester, terms, left);
+  }
+
+  /**
+   * The rota of an external partner's request addressed to the federation (the ISO 18626
+   * gateway's broker mode), at the national center: every region's holders, ordered and filtered
+   * as for a member of no region (a holder that lends only inside its region is left out).
+   * @throws NotFoundError (no catalog knows the title), ValidationError (bad identifiers).
+   */
+  async buildRotaForPartner(
+    partnerId: string,
+    req: Pick<BuildRotaRequest, "itemIds" | "title" | "author" | "serviceType" | "serviceLevel">,
+    timeoutMs: number,
+  ): Promise<BuildRotaResponse> {
+    if (this.#o.self.tier !== Tier.NATIONAL)
+      throw new IllForbiddenError(
+        `${this.#o.self.id} brokers partners' requests only at the national center`,
+      );
+    if (req.itemIds.length === 0 && !req.title.trim())
+      throw new ValidationError("bibliographicInfo: give a title or an ISBN/ISSN: what is wanted");
+    const started = Date.now();
+    const full = create(BuildRotaRequestSchema, { ...req, requestingAgencyId: partnerId });
+    return this.#national(full, { id: partnerId, region: "" }, termsOf(full), () =>
+      Math.max(1, timeoutMs - (Date.now() - started)),
+    );
   }
 
   /** Who borrows, and whether the caller may ask for it. */

@@ -16,6 +16,7 @@ import {
   type Header,
   MessageInfoSchema,
   MessageStatus,
+  type Request,
   RequestConfirmationSchema,
   RequestingAgencyMessageConfirmationSchema,
   ServiceType,
@@ -36,6 +37,7 @@ import { MESSAGE_SCHEMAS, writeIso18626 } from "../../iso18626/xml-write.js";
 import type { Iso18626Version } from "../../iso18626/xsd.js";
 import type { Logger } from "../../log.js";
 import type { IllRelay } from "../ill-broker/relay.js";
+import type { BrokeredRequests } from "./brokered.js";
 
 /** How the caller proved itself at the transport: HTTP basic, a TLS client certificate. */
 export interface InboundCredentials {
@@ -59,6 +61,8 @@ export interface GatewayInboundOptions {
   relay: IllRelay;
   directory: DirectorySource;
   log: Logger;
+  /** At the national center: requests addressed to the federation itself (broker mode). */
+  brokered?: BrokeredRequests;
   now?: () => Date;
 }
 
@@ -324,13 +328,19 @@ export class GatewayInbound {
       }
       let error: { type: ErrorType; value: string } | undefined;
       try {
-        const env = this.#envelope(m, header, partner, messageId, now);
-        db.transaction(() => this.#o.relay.acceptFromGateway(env));
+        // One savepoint: a refusal leaves nothing of the message behind but its confirmation.
+        db.transaction(() => {
+          const env = this.#envelope(m, header, partner, messageId, now);
+          if (env) this.#o.relay.acceptFromGateway(env);
+        });
       } catch (err) {
         if (err instanceof Refusal) error = { type: err.errorType, value: err.errorValue };
         else if (
           err instanceof Error &&
-          (err.name === "NotFoundError" || err.name === "IllRouteError" || err.name === "EnvelopeError")
+          (err.name === "NotFoundError" ||
+            err.name === "IllRouteError" ||
+            err.name === "EnvelopeError" ||
+            err.name === "BrokerRefusal")
         )
           error = { type: ErrorType.UNRECOGNISED_DATA_VALUE, value: err.message };
         else throw err;
@@ -372,42 +382,63 @@ export class GatewayInbound {
     return a ? partnerByAgencyId(this.#o.directory.current(), a.agencyIdType, a.agencyIdValue) : undefined;
   }
 
-  /** The envelope from the partner to the LRS member the message names (transparent mode). */
+  /** Whether the partner may borrow what its request asks for; throws Refusal naming the element. */
+  #mayBorrow(request: Request, partner: ExternalPartner): void {
+    if (!partner.mayBorrow)
+      throw new Refusal(
+        ErrorType.UNRECOGNISED_DATA_VALUE,
+        `request: ${partner.id} may not borrow from this federation`,
+      );
+    const type = request.serviceInfo?.serviceType ?? ServiceType.UNSPECIFIED;
+    const ok =
+      (type === ServiceType.LOAN && partner.borrowsLoans) ||
+      (type === ServiceType.COPY && partner.borrowsCopies) ||
+      (type === ServiceType.COPY_OR_LOAN && (partner.borrowsLoans || partner.borrowsCopies));
+    if (!ok)
+      throw new Refusal(
+        ErrorType.UNRECOGNISED_DATA_VALUE,
+        `request/serviceInfo/serviceType: ${ISO18626_CODES.serviceType.toXml(type) ?? "none"} is not a service ${partner.id} takes from this federation`,
+      );
+  }
+
+  /**
+   * The envelope from the partner to the LRS member the message names (transparent mode); for
+   * the federation itself (broker mode), what the broker makes of it, or undefined when it took it.
+   */
   #envelope(
     m: Iso18626Message,
     header: Header,
     partner: ExternalPartner,
     messageId: string,
     now: Date,
-  ): IllEnvelope {
+  ): IllEnvelope | undefined {
     const dir = this.#o.directory.current();
     const fromLender = m.case === "supplyingAgencyMessage";
     const lrsSide = fromLender ? header.requestingAgencyId : header.supplyingAgencyId;
     const where = fromLender ? "requestingAgencyId" : "supplyingAgencyId";
     if (!lrsSide) throw new Refusal(ErrorType.BADLY_FORMED_MESSAGE, `${m.case}/header/${where}: missing`);
     const member = institutionByAgencyId(dir, lrsSide.agencyIdType, lrsSide.agencyIdValue);
+    if (m.case === "request") this.#mayBorrow(m.value, partner);
+    if (member?.tier === Tier.NATIONAL && !fromLender) {
+      // Broker mode: addressed to the federation itself.
+      const brokered = this.#o.brokered;
+      if (!brokered)
+        throw new Refusal(
+          ErrorType.UNRECOGNISED_DATA_VALUE,
+          `${m.case}/header/${where}: requests to the federation (${lrsSide.agencyIdValue}) are taken by the national center's gateway`,
+        );
+      if (m.case === "request") {
+        brokered.accept(m.value, partner.id, messageId);
+        return undefined;
+      }
+      if (m.case === "requestingAgencyMessage")
+        return brokered.partnerMessage(m.value, partner.id, messageId);
+    }
     if (member?.tier !== Tier.MEMBER)
       throw new Refusal(
         ErrorType.UNRECOGNISED_DATA_VALUE,
         `${m.case}/header/${where}: ${lrsSide.agencyIdType}:${lrsSide.agencyIdValue} is not a member library of this federation`,
       );
-    if (m.case === "request") {
-      if (!partner.mayBorrow)
-        throw new Refusal(
-          ErrorType.UNRECOGNISED_DATA_VALUE,
-          `request: ${partner.id} may not borrow from this federation`,
-        );
-      const type = m.value.serviceInfo?.serviceType ?? ServiceType.UNSPECIFIED;
-      const ok =
-        (type === ServiceType.LOAN && partner.borrowsLoans) ||
-        (type === ServiceType.COPY && partner.borrowsCopies) ||
-        (type === ServiceType.COPY_OR_LOAN && (partner.borrowsLoans || partner.borrowsCopies));
-      if (!ok)
-        throw new Refusal(
-          ErrorType.UNRECOGNISED_DATA_VALUE,
-          `request/serviceInfo/serviceType: ${ISO18626_CODES.serviceType.toXml(type) ?? "none"} is not a service ${partner.id} takes from this federation`,
-        );
-    }
     if (fromLender && !partner.mayLend)
       throw new Refusal(
         ErrorType.UNRECOGNISED_DATA_VALUE,
