@@ -128,48 +128,34 @@ describe("the ISO 18626 gateway", () => {
     const list = JSON.parse(
       await fed.cli(national, ["partner", "list", "--config", national.config, "--json"]),
     ) as {
-      partners: Array<{ id: string; agencyIdValue: string; inboundSecretSha256: string }>;
+      partners: Array<{
+        id: string;
+        agencyIdValue: string;
+        inboundSecretSha256?: string;
+        inboundVerifier?: string;
+      }>;
     };
     expect(list.partners.map((p) => [p.id, p.agencyIdValue])).toEqual([["princeton", "US-NjP"]]);
-    expect(list.partners[0]?.inboundSecretSha256).toMatch(/^[0-9a-f]{64}$/);
+    // The partner's secret: a salted scrypt that only centers hold; never a digest, never shown.
+    expect(list.partners[0]?.inboundSecretSha256).toBeUndefined();
+    expect(list.partners[0]?.inboundVerifier).toBeUndefined();
+    const partnerAt = async (id: string) => {
+      const node = fed.node(id);
+      const d = JSON.parse(await fed.cli(node, ["directory", "--config", node.config, "--json"])) as {
+        externalPartners?: Array<{ id: string; inboundVerifier?: string; inboundSecretSha256?: string }>;
+      };
+      return d.externalPartners?.[0];
+    };
+    expect((await partnerAt("north-rc"))?.inboundVerifier).toMatch(/^scrypt\$131072\$8\$1\$/);
+    const atMember = await until("the partner in north-b's directory", () => partnerAt("north-b"));
+    expect(atMember.id).toBe("princeton");
+    expect(atMember.inboundVerifier).toBeUndefined();
+    expect(atMember.inboundSecretSha256).toBeUndefined();
     const shown = await fed.cli(national, ["partner", "show", "princeton", "--config", national.config]);
     expect(shown).toMatch(/may borrow +yes \(loans, copies\)/);
     expect(shown).toMatch(/fees +loan 12\.00 USD/);
     const dir = await fed.cli(national, ["directory", "--config", national.config]);
     expect(dir).toMatch(/north-b +member +north +LRS:north-b/);
-  });
-
-  it("lends an LRS member's item to an outside borrower, from request to LoanCompleted", async () => {
-    const conf = await mock.request({
-      requestId: "P-1",
-      supplier: NORTH_B,
-      title: "A title",
-      note: "scenario:loaned",
-    });
-    expect(conf).toMatchObject({ ok: true, errors: [] });
-    await until("Loaned at the partner", () => mock.statusesOf("P-1").includes("Loaned") || undefined);
-    expect(mock.statusesOf("P-1")).toEqual(["WillSupply", "Loaned"]);
-    const loaned = mock.received.find(
-      (r) => r.message.case === "supplyingAgencyMessage" && mock.statusesOf("P-1").length > 0,
-    );
-    // What the partner got names the agencies as ISO agency ids and validates for its version.
-    expect(loaned?.xml).toContain("<agencyIdValue>US-NjP</agencyIdValue>");
-    expect(loaned?.xml).toContain("<agencyIdValue>north-b</agencyIdValue>");
-    expect(
-      (await mock.action({ requestId: "P-1", supplier: NORTH_B, action: illPb.Action.RECEIVED })).ok,
-    ).toBe(true);
-    expect(
-      (await mock.action({ requestId: "P-1", supplier: NORTH_B, action: illPb.Action.SHIPPED_RETURN })).ok,
-    ).toBe(true);
-    await until(
-      "LoanCompleted at the partner",
-      () => mock.statusesOf("P-1").includes("LoanCompleted") || undefined,
-    );
-    // The national center's trace follows the request through the gateway, both ways.
-    const national = fed.node("nat");
-    const trace = await fed.cli(national, ["ill", "trace", "P-1", "--config", national.config]);
-    expect(trace).toMatch(/princeton \(ISO 18626\)/);
-    expect(trace).toMatch(/north-rc/);
   });
 
   it("brokers an outside borrower's request to the federation: one lender refuses, another region's lends, to LoanCompleted", async () => {
@@ -178,7 +164,8 @@ describe("the ISO 18626 gateway", () => {
       supplier: FEDERATION,
       title: "Brokered",
       isbn: BOTH_REGIONS_ISBNS[0]!,
-      // The rota for a partner (no region) asks north-b before south-a (same availability and balance).
+      // The rota for a partner (of no region) orders by availability, then loans lent less
+      // borrowed, then id: before any other loan of this file, north-b comes before south-a.
       note: "scenario:north-b=unfilled scenario:south-a=loaned",
     });
     expect(conf).toMatchObject({ ok: true, errors: [] });
@@ -258,6 +245,39 @@ describe("the ISO 18626 gateway", () => {
       () => mock.statusesOf("B-3").includes("Unfilled") || undefined,
       90_000,
     );
+  });
+
+  it("lends an LRS member's item to an outside borrower, from request to LoanCompleted", async () => {
+    const conf = await mock.request({
+      requestId: "P-1",
+      supplier: NORTH_B,
+      title: "A title",
+      note: "scenario:loaned",
+    });
+    expect(conf).toMatchObject({ ok: true, errors: [] });
+    await until("Loaned at the partner", () => mock.statusesOf("P-1").includes("Loaned") || undefined);
+    expect(mock.statusesOf("P-1")).toEqual(["WillSupply", "Loaned"]);
+    const loaned = mock.received.find(
+      (r) => r.message.case === "supplyingAgencyMessage" && mock.statusesOf("P-1").length > 0,
+    );
+    // What the partner got names the agencies as ISO agency ids and validates for its version.
+    expect(loaned?.xml).toContain("<agencyIdValue>US-NjP</agencyIdValue>");
+    expect(loaned?.xml).toContain("<agencyIdValue>north-b</agencyIdValue>");
+    expect(
+      (await mock.action({ requestId: "P-1", supplier: NORTH_B, action: illPb.Action.RECEIVED })).ok,
+    ).toBe(true);
+    expect(
+      (await mock.action({ requestId: "P-1", supplier: NORTH_B, action: illPb.Action.SHIPPED_RETURN })).ok,
+    ).toBe(true);
+    await until(
+      "LoanCompleted at the partner",
+      () => mock.statusesOf("P-1").includes("LoanCompleted") || undefined,
+    );
+    // The national center's trace follows the request through the gateway, both ways.
+    const national = fed.node("nat");
+    const trace = await fed.cli(national, ["ill", "trace", "P-1", "--config", national.config]);
+    expect(trace).toMatch(/princeton \(ISO 18626\)/);
+    expect(trace).toMatch(/north-rc/);
   });
 
   it("lends an LRS member a loan from an outside library, as the rota's last resort, through return", async () => {

@@ -83,7 +83,7 @@ Adds an ILL system outside the federation, or replaces the entry of one already 
 The partner reaches the gateway with its agency id in the message header and proves who it is
 with --auth: "account" (requestingAgencyAuthentication accountId/securityCode in the header),
 "basic" (HTTP basic) or "certificate" (a TLS client certificate; --secret is its SHA-256
-fingerprint). Only the SHA-256 of its secret is kept. --our-auth says how LRS signs in at the
+fingerprint). Its secret is kept only as a salted scrypt, at the centers. --our-auth says how LRS signs in at the
 partner; that secret stays at the national center and is not replicated.
 
 Example:

@@ -191,6 +191,14 @@ export class NationalNode extends BaseNode {
       });
     }
     ctx.directory.register(selfInstitution(ctx, this.endpoint));
+    // Partners entered with release 0.1: their unsalted SHA-256 digests become salted verifiers
+    // kept at the centers; the partners keep their secrets (until then the digest still works).
+    const upgraded = await ctx.directory.upgradeLegacyPartnerSecrets();
+    if (upgraded.length > 0)
+      ctx.log.warn(
+        { partners: upgraded },
+        "external partners' secret digests replaced by salted verifiers (no longer sent to members)",
+      );
     return addr;
   }
 }

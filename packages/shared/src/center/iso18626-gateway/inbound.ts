@@ -4,7 +4,7 @@
 // envelope between the partner and the LRS member it names (transparent mode), and handed to the
 // relay, which routes it like any other. The same message again gets the same confirmation and is
 // not applied twice. Nothing here throws to the caller: what goes wrong is an ISO error.
-import { createHash, timingSafeEqual } from "node:crypto";
+import { createHash } from "node:crypto";
 import { clone, create } from "@bufbuild/protobuf";
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { Database } from "../../db.js";
@@ -24,7 +24,12 @@ import {
 } from "../../gen/lrs/v1/ill_pb.js";
 import { type IllEnvelope, IllEnvelopeSchema } from "../../gen/lrs/v1/ill_service_pb.js";
 import { ISO18626_CODES } from "../../iso18626/iso18626-xml.js";
-import { institutionByAgencyId, partnerByAgencyId, sha256Hex } from "../../iso18626/partners.js";
+import {
+  institutionByAgencyId,
+  partnerByAgencyId,
+  sha256Hex,
+  verifyPartnerSecret,
+} from "../../iso18626/partners.js";
 import {
   confirmationKindOf,
   type Iso18626Message,
@@ -78,18 +83,30 @@ class Refusal extends Error {
   }
 }
 
-function sameSecret(given: string, sha256: string): boolean {
-  const a = Buffer.from(sha256Hex(given), "hex");
-  const b = Buffer.from(sha256, "hex");
-  return a.length === b.length && timingSafeEqual(a, b);
+/** Verifications that succeeded, so that a partner's every message does not pay for scrypt. */
+class VerifiedSecrets {
+  readonly #ok = new Set<string>();
+
+  async check(p: ExternalPartner, given: string): Promise<boolean> {
+    // Keyed by the verifier (a changed secret misses) and a digest of what was given (never kept as is).
+    const key = `${p.id}\n${p.inboundVerifier || p.inboundSecretSha256}\n${sha256Hex(given)}`;
+    if (this.#ok.has(key)) return true;
+    const ok = await verifyPartnerSecret(p, given);
+    if (ok) {
+      if (this.#ok.size >= 1000) this.#ok.clear();
+      this.#ok.add(key);
+    }
+    return ok;
+  }
 }
 
 /** Checks the partner's credentials, wherever its method puts them; throws Refusal. */
-function authenticate(
+async function authenticate(
+  verified: VerifiedSecrets,
   p: ExternalPartner,
   header: RequestingAgencyAuthentication | undefined,
   creds: InboundCredentials,
-): void {
+): Promise<void> {
   const label = `${p.agencyIdType}:${p.agencyIdValue}`;
   switch (p.inboundAuth) {
     case PartnerAuthMethod.ACCOUNT:
@@ -99,11 +116,7 @@ function authenticate(
       const given =
         header ??
         (creds.basic ? { accountId: creds.basic.user, securityCode: creds.basic.password } : undefined);
-      if (
-        given &&
-        given.accountId === p.inboundAccount &&
-        sameSecret(given.securityCode, p.inboundSecretSha256)
-      )
+      if (given && given.accountId === p.inboundAccount && (await verified.check(p, given.securityCode)))
         return;
       throw new Refusal(
         ErrorType.UNRECOGNISED_DATA_VALUE,
@@ -111,8 +124,7 @@ function authenticate(
       );
     }
     case PartnerAuthMethod.CLIENT_CERTIFICATE: {
-      const fp = creds.certFingerprint?.toUpperCase();
-      if (fp && fp === p.inboundSecretSha256.toUpperCase()) return;
+      if (creds.certFingerprint && (await verifyPartnerSecret(p, creds.certFingerprint))) return;
       throw new Refusal(
         ErrorType.UNRECOGNISED_DATA_VALUE,
         `client certificate: not the one on record for ${label}`,
@@ -208,13 +220,14 @@ export function unreadable(value: string, now = new Date()): GatewayAnswer {
 /** The inbound half of the gateway; see the file comment. */
 export class GatewayInbound {
   readonly #o: GatewayInboundOptions;
+  readonly #verified = new VerifiedSecrets();
 
   constructor(o: GatewayInboundOptions) {
     this.#o = o;
   }
 
   /** Takes one POSTed body; always answers with a confirmation. */
-  receive(body: Uint8Array, creds: InboundCredentials): GatewayAnswer {
+  async receive(body: Uint8Array, creds: InboundCredentials): Promise<GatewayAnswer> {
     const now = this.#o.now?.() ?? new Date();
     const { log } = this.#o;
     let text: string;
@@ -293,7 +306,7 @@ export class GatewayInbound {
           `${m.case}/header/${where}: ${sender?.agencyIdType ?? ""}:${sender?.agencyIdValue ?? ""} is not a partner of this federation`,
         );
       }
-      authenticate(partner, read.authentication, creds);
+      await authenticate(this.#verified, partner, read.authentication, creds);
     } catch (err) {
       if (err instanceof Refusal) return refuse(err);
       throw err;
