@@ -258,7 +258,9 @@ describe("the ISO 18626 gateway", () => {
     await until("Loaned at the partner", () => mock.statusesOf("P-1").includes("Loaned") || undefined);
     expect(mock.statusesOf("P-1")).toEqual(["WillSupply", "Loaned"]);
     const loaned = mock.received.find(
-      (r) => r.message.case === "supplyingAgencyMessage" && mock.statusesOf("P-1").length > 0,
+      (r) =>
+        r.message.case === "supplyingAgencyMessage" &&
+        r.message.value.header?.requestingAgencyRequestId === "P-1",
     );
     // What the partner got names the agencies as ISO agency ids and validates for its version.
     expect(loaned?.xml).toContain("<agencyIdValue>US-NjP</agencyIdValue>");

@@ -210,7 +210,16 @@ export function addPartnerCommands(program: Command): void {
     .option("--json", "print as JSON")
     .action(async (o: { config: string; json?: boolean }) => {
       const res = await withPartners(o.config, (c) => c.listPartners({}, { timeoutMs: 10_000 }));
-      if (o.json) return printJson(toJson(gatewayPb.ListPartnersResponseSchema, res));
+      if (o.json)
+        return printJson({
+          ...(toJson(gatewayPb.ListPartnersResponseSchema, res) as object),
+          partnersOutOfRotas: res.partnersOutOfRotas,
+        });
+      process.stdout.write(
+        res.partnersOutOfRotas
+          ? "in rotas: no — kept out of every rota (national [iso18626] partners_in_rota = false)\n"
+          : "in rotas: yes — last resort after LRS holders, in regions whose [iso18626] partners_in_rota allows it\n",
+      );
       if (res.partners.length === 0) return void process.stdout.write("no external partners\n");
       printTable(
         res.partners.map((p) => ({

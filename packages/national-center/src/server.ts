@@ -150,7 +150,9 @@ export class NationalNode extends BaseNode {
     const ctx: NationalContext = {
       ...base,
       ca,
-      directory: new DirectoryStore(base.db, cfg.id, cfg.iso18626.agencyIdType),
+      directory: new DirectoryStore(base.db, cfg.id, cfg.iso18626.agencyIdType, {
+        partnersInRota: cfg.iso18626.partnersInRota,
+      }),
       union: new UnionCatalog(base.db, { nodeId: cfg.id }),
       peers: undefined as unknown as PeerClients,
       endpoint: () => node?.endpoint ?? cfg.advertise,

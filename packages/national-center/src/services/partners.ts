@@ -30,7 +30,13 @@ export function partnerAdminService(ctx: NationalContext): ServiceImpl<typeof ga
       return { partner: shown ?? res.partner, directoryVersion: res.version, changed: res.changed };
     }),
     // What verifies their secrets stays in the directory store and the centers' replicas.
-    listPartners: () => ({ partners: withoutPartnerVerifiers(ctx.directory.current()).externalPartners }),
+    listPartners: () => {
+      const d = ctx.directory.current();
+      return {
+        partners: withoutPartnerVerifiers(d).externalPartners,
+        partnersOutOfRotas: d.partnersOutOfRotas,
+      };
+    },
     removePartner: mapErrors((req) => {
       const version = ctx.directory.removePartner(req.id);
       log.warn({ partner: req.id, version }, "external partner removed");

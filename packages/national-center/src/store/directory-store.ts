@@ -37,14 +37,36 @@ export class DirectoryStore implements DirectorySource {
   readonly #db: Database;
   readonly #authorityId: string;
   readonly #agencyIdType: string;
+  readonly #partnersInRota: boolean;
   readonly #listeners = new Set<(d: Directory) => void>();
   #current: Directory;
   #revoked: Set<string>;
 
-  constructor(db: Database, authorityId: string, agencyIdType = "LRS") {
+  constructor(
+    db: Database,
+    authorityId: string,
+    agencyIdType = "LRS",
+    opts: { /** [iso18626] partners_in_rota: external partners may close rotas (regions may still say no). */ partnersInRota?: boolean } = {},
+  ) {
     this.#db = db;
     this.#authorityId = authorityId;
     this.#agencyIdType = agencyIdType;
+    this.#partnersInRota = opts.partnersInRota ?? true;
+    // The federation-wide settings come from this node's configuration: a change is a new
+    // directory version, so that every replica takes it.
+    const settings = JSON.stringify({ agencyIdType, partnersInRota: this.#partnersInRota });
+    db.transaction(() => {
+      const row = db.sqlite.prepare("SELECT value FROM node_meta WHERE key = 'directory_settings'").get() as
+        | { value: string }
+        | undefined;
+      if (row?.value === settings) return;
+      db.sqlite
+        .prepare(
+          "INSERT INTO node_meta (key, value) VALUES ('directory_settings', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .run(settings);
+      if (row || this.#version() > 0n) this.#bump();
+    });
     this.#current = this.#load();
     this.#revoked = new Set(this.#current.revokedFingerprints);
   }
@@ -76,6 +98,7 @@ export class DirectoryStore implements DirectorySource {
       institutions: rows.map((r) => fromBinary(InstitutionSchema, new Uint8Array(r.data))),
       revokedFingerprints: revoked.map((r) => r.fingerprint),
       agencyIdType: this.#agencyIdType,
+      partnersOutOfRotas: !this.#partnersInRota,
       externalPartners: partners.map((r) => fromBinary(ExternalPartnerSchema, new Uint8Array(r.data))),
     });
   }

@@ -146,7 +146,10 @@ export interface RotaBrokerOptions {
     id: () => string;
   };
   now?: () => Date;
-  /** At a regional center: external ILL partners close the rota, after every LRS holder. */
+  /**
+   * At a regional center: external ILL partners close the rota, after every LRS holder (unless
+   * the national center keeps them out of every rota: Directory.partners_out_of_rotas).
+   */
   partnersInRota?: boolean;
 }
 
@@ -370,7 +373,10 @@ export class RotaBroker {
     coverage.push(...avail.coverage);
     if (up) coverage.push(...up.coverage);
 
-    const external = this.#o.partnersInRota
+    // Both the region ([iso18626] partners_in_rota here) and the national center (its setting, in
+    // the directory) must let external partners into a rota.
+    const external =
+      this.#o.partnersInRota && !this.#o.directory.current().partnersOutOfRotas
       ? externalRota({
           partners: this.#o.directory.current().externalPartners,
           requesterId: requester.id,
