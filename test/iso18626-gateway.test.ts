@@ -151,6 +151,10 @@ describe("the ISO 18626 gateway", () => {
     expect(atMember.id).toBe("princeton");
     expect(atMember.inboundVerifier).toBeUndefined();
     expect(atMember.inboundSecretSha256).toBeUndefined();
+    // The national setting: partners may close rotas (each region decides for its members).
+    expect(await fed.cli(national, ["partner", "list", "--config", national.config])).toMatch(
+      /^in rotas: yes — last resort after LRS holders/,
+    );
     const shown = await fed.cli(national, ["partner", "show", "princeton", "--config", national.config]);
     expect(shown).toMatch(/may borrow +yes \(loans, copies\)/);
     expect(shown).toMatch(/fees +loan 12\.00 USD/);

@@ -46,7 +46,9 @@ export class DirectoryStore implements DirectorySource {
     db: Database,
     authorityId: string,
     agencyIdType = "LRS",
-    opts: { /** [iso18626] partners_in_rota: external partners may close rotas (regions may still say no). */ partnersInRota?: boolean } = {},
+    opts: {
+      /** [iso18626] partners_in_rota: external partners may close rotas (regions may still say no). */ partnersInRota?: boolean;
+    } = {},
   ) {
     this.#db = db;
     this.#authorityId = authorityId;

@@ -183,6 +183,18 @@ describe("external partners in the directory", () => {
     expect(refused(princeton({ id: "other" }), "s")).toMatch(/is partner princeton's/);
   });
 
+  it("carry the national setting on partners in rotas; a changed setting is a new version", () => {
+    const db = Database.open(":memory:", [...sharedMigrations, ...nationalMigrations]);
+    const { dir } = store(db);
+    expect(dir.current().partnersOutOfRotas).toBe(false);
+    const v = dir.current().version;
+    const off = new DirectoryStore(db, "nat", "CN-LRS", { partnersInRota: false });
+    expect(off.current().partnersOutOfRotas).toBe(true);
+    expect(off.current().version).toBe(v + 1n);
+    // The same setting on the next start: nothing new for the replicas.
+    expect(new DirectoryStore(db, "nat", "CN-LRS", { partnersInRota: false }).current().version).toBe(v + 1n);
+  });
+
   it("are removed", () => {
     const { dir } = store();
     dir.putPartner(princeton(), { inboundVerifier: S });
