@@ -55,7 +55,8 @@ async function until<T>(
 }
 
 beforeAll(async () => {
-  const started = await startFederation(SPEC);
+  // The national center writes its traffic figures every second (the gateway's, by partner).
+  const started = await startFederation(SPEC, { env: { NATIONAL_TRAFFIC_FLUSH_INTERVAL: "1s" } });
   destroy = started.destroy;
   fed = started.fed;
   // NLM's records with items at north-b and south-a: held in both regions (broker mode's rota).
@@ -225,7 +226,8 @@ describe("the ISO 18626 gateway", () => {
           supplier: FEDERATION,
           title: "Nobody lends it",
           isbn: BOTH_REGIONS_ISBNS[1]!,
-          note: "scenario:unfilled",
+          // One lender refuses the request outright (an ERROR confirmation), the other answers Unfilled.
+          note: "scenario:north-b=error scenario:south-a=unfilled",
         })
       ).ok,
     ).toBe(true);
@@ -426,6 +428,56 @@ describe("the ISO 18626 gateway", () => {
     expect(answers("P-6")).toContain("RenewResponse Loaned Y");
   });
 
+  it("tells the partner when the member refuses a message the gateway had confirmed OK", async () => {
+    const about = (isoId: string) =>
+      mock.received
+        .filter(
+          (m) =>
+            m.message.case === "supplyingAgencyMessage" &&
+            m.message.value.header?.requestingAgencyRequestId === isoId,
+        )
+        .map((m) => m.message.value as illPb.SupplyingAgencyMessage);
+    // A request the lender refuses outright: the partner had OK from the gateway, then Unfilled.
+    const conf = await mock.request({
+      requestId: "P-7",
+      supplier: NORTH_B,
+      title: "Refused",
+      note: "scenario:error",
+    });
+    expect(conf.ok).toBe(true);
+    const unfilled = await until("Unfilled for the refused request", () =>
+      about("P-7").find((v) => v.statusInfo?.status === illPb.Status.UNFILLED),
+    );
+    expect(unfilled.messageInfo?.note).toMatch(/^the request was refused: .*scenario:error/);
+    expect(unfilled.header?.supplyingAgencyId?.agencyIdValue).toBe("north-b");
+    // A Renew the lender cannot grant (nothing is on loan): RenewResponse "no", with why.
+    expect(
+      (
+        await mock.request({
+          requestId: "P-8",
+          supplier: NORTH_B,
+          title: "Not lent",
+          note: "scenario:no-answer",
+        })
+      ).ok,
+    ).toBe(true);
+    await until("the request at the lender", async () =>
+      (
+        await fed.withClient("north-b", illServicePb.IllStaffService, (c) =>
+          c.listRequests({ role: "lender" }),
+        )
+      ).requests.find((r) => r.requestingAgencyRequestId === "P-8"),
+    );
+    expect((await mock.action({ requestId: "P-8", supplier: NORTH_B, action: illPb.Action.RENEW })).ok).toBe(
+      true,
+    );
+    const no = await until("RenewResponse N at the partner", () =>
+      about("P-8").find((v) => v.messageInfo?.reasonForMessage === illPb.ReasonForMessage.RENEW_RESPONSE),
+    );
+    expect(no.messageInfo?.answerYesNo).toBe(illPb.YesNo.N);
+    expect(no.messageInfo?.note).toMatch(/^Renew refused: /);
+  });
+
   it("answers the same message twice with the same confirmation, and applies it once", async () => {
     const conf = await mock.request({
       requestId: "P-2",
@@ -557,5 +609,34 @@ describe("the ISO 18626 gateway", () => {
     const big = await mock.postRaw(`<request>${" ".repeat(1_100_000)}</request>`);
     expect(big.status).toBe(200);
     expect(big.text).toMatch(/over the limit of 1000000/);
+  });
+
+  it("counts the gateway's traffic by partner in the national traffic figures", async () => {
+    const national = fed.node("nat");
+    type Row = {
+      partner: string;
+      received: number;
+      refused: number;
+      sent: number;
+      byKind: Record<string, number>;
+    };
+    const rows = await until("gateway traffic in the figures", async () => {
+      const t = JSON.parse(
+        await fed.cli(national, ["traffic", "--config", national.config, "--since", "1h", "--json"]),
+      ) as { gateway: Row[] };
+      const p = t.gateway.find((r) => r.partner === "princeton");
+      return p && p.sent > 0 && p.refused > 0 ? t.gateway : undefined;
+    });
+    const princeton = rows.find((r) => r.partner === "princeton")!;
+    // Requests, actions and bad XML it sent; the answers and requests LRS sent it.
+    expect(princeton.byKind.request).toBeGreaterThanOrEqual(6);
+    expect(princeton.byKind.requestingAgencyMessage).toBeGreaterThanOrEqual(6);
+    expect(princeton.byKind.supplyingAgencyMessage).toBeGreaterThanOrEqual(10);
+    expect(princeton.received).toBeGreaterThan(princeton.refused);
+    // The stranger that is not a partner is counted apart, under its own heading.
+    expect(rows.some((r) => r.partner === "unknown partner")).toBe(true);
+    const text = await fed.cli(national, ["traffic", "--config", national.config, "--since", "1h"]);
+    expect(text).toMatch(/outside partners, through the ISO 18626 gateway/);
+    expect(text).toMatch(/\bprinceton\b/);
   });
 });

@@ -33,6 +33,7 @@ interface Panels {
   attention: HTMLElement;
   catalog: HTMLElement;
   balance: HTMLElement;
+  gateway: HTMLElement;
   settlement: HTMLElement;
   errors: HTMLElement;
   status: HTMLElement;
@@ -78,11 +79,13 @@ function layout(root: HTMLElement, onWindow: (w: string) => void): Panels {
   const attention = h("div");
   const catalog = h("div");
   const balance = h("div");
+  const gateway = h("div");
   const settlement = h("div");
   const errors = h("div");
   const windowTitle = () => h("span", { class: "window-title" });
   const wIll = windowTitle();
   const wBalance = windowTitle();
+  const wGateway = windowTitle();
   fill(
     root,
     h(
@@ -127,6 +130,13 @@ function layout(root: HTMLElement, onWindow: (w: string) => void): Panels {
         h("p", { class: "hint" }, wBalance),
         balance,
       ),
+      panel(
+        "Outside partners (ISO 18626 gateway)",
+        "p-gateway",
+        "gateway",
+        h("p", { class: "hint" }, wGateway),
+        gateway,
+      ),
       panel("Settlement position", "p-settlement", "settlement", settlement),
       panel("Errors in the last hour", "p-errors", "errors", errors),
     ),
@@ -148,10 +158,11 @@ function layout(root: HTMLElement, onWindow: (w: string) => void): Panels {
     attention,
     catalog,
     balance,
+    gateway,
     settlement,
     errors,
     status,
-    windowTitles: [wIll, wBalance],
+    windowTitles: [wIll, wBalance, wGateway],
   };
 }
 
@@ -563,6 +574,34 @@ function renderBalance(p: Panels, s: DashboardSummary): void {
   );
 }
 
+function renderGateway(p: Panels, s: DashboardSummary): void {
+  fill(
+    p.gateway,
+    s.gateway.length === 0
+      ? h("p", { class: "empty" }, "No message exchanged with an outside partner in this window.")
+      : table(
+          null,
+          ["partner", "received", "refused", "sent", "errors", "p95 answer"],
+          s.gateway.map((g) =>
+            h(
+              "tr",
+              {
+                title: Object.entries(g.byKind)
+                  .map(([k, n]) => `${k}: ${n}`)
+                  .join(", "),
+              },
+              h("td", null, g.name, h("span", { class: "muted" }, ` ${g.partner}`)),
+              h("td", { class: "num" }, fmtInt(g.received)),
+              h("td", { class: `num${g.refused > 0 ? " bad" : ""}` }, fmtInt(g.refused)),
+              h("td", { class: "num" }, fmtInt(g.sent)),
+              h("td", { class: `num${g.failed > 0 ? " bad" : ""}` }, fmtInt(g.failed)),
+              h("td", { class: "num" }, fmtMs(g.latency.p95)),
+            ),
+          ),
+        ),
+  );
+}
+
 function renderSettlement(p: Panels, st: SettlementView): void {
   if (!st.available) {
     fill(
@@ -659,6 +698,7 @@ function render(p: Panels, s: DashboardSummary): void {
   renderAttention(p, s, now);
   renderCatalog(p, s);
   renderBalance(p, s);
+  renderGateway(p, s);
   renderSettlement(p, s.settlement);
   renderErrors(p, s);
 }

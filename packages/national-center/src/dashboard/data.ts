@@ -6,6 +6,7 @@ import {
   callTotals,
   type DirectorySource,
   errorTable,
+  gatewayTraffic,
   type InstitutionInfo,
   illFlow,
   isOriginSearch,
@@ -267,6 +268,10 @@ export function buildSummary(o: DashboardDataOptions, windowMinutes: number): Da
       days: o.union.days(CATALOG_DAYS, { size, day: new Date(now).toISOString().slice(0, 10) }),
     },
     balance: flow.balances.map((b) => ({ ...b, name: infos.get(b.institution)?.name ?? b.institution })),
+    gateway: gatewayTraffic(illBlocks).map((g) => ({
+      ...g,
+      name: dir.externalPartners.find((x) => x.id === g.partner)?.name ?? g.partner,
+    })),
     settlement: settlementView(o),
     totals: {
       calls: totals.calls,

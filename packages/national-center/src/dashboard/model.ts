@@ -111,6 +111,18 @@ export interface BalanceView {
   borrowed: number;
 }
 
+/** ISO 18626 gateway traffic with one external partner over the window. */
+export interface GatewayPartnerView {
+  partner: string;
+  name: string;
+  received: number;
+  refused: number;
+  sent: number;
+  failed: number;
+  byKind: Record<string, number>;
+  latency: Latency;
+}
+
 export interface SettlementView {
   /** False when this national center keeps no ledger. */
   available: boolean;
@@ -144,6 +156,8 @@ export interface DashboardSummary {
   ill: IllView;
   catalog: CatalogView;
   balance: BalanceView[];
+  /** Messages exchanged with external partners through the ISO 18626 gateway, by partner. */
+  gateway: GatewayPartnerView[];
   settlement: SettlementView;
   totals: {
     calls: number;

@@ -377,13 +377,13 @@ export class RotaBroker {
     // the directory) must let external partners into a rota.
     const external =
       this.#o.partnersInRota && !this.#o.directory.current().partnersOutOfRotas
-      ? externalRota({
-          partners: this.#o.directory.current().externalPartners,
-          requesterId: requester.id,
-          serviceType: req.serviceType,
-          ...terms,
-        })
-      : { rota: [], excluded: [] };
+        ? externalRota({
+            partners: this.#o.directory.current().externalPartners,
+            requesterId: requester.id,
+            serviceType: req.serviceType,
+            ...terms,
+          })
+        : { rota: [], excluded: [] };
     // No LRS holder at all: the external partners, if any lend it, are the whole rota.
     if (!ownTitle && external.rota.length === 0) {
       if (up?.failed)

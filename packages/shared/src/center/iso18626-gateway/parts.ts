@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import type { DirectorySource } from "../../directory/source.js";
 import type { NodeContext } from "../../node/base-node.js";
-import { TRAFFIC_KINDS } from "../../traffic/cells.js";
+import { GATEWAY_DETAIL, TRAFFIC_KINDS, UNKNOWN_PARTNER } from "../../traffic/cells.js";
 import type { RotaBroker } from "../ill-broker/broker.js";
 import type { IllRelay } from "../ill-broker/relay.js";
 import { BrokeredRequests } from "./brokered.js";
@@ -52,8 +52,8 @@ export function gatewayParts(o: GatewayPartsOptions): GatewayParts {
         onAnswer: (a, ms) =>
           ctx.traffic.add(
             TRAFFIC_KINDS.ill,
-            `ISO 18626 ${a.kind ?? "unreadable"}`,
-            a.partnerId ?? "unknown partner",
+            `${GATEWAY_DETAIL}${a.kind ?? "unreadable"}`,
+            a.partnerId ?? UNKNOWN_PARTNER,
             ctx.cfg.id,
             ms,
             !a.ok,
@@ -75,7 +75,7 @@ export function gatewayParts(o: GatewayPartsOptions): GatewayParts {
             log,
             outboundSecret: o.outboundSecret,
             onSent: (partnerId, kind, ms, ok) =>
-              ctx.traffic.add(TRAFFIC_KINDS.ill, `ISO 18626 ${kind}`, ctx.cfg.id, partnerId, ms, !ok),
+              ctx.traffic.add(TRAFFIC_KINDS.ill, `${GATEWAY_DETAIL}${kind}`, ctx.cfg.id, partnerId, ms, !ok),
           },
           signal,
         ),
