@@ -54,6 +54,30 @@ async function until<T>(
   }
 }
 
+/** The supplying agency messages the partner received about one of its requests, in order, with their XML. */
+function receivedAbout(isoId: string) {
+  return mock.received.filter(
+    (m) =>
+      m.message.case === "supplyingAgencyMessage" &&
+      m.message.value.header?.requestingAgencyRequestId === isoId,
+  );
+}
+
+function messagesAbout(isoId: string): illPb.SupplyingAgencyMessage[] {
+  return receivedAbout(isoId).map((m) => m.message.value as illPb.SupplyingAgencyMessage);
+}
+
+/** The partner receives the loan and sends it back; waits for LoanCompleted. */
+async function receiveAndReturn(requestId: string, supplier: typeof NORTH_B): Promise<void> {
+  for (const action of [illPb.Action.RECEIVED, illPb.Action.SHIPPED_RETURN])
+    expect((await mock.action({ requestId, supplier, action })).ok).toBe(true);
+  await until(
+    `LoanCompleted of ${requestId} at the partner`,
+    () => mock.statusesOf(requestId).includes("LoanCompleted") || undefined,
+    60_000,
+  );
+}
+
 beforeAll(async () => {
   // The national center writes its traffic figures every second (the gateway's, by partner).
   const started = await startFederation(SPEC, { env: { NATIONAL_TRAFFIC_FLUSH_INTERVAL: "1s" } });
@@ -185,12 +209,8 @@ describe("the ISO 18626 gateway", () => {
     expect(statuses.indexOf("ExpectToSupply")).toBeGreaterThanOrEqual(0);
     expect(statuses.indexOf("ExpectToSupply")).toBeLessThan(statuses.indexOf("Loaned"));
     // The partner sees only the federation, with one supplier request id throughout.
-    const about = mock.received.filter(
-      (m) =>
-        m.message.case === "supplyingAgencyMessage" &&
-        m.message.value.header?.requestingAgencyRequestId === "B-1",
-    );
-    const headers = about.map((m) => (m.message.value as illPb.SupplyingAgencyMessage).header!);
+    const about = receivedAbout("B-1");
+    const headers = messagesAbout("B-1").map((m) => m.header!);
     expect(new Set(headers.map((h) => h.supplyingAgencyId?.agencyIdValue))).toEqual(new Set(["nat"]));
     expect(new Set(headers.map((h) => h.supplyingAgencyRequestId)).size).toBe(1);
     for (const m of about) expect(m.xml).not.toMatch(/north-b|south-a/);
@@ -201,17 +221,7 @@ describe("the ISO 18626 gateway", () => {
         .then((l) => l.requests.find((r) => r.requestingAgencyRequestId === id));
     expect((await lenderRequest("north-b", "B-1/b1"))?.status).toBe("unfilled");
     expect(await lenderRequest("south-a", "B-1/b2")).toBeDefined();
-    expect(
-      (await mock.action({ requestId: "B-1", supplier: FEDERATION, action: illPb.Action.RECEIVED })).ok,
-    ).toBe(true);
-    expect(
-      (await mock.action({ requestId: "B-1", supplier: FEDERATION, action: illPb.Action.SHIPPED_RETURN })).ok,
-    ).toBe(true);
-    await until(
-      "LoanCompleted at the partner",
-      () => mock.statusesOf("B-1").includes("LoanCompleted") || undefined,
-      60_000,
-    );
+    await receiveAndReturn("B-1", FEDERATION);
     const national = fed.node("nat");
     const trace = await fed.cli(national, ["ill", "trace", "B-1", "--config", national.config]);
     expect(trace).toMatch(/south-rc/);
@@ -263,24 +273,11 @@ describe("the ISO 18626 gateway", () => {
     expect(conf).toMatchObject({ ok: true, errors: [] });
     await until("Loaned at the partner", () => mock.statusesOf("P-1").includes("Loaned") || undefined);
     expect(mock.statusesOf("P-1")).toEqual(["WillSupply", "Loaned"]);
-    const loaned = mock.received.find(
-      (r) =>
-        r.message.case === "supplyingAgencyMessage" &&
-        r.message.value.header?.requestingAgencyRequestId === "P-1",
-    );
+    const loaned = receivedAbout("P-1")[0];
     // What the partner got names the agencies as ISO agency ids and validates for its version.
     expect(loaned?.xml).toContain("<agencyIdValue>US-NjP</agencyIdValue>");
     expect(loaned?.xml).toContain("<agencyIdValue>north-b</agencyIdValue>");
-    expect(
-      (await mock.action({ requestId: "P-1", supplier: NORTH_B, action: illPb.Action.RECEIVED })).ok,
-    ).toBe(true);
-    expect(
-      (await mock.action({ requestId: "P-1", supplier: NORTH_B, action: illPb.Action.SHIPPED_RETURN })).ok,
-    ).toBe(true);
-    await until(
-      "LoanCompleted at the partner",
-      () => mock.statusesOf("P-1").includes("LoanCompleted") || undefined,
-    );
+    await receiveAndReturn("P-1", NORTH_B);
     // The national center's trace follows the request through the gateway, both ways.
     const national = fed.node("nat");
     const trace = await fed.cli(national, ["ill", "trace", "P-1", "--config", national.config]);
@@ -369,16 +366,9 @@ describe("the ISO 18626 gateway", () => {
         return r.status === status ? r : undefined;
       });
     const answers = (isoId: string) =>
-      mock.received
-        .filter(
-          (m) =>
-            m.message.case === "supplyingAgencyMessage" &&
-            m.message.value.header?.requestingAgencyRequestId === isoId,
-        )
-        .map((m) => {
-          const v = m.message.value as illPb.SupplyingAgencyMessage;
-          return `${ill.ISO18626_CODES.reasonForMessage.toXml(v.messageInfo?.reasonForMessage ?? 0)} ${ill.ISO18626_CODES.status.toXml(v.statusInfo?.status ?? 0)}${v.messageInfo?.answerYesNo ? ` ${ill.ISO18626_CODES.yesNo.toXml(v.messageInfo.answerYesNo)}` : ""}`;
-        });
+      messagesAbout(isoId).map((v) => {
+        return `${ill.ISO18626_CODES.reasonForMessage.toXml(v.messageInfo?.reasonForMessage ?? 0)} ${ill.ISO18626_CODES.status.toXml(v.statusInfo?.status ?? 0)}${v.messageInfo?.answerYesNo ? ` ${ill.ISO18626_CODES.yesNo.toXml(v.messageInfo.answerYesNo)}` : ""}`;
+      });
 
     expect(
       (
@@ -429,14 +419,7 @@ describe("the ISO 18626 gateway", () => {
   });
 
   it("tells the partner when the member refuses a message the gateway had confirmed OK", async () => {
-    const about = (isoId: string) =>
-      mock.received
-        .filter(
-          (m) =>
-            m.message.case === "supplyingAgencyMessage" &&
-            m.message.value.header?.requestingAgencyRequestId === isoId,
-        )
-        .map((m) => m.message.value as illPb.SupplyingAgencyMessage);
+    const about = messagesAbout;
     // A request the lender refuses outright: the partner had OK from the gateway, then Unfilled.
     const conf = await mock.request({
       requestId: "P-7",
