@@ -3,11 +3,11 @@
 // (broker mode: a lender in one region refuses, one in another region lends) through every step
 // to LoanCompleted, the same message twice, a partner that is down for a while, bad XML of each
 // kind, and partners that are unknown or do not authenticate.
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
 import type { Client } from "@connectrpc/connect";
-import { type Federation, MockPartner } from "@lrs/dev-env";
+import { type Federation, MockPartner, REPO_ROOT } from "@lrs/dev-env";
 import { ill, illPb, illServicePb } from "@lrs/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pem, startFederation } from "./harness.js";
@@ -260,6 +260,64 @@ describe("the ISO 18626 gateway", () => {
       "Unfilled for an unknown title",
       () => mock.statusesOf("B-3").includes("Unfilled") || undefined,
       90_000,
+    );
+  });
+
+  it("passes over a lender of the federation that does not answer in its response time", async () => {
+    expect(
+      (
+        await mock.request({
+          requestId: "B-4",
+          supplier: FEDERATION,
+          title: "Silent first lender",
+          isbn: BOTH_REGIONS_ISBNS[2]!,
+          // north-b (asked first: it has lent nothing) says nothing; its response time is 3 s.
+          note: "scenario:north-b=no-answer scenario:south-a=loaned",
+        })
+      ).ok,
+    ).toBe(true);
+    await until(
+      "Loaned at the partner",
+      () => mock.statusesOf("B-4").includes("Loaned") || undefined,
+      90_000,
+    );
+    expect(mock.statusesOf("B-4")).not.toContain("Unfilled");
+    expect(mock.statusesOf("B-4")).toContain("ExpectToSupply");
+    // The silent lender was told the request is withdrawn.
+    await until("the request withdrawn at north-b", async () => {
+      const r = (
+        await fed.withClient("north-b", illServicePb.IllStaffService, (c) =>
+          c.listRequests({ role: "lender" }),
+        )
+      ).requests.find((x) => x.requestingAgencyRequestId === "B-4/b1");
+      return r?.status === "cancelled" ? r : undefined;
+    });
+    await receiveAndReturn("B-4", FEDERATION);
+  });
+
+  it("takes the README's example request and answers with the README's confirmation", async () => {
+    // README "Interlibrary loan with systems outside the federation": the curl body and the
+    // confirmation shown, with this test's member, secret and request id.
+    const readme = readFileSync(join(REPO_ROOT, "README.md"), "utf8");
+    const section = readme.slice(readme.indexOf("## Interlibrary loan with systems outside the federation"));
+    const body = /<<'XML'\n([\s\S]*?)\nXML\n/.exec(section)?.[1];
+    const shown = /gets its confirmation[\s\S]*?```xml\n([\s\S]*?)\n```/.exec(section)?.[1];
+    expect(body).toBeDefined();
+    expect(shown).toBeDefined();
+    const ours = (x: string) =>
+      x.replaceAll("north-univ", "north-b").replaceAll("S3CRET", "s3cret").replaceAll("PUL-1001", "README-1");
+    const res = await mock.postRaw(ours(body!));
+    expect(res.status).toBe(200);
+    // The same document but for the gateway's own timestamp.
+    const anyTime = (x: string) =>
+      x.trim().replace(/<timestamp>[^<]*<\/timestamp>/, "<timestamp>…</timestamp>");
+    expect(anyTime(res.text)).toBe(anyTime(ours(shown!)));
+    await until("the README's request at north-b", async () =>
+      (
+        await fed.withClient("north-b", illServicePb.IllStaffService, (c) =>
+          c.listRequests({ role: "lender" }),
+        )
+      ).requests.find((r) => r.requestingAgencyRequestId === "README-1"),
     );
   });
 

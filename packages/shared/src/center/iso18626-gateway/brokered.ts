@@ -65,6 +65,9 @@ interface Row {
   rota: string;
   position: number;
   last_status: string;
+  /** When the current lender was asked, and whether it has answered since (beyond RequestReceived). */
+  asked_at: string;
+  answered: number;
   attempts: number;
   next_attempt_at: string;
 }
@@ -72,7 +75,12 @@ interface Row {
 interface RotaEntry {
   agencyId: string;
   reason: string;
+  /** How long the lender takes to answer (its lending policy); silent longer, the next is asked. */
+  responseSeconds: number;
 }
+
+/** A lender's response time when its policy names none. */
+const DEFAULT_RESPONSE_SECONDS = 2 * 86_400;
 
 /** A partner's message the broker cannot take, with the ISO error to answer. */
 export class BrokerRefusal extends Error {
@@ -212,6 +220,7 @@ export class BrokeredRequests {
         if (signal.aborted) return;
         await this.#buildRota(r);
       }
+      this.#timeouts();
       await new Promise<void>((resolve) => {
         const t = setTimeout(done, 1000);
         function done() {
@@ -223,6 +232,45 @@ export class BrokeredRequests {
         signal.addEventListener("abort", done, { once: true });
       });
       this.#wake = undefined;
+    }
+  }
+
+  /**
+   * Lenders silent beyond their response time: the request is withdrawn there (a Cancel) and the
+   * next of the rota is asked. Whatever that lender sends later is kept, not passed on.
+   */
+  #timeouts(): void {
+    const now = this.#now();
+    const waiting = this.#o.db.sqlite
+      .prepare("SELECT * FROM iso18626_brokered WHERE state = 'lending' AND answered = 0")
+      .all() as Row[];
+    for (const w of waiting) {
+      const entry = (JSON.parse(w.rota) as RotaEntry[])[w.position - 1];
+      if (!entry || !w.asked_at) continue;
+      const due = Date.parse(w.asked_at) + (entry.responseSeconds || DEFAULT_RESPONSE_SECONDS) * 1000;
+      if (now.getTime() < due) continue;
+      this.#o.db.transaction(() => {
+        const r = this.#row(w.partner_id, w.partner_request_id);
+        if (r?.state !== "lending" || r.answered || r.position !== w.position) return;
+        const lenderId = lenderRequestId(r.partner_request_id, r.position);
+        const messageId = `${r.message_id}.b${r.position}.timeout`;
+        const cancel = create(RequestingAgencyMessageSchema, {
+          header: this.#lenderHeader(undefined, r.partner_id, entry.agencyId, lenderId, messageId),
+          action: Action.CANCEL,
+          note: `no answer in ${entry.responseSeconds} s: the federation asks another library`,
+        });
+        this.#o.relay.acceptFromGateway(
+          create(IllEnvelopeSchema, {
+            messageId,
+            originAgencyId: r.partner_id,
+            destinationAgencyId: entry.agencyId,
+            requestingAgencyRequestId: lenderId,
+            createdAt: timestampFromDate(now),
+            message: { case: "requestingAgencyMessage", value: cancel },
+          }),
+        );
+        this.#next(r, `${entry.agencyId} did not answer in ${entry.responseSeconds} s`, messageId, now);
+      });
     }
   }
 
@@ -244,7 +292,11 @@ export class BrokeredRequests {
         },
         ROTA_TIMEOUT_MS,
       );
-      rota = res.rota.map((c) => ({ agencyId: c.agencyId, reason: c.reason }));
+      rota = res.rota.map((c) => ({
+        agencyId: c.agencyId,
+        reason: c.reason,
+        responseSeconds: c.responseTimeSeconds || DEFAULT_RESPONSE_SECONDS,
+      }));
       if (rota.length === 0)
         unfilled = `no library of the federation can supply it (${res.excluded.length} holders left out: ${res.excluded
           .slice(0, 3)
@@ -312,7 +364,7 @@ export class BrokeredRequests {
     const messageId = `${r.message_id}.b${n + 1}`;
     const lenderId = lenderRequestId(r.partner_request_id, n + 1);
     req.header = this.#lenderHeader(req.header, r.partner_id, lender, lenderId, messageId);
-    this.#update(r, { state: "lending", position: n + 1 });
+    this.#update(r, { state: "lending", position: n + 1, asked_at: this.#now().toISOString(), answered: 0 });
     this.#o.relay.acceptFromGateway(
       create(IllEnvelopeSchema, {
         messageId,
@@ -356,11 +408,14 @@ export class BrokeredRequests {
     return (JSON.parse(r.rota) as RotaEntry[])[r.position - 1]?.agencyId;
   }
 
-  #update(r: Row, set: Partial<Pick<Row, "state" | "rota" | "position" | "last_status">>): void {
+  #update(
+    r: Row,
+    set: Partial<Pick<Row, "state" | "rota" | "position" | "last_status" | "asked_at" | "answered">>,
+  ): void {
     Object.assign(r, set);
     this.#o.db.sqlite
       .prepare(
-        `UPDATE iso18626_brokered SET state = ?, rota = ?, position = ?, last_status = ?, updated_at = ?
+        `UPDATE iso18626_brokered SET state = ?, rota = ?, position = ?, last_status = ?, asked_at = ?, answered = ?, updated_at = ?
          WHERE partner_id = ? AND partner_request_id = ?`,
       )
       .run(
@@ -368,6 +423,8 @@ export class BrokeredRequests {
         r.rota,
         r.position,
         r.last_status,
+        r.asked_at,
+        r.answered,
         this.#now().toISOString(),
         r.partner_id,
         r.partner_request_id,
@@ -459,7 +516,8 @@ export class BrokeredRequests {
           confirmationOf(env, [], { messageId: `${env.messageId}.confirmation`, receivedAt: now, now }),
         );
         const status = m.value.statusInfo?.status ?? Status.UNSPECIFIED;
-        if (status === Status.UNFILLED) {
+        // The broker does not negotiate a lender's terms: RetryPossible passes to the next, like Unfilled.
+        if (status === Status.UNFILLED || status === Status.RETRY_POSSIBLE) {
           this.#next(
             r,
             `${env.originAgencyId} cannot supply it${m.value.messageInfo?.note ? ` (${m.value.messageInfo.note})` : ""}`,
@@ -469,7 +527,10 @@ export class BrokeredRequests {
           );
           return where;
         }
-        this.#update(r, { last_status: ISO18626_CODES.status.toXml(status) ?? r.last_status });
+        this.#update(r, {
+          last_status: ISO18626_CODES.status.toXml(status) ?? r.last_status,
+          answered: status === Status.REQUEST_RECEIVED ? r.answered : 1,
+        });
         this.#o.relay.acceptFromGateway(this.#forward(r, env.messageId, m.value, now));
         return where;
       }

@@ -50,6 +50,8 @@ export const gatewayMigrations: Migration[] = [
         rota TEXT NOT NULL DEFAULT '[]',
         position INTEGER NOT NULL DEFAULT 0,
         last_status TEXT NOT NULL DEFAULT '',
+        asked_at TEXT NOT NULL DEFAULT '',
+        answered INTEGER NOT NULL DEFAULT 0,
         attempts INTEGER NOT NULL DEFAULT 0,
         next_attempt_at TEXT NOT NULL,
         created_at TEXT NOT NULL,
