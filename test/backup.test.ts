@@ -10,6 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   act,
   borrow,
+  ILL_SPEC,
+  LENDER,
   lenderSide,
   SOUTH_ONLY_ISBNS,
   show,
@@ -26,7 +28,16 @@ let fed: Federation;
 let destroy: () => Promise<void>;
 
 beforeAll(async () => {
-  ({ fed, destroy } = await startIllFederation());
+  // The lender answers by hand here (no scenario): give it all the time the test needs, so the
+  // loan waits at the lender, not in a rota that runs out.
+  const spec = {
+    ...ILL_SPEC,
+    regions: ILL_SPEC.regions.map((r) => ({
+      ...r,
+      members: r.members.map((m) => (m.id === "south-a" ? { ...m, extraConfig: LENDER("30m") } : m)),
+    })),
+  };
+  ({ fed, destroy } = await startIllFederation(spec));
   await fed.importCatalog("north-a", [LOC]);
   await fed.waitSynced();
 }, 400_000);
@@ -40,13 +51,16 @@ const count = (events: string[], e: string) => events.filter((x) => x === e).len
 
 describe("backup and restore", () => {
   let loanId = "";
+  let lend = { id: "" };
 
   it("backs up a member while it imports and a loan is under way", async () => {
     const n = fed.node("north-a");
-    // The lender's region is unreachable: the request waits at the national center.
-    await fed.stop("south-rc");
-    const r = await borrow(fed, "north-a", SOUTH_ONLY_ISBNS[0]!, "scenario:loaned", "patron-1");
+    // The lender has the request and has not answered yet (its staff answer below, by hand).
+    const r = await borrow(fed, "north-a", SOUTH_ONLY_ISBNS[0]!, "scenario:no-answer", "patron-1");
     loanId = r.id;
+    const [atLender] = await lenderSide(fed, "south-a", loanId, 60_000);
+    expect(atLender).toBeDefined();
+    lend = atLender!;
     const importing = fed.importCatalog("north-a", [NLM]);
     await sleep(300);
     const out = JSON.parse(
@@ -67,8 +81,10 @@ describe("backup and restore", () => {
       ]),
     );
     expect((await show(fed, "north-a", loanId)).status).not.toBe("shipped");
-    // After the backup: the lender answers (delivered to north-a), and the catalog changes again.
-    await fed.start("south-rc");
+    // After the backup: the lender answers and ships (delivered to north-a), and the catalog
+    // changes again.
+    await act(fed, "south-a", lend.id, "respond", { answer: "yes" });
+    await act(fed, "south-a", lend.id, "ship");
     await waitFor(fed, "north-a", loanId, "shipped", 60_000);
     await fed.importCatalog("north-a", [PRINCETON]);
     await fed.waitSynced(180_000);
@@ -115,6 +131,9 @@ describe("backup and restore", () => {
     ).toBe(1);
     await act(fed, "north-a", loanId, "receive");
     await act(fed, "north-a", loanId, "return");
+    // The lender's staff check the book in when it is back.
+    await waitFor(fed, "south-a", lend.id, "returned", 60_000);
+    await act(fed, "south-a", lend.id, "checkin");
     const done = await waitFor(fed, "north-a", loanId, "completed", 60_000);
     expect(
       count(
@@ -124,6 +143,7 @@ describe("backup and restore", () => {
     ).toBe(1);
     const [lent, ...more] = await lenderSide(fed, "south-a", loanId);
     expect(more).toEqual([]);
+    expect(lent!.id).toBe(lend.id);
     expect((await waitFor(fed, "south-a", lent!.id, "completed", 60_000)).partner).toBe("north-a");
   }, 400_000);
 });

@@ -31,6 +31,9 @@ const NAMES = [
   "items CSV",
   "holdings map",
   "enrollment token",
+  "ISO 18626 XML",
+  "OAI-PMH request",
+  "OAI-PMH response",
   "certificate request",
 ];
 

@@ -410,8 +410,11 @@ export class Federation {
         ...this.#opts.env,
         [`${node.tier.toUpperCase()}_LOG_LEVEL`]: this.#opts.logLevel ?? "info",
         [`${node.tier.toUpperCase()}_LOG_PRETTY`]: "false",
+        // The node stops when this process's end of its stdin closes: no node outlives a
+        // killed benchmark or a test worker (see `serve` in shared/src/node/cli.ts).
+        LRS_EXIT_WITH_PARENT: "1",
       },
-      stdio: ["ignore", "pipe", "pipe"],
+      stdio: ["pipe", "pipe", "pipe"],
     });
     child.stdout?.pipe(out);
     child.stderr?.pipe(out);

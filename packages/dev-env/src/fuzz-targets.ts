@@ -6,17 +6,27 @@ import {
   createCsr,
   decodeMarc8,
   generateKeyPair,
+  ill,
   parseConfigText,
   parseCql,
   parseIso2709,
   parseMarcXml,
+  parseOaiResponse,
   parseToken,
   signCsr,
   Tier,
   toConfig,
   validateCql,
 } from "@lrs/shared";
-import { DEFAULT_SRU_LIMITS, interpretRequest, rawFromForm, rawFromSoap } from "@lrs/shared/center";
+import {
+  DEFAULT_SRU_LIMITS,
+  decodeOaiToken,
+  encodeOaiToken,
+  interpretRequest,
+  parseOaiRequest,
+  rawFromForm,
+  rawFromSoap,
+} from "@lrs/shared/center";
 import fc from "fast-check";
 import { REPO_ROOT } from "./federation.js";
 
@@ -108,6 +118,67 @@ const SRU_SEEDS = [
 ];
 const SOAP_SEED = `<?xml version="1.0"?><SOAP:Envelope xmlns:SOAP="http://schemas.xmlsoap.org/soap/envelope/"><SOAP:Body><SRW:searchRetrieveRequest xmlns:SRW="http://www.loc.gov/zing/srw/"><SRW:version>1.1</SRW:version><SRW:query>dc.title=history</SRW:query><SRW:maximumRecords>5</SRW:maximumRecords></SRW:searchRetrieveRequest></SOAP:Body></SOAP:Envelope>`;
 const XXE = `<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><SOAP:Envelope xmlns:SOAP="http://schemas.xmlsoap.org/soap/envelope/"><SOAP:Body>&e;</SOAP:Body></SOAP:Envelope>`;
+
+// ISO 18626 as partners send it: a 2021-2 request in the ISO18626Message wrapper, and a 1.2
+// supplyingAgencyMessage without the wrapper and with a "+0000" timestamp (both are accepted).
+const ISO18626_SEEDS = [
+  `<?xml version="1.0" encoding="UTF-8"?><ISO18626Message xmlns="http://illtransactions.org/2013/iso18626" ill:version="2021-2" xmlns:ill="http://illtransactions.org/2013/iso18626"><request><header><supplyingAgencyId><agencyIdType>ISIL</agencyIdType><agencyIdValue>LRS</agencyIdValue></supplyingAgencyId><requestingAgencyId><agencyIdType>ISIL</agencyIdType><agencyIdValue>US-NjP</agencyIdValue></requestingAgencyId><multipleItemRequestId></multipleItemRequestId><timestamp>2026-12-05T10:00:00Z</timestamp><requestingAgencyRequestId>P-1</requestingAgencyRequestId></header><bibliographicInfo><title>Moby Dick</title><bibliographicItemId><bibliographicItemIdentifier>9780142437247</bibliographicItemIdentifier><bibliographicItemIdentifierCode>ISBN</bibliographicItemIdentifierCode></bibliographicItemId></bibliographicInfo><serviceInfo><serviceType>Loan</serviceType><needBeforeDate>2027-01-01T00:00:00Z</needBeforeDate><note>scenario:loaned</note></serviceInfo></request></ISO18626Message>`,
+  `<supplyingAgencyMessage xmlns="http://illtransactions.org/2013/iso18626"><header><supplyingAgencyId><agencyIdType>ISIL</agencyIdType><agencyIdValue>US-NjP</agencyIdValue></supplyingAgencyId><requestingAgencyId><agencyIdType>ISIL</agencyIdType><agencyIdValue>LRS</agencyIdValue></requestingAgencyId><timestamp>2026-12-05T10:00:00+0000</timestamp><requestingAgencyRequestId>R-1</requestingAgencyRequestId><supplyingAgencyRequestId>S-9</supplyingAgencyRequestId></header><messageInfo><reasonForMessage>StatusChange</reasonForMessage></messageInfo><statusInfo><status>Loaned</status><lastChange>2026-12-05T10:00:00Z</lastChange></statusInfo><deliveryInfo><dateSent>2026-12-05T10:00:00Z</dateSent><itemId>BC-1</itemId><loanCondition>NoReproduction</loanCondition></deliveryInfo></supplyingAgencyMessage>`,
+];
+
+/**
+ * Well-formed documents with element values replaced by random text (escaped), elements dropped
+ * or repeated: what reaches the reader's checks of values, codes and dates, which byte-level
+ * damage seldom gets past the XML parser to.
+ */
+function xmlValues(seeds: string[]): fc.Arbitrary<string> {
+  const esc = (v: string) => v.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+  return fc
+    .record({
+      seed: fc.constantFrom(...seeds),
+      values: fc.array(fc.tuple(fc.nat(), fc.string({ maxLength: 40 })), { maxLength: 6 }),
+      drop: fc.option(fc.nat()),
+      repeat: fc.option(fc.nat()),
+    })
+    .map(({ seed, values, drop, repeat }) => {
+      // Leaf elements: <name>text</name> with no child element.
+      const leaves = [...seed.matchAll(/<([A-Za-z][\w:]*)>([^<]*)<\/\1>/g)];
+      if (!leaves.length) return seed;
+      let out = seed;
+      const replace = (m: RegExpMatchArray, by: string) => {
+        out = out.replace(m[0], by);
+      };
+      for (const [i, v] of values) {
+        const m = leaves[i % leaves.length]!;
+        replace(m, `<${m[1]}>${esc(v)}</${m[1]}>`);
+      }
+      if (drop != null) replace(leaves[drop % leaves.length]!, "");
+      if (repeat != null) {
+        const m = leaves[repeat % leaves.length]!;
+        replace(m, m[0] + m[0]);
+      }
+      return out;
+    });
+}
+
+const OAI_TOKEN = encodeOaiToken({
+  metadataPrefix: "marc21",
+  set: "region:north",
+  after: 100,
+  upto: 5000,
+  cursor: 100,
+  completeListSize: 4900,
+  expires: Date.UTC(2100, 0, 1),
+});
+const OAI_REQUEST_SEEDS = [
+  "verb=ListRecords&metadataPrefix=marc21&from=2026-01-01&until=2026-12-05T10:00:00Z&set=region:north",
+  `verb=ListIdentifiers&resumptionToken=${OAI_TOKEN}`,
+  "verb=GetRecord&identifier=oai:lrs:nat:c1&metadataPrefix=oai_dc",
+  "verb=Identify",
+];
+
+const OAI_FIXTURES = join(REPO_ROOT, "packages/member-node/src/catalog/fixtures/oai");
+const oaiFixture = (name: string) => readFileSync(join(OAI_FIXTURES, name), "utf8");
 
 const CONFIG_SEED = `id = "north-a"
 name = "North Library A"
@@ -239,6 +310,45 @@ export async function fuzzTargets(): Promise<FuzzTarget[]> {
       input: text([TOKEN_SEED], [`LRS1.${"a".repeat(100_000)}`]),
       run: (s) => parseToken(s as string),
       errors: ["TokenFormatError"],
+    },
+    {
+      name: "ISO 18626 XML",
+      input: fc.oneof(
+        xmlValues(ISO18626_SEEDS),
+        text(ISO18626_SEEDS, [
+          XXE,
+          `<request>${"<a>".repeat(10_000)}`,
+          `<request xmlns="http://illtransactions.org/2013/iso18626">${"<header/>".repeat(20_000)}</request>`,
+        ]),
+      ),
+      run: (s) => ill.readIso18626(s as string),
+      errors: ["Iso18626ReadError"],
+    },
+    {
+      name: "OAI-PMH request",
+      input: text(OAI_REQUEST_SEEDS, ["verb=ListRecords&resumptionToken=e30", `verb=${"x".repeat(20_000)}`]),
+      run: (s) => {
+        const args = new Map<string, string[]>();
+        for (const [k, v] of new URLSearchParams(s as string)) args.set(k, [...(args.get(k) ?? []), v]);
+        const req = parseOaiRequest(args);
+        return "resumptionToken" in req && req.resumptionToken !== undefined
+          ? decodeOaiToken(req.resumptionToken, Date.now())
+          : req;
+      },
+      errors: ["OaiError"],
+    },
+    {
+      name: "OAI-PMH response",
+      input: fc.oneof(
+        xmlValues(["koha-page1.xml", "koha-bad-token.xml"].map(oaiFixture)),
+        text(["koha-page1.xml", "evergreen-page1.xml", "koha-bad-token.xml"].map(oaiFixture), [
+          oaiFixture("not-oai.html"),
+          oaiFixture("truncated.xml"),
+          XXE,
+        ]),
+      ),
+      run: (s) => parseOaiResponse(s as string),
+      errors: ["OaiResponseError"],
     },
     {
       name: "certificate request",

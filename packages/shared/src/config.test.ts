@@ -69,7 +69,7 @@ describe("node config", () => {
       listen: "0.0.0.0:7400",
       advertise: "lib.example.org:7400",
       metricsListen: "127.0.0.1:9464",
-      webListen: "127.0.0.1:8081",
+      web: { listen: "127.0.0.1:8081" },
     });
     expect(m.sruListen).toBeUndefined();
     // The certificate names the advertised host, so that peers dialling it can verify it.

@@ -476,10 +476,8 @@ export interface NodeConfig {
   metricsListen: string;
   /** The traffic dashboard (national center); loopback by default. */
   dashboardListen?: string;
-  /** The web application's listener; loopback by default. */
-  webListen: string;
-  /** The staff web application, served when web_listen is set (packages/web); absent: not served. */
-  web?: { listen: string; certFile?: string; keyFile?: string; publicUrl?: string };
+  /** The staff web application (packages/web), served at web_listen (default 127.0.0.1:8081). */
+  web: { listen: string; certFile?: string; keyFile?: string; publicUrl?: string };
   /** The dashboard's operator token, when configured. */
   dashboardToken?: string;
   /** Traffic accounting. */
@@ -716,17 +714,14 @@ export function toConfig(tier: Tier, raw: RawConfig): NodeConfig {
     ...(listeners.sru_listen ? { sruListen: listeners.sru_listen } : {}),
     metricsListen: listeners.metrics_listen,
     ...(listeners.dashboard_listen ? { dashboardListen: listeners.dashboard_listen } : {}),
-    webListen: listeners.web_listen,
-    ...(v.web_listen
-      ? {
-          web: {
-            listen: v.web_listen,
-            ...(v.web_cert ? { certFile: v.web_cert } : {}),
-            ...(v.web_key ? { keyFile: v.web_key } : {}),
-            ...(v.web_public_url ? { publicUrl: v.web_public_url } : {}),
-          },
-        }
-      : {}),
+    // Served on every node, like the metrics and the dashboard: on loopback unless web_listen
+    // says otherwise (staff reach it through a proxy or web_public_url).
+    web: {
+      listen: listeners.web_listen,
+      ...(v.web_cert ? { certFile: v.web_cert } : {}),
+      ...(v.web_key ? { keyFile: v.web_key } : {}),
+      ...(v.web_public_url ? { publicUrl: v.web_public_url } : {}),
+    },
     ...(v.dashboard_token ? { dashboardToken: v.dashboard_token } : {}),
     traffic: v.traffic,
     oai: v.oai,

@@ -20,7 +20,6 @@ import { webMigrations } from "./store/migrations.js";
 
 /** The address staff open: web_public_url, else web_listen (HTTPS beyond loopback). */
 export function webBaseUrl(cfg: NodeConfig): string {
-  if (!cfg.web) return "";
   if (cfg.web.publicUrl) return cfg.web.publicUrl.replace(/\/$/, "");
   const { host, port } = splitHostPort(cfg.web.listen);
   const wildcard = host === "0.0.0.0" || host === "::" || host === "";

@@ -23,10 +23,9 @@ export interface WebPartsOptions {
   dashboardUrl?: () => string;
 }
 
-/** The "web" listener of a node, or undefined when web_listen is not set. */
+/** The "web" listener of a node: the staff web application at web_listen. */
 export function webListener(o: WebPartsOptions) {
   const { cfg, db, log: nodeLog, tls } = o.ctx;
-  if (!cfg.web) return undefined;
   const { host, port } = splitHostPort(cfg.web.listen);
   const log = nodeLog.child({ part: "web" });
   // HTTPS always, except on loopback (the machine itself): then plain HTTP, unless a certificate is configured.
@@ -61,7 +60,7 @@ export function webListener(o: WebPartsOptions) {
     name: "web",
     start: async () => {
       const url = await server.start();
-      log.info({ url: cfg.web?.publicUrl ?? url }, "staff web application listening");
+      log.info({ url: cfg.web.publicUrl ?? url }, "staff web application listening");
       return url;
     },
     close: async () => {

@@ -66,7 +66,7 @@ export function checkConfig(tier: Tier, file: string, env: NodeJS.ProcessEnv = p
   const listeners: Record<string, string> = { listen: cfg.listen, metrics_listen: cfg.metricsListen };
   if (cfg.sruListen) listeners.sru_listen = cfg.sruListen;
   if (cfg.dashboardListen) listeners.dashboard_listen = cfg.dashboardListen;
-  listeners.web_listen = cfg.webListen;
+  listeners.web_listen = cfg.web.listen;
   return {
     ok: true,
     file: cfg.source,

@@ -300,6 +300,12 @@ export function baseProgram(
       };
       process.on("SIGTERM", () => stop("SIGTERM"));
       process.on("SIGINT", () => stop("SIGINT"));
+      // Started by a harness (dev-env's Federation: tests, benchmarks, the demo) that may die
+      // without stopping its nodes (a killed benchmark, a test worker that timed out): the
+      // harness holds our stdin open, and its end means the parent is gone.
+      if (process.env.LRS_EXIT_WITH_PARENT === "1") {
+        process.stdin.on("end", () => stop("parent exited")).resume();
+      }
       await new Promise(() => {});
     });
 
