@@ -67,6 +67,24 @@ function messagesAbout(isoId: string): illPb.SupplyingAgencyMessage[] {
   return receivedAbout(isoId).map((m) => m.message.value as illPb.SupplyingAgencyMessage);
 }
 
+/** A request of the partner to the federation (broker mode); waits until the partner hears `status`. */
+async function askFederation(
+  requestId: string,
+  o: { title: string; isbn?: string; note: string },
+  status: string,
+): Promise<string[]> {
+  expect(await mock.request({ requestId, supplier: FEDERATION, ...o })).toMatchObject({
+    ok: true,
+    errors: [],
+  });
+  await until(
+    `${status} of ${requestId} at the partner`,
+    () => mock.statusesOf(requestId).includes(status) || undefined,
+    90_000,
+  );
+  return mock.statusesOf(requestId);
+}
+
 /** The partner receives the loan and sends it back; waits for LoanCompleted. */
 async function receiveAndReturn(requestId: string, supplier: typeof NORTH_B): Promise<void> {
   for (const action of [illPb.Action.RECEIVED, illPb.Action.SHIPPED_RETURN])
@@ -188,22 +206,17 @@ describe("the ISO 18626 gateway", () => {
   });
 
   it("brokers an outside borrower's request to the federation: one lender refuses, another region's lends, to LoanCompleted", async () => {
-    const conf = await mock.request({
-      requestId: "B-1",
-      supplier: FEDERATION,
-      title: "Brokered",
-      isbn: BOTH_REGIONS_ISBNS[0]!,
-      // The rota for a partner (of no region) orders by availability, then loans lent less
-      // borrowed, then id: before any other loan of this file, north-b comes before south-a.
-      note: "scenario:north-b=unfilled scenario:south-a=loaned",
-    });
-    expect(conf).toMatchObject({ ok: true, errors: [] });
-    await until(
-      "Loaned at the partner",
-      () => mock.statusesOf("B-1").includes("Loaned") || undefined,
-      90_000,
+    // The rota for a partner (of no region) orders by availability, then loans lent less
+    // borrowed, then id: before any other loan of this file, north-b comes before south-a.
+    await askFederation(
+      "B-1",
+      {
+        title: "Brokered",
+        isbn: BOTH_REGIONS_ISBNS[0]!,
+        note: "scenario:north-b=unfilled scenario:south-a=loaned",
+      },
+      "Loaned",
     );
-    // One continuous request: north-b's refusal is an ExpectToSupply for the partner, never an Unfilled.
     const statuses = mock.statusesOf("B-1");
     expect(statuses).not.toContain("Unfilled");
     expect(statuses.indexOf("ExpectToSupply")).toBeGreaterThanOrEqual(0);
@@ -229,22 +242,15 @@ describe("the ISO 18626 gateway", () => {
   });
 
   it("tells the partner Unfilled once, when every lender of the federation's rota has refused", async () => {
-    expect(
-      (
-        await mock.request({
-          requestId: "B-2",
-          supplier: FEDERATION,
-          title: "Nobody lends it",
-          isbn: BOTH_REGIONS_ISBNS[1]!,
-          // One lender refuses the request outright (an ERROR confirmation), the other answers Unfilled.
-          note: "scenario:north-b=error scenario:south-a=unfilled",
-        })
-      ).ok,
-    ).toBe(true);
-    await until(
-      "Unfilled at the partner",
-      () => mock.statusesOf("B-2").includes("Unfilled") || undefined,
-      90_000,
+    // One lender refuses the request outright (an ERROR confirmation), the other answers Unfilled.
+    await askFederation(
+      "B-2",
+      {
+        title: "Nobody lends it",
+        isbn: BOTH_REGIONS_ISBNS[1]!,
+        note: "scenario:north-b=error scenario:south-a=unfilled",
+      },
+      "Unfilled",
     );
     await new Promise((r) => setTimeout(r, 1000));
     const statuses = mock.statusesOf("B-2");
@@ -252,34 +258,22 @@ describe("the ISO 18626 gateway", () => {
     expect(statuses.at(-1)).toBe("Unfilled");
     expect(statuses).toContain("ExpectToSupply");
     // A request the federation cannot find at all: Unfilled, saying why.
-    expect(
-      (await mock.request({ requestId: "B-3", supplier: FEDERATION, title: "Zzyzx qwerty unheld", note: "" }))
-        .ok,
-    ).toBe(true);
-    await until(
-      "Unfilled for an unknown title",
-      () => mock.statusesOf("B-3").includes("Unfilled") || undefined,
-      90_000,
+    await askFederation("B-3", { title: "Zzyzx qwerty unheld", note: "" }, "Unfilled");
+    expect(messagesAbout("B-3").at(-1)?.messageInfo?.note).toMatch(
+      /^no library of the federation can supply it/,
     );
   });
 
   it("passes over a lender of the federation that does not answer in its response time", async () => {
-    expect(
-      (
-        await mock.request({
-          requestId: "B-4",
-          supplier: FEDERATION,
-          title: "Silent first lender",
-          isbn: BOTH_REGIONS_ISBNS[2]!,
-          // north-b (asked first: it has lent nothing) says nothing; its response time is 3 s.
-          note: "scenario:north-b=no-answer scenario:south-a=loaned",
-        })
-      ).ok,
-    ).toBe(true);
-    await until(
-      "Loaned at the partner",
-      () => mock.statusesOf("B-4").includes("Loaned") || undefined,
-      90_000,
+    // north-b (asked first: it has lent nothing) says nothing; its response time is 3 s.
+    await askFederation(
+      "B-4",
+      {
+        title: "Silent first lender",
+        isbn: BOTH_REGIONS_ISBNS[2]!,
+        note: "scenario:north-b=no-answer scenario:south-a=loaned",
+      },
+      "Loaned",
     );
     expect(mock.statusesOf("B-4")).not.toContain("Unfilled");
     expect(mock.statusesOf("B-4")).toContain("ExpectToSupply");
