@@ -160,11 +160,12 @@ export class BrokeredRequests {
       );
     const now = this.#now();
     const lender = this.#lenderOf(r);
+    // Ended without a lender (Unfilled, or cancelled before one was asked): nobody to pass it to.
+    if (r.state === "done")
+      throw new BrokerRefusal(
+        `requestingAgencyMessage: request ${id} has ended (${r.last_status || "Unfilled"})`,
+      );
     if (r.state === "rota" || !lender) {
-      if (r.state === "done")
-        throw new BrokerRefusal(
-          `requestingAgencyMessage: request ${id} has ended (${r.last_status || "Unfilled"})`,
-        );
       if (m.action === Action.CANCEL) {
         this.#update(r, { state: "done", last_status: "Cancelled" });
         this.#toPartner(r, `${messageId}.answer`, ReasonForMessage.CANCEL_RESPONSE, Status.CANCELLED, now, {
