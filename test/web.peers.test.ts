@@ -32,7 +32,13 @@ const SPEC: FederationSpec = {
       region: "north",
       id: "north-rc",
       name: "North Test Center",
-      members: [{ id: "north-a", name: "North Library A", extraConfig: `[ill]\ntimer_interval = "200ms"\n` }],
+      members: [
+        {
+          id: "north-a",
+          name: "North Library A",
+          extraConfig: `postal_address = """\nNorth Library A, ILL\n1 North Road\nNorth Town 10001"""\n\n[ill]\ntimer_interval = "200ms"\n`,
+        },
+      ],
     },
     {
       region: "south",
@@ -178,6 +184,34 @@ describe("the staff web application", () => {
     expect(await lender.evaluate("window.loadMark")).toBe(7);
     await axe(lender, "south-a queues");
     await lender.screenshot({ path: join(DOCS, "web-queues.png"), fullPage: true });
+
+    // Paperwork: the request ticked, a pull slip (where the copies are) and a shipping label (the
+    // borrower's postal address from the directory, the request id as a barcode).
+    await row.locator("input[data-select]").check();
+    await lender.getByTestId("print-slips").click();
+    const slip = lender.getByTestId("slip");
+    await slip.waitFor();
+    const slipText = (await slip.textContent()) ?? "";
+    expect(slipText).toContain("North Library A");
+    expect(slipText).toMatch(/QH581 \.X\d+/);
+    expect(slipText).toMatch(/south-a-\d+-1/);
+    expect(await slip.locator("svg[data-barcode] rect").count()).toBeGreaterThan(10);
+    await axe(lender, "south-a pull slips");
+    await lender.screenshot({ path: join(DOCS, "web-pull-slip.png"), fullPage: true });
+    await lender.goBack();
+    await lender.getByTestId("tab-lender").click();
+    await row.locator("input[data-select]").check();
+    await lender.getByTestId("print-labels").click();
+    const address = lender.getByTestId("label-address");
+    await address.waitFor();
+    expect(await address.locator("span").allTextContents()).toEqual([
+      "North Library A, ILL",
+      "1 North Road",
+      "North Town 10001",
+    ]);
+    await axe(lender, "south-a labels");
+    await lender.goBack();
+    await lender.getByTestId("tab-lender").click();
     await row.locator("a").click();
     const lendId = decodeURIComponent(new URL(lender.url()).pathname.split("/").pop()!);
     await lender.getByTestId("do-respond").waitFor();

@@ -83,6 +83,10 @@ export interface FederationSpec {
  */
 const DEMO_LENDER = `[ill]\nauto_respond = "availability"\n`;
 
+/** A demo member's postal address (top-level, so before any table): its shipping labels. */
+const postal = (name: string, street: string, town: string) =>
+  `postal_address = """\n${name}, Interlibrary Loan\n${street}\n${town}"""\n\n`;
+
 /** The demo's shape: one national center, two regional centers, three members each. */
 export const DEMO_SPEC: FederationSpec = {
   national: { id: "national", name: "National Center for Library Resource Sharing" },
@@ -96,19 +100,22 @@ export const DEMO_SPEC: FederationSpec = {
           id: "north-univ",
           name: "Northern University Library",
           subjects: ["science", "engineering"],
-          extraConfig: DEMO_LENDER,
+          extraConfig:
+            postal("Northern University Library", "1 College Road", "North City 10001") + DEMO_LENDER,
         },
         {
           id: "north-city",
           name: "Northern City Public Library",
           subjects: ["general"],
-          extraConfig: DEMO_LENDER,
+          extraConfig:
+            postal("Northern City Public Library", "12 Market Square", "North City 10002") + DEMO_LENDER,
         },
         {
           id: "north-med",
           name: "Northern Medical College Library",
           subjects: ["medicine"],
-          extraConfig: DEMO_LENDER,
+          extraConfig:
+            postal("Northern Medical College Library", "3 Hospital Lane", "North City 10003") + DEMO_LENDER,
         },
       ],
     },
@@ -121,19 +128,23 @@ export const DEMO_SPEC: FederationSpec = {
           id: "south-univ",
           name: "Southern University Library",
           subjects: ["humanities", "law"],
-          extraConfig: DEMO_LENDER,
+          extraConfig:
+            postal("Southern University Library", "5 University Avenue", "South Town 20001") + DEMO_LENDER,
         },
         {
           id: "south-tech",
           name: "Southern Institute of Technology Library",
           subjects: ["engineering"],
-          extraConfig: DEMO_LENDER,
+          extraConfig:
+            postal("Southern Institute of Technology Library", "80 Foundry Street", "South Town 20002") +
+            DEMO_LENDER,
         },
         {
           id: "south-arts",
           name: "Southern Academy of Arts Library",
           subjects: ["music", "arts"],
-          extraConfig: DEMO_LENDER,
+          extraConfig:
+            postal("Southern Academy of Arts Library", "9 Gallery Row", "South Town 20003") + DEMO_LENDER,
         },
       ],
     },

@@ -127,7 +127,16 @@ export class MemberNode extends BaseNode {
           ),
         );
         router.service(illServicePb.IllService, illService(ctx.ill, ctx.cfg.id, ctx.traffic));
-        router.service(illServicePb.IllStaffService, illStaffService(ctx.ill));
+        router.service(
+          illServicePb.IllStaffService,
+          illStaffService(ctx.ill, undefined, (id) => {
+            const d = ctx.directory.current();
+            const i = d.institutions.find((x) => x.id === id) ?? d.externalPartners.find((x) => x.id === id);
+            return i
+              ? { name: i.name, postalAddress: "postalAddress" in i ? i.postalAddress : "" }
+              : undefined;
+          }),
+        );
         router.service(copyrightPb.CopyrightService, copyrightService(ctx.copyright));
         const copies = ctx.ill.copies!;
         router.service(

@@ -392,6 +392,8 @@ const fileSchema = z
       .string()
       .regex(ID_PATTERN, "expected an id of lower-case letters, digits and dashes (2–63 characters)"),
     name: z.string().min(1, "must not be empty"),
+    /** Where other libraries send books and mail: printed on shipping labels (several lines). */
+    postal_address: z.string().max(500, "must be at most 500 characters").optional(),
     region: z
       .string()
       .regex(ID_PATTERN, "expected a region code of lower-case letters, digits and dashes")
@@ -459,6 +461,8 @@ export interface NodeConfig {
   tier: Tier;
   id: string;
   name: string;
+  /** The postal address other libraries ship to (published in the directory); may be empty. */
+  postalAddress: string;
   /** Region code; empty at the national center. */
   region: string;
   dataDir: string;
@@ -703,6 +707,7 @@ export function toConfig(tier: Tier, raw: RawConfig): NodeConfig {
     tier,
     id: v.id,
     name: v.name,
+    postalAddress: (v.postal_address ?? "").trim(),
     region: v.region ?? "",
     dataDir: resolve(base, v.data_dir ?? `data-${v.id}`),
     listen: v.listen,

@@ -9,6 +9,7 @@ import { ClusterPage, DirectoryPage, TokensPage, TracePage } from "./pages/cente
 import { CopyrightPage } from "./pages/copyright.js";
 import { LoginPage } from "./pages/login.js";
 import { NewRequestPage } from "./pages/new-request.js";
+import { PrintPage } from "./pages/print.js";
 import { QueuesPage } from "./pages/queues.js";
 import { RequestPage } from "./pages/request.js";
 import { SearchPage } from "./pages/search.js";
@@ -105,6 +106,7 @@ function Frame(p: { relabel: () => void }) {
           <Route path="/new" component={NewRequestPage} />
           <Route path="/search" component={SearchPage} />
           <Route path="/copyright" component={CopyrightPage} />
+          <Route path="/print/:kind" component={PrintPage} />
           <Route path="/status" component={StatusPage} />
           <Route path="/users" component={UsersPage} />
           <Route path="/directory" component={DirectoryPage} />

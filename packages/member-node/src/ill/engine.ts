@@ -145,6 +145,15 @@ export interface IllEngineOptions {
   readonly onEachCopyDownload?: (d: { requestId: string; lender: string; bytes: number; ms: number }) => void;
 }
 
+/** One copy on the shelf, as a pull slip lists it. */
+export interface ShelfItem {
+  readonly recordId: string;
+  readonly barcode: string;
+  readonly callNumber: string;
+  readonly location: string;
+  readonly status: string;
+}
+
 const DAY_MS = 86_400_000;
 /** The automatic responder's mode as set at run time (node_meta). */
 const AUTO_RESPOND_KEY = "ill_auto_respond";
@@ -362,6 +371,25 @@ export class IllEngine {
   }
 
   /** The copy of a request (document delivery), as staff see it; undefined before there is one. */
+  /**
+   * This library's copies of what a lender request asks for (its records as the responder finds
+   * them: by record id, ISBN/ISSN, else the union cluster), for pull slips.
+   */
+  async shelfItems(request: IllRequest): Promise<ShelfItem[]> {
+    const items: ShelfItem[] = [];
+    for (const recordId of await this.#responder.recordIds(request)) {
+      for (const h of this.#o.catalog.get(recordId)?.holdings ?? [])
+        items.push({
+          recordId,
+          barcode: h.barcode,
+          callNumber: h.callNumber,
+          location: h.location,
+          status: h.status,
+        });
+    }
+    return items;
+  }
+
   copyInfo(id: string): copyPb.CopyInfo | undefined {
     const latest = this.copies?.latest(id);
     return latest ? copyInfoOf(latest) : undefined;

@@ -199,7 +199,7 @@ export class AutoResponder {
 
   async #byAvailability(request: IllRequest, mode: AutoRespondMode): Promise<void> {
     const { catalog, agencyId, policy, now } = this.#o;
-    const recordIds = await this.#recordIds(request);
+    const recordIds = await this.recordIds(request);
     const decision = decideByAvailability(request.serviceType, catalog, agencyId, recordIds, policy, now());
     // The request may have been answered by staff meanwhile.
     if (this.#o.store.get(request.id)?.state !== "new") return;
@@ -212,7 +212,7 @@ export class AutoResponder {
   }
 
   /** This member's records of the requested title: as the Request names it, else by ISBN/ISSN, else by cluster. */
-  async #recordIds(request: IllRequest): Promise<string[]> {
+  async recordIds(request: IllRequest): Promise<string[]> {
     const { catalog, log } = this.#o;
     if (request.recordId && catalog.get(request.recordId)) return [request.recordId];
     const found = new Set<string>();

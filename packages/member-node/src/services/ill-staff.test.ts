@@ -7,7 +7,7 @@ import { Code, ConnectError, createClient, createRouterTransport } from "@connec
 import { ill, illPb, illServicePb, Outbox, searchPb } from "@lrs/shared";
 import { memoryDatabase } from "@lrs/shared/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { AutoRespondMode, BorrowInput, MessageLogEntry, TimerInfo } from "../ill/engine.js";
+import type { AutoRespondMode, BorrowInput, MessageLogEntry, ShelfItem, TimerInfo } from "../ill/engine.js";
 import {
   type ActionDetail,
   ILL_KINDS,
@@ -421,6 +421,20 @@ class FakeEngine implements IllStaffEngine {
   setAutoResponder(mode: AutoRespondMode): void {
     this.mode = mode;
   }
+
+  async shelfItems(r: IllRequest): Promise<ShelfItem[]> {
+    return r.bibliographicInfo.title === "Lent Title"
+      ? [
+          {
+            recordId: "rec-1",
+            barcode: "B-1",
+            callNumber: "PR4662 .A1",
+            location: "Stacks",
+            status: "available",
+          },
+        ]
+      : [];
+  }
 }
 
 /** A node with a store, its fake engine, and a client to its IllStaffService through a router. */
@@ -443,7 +457,12 @@ function staffFixture() {
   const transport = createRouterTransport((router) => {
     router.service(
       illServicePb.IllStaffService,
-      illStaffService(engine, () => new Date(clock)),
+      illStaffService(
+        engine,
+        () => new Date(clock),
+        (id) =>
+          id === "south-a" ? { name: "South Library A", postalAddress: "1 South St\nSouth Town" } : undefined,
+      ),
     );
   });
   const client = createClient(illServicePb.IllStaffService, transport);
@@ -628,6 +647,21 @@ describe("IllStaffService", () => {
       expect(res.request!.timeline.map((t) => [t.from, t.to, t.event])).toEqual([["", "new", "created"]]);
       expect(res.request!.messages.map((m) => m.kind)).toEqual(["Request"]);
       expect(res.request!.timers.map((t) => t.kind)).toEqual(["response"]);
+    });
+
+    it("gives a lender request's copies on the shelf and the borrower's address, for slips and labels", async () => {
+      const lent = f.lendingRequest();
+      const { request } = await f.client.showRequest({ id: lent.id });
+      expect(
+        request!.shelfItems.map((i) => [i.barcode, i.callNumber, i.location, i.status, i.recordId]),
+      ).toEqual([["B-1", "PR4662 .A1", "Stacks", "available", "rec-1"]]);
+      expect(request).toMatchObject({
+        partnerName: "South Library A",
+        partnerAddress: "1 South St\nSouth Town",
+      });
+      // A borrower's request lists no shelf: the copies are the lender's.
+      const asked = await f.client.borrow({ serviceType: ServiceType.LOAN, title: "Lent Title" });
+      expect((await f.client.showRequest({ id: asked.request!.id })).request!.shelfItems).toEqual([]);
     });
   });
 

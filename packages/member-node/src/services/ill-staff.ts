@@ -23,6 +23,7 @@ import {
   type IllEngine,
   type MessageLogEntry,
   rotaCandidateOf,
+  type ShelfItem,
   type TimerInfo,
 } from "../ill/engine.js";
 import { IllNotFoundError, IllStateError } from "../ill/errors.js";
@@ -35,7 +36,10 @@ export type IllStaffEngine = Pick<
   IllEngine,
   "store" | "borrow" | "act" | "messages" | "timers" | "autoResponder" | "setAutoResponder"
 > &
-  Partial<Pick<IllEngine, "copyInfo">>;
+  Partial<Pick<IllEngine, "copyInfo" | "shelfItems">>;
+
+/** A partner institution as labels print it (the directory's name and postal address). */
+export type PartnerLookup = (id: string) => { name: string; postalAddress: string } | undefined;
 
 /** The borrowing library's verbs. */
 export const BORROWER_VERBS = [
@@ -341,6 +345,10 @@ export interface StaffRequestDetail {
   readonly timers?: readonly TimerInfo[];
   /** A copy request's file (document delivery). */
   readonly copy?: copyPb.CopyInfo | undefined;
+  /** Lender side: this library's copies of the title (pull slips). */
+  readonly shelfItems?: readonly ShelfItem[];
+  /** The partner's name and postal address (labels). */
+  readonly partner?: { name: string; postalAddress: string } | undefined;
 }
 
 /** A request as staff see it, with the verbs its state allows. */
@@ -380,6 +388,9 @@ export function toStaffRequest(r: IllRequest, detail: StaffRequestDetail = {}): 
     ),
     ...(detail.copy ? { copy: detail.copy } : {}),
     bibliographicInfo: bib,
+    shelfItems: (detail.shelfItems ?? []).map((i) => create(illServicePb.ShelfItemSchema, i)),
+    partnerName: detail.partner?.name ?? "",
+    partnerAddress: detail.partner?.postalAddress ?? "",
   });
 }
 
@@ -549,13 +560,17 @@ function stateNames(role: IllRole | undefined): string[] {
 export function illStaffService(
   engine: IllStaffEngine,
   now: () => Date = () => new Date(),
+  partnerOf: PartnerLookup = () => undefined,
 ): ServiceImpl<typeof illServicePb.IllStaffService> {
-  const full = (r: IllRequest) =>
+  const partner = (r: IllRequest) => (r.partner ? partnerOf(r.partner) : undefined);
+  const full = async (r: IllRequest) =>
     toStaffRequest(r, {
       timeline: engine.store.timeline(r.id),
       messages: engine.messages(r.id),
       timers: engine.timers(r.id),
       copy: engine.copyInfo?.(r.id),
+      partner: partner(r),
+      ...(r.role === "lender" && engine.shelfItems ? { shelfItems: await engine.shelfItems(r) } : {}),
     });
   const mustGet = (id: string) => {
     const trimmed = id.trim();
@@ -569,7 +584,7 @@ export function illStaffService(
     borrow: mapErrors(async (req: illServicePb.BorrowRequest) => {
       const input = validateBorrow(req, now());
       const r = await engine.borrow(input);
-      return create(illServicePb.BorrowResponseSchema, { request: full(r) });
+      return create(illServicePb.BorrowResponseSchema, { request: await full(r) });
     }),
 
     listRequests: mapErrors((req: illServicePb.ListRequestsRequest) => {
@@ -591,13 +606,17 @@ export function illStaffService(
         .slice(0, limit);
       return create(illServicePb.ListRequestsResponseSchema, {
         requests: requests.map((r) =>
-          toStaffRequest(r, { timeline: engine.store.timeline(r.id), copy: engine.copyInfo?.(r.id) }),
+          toStaffRequest(r, {
+            timeline: engine.store.timeline(r.id),
+            copy: engine.copyInfo?.(r.id),
+            partner: partner(r),
+          }),
         ),
       });
     }),
 
-    showRequest: mapErrors((req: illServicePb.ShowRequestRequest) => {
-      return create(illServicePb.ShowRequestResponseSchema, { request: full(mustGet(req.id)) });
+    showRequest: mapErrors(async (req: illServicePb.ShowRequestRequest) => {
+      return create(illServicePb.ShowRequestResponseSchema, { request: await full(mustGet(req.id)) });
     }),
 
     act: mapErrors(async (req: illServicePb.ActRequest) => {
@@ -628,7 +647,7 @@ export function illStaffService(
           );
         throw err;
       }
-      return create(illServicePb.ActResponseSchema, { request: full(after) });
+      return create(illServicePb.ActResponseSchema, { request: await full(after) });
     }),
 
     setAutoResponder: mapErrors((req: illServicePb.SetAutoResponderRequest) => {

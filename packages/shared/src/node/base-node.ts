@@ -136,6 +136,7 @@ export function selfInstitution(ctx: NodeContext, endpoint: string): Institution
     subjects: cfg.subjects,
     endpoint,
     ...(cfg.iso18626.agencyId ? { isoAgencyId: cfg.iso18626.agencyId } : {}),
+    postalAddress: cfg.postalAddress,
     certFingerprint: tls.cert.fingerprint256,
     certSerial: tls.cert.serialNumber,
     certNotAfter: timestampFromDate(tls.cert.validTo),

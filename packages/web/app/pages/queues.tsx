@@ -11,13 +11,40 @@ type Side = "borrower" | "lender";
 
 const when = (ts: StaffRequest["updatedAt"]) => (ts ? timestampDate(ts) : undefined);
 
-function RequestTable(p: { rows: StaffRequest[]; caption: string; testid: string; showAttention?: boolean }) {
+interface Selection {
+  chosen: ReadonlySet<string>;
+  toggle: (ids: string[], on: boolean) => void;
+}
+
+function RequestTable(p: {
+  rows: StaffRequest[];
+  caption: string;
+  testid: string;
+  showAttention?: boolean;
+  selection?: Selection;
+}) {
   if (p.rows.length === 0) return <p data-testid={`${p.testid}-empty`}>{t("queues.empty")}</p>;
+  const sel = p.selection;
   return (
     <table data-testid={p.testid}>
       <caption>{p.caption}</caption>
       <thead>
         <tr>
+          {sel && (
+            <th scope="col">
+              <input
+                type="checkbox"
+                aria-label={t("queues.selectAll")}
+                checked={p.rows.every((r) => sel.chosen.has(r.id))}
+                onChange={(e) =>
+                  sel.toggle(
+                    p.rows.map((r) => r.id),
+                    (e.target as HTMLInputElement).checked,
+                  )
+                }
+              />
+            </th>
+          )}
           <th scope="col">{t("col.id")}</th>
           <th scope="col">{t("col.title")}</th>
           <th scope="col">{t("col.partner")}</th>
@@ -30,6 +57,17 @@ function RequestTable(p: { rows: StaffRequest[]; caption: string; testid: string
       <tbody>
         {p.rows.map((r) => (
           <tr key={r.id} data-request={r.id} data-status={r.status}>
+            {sel && (
+              <td>
+                <input
+                  type="checkbox"
+                  aria-label={t("queues.select", { id: r.id })}
+                  data-select={r.id}
+                  checked={sel.chosen.has(r.id)}
+                  onChange={(e) => sel.toggle([r.id], (e.target as HTMLInputElement).checked)}
+                />
+              </td>
+            )}
             <td>
               <a href={`/requests/${encodeURIComponent(r.id)}`}>{r.id}</a>
             </td>
@@ -49,6 +87,17 @@ function RequestTable(p: { rows: StaffRequest[]; caption: string; testid: string
 export function QueuesPage() {
   const [side, setSide] = useState<Side>("borrower");
   const [status, setStatus] = useState("");
+  const [chosen, setChosen] = useState<ReadonlySet<string>>(new Set());
+  const selection: Selection = {
+    chosen,
+    toggle: (ids, on) =>
+      setChosen((prev) => {
+        const next = new Set(prev);
+        for (const id of ids) on ? next.add(id) : next.delete(id);
+        return next;
+      }),
+  };
+  const printHref = (kind: string) => `/print/${kind}?ids=${[...chosen].map(encodeURIComponent).join(",")}`;
   const loaded = useLoad(
     async () => (await client(IllStaffService).listRequests({ limit: 1000 })).requests,
     [],
@@ -91,6 +140,7 @@ export function QueuesPage() {
                     onClick={() => {
                       setSide(s);
                       setStatus("");
+                      setChosen(new Set());
                     }}
                   >
                     {s === "borrower" ? t("queues.borrowing") : t("queues.lending")} (
@@ -118,8 +168,29 @@ export function QueuesPage() {
                   </li>
                 ))}
               </ul>
+              <div class="actions">
+                {side === "lender" && (
+                  <a
+                    class="button"
+                    href={printHref("slips")}
+                    aria-disabled={chosen.size === 0}
+                    data-testid="print-slips"
+                  >
+                    {t("queues.printSlips", { count: chosen.size })}
+                  </a>
+                )}
+                <a
+                  class="button"
+                  href={printHref("labels")}
+                  aria-disabled={chosen.size === 0}
+                  data-testid="print-labels"
+                >
+                  {t("queues.printLabels", { count: chosen.size })}
+                </a>
+              </div>
               <RequestTable
                 rows={shown}
+                selection={selection}
                 testid={`queue-${side}`}
                 caption={t("queues.caption", {
                   role: t(`role_.${side}`),
