@@ -111,6 +111,14 @@ const answer = (lender: string, id: string, status: Status, messageId: string) =
     }),
   );
 
+/** The partner's action about its request `id` to the federation, as the gateway hands it to the broker. */
+const partnerAction = (b: ReturnType<typeof open>, id: string, action: Action, messageId: string) =>
+  b.brokered.partnerMessage(
+    create(RequestingAgencyMessageSchema, { header: { requestingAgencyRequestId: id }, action }),
+    "princeton",
+    messageId,
+  );
+
 const status = (e: IllEnvelope) =>
   ISO18626_CODES.status.toXml((e.message.value as SupplyingAgencyMessage).statusInfo?.status ?? 0);
 
@@ -155,14 +163,7 @@ describe("a partner's request brokered by the federation", () => {
     b.relay.deliver(answer("north-b", "P-9/b1", Status.WILL_SUPPLY, "nb-2"), NORTH_RC);
     expect(b.sent()).toEqual([]);
     // The partner's Received goes to the lender of the moment.
-    const received = b.brokered.partnerMessage(
-      create(RequestingAgencyMessageSchema, {
-        header: { requestingAgencyRequestId: "P-9" },
-        action: Action.RECEIVED,
-      }),
-      "princeton",
-      "iso18626-m2",
-    )!;
+    const received = partnerAction(b, "P-9", Action.RECEIVED, "iso18626-m2")!;
     expect([received.destinationAgencyId, received.requestingAgencyRequestId]).toEqual(["south-a", "P-9/b2"]);
   });
 
@@ -189,16 +190,7 @@ describe("a partner's request brokered by the federation", () => {
     const end = b.sent().filter((s) => s.to === "iso18626:princeton");
     expect(end.map((s) => status(s.env))).toEqual(["Unfilled"]);
     // Nothing more can be asked of it.
-    expect(() =>
-      b.brokered.partnerMessage(
-        create(RequestingAgencyMessageSchema, {
-          header: { requestingAgencyRequestId: "P-10" },
-          action: Action.RENEW,
-        }),
-        "princeton",
-        "iso18626-m4",
-      ),
-    ).toThrow(BrokerRefusal);
+    expect(() => partnerAction(b, "P-10", Action.RENEW, "iso18626-m4")).toThrow(BrokerRefusal);
   });
 
   it("cancels before any lender is asked, and refuses a request id used twice", async () => {
@@ -207,14 +199,7 @@ describe("a partner's request brokered by the federation", () => {
     expect(() => b.brokered.accept(partnerRequest("P-11"), "princeton", "iso18626-m6")).toThrow(
       /P-11 is already a request of princeton/,
     );
-    const cancel = b.brokered.partnerMessage(
-      create(RequestingAgencyMessageSchema, {
-        header: { requestingAgencyRequestId: "P-11" },
-        action: Action.CANCEL,
-      }),
-      "princeton",
-      "iso18626-m7",
-    );
+    const cancel = partnerAction(b, "P-11", Action.CANCEL, "iso18626-m7");
     expect(cancel).toBeUndefined();
     expect(b.sent().map((s) => status(s.env))).toEqual(["Cancelled"]);
     // The rota worker finds nothing left to do.
