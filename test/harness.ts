@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Federation, type FederationOptions, type FederationSpec } from "@lrs/dev-env";
+import { searchPb } from "@lrs/shared";
 
 /** A small federation: enough to cross every tier boundary, quick to start. */
 export const SMALL_SPEC: FederationSpec = {
@@ -32,7 +33,7 @@ export const SMALL_SPEC: FederationSpec = {
  */
 export async function startFederation(
   spec: FederationSpec = SMALL_SPEC,
-  opts: Pick<FederationOptions, "env"> = {},
+  opts: Pick<FederationOptions, "env" | "offlineRoot"> = {},
 ): Promise<{ fed: Federation; destroy: () => Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), "lrs-test-"));
   let fed: Federation | undefined;
@@ -75,4 +76,24 @@ export async function eventually<T>(
 
 export function pem(path: string): string {
   return readFileSync(path, "utf8");
+}
+
+/** A national search ("dc.title=history") from node `from`: the stream's messages and who holds a hit. */
+export async function nationalSearch(
+  fed: Federation,
+  from: string,
+): Promise<{ messages: searchPb.SearchResponse[]; holders: Set<string> }> {
+  const messages = await fed.withClient(from, searchPb.SearchService, async (c) => {
+    const out: searchPb.SearchResponse[] = [];
+    for await (const m of c.search(
+      { query: "dc.title=history", scope: searchPb.Scope.NATIONAL, pageSize: 5 },
+      { timeoutMs: 20_000 },
+    ))
+      out.push(m);
+    return out;
+  });
+  const holders = new Set(
+    messages.flatMap((m) => m.hits.flatMap((c) => c.holdings.map((h) => h.institutionId))),
+  );
+  return { messages, holders };
 }

@@ -6,9 +6,9 @@ import { appendFileSync } from "node:fs";
 import { join } from "node:path";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { type Federation, REPO_ROOT, sleep } from "@lrs/dev-env";
-import { type adminPb, describeCertificate, directoryPb, searchPb } from "@lrs/shared";
+import { type adminPb, describeCertificate, directoryPb } from "@lrs/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventually, pem, startFederation } from "./harness.js";
+import { eventually, nationalSearch, pem, startFederation } from "./harness.js";
 
 let fed: Federation;
 let destroy: () => Promise<void>;
@@ -32,21 +32,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await destroy?.();
 });
-
-async function nationalSearch(from: string): Promise<searchPb.SearchResponse[]> {
-  return fed.withClient(from, searchPb.SearchService, async (c) => {
-    const out: searchPb.SearchResponse[] = [];
-    for await (const m of c.search(
-      { query: "dc.title=history", scope: searchPb.Scope.NATIONAL, pageSize: 5 },
-      { timeoutMs: 20_000 },
-    ))
-      out.push(m);
-    return out;
-  });
-}
-
-const holders = (msgs: searchPb.SearchResponse[]) =>
-  new Set(msgs.flatMap((m) => m.hits.flatMap((c) => c.holdings.map((h) => h.institutionId))));
 
 describe("certificate renewal", () => {
   const first = new Map<string, { fingerprint: string; notAfter: Date }>();
@@ -94,10 +79,10 @@ describe("certificate renewal", () => {
     }
     // Member → regional → national → other region → its member, and back.
     const res = await eventually(
-      () => nationalSearch("north-a"),
-      (msgs) => holders(msgs).has("south-a"),
+      () => nationalSearch(fed, "north-a"),
+      (r) => r.holders.has("south-a"),
     );
-    expect(res.at(-1)?.final).toBe(true);
+    expect(res.messages.at(-1)?.final).toBe(true);
     // The directory carries the renewed fingerprints (registered again after each renewal).
     const dir = await fed.withClient("nat", directoryPb.DirectoryService, (c) => c.getDirectory({}));
     const southA = dir.directory!.institutions.find((i) => i.id === "south-a")!;

@@ -1,6 +1,7 @@
 import type { DescMethod, DescService, Message } from "@bufbuild/protobuf";
 import { ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import {
+  acquisitionsPb,
   adminPb,
   catalogPb,
   copyPb,
@@ -17,6 +18,7 @@ import {
 /** Every service an LRS node may serve. */
 export const SERVICES: DescService[] = [
   healthPb.Health,
+  acquisitionsPb.AcquisitionsService,
   adminPb.AdminService,
   catalogPb.CatalogService,
   catalogPb.CatalogSyncService,

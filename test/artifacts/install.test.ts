@@ -5,15 +5,17 @@
 // in deploy/config — unchanged, with addresses and data directories given by the environment as
 // an operator's orchestration would — enroll with tokens and answer a search. Run by
 // `npm run test:pack` (it builds and compiles better-sqlite3 once per program: minutes), not by
-// `npm test`. LRS_PACK_PREFIX=DIR skips packing and installing and tests the programs already
-// installed with `npm install -g --prefix DIR ./lrs-*.tgz` (on a busy machine the three native
-// builds take long).
+// `npm test`. LRS_PACK_PREFIX=DIR installs into DIR and keeps it, and when DIR already holds
+// the programs (`npm install -g --prefix DIR ./lrs-*.tgz`) tests them without packing again (on a
+// busy machine the native build takes long).
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import {
+  closeSync,
   copyFileSync,
-  createWriteStream,
+  existsSync,
   mkdirSync,
   mkdtempSync,
+  openSync,
   readFileSync,
   rmSync,
   writeFileSync,
@@ -63,12 +65,14 @@ async function ok(tier: TierName, args: string[]): Promise<string> {
 
 /** Starts `serve` and waits until `status` answers (the node is up and its CLI reaches it). */
 async function serve(tier: TierName): Promise<void> {
-  const log = createWriteStream(join(dir, `${tier}.log`));
+  // A file descriptor, open now: spawn takes a stream only once it has one.
+  const log = openSync(join(dir, `${tier}.log`), "a");
   const child = spawn(bin(tier), ["serve"], {
     cwd: dir,
     env: { ...process.env, ...env[tier] },
     stdio: ["ignore", log, log],
   });
+  child.once("exit", () => closeSync(log));
   servers.push(child);
   const deadline = Date.now() + 60_000;
   for (;;) {
@@ -82,7 +86,7 @@ async function serve(tier: TierName): Promise<void> {
 }
 
 beforeAll(async () => {
-  if (!installed) await packAndInstall();
+  if (!installed || !existsSync(bin("member"))) await packAndInstall();
   await configure();
 }, 2_400_000);
 
@@ -158,7 +162,10 @@ describe("the installed artifacts", () => {
   });
 
   it("check-config passes the example configs and rejects a broken one, naming the setting and the file", async () => {
-    for (const tier of TIERS) expect((await lrs(tier, ["check-config"])).code).toBe(0);
+    for (const tier of TIERS) {
+      const r = await lrs(tier, ["check-config"]);
+      expect(r.code, `lrs-${tier} check-config: ${r.stderr}`).toBe(0);
+    }
     const broken = join(dir, "etc", "broken.toml");
     writeFileSync(
       broken,

@@ -31,6 +31,22 @@ export const DEMO_HARVESTED: Record<string, string[]> = {
   "north-med": ["lc-marc2bibframe2/nlm.xml"],
 };
 
+/**
+ * Orders the demo members have placed (acquisitions), as the CSV `lrs-member order import` reads:
+ * a title nobody holds yet, a title other libraries hold, and a title-only order.
+ */
+export const DEMO_ORDERS: Record<string, string> = {
+  "north-city": [
+    "isbn,title,author,copies,expected_date,fund,vendor_ref",
+    "9780262033848,Introduction to algorithms,Cormen,2,2027-03-01,SCI,DEMO-NC-1",
+    "9781921667473,,,1,2027-02-15,GEN,DEMO-NC-2",
+  ].join("\n"),
+  "south-tech": [
+    "isbn,title,author,copies,expected_date,fund,vendor_ref",
+    ",Handbook of shared print retention,,1,,LIB,DEMO-ST-1",
+  ].join("\n"),
+};
+
 const LOCATIONS = ["MAIN", "MAIN", "MAIN", "STACKS", "STACKS", "REF"];
 
 function callNumber(rec: MarcRecord): string {

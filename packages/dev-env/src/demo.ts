@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Command } from "commander";
-import { DEMO_CATALOGS, DEMO_HARVESTED, SAMPLE_DATA } from "./demo-data.js";
+import { DEMO_CATALOGS, DEMO_HARVESTED, DEMO_ORDERS, SAMPLE_DATA } from "./demo-data.js";
 import { DEMO_SPEC, Federation, REPO_ROOT } from "./federation.js";
 import { type MockIls, startMockIls } from "./mock-ils.js";
 import { DemoWorkload } from "./workload.js";
@@ -120,6 +120,16 @@ async function main(): Promise<void> {
           // Restarted so that its scheduled harvest (every 15 minutes) runs.
           await fed.stop(member);
           await fed.start(member);
+        }
+        // Some orders, published as on-order holdings (`lrs-member acquire check` sees them).
+        for (const [member, csv] of Object.entries(DEMO_ORDERS)) {
+          const node = fed.node(member);
+          const file = join(fed.dir, `orders-${member}.csv`);
+          writeFileSync(file, `${csv}\n`);
+          const s = JSON.parse(
+            await fed.cli(node, ["order", "import", file, "--config", node.config, "--json"]),
+          ) as { placed: string[] };
+          progress(`placed ${s.placed.length} orders at ${member} (${file})`);
         }
       }
     }

@@ -1,7 +1,7 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import type { DescService } from "@bufbuild/protobuf";
@@ -160,6 +160,19 @@ export interface FederationOptions {
   logLevel?: string;
   /** Called with progress lines ("enrolled north-univ"). */
   onProgress?: (line: string) => void;
+  /**
+   * A directory for an offline root: the national center then signs with an intermediate under it
+   * (`ca root init`, `ca intermediate request`, `ca root sign`, `ca intermediate install`) instead
+   * of being the one CA (`ca init`). Its key is encrypted under NATIONAL_CA_PASSPHRASE from `env`.
+   * Relative to `dir`.
+   */
+  offlineRoot?: string;
+  /**
+   * Nodes that run a previous release (mixed-version tests): `root` is a checkout of that release,
+   * built (its packages/<tier>/bin/lrs-<tier>.js), and its configs get only the settings that
+   * release knows (no staff web app, no ISO 18626 gateway: both came later).
+   */
+  previousRelease?: { root: string; nodes: string[] };
 }
 
 function toml(values: Record<string, string | string[] | number>): string {
@@ -246,18 +259,24 @@ export class Federation {
       const metrics = `http://127.0.0.1:${metricsPort}/metrics`;
       let dashboard: string | undefined;
       let iso18626: string | undefined;
+      const previous = opts.previousRelease?.nodes.includes(id) ?? false;
       if (tier === "national") {
         const dashboardPort = await freePort();
         values.dashboard_listen = `127.0.0.1:${dashboardPort}`;
         dashboard = `http://127.0.0.1:${dashboardPort}/`;
         // The ISO 18626 XML gateway is on at the national center.
-        const gatewayPort = await freePort();
-        iso18626 = `https://127.0.0.1:${gatewayPort}/iso18626`;
-        extraConfig = `${extraConfig}\n[iso18626]\nlisten = "127.0.0.1:${gatewayPort}"\n`;
+        if (!previous) {
+          const gatewayPort = await freePort();
+          iso18626 = `https://127.0.0.1:${gatewayPort}/iso18626`;
+          extraConfig = `${extraConfig}\n[iso18626]\nlisten = "127.0.0.1:${gatewayPort}"\n`;
+        }
       }
-      const webPort = await freePort();
-      values.web_listen = `127.0.0.1:${webPort}`;
-      const web = `http://127.0.0.1:${webPort}/`;
+      let web: string | undefined;
+      if (!previous) {
+        const webPort = await freePort();
+        values.web_listen = `127.0.0.1:${webPort}`;
+        web = `http://127.0.0.1:${webPort}/`;
+      }
       writeFileSync(
         config,
         `# ${name} — written by the LRS dev-env\n${toml(values)}\n${extraConfig.trim() ? `\n${extraConfig.trim()}\n` : ""}`,
@@ -280,9 +299,7 @@ export class Federation {
         metrics,
         ...(dashboard ? { dashboard } : {}),
         ...(iso18626 ? { iso18626 } : {}),
-        web,
-        webUser: DEMO_WEB_USER,
-        webPassword: demoWebPassword(),
+        ...(web ? { web, webUser: DEMO_WEB_USER, webPassword: demoWebPassword() } : {}),
       };
       nodes.push(node);
       return node;
@@ -324,9 +341,23 @@ export class Federation {
   }
 
   async #enrollAll(spec: FederationSpec, national: ManifestNode, say: (line: string) => void): Promise<void> {
-    await this.cli(national, ["ca", "init", "--config", national.config]);
+    if (this.#opts.offlineRoot) {
+      await this.cli(national, [
+        "ca",
+        "root",
+        "init",
+        "--out",
+        resolve(this.dir, this.#opts.offlineRoot),
+        "--federation-name",
+        "LRS Demo Federation",
+      ]);
+      await this.installIntermediate(national);
+      say(`created an offline root and ${national.id}'s intermediate`);
+    } else {
+      await this.cli(national, ["ca", "init", "--config", national.config]);
+      say(`created the federation CA at ${national.id}`);
+    }
     await this.#addWebUser(national);
-    say(`created the federation CA at ${national.id}`);
     await this.start(national.id);
     // Regions enroll in parallel; within a region, the center first, then its members.
     await Promise.all(
@@ -360,6 +391,47 @@ export class Federation {
     );
   }
 
+  /**
+   * The offline-root round trip for a new intermediate (the national center stopped): a request at
+   * the national center, signed by the root in `offlineRoot`, installed. Returns the install's JSON.
+   */
+  async installIntermediate(
+    national: ManifestNode = this.node(this.manifest.nodes.find((n) => n.tier === "national")!.id),
+  ): Promise<Record<string, unknown>> {
+    const root = this.#opts.offlineRoot && resolve(this.dir, this.#opts.offlineRoot);
+    if (!root) throw new Error("this federation has no offline root (FederationOptions.offlineRoot)");
+    const req = JSON.parse(
+      await this.cli(national, ["ca", "intermediate", "request", "--config", national.config, "--json"]),
+    ) as { csrPath: string };
+    const certPath = join(this.dir, `intermediate-${Date.now()}.pem`);
+    await this.cli(national, [
+      "ca",
+      "root",
+      "sign",
+      "--root",
+      root,
+      "--csr",
+      req.csrPath,
+      "--out",
+      certPath,
+      "--json",
+    ]);
+    return JSON.parse(
+      await this.cli(national, [
+        "ca",
+        "intermediate",
+        "install",
+        "--config",
+        national.config,
+        "--cert",
+        certPath,
+        "--root",
+        join(root, "root.pem"),
+        "--json",
+      ]),
+    ) as Record<string, unknown>;
+  }
+
   writeManifest(): void {
     const rel = (p: string) => p.replace(`${this.dir}/`, "");
     const nodes = this.manifest.nodes.map((n) => ({
@@ -381,10 +453,17 @@ export class Federation {
     return n;
   }
 
+  /** The program a node runs: this checkout's, or the previous release's (`previousRelease`). */
+  program(node: ManifestNode): string {
+    const prev = this.#opts.previousRelease;
+    if (!prev?.nodes.includes(node.id)) return BIN[node.tier];
+    return join(prev.root, relative(REPO_ROOT, BIN[node.tier]));
+  }
+
   /** Runs a node's CLI and returns its trimmed stdout; rejects with its stderr on failure. */
   async cli(node: ManifestNode, args: string[]): Promise<string> {
     try {
-      const { stdout } = await run(process.execPath, [BIN[node.tier], ...args], {
+      const { stdout } = await run(process.execPath, [this.program(node), ...args], {
         env: { ...process.env, ...this.#opts.env },
         // LRS_CLI_TIMEOUT_MS: more time on a machine shared by many test runs.
         timeout: Number(process.env.LRS_CLI_TIMEOUT_MS ?? 60_000),
@@ -415,7 +494,7 @@ export class Federation {
       if (p && !(await portIsFree(p))) throw new Error(`${what} port ${p} for ${id} is in use`);
     }
     const out = createWriteStream(node.log, { flags: "a" });
-    const child = spawn(process.execPath, [BIN[node.tier], "serve", "--config", node.config], {
+    const child = spawn(process.execPath, [this.program(node), "serve", "--config", node.config], {
       env: {
         ...process.env,
         ...this.#opts.env,
@@ -554,7 +633,7 @@ export class Federation {
     try {
       const { stdout } = await run(
         process.execPath,
-        [BIN.member, "import", "--config", node.config, "--items", items, ...files],
+        [this.program(node), "import", "--config", node.config, "--items", items, ...files],
         {
           env: { ...process.env, ...this.#opts.env },
           timeout: 10 * 60_000,

@@ -37,6 +37,56 @@ function withItems(rec: MarcRecord, prefix: string, n: number): MarcRecord {
   return { leader: rec.leader, fields: [...rec.fields.filter((f) => f.tag !== "952"), ...items] };
 }
 
+/**
+ * A repository of `size` records that all changed when it was made (an ILS's records, numbered
+ * 1…size), with no sets and no deletes: what a small data provider serves.
+ */
+export function fixedOaiRepository(o: {
+  name: string;
+  namespace: string;
+  size: number;
+  identifierOf: (seq: number) => string;
+  /** 0 when there is no such identifier. */
+  seqOf: (identifier: string) => number;
+  record: (seq: number) => MarcRecord | undefined;
+}): OaiRepository {
+  const loaded = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+  const item = (seq: number): OaiItem => ({
+    identifier: o.identifierOf(seq),
+    seq,
+    changedAt: loaded,
+    deleted: false,
+    setSpecs: [],
+  });
+  return {
+    repositoryName: o.name,
+    adminEmails: ["ils-admin@example.org"],
+    identifierNamespace: o.namespace,
+    sampleIdentifier: o.size > 0 ? o.identifierOf(1) : `oai:${o.namespace}:1`,
+    earliestDatestamp: () => loaded,
+    sets: () => [],
+    setFilter: () => undefined,
+    range: (r) => ({
+      after: 0,
+      upto:
+        (r.from === undefined || r.from <= loaded) &&
+        (r.untilExclusive === undefined || r.untilExclusive > loaded)
+          ? o.size
+          : 0,
+    }),
+    list: (after, upto, _set, limit) =>
+      Array.from({ length: Math.max(0, Math.min(upto, after + limit) - after) }, (_, k) =>
+        item(after + k + 1),
+      ),
+    count: (after, upto) => Math.max(0, upto - after),
+    item: (identifier) => {
+      const seq = o.seqOf(identifier);
+      return seq >= 1 && seq <= o.size ? item(seq) : undefined;
+    },
+    record: (it) => o.record(it.seq),
+  };
+}
+
 /** Starts the mock ILS on `host:port` (0: any free port) serving `files`. */
 export async function startMockIls(o: {
   files: string[];
@@ -58,39 +108,14 @@ export async function startMockIls(o: {
       });
     }
   }
-  const loaded = new Date().toISOString();
-  const item = (i: number): OaiItem => ({
-    identifier: records[i]!.identifier,
-    seq: i + 1,
-    changedAt: loaded,
-    deleted: false,
-    setSpecs: [],
+  const repository = fixedOaiRepository({
+    name: o.name,
+    namespace: "mock-ils",
+    size: records.length,
+    identifierOf: (seq) => records[seq - 1]!.identifier,
+    seqOf: (identifier) => records.findIndex((r) => r.identifier === identifier) + 1,
+    record: (seq) => records[seq - 1]?.record,
   });
-  const repository: OaiRepository = {
-    repositoryName: o.name,
-    adminEmails: ["ils-admin@example.org"],
-    identifierNamespace: "mock-ils",
-    sampleIdentifier: records[0]?.identifier ?? "oai:mock-ils:1",
-    earliestDatestamp: () => loaded,
-    sets: () => [],
-    setFilter: () => undefined,
-    range: (r) => ({
-      after: 0,
-      upto:
-        (r.from === undefined || r.from <= loaded) &&
-        (r.untilExclusive === undefined || r.untilExclusive > loaded)
-          ? records.length
-          : 0,
-    }),
-    list: (after, upto, _set, limit) =>
-      Array.from({ length: Math.max(0, Math.min(upto, after + limit) - after) }, (_, k) => item(after + k)),
-    count: (after, upto) => Math.max(0, upto - after),
-    item: (identifier) => {
-      const i = records.findIndex((r) => r.identifier === identifier);
-      return i < 0 ? undefined : item(i);
-    },
-    record: (it) => records[it.seq - 1]?.record,
-  };
   const handler = oaiHttpHandler(new OaiProvider({ repository, pageSize: 50 }), createLogger("mock-ils"));
   const server = http.createServer((req, res) => {
     if ((req.url ?? "/").split("?")[0] === "/oai") void handler(req, res);

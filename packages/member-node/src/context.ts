@@ -2,6 +2,7 @@ import type { CatalogSyncPusher, DirectoryReplica, NodeContext, ParentLink } fro
 import type { CopyrightCounter } from "./fees/copyright.js";
 import type { MemberLedger } from "./fees/ledger.js";
 import type { IllEngine } from "./ill/engine.js";
+import type { NcipLink } from "./ncip/link.js";
 import type { MemberCatalog } from "./store/catalog.js";
 
 /** The member node's dependency bag. */
@@ -18,4 +19,6 @@ export interface MemberContext extends NodeContext {
   copyright: CopyrightCounter;
   /** The charges this member posted as a borrower (and their reversals). */
   ledger: MemberLedger;
+  /** NCIP to the library's ILS, when `[ncip]` is set. */
+  ncip?: NcipLink;
 }

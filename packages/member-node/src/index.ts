@@ -1,4 +1,5 @@
 export { CatalogRecordError, recordIdOf } from "./catalog/fields.js";
+export { type HarvestSummary, harvestCatalog } from "./catalog/harvest.js";
 export {
   BUILTIN_MAPS,
   type HoldingsMap,

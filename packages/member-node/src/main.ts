@@ -14,12 +14,14 @@ import { addUserCommands } from "@lrs/web";
 import { copyRecord } from "./catalog/copy-cataloging.js";
 import { BUILTIN_MAPS, resolveHoldingsMap } from "./catalog/holdings-map.js";
 import { EXIT_FAILED, EXIT_OK, EXIT_REJECTIONS, exitCodeOf, importMarcFiles } from "./catalog/import.js";
+import { addAcquireCommand, addOrderCommands, addRetainCommand } from "./cli/acquisitions.js";
 import { addCopyrightCommand } from "./cli/copyright.js";
 import { addCopyCommands } from "./cli/delivery.js";
 import { addHarvestCommand } from "./cli/harvest.js";
 import { addIllCommands } from "./cli/ill/commands.js";
 import { createProgressReporter, formatSummary } from "./cli/import-report.js";
 import { addLedgerCommand } from "./cli/ledger.js";
+import { addNcipCommands } from "./cli/ncip.js";
 import { addAvailabilityCommand, addSearchCommand } from "./cli/search.js";
 import { MemberNode, memberNodeMigrations } from "./server.js";
 import { MemberCatalog } from "./store/catalog.js";
@@ -184,6 +186,10 @@ addIllCommands(program);
 // Document delivery belongs with ILL: `lrs-member ill upload-copy`, `ill download-copy`.
 addCopyCommands(program.commands.find((c) => c.name() === "ill")!);
 addLedgerCommand(program);
+addOrderCommands(program);
+addRetainCommand(program);
+addAcquireCommand(program);
 addCopyrightCommand(program);
+addNcipCommands(program);
 
 await runProgram(program);

@@ -36,5 +36,8 @@ export const memberPolicy: Policy = {
     "lrs.v1.CopyStaffService/DownloadCopy": self,
     "lrs.v1.CopyTransferService/PushCopy": parent,
     "lrs.v1.CopyrightService/ListCopyrightCounts": self,
+    // Acquisitions: the staff's buy-or-borrow check (demand is counted at the centers).
+    "lrs.v1.AcquisitionsService/CheckTitle": self,
+    "lrs.v1.AcquisitionsService/SetRetention": self,
   },
 };

@@ -1,5 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import {
+  acquisitionsPb,
   adminPb,
   BaseNode,
   CatalogStatsSchema,
@@ -26,7 +27,9 @@ import type { MemberContext } from "./context.js";
 import { CopyrightCounter } from "./fees/copyright.js";
 import { MemberLedger } from "./fees/ledger.js";
 import { IllEngine, regionalIllOf } from "./ill/engine.js";
+import { ncipLinkOf } from "./ncip/link.js";
 import { memberPolicy } from "./policy.js";
+import { acquisitionsService } from "./services/acquisitions.js";
 import { adminService } from "./services/admin.js";
 import { copyStaffService, copyTransferService } from "./services/copy-staff.js";
 import { copyrightService } from "./services/copyright.js";
@@ -83,9 +86,12 @@ export class MemberNode extends BaseNode {
         copyrightPb.CopyrightService.typeName,
         copyPb.CopyStaffService.typeName,
         copyPb.CopyTransferService.typeName,
+        acquisitionsPb.AcquisitionsService.typeName,
       ],
       background: [
         (signal) => ctx.ill.run(signal),
+        // NCIP calls to the library's ILS, from their durable queue.
+        (signal) => (ctx.ncip ? ctx.ncip.runner(ctx.ill.store).run(signal) : Promise.resolve()),
         (signal) =>
           runHarvestSchedule(
             { cfg: ctx.cfg, db: ctx.db, catalog: ctx.catalog, log: ctx.log.child({ part: "harvest" }) },
@@ -144,6 +150,16 @@ export class MemberNode extends BaseNode {
           copyStaffService(copies, (id) => ctx.ill.store.get(id)?.state ?? ""),
         );
         router.service(copyPb.CopyTransferService, copyTransferService(copies));
+        router.service(
+          acquisitionsPb.AcquisitionsService,
+          acquisitionsService({
+            db: ctx.db,
+            institutionId: ctx.cfg.id,
+            catalog: ctx.catalog,
+            search: clientFor(searchPb.SearchService, ctx.regional.transport),
+            acquisitions: clientFor(acquisitionsPb.AcquisitionsService, ctx.regional.transport),
+          }),
+        );
       },
     });
     this.member = ctx;
@@ -174,6 +190,15 @@ export class MemberNode extends BaseNode {
       copyrightPayee: () => cfg.copyright.payee ?? ctx.directory.current().authorityId,
       log: ctx.log.child({ part: "ledger" }),
     });
+    const ncip = cfg.ncip
+      ? ncipLinkOf({
+          cfg: cfg.ncip,
+          memberId: cfg.id,
+          db: ctx.db,
+          catalog,
+          log: ctx.log.child({ part: "ncip" }),
+        })
+      : undefined;
     const illEngine = new IllEngine({
       db: ctx.db,
       outbox: ctx.outbox,
@@ -184,6 +209,7 @@ export class MemberNode extends BaseNode {
       regional: regionalIllOf(parentLink.transport),
       log: ctx.log.child({ part: "ill" }),
       fees: { copyright, ledger },
+      ...(ncip ? { onTransition: [ncip.onTransition] } : {}),
       copies,
       parentId: () => regionalCenterOf(ctx.directory, cfg.region) ?? "the regional center",
       isExternalPartner: (id) => ctx.directory.current().externalPartners.some((p) => p.id === id),
@@ -201,6 +227,7 @@ export class MemberNode extends BaseNode {
       ill: illEngine,
       copyright,
       ledger,
+      ...(ncip ? { ncip } : {}),
     });
   }
 }

@@ -11,12 +11,27 @@ import {
   saveCertificates,
   savePrivateKey,
   Tier,
+  verifyChain,
   writeFileAtomic,
 } from "@lrs/shared";
 
+/**
+ * The national center's CA files. ca.pem/ca-key.pem sign node certificates: the federation CA
+ * itself (`ca init`), or an intermediate under the offline root in root.pem (`ca intermediate
+ * install`). pending/ holds an intermediate's key and request until its certificate is installed;
+ * retired/ the certificates and keys it replaced.
+ */
 export function caPaths(dataDir: string) {
   const dir = join(dataDir, "ca");
-  return { dir, cert: join(dir, "ca.pem"), key: join(dir, "ca-key.pem") };
+  return {
+    dir,
+    cert: join(dir, "ca.pem"),
+    key: join(dir, "ca-key.pem"),
+    root: join(dir, "root.pem"),
+    pendingKey: join(dir, "pending", "intermediate-key.pem"),
+    pendingCsr: join(dir, "pending", "intermediate.csr"),
+    retired: join(dir, "retired"),
+  };
 }
 
 export class CaError extends Error {
@@ -41,33 +56,52 @@ export function caPassphrase(env: NodeJS.ProcessEnv = process.env): string | und
 const ENCRYPTED = "-----BEGIN ENCRYPTED PRIVATE KEY-----";
 
 /** The CA key as stored: PKCS#8, encrypted with AES-256 under `passphrase` when one is given. */
-function storedKey(keyPem: string, passphrase: string | undefined): string {
+export function storedKey(keyPem: string, passphrase: string | undefined): string {
   if (!passphrase) return keyPem;
   return createPrivateKey(keyPem)
     .export({ type: "pkcs8", format: "pem", cipher: "aes-256-cbc", passphrase })
     .toString();
 }
 
+/** Reads a CA key (PKCS#8 PEM), decrypting it with `passphrase` when it is stored encrypted. */
+export function openKey(path: string, passphrase: string | undefined): string {
+  const keyPem = readFileSync(path, "utf8");
+  if (!keyPem.includes(ENCRYPTED)) return keyPem;
+  if (!passphrase)
+    throw new CaError(
+      `the CA key ${path} is encrypted: give its passphrase in NATIONAL_CA_PASSPHRASE_FILE (a file) or NATIONAL_CA_PASSPHRASE`,
+    );
+  try {
+    return createPrivateKey({ key: keyPem, format: "pem", passphrase })
+      .export({ type: "pkcs8", format: "pem" })
+      .toString();
+  } catch {
+    throw new CaError(`the CA key ${path} cannot be decrypted with the passphrase given (wrong passphrase?)`);
+  }
+}
+
 export function loadCa(dataDir: string, passphrase = caPassphrase()): CertificateAuthority {
   const p = caPaths(dataDir);
   if (!existsSync(p.cert) || !existsSync(p.key)) {
-    throw new CaError(`no certificate authority in ${p.dir}: run "lrs-national ca init --config FILE" first`);
+    throw new CaError(
+      `no certificate authority in ${p.dir}: run "lrs-national ca init --config FILE" (one CA) or install an intermediate ("lrs-national ca intermediate install") first`,
+    );
   }
-  let keyPem = readFileSync(p.key, "utf8");
-  if (keyPem.includes(ENCRYPTED)) {
-    if (!passphrase)
-      throw new CaError(
-        `the CA key ${p.key} is encrypted: give its passphrase in NATIONAL_CA_PASSPHRASE_FILE (a file) or NATIONAL_CA_PASSPHRASE`,
-      );
+  const ca: CertificateAuthority = {
+    certPem: readFileSync(p.cert, "utf8"),
+    keyPem: openKey(p.key, passphrase),
+  };
+  if (existsSync(p.root)) {
+    ca.rootPem = readFileSync(p.root, "utf8");
     try {
-      keyPem = createPrivateKey({ key: keyPem, format: "pem", passphrase })
-        .export({ type: "pkcs8", format: "pem" })
-        .toString();
-    } catch {
-      throw new CaError(`the CA key ${p.key} cannot be decrypted with the passphrase given`);
+      verifyChain(ca.certPem, ca.rootPem);
+    } catch (err) {
+      throw new CaError(
+        `the intermediate ${p.cert} does not chain to the root ${p.root}: ${(err as Error).message}`,
+      );
     }
   }
-  return { certPem: readFileSync(p.cert, "utf8"), keyPem };
+  return ca;
 }
 
 /** Encrypts (or re-encrypts) the stored CA key under `passphrase`; `current` opens it if it is encrypted. */

@@ -26,6 +26,8 @@ export const nationalPolicy: Policy = {
     // A child restored from a backup asks for what was delivered to it since.
     "lrs.v1.IllService/Redeliver": children,
     "lrs.v1.IllService/BuildRota": anyOf(children, self),
+    // Acquisitions: ILL demand for a title, for a regional center (the other regions are asked).
+    "lrs.v1.AcquisitionsService/GetTitleDemand": anyOf(children, self),
     "lrs.v1.IllService/Trace": anyOf(children, self),
     // Copies between regions: regional centers hand up what crosses regions.
     "lrs.v1.CopyTransferService/PushCopy": children,

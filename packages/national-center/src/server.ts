@@ -13,6 +13,7 @@ import {
   rebuildSearchIndex,
   selfInstitution,
   Tier,
+  trustAnchor,
 } from "@lrs/shared";
 import {
   gatewayMigrations,
@@ -106,7 +107,7 @@ export class NationalNode extends BaseNode {
       // The national center holds the CA: it signs its own renewals.
       signRenewal: async (csrPem) => ({
         certificatePem: await signRenewal(ctx, ctx.tls.identity, "", csrPem),
-        caCertificatePem: ctx.ca.certPem,
+        caCertificatePem: trustAnchor(ctx.ca),
       }),
       background: [...illParts.background, ...gateway.background, dashboard.background],
       listeners: [dashboard.listener, ...(gateway.listener ? [gateway.listener] : []), ...(web ? [web] : [])],

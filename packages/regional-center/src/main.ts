@@ -8,7 +8,12 @@ import {
   runProgram,
   Tier,
 } from "@lrs/shared";
-import { addIllCenterCommands, addUnionCatalogCommands, unionIndexRebuild } from "@lrs/shared/center";
+import {
+  addIllCenterCommands,
+  addReportCommands,
+  addUnionCatalogCommands,
+  unionIndexRebuild,
+} from "@lrs/shared/center";
 import { addUserCommands } from "@lrs/web";
 import { RegionalNode, regionalNodeMigrations } from "./server.js";
 
@@ -18,6 +23,7 @@ addUserCommands(program, Tier.REGIONAL);
 addTokenCommands(program, Tier.REGIONAL);
 
 addUnionCatalogCommands(program, Tier.REGIONAL);
+addReportCommands(program, Tier.REGIONAL, regionalNodeMigrations);
 
 addReindexCommand(program, Tier.REGIONAL, (cfg) => {
   const db = Database.open(databasePath(cfg), regionalNodeMigrations());

@@ -36,6 +36,8 @@ export const regionalPolicy: Policy = {
     "lrs.v1.TrafficService/ReportTraffic": children,
     "lrs.v1.TrafficService/GetTraffic": self,
     "lrs.v1.TrafficService/WatchTraffic": self,
+    // Acquisitions: ILL demand for a title (a member for itself; the national center for this region).
+    "lrs.v1.AcquisitionsService/GetTitleDemand": anyOf(children, self, parent),
     "lrs.v1.AdminService/GetStatus": self,
     "lrs.v1.AdminService/ListOutbox": self,
     "lrs.v1.AdminService/RetryOutbox": self,

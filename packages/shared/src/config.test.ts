@@ -41,6 +41,32 @@ describe("node config", () => {
     expect(cfg.lendingPolicy.loan_period_days).toBe(28);
   });
 
+  it("reads [ncip] with its defaults, and refuses live availability without LookupItem", () => {
+    const ncip = '\n[ncip]\nurl = "https://ils.example.org/ncip"\nagency_id = "CPL"\n';
+    const cfg = loadConfig(Tier.MEMBER, file(`${member}${ncip}\n[availability]\nsource = "ncip"\n`), {});
+    expect(cfg.ncip).toMatchObject({
+      agency_id: "CPL",
+      messages: ["LookupItem", "CheckOutItem", "CheckInItem", "AcceptItem", "DeleteItem"],
+      borrowing_library_patron: "ILL-{agency}",
+      attempts: 12,
+      retry_delay: 30_000,
+    });
+    expect(cfg.availability.source).toBe("ncip");
+    expect(loadConfig(Tier.MEMBER, file(member), {}).availability.source).toBe("catalog");
+    const noLookup = error(() =>
+      loadConfig(
+        Tier.MEMBER,
+        file(`${member}${ncip}messages = ["CheckOutItem"]\n\n[availability]\nsource = "ncip"\n`),
+        {},
+      ),
+    );
+    expect(noLookup.message).toMatch(/source = "ncip" needs \[ncip\] with LookupItem/);
+    const patron = error(() =>
+      loadConfig(Tier.MEMBER, file(`${member}${ncip}borrowing_library_patron = "ILL"\n`), {}),
+    );
+    expect(patron.message).toMatch(/borrowing_library_patron.*must contain \{agency\}/);
+  });
+
   it("names the missing setting and the file", () => {
     const path = file('id = "m1"\nregion = "north"\nparent = "127.0.0.1:7000"\n');
     const err = error(() => loadConfig(Tier.MEMBER, path, {}));

@@ -307,6 +307,61 @@ const harvestSchema = z
   })
   .strict();
 export type HarvestConfig = z.infer<typeof harvestSchema>;
+
+/** The NCIP 2 messages LRS can send to the library's ILS. */
+export const NCIP_MESSAGES = [
+  "LookupItem",
+  "CheckOutItem",
+  "CheckInItem",
+  "AcceptItem",
+  "DeleteItem",
+] as const;
+export type NcipMessageName = (typeof NCIP_MESSAGES)[number];
+
+/**
+ * NCIP 2 to the member's own ILS (Koha, Evergreen, FOLIO, Alma…): loans lent and borrowed through
+ * LRS are circulated there too, so staff work in one place.
+ */
+const ncipSchema = z
+  .object({
+    /** The ILS's NCIP responder (NCIP 2.02 XML over HTTP POST). */
+    url: z.string().url("expected the ILS's NCIP responder URL, e.g. https://koha.example.org/ncip"),
+    /** The ILS's agency id (ToAgencyId). */
+    agency_id: z.string().min(1),
+    /** This library as the ILS knows it (FromAgencyId); default the member's id. */
+    from_agency_id: z.string().min(1).optional(),
+    /** Sent as FromAgencyAuthentication (the ILS's NCIP password or API key), when the ILS asks for one. */
+    authentication: z.string().min(1).optional(),
+    /** An HTTP Authorization header value ("Bearer …", "Basic …"), for responders behind one. */
+    http_authorization: z.string().min(1).optional(),
+    /** Which messages to send; leave one out when the ILS does not support it or staff do it by hand. */
+    messages: z.array(z.enum(NCIP_MESSAGES)).default([...NCIP_MESSAGES]),
+    /** The ILS patron record each borrowing library has here ({agency} is its id): loans are checked out to it. */
+    borrowing_library_patron: z
+      .string()
+      .min(1)
+      .refine((s) => s.includes("{agency}"), "must contain {agency}")
+      .default("ILL-{agency}"),
+    /** Where a borrowed item waits for the patron (AcceptItem's PickupLocation); unset: the ILS's default. */
+    pickup_location: z.string().min(1).optional(),
+    /** How long one NCIP call may take. */
+    timeout: duration.default(15_000),
+    /** Tries of a call that failed for a reason that may pass (ILS unreachable, HTTP 5xx, a temporary failure). */
+    attempts: z.number().int().min(1).max(50).default(12),
+    /** The first wait before trying again; it doubles each time (up to an hour). */
+    retry_delay: duration.default(30_000),
+  })
+  .strict();
+export type NcipConfig = z.infer<typeof ncipSchema>;
+
+/** Where a member's answer to "can you lend this?" comes from. */
+const availabilitySchema = z
+  .object({
+    /** "catalog": the imported or harvested item status; "ncip": LookupItem at the ILS, live (needs [ncip]). */
+    source: z.enum(["catalog", "ncip"]).default("catalog"),
+  })
+  .strict();
+export type AvailabilityConfig = z.infer<typeof availabilitySchema>;
 /** The automatic responder's modes (`[ill] auto_respond`, `lrs-member ill auto-respond`). */
 export const AUTO_RESPOND_MODES = ["off", "availability", "scenario"] as const;
 
@@ -434,6 +489,8 @@ const fileSchema = z
     traffic: trafficSchema.default(trafficSchema.parse({})),
     oai: oaiSchema.default(oaiSchema.parse({})),
     harvest: harvestSchema.optional(),
+    ncip: ncipSchema.optional(),
+    availability: availabilitySchema.default({ source: "catalog" }),
     fees: feesSchema.default(NO_FEES),
     copyright: copyrightSchema.default(copyrightSchema.parse({})),
     operations: operationsSchema.default(operationsSchema.parse({})),
@@ -490,6 +547,10 @@ export interface NodeConfig {
   oai: OaiConfig;
   /** OAI-PMH harvesting of the member's own ILS, when configured. */
   harvest?: HarvestConfig;
+  /** NCIP 2 to the member's ILS, when configured. */
+  ncip?: NcipConfig;
+  /** Where the member's item availability comes from. */
+  availability: AvailabilityConfig;
   subjects: string[];
   shutdownGraceMs: number;
   log: { level: string; pretty?: boolean };
@@ -644,6 +705,14 @@ export function toConfig(tier: Tier, raw: RawConfig): NodeConfig {
       raw.file,
     );
   }
+  if (v.ncip && tier !== Tier.MEMBER)
+    throw new ConfigError(`${where}: [ncip] applies to member libraries only`, "ncip", raw.file);
+  if (v.availability.source === "ncip" && !v.ncip?.messages.includes("LookupItem"))
+    throw new ConfigError(
+      `${where}: [availability] source = "ncip" needs [ncip] with LookupItem among its messages`,
+      "availability.source",
+      raw.file,
+    );
   if ((v.web_cert === undefined) !== (v.web_key === undefined))
     throw new ConfigError(
       `${where}: "web_cert" and "web_key" go together`,
@@ -731,6 +800,8 @@ export function toConfig(tier: Tier, raw: RawConfig): NodeConfig {
     traffic: v.traffic,
     oai: v.oai,
     ...(v.harvest ? { harvest: v.harvest } : {}),
+    ...(v.ncip ? { ncip: v.ncip } : {}),
+    availability: v.availability,
     subjects: v.subjects,
     shutdownGraceMs: v.shutdown_grace_ms,
     log: { level: v.log.level, ...(v.log.pretty === undefined ? {} : { pretty: v.log.pretty }) },

@@ -4,6 +4,7 @@ import { LocationProvider, Route, Router, useLocation } from "preact-iso";
 import { ApiError, api, type SessionInfo, setCsrf } from "./api.js";
 import { LANGUAGES, type Language, language, setLanguage, t } from "./i18n.js";
 import { stopLive, useLiveState } from "./live.js";
+import { AcquirePage } from "./pages/acquire.js";
 import { AuditPage } from "./pages/audit.js";
 import { ClusterPage, DirectoryPage, TokensPage, TracePage } from "./pages/center.js";
 import { CopyrightPage } from "./pages/copyright.js";
@@ -74,6 +75,7 @@ function Frame(p: { relabel: () => void }) {
             {member && can(s, "staff") && <NavLink href="/new" label={t("nav.newRequest")} />}
             <NavLink href="/search" label={t("nav.search")} />
             {member && <NavLink href="/copyright" label={t("nav.copyright")} />}
+            {member && <NavLink href="/acquire" label={t("nav.acquire")} />}
             <NavLink href="/status" label={t("nav.status")} />
             {!member && <NavLink href="/cluster" label={t("nav2.cluster")} />}
             {!member && <NavLink href="/trace" label={t("nav2.trace")} />}
@@ -106,6 +108,7 @@ function Frame(p: { relabel: () => void }) {
           <Route path="/new" component={NewRequestPage} />
           <Route path="/search" component={SearchPage} />
           <Route path="/copyright" component={CopyrightPage} />
+          <Route path="/acquire" component={AcquirePage} />
           <Route path="/print/:kind" component={PrintPage} />
           <Route path="/status" component={StatusPage} />
           <Route path="/users" component={UsersPage} />

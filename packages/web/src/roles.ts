@@ -26,6 +26,9 @@ export const METHOD_RULES: Readonly<Record<string, MethodRule>> = {
   // Search, every tier
   "lrs.v1.SearchService/Search": read(),
   "lrs.v1.SearchService/CheckAvailability": read(),
+  // Acquisitions: the buy-or-borrow check reads the federation, it changes nothing.
+  "lrs.v1.AcquisitionsService/CheckTitle": read(),
+  "lrs.v1.AcquisitionsService/SetRetention": change(),
   // The union catalog (centers); copying a record into the catalog is catalog work.
   "lrs.v1.CatalogService/GetCluster": read(),
   "lrs.v1.CatalogService/LocateRecord": read(),

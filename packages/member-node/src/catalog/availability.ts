@@ -11,11 +11,19 @@ const NON_CIRCULATING_RULES = new Set(["non_circulating", "reference", "noncirc"
 /** Item statuses that mean the copy is out. */
 const ON_LOAN = new Set(["on_loan", "checked_out", "loaned", "overdue"]);
 /** Item statuses that mean the copy cannot be had at all. */
-const GONE = new Set(["missing", "lost", "withdrawn", "damaged", "on_order", "in_repair"]);
+const GONE = new Set(["missing", "lost", "withdrawn", "damaged", "on_order", "in_repair", "not_available"]);
 
 /** A due date (YYYY-MM-DD, the library's day) as a Timestamp: that day's midnight UTC. */
 function dueTimestamp(dueDate: string | undefined): Timestamp | undefined {
   return dueDate && isIsoDate(dueDate) ? timestampFromDate(new Date(`${dueDate}T00:00:00Z`)) : undefined;
+}
+
+/** A copy's status as the ILS gave it just now (NCIP LookupItem), instead of the stored one. */
+export interface LiveStatus {
+  readonly status: string;
+  readonly dueDate?: string;
+  /** Why the ILS could not say (an NCIP Problem), shown as the copy's reason. */
+  readonly why?: string;
 }
 
 /**
@@ -32,6 +40,7 @@ export function availabilityOf(
   institutionId: string,
   recordIds: readonly string[],
   policy: LendingPolicyConfig,
+  live?: ReadonlyMap<string, LiveStatus>,
 ): InstitutionAvailability {
   const items: HoldingData[] = [];
   let found = 0;
@@ -39,7 +48,14 @@ export function availabilityOf(
     const rec = catalog.get(id);
     if (!rec) continue;
     found++;
-    items.push(...rec.holdings);
+    for (const h of rec.holdings) {
+      const l = live?.get(h.barcode);
+      if (!l) items.push(h);
+      else {
+        const { dueDate: _stored, ...rest } = h;
+        items.push({ ...rest, status: l.status, ...(l.dueDate ? { dueDate: l.dueDate } : {}) });
+      }
+    }
   }
   const result = create(searchPb.InstitutionAvailabilitySchema, { institutionId });
   if (found === 0) {
@@ -71,7 +87,7 @@ export function availabilityOf(
         callNumber: h.callNumber,
         location: h.location,
         state,
-        reason: nonCirc ? "non-circulating" : GONE.has(status) ? status : "",
+        reason: nonCirc ? "non-circulating" : GONE.has(status) ? (live?.get(h.barcode)?.why ?? status) : "",
         due: state === Availability.ON_LOAN ? dueTimestamp(h.dueDate) : undefined,
       }),
     );

@@ -1,5 +1,6 @@
 import type { Database, Logger, NodeConfig } from "@lrs/shared";
 import type { MemberCatalog } from "../store/catalog.js";
+import { HarvestBusyError } from "../store/harvest-lock.js";
 import { harvestCatalog } from "./harvest.js";
 
 function pause(ms: number, signal: AbortSignal): Promise<void> {
@@ -26,7 +27,7 @@ export async function runHarvestSchedule(
   if (!h?.schedule) return;
   while (!signal.aborted) {
     try {
-      const s = await harvestCatalog(o.db, o.catalog, h, { signal });
+      const s = await harvestCatalog(o.db, o.catalog, h, { signal, by: "scheduled" });
       o.log.info(
         {
           source: s.source,
@@ -41,7 +42,9 @@ export async function runHarvestSchedule(
       );
     } catch (err) {
       if (signal.aborted) return;
-      o.log.warn({ err, url: h.url }, "harvest failed; the next one resumes where it stopped");
+      if (err instanceof HarvestBusyError)
+        o.log.info({ holder: err.holder }, `harvest skipped: ${err.message}`);
+      else o.log.warn({ err, url: h.url }, "harvest failed; the next one resumes where it stopped");
     }
     await pause(h.schedule, signal);
   }

@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import { Database, type HarvestConfig, sharedMigrations } from "@lrs/shared";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { MemberCatalog } from "../store/catalog.js";
+import { HarvestBusyError, HarvestLock } from "../store/harvest-lock.js";
 import { HarvestState } from "../store/harvest-state.js";
 import { memberMigrations } from "../store/migrations.js";
 import { HarvestError, harvestCatalog, harvestSource } from "./harvest.js";
@@ -165,5 +166,38 @@ describe("harvesting an ILS over OAI-PMH", () => {
       harvestCatalog(db, catalog, config({ url: `http://127.0.0.1:${port}/oai` }), noWait),
     ).rejects.toThrow(/cannot be reached: ECONNREFUSED; gave up after 3 tries/);
     expect(catalog.count()).toBe(0);
+  });
+
+  it("runs one harvest at a time: a second one (the schedule, or lrs-member harvest) is refused, naming the first", async () => {
+    answer = koha;
+    const [a, b] = await Promise.allSettled([
+      harvestCatalog(db, catalog, config(), { ...noWait, by: "scheduled" }),
+      harvestCatalog(db, catalog, config(), noWait),
+    ]);
+    expect(a.status).toBe("fulfilled");
+    expect(b.status).toBe("rejected");
+    const err = (b as PromiseRejectedResult).reason as HarvestBusyError;
+    expect(err).toBeInstanceOf(HarvestBusyError);
+    expect(err.message).toMatch(/another harvest is running \(scheduled, pid \d+ on .+, since /);
+    // Released when it finished: the next one runs (incrementally).
+    expect(HarvestLock.holder(db)).toBeUndefined();
+    const again = await harvestCatalog(db, catalog, config(), noWait);
+    expect(again.from).toBeDefined();
+  });
+
+  it("takes over a lock left by a harvest whose process died", async () => {
+    answer = koha;
+    db.sqlite.prepare("INSERT INTO node_meta (key, value) VALUES ('harvest_lock', ?)").run(
+      JSON.stringify({
+        by: "lrs-member harvest",
+        pid: 2 ** 22 + 7,
+        host: (await import("node:os")).hostname(),
+        since: "2026-01-01T00:00:00Z",
+        renewedAt: "2026-01-01T00:00:00Z",
+      }),
+    );
+    const s = await harvestCatalog(db, catalog, config(), noWait);
+    expect(s.added).toBeGreaterThan(0);
+    expect(HarvestLock.holder(db)).toBeUndefined();
   });
 });

@@ -17,6 +17,7 @@ import {
   OaiUnavailableError,
 } from "@lrs/shared";
 import type { MemberCatalog } from "../store/catalog.js";
+import { HarvestLock } from "../store/harvest-lock.js";
 import { HarvestState } from "../store/harvest-state.js";
 import { CatalogRecordError, recordIdOf } from "./fields.js";
 import { type HoldingsMap, resolveHoldingsMap } from "./holdings-map.js";
@@ -65,6 +66,8 @@ export interface HarvestOptions {
   /** Told of each failed try before the next one. */
   onRetry?: (err: Error, attempt: number, waitMs: number) => void;
   signal?: AbortSignal;
+  /** Who harvests, named to another harvest that finds the lock taken. Default "lrs-member harvest". */
+  by?: string;
   /** For tests: how to wait between tries. */
   sleep?: (ms: number) => Promise<void>;
   now?: () => Date;
@@ -122,6 +125,22 @@ export async function harvestCatalog(
   catalog: MemberCatalog,
   cfg: HarvestConfig,
   o: HarvestOptions = {},
+): Promise<HarvestSummary> {
+  // One harvest at a time: the node's schedule and `lrs-member harvest` are two processes.
+  const lock = HarvestLock.acquire(db, o.by ?? "lrs-member harvest", o.now);
+  try {
+    return await harvestLocked(db, catalog, cfg, o, lock);
+  } finally {
+    lock.release();
+  }
+}
+
+async function harvestLocked(
+  db: Database,
+  catalog: MemberCatalog,
+  cfg: HarvestConfig,
+  o: HarvestOptions,
+  lock: HarvestLock,
 ): Promise<HarvestSummary> {
   const started = performance.now();
   const now = o.now ?? (() => new Date());
@@ -195,6 +214,7 @@ export async function harvestCatalog(
       state.savePage(source, next, page.records.length);
     });
     summary.pages++;
+    lock.renew();
     o.onProgress?.({
       pages: summary.pages,
       records: summary.added + summary.updated + summary.unchanged + summary.deleted + summary.rejected,

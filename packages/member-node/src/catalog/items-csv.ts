@@ -46,10 +46,13 @@ export class ItemsCsvError extends Error {
 }
 
 /** A row of raw fields with the line it starts on, or an oversized row. */
-type Row = { line: number; fields: string[] } | { line: number; oversized: true };
+export type CsvRow = { line: number; fields: string[] } | { line: number; oversized: true };
 
 /** Splits CSV text into rows, enforcing {@link MAX_CSV_ROW} without holding more than one row. */
-async function* csvRows(source: AsyncIterable<Buffer | string>, maxRow: number): AsyncGenerator<Row> {
+export async function* csvRows(
+  source: AsyncIterable<Buffer | string>,
+  maxRow: number,
+): AsyncGenerator<CsvRow> {
   const decoder = new StringDecoder("utf8");
   let fields: string[] = [];
   let field = "";
@@ -60,7 +63,7 @@ async function* csvRows(source: AsyncIterable<Buffer | string>, maxRow: number):
   let rowLine = 1;
   let skipping = false;
   let first = true;
-  const endRow = (): Row => {
+  const endRow = (): CsvRow => {
     fields.push(field);
     const row = { line: rowLine, fields };
     fields = [];
@@ -72,7 +75,7 @@ async function* csvRows(source: AsyncIterable<Buffer | string>, maxRow: number):
   // A quote that ends a chunk inside a quoted field may be the first of a `""` pair: it waits for
   // the next chunk.
   let carry = "";
-  const consume = function* (chunk: string, final: boolean): Generator<Row> {
+  const consume = function* (chunk: string, final: boolean): Generator<CsvRow> {
     const text = carry + chunk;
     carry = "";
     for (let i = 0; i < text.length; i++) {

@@ -3,6 +3,7 @@ import { configOption, Database, loadConfig, printJson, sharedMigrations, Tier }
 import { type Command, Option } from "commander";
 import { HarvestError, type HarvestSummary, harvestCatalog } from "../catalog/harvest.js";
 import { MemberCatalog } from "../store/catalog.js";
+import { HarvestBusyError } from "../store/harvest-lock.js";
 import { memberMigrations } from "../store/migrations.js";
 
 function formatSummary(s: HarvestSummary): string {
@@ -33,7 +34,8 @@ export function addHarvestCommand(program: Command): void {
       `
 Incremental from the start of the last harvest that finished; a harvest that failed half-way
 resumes at the page it had not written. Exit status: 0 done, 2 done with rejected records,
-1 the ILS could not be harvested (what was written stays; run again to resume).`,
+1 the ILS could not be harvested (what was written stays; run again to resume), or another
+harvest (the node's schedule, or another lrs-member harvest) is running.`,
     )
     .action(async (o: { config: string; full?: boolean; json?: boolean }) => {
       const cfg = loadConfig(Tier.MEMBER, o.config);
@@ -59,7 +61,7 @@ resumes at the page it had not written. Exit status: 0 done, 2 done with rejecte
         else process.stdout.write(formatSummary(s));
         process.exitCode = s.rejected > 0 ? 2 : 0;
       } catch (err) {
-        if (!(err instanceof HarvestError)) throw err;
+        if (!(err instanceof HarvestError || err instanceof HarvestBusyError)) throw err;
         if (o.json) printJson({ error: err.message });
         process.stderr.write(`harvest failed: ${err.message}\n`);
         process.exitCode = 1;

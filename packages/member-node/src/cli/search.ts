@@ -11,7 +11,7 @@ const SCOPES: Record<string, searchPb.Scope> = {
   region: Scope.REGION,
   national: Scope.NATIONAL,
 };
-const NEAR: Record<number, string> = {
+export const NEAR: Record<number, string> = {
   [Proximity.OWN]: "own",
   [Proximity.REGION]: "region",
   [Proximity.OTHER_REGION]: "other region",
@@ -57,8 +57,13 @@ function printPage(m: searchPb.SearchResponse): void {
       const avail = x.availability
         ? `, ${AVAIL[x.availability]}${x.availabilityReason ? ` (${x.availabilityReason})` : ""}`
         : "";
+      const ordered =
+        x.onOrder > 0
+          ? `, ${x.onOrder} on order${x.expectedDate ? ` (expected ${x.expectedDate})` : ""}`
+          : "";
+      const kept = x.retainedUntil > 0 ? `, retained for the region until ${x.retainedUntil}` : "";
       process.stdout.write(
-        `       ${x.institutionId.padEnd(18)} ${NEAR[x.proximity] ?? ""}, ${x.items} item(s)${x.callNumber ? `, ${x.callNumber}` : ""}${avail}\n`,
+        `       ${x.institutionId.padEnd(18)} ${NEAR[x.proximity] ?? ""}, ${x.items} item(s)${ordered}${kept}${x.callNumber ? `, ${x.callNumber}` : ""}${avail}\n`,
       );
     }
   });

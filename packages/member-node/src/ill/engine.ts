@@ -37,7 +37,13 @@ import { IllInbox } from "./inbox.js";
 import { rotaEntry } from "./planning.js";
 import { type Applied, type DeliverOutcome, IllReceiver } from "./receiver.js";
 import { AutoResponder, type AutoRespondMode, ownRecordsOf } from "./responder.js";
-import { type ActionDetail, type IllRequest, IllStore, type RotaEntry } from "./store.js";
+import {
+  type ActionDetail,
+  type IllRequest,
+  IllStore,
+  type RotaEntry,
+  type TransitionChange,
+} from "./store.js";
 
 export type { AutoRespondMode } from "./responder.js";
 
@@ -141,6 +147,11 @@ export interface IllEngineOptions {
    * download calls it again). The node charges the copy here.
    */
   readonly onFirstCopyDownload?: (request: IllRequest) => void;
+  /**
+   * More hooks into every transition's transaction (IllStoreOptions.onTransition), after the
+   * fees': the node queues its NCIP calls to the ILS here.
+   */
+  readonly onTransition?: ReadonlyArray<(change: TransitionChange) => void>;
   /** Each complete download of a copy, the first included (the node counts it in its traffic figures). */
   readonly onEachCopyDownload?: (d: { requestId: string; lender: string; bytes: number; ms: number }) => void;
 }
@@ -199,12 +210,11 @@ export class IllEngine {
       now: this.#now,
       ...(opts.answerTimeoutMs !== undefined ? { answerTimeoutMs: opts.answerTimeoutMs } : {}),
       ...(opts.newId ? { newId: opts.newId } : {}),
-      ...(opts.fees
-        ? {
-            copyrightCheck: opts.fees.copyright.check,
-            onTransition: [opts.fees.copyright.onTransition, opts.fees.ledger.onTransition],
-          }
-        : {}),
+      ...(opts.fees ? { copyrightCheck: opts.fees.copyright.check } : {}),
+      onTransition: [
+        ...(opts.fees ? [opts.fees.copyright.onTransition, opts.fees.ledger.onTransition] : []),
+        ...(opts.onTransition ?? []),
+      ],
     });
     this.#inbox = new IllInbox(opts.db);
     this.copies = opts.copies
@@ -504,6 +514,7 @@ export class IllEngine {
             ...(current.maximumCost ? { maximumCosts: costsOf(parseMoney(current.maximumCost)) } : {}),
             serviceLevel: current.serviceLevel,
             pages: countPages(bib.pagesRequested) ?? 0,
+            requestId: id,
           },
           { timeoutMs: this.#o.rotaTimeoutMs ?? 20_000 },
         );

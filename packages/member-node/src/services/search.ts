@@ -14,6 +14,7 @@ import {
 } from "@lrs/shared";
 import { availabilityOf } from "../catalog/availability.js";
 import type { MemberContext } from "../context.js";
+import { liveAvailability } from "../ncip/availability.js";
 
 const { Scope, NodeCoverage_Status } = searchPb;
 
@@ -74,7 +75,18 @@ export function searchService(
       if (mine.length === 0)
         throw new ConnectError(`none of these records belong to ${ctx.cfg.id}`, Code.InvalidArgument);
       return create(searchPb.CheckAvailabilityResponseSchema, {
-        institutions: [availabilityOf(ctx.catalog, ctx.cfg.id, mine, ctx.cfg.lendingPolicy)],
+        institutions: [
+          ctx.ncip && ctx.cfg.availability.source === "ncip"
+            ? await liveAvailability(
+                ctx.ncip.client,
+                ctx.catalog,
+                ctx.cfg.id,
+                mine,
+                ctx.cfg.lendingPolicy,
+                hctx.signal,
+              )
+            : availabilityOf(ctx.catalog, ctx.cfg.id, mine, ctx.cfg.lendingPolicy),
+        ],
         coverage: [cover(ctx.cfg.id, NodeCoverage_Status.ANSWERED, "", 0, 1)],
       });
     },

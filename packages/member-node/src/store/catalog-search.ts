@@ -11,17 +11,19 @@ import {
   type EngineHit,
   type EngineHolding,
   type EngineResult,
+  emptyTally,
   engineSql,
   formatAndLanguage,
+  type HoldingTally,
   publisherOfBlob,
   type SearchOptions,
   type Sqlite,
   searchCatalog,
+  tallyHolding,
 } from "@lrs/shared";
 
 const {
   all,
-  distinct,
   KIND_SEPARATOR,
   list,
   matchCtes,
@@ -54,7 +56,7 @@ interface MemberRow extends PageRow {
 }
 
 const MEMBER_MARC_SQL = "SELECT id, marc FROM catalog_records WHERE id IN (SELECT value FROM json_each(?))";
-const MEMBER_ITEMS_SQL = `SELECT record_id, call_number, location FROM catalog_items
+const MEMBER_ITEMS_SQL = `SELECT record_id, call_number, location, status, copies, expected_date, retained_until FROM catalog_items
   WHERE record_id IN (SELECT value FROM json_each(?)) ORDER BY record_id, position`;
 
 /**
@@ -104,33 +106,43 @@ function memberDialect(inst: string, opts: MemberSearchOptions): CatalogDialect<
       }>) {
         marcs.set(r.id, r.marc);
       }
-      const items = new Map<string, Array<{ call_number: string; location: string }>>();
+      const items = new Map<string, HoldingTally>();
       for (const r of all(db, MEMBER_ITEMS_SQL, JSON.stringify(rows.map((x) => x.record_id))) as Array<{
         record_id: string;
         call_number: string;
         location: string;
+        status: string;
+        copies: number | null;
+        expected_date: string | null;
+        retained_until: number | null;
       }>) {
-        const own = items.get(r.record_id) ?? [];
-        own.push(r);
+        const own = items.get(r.record_id) ?? emptyTally();
+        tallyHolding(own, {
+          barcode: "",
+          callNumber: r.call_number,
+          location: r.location,
+          status: r.status,
+          loanRule: "",
+          ...(r.copies ? { copies: r.copies } : {}),
+          ...(r.expected_date ? { expectedDate: r.expected_date } : {}),
+          ...(r.retained_until ? { retainedUntil: r.retained_until } : {}),
+        });
         items.set(r.record_id, own);
       }
       return rows.map((r): EngineHit => {
         const marc = marcs.get(r.hid);
         const kind = marc ? formatAndLanguage(marc) : { format: "", language: "" };
-        const own = items.get(r.record_id) ?? [];
-        const holdings: EngineHolding[] =
-          own.length === 0
-            ? []
-            : [
-                {
-                  institutionId: inst,
-                  region,
-                  proximity: proximityOf(inst, region, onBehalfOf, ownRegion),
-                  items: own.length,
-                  locations: distinct(own.map((x) => x.location)),
-                  callNumber: own.find((x) => x.call_number !== "")?.call_number ?? "",
-                },
-              ];
+        const own = items.get(r.record_id);
+        const holdings: EngineHolding[] = own
+          ? [
+              {
+                institutionId: inst,
+                region,
+                proximity: proximityOf(inst, region, onBehalfOf, ownRegion),
+                ...own,
+              },
+            ]
+          : [];
         return {
           id: `${inst}/${r.record_id}`,
           title: r.title,

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import {
+  acquisitionFields,
   type ChangeFeed,
   type Database,
   displayFields,
@@ -100,20 +101,27 @@ interface FeedRow {
 const SNAPSHOT_PAGE = 500;
 
 /** Items of a record as one JSON value, in their order, so that one query returns record and items. */
-const ITEMS_JSON = `(SELECT json_group_array(json_array(barcode, call_number, location, status, loan_rule, due_date))
+const ITEMS_JSON = `(SELECT json_group_array(json_array(barcode, call_number, location, status, loan_rule, due_date,
+    copies, expected_date, retained_until))
   FROM (SELECT * FROM catalog_items i WHERE i.record_id = r.record_id ORDER BY position))`;
 
 function itemsFromJson(json: string | null): HoldingData[] {
   if (!json) return [];
-  return (JSON.parse(json) as Array<Array<string | null>>).map(
-    ([barcode, callNumber, location, status, loanRule, dueDate]) => ({
-      barcode: barcode ?? "",
-      callNumber: callNumber ?? "",
-      location: location ?? "",
-      status: status ?? "",
-      loanRule: loanRule ?? "",
-      ...(dueDate ? { dueDate } : {}),
-    }),
+  return (JSON.parse(json) as Array<Array<string | number | null>>).map(
+    ([barcode, callNumber, location, status, loanRule, dueDate, copies, expectedDate, retainedUntil]) => {
+      const h: HoldingData = {
+        barcode: String(barcode ?? ""),
+        callNumber: String(callNumber ?? ""),
+        location: String(location ?? ""),
+        status: String(status ?? ""),
+        loanRule: String(loanRule ?? ""),
+        ...(dueDate ? { dueDate: String(dueDate) } : {}),
+        ...(copies ? { copies: Number(copies) } : {}),
+        ...(expectedDate ? { expectedDate: String(expectedDate) } : {}),
+        ...(retainedUntil ? { retainedUntil: Number(retainedUntil) } : {}),
+      };
+      return h;
+    },
   );
 }
 
@@ -130,8 +138,11 @@ export function catalogDigest(marc: Uint8Array, holdings: readonly HoldingData[]
   h.update(
     JSON.stringify(
       holdings.map((x) => {
-        const entry = [x.barcode, x.callNumber, x.location, x.status, x.loanRule];
+        const entry: Array<string | number> = [x.barcode, x.callNumber, x.location, x.status, x.loanRule];
         if (x.dueDate) entry.push(x.dueDate);
+        const acq = acquisitionFields(x);
+        // Only when set, so that items without them keep their digest.
+        if (Object.keys(acq).length > 0) entry.push(JSON.stringify(acq));
         return entry;
       }),
     ),
@@ -177,9 +188,37 @@ export function cleanHoldings(holdings: readonly HoldingData[]): { items: Holdin
       status: clip(h.status),
       loanRule: clip(h.loanRule),
       ...(isIsoDate(dueDate) ? { dueDate } : {}),
+      ...acquisitionFields(h),
     });
   }
   return { items, skipped };
+}
+
+/** The barcode prefix of an order's holding ("order:<order id>"). */
+export const ORDER_BARCODE_PREFIX = "order:";
+
+/**
+ * The items an import brings, with what acquisitions added before kept: the orders (an import
+ * never carries them) and the retention commitments of copies whose barcodes are still there.
+ * Returns `incoming` itself when nothing is to be kept.
+ */
+export function keepAcquisitionData(before: readonly HoldingData[], incoming: HoldingData[]): HoldingData[] {
+  const retained = new Map<string, number>();
+  const orders: HoldingData[] = [];
+  const barcodes = new Set(incoming.map((h) => h.barcode));
+  for (const h of before) {
+    if (h.barcode.startsWith(ORDER_BARCODE_PREFIX)) {
+      if (!barcodes.has(h.barcode)) orders.push(h);
+    } else if (h.retainedUntil) retained.set(h.barcode, h.retainedUntil);
+  }
+  if (orders.length === 0 && ![...retained.keys()].some((b) => barcodes.has(b))) return incoming;
+  return [
+    ...incoming.map((h) => {
+      const year = retained.get(h.barcode);
+      return year !== undefined && h.retainedUntil === undefined ? { ...h, retainedUntil: year } : h;
+    }),
+    ...orders,
+  ];
 }
 
 /** What upsert needs, computed before the transaction (and the write lock) starts. */
@@ -255,9 +294,10 @@ export class MemberCatalog implements ChangeFeed {
     return this.#write(() => this.#writeUpsert(p));
   }
 
-  #writeUpsert(p: PreparedUpsert): UpsertResult {
+  #writeUpsert(p0: PreparedUpsert, keepAcquisitions = true): UpsertResult {
+    const existing = this.#s.digestById.get(p0.recordId) as { id: number; digest: string } | undefined;
+    const p = existing && keepAcquisitions ? this.#keepAcquisitions(p0) : p0;
     const { recordId, items } = p;
-    const existing = this.#s.digestById.get(recordId) as { id: number; digest: string } | undefined;
     const base = { recordId, items: items.length, skippedItems: p.skipped };
     if (existing && existing.digest === p.digest) return { ...base, outcome: "unchanged", movedFrom: [] };
     const now = this.#now().toISOString();
@@ -301,6 +341,9 @@ export class MemberCatalog implements ChangeFeed {
         status: item.status,
         loan_rule: item.loanRule,
         due_date: item.dueDate ?? null,
+        copies: item.copies ?? null,
+        expected_date: item.expectedDate ?? null,
+        retained_until: item.retainedUntil ?? null,
       });
     });
     for (const other of movedFrom) this.#refreshDigest(other, now);
@@ -309,14 +352,30 @@ export class MemberCatalog implements ChangeFeed {
   }
 
   /**
-   * Replaces the items of a record already in the catalog, keeping its MARC.
-   * Undefined when there is no such record.
+   * What acquisitions put on a record survives an import of it: its orders (items "order:…",
+   * which the ILS's export does not carry) and the retention commitments of copies still there.
    */
-  setHoldings(recordId: string, holdings: readonly HoldingData[]): UpsertResult | undefined {
+  #keepAcquisitions(p: PreparedUpsert): PreparedUpsert {
+    const before = itemsFromJson((this.#s.itemsJson.get(p.recordId) as { items: string | null }).items);
+    const kept = keepAcquisitionData(before, p.items);
+    if (kept === p.items) return p;
+    return { ...p, items: kept, digest: catalogDigest(p.marc, kept) };
+  }
+
+  /**
+   * Replaces the items of a record already in the catalog, keeping its MARC.
+   * Undefined when there is no such record. With `exact` (acquisitions), orders and retention
+   * commitments are taken as given rather than kept from before.
+   */
+  setHoldings(
+    recordId: string,
+    holdings: readonly HoldingData[],
+    opts: { exact?: boolean } = {},
+  ): UpsertResult | undefined {
     return this.#write(() => {
       const rec = this.get(recordId);
       if (!rec) return undefined;
-      return this.#writeUpsert(prepareUpsert(rec.record, holdings));
+      return this.#writeUpsert(prepareUpsert(rec.record, holdings), !opts.exact);
     });
   }
 
@@ -569,8 +628,10 @@ function prepare(db: Database) {
     deleteFts: s.prepare("DELETE FROM catalog_fts WHERE rowid = ?"),
     itemOwner: s.prepare("SELECT record_id FROM catalog_items WHERE barcode = ?"),
     insertItem: s.prepare(
-      `INSERT INTO catalog_items (barcode, record_id, position, call_number, location, status, loan_rule, due_date)
-       VALUES (@barcode, @record_id, @position, @call_number, @location, @status, @loan_rule, @due_date)`,
+      `INSERT INTO catalog_items (barcode, record_id, position, call_number, location, status, loan_rule, due_date,
+         copies, expected_date, retained_until)
+       VALUES (@barcode, @record_id, @position, @call_number, @location, @status, @loan_rule, @due_date,
+         @copies, @expected_date, @retained_until)`,
     ),
     deleteItem: s.prepare("DELETE FROM catalog_items WHERE barcode = ?"),
     deleteItems: s.prepare("DELETE FROM catalog_items WHERE record_id = ?"),

@@ -244,4 +244,68 @@ export const memberMigrations: Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 150,
+    name: "NCIP to the library's ILS: the durable queue of calls, and the item each request uses there",
+    up: `
+      -- One row per NCIP call a loan's transition asks for, written in the transition's own
+      -- transaction (like the outbox): it survives a crash and is sent once the ILS answers. A
+      -- request's calls go in order (AcceptItem before its CheckInItem).
+      CREATE TABLE ncip_tasks (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        request_id TEXT NOT NULL,
+        service TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'done', 'failed')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        due_at TEXT NOT NULL,
+        last_error TEXT,
+        created_at TEXT NOT NULL,
+        finished_at TEXT
+      );
+      CREATE INDEX ncip_tasks_due ON ncip_tasks (state, due_at);
+      CREATE INDEX ncip_tasks_request ON ncip_tasks (request_id, id);
+      -- Lender: the copy LookupItem chose (checked out and in). Borrower: the temporary item
+      -- AcceptItem made, and the id the ILS gave it when it chose its own.
+      CREATE TABLE ncip_items (
+        request_id TEXT PRIMARY KEY,
+        barcode TEXT NOT NULL,
+        ils_item_id TEXT
+      );
+    `,
+  },
+  {
+    version: 160,
+    name: "acquisitions: orders, on-order holdings, shared retention commitments",
+    up: `
+      -- An item row can be an order instead of a copy: status 'on_order', barcode 'order:<id>',
+      -- copies ordered and the expected date. It travels up with the record's other items, so that
+      -- the union catalogs show the title on order here. retained_until: a shared retention
+      -- commitment (the copy is kept for the region through the end of that year).
+      ALTER TABLE catalog_items ADD COLUMN copies INTEGER;
+      ALTER TABLE catalog_items ADD COLUMN expected_date TEXT;
+      ALTER TABLE catalog_items ADD COLUMN retained_until INTEGER;
+
+      -- One order as the library placed it. record_id: the catalog record its on-order holding is
+      -- on (an existing record with the ISBN/ISSN, or a brief record made for the order, brief = 1).
+      CREATE TABLE acq_orders (
+        id TEXT PRIMARY KEY,
+        isbn TEXT NOT NULL DEFAULT '',
+        issn TEXT NOT NULL DEFAULT '',
+        title TEXT NOT NULL DEFAULT '',
+        author TEXT NOT NULL DEFAULT '',
+        copies INTEGER NOT NULL CHECK (copies > 0),
+        expected_date TEXT,
+        fund TEXT NOT NULL DEFAULT '',
+        vendor_ref TEXT NOT NULL DEFAULT '',
+        state TEXT NOT NULL CHECK (state IN ('open', 'received', 'cancelled')),
+        record_id TEXT NOT NULL,
+        brief INTEGER NOT NULL,
+        source TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        closed_at TEXT
+      );
+      CREATE INDEX acq_orders_state ON acq_orders (state, created_at);
+      CREATE UNIQUE INDEX acq_orders_vendor_ref ON acq_orders (vendor_ref) WHERE vendor_ref <> '';
+    `,
+  },
 ];

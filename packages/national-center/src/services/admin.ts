@@ -10,6 +10,7 @@ import {
   type Renewed,
   renewAdmin,
   Tier,
+  trustAnchor,
 } from "@lrs/shared";
 import type { NationalContext } from "../context.js";
 
@@ -39,7 +40,13 @@ export function adminService(
           Code.InvalidArgument,
         );
       ctx.directory.assertIdFree(req.institutionId, tier, req.region);
-      const t = ctx.tokens.issue(caPin(ctx.ca.certPem), req.institutionId, tier, req.region, req.ttlSeconds);
+      const t = ctx.tokens.issue(
+        caPin(trustAnchor(ctx.ca)),
+        req.institutionId,
+        tier,
+        req.region,
+        req.ttlSeconds,
+      );
       ctx.log.info({ institution: req.institutionId, region: req.region }, "enrollment token issued");
       return { token: t.token, expiresAt: timestampFromDate(t.expiresAt) };
     }),

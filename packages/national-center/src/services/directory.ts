@@ -9,6 +9,7 @@ import {
   peerKey,
   signCsr,
   Tier,
+  trustAnchor,
 } from "@lrs/shared";
 import type { NationalContext } from "../context.js";
 
@@ -87,7 +88,7 @@ export function directoryService(ctx: NationalContext, streams: AbortSignal): Im
     ...directoryReadHandlers(ctx.directory, streams),
 
     async getCaCertificate() {
-      return { caCertificatePem: ctx.ca.certPem };
+      return { caCertificatePem: trustAnchor(ctx.ca) };
     },
 
     enroll: mapErrors(async (req) => {
@@ -109,7 +110,7 @@ export function directoryService(ctx: NationalContext, streams: AbortSignal): Im
       );
       return {
         certificatePem: certPem,
-        caCertificatePem: ctx.ca.certPem,
+        caCertificatePem: trustAnchor(ctx.ca),
         institutionId: grant.institutionId,
         tier: grant.tier,
         region: grant.region,
@@ -140,7 +141,7 @@ export function directoryService(ctx: NationalContext, streams: AbortSignal): Im
       const caller = hctx.values.get(peerKey).identity!;
       return {
         certificatePem: await signRenewal(ctx, caller, req.institutionId, req.csrPem),
-        caCertificatePem: ctx.ca.certPem,
+        caCertificatePem: trustAnchor(ctx.ca),
       };
     }),
 

@@ -18,6 +18,54 @@ export interface HoldingData {
    * ({@link isIsoDate}) once stored.
    */
   dueDate?: string;
+  /**
+   * With status {@link ON_ORDER}: copies ordered (acquisitions). The entry is an order, not a copy
+   * on the shelf: it is never counted among a library's copies nor lent. Absent means one.
+   */
+  copies?: number;
+  /** With status {@link ON_ORDER}: when the order is expected (YYYY-MM-DD); absent when unknown. */
+  expectedDate?: string;
+  /**
+   * A shared retention commitment: the library keeps this copy for the region through the end of
+   * this year (MARC 583 "committed to retain"). Absent when there is none.
+   */
+  retainedUntil?: number;
+}
+
+/** The status of a holding that is an acquisitions order rather than a copy. */
+export const ON_ORDER = "on_order";
+
+/** Whether the holding is an order (copies expected), not a copy on the shelf. */
+export function isOnOrder(h: HoldingData): boolean {
+  return h.status === ON_ORDER;
+}
+
+/** Copies the holding stands for on order: 0 for a real copy. */
+export function copiesOnOrder(h: HoldingData): number {
+  return isOnOrder(h) ? Math.max(1, h.copies ?? 1) : 0;
+}
+
+/** Whether the holding carries a retention commitment still in force in `year`. */
+export function retainedIn(h: HoldingData, year: number): boolean {
+  return !isOnOrder(h) && (h.retainedUntil ?? 0) >= year;
+}
+
+/**
+ * The acquisitions fields of a holding (copies and expected date of an order, a retention
+ * commitment), each only when set: one rule for what the catalogs store, digest and send, so that
+ * holdings without them keep the digests they had before these fields existed.
+ */
+export function acquisitionFields(
+  h: HoldingData,
+): Pick<HoldingData, "copies" | "expectedDate" | "retainedUntil"> {
+  const onOrder = isOnOrder(h);
+  return {
+    ...(onOrder && h.copies !== undefined && h.copies > 1 ? { copies: Math.floor(h.copies) } : {}),
+    ...(onOrder && h.expectedDate && isIsoDate(h.expectedDate) ? { expectedDate: h.expectedDate } : {}),
+    ...(!onOrder && h.retainedUntil !== undefined && h.retainedUntil > 0
+      ? { retainedUntil: Math.floor(h.retainedUntil) }
+      : {}),
+  };
 }
 
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];

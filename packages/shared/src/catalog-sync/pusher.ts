@@ -7,12 +7,19 @@ import {
   type CatalogChange,
   CatalogChangeSchema,
   type CatalogSyncService,
+  type Holding,
   HoldingSchema,
   type PushChangesRequest,
   ResyncPhase,
 } from "../gen/lrs/v1/catalog_pb.js";
 import type { Logger } from "../log.js";
-import { type ChangeFeed, isIsoDate, type RecordChange } from "./change-feed.js";
+import {
+  acquisitionFields,
+  type ChangeFeed,
+  type HoldingData,
+  isIsoDate,
+  type RecordChange,
+} from "./change-feed.js";
 
 /** Changes per push; with records of a few KB a batch stays well under a megabyte or two. */
 export const DEFAULT_BATCH = 250;
@@ -58,6 +65,21 @@ export function toWire(seq: bigint, c: RecordChange): CatalogChange {
   });
 }
 
+/** A holding as the wire carries it, in the catalogs' form. */
+export function holdingFromWire(h: Holding): HoldingData {
+  return {
+    barcode: h.barcode,
+    callNumber: h.callNumber,
+    location: h.location,
+    status: h.status,
+    loanRule: h.loanRule,
+    // Empty on the wire is "not said"; a sender's malformed date is not passed on.
+    ...(isIsoDate(h.dueDate) ? { dueDate: h.dueDate } : {}),
+    // Zero and empty on the wire are "none"; acquisitionFields keeps only what is set.
+    ...acquisitionFields(h),
+  };
+}
+
 /** Turns a wire change into a feed change; undefined when it carries neither upsert nor delete. */
 export function fromWire(c: CatalogChange): RecordChange | undefined {
   const changedAt = c.changedAt ? timestampDate(c.changedAt) : new Date();
@@ -68,15 +90,7 @@ export function fromWire(c: CatalogChange): RecordChange | undefined {
         institutionId: c.institutionId,
         recordId: c.change.value.recordId,
         marc: c.change.value.marc,
-        holdings: c.change.value.holdings.map((h) => ({
-          barcode: h.barcode,
-          callNumber: h.callNumber,
-          location: h.location,
-          status: h.status,
-          loanRule: h.loanRule,
-          // Empty on the wire is "not said"; a sender's malformed date is not passed on.
-          ...(isIsoDate(h.dueDate) ? { dueDate: h.dueDate } : {}),
-        })),
+        holdings: c.change.value.holdings.map(holdingFromWire),
         changedAt,
       };
     case "delete":

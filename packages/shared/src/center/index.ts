@@ -15,6 +15,7 @@ export { OaiError, type OaiErrorCode, oaiDatestamp, parseOaiDate, parseOaiReques
 export { decodeToken as decodeOaiToken, encodeToken as encodeOaiToken } from "./oai/token.js";
 export * from "./oai/union-repository.js";
 export * from "./peers.js";
+export * from "./report-cli.js";
 export * from "./search/index.js";
 export * from "./sru/index.js";
 export * from "./union/catalog-service.js";

@@ -32,6 +32,7 @@ export {
   parseCql,
 } from "./parser.js";
 export { cqlToString } from "./serialize.js";
+export { cqlTerm, titleQuery } from "./title-query.js";
 export {
   type CqlIndexSpec,
   type CqlMaskingSpec,

@@ -87,9 +87,11 @@ export {
 } from "./xml-read.js";
 export {
   decodeXmlBytes,
+  escapeXml,
   ISO18626_XML_LIMITS,
   readXmlTree,
   type XmlLimits,
+  type XmlNode,
   XmlReadError,
 } from "./xml-tree.js";
 export {

@@ -2,6 +2,7 @@
 // `lrs-national ledger` and `lrs-member ledger`.
 import { formatAmount } from "../fees/money.js";
 import type { RegionBalance, Statement } from "../gen/lrs/v1/ledger_pb.js";
+import { csvField } from "../util/csv.js";
 
 function table(rows: string[][], indent: string): string {
   const width = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
@@ -73,10 +74,6 @@ export const STATEMENT_CSV_HEADER = [
   "receivable",
   "net",
 ] as const;
-
-function csvField(v: string): string {
-  return /[",\r\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v;
-}
 
 /**
  * The statements as CSV (RFC 4180, header first): one line per institution and counterparty, the

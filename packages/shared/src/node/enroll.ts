@@ -2,6 +2,7 @@ import { createClient } from "@connectrpc/connect";
 import type { NodeConfig } from "../config.js";
 import { DirectoryService } from "../gen/lrs/v1/directory_pb.js";
 import { createNodeTransport } from "../rpc/client.js";
+import { verifyChain } from "../tls/chain.js";
 import { hasIdentity, identityPaths, saveCertificates, savePrivateKey } from "../tls/identity.js";
 import { caPin, createCsr, describeCertificate, generateKeyPair, tierName } from "../tls/pki.js";
 import { parseToken } from "../tls/token.js";
@@ -76,6 +77,13 @@ export async function enrollNode(
     }
     if (res.caCertificatePem && caPin(res.caCertificatePem) !== token.caPin)
       throw new EnrollError("enrollment answer carries another CA");
+    try {
+      verifyChain(res.certificatePem, caPem);
+    } catch (err) {
+      throw new EnrollError(
+        `the certificate received does not chain to the pinned CA: ${(err as Error).message}`,
+      );
+    }
     saveCertificates(cfg.dataDir, res.certificatePem, caPem);
     return {
       id: info.identity.id,

@@ -9,6 +9,7 @@ import type { Client } from "@connectrpc/connect";
 import type { NodeConfig } from "../config.js";
 import type { DirectoryService } from "../gen/lrs/v1/directory_pb.js";
 import type { Logger } from "../log.js";
+import { isReissueOf, verifyChain } from "../tls/chain.js";
 import {
   identityPaths,
   loadIdentity,
@@ -78,16 +79,20 @@ export async function renewIdentity(
     } catch (err) {
       throw new RenewalError(`certificate renewal refused or failed: ${(err as Error).message}`);
     }
-    checkRenewed(current, res.certificatePem, res.caCertificatePem, keys.privateKeyPem);
-    saveCertificates(cfg.dataDir, res.certificatePem, current.caPem);
+    const anchor = checkRenewed(current, res.certificatePem, res.caCertificatePem, keys.privateKeyPem);
+    saveCertificates(cfg.dataDir, res.certificatePem, anchor);
     return loadIdentity(cfg.dataDir, "renewal");
   } finally {
     rmSync(pendingKey, { force: true });
   }
 }
 
-/** The renewed certificate must be this node's, from the same CA, for the new key, and valid now. */
-function checkRenewed(current: TlsIdentity, certPem: string, caPem: string, keyPem: string): void {
+/**
+ * The renewed certificate must be this node's, chain to the node's trust anchor, be for the new
+ * key, and be valid now. Returns the trust anchor to keep: the node's own, or the one the answer
+ * carries when it is the same root re-issued (same name and key; see `ca root adopt`).
+ */
+function checkRenewed(current: TlsIdentity, certPem: string, caPem: string, keyPem: string): string {
   let info: CertificateInfo;
   let cert: X509Certificate;
   try {
@@ -103,10 +108,19 @@ function checkRenewed(current: TlsIdentity, certPem: string, caPem: string, keyP
       `the renewed certificate names ${is ? `${tierName(is.tier)} ${is.id}` : "nobody"}, not ${tierName(was.tier)} ${was.id}`,
     );
   }
-  if (caPem && caPin(caPem) !== caPin(current.caPem))
-    throw new RenewalError("the renewal answer carries another CA than this node's");
-  if (!cert.verify(new X509Certificate(current.caPem).publicKey))
-    throw new RenewalError("the renewed certificate is not signed by the federation CA");
+  let anchor = current.caPem;
+  if (caPem && caPin(caPem) !== caPin(current.caPem)) {
+    if (!isReissueOf(caPem, current.caPem))
+      throw new RenewalError("the renewal answer carries another CA than this node's");
+    anchor = caPem;
+  }
+  try {
+    verifyChain(certPem, anchor);
+  } catch (err) {
+    throw new RenewalError(
+      `the renewed certificate does not chain to the federation CA: ${(err as Error).message}`,
+    );
+  }
   if (!cert.checkPrivateKey(createPrivateKey(keyPem)))
     throw new RenewalError("the renewed certificate is not for the key this node made");
   const now = Date.now();
@@ -114,6 +128,7 @@ function checkRenewed(current: TlsIdentity, certPem: string, caPem: string, keyP
     throw new RenewalError(
       `the renewed certificate is not valid now (${info.validFrom.toISOString()} to ${info.validTo.toISOString()})`,
     );
+  return anchor;
 }
 
 /**

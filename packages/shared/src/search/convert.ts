@@ -29,6 +29,9 @@ export function hitToWire(h: EngineHit): SearchHit {
       items: x.items,
       locations: x.locations,
       callNumber: x.callNumber,
+      onOrder: x.onOrder ?? 0,
+      expectedDate: x.expectedDate ?? "",
+      retainedUntil: x.retainedUntil ?? 0,
     })),
   });
 }

@@ -6,6 +6,11 @@ export interface EngineHolding {
   items: number;
   locations: string[];
   callNumber: string;
+  /** Copies on order (acquisitions), not counted in `items`; 0 or absent when none. */
+  onOrder?: number;
+  expectedDate?: string;
+  /** The latest year a copy is retained through for the region; 0 or absent when none. */
+  retainedUntil?: number;
 }
 
 export interface EngineHit {

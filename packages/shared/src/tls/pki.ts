@@ -143,26 +143,33 @@ export async function createCsr(keys: KeyPairPem, commonName: string, hostNames:
   return csr.toString("pem");
 }
 
-/** The federation's certificate authority: its certificate and (at the national center only) its key. */
+/**
+ * The certificate authority that signs node certificates: its certificate and (at the national
+ * center only) its key. With `rootPem`, the signer is an intermediate under that offline root.
+ */
 export interface CertificateAuthority {
   certPem: string;
   keyPem: string;
+  /** The offline root above an intermediate signer: the trust anchor nodes keep. */
+  rootPem?: string;
 }
 
+/** A self-signed CA; `pathLength` 0 (the one-CA federation) signs node certificates only. */
 export async function createCertificateAuthority(
   federationName: string,
   years = 10,
+  opts: { pathLength?: number; commonName?: string } = {},
 ): Promise<CertificateAuthority> {
   const keys = await generateKeyPair();
   const now = new Date();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    name: `CN=${federationName} CA,O=LRS`,
+    name: `CN=${federationName} ${opts.commonName ?? "CA"},O=LRS`,
     keys: { publicKey: keys.publicKey, privateKey: keys.privateKey },
     signingAlgorithm: SIGN_ALG,
     notBefore: new Date(now.getTime() - 60_000),
     notAfter: new Date(now.getTime() + years * 365 * DAY_MS),
     extensions: [
-      new x509.BasicConstraintsExtension(true, 0, true),
+      new x509.BasicConstraintsExtension(true, opts.pathLength ?? 0, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
@@ -186,7 +193,8 @@ export class CsrError extends Error {
 /**
  * Signs a node's certificate request. The subject and the identity URI come
  * from the CA's own knowledge (the enrollment token), never from the request;
- * only the DNS and IP names the node asks for are copied over.
+ * only the DNS and IP names the node asks for are copied over. Under an intermediate, the
+ * certificate comes back followed by the intermediate (the chain the node presents).
  */
 export async function signCsr(ca: CertificateAuthority, csrPem: string, opts: SignOptions): Promise<string> {
   let csr: x509.Pkcs10CertificateRequest;
@@ -238,7 +246,8 @@ export async function signCsr(ca: CertificateAuthority, csrPem: string, opts: Si
       await x509.SubjectKeyIdentifierExtension.create(await csr.publicKey.export()),
     ],
   });
-  return cert.toString("pem");
+  const leaf = cert.toString("pem");
+  return ca.rootPem ? `${leaf.trimEnd()}\n${ca.certPem.trimEnd()}\n` : leaf;
 }
 
 /** Makes a key and a CA-signed certificate in one step (the CA's own node, tests). */

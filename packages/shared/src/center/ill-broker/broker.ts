@@ -5,7 +5,11 @@ import { create } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { type Client, Code, ConnectError } from "@connectrpc/connect";
 import { formatAndLanguage } from "../../catalog-index/kind.js";
+import type { HoldingData } from "../../catalog-sync/change-feed.js";
+import { retainedLastCopies, tallyOf } from "../../catalog-sync/holding-summary.js";
+import { holdingFromWire } from "../../catalog-sync/pusher.js";
 import { CqlParseError } from "../../cql/errors.js";
+import { titleQuery } from "../../cql/title-query.js";
 import type { Database } from "../../db.js";
 import { institutionsOf, regionalCenterOf } from "../../directory/lookup.js";
 import type { DirectorySource } from "../../directory/source.js";
@@ -36,6 +40,7 @@ import type { PeerClients } from "../peers.js";
 import { askMembers, askRegions, heldRecords } from "../search/availability.js";
 import { searchUnion } from "../search/union-engine.js";
 import { clusterOwner } from "../union/catalog-service.js";
+import { DemandLog } from "../union/demand.js";
 import type { ClusterView, RecordRef, UnionCatalog } from "../union/union-catalog.js";
 import type { IllRelay } from "./relay.js";
 import { buildRota, type RotaHolder } from "./rota.js";
@@ -52,14 +57,20 @@ export interface ResolvedTitle {
   issns: string[];
   /** Records of the cluster, the preferred first (to find the cluster in another catalog). */
   records: RecordRef[];
-  /** Holding institutions: their record ids and how many copies (holdings) they have. */
-  holders: Map<string, { recordIds: string[]; copies: number }>;
+  /** Holding institutions: their record ids and what they hold (copies, orders, retention). */
+  holders: Map<string, TitleHolder>;
+}
+
+/** One institution's holdings of a title as the broker reads them. */
+export interface TitleHolder {
+  recordIds: string[];
+  holdings: HoldingData[];
 }
 
 export function titleOfView(c: ClusterView): ResolvedTitle {
-  const holders = new Map<string, { recordIds: string[]; copies: number }>();
+  const holders = new Map<string, TitleHolder>();
   for (const h of c.holdings)
-    holders.set(h.institutionId, { recordIds: [...h.recordIds], copies: h.holdings.length });
+    holders.set(h.institutionId, { recordIds: [...h.recordIds], holdings: h.holdings });
   return {
     clusterId: c.id,
     format: c.summary.format,
@@ -74,15 +85,15 @@ export function titleOfView(c: ClusterView): ResolvedTitle {
 
 /** A cluster as another node's CatalogService sent it; the format is read from the preferred record's leader. */
 export function titleOfWire(c: Cluster): ResolvedTitle {
-  const holders = new Map<string, { recordIds: string[]; copies: number }>();
+  const holders = new Map<string, TitleHolder>();
   for (const r of c.records) {
-    const h = holders.get(r.institutionId) ?? { recordIds: [], copies: 0 };
+    const h = holders.get(r.institutionId) ?? { recordIds: [], holdings: [] };
     h.recordIds.push(r.recordId);
     holders.set(r.institutionId, h);
   }
   for (const h of c.holdings) {
     const x = holders.get(h.institutionId);
-    if (x) x.copies = h.holdings.length;
+    if (x) x.holdings = h.holdings.map(holdingFromWire);
   }
   const preferred = c.records.find((r) => r.preferred) ?? c.records[0];
   const ordered = preferred ? [preferred, ...c.records.filter((r) => r !== preferred)] : [];
@@ -96,11 +107,6 @@ export function titleOfWire(c: Cluster): ResolvedTitle {
     records: ordered.map((r) => ({ institutionId: r.institutionId, recordId: r.recordId })),
     holders,
   };
-}
-
-/** A CQL string term: quoted, with the characters CQL gives a meaning to escaped. */
-function cqlTerm(s: string): string {
-  return `"${s.replace(/[\\"*?^]/g, "\\$&")}"`;
 }
 
 /** The CQL that finds the title by its ISBNs and ISSNs; undefined when it names none. */
@@ -122,12 +128,7 @@ export function identifierQuery(ids: readonly BibliographicItemId[]): string | u
   return clauses.length > 0 ? clauses.join(" or ") : undefined;
 }
 
-/** The CQL that finds the title by its words (and its author's). */
-export function titleQuery(title: string, author: string): string | undefined {
-  if (!title.trim()) return undefined;
-  const q = `dc.title all ${cqlTerm(title.trim())}`;
-  return author.trim() ? `${q} and dc.creator all ${cqlTerm(author.trim())}` : q;
-}
+export { titleQuery };
 
 export interface RotaBrokerOptions {
   /** This node: a regional center (its region) or the national center. */
@@ -178,9 +179,11 @@ interface Upward {
  */
 export class RotaBroker {
   readonly #o: RotaBrokerOptions;
+  readonly #demand: DemandLog;
 
   constructor(o: RotaBrokerOptions) {
     this.#o = o;
+    this.#demand = new DemandLog(o.db);
   }
 
   /**
@@ -293,18 +296,52 @@ export class RotaBroker {
       const region = inst?.region ?? defaultRegion;
       if (!keep(region)) continue;
       const b = balances.get(id)!;
+      const tally = tallyOf(h.holdings);
       out.push({
         agencyId: id,
         region,
         recordId: h.recordIds[0] ?? "",
         clusterId: t.clusterId,
         institution: inst,
-        copies: h.copies,
+        copies: tally.items,
+        onOrder: tally.onOrder,
+        retainedUntil: retainedLastCopies(tally, (this.#o.now?.() ?? new Date()).getUTCFullYear())
+          ? tally.retainedUntil
+          : 0,
         lent: b.lent,
         borrowed: b.borrowed,
       });
     }
     return out;
+  }
+
+  /** Counts the request as demand for the title (acquisitions: `acquire check`, collection reports). */
+  #recordDemand(
+    req: BuildRotaRequest,
+    requester: string,
+    title: ResolvedTitle | undefined,
+    held: boolean,
+  ): void {
+    const ids = (code: string) =>
+      req.itemIds
+        .filter((i) => i.bibliographicItemIdentifierCode.trim().toUpperCase() === code)
+        .map((i) => i.bibliographicItemIdentifier);
+    try {
+      this.#demand.record({
+        requester,
+        requestId: req.requestId,
+        title: {
+          isbns: [...ids("ISBN"), ...(title?.isbns ?? [])],
+          issns: [...ids("ISSN"), ...(title?.issns ?? [])],
+          title: req.title || title?.title || "",
+        },
+        held,
+        at: this.#o.now?.() ?? new Date(),
+      });
+    } catch (err) {
+      // Counting demand must never stop a loan.
+      this.#o.log.warn({ err }, "ILL demand not recorded");
+    }
   }
 
   /** The records to ask availability of: every holder's but the requester's (it is not asked to lend to itself). */
@@ -363,6 +400,12 @@ export class RotaBroker {
       ? // Every record of the regional catalog is a member's of this region, also one the directory lacks.
         this.#holders(ownTitle, (r) => r === self.region, local ? self.region : "")
       : [];
+    this.#recordDemand(
+      req,
+      requester.id,
+      ownTitle,
+      own.some((h) => h.copies > 0),
+    );
     const availability = askMembers(
       this.#o.peers,
       ownTitle ? this.#availabilityTargets(ownTitle, own, requester.id) : [],

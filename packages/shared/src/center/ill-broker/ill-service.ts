@@ -7,6 +7,7 @@ import { copyChildSender } from "../../delivery/sender.js";
 import { COPY_KIND, type CopyStore } from "../../delivery/store.js";
 import { institutionsOf } from "../../directory/lookup.js";
 import type { DirectorySource } from "../../directory/source.js";
+import { AcquisitionsService } from "../../gen/lrs/v1/acquisitions_pb.js";
 import { CatalogService } from "../../gen/lrs/v1/catalog_pb.js";
 import { Tier } from "../../gen/lrs/v1/common_pb.js";
 import { CopyTransferService } from "../../gen/lrs/v1/copy_pb.js";
@@ -24,6 +25,7 @@ import { mapErrors, ValidationError } from "../../rpc/errors.js";
 import { peerKey } from "../../rpc/peer.js";
 import { cover, fanOut, remainingMs } from "../../search/deadline.js";
 import type { NodeIdentity } from "../../tls/pki.js";
+import { acquisitionsCenterService } from "../acquisitions/demand-service.js";
 import { copyCenterService } from "../delivery/relay-service.js";
 import type { PeerClients } from "../peers.js";
 import type { UnionCatalog } from "../union/union-catalog.js";
@@ -203,8 +205,23 @@ export function illCenterParts(o: IllCenterOptions): IllCenterParts {
   return {
     relay,
     broker,
-    serviceNames: [IllService.typeName, CopyTransferService.typeName],
+    serviceNames: [IllService.typeName, CopyTransferService.typeName, AcquisitionsService.typeName],
     routes: (router) => {
+      // ILL demand by title (acquisitions) is counted from what the broker sees.
+      router.service(
+        AcquisitionsService,
+        acquisitionsCenterService({
+          self,
+          db: ctx.db,
+          directory,
+          peers,
+          ...(o.national
+            ? {
+                national: { client: clientFor(AcquisitionsService, o.national.transport), id: o.national.id },
+              }
+            : {}),
+        }),
+      );
       router.service(
         IllService,
         illCenterService({

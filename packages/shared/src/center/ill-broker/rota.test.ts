@@ -260,3 +260,28 @@ describe("lendsMaterial", () => {
     expect(lendsMaterial(types, format)).toBe(expected);
   });
 });
+
+describe("buildRota: acquisitions and shared retention", () => {
+  it("never asks a library that has the title only on order", () => {
+    const r = rotaOf([
+      { ...holder("north-b", { copies: 0, availability: null }), onOrder: 2 },
+      holder("north-c"),
+    ]);
+    expect(r.rota.map((c) => c.agencyId)).toEqual(["north-c"]);
+    expect(r.excluded[0]).toMatchObject({
+      agencyId: "north-b",
+      reason: "has it on order only (2 copies): an order is not lent",
+    });
+  });
+
+  it("asks a library whose last copies are retained for the region after the other copies, even less available ones", () => {
+    const kept = { ...holder("north-b", { copies: 1, availability: available(1) }), retainedUntil: 2035 };
+    const other = holder("north-c", { availability: null, lent: 50 });
+    const far = holder("south-d", { region: "south" });
+    const r = rotaOf([kept, other, far]);
+    expect(r.rota.map((c) => c.agencyId)).toEqual(["north-c", "north-b", "south-d"]);
+    expect(r.rota[1]!.reason).toContain("last copies retained for the region until 2035");
+    // Without the commitment the available copy would be asked first.
+    expect(rotaOf([{ ...kept, retainedUntil: 0 }, other, far]).rota[0]!.agencyId).toBe("north-b");
+  });
+});

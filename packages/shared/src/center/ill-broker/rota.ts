@@ -24,8 +24,16 @@ export interface RotaHolder {
   clusterId: string;
   /** Its directory entry; undefined when the directory does not know it. */
   institution: Institution | undefined;
-  /** Copies it holds of the title (its holdings in the cluster). */
+  /** Copies it holds of the title (its holdings in the cluster; orders are not copies). */
   copies: number;
+  /** Copies it has on order (acquisitions): never lent; a holder with only orders is left out. */
+  onOrder?: number;
+  /**
+   * When every copy it holds is under a shared retention commitment still in force: the year the
+   * commitment runs through (its last copies, kept for the region: asked after other copies).
+   * 0 or absent otherwise.
+   */
+  retainedUntil?: number;
   /** What the live availability check said; undefined when it was not asked. */
   availability: InstitutionAvailability | undefined;
   /** Requests it filled and made, as this broker has seen them. */
@@ -122,6 +130,10 @@ function eligibility(
 ): { reason: string } | { loan: boolean; copy: boolean; policy: LendingPolicySummary } {
   const inst = h.institution;
   if (h.agencyId === input.requester.id) return { reason: "the requester itself" };
+  if (h.copies === 0 && (h.onOrder ?? 0) > 0)
+    return {
+      reason: `has it on order only (${h.onOrder} ${h.onOrder === 1 ? "copy" : "copies"}): an order is not lent`,
+    };
   if (!inst) return { reason: "not in the federation directory" };
   if (inst.revoked) return { reason: "revoked from the federation" };
   if (inst.tier !== Tier.MEMBER) return { reason: "not a member library" };
@@ -205,14 +217,16 @@ function verdict(h: RotaHolder, input: RotaInput): Verdict {
  * Builds the rota: every holder is checked against its directory entry and lending policy
  * (membership, region, closed periods, service, material, copies), its fee schedule against the
  * requester's maximum cost, and the live availability; every candidate carries its charge;
- * those left are ordered own region first, then other regions, and within each the available
- * before the unknown, then by balance (lent − borrowed, ascending: a library that borrowed more
+ * those left are ordered own region first, then other regions, and within each the holders of
+ * copies other than retained last copies (shared print: a copy kept for the region is lent when
+ * no other copy can be) before those, the available before the unknown, then by balance (lent − borrowed, ascending: a library that borrowed more
  * than it lent is asked first, which spreads the work), then by id.
  */
 export function buildRota(input: RotaInput): Rota {
   type Kept = {
     h: RotaHolder;
     own: boolean;
+    retained: boolean;
     available: boolean;
     what: string;
     mode: string;
@@ -224,12 +238,22 @@ export function buildRota(input: RotaInput): Rota {
     const v = verdict(h, input);
     const own = h.region === input.requester.region;
     if (v.included)
-      kept.push({ h, own, available: v.available, what: v.what, mode: v.mode, charge: v.charge });
+      kept.push({
+        h,
+        own,
+        // A retained last copy is lent, but only after the other copies of its part of the rota.
+        retained: (h.retainedUntil ?? 0) > 0 && input.serviceType !== ServiceType.COPY,
+        available: v.available,
+        what: v.what,
+        mode: v.mode,
+        charge: v.charge,
+      });
     else excluded.push(candidate(h, false, v.reason, v.charge));
   }
   kept.sort(
     (a, b) =>
       Number(b.own) - Number(a.own) ||
+      Number(a.retained) - Number(b.retained) ||
       Number(b.available) - Number(a.available) ||
       a.h.lent - a.h.borrowed - (b.h.lent - b.h.borrowed) ||
       (a.h.agencyId < b.h.agencyId ? -1 : a.h.agencyId > b.h.agencyId ? 1 : 0),
@@ -243,10 +267,13 @@ export function buildRota(input: RotaInput): Rota {
     const where = k.own ? "own region" : `other region (${k.h.region || "unknown"})`;
     const service = input.serviceType === ServiceType.COPY_OR_LOAN ? `; ${k.mode}` : "";
     const fee = k.charge.currency === "" ? "" : `; ${chargeText(k.charge)}`;
+    const kept = k.retained
+      ? `; last copies retained for the region until ${k.h.retainedUntil}, asked after others`
+      : "";
     return candidate(
       k.h,
       true,
-      `${where}; ${k.what}${service}${fee}; lent ${k.h.lent}, borrowed ${k.h.borrowed}`,
+      `${where}; ${k.what}${service}${fee}${kept}; lent ${k.h.lent}, borrowed ${k.h.borrowed}`,
       k.charge,
     );
   });

@@ -5,6 +5,7 @@
  * nearest to the asking institution first.
  */
 import type { HoldingData } from "../../catalog-sync/change-feed.js";
+import { emptyTally, type HoldingTally, tallyHolding } from "../../catalog-sync/holding-summary.js";
 import type { Database, Sqlite } from "../../db.js";
 import type { CompiledQuery, SearchFilter } from "../../search/compile.js";
 import {
@@ -128,7 +129,7 @@ function unionHoldings(
 ): Map<number, EngineHolding[]> {
   const out = new Map<number, EngineHolding[]>();
   if (clusters.length === 0) return out;
-  const acc = new Map<number, Map<string, { items: number; locations: Set<string>; callNumber: string }>>();
+  const acc = new Map<number, Map<string, HoldingTally>>();
   for (const r of all(db, UNION_HOLDINGS_SQL, JSON.stringify(clusters)) as Array<{
     cluster_id: number;
     institution_id: string;
@@ -141,14 +142,10 @@ function unionHoldings(
     }
     let h = byInst.get(r.institution_id);
     if (!h) {
-      h = { items: 0, locations: new Set(), callNumber: "" };
+      h = emptyTally();
       byInst.set(r.institution_id, h);
     }
-    for (const item of JSON.parse(r.holdings) as HoldingData[]) {
-      h.items++;
-      if (item.location) h.locations.add(item.location);
-      if (!h.callNumber && item.callNumber) h.callNumber = item.callNumber;
-    }
+    for (const item of JSON.parse(r.holdings) as HoldingData[]) tallyHolding(h, item);
   }
   for (const [cluster, byInst] of acc) {
     const holdings = [...byInst].map(([institutionId, h]) => {
@@ -157,9 +154,7 @@ function unionHoldings(
         institutionId,
         region,
         proximity: proximityOf(institutionId, region, onBehalfOf, ownRegion),
-        items: h.items,
-        locations: [...h.locations],
-        callNumber: h.callNumber,
+        ...h,
       };
     });
     out.set(cluster, holdings.sort(byProximity));

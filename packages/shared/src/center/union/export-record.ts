@@ -1,4 +1,5 @@
-import type { HoldingData } from "../../catalog-sync/change-feed.js";
+import { type HoldingData, isOnOrder } from "../../catalog-sync/change-feed.js";
+import { tallyOf } from "../../catalog-sync/holding-summary.js";
 import { isCopyField } from "../../marc/fields.js";
 import type { DataField, MarcField, MarcRecord } from "../../marc/record.js";
 
@@ -30,19 +31,47 @@ function distinct(values: Iterable<string>): string[] {
  * under which call number. Item-level detail (status, loan rule) is asked of the holding member.
  */
 export function holdingsField(h: InstitutionHoldings): DataField {
+  const copies = h.holdings.filter((x) => !isOnOrder(x));
   const subfields = [{ code: "a", value: h.institutionId }];
-  for (const loc of distinct(h.holdings.map((x) => x.location))) subfields.push({ code: "b", value: loc });
+  for (const loc of distinct(copies.map((x) => x.location))) subfields.push({ code: "b", value: loc });
   const calls = new Map<string, number>();
-  for (const x of h.holdings) {
+  for (const x of copies) {
     const c = x.callNumber.trim();
     if (c !== "") calls.set(c, (calls.get(c) ?? 0) + 1);
   }
   const call = [...calls].sort((a, b) => b[1] - a[1])[0]?.[0];
   if (call !== undefined) subfields.push({ code: "h", value: call });
-  const only = h.holdings.length === 1 ? h.holdings[0] : undefined;
+  const only = copies.length === 1 ? copies[0] : undefined;
   if (only && only.barcode.trim() !== "") subfields.push({ code: "p", value: only.barcode.trim() });
-  if (h.holdings.length > 1) subfields.push({ code: "t", value: String(h.holdings.length) });
+  if (copies.length > 1) subfields.push({ code: "t", value: String(copies.length) });
+  const t = tallyOf(h.holdings);
+  if (t.onOrder > 0) {
+    // $z public note: the library has the title on order, not on the shelf.
+    const when = t.expectedDate ? `, expected ${t.expectedDate}` : "";
+    subfields.push({
+      code: "z",
+      value: `On order: ${t.onOrder} ${t.onOrder === 1 ? "copy" : "copies"}${when}`,
+    });
+  }
   return { tag: "852", ind1: " ", ind2: " ", subfields };
+}
+
+/**
+ * The shared retention commitment of one institution, as shared-print programmes record it (MARC 21
+ * 583, action note, first indicator 1 "not private"): $a "committed to retain", $d the time frame
+ * (through the end of the year), $f the programme, $5 the
+ * institution the commitment is for. Undefined when none of its copies is retained.
+ */
+export function retentionField(h: InstitutionHoldings): DataField | undefined {
+  const t = tallyOf(h.holdings);
+  if (t.retainedUntil === 0) return undefined;
+  const subfields = [
+    { code: "a", value: "committed to retain" },
+    { code: "d", value: `${t.retainedUntil}1231` },
+    { code: "f", value: "LRS shared retention" },
+    { code: "5", value: h.institutionId },
+  ];
+  return { tag: "583", ind1: "1", ind2: " ", subfields };
 }
 
 /** Inserts `field` before the first field with a greater tag, keeping the record in tag order. */
@@ -71,6 +100,10 @@ export function exportRecord(
     ind2: " ",
     subfields: [{ code: "a", value: `(LRS)${clusterId}` }],
   });
+  for (const h of holdings) {
+    const f = retentionField(h);
+    if (f) insertInOrder(fields, f);
+  }
   // After any existing 852 position, in institution order.
   const at = fields.findIndex((f) => f.tag > "852");
   const add = holdings.map(holdingsField);

@@ -187,4 +187,24 @@ export const unionCatalogMigrations: Migration[] = [
         SELECT DISTINCT institution_id, cluster_id FROM union_records;
     `,
   },
+  {
+    version: 23,
+    name: "union catalog: ILL demand by title (acquisitions)",
+    up: `
+      -- One row per key of an ILL request made by a member of this center's region: "isbn:978…",
+      -- "issn:…", "title:<normalised title>". Written by the broker when it builds the request's
+      -- rota; (requester, request_id) counts a request once however often its rota is built.
+      -- held: whether the union catalog knew a holder of the title then. title: as asked, for reports.
+      CREATE TABLE union_demand (
+        key TEXT NOT NULL,
+        requester TEXT NOT NULL,
+        request_id TEXT NOT NULL,
+        requested_at TEXT NOT NULL,
+        held INTEGER NOT NULL,
+        title TEXT NOT NULL,
+        PRIMARY KEY (key, requester, request_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX union_demand_time ON union_demand (requested_at);
+    `,
+  },
 ];

@@ -1,7 +1,13 @@
 import { createHash } from "node:crypto";
 import type { Statement } from "better-sqlite3";
 import { INDEX_COLUMNS, type IndexDocument } from "../../catalog-index/columns.js";
-import type { ChangeFeed, FeedEntry, HoldingData, RecordChange } from "../../catalog-sync/change-feed.js";
+import {
+  acquisitionFields,
+  type ChangeFeed,
+  type FeedEntry,
+  type HoldingData,
+  type RecordChange,
+} from "../../catalog-sync/change-feed.js";
 import type { Database, Sqlite } from "../../db.js";
 import { readMarcBlob } from "../../marc/blob.js";
 import { MARCXML_NAMESPACE, toMarcXml } from "../../marc/marcxml.js";
@@ -191,6 +197,7 @@ function holdingsJson(holdings: readonly HoldingData[]): string {
       status: h.status,
       loanRule: h.loanRule,
       ...(h.dueDate ? { dueDate: h.dueDate } : {}),
+      ...acquisitionFields(h),
     })),
   );
 }
