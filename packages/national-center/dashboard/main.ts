@@ -34,6 +34,7 @@ interface Panels {
   catalog: HTMLElement;
   balance: HTMLElement;
   visits: HTMLElement;
+  gateway: HTMLElement;
   settlement: HTMLElement;
   errors: HTMLElement;
   status: HTMLElement;
@@ -80,12 +81,14 @@ function layout(root: HTMLElement, onWindow: (w: string) => void): Panels {
   const catalog = h("div");
   const balance = h("div");
   const visits = h("div");
+  const gateway = h("div");
   const settlement = h("div");
   const errors = h("div");
   const windowTitle = () => h("span", { class: "window-title" });
   const wIll = windowTitle();
   const wBalance = windowTitle();
   const wVisits = windowTitle();
+  const wGateway = windowTitle();
   fill(
     root,
     h(
@@ -136,6 +139,11 @@ function layout(root: HTMLElement, onWindow: (w: string) => void): Panels {
         "visits",
         h("p", { class: "hint" }, wVisits),
         visits,
+        "Outside partners (ISO 18626 gateway)",
+        "p-gateway",
+        "gateway",
+        h("p", { class: "hint" }, wGateway),
+        gateway,
       ),
       panel("Settlement position", "p-settlement", "settlement", settlement),
       panel("Errors in the last hour", "p-errors", "errors", errors),
@@ -159,10 +167,11 @@ function layout(root: HTMLElement, onWindow: (w: string) => void): Panels {
     catalog,
     balance,
     visits,
+    gateway,
     settlement,
     errors,
     status,
-    windowTitles: [wIll, wBalance, wVisits],
+    windowTitles: [wIll, wBalance, wVisits, wGateway],
   };
 }
 
@@ -628,6 +637,34 @@ function renderBalance(p: Panels, s: DashboardSummary): void {
   );
 }
 
+function renderGateway(p: Panels, s: DashboardSummary): void {
+  fill(
+    p.gateway,
+    s.gateway.length === 0
+      ? h("p", { class: "empty" }, "No message exchanged with an outside partner in this window.")
+      : table(
+          null,
+          ["partner", "received", "refused", "sent", "errors", "p95 answer"],
+          s.gateway.map((g) =>
+            h(
+              "tr",
+              {
+                title: Object.entries(g.byKind)
+                  .map(([k, n]) => `${k}: ${n}`)
+                  .join(", "),
+              },
+              h("td", null, g.name, h("span", { class: "muted" }, ` ${g.partner}`)),
+              h("td", { class: "num" }, fmtInt(g.received)),
+              h("td", { class: `num${g.refused > 0 ? " bad" : ""}` }, fmtInt(g.refused)),
+              h("td", { class: "num" }, fmtInt(g.sent)),
+              h("td", { class: `num${g.failed > 0 ? " bad" : ""}` }, fmtInt(g.failed)),
+              h("td", { class: "num" }, fmtMs(g.latency.p95)),
+            ),
+          ),
+        ),
+  );
+}
+
 function renderSettlement(p: Panels, st: SettlementView): void {
   if (!st.available) {
     fill(
@@ -725,6 +762,7 @@ function render(p: Panels, s: DashboardSummary): void {
   renderCatalog(p, s);
   renderBalance(p, s);
   renderVisits(p, s);
+  renderGateway(p, s);
   renderSettlement(p, s.settlement);
   renderErrors(p, s);
 }

@@ -83,7 +83,7 @@ Adds an ILL system outside the federation, or replaces the entry of one already 
 The partner reaches the gateway with its agency id in the message header and proves who it is
 with --auth: "account" (requestingAgencyAuthentication accountId/securityCode in the header),
 "basic" (HTTP basic) or "certificate" (a TLS client certificate; --secret is its SHA-256
-fingerprint). Only the SHA-256 of its secret is kept. --our-auth says how LRS signs in at the
+fingerprint). Its secret is kept only as a salted scrypt, at the centers. --our-auth says how LRS signs in at the
 partner; that secret stays at the national center and is not replicated.
 
 Example:
@@ -210,7 +210,16 @@ export function addPartnerCommands(program: Command): void {
     .option("--json", "print as JSON")
     .action(async (o: { config: string; json?: boolean }) => {
       const res = await withPartners(o.config, (c) => c.listPartners({}, { timeoutMs: 10_000 }));
-      if (o.json) return printJson(toJson(gatewayPb.ListPartnersResponseSchema, res));
+      if (o.json)
+        return printJson({
+          ...(toJson(gatewayPb.ListPartnersResponseSchema, res) as object),
+          partnersOutOfRotas: res.partnersOutOfRotas,
+        });
+      process.stdout.write(
+        res.partnersOutOfRotas
+          ? "in rotas: no — kept out of every rota (national [iso18626] partners_in_rota = false)\n"
+          : "in rotas: yes — last resort after LRS holders, in regions whose [iso18626] partners_in_rota allows it\n",
+      );
       if (res.partners.length === 0) return void process.stdout.write("no external partners\n");
       printTable(
         res.partners.map((p) => ({

@@ -85,6 +85,7 @@ export class NationalNode extends BaseNode {
     const gateway = gatewayParts({
       ctx,
       relay: illParts.relay,
+      rota: illParts.broker,
       directory: ctx.directory,
       outboundSecret: (id) => ctx.directory.partnerOutboundSecret(id),
     });
@@ -158,7 +159,9 @@ export class NationalNode extends BaseNode {
     const ctx: NationalContext = {
       ...base,
       ca,
-      directory: new DirectoryStore(base.db, cfg.id, cfg.iso18626.agencyIdType),
+      directory: new DirectoryStore(base.db, cfg.id, cfg.iso18626.agencyIdType, {
+        partnersInRota: cfg.iso18626.partnersInRota,
+      }),
       union: new UnionCatalog(base.db, { nodeId: cfg.id }),
       peers: undefined as unknown as PeerClients,
       endpoint: () => node?.endpoint ?? cfg.advertise,
@@ -199,6 +202,14 @@ export class NationalNode extends BaseNode {
       });
     }
     ctx.directory.register(selfInstitution(ctx, this.endpoint));
+    // Partners entered with release 0.1: their unsalted SHA-256 digests become salted verifiers
+    // kept at the centers; the partners keep their secrets (until then the digest still works).
+    const upgraded = await ctx.directory.upgradeLegacyPartnerSecrets();
+    if (upgraded.length > 0)
+      ctx.log.warn(
+        { partners: upgraded },
+        "external partners' secret digests replaced by salted verifiers (no longer sent to members)",
+      );
     return addr;
   }
 }

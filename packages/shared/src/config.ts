@@ -464,8 +464,9 @@ const iso18626Schema = z
     /** This institution's agency id value; default its id. */
     agency_id: z.string().min(1).max(64).optional(),
     /**
-     * Regional center: external partners that lend close its members' rotas, as a last resort
-     * after every LRS holder.
+     * External partners that lend close rotas, as a last resort after every LRS holder. At a
+     * regional center: for its members' rotas. At the national center: for the whole federation
+     * (false keeps them out of every region's rotas; published in the directory).
      */
     partners_in_rota: z.boolean().default(true),
   })

@@ -66,5 +66,6 @@ export * from "./tls/pki.js";
 export * from "./tls/token.js";
 export * from "./traffic/index.js";
 export * from "./util/async-queue.js";
+export * from "./util/scrypt.js";
 export * from "./version.js";
 export * as visit from "./visit/index.js";

@@ -29,6 +29,7 @@ const directory = fixedDirectory(
       { id: "south-rc", name: "South Center", tier: Tier.REGIONAL, region: "south" },
       { id: "south-a", name: "South A", tier: Tier.MEMBER, region: "south" },
     ],
+    externalPartners: [{ id: "princeton", name: "Princeton University Library" }],
   }),
 );
 
@@ -63,6 +64,12 @@ describe("dashboard summary", () => {
     member.turnaround("loan", "south-a", "north-a", 3_600_000);
     const lender = new TrafficRecorder({ nodeId: "south-a", now: () => NOW - 3 * MIN });
     lender.add("ill", "Request", "north-a", "south-a", 5);
+    // The national center's own gateway: messages from and to an outside partner.
+    const gateway = new TrafficRecorder({ nodeId: "nat", now: () => NOW - 2 * MIN });
+    gateway.add("ill", "ISO 18626 request", "princeton", "nat", 12);
+    gateway.add("ill", "ISO 18626 supplyingAgencyMessage", "nat", "princeton", 40);
+    gateway.add("ill", "ISO 18626 supplyingAgencyMessage", "nat", "princeton", 60, true);
+    store.addLocal(gateway.flush());
     const blocks = [
       ...member
         .flush()
@@ -136,6 +143,17 @@ describe("dashboard summary", () => {
     expect(s.ill).toMatchObject({ requests: 1, filled: 1, unfilled: 0, fillRate: 1 });
     expect(s.ill.matrix).toEqual([{ from: "north", to: "south", requests: 1, filled: 1, unfilled: 0 }]);
     expect(s.ill.turnaround.map((t) => [t.serviceType, t.filled])).toEqual([["loan", 1]]);
+    expect(s.gateway).toEqual([
+      expect.objectContaining({
+        partner: "princeton",
+        name: "Princeton University Library",
+        received: 1,
+        refused: 0,
+        sent: 2,
+        failed: 1,
+        byKind: { request: 1, supplyingAgencyMessage: 2 },
+      }),
+    ]);
     expect(s.ill.counts).toMatchObject({ overdue: 1, open: 3 });
     expect(s.ill.attention.map((a) => [a.node, a.requestId, a.reason])).toEqual([
       ["north-a", "r1", "overdue"],

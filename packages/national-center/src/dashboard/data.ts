@@ -6,6 +6,7 @@ import {
   callTotals,
   type DirectorySource,
   errorTable,
+  gatewayTraffic,
   type InstitutionInfo,
   illFlow,
   isOriginSearch,
@@ -278,6 +279,10 @@ export function buildSummary(o: DashboardDataOptions, windowMinutes: number): Da
       institutions: visits.institutions.map((v) => ({ ...v, name: infos.get(v.id)?.name ?? v.id })),
       regions: visits.regions.map((v) => ({ ...v, name: v.id })),
     },
+    gateway: gatewayTraffic(illBlocks).map((g) => ({
+      ...g,
+      name: dir.externalPartners.find((x) => x.id === g.partner)?.name ?? g.partner,
+    })),
     settlement: settlementView(o),
     totals: {
       calls: totals.calls,

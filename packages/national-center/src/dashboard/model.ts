@@ -129,6 +129,18 @@ export interface VisitsView {
   regions: VisitRowView[];
 }
 
+/** ISO 18626 gateway traffic with one external partner over the window. */
+export interface GatewayPartnerView {
+  partner: string;
+  name: string;
+  received: number;
+  refused: number;
+  sent: number;
+  failed: number;
+  byKind: Record<string, number>;
+  latency: Latency;
+}
+
 export interface SettlementView {
   /** False when this national center keeps no ledger. */
   available: boolean;
@@ -164,6 +176,8 @@ export interface DashboardSummary {
   balance: BalanceView[];
   /** Reciprocal borrowing over the window: in-person visits and loans, per institution and region. */
   visits: VisitsView;
+  /** Messages exchanged with external partners through the ISO 18626 gateway, by partner. */
+  gateway: GatewayPartnerView[];
   settlement: SettlementView;
   totals: {
     calls: number;

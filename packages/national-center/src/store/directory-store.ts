@@ -4,10 +4,9 @@ import {
   type Database,
   type DirectorySource,
   directoryPb,
-  normalizeFingerprint,
   partnerProblem,
-  sha256Hex,
   Tier,
+  verifierOfLegacyDigest,
 } from "@lrs/shared";
 
 type Directory = directoryPb.Directory;
@@ -38,14 +37,38 @@ export class DirectoryStore implements DirectorySource {
   readonly #db: Database;
   readonly #authorityId: string;
   readonly #agencyIdType: string;
+  readonly #partnersInRota: boolean;
   readonly #listeners = new Set<(d: Directory) => void>();
   #current: Directory;
   #revoked: Set<string>;
 
-  constructor(db: Database, authorityId: string, agencyIdType = "LRS") {
+  constructor(
+    db: Database,
+    authorityId: string,
+    agencyIdType = "LRS",
+    opts: {
+      /** [iso18626] partners_in_rota: external partners may close rotas (regions may still say no). */ partnersInRota?: boolean;
+    } = {},
+  ) {
     this.#db = db;
     this.#authorityId = authorityId;
     this.#agencyIdType = agencyIdType;
+    this.#partnersInRota = opts.partnersInRota ?? true;
+    // The federation-wide settings come from this node's configuration: a change is a new
+    // directory version, so that every replica takes it.
+    const settings = JSON.stringify({ agencyIdType, partnersInRota: this.#partnersInRota });
+    db.transaction(() => {
+      const row = db.sqlite.prepare("SELECT value FROM node_meta WHERE key = 'directory_settings'").get() as
+        | { value: string }
+        | undefined;
+      if (row?.value === settings) return;
+      db.sqlite
+        .prepare(
+          "INSERT INTO node_meta (key, value) VALUES ('directory_settings', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .run(settings);
+      if (row || this.#version() > 0n) this.#bump();
+    });
     this.#current = this.#load();
     this.#revoked = new Set(this.#current.revokedFingerprints);
   }
@@ -77,6 +100,7 @@ export class DirectoryStore implements DirectorySource {
       institutions: rows.map((r) => fromBinary(InstitutionSchema, new Uint8Array(r.data))),
       revokedFingerprints: revoked.map((r) => r.fingerprint),
       agencyIdType: this.#agencyIdType,
+      partnersOutOfRotas: !this.#partnersInRota,
       externalPartners: partners.map((r) => fromBinary(ExternalPartnerSchema, new Uint8Array(r.data))),
     });
   }
@@ -280,13 +304,14 @@ export class DirectoryStore implements DirectorySource {
   }
 
   /**
-   * Adds or updates an external ILL partner. A secret given is kept as its SHA-256 (the
-   * partner's) or as is, here only (the one LRS gives the partner); an empty one keeps what is on
-   * record. Throws DirectoryError naming what is wrong.
+   * Adds or updates an external ILL partner. `inboundVerifier` (partnerVerifier of the partner's
+   * secret: salted scrypt, or a certificate fingerprint) replaces what is on record; the secret LRS
+   * gives the partner is kept as is, here only; an empty one keeps what is on record. Throws
+   * DirectoryError naming what is wrong.
    */
   putPartner(
     partner: ExternalPartner,
-    secrets: { inbound?: string; outbound?: string } = {},
+    secrets: { inboundVerifier?: string; outbound?: string } = {},
   ): { partner: ExternalPartner; changed: boolean; version: bigint } {
     let result: { partner: ExternalPartner; changed: boolean } | undefined;
     this.#db.transaction(() => {
@@ -295,13 +320,14 @@ export class DirectoryStore implements DirectorySource {
         .get(partner.id) as { data: Buffer; outbound_secret: string } | undefined;
       const existing = row ? fromBinary(ExternalPartnerSchema, new Uint8Array(row.data)) : undefined;
       const next = create(ExternalPartnerSchema, { ...partner, updatedAt: existing?.updatedAt });
-      if (secrets.inbound)
-        next.inboundSecretSha256 =
-          next.inboundAuth === directoryPb.PartnerAuthMethod.CLIENT_CERTIFICATE
-            ? normalizeFingerprint(secrets.inbound)
-            : sha256Hex(secrets.inbound);
-      else if (existing && next.inboundAuth === existing.inboundAuth)
-        next.inboundSecretSha256 ||= existing.inboundSecretSha256;
+      // Never an unsalted digest from the caller: only a verifier made here.
+      next.inboundSecretSha256 = "";
+      next.inboundVerifier = "";
+      if (secrets.inboundVerifier) next.inboundVerifier = secrets.inboundVerifier;
+      else if (existing && next.inboundAuth === existing.inboundAuth) {
+        next.inboundVerifier = existing.inboundVerifier;
+        next.inboundSecretSha256 = existing.inboundSecretSha256;
+      }
       const problem = partnerProblem(next, this.#current);
       if (problem) throw new DirectoryError(`partner ${partner.id || "(no id)"}: ${problem}`);
       const outbound = secrets.outbound ?? row?.outbound_secret ?? "";
@@ -332,6 +358,39 @@ export class DirectoryStore implements DirectorySource {
     });
     this.#publish();
     return this.#current.version;
+  }
+
+  /**
+   * Partners entered with release 0.1 have an unsalted SHA-256 of their secret in the directory,
+   * which went to every node. Each is replaced by a verifier (scrypt of that digest, or the
+   * certificate fingerprint) that only centers receive: the partner keeps its secret. Returns
+   * the ids upgraded.
+   */
+  async upgradeLegacyPartnerSecrets(): Promise<string[]> {
+    const legacy = this.#current.externalPartners.filter((p) => p.inboundSecretSha256 !== "");
+    if (legacy.length === 0) return [];
+    const verifiers = new Map<string, string>();
+    for (const p of legacy) verifiers.set(p.id, await verifierOfLegacyDigest(p));
+    const done: string[] = [];
+    this.#db.transaction(() => {
+      for (const [id, verifier] of verifiers) {
+        const row = this.#db.sqlite.prepare("SELECT data FROM external_partners WHERE id = ?").get(id) as
+          | { data: Buffer }
+          | undefined;
+        if (!row) continue;
+        const p = fromBinary(ExternalPartnerSchema, new Uint8Array(row.data));
+        if (p.inboundSecretSha256 === "") continue;
+        p.inboundVerifier = verifier;
+        p.inboundSecretSha256 = "";
+        this.#db.sqlite
+          .prepare("UPDATE external_partners SET data = ? WHERE id = ?")
+          .run(Buffer.from(toBinary(ExternalPartnerSchema, p)), id);
+        done.push(id);
+      }
+      if (done.length > 0) this.#bump();
+    });
+    if (done.length > 0) this.#publish();
+    return done;
   }
 
   /** The secret LRS gives a partner (its security code or HTTP basic password), or "". */

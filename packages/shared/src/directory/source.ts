@@ -1,7 +1,10 @@
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type { Database } from "../db.js";
+import { Tier } from "../gen/lrs/v1/common_pb.js";
 import { type Directory, DirectorySchema, type DirectoryService } from "../gen/lrs/v1/directory_pb.js";
+import { withoutPartnerVerifiers } from "../iso18626/partners.js";
+import { peerKey } from "../rpc/peer.js";
 import { AsyncQueue } from "../util/async-queue.js";
 
 /** What every node knows of the directory: the current view and its changes. */
@@ -61,14 +64,24 @@ export class DirectoryReplica implements DirectorySource {
   }
 }
 
+/**
+ * The directory as `ctx`'s caller may have it: centers (regional and national) get what
+ * verifies external partners' secrets, for their ISO 18626 gateways; every other caller gets the
+ * directory without it.
+ */
+function forCaller(d: Directory, ctx: HandlerContext): Directory {
+  const tier = ctx.values.get(peerKey)?.identity?.tier;
+  return tier === Tier.REGIONAL || tier === Tier.NATIONAL ? d : withoutPartnerVerifiers(d);
+}
+
 /** GetDirectory and WatchDirectory answered from any source; shared by all tiers. */
 export function directoryReadHandlers(
   source: DirectorySource,
   streams: AbortSignal,
 ): Pick<ServiceImpl<typeof DirectoryService>, "getDirectory" | "watchDirectory"> {
   return {
-    getDirectory() {
-      return { directory: source.current() };
+    getDirectory(_req, ctx: HandlerContext) {
+      return { directory: forCaller(source.current(), ctx) };
     },
     async *watchDirectory(req, ctx: HandlerContext) {
       const signal = AbortSignal.any([ctx.signal, streams]);
@@ -78,14 +91,14 @@ export function directoryReadHandlers(
         // The current view always comes first, also when the caller has it: it
         // tells the caller the stream is up (and costs one small message).
         const now = source.current();
-        yield { directory: now };
+        yield { directory: forCaller(now, ctx) };
         // biome-ignore lint/complexity/useMathMinMax: the versions are bigints, which Math.max does not take
         let sent = now.version > req.knownVersion ? now.version : req.knownVersion;
         for await (const d of queue) {
           // Several changes may queue up while the client is slow: send only the newest.
           if (d.version > sent && d.version === source.current().version) {
             sent = d.version;
-            yield { directory: d };
+            yield { directory: forCaller(d, ctx) };
           }
         }
       } finally {

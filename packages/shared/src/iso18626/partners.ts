@@ -1,18 +1,75 @@
 // External ILL partners and ISO agency ids, as the directory holds them: the rules that say
 // whether a partner entry is complete, and how LRS institutions are named in ISO 18626 messages.
-import { createHash } from "node:crypto";
+import { createHash, timingSafeEqual } from "node:crypto";
+import { clone } from "@bufbuild/protobuf";
 import {
   type Directory,
+  DirectorySchema,
   type ExternalPartner,
   type Institution,
   PartnerAuthMethod,
 } from "../gen/lrs/v1/directory_pb.js";
 import { ID_PATTERN } from "../tls/pki.js";
+import { scryptHash, scryptVerify } from "../util/scrypt.js";
 import { ISO18626_VERSIONS } from "./xsd.js";
 
-/** SHA-256 of a secret, hex: what the directory keeps of a partner's security code or password. */
+/** SHA-256 of a secret, hex: what directories of release 0.1 kept of a partner's security code or password. */
 export function sha256Hex(secret: string): string {
   return createHash("sha256").update(secret, "utf8").digest("hex");
+}
+
+const FINGERPRINT = "fingerprint$";
+const LEGACY = "sha256+";
+
+/** What the directory keeps to recognise a partner's secret (see ExternalPartner.inbound_verifier). */
+export async function partnerVerifier(method: PartnerAuthMethod, secret: string): Promise<string> {
+  return method === PartnerAuthMethod.CLIENT_CERTIFICATE
+    ? `${FINGERPRINT}${normalizeFingerprint(secret)}`
+    : scryptHash(secret);
+}
+
+/**
+ * The verifier of a partner entry of release 0.1, made from its unsalted SHA-256 digest (the
+ * scrypt of the digest): the partner signs in with the same secret as before.
+ */
+export async function verifierOfLegacyDigest(p: ExternalPartner): Promise<string> {
+  return p.inboundAuth === PartnerAuthMethod.CLIENT_CERTIFICATE
+    ? `${FINGERPRINT}${normalizeFingerprint(p.inboundSecretSha256)}`
+    : `${LEGACY}${await scryptHash(p.inboundSecretSha256)}`;
+}
+
+/**
+ * Whether `given` (a security code or password; for CLIENT_CERTIFICATE the caller's certificate
+ * fingerprint) is what the partner's verifier was made of. An entry not yet upgraded from an
+ * SHA-256 digest is checked against the digest.
+ */
+export async function verifyPartnerSecret(p: ExternalPartner, given: string): Promise<boolean> {
+  const v = p.inboundVerifier;
+  if (v.startsWith(FINGERPRINT)) {
+    const want = v.slice(FINGERPRINT.length);
+    return want !== "" && normalizeFingerprint(given) === want;
+  }
+  if (v.startsWith(LEGACY)) return scryptVerify(sha256Hex(given), v.slice(LEGACY.length));
+  if (v !== "") return scryptVerify(given, v);
+  if (p.inboundSecretSha256 === "") return false;
+  const want =
+    p.inboundAuth === PartnerAuthMethod.CLIENT_CERTIFICATE
+      ? normalizeFingerprint(p.inboundSecretSha256)
+      : p.inboundSecretSha256;
+  const got =
+    p.inboundAuth === PartnerAuthMethod.CLIENT_CERTIFICATE ? normalizeFingerprint(given) : sha256Hex(given);
+  return want.length === got.length && timingSafeEqual(Buffer.from(want), Buffer.from(got));
+}
+
+/** The directory as a node that is not a center sees it: partners without what verifies their secrets. */
+export function withoutPartnerVerifiers(d: Directory): Directory {
+  if (!d.externalPartners.some((p) => p.inboundVerifier !== "" || p.inboundSecretSha256 !== "")) return d;
+  const copy = clone(DirectorySchema, d);
+  for (const p of copy.externalPartners) {
+    p.inboundVerifier = "";
+    p.inboundSecretSha256 = "";
+  }
+  return copy;
 }
 
 /** "AB:CD:…" upper case: how certificate fingerprints are compared. */
@@ -51,8 +108,7 @@ export function partnerByAgencyId(
 }
 
 /**
- * What is wrong with a partner entry, or undefined: names the field. `hasInboundSecret` says
- * whether a secret (or its digest) is on record or given with the entry.
+ * What is wrong with a partner entry, or undefined: names the field.
  */
 export function partnerProblem(p: ExternalPartner, directory: Directory): string | undefined {
   if (!ID_PATTERN.test(p.id))
@@ -78,7 +134,8 @@ export function partnerProblem(p: ExternalPartner, directory: Directory): string
     return `schema version "${p.schemaVersion}" is not one of ${ISO18626_VERSIONS.join(", ")}`;
   if (p.inboundAuth === PartnerAuthMethod.UNSPECIFIED)
     return "inbound authentication is required (account, basic or certificate): an unauthenticated partner is refused";
-  if (p.inboundSecretSha256 === "") return "the partner's secret (or certificate fingerprint) is required";
+  if (p.inboundVerifier === "" && p.inboundSecretSha256 === "")
+    return "the partner's secret (or certificate fingerprint) is required";
   if (
     (p.inboundAuth === PartnerAuthMethod.ACCOUNT || p.inboundAuth === PartnerAuthMethod.HTTP_BASIC) &&
     p.inboundAccount === ""

@@ -1,28 +1,10 @@
 // Everything the gateway writes is checked by a validator nobody here wrote: libxml2's
 // xmllint (Debian package libxml2-utils) against the ISO 18626 schema of each version.
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { allSamples } from "./xml-samples.test-util.js";
 import { writeIso18626 } from "./xml-write.js";
+import { xmllint } from "./xmllint.test-util.js";
 import { ISO18626_VERSIONS, iso18626SchemaPath } from "./xsd.js";
-
-const dir = mkdtempSync(join(tmpdir(), "lrs-iso18626-"));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** xmllint's verdict on one document: "" when it validates, else its messages. */
-function xmllint(xml: string, schema: string, name: string): string {
-  const file = join(dir, `${name}.xml`);
-  writeFileSync(file, xml);
-  try {
-    execFileSync("xmllint", ["--noout", "--nonet", "--schema", schema, file], { stdio: "pipe" });
-    return "";
-  } catch (err) {
-    return String((err as { stderr?: Buffer }).stderr ?? err);
-  }
-}
 
 describe("xmllint validates every kind of message the gateway writes", () => {
   for (const version of ISO18626_VERSIONS)

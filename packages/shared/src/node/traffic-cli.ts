@@ -15,6 +15,7 @@ import {
   callTotals,
   errorTable,
   formatMs,
+  gatewayTraffic,
   type InstitutionInfo,
   illFlow,
   searchTable,
@@ -81,6 +82,7 @@ center once per reporting interval ([traffic] flush_interval) of each node.`,
         const turn = turnaround(blocks);
         const errors = errorTable(blocks);
         const totals = callTotals(blocks);
+        const gateway = gatewayTraffic(blocks);
         const now = Date.now();
         const nodes = res.health.map((h) => ({
           node: h.nodeId,
@@ -100,6 +102,7 @@ center once per reporting interval ([traffic] flush_interval) of each node.`,
             minutes,
             searches,
             ill: { ...flow.totals, matrix: flow.cells, balances: flow.balances, turnaround: turn },
+            gateway,
             errors,
             totals,
             nodes,
@@ -155,6 +158,23 @@ center once per reporting interval ([traffic] flush_interval) of each node.`,
             })),
           );
         }
+        out();
+        out("outside partners, through the ISO 18626 gateway (messages received and sent)");
+        if (gateway.length === 0) out("  none");
+        else
+          printTable(
+            gateway.map((g) => ({
+              partner: g.partner,
+              received: String(g.received),
+              refused: String(g.refused),
+              sent: String(g.sent),
+              errors: String(g.failed),
+              "p95 answer": formatMs(g.latency.p95),
+              kinds: Object.entries(g.byKind)
+                .map(([k, n]) => `${k} ${n}`)
+                .join(", "),
+            })),
+          );
         out();
         out("errors");
         if (errors.length === 0) out("  none");

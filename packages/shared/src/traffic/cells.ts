@@ -28,6 +28,15 @@ export const TRAFFIC_KINDS = {
 
 export type TrafficKind = (typeof TRAFFIC_KINDS)[keyof typeof TRAFFIC_KINDS];
 
+/**
+ * The detail of an ISO 18626 gateway message in an `ill` cell: this prefix and the message kind
+ * ("ISO 18626 request"); caller and callee are the partner's id and the center's (received) or
+ * the other way round (sent); an error is a refused message.
+ */
+export const GATEWAY_DETAIL = "ISO 18626 ";
+/** The caller of a gateway message whose sender was not recognised. */
+export const UNKNOWN_PARTNER = "unknown partner";
+
 /** Who called when the caller presented no federation certificate (enrollment). */
 export const ANONYMOUS = "-";
 /** The caller of searches that came in over SRU (plain HTTP, no certificate). */

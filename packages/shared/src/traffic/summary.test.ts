@@ -6,6 +6,7 @@ import {
   callTotals,
   errorTable,
   formatMs,
+  gatewayTraffic,
   type InstitutionInfo,
   illFlow,
   searchSeries,
@@ -114,6 +115,38 @@ describe("traffic summaries", () => {
       { institution: "south-a", region: "south", lent: 1, borrowed: 0 },
       { institution: "north-a", region: "north", lent: 0, borrowed: 1 },
     ]);
+  });
+
+  it("counts ISO 18626 gateway traffic by partner, both ways, with refusals and the partner's answer time", () => {
+    const refused = cell("ill", "ISO 18626 request", "princeton", "nat", 3);
+    refused.errors = 1;
+    const failed = cell("ill", "ISO 18626 supplyingAgencyMessage", "nat", "princeton", 4, [20, 30, 40, 900]);
+    failed.errors = 1;
+    const blocks = [
+      block("nat", 5, [
+        refused,
+        cell("ill", "ISO 18626 requestingAgencyMessage", "princeton", "nat", 2),
+        failed,
+        cell("ill", "ISO 18626 unreadable", "unknown partner", "nat", 1),
+        // Not gateway traffic: an envelope between members, and the request the gateway made of
+        // the partner's, counted by the relay.
+        cell("ill", "Request", "princeton", "north-b", 1),
+        cell("rpc", "ISO 18626 request", "princeton", "nat", 9),
+      ]),
+      block("nat", 6, [cell("ill", "ISO 18626 request", "oclc", "nat", 1)]),
+    ];
+    const g = gatewayTraffic(blocks);
+    expect(g.map((r) => r.partner)).toEqual(["princeton", "oclc", "unknown partner"]);
+    expect(g[0]).toMatchObject({
+      received: 5,
+      refused: 1,
+      sent: 4,
+      failed: 1,
+      byKind: { request: 3, requestingAgencyMessage: 2, supplyingAgencyMessage: 4 },
+    });
+    expect(g[0]!.latency.p50).toBeGreaterThanOrEqual(20);
+    expect(g[0]!.latency.p99).toBeGreaterThanOrEqual(500);
+    expect(g[2]).toMatchObject({ received: 1, sent: 0, byKind: { unreadable: 1 } });
   });
 
   it("gives turnaround percentiles by service type, errors and totals", () => {

@@ -3,7 +3,7 @@
 // turnaround, lend:borrow balances, errors. Pure functions: `lrs-national traffic` and the
 // national dashboard print and draw the same numbers.
 import { Tier } from "../gen/lrs/v1/common_pb.js";
-import { TRAFFIC_KINDS, type TrafficBlock, type TrafficCell } from "./cells.js";
+import { GATEWAY_DETAIL, TRAFFIC_KINDS, type TrafficBlock, type TrafficCell } from "./cells.js";
 import { type Histogram, mergeHistogram, percentiles } from "./histogram.js";
 
 /** What the summaries need to know of an institution (from the directory). */
@@ -267,6 +267,62 @@ export function turnaround(blocks: readonly TrafficBlock[]): TurnaroundRow[] {
   return [...by]
     .sort((a, b) => a[0].localeCompare(b[0]))
     .map(([serviceType, r]) => ({ serviceType, filled: r.n, latency: latencyOf(r.h, r.max) }));
+}
+
+/** ISO 18626 gateway traffic with one external partner (or "unknown partner"). */
+export interface GatewayPartnerRow {
+  partner: string;
+  /** Messages it sent the gateway, and how many of them were refused with an ISO error. */
+  received: number;
+  refused: number;
+  /** Messages the gateway sent it, and how many it answered with an ISO error. */
+  sent: number;
+  failed: number;
+  /** Messages by kind, both ways ("request", "supplyingAgencyMessage", …). */
+  byKind: Record<string, number>;
+  /** Of the messages sent: how long the partner took to confirm. */
+  latency: Latency;
+}
+
+/** Gateway traffic by partner, from the `ill` cells of the centers that run a gateway, most first. */
+export function gatewayTraffic(blocks: readonly TrafficBlock[]): GatewayPartnerRow[] {
+  const by = new Map<string, GatewayPartnerRow & { h: Histogram; max: number }>();
+  for (const b of blocks) {
+    for (const c of b.cells) {
+      if (c.kind !== TRAFFIC_KINDS.ill || !c.detail.startsWith(GATEWAY_DETAIL)) continue;
+      const inbound = c.callee === b.nodeId;
+      const partner = inbound ? c.caller : c.callee;
+      let row = by.get(partner);
+      if (!row) {
+        row = {
+          partner,
+          received: 0,
+          refused: 0,
+          sent: 0,
+          failed: 0,
+          byKind: {},
+          latency: {},
+          h: [],
+          max: 0,
+        };
+        by.set(partner, row);
+      }
+      const kind = c.detail.slice(GATEWAY_DETAIL.length);
+      row.byKind[kind] = (row.byKind[kind] ?? 0) + c.count;
+      if (inbound) {
+        row.received += c.count;
+        row.refused += c.errors;
+      } else {
+        row.sent += c.count;
+        row.failed += c.errors;
+        mergeHistogram(row.h, c.latency);
+        row.max = Math.max(row.max, c.latencyMaxMs);
+      }
+    }
+  }
+  return [...by.values()]
+    .map(({ h, max, ...row }) => ({ ...row, latency: latencyOf(h, max) }))
+    .sort((a, b) => b.received + b.sent - (a.received + a.sent) || a.partner.localeCompare(b.partner));
 }
 
 export interface ErrorRow {

@@ -3,7 +3,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Database } from "../../db.js";
 import { Tier } from "../../gen/lrs/v1/common_pb.js";
-import { type Directory, DirectorySchema } from "../../gen/lrs/v1/directory_pb.js";
+import { type Directory, DirectorySchema, ExternalPartnerSchema } from "../../gen/lrs/v1/directory_pb.js";
 import { ServiceType } from "../../gen/lrs/v1/ill_pb.js";
 import {
   type BuildRotaRequest,
@@ -332,6 +332,92 @@ describe("BuildRota at the national center", () => {
       ),
     ).rejects.toThrow(/not a national cluster/);
     n.db.close();
+  });
+});
+
+describe("a partner's request to the federation (broker mode) at the national center", () => {
+  it("takes holders of every region that lend outside it, and is refused at a regional center", async () => {
+    const n = open("nat");
+    hold(n.union, "north-a", "a1");
+    hold(n.union, "south-a", "s1");
+    hold(n.union, "south-b", "s2");
+    const b = broker(
+      n,
+      NAT,
+      fakePeers({ "north-rc": Availability.AVAILABLE, "south-rc": Availability.AVAILABLE }),
+    );
+    const res = await b.buildRotaForPartner(
+      "princeton",
+      { ...byIsbn(), title: "", author: "", serviceLevel: "" },
+      10_000,
+    );
+    expect(res.rota.map((c) => c.agencyId)).toEqual(["north-a", "south-a"]);
+    expect(res.rota[0]!.reason).toMatch(/^other region \(north\)/);
+    // A partner is of no region: south-b lends inside its own only.
+    expect(res.excluded.map((c) => [c.agencyId, c.reason])).toEqual([
+      ["south-b", expect.stringMatching(/own region \(south\) only/)],
+    ]);
+    await expect(
+      b.buildRotaForPartner(
+        "princeton",
+        { ...byIsbn(), itemIds: [], title: " ", author: "", serviceLevel: "" },
+        1000,
+      ),
+    ).rejects.toThrow(/give a title or an ISBN/);
+    n.db.close();
+    const r = open("north-rc");
+    await expect(
+      broker(r, NORTH_RC, fakePeers({})).buildRotaForPartner(
+        "princeton",
+        { ...byIsbn(), title: "", author: "", serviceLevel: "" },
+        1000,
+      ),
+    ).rejects.toThrow(/only at the national center/);
+    r.db.close();
+  });
+});
+
+describe("external partners closing a regional rota", () => {
+  const partner = create(ExternalPartnerSchema, {
+    id: "princeton",
+    name: "Princeton",
+    agencyIdType: "ISIL",
+    agencyIdValue: "US-NjP",
+    mayLend: true,
+    lendsLoans: true,
+  });
+  /** The rota north-a gets, with the region's and the national center's setting. */
+  const rotaWith = async (regionAllows: boolean, nationalAllows: boolean) => {
+    const n = open("north-rc");
+    hold(n.union, "north-b", "b1");
+    const dir = fixedDirectory(
+      create(DirectorySchema, {
+        ...DIRECTORY,
+        externalPartners: [partner],
+        partnersOutOfRotas: !nationalAllows,
+      }),
+    );
+    const relay = new IllRelay({ db: n.db, outbox: undefined as never, directory: dir, self: NORTH_RC, log });
+    const b = new RotaBroker({
+      self: NORTH_RC,
+      db: n.db,
+      union: n.union,
+      directory: dir,
+      peers: fakePeers({ "north-b": Availability.AVAILABLE }),
+      relay,
+      log,
+      now: () => NOW,
+      partnersInRota: regionAllows,
+    });
+    const res = await b.buildRota(byIsbn(), NORTH_A);
+    n.db.close();
+    return res.rota.map((c) => c.agencyId);
+  };
+
+  it("only when both the region and the national center let them in", async () => {
+    expect(await rotaWith(true, true)).toEqual(["north-b", "princeton"]);
+    expect(await rotaWith(true, false)).toEqual(["north-b"]);
+    expect(await rotaWith(false, true)).toEqual(["north-b"]);
   });
 });
 

@@ -19,6 +19,7 @@ import { Tier } from "../../gen/lrs/v1/common_pb.js";
 import type { BibliographicItemId } from "../../gen/lrs/v1/ill_pb.js";
 import {
   type BuildRotaRequest,
+  BuildRotaRequestSchema,
   type BuildRotaResponse,
   BuildRotaResponseSchema,
   type IllService,
@@ -146,7 +147,10 @@ export interface RotaBrokerOptions {
     id: () => string;
   };
   now?: () => Date;
-  /** At a regional center: external ILL partners close the rota, after every LRS holder. */
+  /**
+   * At a regional center: external ILL partners close the rota, after every LRS holder (unless
+   * the national center keeps them out of every rota: Directory.partners_out_of_rotas).
+   */
   partnersInRota?: boolean;
 }
 
@@ -202,6 +206,30 @@ export class RotaBroker {
     return this.#o.self.tier === Tier.REGIONAL
       ? this.#regional(req, requester, terms, left, call.signal)
       : this.#national(req, requester, terms, left);
+  }
+
+  /**
+   * The rota of an external partner's request addressed to the federation (the ISO 18626
+   * gateway's broker mode), at the national center: every region's holders, ordered and filtered
+   * as for a member of no region (a holder that lends only inside its region is left out).
+   * @throws NotFoundError (no catalog knows the title), ValidationError (bad identifiers).
+   */
+  async buildRotaForPartner(
+    partnerId: string,
+    req: Pick<BuildRotaRequest, "itemIds" | "title" | "author" | "serviceType" | "serviceLevel">,
+    timeoutMs: number,
+  ): Promise<BuildRotaResponse> {
+    if (this.#o.self.tier !== Tier.NATIONAL)
+      throw new IllForbiddenError(
+        `${this.#o.self.id} brokers partners' requests only at the national center`,
+      );
+    if (req.itemIds.length === 0 && !req.title.trim())
+      throw new ValidationError("bibliographicInfo: give a title or an ISBN/ISSN: what is wanted");
+    const started = Date.now();
+    const full = create(BuildRotaRequestSchema, { ...req, requestingAgencyId: partnerId });
+    return this.#national(full, { id: partnerId, region: "" }, termsOf(full), () =>
+      Math.max(1, timeoutMs - (Date.now() - started)),
+    );
   }
 
   /** Who borrows, and whether the caller may ask for it. */
@@ -388,14 +416,17 @@ export class RotaBroker {
     coverage.push(...avail.coverage);
     if (up) coverage.push(...up.coverage);
 
-    const external = this.#o.partnersInRota
-      ? externalRota({
-          partners: this.#o.directory.current().externalPartners,
-          requesterId: requester.id,
-          serviceType: req.serviceType,
-          ...terms,
-        })
-      : { rota: [], excluded: [] };
+    // Both the region ([iso18626] partners_in_rota here) and the national center (its setting, in
+    // the directory) must let external partners into a rota.
+    const external =
+      this.#o.partnersInRota && !this.#o.directory.current().partnersOutOfRotas
+        ? externalRota({
+            partners: this.#o.directory.current().externalPartners,
+            requesterId: requester.id,
+            serviceType: req.serviceType,
+            ...terms,
+          })
+        : { rota: [], excluded: [] };
     // No LRS holder at all: the external partners, if any lend it, are the whole rota.
     if (!ownTitle && external.rota.length === 0) {
       if (up?.failed)

@@ -97,6 +97,28 @@ interface RelayRow {
  */
 export class IllRelay {
   readonly #o: IllRelayOptions;
+  #intercept: ((env: IllEnvelope) => string | undefined) | undefined;
+
+  /**
+   * Lets the ISO 18626 gateway's broker mode take the envelopes of the requests it brokers (a
+   * lender's answers): `fn` handles one inside the storing transaction and names where it went,
+   * or answers undefined to leave it to the routing.
+   */
+  interceptWith(fn: (env: IllEnvelope) => string | undefined): void {
+    this.#intercept = fn;
+  }
+
+  /** The last status `origin` sent about an ISO request id through this node, as its XML code ("" when none). */
+  lastStatusOf(requestingAgencyRequestId: string, origin: string): string {
+    const row = this.#o.db.sqlite
+      .prepare(
+        `SELECT status FROM ill_relay WHERE requesting_agency_request_id = ? AND origin = ?
+           AND message_type = 'supplyingAgencyMessage' AND status != ''
+         ORDER BY received_at DESC, rowid DESC LIMIT 1`,
+      )
+      .get(requestingAgencyRequestId, origin) as { status: string } | undefined;
+    return row?.status ?? "";
+  }
 
   /**
    * Delivers again the envelopes delivered to `nodeId` since `since`: it was restored from a
@@ -163,7 +185,8 @@ export class IllRelay {
           disposition: `already stored for ${seen.next_hop}`,
         });
       }
-      const route = this.route(env, caller);
+      const taken = this.#intercept?.(env);
+      const route = taken ? { destination: "", nextHop: taken } : this.route(env, caller);
       const m = env.message;
       db.sqlite
         .prepare(
@@ -188,7 +211,7 @@ export class IllRelay {
           route.nextHop,
           route.destination,
         );
-      outbox.enqueue(route.destination, ILL_KINDS.envelope, envelopeBytes(env), env.messageId);
+      if (!taken) outbox.enqueue(route.destination, ILL_KINDS.envelope, envelopeBytes(env), env.messageId);
       log.info(
         {
           messageId: env.messageId,

@@ -4,7 +4,7 @@
 // envelope between the partner and the LRS member it names (transparent mode), and handed to the
 // relay, which routes it like any other. The same message again gets the same confirmation and is
 // not applied twice. Nothing here throws to the caller: what goes wrong is an ISO error.
-import { createHash, timingSafeEqual } from "node:crypto";
+import { createHash } from "node:crypto";
 import { clone, create } from "@bufbuild/protobuf";
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { Database } from "../../db.js";
@@ -16,6 +16,7 @@ import {
   type Header,
   MessageInfoSchema,
   MessageStatus,
+  type Request,
   RequestConfirmationSchema,
   RequestingAgencyMessageConfirmationSchema,
   ServiceType,
@@ -23,7 +24,12 @@ import {
 } from "../../gen/lrs/v1/ill_pb.js";
 import { type IllEnvelope, IllEnvelopeSchema } from "../../gen/lrs/v1/ill_service_pb.js";
 import { ISO18626_CODES } from "../../iso18626/iso18626-xml.js";
-import { institutionByAgencyId, partnerByAgencyId, sha256Hex } from "../../iso18626/partners.js";
+import {
+  institutionByAgencyId,
+  partnerByAgencyId,
+  sha256Hex,
+  verifyPartnerSecret,
+} from "../../iso18626/partners.js";
 import {
   confirmationKindOf,
   type Iso18626Message,
@@ -36,6 +42,7 @@ import { MESSAGE_SCHEMAS, writeIso18626 } from "../../iso18626/xml-write.js";
 import type { Iso18626Version } from "../../iso18626/xsd.js";
 import type { Logger } from "../../log.js";
 import type { IllRelay } from "../ill-broker/relay.js";
+import type { BrokeredRequests } from "./brokered.js";
 
 /** How the caller proved itself at the transport: HTTP basic, a TLS client certificate. */
 export interface InboundCredentials {
@@ -59,6 +66,8 @@ export interface GatewayInboundOptions {
   relay: IllRelay;
   directory: DirectorySource;
   log: Logger;
+  /** At the national center: requests addressed to the federation itself (broker mode). */
+  brokered?: BrokeredRequests;
   now?: () => Date;
 }
 
@@ -74,18 +83,30 @@ class Refusal extends Error {
   }
 }
 
-function sameSecret(given: string, sha256: string): boolean {
-  const a = Buffer.from(sha256Hex(given), "hex");
-  const b = Buffer.from(sha256, "hex");
-  return a.length === b.length && timingSafeEqual(a, b);
+/** Verifications that succeeded, so that a partner's every message does not pay for scrypt. */
+class VerifiedSecrets {
+  readonly #ok = new Set<string>();
+
+  async check(p: ExternalPartner, given: string): Promise<boolean> {
+    // Keyed by the verifier (a changed secret misses) and a digest of what was given (never kept as is).
+    const key = `${p.id}\n${p.inboundVerifier || p.inboundSecretSha256}\n${sha256Hex(given)}`;
+    if (this.#ok.has(key)) return true;
+    const ok = await verifyPartnerSecret(p, given);
+    if (ok) {
+      if (this.#ok.size >= 1000) this.#ok.clear();
+      this.#ok.add(key);
+    }
+    return ok;
+  }
 }
 
 /** Checks the partner's credentials, wherever its method puts them; throws Refusal. */
-function authenticate(
+async function authenticate(
+  verified: VerifiedSecrets,
   p: ExternalPartner,
   header: RequestingAgencyAuthentication | undefined,
   creds: InboundCredentials,
-): void {
+): Promise<void> {
   const label = `${p.agencyIdType}:${p.agencyIdValue}`;
   switch (p.inboundAuth) {
     case PartnerAuthMethod.ACCOUNT:
@@ -95,11 +116,7 @@ function authenticate(
       const given =
         header ??
         (creds.basic ? { accountId: creds.basic.user, securityCode: creds.basic.password } : undefined);
-      if (
-        given &&
-        given.accountId === p.inboundAccount &&
-        sameSecret(given.securityCode, p.inboundSecretSha256)
-      )
+      if (given && given.accountId === p.inboundAccount && (await verified.check(p, given.securityCode)))
         return;
       throw new Refusal(
         ErrorType.UNRECOGNISED_DATA_VALUE,
@@ -107,8 +124,7 @@ function authenticate(
       );
     }
     case PartnerAuthMethod.CLIENT_CERTIFICATE: {
-      const fp = creds.certFingerprint?.toUpperCase();
-      if (fp && fp === p.inboundSecretSha256.toUpperCase()) return;
+      if (creds.certFingerprint && (await verifyPartnerSecret(p, creds.certFingerprint))) return;
       throw new Refusal(
         ErrorType.UNRECOGNISED_DATA_VALUE,
         `client certificate: not the one on record for ${label}`,
@@ -204,13 +220,14 @@ export function unreadable(value: string, now = new Date()): GatewayAnswer {
 /** The inbound half of the gateway; see the file comment. */
 export class GatewayInbound {
   readonly #o: GatewayInboundOptions;
+  readonly #verified = new VerifiedSecrets();
 
   constructor(o: GatewayInboundOptions) {
     this.#o = o;
   }
 
   /** Takes one POSTed body; always answers with a confirmation. */
-  receive(body: Uint8Array, creds: InboundCredentials): GatewayAnswer {
+  async receive(body: Uint8Array, creds: InboundCredentials): Promise<GatewayAnswer> {
     const now = this.#o.now?.() ?? new Date();
     const { log } = this.#o;
     let text: string;
@@ -289,7 +306,7 @@ export class GatewayInbound {
           `${m.case}/header/${where}: ${sender?.agencyIdType ?? ""}:${sender?.agencyIdValue ?? ""} is not a partner of this federation`,
         );
       }
-      authenticate(partner, read.authentication, creds);
+      await authenticate(this.#verified, partner, read.authentication, creds);
     } catch (err) {
       if (err instanceof Refusal) return refuse(err);
       throw err;
@@ -324,13 +341,19 @@ export class GatewayInbound {
       }
       let error: { type: ErrorType; value: string } | undefined;
       try {
-        const env = this.#envelope(m, header, partner, messageId, now);
-        db.transaction(() => this.#o.relay.acceptFromGateway(env));
+        // One savepoint: a refusal leaves nothing of the message behind but its confirmation.
+        db.transaction(() => {
+          const env = this.#envelope(m, header, partner, messageId, now);
+          if (env) this.#o.relay.acceptFromGateway(env);
+        });
       } catch (err) {
         if (err instanceof Refusal) error = { type: err.errorType, value: err.errorValue };
         else if (
           err instanceof Error &&
-          (err.name === "NotFoundError" || err.name === "IllRouteError" || err.name === "EnvelopeError")
+          (err.name === "NotFoundError" ||
+            err.name === "IllRouteError" ||
+            err.name === "EnvelopeError" ||
+            err.name === "BrokerRefusal")
         )
           error = { type: ErrorType.UNRECOGNISED_DATA_VALUE, value: err.message };
         else throw err;
@@ -372,42 +395,63 @@ export class GatewayInbound {
     return a ? partnerByAgencyId(this.#o.directory.current(), a.agencyIdType, a.agencyIdValue) : undefined;
   }
 
-  /** The envelope from the partner to the LRS member the message names (transparent mode). */
+  /** Whether the partner may borrow what its request asks for; throws Refusal naming the element. */
+  #mayBorrow(request: Request, partner: ExternalPartner): void {
+    if (!partner.mayBorrow)
+      throw new Refusal(
+        ErrorType.UNRECOGNISED_DATA_VALUE,
+        `request: ${partner.id} may not borrow from this federation`,
+      );
+    const type = request.serviceInfo?.serviceType ?? ServiceType.UNSPECIFIED;
+    const ok =
+      (type === ServiceType.LOAN && partner.borrowsLoans) ||
+      (type === ServiceType.COPY && partner.borrowsCopies) ||
+      (type === ServiceType.COPY_OR_LOAN && (partner.borrowsLoans || partner.borrowsCopies));
+    if (!ok)
+      throw new Refusal(
+        ErrorType.UNRECOGNISED_DATA_VALUE,
+        `request/serviceInfo/serviceType: ${ISO18626_CODES.serviceType.toXml(type) ?? "none"} is not a service ${partner.id} takes from this federation`,
+      );
+  }
+
+  /**
+   * The envelope from the partner to the LRS member the message names (transparent mode); for
+   * the federation itself (broker mode), what the broker makes of it, or undefined when it took it.
+   */
   #envelope(
     m: Iso18626Message,
     header: Header,
     partner: ExternalPartner,
     messageId: string,
     now: Date,
-  ): IllEnvelope {
+  ): IllEnvelope | undefined {
     const dir = this.#o.directory.current();
     const fromLender = m.case === "supplyingAgencyMessage";
     const lrsSide = fromLender ? header.requestingAgencyId : header.supplyingAgencyId;
     const where = fromLender ? "requestingAgencyId" : "supplyingAgencyId";
     if (!lrsSide) throw new Refusal(ErrorType.BADLY_FORMED_MESSAGE, `${m.case}/header/${where}: missing`);
     const member = institutionByAgencyId(dir, lrsSide.agencyIdType, lrsSide.agencyIdValue);
+    if (m.case === "request") this.#mayBorrow(m.value, partner);
+    if (member?.tier === Tier.NATIONAL && !fromLender) {
+      // Broker mode: addressed to the federation itself.
+      const brokered = this.#o.brokered;
+      if (!brokered)
+        throw new Refusal(
+          ErrorType.UNRECOGNISED_DATA_VALUE,
+          `${m.case}/header/${where}: requests to the federation (${lrsSide.agencyIdValue}) are taken by the national center's gateway`,
+        );
+      if (m.case === "request") {
+        brokered.accept(m.value, partner.id, messageId);
+        return undefined;
+      }
+      if (m.case === "requestingAgencyMessage")
+        return brokered.partnerMessage(m.value, partner.id, messageId);
+    }
     if (member?.tier !== Tier.MEMBER)
       throw new Refusal(
         ErrorType.UNRECOGNISED_DATA_VALUE,
         `${m.case}/header/${where}: ${lrsSide.agencyIdType}:${lrsSide.agencyIdValue} is not a member library of this federation`,
       );
-    if (m.case === "request") {
-      if (!partner.mayBorrow)
-        throw new Refusal(
-          ErrorType.UNRECOGNISED_DATA_VALUE,
-          `request: ${partner.id} may not borrow from this federation`,
-        );
-      const type = m.value.serviceInfo?.serviceType ?? ServiceType.UNSPECIFIED;
-      const ok =
-        (type === ServiceType.LOAN && partner.borrowsLoans) ||
-        (type === ServiceType.COPY && partner.borrowsCopies) ||
-        (type === ServiceType.COPY_OR_LOAN && (partner.borrowsLoans || partner.borrowsCopies));
-      if (!ok)
-        throw new Refusal(
-          ErrorType.UNRECOGNISED_DATA_VALUE,
-          `request/serviceInfo/serviceType: ${ISO18626_CODES.serviceType.toXml(type) ?? "none"} is not a service ${partner.id} takes from this federation`,
-        );
-    }
     if (fromLender && !partner.mayLend)
       throw new Refusal(
         ErrorType.UNRECOGNISED_DATA_VALUE,

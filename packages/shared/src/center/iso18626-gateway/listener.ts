@@ -74,14 +74,14 @@ export function gatewayListener(o: GatewayListenerOptions): {
             else chunks.push(c);
           });
           req.on("error", () => res.destroy());
-          req.on("end", () => {
+          req.on("end", async () => {
             let a: GatewayAnswer;
             try {
               if (over) {
                 const value = `the message is ${size} bytes, over the limit of ${MAX_BODY_BYTES}`;
                 o.log.warn({ size }, "ISO 18626 message refused: too large");
                 a = unreadable(value);
-              } else a = o.inbound.receive(Buffer.concat(chunks), credentialsOf(req));
+              } else a = await o.inbound.receive(Buffer.concat(chunks), credentialsOf(req));
             } catch (err) {
               // A bug or the database: the partner is told to send it again, not given a 5xx.
               o.log.error({ err }, "ISO 18626 message could not be taken");

@@ -37,4 +37,28 @@ export const gatewayMigrations: Migration[] = [
       CREATE INDEX iso18626_outbound_request ON iso18626_outbound (requesting_agency_request_id);
     `,
   },
+  {
+    version: 36,
+    name: "ISO 18626 gateway: partners' requests brokered by the federation",
+    up: `
+      CREATE TABLE iso18626_brokered (
+        partner_id TEXT NOT NULL,
+        partner_request_id TEXT NOT NULL,
+        message_id TEXT NOT NULL,
+        request BLOB NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('rota', 'lending', 'done')),
+        rota TEXT NOT NULL DEFAULT '[]',
+        position INTEGER NOT NULL DEFAULT 0,
+        last_status TEXT NOT NULL DEFAULT '',
+        asked_at TEXT NOT NULL DEFAULT '',
+        answered INTEGER NOT NULL DEFAULT 0,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (partner_id, partner_request_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX iso18626_brokered_waiting ON iso18626_brokered (state, next_attempt_at);
+    `,
+  },
 ];

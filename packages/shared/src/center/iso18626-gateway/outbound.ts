@@ -10,7 +10,7 @@ import type { Database } from "../../db.js";
 import { institutionsOf } from "../../directory/lookup.js";
 import type { DirectorySource } from "../../directory/source.js";
 import { type ExternalPartner, PartnerAuthMethod } from "../../gen/lrs/v1/directory_pb.js";
-import { type AgencyId, AgencyIdSchema, MessageStatus } from "../../gen/lrs/v1/ill_pb.js";
+import { type AgencyId, AgencyIdSchema, MessageStatus, Status } from "../../gen/lrs/v1/ill_pb.js";
 import type { IllEnvelope } from "../../gen/lrs/v1/ill_service_pb.js";
 import {
   confirmationOf,
@@ -18,6 +18,7 @@ import {
   describeEnvelope,
   envelopeFromOutbox,
 } from "../../iso18626/envelope.js";
+import { ISO18626_CODES } from "../../iso18626/iso18626-xml.js";
 import { agencyIdOf } from "../../iso18626/partners.js";
 import { confirmationKindOf, type Iso18626Message } from "../../iso18626/xml-message.js";
 import { Iso18626ReadError, readIso18626 } from "../../iso18626/xml-read.js";
@@ -27,6 +28,7 @@ import type { Logger } from "../../log.js";
 import type { Outbox } from "../../outbox.js";
 import { runPrefixWorkers } from "../ill-broker/child-delivery.js";
 import { externalPartnerOf, GATEWAY_PREFIX, type IllRelay } from "../ill-broker/relay.js";
+import { refusalNotice } from "./notices.js";
 
 export interface GatewayOutboundOptions {
   db: Database;
@@ -155,11 +157,25 @@ export async function runGatewayOutbound(o: GatewayOutboundOptions, signal: Abor
         m.case !== "supplyingAgencyMessage" &&
         m.case !== "requestingAgencyMessage"
       ) {
-        // The member's confirmation of the partner's message: the partner had its answer when
-        // it sent the message; an ERROR here is for the operator.
+        // The member's confirmation of the partner's message. The gateway confirmed it OK when
+        // it stored it; a refusal by the member is told to the partner as a message of its own
+        // (Unfilled for a request, "no" to a Cancel or Renew, else a Notification).
         const verdict = confirmationText(env) ?? "";
-        if (verdict === "OK") log.info({ messageId: env.messageId }, "member applied the partner's message");
-        else log.warn({ messageId: env.messageId, verdict }, "member refused the partner's message");
+        if (verdict === "OK") {
+          log.info({ messageId: env.messageId }, "member applied the partner's message");
+          return;
+        }
+        const last = o.relay.lastStatusOf(env.requestingAgencyRequestId, env.originAgencyId);
+        const notice = refusalNotice(
+          env,
+          ISO18626_CODES.status.fromXml(last) ?? Status.UNSPECIFIED,
+          o.now?.() ?? new Date(),
+        );
+        if (notice) o.db.transaction(() => o.relay.acceptFromGateway(notice));
+        log.warn(
+          { messageId: env.messageId, verdict, told: notice?.messageId },
+          "member refused the partner's message: partner told",
+        );
         return;
       }
       const started = Date.now();
@@ -186,8 +202,14 @@ export async function runGatewayOutbound(o: GatewayOutboundOptions, signal: Abor
             xml,
             confirmationText(reply) ?? "",
           );
-        // The partner's confirmation goes back to the member like a member's own would.
-        o.relay.acceptFromGateway(reply);
+        // The partner's confirmation goes back to the member like a member's own would; one of
+        // a message of this center's own (broker mode) stays here.
+        if (env.originAgencyId !== o.relay.nodeId) o.relay.acceptFromGateway(reply);
+        else if (errors.length > 0)
+          log.warn(
+            { messageId: env.messageId, confirmation: confirmationText(reply) },
+            "partner refused the broker's message",
+          );
       });
       log.info(
         { messageId: env.messageId, kind: describeEnvelope(env), confirmation: confirmationText(reply) },

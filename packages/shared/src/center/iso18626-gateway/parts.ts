@@ -2,8 +2,10 @@
 import { readFileSync } from "node:fs";
 import type { DirectorySource } from "../../directory/source.js";
 import type { NodeContext } from "../../node/base-node.js";
-import { TRAFFIC_KINDS } from "../../traffic/cells.js";
+import { GATEWAY_DETAIL, TRAFFIC_KINDS, UNKNOWN_PARTNER } from "../../traffic/cells.js";
+import type { RotaBroker } from "../ill-broker/broker.js";
 import type { IllRelay } from "../ill-broker/relay.js";
+import { BrokeredRequests } from "./brokered.js";
 import { GatewayInbound } from "./inbound.js";
 import { gatewayListener } from "./listener.js";
 import { runGatewayOutbound } from "./outbound.js";
@@ -12,6 +14,8 @@ export interface GatewayPartsOptions {
   ctx: NodeContext;
   relay: IllRelay;
   directory: DirectorySource;
+  /** At the national center: the rota broker, for partners' requests to the federation (broker mode). */
+  rota?: RotaBroker;
   /** The secret LRS gives a partner (kept at the national center). */
   outboundSecret: (partnerId: string) => string;
 }
@@ -26,7 +30,16 @@ export interface GatewayParts {
 export function gatewayParts(o: GatewayPartsOptions): GatewayParts {
   const { ctx } = o;
   const log = ctx.log.child({ part: "iso18626" });
-  const inbound = new GatewayInbound({ db: ctx.db, relay: o.relay, directory: o.directory, log });
+  const brokered = o.rota
+    ? new BrokeredRequests({ db: ctx.db, relay: o.relay, directory: o.directory, rota: o.rota, log })
+    : undefined;
+  const inbound = new GatewayInbound({
+    db: ctx.db,
+    relay: o.relay,
+    directory: o.directory,
+    log,
+    ...(brokered ? { brokered } : {}),
+  });
   const cfg = ctx.cfg.iso18626;
   const listener = cfg.listen
     ? gatewayListener({
@@ -39,8 +52,8 @@ export function gatewayParts(o: GatewayPartsOptions): GatewayParts {
         onAnswer: (a, ms) =>
           ctx.traffic.add(
             TRAFFIC_KINDS.ill,
-            `ISO 18626 ${a.kind ?? "unreadable"}`,
-            a.partnerId ?? "unknown partner",
+            `${GATEWAY_DETAIL}${a.kind ?? "unreadable"}`,
+            a.partnerId ?? UNKNOWN_PARTNER,
             ctx.cfg.id,
             ms,
             !a.ok,
@@ -51,6 +64,7 @@ export function gatewayParts(o: GatewayPartsOptions): GatewayParts {
     ...(listener ? { listener } : {}),
     inbound,
     background: [
+      ...(brokered ? [(signal: AbortSignal) => brokered.run(signal)] : []),
       (signal) =>
         runGatewayOutbound(
           {
@@ -61,7 +75,7 @@ export function gatewayParts(o: GatewayPartsOptions): GatewayParts {
             log,
             outboundSecret: o.outboundSecret,
             onSent: (partnerId, kind, ms, ok) =>
-              ctx.traffic.add(TRAFFIC_KINDS.ill, `ISO 18626 ${kind}`, ctx.cfg.id, partnerId, ms, !ok),
+              ctx.traffic.add(TRAFFIC_KINDS.ill, `${GATEWAY_DETAIL}${kind}`, ctx.cfg.id, partnerId, ms, !ok),
           },
           signal,
         ),
