@@ -48,7 +48,7 @@ const SPEC: FederationSpec = {
         {
           id: "south-a",
           name: "South Library A",
-          extraConfig: `[lending_policy]\nresponse_time = "1h"\n\n[ill]\ntimer_interval = "200ms"\n`,
+          extraConfig: `[lending_policy]\nresponse_time = "1h"\n\n[lending_policy.visiting]\nserves_visitors = true\nfederation = true\n\n[ill]\ntimer_interval = "200ms"\n`,
         },
       ],
     },
@@ -359,6 +359,58 @@ describe("the staff web application", () => {
     expect(forged.status).toBe(403);
     expect(forged.body.message).toMatch(/CSRF/);
   }, 120_000);
+
+  it("issues a visiting reader's credential at home and lends to the reader at another library", async () => {
+    // North-a issues its reader a credential: a QR code and a short code to type.
+    const home = await signInDemo("north-a");
+    await home.goto(new URL("/visits", fed.node("north-a").web!).href);
+    const issue = home.getByTestId("visit-issue");
+    await issue.getByLabel("Reader (library reference)").fill("reader-77");
+    await issue.getByRole("button", { name: "Issue credential" }).click();
+    const figure = home.getByTestId("visit-credential");
+    await figure.waitFor({ timeout: 30_000 });
+    expect(await figure.locator("svg").count()).toBe(1);
+    const shortCode = ((await figure.locator("figcaption").textContent()) ?? "").split(" · ")[0]!.trim();
+    expect(shortCode).toMatch(/^NORTH-A-/);
+    await axe(home, "north-a visiting readers");
+
+    // South-a (another region; it serves the whole federation) checks it online and lends.
+    const desk = await signInDemo("south-a");
+    await desk.goto(new URL("/visits", fed.node("south-a").web!).href);
+    const check = desk.getByTestId("visit-check");
+    await check.getByLabel("Credential (QR code text or short code)").fill(shortCode);
+    await check.getByRole("button", { name: "Check / lend" }).click();
+    const result = desk.getByTestId("visit-check-result");
+    await result.waitFor({ timeout: 30_000 });
+    expect(await result.textContent()).toContain("May borrow (checked with the home library)");
+    const items = readFileSync(join(fed.dir, "south-a-items.csv"), "utf8").split("\n");
+    const barcode = items[items.length - 2]!.split(",")[1]!;
+    await check.getByLabel("Item barcode to lend (empty: check only)").fill(barcode);
+    await check.getByRole("button", { name: "Check / lend" }).click();
+    await expect
+      .poll(async () => (await desk.getByTestId("visit-message").textContent()) ?? "", { timeout: 30_000 })
+      .toMatch(/^Lent: loan /);
+    await axe(desk, "south-a visiting readers");
+    // The home library hears of the loan (a visit notice through the tiers).
+    await expect
+      .poll(async () => await cli("north-a", ["visit", "list", "--view", "borrowed", "--json"]), {
+        timeout: 60_000,
+        interval: 1000,
+      })
+      .toContain(barcode);
+  });
+
+  it("answers buy or borrow before ordering, naming who holds the title", async () => {
+    const page = await signInDemo("north-a");
+    await page.goto(new URL("/acquire", fed.node("north-a").web!).href);
+    await page.getByLabel("ISBN or title").fill(SOUTH_ONLY_ISBNS[2]!);
+    await page.getByRole("button", { name: "Check", exact: true }).click();
+    const advice = page.locator(".advice");
+    await advice.waitFor({ timeout: 30_000 });
+    expect(await advice.getAttribute("data-verdict")).toBeTruthy();
+    expect(await advice.locator("table").textContent()).toContain("south-a");
+    await axe(page, "north-a buy or borrow");
+  });
 
   it("locks an account after five wrong passwords, even against the right one", async () => {
     const pw = join(fed.dir, "locky-password");
