@@ -1,11 +1,19 @@
 // The visit desk of two members over in-memory databases: north-a issues and blocks, south-a
 // checks offline (the directory's keys and block list) and online (a router standing in for the
 // tiers, answered by north-a's desk); notices are applied once by message id.
-import { create } from "@bufbuild/protobuf";
+import { create, fromBinary } from "@bufbuild/protobuf";
 import { createClient, createRouterTransport } from "@connectrpc/connect";
-import { createLogger, type DirectorySource, type directoryPb, Outbox, visitPb } from "@lrs/shared";
-import { lendingPolicy, memoryDatabase, standardDirectory } from "@lrs/shared/testing";
+import {
+  createLogger,
+  type DirectorySource,
+  type directoryPb,
+  illServicePb,
+  Outbox,
+  visitPb,
+} from "@lrs/shared";
+import { lendingPolicy, memoryDatabase, shelfItem, standardDirectory } from "@lrs/shared/testing";
 import { beforeEach, describe, expect, it } from "vitest";
+import { ILL_DESTINATION } from "../ill/messages.js";
 import { MemberCatalog } from "../store/catalog.js";
 import { memberMigrations } from "../store/migrations.js";
 import { VisitDesk } from "./desk.js";
@@ -21,13 +29,26 @@ const source: DirectorySource = {
   isRevoked: () => false,
 };
 
-function desk(id: string, region: string, opts: { now?: () => Date; parent?: VisitDesk } = {}): VisitDesk {
+function desk(
+  id: string,
+  region: string,
+  opts: {
+    now?: () => Date;
+    parent?: VisitDesk;
+    catalog?: (c: MemberCatalog) => void;
+    outbox?: (o: Outbox) => void;
+  } = {},
+): VisitDesk {
   const db = memoryDatabase(memberMigrations);
   const parent = opts.parent;
+  const catalog = new MemberCatalog(db, id);
+  opts.catalog?.(catalog);
+  const outbox = new Outbox(db);
+  opts.outbox?.(outbox);
   return new VisitDesk({
     store: new VisitStore(db),
-    outbox: new Outbox(db),
-    catalog: new MemberCatalog(db, id),
+    outbox,
+    catalog,
     directory: source,
     self: { id, region },
     policy: lendingPolicy({
@@ -116,6 +137,55 @@ describe("the visit desk", () => {
     // A short code cannot be checked without the home library.
     const cut = desk("south-a", "south");
     await expect(cut.check(c.shortCode, false)).rejects.toThrow(/checked online only/);
+  });
+
+  it("tells the home library once of a loan gone overdue, which then shows it overdue", async () => {
+    let now = NOW;
+    let outbox: Outbox | undefined;
+    const visited = desk("south-a", "south", {
+      now: () => now,
+      catalog: (c) =>
+        c.upsert(
+          {
+            leader: "00000nam a2200000 a 4500",
+            fields: [
+              { tag: "001", value: "s1" },
+              { tag: "245", ind1: "0", ind2: "0", subfields: [{ code: "a", value: "A book to lend" }] },
+            ],
+          },
+          [shelfItem("S-1")],
+        ),
+      outbox: (o) => {
+        outbox = o;
+      },
+    });
+    const c = home.issue(create(visitPb.IssueCredentialRequestSchema, { readerRef: "P-3" }));
+    const lent = await visited.lend(
+      create(visitPb.LendToVisitorRequestSchema, { credential: c.token, itemBarcode: "S-1", offline: true }),
+    );
+    expect(visited.sweepOverdue()).toBe(0);
+    // Past the due date (21 days by default): one notice, and none the next minute.
+    now = new Date(NOW.getTime() + 22 * DAY);
+    expect(visited.sweepOverdue()).toBe(1);
+    expect(visited.sweepOverdue()).toBe(0);
+    // What went into the outbox for the parent link, in order.
+    const notices: visitPb.VisitNotice[] = [];
+    for (;;) {
+      const m = outbox!.nextDue(ILL_DESTINATION, Number.MAX_SAFE_INTEGER);
+      if (!m || !("seq" in m)) break;
+      const env = fromBinary(illServicePb.IllEnvelopeSchema, m.payload);
+      expect(env.destinationAgencyId).toBe("north-a");
+      if (env.message.case === "visitNotice") notices.push(env.message.value);
+      outbox!.markDelivered(m.seq);
+    }
+    expect(notices.map((n) => n.kind)).toEqual([
+      visitPb.VisitNoticeKind.LOAN,
+      visitPb.VisitNoticeKind.OVERDUE,
+    ]);
+    // At home, in arrival order: the loan, then its overdue.
+    for (const [i, n] of notices.entries()) home.receive(`m-${i}`, "south-a", n);
+    const borrowed = home.list(create(visitPb.ListVisitsRequestSchema, { view: "borrowed" })).borrowed;
+    expect(borrowed.map((l) => [l.loanId, l.state])).toEqual([[lent.loan!.loanId, "overdue"]]);
   });
 
   it("applies a loan notice once, however often it arrives", () => {
