@@ -24,12 +24,7 @@ import {
 } from "../../gen/lrs/v1/ill_pb.js";
 import { type IllEnvelope, IllEnvelopeSchema } from "../../gen/lrs/v1/ill_service_pb.js";
 import { ISO18626_CODES } from "../../iso18626/iso18626-xml.js";
-import {
-  institutionByAgencyId,
-  partnerByAgencyId,
-  sha256Hex,
-  verifyPartnerSecret,
-} from "../../iso18626/partners.js";
+import { institutionByAgencyId, partnerByAgencyId } from "../../iso18626/partners.js";
 import {
   confirmationKindOf,
   type Iso18626Message,
@@ -43,6 +38,7 @@ import type { Iso18626Version } from "../../iso18626/xsd.js";
 import type { Logger } from "../../log.js";
 import type { IllRelay } from "../ill-broker/relay.js";
 import type { BrokeredRequests } from "./brokered.js";
+import { PartnerSecretChecks, TooManyFailedChecks } from "./partner-auth.js";
 
 /** How the caller proved itself at the transport: HTTP basic, a TLS client certificate. */
 export interface InboundCredentials {
@@ -83,26 +79,9 @@ class Refusal extends Error {
   }
 }
 
-/** Verifications that succeeded, so that a partner's every message does not pay for scrypt. */
-class VerifiedSecrets {
-  readonly #ok = new Set<string>();
-
-  async check(p: ExternalPartner, given: string): Promise<boolean> {
-    // Keyed by the verifier (a changed secret misses) and a digest of what was given (never kept as is).
-    const key = `${p.id}\n${p.inboundVerifier || p.inboundSecretSha256}\n${sha256Hex(given)}`;
-    if (this.#ok.has(key)) return true;
-    const ok = await verifyPartnerSecret(p, given);
-    if (ok) {
-      if (this.#ok.size >= 1000) this.#ok.clear();
-      this.#ok.add(key);
-    }
-    return ok;
-  }
-}
-
 /** Checks the partner's credentials, wherever its method puts them; throws Refusal. */
 async function authenticate(
-  verified: VerifiedSecrets,
+  secrets: PartnerSecretChecks,
   p: ExternalPartner,
   header: RequestingAgencyAuthentication | undefined,
   creds: InboundCredentials,
@@ -116,7 +95,7 @@ async function authenticate(
       const given =
         header ??
         (creds.basic ? { accountId: creds.basic.user, securityCode: creds.basic.password } : undefined);
-      if (given && given.accountId === p.inboundAccount && (await verified.check(p, given.securityCode)))
+      if (given && given.accountId === p.inboundAccount && (await checked(secrets, p, given.securityCode)))
         return;
       throw new Refusal(
         ErrorType.UNRECOGNISED_DATA_VALUE,
@@ -124,7 +103,7 @@ async function authenticate(
       );
     }
     case PartnerAuthMethod.CLIENT_CERTIFICATE: {
-      if (creds.certFingerprint && (await verifyPartnerSecret(p, creds.certFingerprint))) return;
+      if (creds.certFingerprint && (await checked(secrets, p, creds.certFingerprint))) return;
       throw new Refusal(
         ErrorType.UNRECOGNISED_DATA_VALUE,
         `client certificate: not the one on record for ${label}`,
@@ -132,6 +111,16 @@ async function authenticate(
     }
     default:
       throw new Refusal(ErrorType.UNRECOGNISED_DATA_VALUE, `${label} has no way to authenticate; refused`);
+  }
+}
+
+/** A secret check whose refusal for too many failures is an ISO error naming the limit. */
+async function checked(secrets: PartnerSecretChecks, p: ExternalPartner, given: string): Promise<boolean> {
+  try {
+    return await secrets.check(p, given);
+  } catch (err) {
+    if (err instanceof TooManyFailedChecks) throw new Refusal(ErrorType.UNRECOGNISED_DATA_VALUE, err.message);
+    throw err;
   }
 }
 
@@ -220,7 +209,7 @@ export function unreadable(value: string, now = new Date()): GatewayAnswer {
 /** The inbound half of the gateway; see the file comment. */
 export class GatewayInbound {
   readonly #o: GatewayInboundOptions;
-  readonly #verified = new VerifiedSecrets();
+  readonly #verified = new PartnerSecretChecks();
 
   constructor(o: GatewayInboundOptions) {
     this.#o = o;
