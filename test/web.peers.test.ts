@@ -412,6 +412,38 @@ describe("the staff web application", () => {
     await axe(page, "north-a buy or borrow");
   });
 
+  it("shows a regional center's operators the directory, enrollment tokens and a loan's hops", async () => {
+    const page = await signInDemo("north-rc");
+    const web = fed.node("north-rc").web!;
+    await page.goto(new URL("/directory", web).href);
+    const directory = page.getByTestId("directory");
+    await directory.waitFor({ timeout: 30_000 });
+    for (const id of ["nat", "north-rc", "north-a", "south-a"])
+      expect(await directory.textContent()).toContain(id);
+    await axe(page, "north-rc directory");
+
+    await page.goto(new URL("/tokens", web).href);
+    await page.getByLabel("Institution id").fill("north-z");
+    await page.getByRole("button", { name: "Create" }).click();
+    await expect
+      .poll(async () => (await page.locator("main").textContent()) ?? "", { timeout: 30_000 })
+      .toMatch(/Token for north-z .*LRS1\./s);
+    await axe(page, "north-rc tokens");
+
+    // The first loan of this file, traced hop by hop from its borrower's regional center.
+    const loans = JSON.parse(await cli("north-a", ["ill", "list", "--json"])) as Array<{
+      requestingAgencyRequestId: string;
+    }>;
+    const isoId = loans.find((r) => r.requestingAgencyRequestId)!.requestingAgencyRequestId;
+    await page.goto(new URL("/trace", web).href);
+    await page.getByLabel("Request id (ISO requesting agency request id)").fill(isoId);
+    await page.getByRole("button", { name: "Trace" }).click();
+    const trace = page.getByTestId("trace");
+    await trace.waitFor({ timeout: 30_000 });
+    expect(await trace.locator("tbody tr").count()).toBeGreaterThan(1);
+    await axe(page, "north-rc trace");
+  });
+
   it("locks an account after five wrong passwords, even against the right one", async () => {
     const pw = join(fed.dir, "locky-password");
     writeFileSync(pw, "the-right-password\n");
