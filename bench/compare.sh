@@ -18,7 +18,7 @@ rounds=2
 if [ "$1" != "--" ]; then rounds=$1; shift; fi
 [ "$1" = "--" ] || { echo "compare.sh: expected -- before the command" >&2; exit 2; }
 shift
-old="$root/bench/out/compare-$(echo "$rev" | tr -c 'A-Za-z0-9._-\n' _)"
+old="$root/bench/out/compare-$(echo "$rev" | tr -c 'A-Za-z0-9._\n-' _)"
 out="$root/bench/out/compare"
 mkdir -p "$out"
 if [ ! -d "$old" ]; then
