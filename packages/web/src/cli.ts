@@ -32,7 +32,7 @@ export function webBaseUrl(cfg: NodeConfig): string {
  * The accounts live in the node's database; the command opens it with the shared and web
  * migrations only (the node adds its own when it starts; versions never collide).
  */
-function openDb(cfg: NodeConfig): Database {
+export function openDb(cfg: NodeConfig): Database {
   return Database.open(join(cfg.dataDir, "node.db"), [...sharedMigrations, ...webMigrations]);
 }
 

@@ -17,6 +17,7 @@ import { downloadCopy, uploadCopy } from "./copies.js";
 import type { ChangeFeed } from "./events.js";
 import { field, HttpError, parseCookies, readJson, sendJson, sessionCookie } from "./http-util.js";
 import type { NodeLink } from "./node-link.js";
+import { type NotifyParts, notifyRoutes } from "./notify/routes.js";
 import { connectError, proxyRpc } from "./proxy.js";
 import { roleAllows } from "./roles.js";
 import { AccountError, type Accounts, parseRole } from "./store/accounts.js";
@@ -44,6 +45,8 @@ export interface WebServerOptions {
   throttle: LoginThrottle;
   link: NodeLink;
   feed: ChangeFeed;
+  /** Staff notifications (/api/notifications). */
+  notify: NotifyParts;
   /** The largest article copy accepted (the node's [ill] max_copy_size). */
   maxCopyBytes: number;
   /** Where the national dashboard is, when this node has one. */
@@ -290,6 +293,10 @@ export function createWebServer(o: WebServerOptions) {
         }),
       });
     }
+    if (path === "/api/notifications" || path.startsWith("/api/notifications/"))
+      return notifyRoutes(o.notify, o.audit, req, res, path, url, (change, need) =>
+        requireSession(req, change, need),
+      );
     const copyPath = /^\/api\/copies\/([^/]+)\/(upload|download)$/.exec(path);
     if (copyPath && post) {
       const s = requireSession(req, true, "staff");
