@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { isLoopback, type NodeContext, splitHostPort, Tier, tierName } from "@lrs/shared";
+import { OidcLogin } from "./auth/oidc.js";
 import { webBaseUrl } from "./cli.js";
 import { ChangeFeed } from "./events.js";
 import { NodeLink } from "./node-link.js";
@@ -70,6 +71,9 @@ export function webListener(o: WebPartsOptions) {
     throttle: new LoginThrottle(),
     link,
     feed: new ChangeFeed(link, log),
+    ...(cfg.web.oidc
+      ? { sso: new OidcLogin(cfg.web.oidc, () => `${webBaseUrl(cfg)}/api/oidc/callback`) }
+      : {}),
     notify: {
       store: notifyStore,
       notifier,

@@ -92,4 +92,9 @@ export const webMigrations: Migration[] = [
       CREATE TABLE web_notify_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     `,
   },
+  {
+    version: 911,
+    name: "web: staff accounts made by single sign-on (the provider's issuer and subject)",
+    up: `ALTER TABLE web_users ADD COLUMN sso_subject TEXT;`,
+  },
 ];
