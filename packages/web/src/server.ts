@@ -358,7 +358,7 @@ export function createWebServer(o: WebServerOptions) {
     const remote = remoteOf(req);
     const clear = stateCookie("", 0);
     try {
-      const person = await o.sso.finish(url, parseCookies(req.headers.cookie).get(STATE));
+      const person = await o.sso.finish(url.search, parseCookies(req.headers.cookie).get(STATE));
       const user = o.accounts.ssoSignIn(person.name, person.subject, person.role);
       const { id } = o.sessions.create(user.name);
       o.audit.record({

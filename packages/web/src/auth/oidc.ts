@@ -89,8 +89,10 @@ export class OidcLogin {
     return { url: url.href, state };
   }
 
-  /** The person the provider sent back (`callback`: the whole callback URL), or SsoRefused why not. */
-  async finish(callback: URL, cookieState: string | undefined): Promise<SsoPerson> {
+  /** The person the provider sent back (`query`: the callback's query string), or SsoRefused why not. */
+  async finish(query: string, cookieState: string | undefined): Promise<SsoPerson> {
+    const callback = new URL(this.redirectUri());
+    callback.search = query;
     const state = callback.searchParams.get("state") ?? "";
     const pending = this.#pending.get(state);
     this.#pending.delete(state);
