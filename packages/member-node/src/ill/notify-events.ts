@@ -39,7 +39,7 @@ function describe(role: "borrower" | "lender", state: string): string {
 /** The notifier's view of the member's ILL timelines; the cursor is the last transition's seq. */
 export function illNotifyEvents(db: Database): NotifyEventSource {
   const after = db.sqlite.prepare(
-    `SELECT t.*, r.role, r.partner, r.bibliographic_info, r.attention FROM ill_transitions t
+    `SELECT t.*, r.role, r.partner, r.bibliographic_info, r.note FROM ill_transitions t
        JOIN ill_requests r ON r.id = t.request_id
      WHERE t.seq > ? ORDER BY t.seq LIMIT ?`,
   );
@@ -49,7 +49,7 @@ export function illNotifyEvents(db: Database): NotifyEventSource {
       // The first read starts from now: what happened before notifications existed is not news.
       if (cursor === "") return { events: [], cursor: String((last.get() as { seq: number }).seq) };
       const rows = after.all(Number(cursor), limit) as Array<
-        TransitionRow & Pick<Row, "role" | "partner" | "bibliographic_info" | "attention">
+        TransitionRow & Pick<Row, "role" | "partner" | "bibliographic_info" | "note">
       >;
       const events: NotifyEvent[] = [];
       for (const r of rows) {
@@ -60,7 +60,7 @@ export function illNotifyEvents(db: Database): NotifyEventSource {
         const title = fromBib(r.bibliographic_info).title;
         const text =
           kind === "lending_request"
-            ? `${partner || "a library"} asks to borrow this${detail.note ? ` (note: ${detail.note})` : ""}`
+            ? `${partner || "a library"} asks to borrow this${r.note ? ` (note: ${r.note})` : ""}`
             : (detail.attention ?? detail.note ?? describe(r.role, r.to_state));
         events.push({
           kind,

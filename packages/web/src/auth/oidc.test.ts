@@ -3,24 +3,10 @@
 // requests following the redirects with a cookie jar), with PKCE; the groups map to the role; the
 // session is the ordinary one; a person in no mapped group, and a local account's name, are refused;
 // each sign-in is in the audit log.
-import { createServer, type IncomingMessage, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { Database, type OidcConfig, sharedMigrations, type TlsIdentity } from "@lrs/shared";
-import Provider from "oidc-provider";
-import pino from "pino";
+import type { OidcConfig } from "@lrs/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ChangeFeed } from "../events.js";
-import { NodeLink } from "../node-link.js";
-import { Notifier } from "../notify/notifier.js";
-import { createSender } from "../notify/send.js";
-import { NotifyStore } from "../notify/store.js";
-import { createWebServer } from "../server.js";
-import { Accounts } from "../store/accounts.js";
-import { AuditLog } from "../store/audit.js";
-import { webMigrations } from "../store/migrations.js";
-import { Sessions } from "../store/sessions.js";
-import { LoginThrottle } from "../throttle.js";
-import { OidcLogin, roleOfGroups } from "./oidc.js";
+import { type Standalone, startStandalone } from "../standalone.test-util.js";
+import { roleOfGroups } from "./oidc.js";
 
 /** The provider's people and their groups. */
 const PEOPLE: Record<string, string[]> = {
@@ -32,152 +18,16 @@ const PEOPLE: Record<string, string[]> = {
 
 const ROLES: OidcConfig["roles"] = { admin: ["ill-admins"], staff: ["library-staff"], viewer: [] };
 
-let idp: Server;
-let web: { start(): Promise<string>; close(): Promise<void> };
+let app: Standalone;
 let webUrl = "";
-let db: Database;
-let audit: AuditLog;
-let accounts: Accounts;
-
-function listen(server: Server): Promise<string> {
-  return new Promise((resolve) =>
-    server.listen(0, "127.0.0.1", () =>
-      resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`),
-    ),
-  );
-}
-
-function readForm(req: IncomingMessage): Promise<URLSearchParams> {
-  return new Promise((resolve) => {
-    let body = "";
-    req.on("data", (c: Buffer) => (body += c.toString()));
-    req.on("end", () => resolve(new URLSearchParams(body)));
-  });
-}
 
 beforeAll(async () => {
-  // The provider's address first (its issuer), then the web listener (the client's redirect URI).
-  let handler: (req: IncomingMessage, res: import("node:http").ServerResponse) => void = () => undefined;
-  idp = createServer((req, res) => handler(req, res));
-  const issuer = await listen(idp);
-
-  db = Database.open(":memory:", [...sharedMigrations, ...webMigrations]);
-  accounts = new Accounts(db, Date.now, { N: 2 ** 12, r: 8, p: 1 });
-  audit = new AuditLog(db);
-  const log = pino({ level: "silent" });
-  const noTls = { caPem: "", certPem: "", keyPem: "" } as unknown as TlsIdentity;
-  const link = new NodeLink({ endpoint: () => "127.0.0.1:1", tls: noTls, nodeId: "m" });
-  const cfg: OidcConfig = {
-    issuer,
-    client_id: "lrs-member",
-    client_secret: "a-client-secret-for-the-test",
-    scopes: ["profile", "email"],
-    group_claim: "groups",
-    user_claim: "preferred_username",
-    roles: ROLES,
-  };
-  const notifyStore = new NotifyStore(db);
-  const notifyCfg = {
-    smtp_security: "none" as const,
-    digest_time: "07:00",
-    interval: 1000,
-    attempts: 1,
-    retry_delay: 1000,
-    timeout: 1000,
-  };
-  const server = createWebServer({
-    host: "127.0.0.1",
-    port: 0,
-    publicDir: "/nonexistent",
-    node: { id: "m", name: "Member M", tier: "member", region: "r" },
-    accounts,
-    sessions: new Sessions(db),
-    audit,
-    throttle: new LoginThrottle(),
-    link,
-    feed: new ChangeFeed(link, log),
-    sso: new OidcLogin(cfg, () => `${webUrl}/api/oidc/callback`),
-    notify: {
-      store: notifyStore,
-      notifier: new Notifier({
-        store: notifyStore,
-        sender: createSender(notifyCfg),
-        cfg: notifyCfg,
-        node: { id: "m", name: "Member M" },
-        baseUrl: () => webUrl,
-        log,
-      }),
-      email: false,
-      events: false,
-      digestTime: "07:00",
-    },
-    maxCopyBytes: 0,
-    log,
-  });
-  web = server;
-  webUrl = (await server.start()).replace(/\/$/, "");
-
-  const provider = new Provider(issuer, {
-    clients: [
-      {
-        client_id: "lrs-member",
-        client_secret: "a-client-secret-for-the-test",
-        redirect_uris: [`${webUrl}/api/oidc/callback`],
-        grant_types: ["authorization_code"],
-        response_types: ["code"],
-      },
-    ],
-    claims: { openid: ["sub"], profile: ["preferred_username", "groups"], email: ["email"] },
-    findAccount: (_ctx, id) =>
-      PEOPLE[id]
-        ? {
-            accountId: id,
-            claims: () => ({
-              sub: id,
-              preferred_username: id,
-              groups: PEOPLE[id],
-              email: `${id}@example.org`,
-            }),
-          }
-        : undefined,
-    // The library's staff have agreed to the application once and for all: no consent screen.
-    loadExistingGrant: async (ctx) => {
-      const grant = new ctx.oidc.provider.Grant({
-        clientId: ctx.oidc.client!.clientId,
-        accountId: ctx.oidc.session!.accountId!,
-      });
-      grant.addOIDCScope("openid profile email");
-      await grant.save();
-      return grant;
-    },
-    features: { devInteractions: { enabled: false } },
-    cookies: { keys: ["a-cookie-key-for-the-test"] },
-    ttl: {
-      Interaction: 600,
-      Grant: 3600,
-      Session: 3600,
-      AccessToken: 600,
-      IdToken: 600,
-      AuthorizationCode: 60,
-    },
-  });
-  const callback = provider.callback();
-  // The provider's login page: a form posting the person's name (the test posts it directly).
-  handler = async (req, res) => {
-    const m = /^\/interaction\/([^/]+)\/login$/.exec(req.url ?? "");
-    if (m && req.method === "POST") {
-      const form = await readForm(req);
-      await provider.interactionFinished(req, res, { login: { accountId: form.get("login") ?? "" } });
-      return;
-    }
-    callback(req, res);
-  };
+  app = await startStandalone({ people: PEOPLE, roles: ROLES });
+  webUrl = app.url;
 }, 60_000);
 
 afterAll(async () => {
-  await web?.close();
-  await new Promise<void>((r) => idp?.close(() => r()));
-  db?.close();
+  await app?.close();
 });
 
 /** A browser's part: follow redirects, keep cookies per host, post the name at the provider's login. */
@@ -252,8 +102,8 @@ describe("single sign-on (OpenID Connect)", () => {
     expect(s.status).toBe(200);
     expect(s.body).toMatchObject({ user: "alice", role: "staff" });
     expect(s.body.csrf).toHaveLength(43);
-    expect(accounts.get("alice")).toMatchObject({ role: "staff", hasPassword: false });
-    const entry = audit.list({ user: "alice" })[0]!;
+    expect(app.accounts.get("alice")).toMatchObject({ role: "staff", hasPassword: false });
+    const entry = app.audit.list({ user: "alice" })[0]!;
     expect(entry).toMatchObject({ action: "sign-in (single sign-on)", outcome: "ok" });
     expect(entry.detail).toContain("library-staff");
 
@@ -266,16 +116,16 @@ describe("single sign-on (OpenID Connect)", () => {
     const error = new URL(landed).searchParams.get("sso_error") ?? "";
     expect(error).toMatch(/mallory is in no group that gives a role here \(groups: everyone\)/);
     expect((await sessionOf(cookies)).status).toBe(401);
-    expect(accounts.get("mallory")).toBeUndefined();
-    expect(audit.list()[0]).toMatchObject({ action: "sign-in (single sign-on)" });
-    expect(audit.list()[0]!.outcome).toMatch(/^refused: mallory is in no group/);
+    expect(app.accounts.get("mallory")).toBeUndefined();
+    expect(app.audit.list()[0]).toMatchObject({ action: "sign-in (single sign-on)" });
+    expect(app.audit.list()[0]!.outcome).toMatch(/^refused: mallory is in no group/);
   });
 
   it("does not let the provider take over a local account of the same name", async () => {
-    accounts.add("local", "viewer");
+    app.accounts.add("local", "viewer");
     const { landed } = await signInAs("local");
     expect(new URL(landed).searchParams.get("sso_error")).toMatch(/"local" is a local account of this node/);
-    expect(accounts.get("local")?.role).toBe("viewer");
+    expect(app.accounts.get("local")?.role).toBe("viewer");
   });
 
   it("refuses a callback that was not started here (no state)", async () => {
