@@ -250,8 +250,11 @@ describe("staff notifications", () => {
     // attempts = 2: the first try and one more, then it is marked failed (the web page shows it).
     type Shown = { id: number; status: string; attempts: number; lastError: string; channel: string };
     const shown = async (failing: boolean) =>
-      (await lender<{ deliveries: Shown[] }>(`/api/notifications/deliveries${failing ? "?failing=1" : ""}`))
-        .body.deliveries;
+      (
+        await lender<{ deliveries: Shown[] }>(
+          `/api/notifications/deliveries?all=1${failing ? "&failing=1" : ""}`,
+        )
+      ).body.deliveries;
     const web = await eventually(
       () => shown(true),
       (ds) => ds.some((d) => d.channel === "email" && d.status === "failed"),

@@ -3,6 +3,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, errorText } from "../api.js";
 import { formatDateTime, t } from "../i18n.js";
+import { can, useSession } from "../session.js";
 import { LoadState, Notice, useLoad } from "../ui.js";
 
 type Channel = "email" | "webhook";
@@ -18,6 +19,7 @@ interface Settings {
 
 interface Delivery {
   id: number;
+  user: string;
   channel: Channel;
   target: string;
   kind: string;
@@ -110,11 +112,11 @@ function SettingsForm(p: { state: State; onSaved: (text: string) => void; onErro
       </label>
       <fieldset>
         <legend>{t("notify.mode")}</legend>
-        <label>
+        <label class="inline">
           <input type="radio" name="mode" checked={mode === "each"} onChange={() => setMode("each")} />
           {t("notify.each")}
         </label>
-        <label>
+        <label class="inline">
           <input type="radio" name="mode" checked={mode === "digest"} onChange={() => setMode("digest")} />
           {t("notify.digest", { time: p.state.digestTime })}
         </label>
@@ -164,23 +166,109 @@ function SettingsForm(p: { state: State; onSaved: (text: string) => void; onErro
   );
 }
 
+function DeliveryTable(p: {
+  testid: string;
+  caption: string;
+  deliveries: Delivery[];
+  showUser?: boolean;
+  retry: (id: number) => void;
+}) {
+  return (
+    <table data-testid={p.testid}>
+      <caption>{p.caption}</caption>
+      <thead>
+        <tr>
+          <th scope="col">{t("notify.when")}</th>
+          {p.showUser && <th scope="col">{t("col.user")}</th>}
+          <th scope="col">{t("notify.event")}</th>
+          <th scope="col">{t("notify.to")}</th>
+          <th scope="col">{t("notify.status")}</th>
+          <th scope="col">{t("notify.tries")}</th>
+          <th scope="col">{t("notify.error")}</th>
+          <th scope="col">{t("col.action")}</th>
+        </tr>
+      </thead>
+      <tbody>
+        {p.deliveries.length === 0 && (
+          <tr>
+            <td colSpan={p.showUser ? 8 : 7}>{t("notify.none")}</td>
+          </tr>
+        )}
+        {p.deliveries.map((d) => (
+          <tr key={d.id} data-status={d.status}>
+            <td>{formatDateTime(new Date(d.sentAt ?? d.createdAt))}</td>
+            {p.showUser && <td>{d.user}</td>}
+            <td>{t(`notify.kind.${d.kind}`)}</td>
+            <td>
+              {t(`notify.channel.${d.channel}`)}: {d.target}
+            </td>
+            <td>
+              {d.status === "pending" && d.lastError
+                ? t("notify.state.retrying", { at: formatDateTime(new Date(d.nextAt)) })
+                : t(`notify.state.${d.status}`)}
+            </td>
+            <td>{d.attempts}</td>
+            <td>{d.lastError ?? ""}</td>
+            <td>
+              {(d.status === "failed" || (d.status === "pending" && d.lastError)) && (
+                <button type="button" onClick={() => p.retry(d.id)}>
+                  {t("notify.retry")}
+                </button>
+              )}
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+/** Every user's failing deliveries (admins). */
+function AllFailing(p: { retry: (id: number) => Promise<void>; tick: number }) {
+  const all = useLoad(
+    async () =>
+      (await api<{ deliveries: Delivery[] }>("/api/notifications/deliveries?all=1&failing=1")).deliveries,
+    [p.tick],
+  );
+  return (
+    <LoadState loaded={all}>
+      {(list) => (
+        <DeliveryTable
+          testid="notify-all-failing"
+          caption={t("notify.allFailing")}
+          deliveries={list}
+          showUser
+          retry={(id) => void p.retry(id).then(all.reload)}
+        />
+      )}
+    </LoadState>
+  );
+}
+
 export function NotificationsPage() {
   const state = useLoad(() => api<State>("/api/notifications"), []);
+  const session = useSession();
+  const [tick, setTick] = useState(0);
   const [note, setNote] = useState<{ kind: "ok" | "error"; text: string } | undefined>();
-  const act = async (path: string, body: unknown, done: (r: Record<string, unknown>) => string) => {
+  const act = async (
+    path: string,
+    body: unknown,
+    done: (r: Record<string, unknown>) => { kind: "ok" | "error"; text: string },
+  ) => {
     try {
       const r = await api<Record<string, unknown>>(path, { method: "POST", body });
-      setNote({ kind: "ok", text: done(r) });
+      setNote(done(r));
     } catch (err) {
       setNote({ kind: "error", text: errorText(err) });
     }
     state.reload();
+    setTick((n) => n + 1);
   };
-  const outcome = (r: Record<string, unknown>) => {
+  const outcome = (r: Record<string, unknown>): { kind: "ok" | "error"; text: string } => {
     const d = r.delivery as Delivery | undefined;
     return d?.status === "sent"
-      ? t("notify.testSent", { target: d.target })
-      : t("notify.testFailed", { error: d?.lastError ?? "" });
+      ? { kind: "ok", text: t("notify.testSent", { target: d.target }) }
+      : { kind: "error", text: t("notify.testFailed", { error: d?.lastError ?? "" }) };
   };
   return (
     <section>
@@ -224,64 +312,28 @@ export function NotificationsPage() {
                 <button
                   type="button"
                   onClick={() =>
-                    act("/api/notifications/digest", {}, (r) =>
-                      t("notify.digestSent", { count: (r.deliveries as unknown[]).length }),
-                    )
+                    act("/api/notifications/digest", {}, (r) => ({
+                      kind: "ok",
+                      text: t("notify.digestSent", { count: (r.deliveries as unknown[]).length }),
+                    }))
                   }
                 >
                   {t("notify.digestNow", { count: s.waiting })}
                 </button>
               )}
             </div>
-            <table data-testid="notify-deliveries">
-              <caption>{t("notify.deliveries")}</caption>
-              <thead>
-                <tr>
-                  <th scope="col">{t("notify.when")}</th>
-                  <th scope="col">{t("notify.event")}</th>
-                  <th scope="col">{t("notify.to")}</th>
-                  <th scope="col">{t("notify.status")}</th>
-                  <th scope="col">{t("notify.tries")}</th>
-                  <th scope="col">{t("notify.error")}</th>
-                  <th scope="col">{t("col.action")}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {s.deliveries.length === 0 && (
-                  <tr>
-                    <td colSpan={7}>{t("notify.none")}</td>
-                  </tr>
-                )}
-                {s.deliveries.map((d) => (
-                  <tr key={d.id} data-status={d.status}>
-                    <td>{formatDateTime(new Date(d.sentAt ?? d.createdAt))}</td>
-                    <td>{t(`notify.kind.${d.kind}`)}</td>
-                    <td>
-                      {t(`notify.channel.${d.channel}`)}: {d.target}
-                    </td>
-                    <td>
-                      {d.status === "pending" && d.lastError
-                        ? t("notify.state.retrying", { at: formatDateTime(new Date(d.nextAt)) })
-                        : t(`notify.state.${d.status}`)}
-                    </td>
-                    <td>{d.attempts}</td>
-                    <td>{d.lastError ?? ""}</td>
-                    <td>
-                      {(d.status === "failed" || (d.status === "pending" && d.lastError)) && (
-                        <button
-                          type="button"
-                          onClick={() =>
-                            act(`/api/notifications/deliveries/${d.id}/retry`, {}, (r) => outcome(r))
-                          }
-                        >
-                          {t("notify.retry")}
-                        </button>
-                      )}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+            {can(session, "admin") && (
+              <AllFailing
+                tick={tick}
+                retry={(id) => act(`/api/notifications/deliveries/${id}/retry`, {}, outcome)}
+              />
+            )}
+            <DeliveryTable
+              testid="notify-deliveries"
+              caption={t("notify.deliveries")}
+              deliveries={s.deliveries}
+              retry={(id) => act(`/api/notifications/deliveries/${id}/retry`, {}, outcome)}
+            />
           </>
         )}
       </LoadState>
