@@ -165,7 +165,7 @@ beforeAll(async () => {
   await fed.cli(node, ["import", "--config", node.config, "--items", items, NLM]);
   await fed.waitSynced(90_000);
   lender = await signIn("north-b");
-}, 240_000);
+}, 600_000);
 
 afterAll(async () => {
   await destroy?.();
