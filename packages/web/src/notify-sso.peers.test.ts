@@ -4,14 +4,12 @@
 // test message with its error, switch to Simplified Chinese; a person in no mapped group is sent back
 // with the reason. axe-core finds nothing serious or critical on these pages. Saves the screenshot
 // docs/notifications.md shows.
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { join } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runAxe } from "./axe.test-util.js";
 import { BUILT_APP, type Standalone, startStandalone } from "./standalone.test-util.js";
 
-const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 const DOCS = join(BUILT_APP, "../../../../docs");
 
 let app: Standalone;
@@ -34,22 +32,7 @@ afterAll(async () => {
   await app?.close();
 });
 
-async function axe(page: Page, what: string): Promise<void> {
-  await page.addScriptTag({ content: AXE });
-  const violations = (await page.evaluate(async () => {
-    const w = globalThis as unknown as {
-      axe: {
-        run(): Promise<{
-          violations: Array<{ id: string; impact: string; nodes: Array<{ target: string[] }> }>;
-        }>;
-      };
-    };
-    return (await w.axe.run()).violations;
-  })) as Array<{ id: string; impact: string; nodes: Array<{ target: string[] }> }>;
-  for (const v of violations)
-    if (v.impact === "serious" || v.impact === "critical")
-      findings.push(`${what}: ${v.impact} ${v.id} at ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
-}
+const axe = (page: Page, what: string) => runAxe(page, what, findings);
 
 async function signInWithProvider(person: string): Promise<Page> {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, bypassCSP: true });

@@ -112,14 +112,12 @@ function SettingsForm(p: { state: State; onSaved: (text: string) => void; onErro
       </label>
       <fieldset>
         <legend>{t("notify.mode")}</legend>
-        <label class="inline">
-          <input type="radio" name="mode" checked={mode === "each"} onChange={() => setMode("each")} />
-          {t("notify.each")}
-        </label>
-        <label class="inline">
-          <input type="radio" name="mode" checked={mode === "digest"} onChange={() => setMode("digest")} />
-          {t("notify.digest", { time: p.state.digestTime })}
-        </label>
+        {(["each", "digest"] as const).map((m) => (
+          <label class="inline" key={m}>
+            <input type="radio" name="mode" checked={mode === m} onChange={() => setMode(m)} />
+            {m === "each" ? t("notify.each") : t("notify.digest", { time: p.state.digestTime })}
+          </label>
+        ))}
       </fieldset>
       <table data-testid="notify-subscriptions">
         <caption>{t("notify.which")}</caption>

@@ -1,17 +1,9 @@
 // `lrs-<tier> notify …`: staff notifications from the node's machine — what was sent and what
 // failed, trying failed ones again, and a test message sent right away through the configured SMTP
 // server or the user's webhook.
-import {
-  configOption,
-  createLogger,
-  loadConfig,
-  type NodeConfig,
-  printJson,
-  printTable,
-  type Tier,
-} from "@lrs/shared";
+import { configOption, createLogger, type NodeConfig, printJson, printTable, type Tier } from "@lrs/shared";
 import type { Command } from "commander";
-import { openDb, webBaseUrl } from "../cli.js";
+import { webBaseUrl, withWebDb } from "../cli.js";
 import type { Channel } from "./events.js";
 import { Notifier } from "./notifier.js";
 import { createSender } from "./send.js";
@@ -35,18 +27,8 @@ export function addNotifyCommands(program: Command, tier: Tier): void {
   const notify = program
     .command("notify")
     .description("staff notifications (e-mail, webhooks): deliveries, retries, a test message");
-  const withStore = async <T>(
-    configPath: string,
-    fn: (s: NotifyStore, cfg: NodeConfig) => Promise<T> | T,
-  ) => {
-    const cfg = loadConfig(tier, configPath);
-    const db = openDb(cfg);
-    try {
-      return await fn(new NotifyStore(db), cfg);
-    } finally {
-      db.close();
-    }
-  };
+  const withStore = <T>(configPath: string, fn: (s: NotifyStore, cfg: NodeConfig) => Promise<T> | T) =>
+    withWebDb(tier, configPath, (db, cfg) => fn(new NotifyStore(db), cfg));
 
   notify
     .command("list")
