@@ -35,6 +35,12 @@ const DAY_MS = 86_400_000;
 /** Item statuses a visitor cannot borrow: out, gone, or on its way back from a return elsewhere. */
 const NOT_ON_SHELF = new Set([...ON_LOAN, ...GONE, "in_transit"]);
 const MAX_REF_LENGTH = 64;
+/**
+ * How long the home library holds a slot of a reader's loan limit for a loan a visited library is
+ * making: long enough for the loan's notice to arrive through the tiers (or be queued while a hop
+ * is down: it confirms whenever it arrives), short enough that a loan never made frees the slot.
+ */
+export const VISIT_HOLD_MS = 15 * 60_000;
 /** How long a credential check waits for the home library through the tiers. */
 export const ONLINE_CHECK_TIMEOUT_MS = 15_000;
 
@@ -184,14 +190,33 @@ export class VisitDesk {
       return res;
     }
     res.credential = visit.parseToken(c.token);
-    res.loansOut = this.#o.store.openLoansOfReader(c.reader_id);
-    if (c.block_reason) {
-      res.standing = VisitStanding.BLOCKED;
-      res.blockReason = c.block_reason;
-    } else if (c.expires_at <= this.#now().toISOString()) res.standing = VisitStanding.EXPIRED;
-    else if (res.loansOut >= c.max_loans) res.standing = VisitStanding.OVER_LIMIT;
-    else res.standing = VisitStanding.GOOD;
-    return res;
+    const now = this.#now();
+    const { store } = this.#o;
+    const loanId = req.reserveForLoanId.trim().slice(0, MAX_REF_LENGTH * 2);
+    // Loans made and loans being made elsewhere (holds) count alike; a check and its hold are one
+    // transaction, so a second library's check sees the first's hold.
+    return store.db.transaction(() => {
+      res.loansOut = store.openLoansOfReader(c.reader_id) + store.activeHolds(c.reader_id, now, loanId);
+      if (c.block_reason) {
+        res.standing = VisitStanding.BLOCKED;
+        res.blockReason = c.block_reason;
+      } else if (c.expires_at <= now.toISOString()) res.standing = VisitStanding.EXPIRED;
+      else if (res.loansOut >= c.max_loans) res.standing = VisitStanding.OVER_LIMIT;
+      else res.standing = VisitStanding.GOOD;
+      if (res.standing === VisitStanding.GOOD && loanId && !store.loan(loanId, "borrowed")) {
+        const expires = new Date(now.getTime() + VISIT_HOLD_MS);
+        store.hold({
+          loanId,
+          credentialId: c.credential_id,
+          readerId: c.reader_id,
+          visited: req.visitedAgencyId,
+          now,
+          expires,
+        });
+        res.holdExpiresAt = timestampFromDate(expires);
+      }
+      return res;
+    });
   }
 
   // ---- the visited library ----
@@ -202,7 +227,7 @@ export class VisitDesk {
    * the home library's word. Offline when asked, or when the home library cannot be reached and
    * the token is at hand (a short code is checked online only).
    */
-  async check(text: string, offline: boolean): Promise<Checked> {
+  async check(text: string, offline: boolean, reserveForLoanId = ""): Promise<Checked> {
     const now = this.#now();
     const dir = institutionsOf(this.#o.directory);
     const res = create(visitPb.CheckCredentialResponseSchema, {
@@ -238,7 +263,7 @@ export class VisitDesk {
         const answer = await this.#o
           .parent()
           .checkVisitor(
-            { homeAgencyId: homeId, credentialId, visitedAgencyId: this.#o.self.id },
+            { homeAgencyId: homeId, credentialId, visitedAgencyId: this.#o.self.id, reserveForLoanId },
             { timeoutMs: ONLINE_CHECK_TIMEOUT_MS },
           );
         res.online = true;
@@ -306,7 +331,9 @@ export class VisitDesk {
   async lend(req: visitPb.LendToVisitorRequest): Promise<visitPb.LendToVisitorResponse> {
     const barcode = req.itemBarcode.trim();
     if (barcode === "") throw new VisitInputError("item_barcode is required");
-    const { response, body } = await this.check(req.credential, req.offline);
+    // The loan's id is chosen first: the home library holds a slot of the reader's limit for it.
+    const loanId = `${this.#o.self.id}:${visit.newCredentialId()}`;
+    const { response, body } = await this.check(req.credential, req.offline, loanId);
     if (!response.mayBorrow || !body) throw new VisitRefusedError(`not lent: ${response.reasons.join("; ")}`);
     const { store, catalog } = this.#o;
     const now = this.#now();
@@ -334,7 +361,7 @@ export class VisitDesk {
       const due = new Date(now.getTime() + this.#visiting.loan_period_days * DAY_MS);
       const fee = this.#visiting.fee_per_loan ? parseMoney(this.#visiting.fee_per_loan) : undefined;
       const row: LoanRow = {
-        loan_id: `${this.#o.self.id}:${visit.newCredentialId()}`,
+        loan_id: loanId,
         role: "lent",
         home_agency_id: body.homeAgencyId,
         owner_agency_id: this.#o.self.id,
@@ -584,6 +611,7 @@ export class VisitDesk {
       const iso = (t?: { seconds: bigint }) => (t ? timestampDate(t as never).toISOString() : null);
       switch (n.kind) {
         case VisitNoticeKind.LOAN: {
+          store.releaseHold(n.loanId);
           store.upsertLoan({
             loan_id: n.loanId,
             role: "borrowed",

@@ -265,6 +265,43 @@ export class VisitStore {
     ).n;
   }
 
+  /** Holds for loans being made elsewhere for a reader, not yet confirmed or lapsed (but `except`). */
+  activeHolds(readerId: string, now: Date, except = ""): number {
+    return (
+      this.db.sqlite
+        .prepare(
+          "SELECT COUNT(*) AS n FROM visit_holds WHERE reader_id = ? AND expires_at > ? AND loan_id <> ?",
+        )
+        .get(readerId, now.toISOString(), except) as { n: number }
+    ).n;
+  }
+
+  /** Holds a slot for a loan a visited library is making (again: the same hold, its time renewed). */
+  hold(h: {
+    loanId: string;
+    credentialId: string;
+    readerId: string;
+    visited: string;
+    now: Date;
+    expires: Date;
+  }): void {
+    this.db.sqlite
+      .prepare(
+        `INSERT INTO visit_holds (loan_id, credential_id, reader_id, visited_agency_id, created_at, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (loan_id) DO UPDATE SET expires_at = excluded.expires_at`,
+      )
+      .run(h.loanId, h.credentialId, h.readerId, h.visited, h.now.toISOString(), h.expires.toISOString());
+    // Lapsed holds are kept a day, for an operator to see, then dropped.
+    this.db.sqlite
+      .prepare("DELETE FROM visit_holds WHERE expires_at < ?")
+      .run(new Date(h.now.getTime() - 86_400_000).toISOString());
+  }
+
+  /** The loan's notice arrived: its hold is the loan now. */
+  releaseHold(loanId: string): void {
+    this.db.sqlite.prepare("DELETE FROM visit_holds WHERE loan_id = ?").run(loanId);
+  }
+
   /** Open loans here to one visiting reader. */
   openLoansHere(homeAgencyId: string, readerId: string): number {
     return (
