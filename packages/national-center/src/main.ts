@@ -58,12 +58,16 @@ program
 
 addUnionCatalogCommands(program, Tier.NATIONAL);
 // The demand report names the regions (of the directory) that never sent their ILL demand.
-addReportCommands(program, Tier.NATIONAL, nationalNodeMigrations, (db) =>
-  (
-    db.sqlite
-      .prepare("SELECT DISTINCT region FROM institutions WHERE tier = ? AND revoked = 0 ORDER BY region")
-      .all(Tier.REGIONAL) as Array<{ region: string }>
-  ).map((r) => r.region),
+addReportCommands(
+  program,
+  Tier.NATIONAL,
+  () => nodeMigrations(nationalNodeMigrations()),
+  (db) =>
+    (
+      db.sqlite
+        .prepare("SELECT DISTINCT region FROM institutions WHERE tier = ? AND revoked = 0 ORDER BY region")
+        .all(Tier.REGIONAL) as Array<{ region: string }>
+    ).map((r) => r.region),
 );
 
 addIllCenterCommands(program, Tier.NATIONAL);

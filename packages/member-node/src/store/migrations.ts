@@ -385,7 +385,7 @@ export const memberMigrations: Migration[] = [
   },
   {
     version: 170,
-    name: "visiting readers: loans held at home while a visited library lends",
+    name: "visiting readers: loans held at home while a visited library lends; the key of each credential",
     up: `
       -- At the home library: a slot of a reader's loan limit held for a loan a visited library is
       -- about to make (CheckVisitor with reserve_for_loan_id). Counted like a loan until the loan's
@@ -399,6 +399,12 @@ export const memberMigrations: Migration[] = [
         expires_at TEXT NOT NULL
       );
       CREATE INDEX visit_holds_reader ON visit_holds (reader_id, expires_at);
+      -- The key that signed each credential (key rotation: an older key stays published while
+      -- credentials it signed are unexpired). Before: the newest key made at or before the issue.
+      ALTER TABLE visit_credentials ADD COLUMN key_id TEXT;
+      UPDATE visit_credentials SET key_id = (
+        SELECT k.key_id FROM visit_keys k WHERE k.created_at <= visit_credentials.issued_at
+        ORDER BY k.created_at DESC LIMIT 1);
     `,
   },
 ];

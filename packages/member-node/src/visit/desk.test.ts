@@ -2,6 +2,7 @@
 // checks offline (the directory's keys and block list) and online (a router standing in for the
 // tiers, answered by north-a's desk); notices are applied once by message id.
 import { create, fromBinary } from "@bufbuild/protobuf";
+import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { createClient, createRouterTransport } from "@connectrpc/connect";
 import {
   createLogger,
@@ -258,5 +259,30 @@ describe("the visit desk", () => {
     expect((await south.check(c2.token, false, "south-a:NEVERLENT0")).response.mayBorrow).toBe(true);
     now = new Date(now.getTime() + VISIT_HOLD_MS + 1000);
     expect((await east.check(c2.token, false, "north-b:OTHERLOAN0")).response.mayBorrow).toBe(true);
+  });
+
+  it("rotates its signing key: credentials signed with the old and the new key verify offline; the old key goes when its credentials expire", async () => {
+    let now = NOW;
+    home = desk("north-a", "north", { now: () => now });
+    publish(home);
+    const old = home.issue(
+      create(visitPb.IssueCredentialRequestSchema, { readerRef: "P-20", validDays: 10 }),
+    );
+    const rotated = home.rotateSigningKey();
+    expect(rotated.key!.keyId).not.toBe(old.body!.keyId);
+    expect(rotated.published.map((k) => k.keyId)).toEqual([old.body!.keyId, rotated.key!.keyId]);
+    expect(timestampDate(rotated.olderKeysUntil!)).toEqual(new Date(NOW.getTime() + 10 * DAY));
+    const fresh = home.issue(create(visitPb.IssueCredentialRequestSchema, { readerRef: "P-21" }));
+    expect(fresh.body!.keyId).toBe(rotated.key!.keyId);
+
+    // The rotation re-registered the entry (onBlocksChanged → publish): both verify offline.
+    const visited = desk("south-a", "south", { now: () => now });
+    for (const c of [old, fresh]) {
+      const checked = await visited.check(c.token, true);
+      expect(checked.response).toMatchObject({ mayBorrow: true, signatureValid: true });
+    }
+    // Past the old credential's expiry, only the new key is published.
+    now = new Date(NOW.getTime() + 11 * DAY);
+    expect(home.describeSelf().visitKeys.map((k) => k.keyId)).toEqual([rotated.key!.keyId]);
   });
 });
