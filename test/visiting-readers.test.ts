@@ -217,45 +217,6 @@ describe("visiting readers", () => {
     expect(ok).toBe(true);
   });
 
-  it("two libraries lending at once to a reader with one loan left: the home library's hold lets one through", async () => {
-    await fed.importCatalog("north-b", [NLM]);
-    const [southBook] = await books("south-a", [LOC], 80);
-    const [northBook] = await books("north-b", [NLM], 0);
-    const race = await visit<{ token: string }>("north-a", [
-      "issue",
-      "--reader",
-      "P-0002",
-      "--max-loans",
-      "1",
-    ]);
-    // Both desks check online at the same moment; the loan notices travel later.
-    const [south, north] = await Promise.allSettled([
-      visit<{ loan: Loan }>("south-a", ["lend", "--credential", race.token, "--item", southBook!]),
-      visit<{ loan: Loan }>("north-b", ["lend", "--credential", race.token, "--item", northBook!]),
-    ]);
-    const won = [south, north].filter((r) => r.status === "fulfilled");
-    const lost = [south, north].filter((r) => r.status === "rejected");
-    expect(won).toHaveLength(1);
-    expect(String((lost[0] as PromiseRejectedResult).reason)).toMatch(
-      /the reader has 1 items on loan, the most north-a allows/,
-    );
-    // The winner's notice turns the hold into the loan at home: still one.
-    const winner = (won[0] as PromiseFulfilledResult<{ loan: Loan }>).value.loan.loanId;
-    await eventually(
-      () => visit<Listing>("north-a", ["list", "--view", "borrowed"]),
-      (l) => find(l.borrowed, winner) !== undefined,
-      60_000,
-    );
-    const after = await visitFails(winner.startsWith("south-a") ? "north-b" : "south-a", [
-      "lend",
-      "--credential",
-      race.token,
-      "--item",
-      winner.startsWith("south-a") ? northBook! : southBook!,
-    ]);
-    expect(after).toMatch(/the reader has 1 items on loan/);
-  });
-
   it("a block at home stops the next loan: online at once, offline once the directory carries it", async () => {
     await visit("north-a", ["block", "--reader", "P-0001", "--reason", "overdue"]);
     const online = await visitFails("south-a", ["lend", "--credential", code, "--item", lendable[70]!]);
@@ -334,4 +295,43 @@ describe("visiting readers", () => {
     expect(regions.get("south")).toMatchObject({ lent: 2 });
     expect(regions.get("north")).toMatchObject({ borrowed: 2 });
   });
+
+  it("two libraries lending at once to a reader with one loan left: the home library's hold lets one through", async () => {
+    await fed.importCatalog("north-b", [NLM]);
+    const [southBook] = await books("south-a", [LOC], 80);
+    const [northBook] = await books("north-b", [NLM], 0);
+    const race = await visit<{ token: string }>("north-a", [
+      "issue",
+      "--reader",
+      "P-0002",
+      "--max-loans",
+      "1",
+    ]);
+    // Both desks check online at the same moment; the loan notices travel later.
+    const [south, north] = await Promise.allSettled([
+      visit<{ loan: Loan }>("south-a", ["lend", "--credential", race.token, "--item", southBook!]),
+      visit<{ loan: Loan }>("north-b", ["lend", "--credential", race.token, "--item", northBook!]),
+    ]);
+    const won = [south, north].filter((r) => r.status === "fulfilled");
+    const lost = [south, north].filter((r) => r.status === "rejected");
+    expect(won).toHaveLength(1);
+    expect(String((lost[0] as PromiseRejectedResult).reason)).toMatch(
+      /the reader has 1 items on loan, the most north-a allows/,
+    );
+    // The winner's notice turns the hold into the loan at home: still one.
+    const winner = (won[0] as PromiseFulfilledResult<{ loan: Loan }>).value.loan.loanId;
+    await eventually(
+      () => visit<Listing>("north-a", ["list", "--view", "borrowed"]),
+      (l) => find(l.borrowed, winner) !== undefined,
+      60_000,
+    );
+    const after = await visitFails(winner.startsWith("south-a") ? "north-b" : "south-a", [
+      "lend",
+      "--credential",
+      race.token,
+      "--item",
+      winner.startsWith("south-a") ? northBook! : southBook!,
+    ]);
+    expect(after).toMatch(/the reader has 1 items on loan/);
+  }, 300_000);
 });
