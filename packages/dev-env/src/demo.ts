@@ -39,9 +39,8 @@ async function mockIls(member: string, files: string[], port: number): Promise<M
 async function mockNcip(member: string, ils: MockIls, port: number): Promise<MockNcip> {
   const members = [...DEMO_SPEC.regions.flatMap((r) => r.members.map((m) => m.id))];
   const ncip = await startMockNcip({ agencyId: member, patrons: members.map((m) => `ILL-${m}`), port });
-  ils.items.forEach((i, n) =>
-    ncip.addItem(i.barcode, i.title, n % 5 === 4 ? "On Loan" : "Available On Shelf"),
-  );
+  for (const [n, i] of ils.items.entries())
+    ncip.addItem(i.barcode, i.title, n % 5 === 4 ? "On Loan" : "Available On Shelf");
   return ncip;
 }
 
