@@ -197,7 +197,7 @@ describe("acquisitions across the federation", () => {
         "--config",
         node.config,
       ]);
-      return { rows: stdout.trim().split("\n"), notes: stderr };
+      return { rows: stdout.trim().split(/\r?\n/), notes: stderr };
     };
     // North's requests reached the national center through north-rc's outbox.
     const first = await eventually(
