@@ -6,8 +6,10 @@ import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { describe, expect, it } from "vitest";
 import { Database } from "../../db.js";
 import { PostDemandRequestSchema } from "../../gen/lrs/v1/acquisitions_pb.js";
+import { Tier } from "../../gen/lrs/v1/common_pb.js";
 import { sharedMigrations } from "../../migrations.js";
 import { Outbox } from "../../outbox.js";
+import { demandCoverage } from "../report-cli.js";
 import { DEMAND_DESTINATION, DemandLog } from "./demand.js";
 import { unionCatalogMigrations } from "./migrations.js";
 
@@ -74,5 +76,31 @@ describe("DemandLog up the tiers", () => {
       applied_at: string;
     };
     expect(new DemandLog(db).countingSince().toISOString()).toBe(new Date(applied.applied_at).toISOString());
+  });
+
+  it("the national demand report says since when each region counts and which never reported", () => {
+    const national = open();
+    const nat = new DemandLog(national);
+    nat.receive(
+      { region: "north", center: "north-rc" },
+      new Date("2026-12-01T00:00:00Z"),
+      [],
+      new Date("2026-12-05T10:00:00Z"),
+    );
+    const lines = demandCoverage(national, Tier.NATIONAL, new Date("2025-12-05T00:00:00Z"), () => [
+      "east",
+      "north",
+    ]);
+    expect(lines).toEqual([
+      "north (north-rc): counted since 2026-12-01, last heard from 2026-12-05T10:00:00.000Z",
+      "not every region counted since 2025-12-05: the report is whole from 2026-12-01 only",
+      "regions that never sent their demand (their members' requests are missing): east",
+    ]);
+    // A regional center: its own counting day.
+    const regional = open();
+    const day = new DemandLog(regional).countingSince().toISOString().slice(0, 10);
+    expect(demandCoverage(regional, Tier.REGIONAL, new Date("2025-12-05T00:00:00Z"), undefined)).toEqual([
+      `ILL demand is counted since ${day} (when this center began counting), not since 2025-12-05: earlier requests are not in the report`,
+    ]);
   });
 });
