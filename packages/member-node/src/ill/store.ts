@@ -259,7 +259,10 @@ export class IllStore {
       const row = this.#row(requestId);
       const refuse = (reason: string) => new IllStateError(requestId, row.state, action, reason);
       let plan: Planned | Refused;
-      const base = detail.note ? { note: detail.note } : {};
+      const base = {
+        ...(detail.note ? { note: detail.note } : {}),
+        ...(detail.itemBarcode ? { itemBarcode: detail.itemBarcode } : {}),
+      };
       if (row.role === "borrower") {
         if (!isRequesterEvent(action) || ill.requesterMachine.events[action].source === "message")
           throw refuse(`${action} is not a borrower's action`);
