@@ -204,7 +204,11 @@ export function searchCatalog<Row extends PageRow>(
   return result;
 }
 
-function pageOf(opts: { limit: number; cursor?: string }, hash: string): { limit: number; offset: number } {
+/** The page asked for; throws RangeError for a limit out of range, SearchCursorError for a cursor of another query. */
+export function pageOf(
+  opts: { limit: number; cursor?: string },
+  hash: string,
+): { limit: number; offset: number } {
   if (!Number.isInteger(opts.limit) || opts.limit < 0 || opts.limit > MAX_SEARCH_LIMIT) {
     throw new RangeError(`limit must be a whole number from 0 to ${MAX_SEARCH_LIMIT}, not ${opts.limit}`);
   }
