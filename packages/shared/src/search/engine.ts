@@ -183,10 +183,10 @@ export function searchCatalog<Row extends PageRow>(
   const n = offset + limit;
   const candidates =
     relevanceOnly(compiled) && limit > 0 && n <= MAX_SEARCH_LIMIT
-      ? topCandidates(sqlite, dialect, scoring, p, n)
+      ? topCandidates(sqlite, dialect, compiled, scoring, p, n)
       : "m";
   const sql = `WITH ${matchCtes(compiled, dialect.match, p)}${scoring.ctes}${candidates === "m" ? "" : candidates},
-    s AS (${scoring.select(candidates === "m" ? "m" : "c")})
+    s AS (${scoring.select(candidates === "m" ? "m" : "cand")})
     SELECT s.*, (SELECT COUNT(*) FROM m) AS total FROM s
     ORDER BY ${orderBy(compiled)} LIMIT ${p.bind(limit)} OFFSET ${p.bind(offset)}`;
   const rows = limit === 0 ? [] : (run(sqlite, sql, p) as Row[]);
@@ -221,15 +221,15 @@ function relevanceOnly(compiled: CompiledQuery): boolean {
 }
 
 /**
- * The CTEs `k`, `t` and `c` that narrow the matches `m` to the candidates for the first `n` hits
+ * The CTEs `k`, `t` and `cand` that narrow the matches `m` to the candidates for the first `n` hits
  * by score, so that only those are scored and sorted (a hit's score needs its cluster's or
  * record's row, the exact-title check and the holdings; the relevance comes with the match):
  *
  * - `k`: the `n` matches of highest relevance, scored: the `n`-th best of their scores, `t`, is a
  *   score the page's last hit reaches at least;
- * - the boosts multiply `1 + relevance` by at most `B` = 1 + exact + holdings of the most held hit
- *   + recency (see {@link RANKING}), so a match with `(1 + relevance) × B < t` cannot reach the
- *   page; `c` keeps the others (ties included: the hid breaks them).
+ * - the boosts multiply `1 + relevance` by at most `B` = 1 + exact (when the query has a title to
+ *   be exact about) + holdings of the most held hit + recency (see {@link RANKING}), so a match with `(1 + relevance) × B < t` cannot reach the
+ *   page; `cand` keeps the others (ties included: the hid breaks them).
  *
  * The page is the same as scoring every match; how much is saved depends on how much the
  * relevance of the matches differs. `B` is read once per change of the database (cached).
@@ -237,17 +237,19 @@ function relevanceOnly(compiled: CompiledQuery): boolean {
 function topCandidates<Row extends PageRow>(
   db: Sqlite,
   dialect: CatalogDialect<Row>,
+  compiled: CompiledQuery,
   scoring: Scoring,
   p: Params,
   n: number,
 ): string {
   const most = Math.max(0, maxHoldings(db, dialect.maxHoldingsSql));
-  const bound = 1 + RANKING.exactTitle + RANKING.holdings * Math.log(1 + most) + RANKING.recency;
+  const exact = compiled.exactTitleMatch === undefined ? 0 : RANKING.exactTitle;
+  const bound = 1 + exact + RANKING.holdings * Math.log(1 + most) + RANKING.recency;
   const b = p.bind(bound);
   return `,
     k AS MATERIALIZED (SELECT hid, rel FROM m ORDER BY rel DESC, hid LIMIT ${p.bind(n)}),
     t AS MATERIALIZED (SELECT score FROM (${scoring.select("k")}) ORDER BY score DESC LIMIT 1 OFFSET ${p.bind(n - 1)}),
-    c AS MATERIALIZED (SELECT hid, rel FROM m
+    cand AS MATERIALIZED (SELECT hid, rel FROM m
       WHERE NOT EXISTS (SELECT 1 FROM t) OR (1.0 + rel) * (CASE WHEN rel >= -1.0 THEN ${b} ELSE 1.0 END)
         >= (SELECT score - abs(score) * 1e-9 - 1e-9 FROM t))`;
 }
