@@ -158,7 +158,7 @@ beforeAll(async () => {
     samples.map((record, k) => ({ record, k })),
     ({ record, k }) => member.upsert(record, items(`m${k}`, 1 + (k % 3))),
   );
-}, 60_000);
+}, 240_000);
 
 describe("the sample catalogs", () => {
   it("hold the sample records", () => {
