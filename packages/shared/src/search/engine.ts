@@ -135,9 +135,10 @@ export interface Scoring {
   /**
    * A SELECT of each hit of `source` (a CTE of `hid`, `rel` like `m`) with `hid`, `title`,
    * `author`, `year` (what sortBy orders by), `score` (see {@link scoreSql}) and the catalog's own
-   * columns of {@link PageRow}.
+   * columns of {@link PageRow}. `few`: `source` holds a few candidates, not every match, so a
+   * check per hit costs less than a pass over the index that narrows it first.
    */
-  select(source: string): string;
+  select(source: string, few: boolean): string;
 }
 
 /** How one catalog's tables answer a search (see the head of this file). */
@@ -186,7 +187,7 @@ export function searchCatalog<Row extends PageRow>(
       ? topCandidates(sqlite, dialect, compiled, scoring, p, n)
       : "m";
   const sql = `WITH ${matchCtes(compiled, dialect.match, p)}${scoring.ctes}${candidates === "m" ? "" : candidates},
-    s AS (${scoring.select(candidates === "m" ? "m" : "cand")})
+    s AS (${candidates === "m" ? scoring.select("m", false) : scoring.select("cand", true)})
     SELECT s.*, (SELECT COUNT(*) FROM m) AS total FROM s
     ORDER BY ${orderBy(compiled)} LIMIT ${p.bind(limit)} OFFSET ${p.bind(offset)}`;
   const rows = limit === 0 ? [] : (run(sqlite, sql, p) as Row[]);
@@ -248,7 +249,7 @@ function topCandidates<Row extends PageRow>(
   const b = p.bind(bound);
   return `,
     k AS MATERIALIZED (SELECT hid, rel FROM m ORDER BY rel DESC, hid LIMIT ${p.bind(n)}),
-    t AS MATERIALIZED (SELECT score FROM (${scoring.select("k")}) ORDER BY score DESC LIMIT 1 OFFSET ${p.bind(n - 1)}),
+    t AS MATERIALIZED (SELECT score FROM (${scoring.select("k", true)}) ORDER BY score DESC LIMIT 1 OFFSET ${p.bind(n - 1)}),
     cand AS MATERIALIZED (SELECT hid, rel FROM m
       WHERE NOT EXISTS (SELECT 1 FROM t) OR (1.0 + rel) * (CASE WHEN rel >= -1.0 THEN ${b} ELSE 1.0 END)
         >= (SELECT score - abs(score) * 1e-9 - 1e-9 FROM t))`;

@@ -73,22 +73,23 @@ function unionDialect(nodeId: string, opts: SearchOptions): CatalogDialect<Union
     kind: "union",
     match: unionMatch(nodeId),
     scored({ compiled, p, thisYear }) {
-      let exact = "0";
+      let exact = (_few: boolean) => "0";
       let ctes = "";
       if (compiled.exactTitleMatch !== undefined) {
         ctes = `, e AS MATERIALIZED (SELECT DISTINCT r.cluster_id AS hid FROM union_fts
             CROSS JOIN ${RECORD_CLUSTER} ON r.rid = union_fts.rowid WHERE union_fts MATCH ${p.bind(compiled.exactTitleMatch)})`;
-        exact = `(CASE WHEN m.hid IN (SELECT hid FROM e)
-            THEN lrs_search_title_is(c.title, c.title_vernacular, ${p.bind(JSON.stringify(compiled.exactTitles))}, 0)
-            ELSE 0 END)`;
+        const check = `lrs_search_title_is(c.title, c.title_vernacular, ${p.bind(JSON.stringify(compiled.exactTitles))}, 0)`;
+        // Over every match, the index first narrows the titles to check to those with the phrase.
+        exact = (few) => (few ? check : `(CASE WHEN m.hid IN (SELECT hid FROM e) THEN ${check} ELSE 0 END)`);
       }
-      const score = scoreSql("m.rel", exact, "c.institution_count", "c.year", thisYear);
       return {
         ctes,
         select: (
           source,
+          few,
         ) => `SELECT c.id AS hid, c.title, c.title_vernacular, c.author, c.year, c.language, c.format,
-                c.isbns, c.issns, c.preferred_rid, ${score} AS score
+                c.isbns, c.issns, c.preferred_rid,
+                ${scoreSql("m.rel", exact(few), "c.institution_count", "c.year", thisYear)} AS score
               FROM ${source} AS m CROSS JOIN union_clusters c ON c.id = m.hid`,
       };
     },
