@@ -183,8 +183,8 @@ export function searchCatalog<Row extends PageRow>(
   const scoring = dialect.scored({ compiled, p, thisYear });
   const n = offset + limit;
   const candidates =
-    relevanceOnly(compiled) && limit > 0 && n <= MAX_SEARCH_LIMIT
-      ? topCandidates(sqlite, dialect, compiled, scoring, p, n)
+    relevanceOnly(compiled) && compiled.exactTitleMatch === undefined && limit > 0 && n <= MAX_SEARCH_LIMIT
+      ? topCandidates(sqlite, dialect, scoring, p, n)
       : "m";
   const sql = `WITH ${matchCtes(compiled, dialect.match, p)}${scoring.ctes}${candidates === "m" ? "" : candidates},
     s AS (${candidates === "m" ? scoring.select("m", false) : scoring.select("cand", true)})
@@ -228,24 +228,24 @@ function relevanceOnly(compiled: CompiledQuery): boolean {
  *
  * - `k`: the `n` matches of highest relevance, scored: the `n`-th best of their scores, `t`, is a
  *   score the page's last hit reaches at least;
- * - the boosts multiply `1 + relevance` by at most `B` = 1 + exact (when the query has a title to
- *   be exact about) + holdings of the most held hit + recency (see {@link RANKING}), so a match with `(1 + relevance) × B < t` cannot reach the
+ * - the boosts multiply `1 + relevance` by at most `B` = 1 + holdings of the most held hit +
+ *   recency (see {@link RANKING}), so a match with `(1 + relevance) × B < t` cannot reach the
  *   page; `cand` keeps the others (ties included: the hid breaks them).
  *
- * The page is the same as scoring every match; how much is saved depends on how much the
+ * Only for queries without a title to be exact about (`dc.title=…`, words anywhere): with the
+ * exact-title boost the bound doubles, few matches fall below it, and the extra passes made title
+ * queries slower (measured, BENCHMARKS.md). The page is the same as scoring every match; how much is saved depends on how much the
  * relevance of the matches differs. `B` is read once per change of the database (cached).
  */
 function topCandidates<Row extends PageRow>(
   db: Sqlite,
   dialect: CatalogDialect<Row>,
-  compiled: CompiledQuery,
   scoring: Scoring,
   p: Params,
   n: number,
 ): string {
   const most = Math.max(0, maxHoldings(db, dialect.maxHoldingsSql));
-  const exact = compiled.exactTitleMatch === undefined ? 0 : RANKING.exactTitle;
-  const bound = 1 + exact + RANKING.holdings * Math.log(1 + most) + RANKING.recency;
+  const bound = 1 + RANKING.holdings * Math.log(1 + most) + RANKING.recency;
   const b = p.bind(bound);
   return `,
     k AS MATERIALIZED (SELECT hid, rel FROM m ORDER BY rel DESC, hid LIMIT ${p.bind(n)}),
