@@ -24,8 +24,6 @@ const pairs = Number(arg("--pairs", "15"));
 const check = process.argv.includes("--check");
 const VALUED = new Set(["--before", "--dir", "--pairs"]);
 const queries = process.argv.slice(2).filter((a, i, all) => !a.startsWith("--") && !VALUED.has(all[i - 1]));
-  .slice(2)
-  .filter((a, i, all) => !a.startsWith("--") && !all[i - 1]?.startsWith("--"));
 
 const A = await import(join(ROOT, "packages/shared/dist/center/index.js"));
 const B = await import(join(before, "packages/shared/dist/center/index.js"));
