@@ -7,7 +7,10 @@ import { type NodeCoverage, NodeCoverage_Status, NodeCoverageSchema } from "../g
 export const DEFAULT_DEADLINE_MS = 8_000;
 /** Aborts when the caller goes away or `ms` have passed: a search still running then is stopped. */
 export function untilDeadline(caller: AbortSignal, ms: number): AbortSignal {
-  return AbortSignal.any([caller, AbortSignal.timeout(Math.max(1, Math.floor(ms)))]);
+  const limit = Math.max(1, Math.floor(ms));
+  const deadline = new AbortController();
+  setTimeout(() => deadline.abort(new Error(`the call's deadline of ${limit} ms passed`)), limit).unref();
+  return AbortSignal.any([caller, deadline.signal]);
 }
 
 /** Kept back from a forwarded call's deadline so the answer still gets home in time. */
