@@ -29,6 +29,7 @@ import type { MemberContext } from "./context.js";
 import { CopyrightCounter } from "./fees/copyright.js";
 import { MemberLedger } from "./fees/ledger.js";
 import { IllEngine, regionalIllOf } from "./ill/engine.js";
+import { illNotifyEvents } from "./ill/notify-events.js";
 import { ncipLinkOf } from "./ncip/link.js";
 import { memberPolicy } from "./policy.js";
 import { acquisitionsService } from "./services/acquisitions.js";
@@ -61,7 +62,12 @@ export class MemberNode extends BaseNode {
 
   private constructor(ctx: MemberContext) {
     // The staff web application (web_listen): calls this node's own services, once it listens.
-    const web = webListener({ ctx, address: () => this.address });
+    const web = webListener({
+      ctx,
+      address: () => this.address,
+      // Staff notifications of the ILL requests' events (new lending requests, overdues …).
+      notifyEvents: illNotifyEvents(ctx.db),
+    });
     // LOCAL searches run on worker threads with read-only connections (@lrs/shared search/pool.ts).
     const searcher = pooledSearch<MemberSearchTask>({
       db: ctx.db,
