@@ -50,6 +50,9 @@
 //    — the same GET at zebrasrv; `engine` — searchUnion called in this process on nat's database
 //    (no network, no records: the search engine alone, one client); `engine-local` — searchMember
 //    on lib-a's database, likewise.
+//    During each throughput pass at local, region, national and sru, the gRPC health check
+//    (grpc.health.v1.Health/Check) is sent every 25 ms to the node doing the searching (lib-a,
+//    bench-rc, nat, nat) over its own connection: how long that node's other work waits.
 //    CPU time of every node process and of zebrasrv (with its forked children) is read from /proc
 //    around each throughput pass; the 1-minute load average is sampled every 5 s.
 //
@@ -73,7 +76,7 @@ import { join } from "node:path";
 import { createClient } from "@connectrpc/connect";
 import { BIN, Federation, freePort } from "@lrs/dev-env";
 import { searchMember } from "@lrs/member-node";
-import { searchPb, toIso2709 } from "@lrs/shared";
+import { healthPb, searchPb, toIso2709 } from "@lrs/shared";
 import { searchUnion } from "@lrs/shared/center";
 import BetterSqlite3 from "better-sqlite3";
 import { loadSamples, ROOT } from "./records.mjs";
@@ -212,6 +215,38 @@ function dirSize(path) {
 }
 
 // ------------------------------------------------------------------ clients
+
+/**
+ * While a target is under search load: the gRPC health check (grpc.health.v1.Health/Check, what
+ * a load balancer or monitor asks) sent to the node that searches, every 25 ms over a connection
+ * of its own, each answer's time kept — how long the node's other work waits behind its searches.
+ */
+function healthProbe(fed, id) {
+  const t = fed.transport(id);
+  const client = createClient(healthPb.Health, t.transport);
+  const times = [];
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const t0 = performance.now();
+      try {
+        await client.check({ service: "" }, { timeoutMs });
+        times.push(performance.now() - t0);
+      } catch {
+        times.push(Number.NaN);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      t.close();
+      return times;
+    },
+  };
+}
 
 /** One gRPC client: its own connection to lib-a, authenticated as lib-a. */
 function grpcClient(fed, scope) {
@@ -405,6 +440,7 @@ async function measureAll(targets, mix, pids, onProgress) {
       qps: samples.filter((x) => Number.isFinite(x.ms)).length / seconds,
       qpsPerPass: ps.map((x) => x.qps),
       ms: dist(samples.map((x) => x.ms)),
+      health: ps.some((x) => x.health) ? dist(ps.flatMap((x) => x.health ?? [])) : undefined,
       cpu,
     };
     for (const x of ps) delete x.samples;
@@ -431,6 +467,7 @@ async function loadPass(target, mix, pids, seconds, maxQueries) {
   const samples = [];
   const errors = [];
   let issued = 0;
+  const probe = target.probe?.();
   const t0 = performance.now();
   await Promise.all(
     cs.map(async (c, i) => {
@@ -449,6 +486,7 @@ async function loadPass(target, mix, pids, seconds, maxQueries) {
     }),
   );
   const elapsed = (performance.now() - t0) / 1000;
+  const health = await probe?.stop();
   const cpu = cpuShares(pids, cpu0, self0, elapsed);
   for (const c of cs) c.close();
   return {
@@ -456,6 +494,7 @@ async function loadPass(target, mix, pids, seconds, maxQueries) {
     qps: samples.filter((x) => Number.isFinite(x.ms)).length / elapsed,
     samples,
     errors: errors.slice(0, 20),
+    health,
     cpu,
     loadavg: [load0, loadavg()[0]],
   };
@@ -728,13 +767,26 @@ async function runSize(n, samples) {
     };
     const S = searchPb.Scope;
     const all = {
-      local: { name: "LRS LOCAL (gRPC, lib-a)", make: () => grpcClient(fed, S.LOCAL) },
-      region: { name: "LRS REGION (gRPC, lib-a → bench-rc)", make: () => grpcClient(fed, S.REGION) },
+      local: {
+        name: "LRS LOCAL (gRPC, lib-a)",
+        make: () => grpcClient(fed, S.LOCAL),
+        probe: () => healthProbe(fed, "lib-a"),
+      },
+      region: {
+        name: "LRS REGION (gRPC, lib-a → bench-rc)",
+        make: () => grpcClient(fed, S.REGION),
+        probe: () => healthProbe(fed, "bench-rc"),
+      },
       national: {
         name: "LRS NATIONAL (gRPC, lib-a → bench-rc → nat)",
         make: () => grpcClient(fed, S.NATIONAL),
+        probe: () => healthProbe(fed, "nat"),
       },
-      sru: { name: "LRS SRU at nat (HTTP GET)", make: () => sruClient(fed.node("nat").sru) },
+      sru: {
+        name: "LRS SRU at nat (HTTP GET)",
+        make: () => sruClient(fed.node("nat").sru),
+        probe: () => healthProbe(fed, "nat"),
+      },
       zebra: {
         name: "Zebra SRU, unranked (HTTP GET)",
         make: () => sruClient(`http://127.0.0.1:${ports.plain}/Default`),
@@ -813,9 +865,9 @@ function report(r) {
   p("");
 
   p(
-    `| target | latency p50 | p95 | p99 | max | queries | ${clients} clients: q/s (per pass) | p50 | p95 | p99 | failed/partial | CPU % during load |`,
+    `| target | latency p50 | p95 | p99 | max | queries | ${clients} clients: q/s (per pass) | p50 | p95 | p99 | failed/partial | health check during load: p50 / p99 | CPU % during load |`,
   );
-  p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+  p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
   for (const t of r.targets) {
     const d = dist(t.latency.map((x) => x.ms));
     const l = t.load;
@@ -826,7 +878,7 @@ function report(r) {
           .join(", ")
       : "–";
     p(
-      `| ${t.name} | ${fmtMs(d?.p50)} | ${fmtMs(d?.p95)} | ${fmtMs(d?.p99)} | ${fmtMs(d?.max)} | ${d?.n ?? 0} | ${l ? `${l.qps.toFixed(1)} (${l.qpsPerPass.map((x) => x.toFixed(0)).join(", ")})` : "–"} | ${fmtMs(l?.ms?.p50)} | ${fmtMs(l?.ms?.p95)} | ${fmtMs(l?.ms?.p99)} | ${l ? `${l.failed}/${l.partial}` : "–"} | ${cpu} |`,
+      `| ${t.name} | ${fmtMs(d?.p50)} | ${fmtMs(d?.p95)} | ${fmtMs(d?.p99)} | ${fmtMs(d?.max)} | ${d?.n ?? 0} | ${l ? `${l.qps.toFixed(1)} (${l.qpsPerPass.map((x) => x.toFixed(0)).join(", ")})` : "–"} | ${fmtMs(l?.ms?.p50)} | ${fmtMs(l?.ms?.p95)} | ${fmtMs(l?.ms?.p99)} | ${l ? `${l.failed}/${l.partial}` : "–"} | ${l?.health ? `${fmtMs(l.health.p50)} / ${fmtMs(l.health.p99)}` : "–"} | ${cpu} |`,
     );
   }
   const nat = r.targets.find((t) => t.key === "national");

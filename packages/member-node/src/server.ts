@@ -15,6 +15,7 @@ import {
   type NodeConfig,
   nodeMigrations,
   openChildContextWithCopies,
+  pooledSearch,
   rebuildSearchIndex,
   regionalCenterOf,
   runLedgerUpstream,
@@ -47,6 +48,7 @@ import { searchMember } from "./store/catalog-search.js";
 import { illAttention } from "./store/ill-attention.js";
 import { memberMigrations } from "./store/migrations.js";
 import { memberIndexRebuild } from "./store/reindex.js";
+import type { MemberSearchTask } from "./store/search-worker.js";
 import { VisitDesk } from "./visit/desk.js";
 import { VisitStore } from "./visit/store.js";
 
@@ -70,7 +72,25 @@ export class MemberNode extends BaseNode {
       // Staff notifications of the ILL requests' events (new lending requests, overdues …).
       notifyEvents: illNotifyEvents(ctx.db),
     });
+    // LOCAL searches run on worker threads with read-only connections (@lrs/shared search/pool.ts).
+    const searcher = pooledSearch<MemberSearchTask>({
+      db: ctx.db,
+      kind: "member",
+      worker: new URL("./store/search-worker.js", import.meta.url),
+      task: (path, query, opts) => ({
+        path,
+        institutionId: ctx.cfg.id,
+        query,
+        opts: { ...opts, ...(ctx.cfg.region ? { ownRegion: ctx.cfg.region } : {}) },
+      }),
+      inThread: (query, opts) =>
+        searchMember({ db: ctx.db, institutionId: ctx.cfg.id }, query, {
+          ...opts,
+          ownRegion: ctx.cfg.region,
+        }),
+    });
     super({
+      closers: [() => void searcher.close()],
       ctx,
       directory: ctx.directory,
       parent: ctx.regional,
@@ -133,15 +153,7 @@ export class MemberNode extends BaseNode {
         router.service(directoryPb.DirectoryService, directoryService(ctx, streams));
         router.service(
           searchPb.SearchService,
-          searchService(
-            ctx,
-            (query, opts) =>
-              searchMember({ db: ctx.db, institutionId: ctx.cfg.id }, query, {
-                ...opts,
-                ownRegion: ctx.cfg.region,
-              }),
-            clientFor(searchPb.SearchService, ctx.regional.transport),
-          ),
+          searchService(ctx, searcher.search, clientFor(searchPb.SearchService, ctx.regional.transport)),
         );
         router.service(
           adminPb.AdminService,

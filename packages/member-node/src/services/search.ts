@@ -2,6 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { type Client, Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import {
   cover,
+  type EngineResult,
   facetsToWire,
   HOP_MARGIN_MS,
   hitToWire,
@@ -11,6 +12,7 @@ import {
   type SearchFn,
   searchPb,
   Tier,
+  untilDeadline,
 } from "@lrs/shared";
 import { availabilityOf } from "../catalog/availability.js";
 import type { MemberContext } from "../context.js";
@@ -38,14 +40,18 @@ export function searchService(
         return;
       }
       const started = Date.now();
-      let r: ReturnType<SearchFn>;
+      let r: EngineResult;
       try {
-        r = search(req.query, {
-          limit: Math.min(req.pageSize || 20, 100),
-          facets: req.facets,
-          onBehalfOf: ctx.cfg.id,
-          ...(req.cursor ? { cursor: req.cursor } : {}),
-        });
+        r = await search(
+          req.query,
+          {
+            limit: Math.min(req.pageSize || 20, 100),
+            facets: req.facets,
+            onBehalfOf: ctx.cfg.id,
+            ...(req.cursor ? { cursor: req.cursor } : {}),
+          },
+          untilDeadline(hctx.signal, remainingMs(hctx.timeoutMs())),
+        );
       } catch (err) {
         queryError(err);
       }

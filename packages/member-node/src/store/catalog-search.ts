@@ -82,22 +82,25 @@ function memberDialect(inst: string, opts: MemberSearchOptions): CatalogDialect<
     kind: "member",
     match,
     scored({ compiled, p, thisYear }) {
-      let exact = "0";
-      let exactCte = "";
+      let exact = (_few: boolean) => "0";
+      let ctes = "";
       if (compiled.exactTitleMatch !== undefined) {
-        exactCte = `, e AS MATERIALIZED (SELECT rowid AS hid FROM catalog_fts WHERE catalog_fts MATCH ${p.bind(compiled.exactTitleMatch)})`;
-        exact = `(CASE WHEN m.hid IN (SELECT hid FROM e)
-            THEN lrs_search_title_is_marc(d.title, d.marc, ${p.bind(JSON.stringify(compiled.exactTitles))}, 0)
-            ELSE 0 END)`;
+        ctes = `, e AS MATERIALIZED (SELECT rowid AS hid FROM catalog_fts WHERE catalog_fts MATCH ${p.bind(compiled.exactTitleMatch)})`;
+        const check = `lrs_search_title_is_marc(d.title, d.marc, ${p.bind(JSON.stringify(compiled.exactTitles))}, 0)`;
+        // Over every match, the index first narrows the titles to check to those with the phrase.
+        exact = (few) => (few ? check : `(CASE WHEN m.hid IN (SELECT hid FROM e) THEN ${check} ELSE 0 END)`);
       }
       const score = scoreSql("s0.rel", "s0.exact", "s0.items", "s0.year", thisYear);
-      return `${exactCte},
-        s0 AS MATERIALIZED (SELECT d.id AS hid, d.record_id, d.title, d.author, d.pub_year AS year, d.isbns, d.issns,
-                m.rel, ${exact} AS exact,
-                (SELECT COUNT(*) FROM catalog_items i WHERE i.record_id = d.record_id) AS items
-              FROM m CROSS JOIN catalog_records d ON d.id = m.hid),
-        s AS (SELECT s0.*, ${score} AS score FROM s0)`;
+      return {
+        ctes,
+        select: (source, few) => `SELECT s0.*, ${score} AS score
+          FROM (SELECT d.id AS hid, d.record_id, d.title, d.author, d.pub_year AS year, d.isbns, d.issns,
+                  m.rel, ${exact(few)} AS exact,
+                  (SELECT COUNT(*) FROM catalog_items i WHERE i.record_id = d.record_id) AS items
+                FROM ${source} AS m CROSS JOIN catalog_records d ON d.id = m.hid) AS s0`,
+      };
     },
+    maxHoldingsSql: "(SELECT MAX(n) FROM (SELECT COUNT(*) AS n FROM catalog_items GROUP BY record_id))",
     hits(db, rows) {
       const marcs = new Map<number, Buffer>();
       for (const r of all(db, MEMBER_MARC_SQL, JSON.stringify(rows.map((x) => x.hid))) as Array<{

@@ -46,6 +46,18 @@ export class PeerClients {
     return this.#directory.current().institutions.find((i) => i.id === id)?.region;
   }
 
+  /** Institution → region of every institution of the directory (kept until the directory changes). */
+  regions(): Record<string, string> {
+    const current = this.#directory.current();
+    if (this.#regions?.of !== current) {
+      const map: Record<string, string> = {};
+      for (const i of current.institutions) if (i.region) map[i.id] = i.region;
+      this.#regions = { of: current, map };
+    }
+    return this.#regions.map;
+  }
+  #regions: { of: unknown; map: Record<string, string> } | undefined;
+
   close(): void {
     for (const o of this.#open.values()) o.t.close();
     this.#open.clear();

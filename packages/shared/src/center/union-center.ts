@@ -3,6 +3,7 @@ import { splitHostPort } from "../config.js";
 import { CatalogService, CatalogSyncService } from "../gen/lrs/v1/catalog_pb.js";
 import { Scope, SearchService } from "../gen/lrs/v1/search_pb.js";
 import type { BaseNodeParts, NodeContext } from "../node/base-node.js";
+import { pooledSearch } from "../search/pooled.js";
 import { SRU_CALLER, TRAFFIC_KINDS } from "../traffic/cells.js";
 import { scopeName } from "../traffic/interceptor.js";
 import { catalogSyncReceiver, type ReceiverOptions, syncPositions } from "./catalog-sync/receiver.js";
@@ -12,6 +13,7 @@ import { unionOaiRepository } from "./oai/union-repository.js";
 import type { PeerClients } from "./peers.js";
 import { searchUnion } from "./search/union-engine.js";
 import { type UnionSearchOptions, unionSearchService } from "./search/union-search-service.js";
+import type { UnionSearchTask } from "./search/union-worker.js";
 import { createSruServer } from "./sru/server.js";
 import { unionSruBackend } from "./sru/union-backend.js";
 import { catalogService, unionCatalogStats } from "./union/catalog-service.js";
@@ -50,15 +52,23 @@ export function unionCenterParts(o: UnionCenterOptions): Pick<
 } {
   const { ctx, union, peers } = o;
   const regionOf = (id: string) => peers.regionOf(id);
+  // Searches run on worker threads with read-only connections (search/pool.ts), one per core.
+  const searcher = pooledSearch<UnionSearchTask>({
+    db: ctx.db,
+    kind: "union",
+    worker: new URL("./search/union-worker.js", import.meta.url),
+    task: (path, query, opts) => ({ path, nodeId: ctx.cfg.id, query, opts, regions: peers.regions() }),
+    inThread: (query, opts) => searchUnion({ db: ctx.db, nodeId: ctx.cfg.id }, query, { ...opts, regionOf }),
+  });
   return {
     downstreamSync: () => syncPositions(ctx.db),
     catalogStats: () => unionCatalogStats(union),
-    closers: [() => peers.close()],
+    closers: [() => peers.close(), () => void searcher.close()],
     ...(ctx.cfg.sruListen
       ? {
           http: createSruServer({
             ...splitHostPort(ctx.cfg.sruListen),
-            backend: unionSruBackend({ db: ctx.db, union, nodeId: ctx.cfg.id, regionOf }),
+            backend: unionSruBackend({ union, search: searcher.search }),
             databaseInfo: {
               title: `${ctx.cfg.name} — ${o.catalogName}`,
               description: `The ${o.catalogName} of ${ctx.cfg.name} (LRS node ${ctx.cfg.id}): one record per cluster, with one 852 per holding library.`,
@@ -119,8 +129,7 @@ export function unionCenterParts(o: UnionCenterOptions): Pick<
           union,
           peers,
           log: ctx.log.child({ part: "search" }),
-          search: (query, opts) =>
-            searchUnion({ db: ctx.db, nodeId: ctx.cfg.id }, query, { ...opts, regionOf }),
+          search: searcher.search,
           ...(o.upstream
             ? {
                 national: o.upstream.search,

@@ -5,6 +5,14 @@ import { type NodeCoverage, NodeCoverage_Status, NodeCoverageSchema } from "../g
 
 /** Time a call may take when the caller set no deadline. */
 export const DEFAULT_DEADLINE_MS = 8_000;
+/** Aborts when the caller goes away or `ms` have passed: a search still running then is stopped. */
+export function untilDeadline(caller: AbortSignal, ms: number): AbortSignal {
+  const limit = Math.max(1, Math.floor(ms));
+  const deadline = new AbortController();
+  setTimeout(() => deadline.abort(new Error(`the call's deadline of ${limit} ms passed`)), limit).unref();
+  return AbortSignal.any([caller, deadline.signal]);
+}
+
 /** Kept back from a forwarded call's deadline so the answer still gets home in time. */
 export const HOP_MARGIN_MS = 150;
 

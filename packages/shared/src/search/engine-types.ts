@@ -42,5 +42,13 @@ export interface EngineQuery {
   onBehalfOf?: string;
 }
 
-/** A node's own search: CQL in, one page out. Throws CqlParseError for a bad query. */
-export type SearchFn = (query: string, opts: EngineQuery) => EngineResult;
+/**
+ * A node's own search: CQL in, one page out, on the calling thread or on a worker (search/pool.ts).
+ * Throws (or rejects with) CqlParseError for a bad query; `signal` stops a search still running
+ * (SearchAbortedError).
+ */
+export type SearchFn = (
+  query: string,
+  opts: EngineQuery,
+  signal?: AbortSignal,
+) => EngineResult | Promise<EngineResult>;

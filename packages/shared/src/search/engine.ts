@@ -35,8 +35,10 @@
  *
  * Pages are cut by offset from the ranked result; the cursor is base64url JSON of the offset and a
  * hash of the compiled query, and a cursor of another query is refused ({@link SearchCursorError}).
- * The total counts clusters (records at a member), computed with the page in one statement (a
- * window count); facets, when asked, count over the whole result in one more statement. The
+ * The total counts clusters (records at a member), computed with the page in one statement (the
+ * matches, `m`, counted once); when no sortBy is asked and the page is among the first
+ * {@link MAX_SEARCH_LIMIT} hits, only the matches that can reach it are scored (see
+ * `topCandidates`); facets, when asked, count over the whole result in one more statement. The
  * holdings and publishers of a page's hits are read in one statement each, never per hit.
  */
 import type { Statement } from "better-sqlite3";
@@ -126,16 +128,31 @@ export interface PageQuery {
   thisYear: string;
 }
 
+/** How a catalog scores hits: CTEs it needs once, and the scored hits of a set of matches. */
+export interface Scoring {
+  /** CTEs after the match `m` (each beginning with ", "), or "". */
+  ctes: string;
+  /**
+   * A SELECT of each hit of `source` (a CTE of `hid`, `rel` like `m`) with `hid`, `title`,
+   * `author`, `year` (what sortBy orders by), `score` (see {@link scoreSql}) and the catalog's own
+   * columns of {@link PageRow}. `few`: `source` holds a few candidates, not every match, so a
+   * check per hit costs less than a pass over the index that narrows it first.
+   */
+  select(source: string, few: boolean): string;
+}
+
 /** How one catalog's tables answer a search (see the head of this file). */
 export interface CatalogDialect<Row extends PageRow> {
   /** Which catalog a cursor belongs to: a cursor of another kind is refused. */
   kind: string;
   match: MatchDialect;
+  /** How hits are scored (see {@link Scoring}). */
+  scored(q: PageQuery): Scoring;
   /**
-   * The CTEs after the match `m` (each beginning with ", "), the last one `s`: each hit with
-   * `hid`, `title`, `author`, `year` (what sortBy orders by) and `score` (see {@link scoreSql}).
+   * SQL of the most holdings any hit of the catalog has (a scalar subquery): with it the
+   * engine bounds the boosts and scores only the hits that can reach the page.
    */
-  scored(q: PageQuery): string;
+  maxHoldingsSql: string;
   /** The hits of a page, from its rows, reading what they show in one statement each. */
   hits(db: Sqlite, rows: readonly Row[]): EngineHit[];
   /** Facets over the whole result. */
@@ -163,8 +180,15 @@ export function searchCatalog<Row extends PageRow>(
   const { limit, offset } = pageOf(opts, hash);
   const p = new Params();
   const thisYear = p.bind((opts.now?.() ?? new Date()).getUTCFullYear());
-  const sql = `WITH ${matchCtes(compiled, dialect.match, p)}${dialect.scored({ compiled, p, thisYear })}
-    SELECT s.*, COUNT(*) OVER () AS total FROM s
+  const scoring = dialect.scored({ compiled, p, thisYear });
+  const n = offset + limit;
+  const candidates =
+    relevanceOnly(compiled) && compiled.exactTitleMatch === undefined && limit > 0 && n <= MAX_SEARCH_LIMIT
+      ? topCandidates(sqlite, dialect, scoring, p, n)
+      : "m";
+  const sql = `WITH ${matchCtes(compiled, dialect.match, p)}${scoring.ctes}${candidates === "m" ? "" : candidates},
+    s AS (${candidates === "m" ? scoring.select("m", false) : scoring.select("cand", true)})
+    SELECT s.*, (SELECT COUNT(*) FROM m) AS total FROM s
     ORDER BY ${orderBy(compiled)} LIMIT ${p.bind(limit)} OFFSET ${p.bind(offset)}`;
   const rows = limit === 0 ? [] : (run(sqlite, sql, p) as Row[]);
   // No row: nothing matched, or the page lies past the end (or none was asked for) and only a count tells.
@@ -181,11 +205,74 @@ export function searchCatalog<Row extends PageRow>(
   return result;
 }
 
-function pageOf(opts: { limit: number; cursor?: string }, hash: string): { limit: number; offset: number } {
+/** The page asked for; throws RangeError for a limit out of range, SearchCursorError for a cursor of another query. */
+export function pageOf(
+  opts: { limit: number; cursor?: string },
+  hash: string,
+): { limit: number; offset: number } {
   if (!Number.isInteger(opts.limit) || opts.limit < 0 || opts.limit > MAX_SEARCH_LIMIT) {
     throw new RangeError(`limit must be a whole number from 0 to ${MAX_SEARCH_LIMIT}, not ${opts.limit}`);
   }
   return { limit: opts.limit, offset: opts.cursor ? decodeCursor(opts.cursor, hash) : 0 };
+}
+
+/** Ordered by score alone (no sortBy): only the hits that can reach the page need scoring. */
+function relevanceOnly(compiled: CompiledQuery): boolean {
+  return compiled.sort.every((k) => k.key === "relevance");
+}
+
+/**
+ * The CTEs `k`, `t` and `cand` that narrow the matches `m` to the candidates for the first `n` hits
+ * by score, so that only those are scored and sorted (a hit's score needs its cluster's or
+ * record's row, the exact-title check and the holdings; the relevance comes with the match):
+ *
+ * - `k`: the `n` matches of highest relevance, scored: the `n`-th best of their scores, `t`, is a
+ *   score the page's last hit reaches at least;
+ * - the boosts multiply `1 + relevance` by at most `B` = 1 + holdings of the most held hit +
+ *   recency (see {@link RANKING}), so a match with `(1 + relevance) × B < t` cannot reach the
+ *   page; `cand` keeps the others (ties included: the hid breaks them).
+ *
+ * Only for queries without a title to be exact about (`dc.title=…`, words anywhere): with the
+ * exact-title boost the bound doubles, few matches fall below it, and the extra passes made title
+ * queries slower (measured, BENCHMARKS.md). The page is the same as scoring every match; how much is saved depends on how much the
+ * relevance of the matches differs. `B` is read once per change of the database (cached).
+ */
+function topCandidates<Row extends PageRow>(
+  db: Sqlite,
+  dialect: CatalogDialect<Row>,
+  scoring: Scoring,
+  p: Params,
+  n: number,
+): string {
+  const most = Math.max(0, maxHoldings(db, dialect.maxHoldingsSql));
+  const bound = 1 + RANKING.holdings * Math.log(1 + most) + RANKING.recency;
+  const b = p.bind(bound);
+  return `,
+    k AS MATERIALIZED (SELECT hid, rel FROM m ORDER BY rel DESC, hid LIMIT ${p.bind(n)}),
+    t AS MATERIALIZED (SELECT score FROM (${scoring.select("k", true)}) ORDER BY score DESC LIMIT 1 OFFSET ${p.bind(n - 1)}),
+    cand AS MATERIALIZED (SELECT hid, rel FROM m
+      WHERE NOT EXISTS (SELECT 1 FROM t) OR (1.0 + rel) * (CASE WHEN rel >= -1.0 THEN ${b} ELSE 1.0 END)
+        >= (SELECT score - abs(score) * 1e-9 - 1e-9 FROM t))`;
+}
+
+const holdingsCache = new WeakMap<Sqlite, Map<string, { at: string; most: number }>>();
+
+/**
+ * `sql` (the most holdings of a hit) as of the database now: read again only when the database
+ * changed since (another connection's commit: `data_version`; this one's: `total_changes()`).
+ */
+function maxHoldings(db: Sqlite, sql: string): number {
+  let cache = holdingsCache.get(db);
+  if (!cache) {
+    cache = new Map();
+    holdingsCache.set(db, cache);
+  }
+  const at = `${db.pragma("data_version", { simple: true })}:${(prepare(db, "SELECT total_changes() AS n").get() as { n: number }).n}`;
+  const hit = cache.get(sql);
+  if (hit?.at === at) return hit.most;
+  const most = Number((prepare(db, `SELECT ${sql} AS n`).get() as { n: number | null }).n ?? 0);
+  cache.set(sql, { at, most });
+  return most;
 }
 
 const PROXIMITY_ORDER = { own: 0, region: 1, other: 2 } as const;
@@ -323,6 +410,9 @@ export function matchCtes(compiled: CompiledQuery, d: MatchDialect, p: Params): 
   const bm = d.grouped ? "MIN(f.bm)" : "f.bm";
   const rel = text === "driver" ? `-${bm}` : text === "rank" ? `COALESCE(-${bm}, 0.0)` : "0.0";
   const group = d.grouped ? ` GROUP BY ${d.hit}` : "";
+  // One hit per index row and nothing else to test: the index alone answers (no catalog row read).
+  if (text === "driver" && rest === undefined && !d.grouped)
+    return `${f}m AS MATERIALIZED (SELECT fid AS hid, -bm AS rel FROM f)`;
   return `${f}m AS MATERIALIZED (SELECT ${d.hit} AS hid, ${rel} AS rel FROM ${d.from(text, use.cluster)}${where}${group})`;
 }
 

@@ -23,5 +23,8 @@ export {
   searchCatalog,
 } from "./engine.js";
 export * from "./engine-types.js";
+export { SearchAbortedError } from "./pool.js";
+export { type PooledSearch, type PooledSearchOptions, pooledSearch } from "./pooled.js";
 export * from "./query-error.js";
 export { publisherOfBlob } from "./record-info.js";
+export { readOnlyDb } from "./worker-db.js";

@@ -1,5 +1,6 @@
-import { readdirSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { MemberCatalog, type MemberSearchOptions, memberMigrations, searchMember } from "@lrs/member-node";
 // The member's search runs in @lrs/member-node, built against @lrs/shared's compiled code: its
@@ -11,7 +12,7 @@ import {
 } from "@lrs/shared";
 import BetterSqlite3 from "better-sqlite3";
 import fc from "fast-check";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { INDEX_COLUMNS } from "../../catalog-index/columns.js";
 import { formatAndLanguage } from "../../catalog-index/kind.js";
 import type { HoldingData } from "../../catalog-sync/change-feed.js";
@@ -27,10 +28,12 @@ import { compileQuery, type SearchPlan } from "../../search/compile.js";
 import { SearchCursorError } from "../../search/cursor.js";
 import type { SearchOptions } from "../../search/engine.js";
 import type { EngineHit, EngineResult } from "../../search/engine-types.js";
+import { type PooledSearch, pooledSearch } from "../../search/pooled.js";
 import { describeRecord } from "../union/describe.js";
 import { unionCatalogMigrations } from "../union/migrations.js";
 import { UnionCatalog } from "../union/union-catalog.js";
 import { searchUnion } from "./union-engine.js";
+import type { UnionSearchTask } from "./union-worker.js";
 
 const DATA = fileURLToPath(new URL("../../../../../data/marc/", import.meta.url));
 
@@ -155,7 +158,7 @@ beforeAll(async () => {
     samples.map((record, k) => ({ record, k })),
     ({ record, k }) => member.upsert(record, items(`m${k}`, 1 + (k % 3))),
   );
-}, 60_000);
+}, 240_000);
 
 describe("the sample catalogs", () => {
   it("hold the sample records", () => {
@@ -765,5 +768,70 @@ describe("any valid query", () => {
       }),
       { numRuns: 1000 },
     );
+  });
+});
+
+describe("on the worker pool (search/pooled.ts, the compiled union worker)", () => {
+  let pooled: PooledSearch;
+  let file: string;
+  let fileDb: BetterSqlite3.Database;
+  const worker = new URL("../../../dist/center/search/union-worker.js", import.meta.url);
+  const regions: Record<string, string> = Object.fromEntries(
+    Object.keys(REGIONS).flatMap((i) => (REGIONS[i] ? [[i, REGIONS[i]]] : [])),
+  );
+
+  beforeAll(() => {
+    file = join(mkdtempSync(join(tmpdir(), "lrs-pool-")), "union.db");
+    writeFileSync(file, unionDb.sqlite.serialize());
+    fileDb = new BetterSqlite3(file);
+    pooled = pooledSearch<UnionSearchTask>({
+      db: fileDb,
+      kind: "union",
+      worker,
+      threads: 2,
+      task: (path, query, opts) => ({ path, nodeId: "north", query, opts, regions }),
+      inThread: () => {
+        throw new Error("the compiled worker is missing: run `npx tsc -b` first");
+      },
+    });
+  });
+  afterAll(async () => {
+    await pooled.close();
+    fileDb.close();
+    rmSync(dirname(file), { recursive: true, force: true });
+  });
+
+  it("answers as the engine on the calling thread: same total, hits and holdings in the same order", async () => {
+    for (const q of ["dc.title=history", "music or opera", 'dc.title="history of"', "dc.date<1900"]) {
+      const opts = { limit: 10, facets: true, onBehalfOf: "lib-a" };
+      const there = await pooled.search(q, opts);
+      const here = U(q, opts);
+      expect(there.total).toBe(here.total);
+      expect(there.hits).toEqual(here.hits);
+      expect(there.facets).toEqual(here.facets);
+    }
+  });
+
+  it("refuses a bad query or cursor before sending it off, with the engine's own errors", async () => {
+    await expect(
+      Promise.resolve().then(() => pooled.search("dc.title=a*", { limit: 10, facets: false })),
+    ).rejects.toBeInstanceOf(CqlParseError);
+    await expect(
+      Promise.resolve().then(() =>
+        pooled.search("dc.title=history", { limit: 10, facets: false, cursor: "bm90IGEgY3Vyc29y" }),
+      ),
+    ).rejects.toBeInstanceOf(SearchCursorError);
+  });
+
+  it("stops a search whose deadline has passed, and keeps answering the next ones", async () => {
+    await expect(
+      pooled.search(
+        "dc.title=history",
+        { limit: 10, facets: true },
+        AbortSignal.abort(new Error("deadline of 1 ms")),
+      ),
+    ).rejects.toThrow(/search stopped: deadline of 1 ms/);
+    const after = await pooled.search("dc.title=history", { limit: 10, facets: false });
+    expect(after.total).toBe(U("dc.title=history").total);
   });
 });

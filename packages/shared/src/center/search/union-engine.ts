@@ -45,6 +45,12 @@ interface UnionRow extends PageRow {
   preferred_rid: number;
 }
 
+/**
+ * `union_records` as `r` read through its narrow (rid, cluster_id) index: finding the cluster of
+ * each match then reads a few index pages instead of each match's wide row (MARC and holdings).
+ */
+const RECORD_CLUSTER = "union_records r INDEXED BY union_records_rid_cluster";
+
 const PUBLISHER_SQL = "SELECT rid, marc FROM union_records WHERE rid IN (SELECT value FROM json_each(?))";
 const UNION_HOLDINGS_SQL = `SELECT cluster_id, institution_id, holdings FROM union_records
   WHERE cluster_id IN (SELECT value FROM json_each(?)) ORDER BY cluster_id, institution_id, record_id`;
@@ -67,21 +73,27 @@ function unionDialect(nodeId: string, opts: SearchOptions): CatalogDialect<Union
     kind: "union",
     match: unionMatch(nodeId),
     scored({ compiled, p, thisYear }) {
-      let exact = "0";
-      let exactCte = "";
+      let exact = (_few: boolean) => "0";
+      let ctes = "";
       if (compiled.exactTitleMatch !== undefined) {
-        exactCte = `, e AS MATERIALIZED (SELECT DISTINCT r.cluster_id AS hid FROM union_fts
-            CROSS JOIN union_records r ON r.rid = union_fts.rowid WHERE union_fts MATCH ${p.bind(compiled.exactTitleMatch)})`;
-        exact = `(CASE WHEN m.hid IN (SELECT hid FROM e)
-            THEN lrs_search_title_is(c.title, c.title_vernacular, ${p.bind(JSON.stringify(compiled.exactTitles))}, 0)
-            ELSE 0 END)`;
+        ctes = `, e AS MATERIALIZED (SELECT DISTINCT r.cluster_id AS hid FROM union_fts
+            CROSS JOIN ${RECORD_CLUSTER} ON r.rid = union_fts.rowid WHERE union_fts MATCH ${p.bind(compiled.exactTitleMatch)})`;
+        const check = `lrs_search_title_is(c.title, c.title_vernacular, ${p.bind(JSON.stringify(compiled.exactTitles))}, 0)`;
+        // Over every match, the index first narrows the titles to check to those with the phrase.
+        exact = (few) => (few ? check : `(CASE WHEN m.hid IN (SELECT hid FROM e) THEN ${check} ELSE 0 END)`);
       }
-      const score = scoreSql("m.rel", exact, "c.institution_count", "c.year", thisYear);
-      return `${exactCte},
-        s AS (SELECT c.id AS hid, c.title, c.title_vernacular, c.author, c.year, c.language, c.format, c.isbns, c.issns,
-                c.preferred_rid, ${score} AS score
-              FROM m CROSS JOIN union_clusters c ON c.id = m.hid)`;
+      return {
+        ctes,
+        select: (
+          source,
+          few,
+        ) => `SELECT c.id AS hid, c.title, c.title_vernacular, c.author, c.year, c.language, c.format,
+                c.isbns, c.issns, c.preferred_rid,
+                ${scoreSql("m.rel", exact(few), "c.institution_count", "c.year", thisYear)} AS score
+              FROM ${source} AS m CROSS JOIN union_clusters c ON c.id = m.hid`,
+      };
     },
+    maxHoldingsSql: "(SELECT MAX(institution_count) FROM union_clusters)",
     hits(db, rows) {
       const holdings = unionHoldings(
         db,
@@ -170,7 +182,7 @@ function unionMatch(nodeId: string): MatchDialect {
     grouped: true,
     from(text, needsCluster) {
       const cluster = needsCluster ? " JOIN union_clusters c ON c.id = r.cluster_id" : "";
-      if (text === "driver") return `f CROSS JOIN union_records r ON r.rid = f.fid${cluster}`;
+      if (text === "driver") return `f CROSS JOIN ${RECORD_CLUSTER} ON r.rid = f.fid${cluster}`;
       return `union_records r${cluster}${text === "rank" ? " LEFT JOIN f ON f.fid = r.rid" : ""}`;
     },
     filter(f, p, use) {

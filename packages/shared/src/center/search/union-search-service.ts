@@ -17,8 +17,8 @@ import {
 import type { Logger } from "../../log.js";
 import { peerKey } from "../../rpc/peer.js";
 import { facetsToWire, hitToWire, mergeFacets } from "../../search/convert.js";
-import { cover, fanOut, HOP_MARGIN_MS, remainingMs } from "../../search/deadline.js";
-import type { SearchFn } from "../../search/engine-types.js";
+import { cover, fanOut, HOP_MARGIN_MS, remainingMs, untilDeadline } from "../../search/deadline.js";
+import type { EngineResult, SearchFn } from "../../search/engine-types.js";
 import { queryError } from "../../search/query-error.js";
 import type { PeerClients } from "../peers.js";
 import type { UnionCatalog } from "../union/union-catalog.js";
@@ -85,14 +85,18 @@ export function unionSearchService(o: UnionSearchOptions): ServiceImpl<typeof Se
     return req.onBehalfOf;
   };
 
-  const local = (req: SearchRequest, requester: string) => {
+  const local = async (req: SearchRequest, requester: string, signal: AbortSignal) => {
     try {
-      return o.search(req.query, {
-        limit: pageSize(req),
-        facets: req.facets,
-        ...(req.cursor ? { cursor: req.cursor } : {}),
-        ...(requester ? { onBehalfOf: requester } : {}),
-      });
+      return await o.search(
+        req.query,
+        {
+          limit: pageSize(req),
+          facets: req.facets,
+          ...(req.cursor ? { cursor: req.cursor } : {}),
+          ...(requester ? { onBehalfOf: requester } : {}),
+        },
+        signal,
+      );
     } catch (err) {
       return queryError(err);
     }
@@ -117,12 +121,7 @@ export function unionSearchService(o: UnionSearchOptions): ServiceImpl<typeof Se
     return res.coverage;
   };
 
-  const answer = (
-    scope: Scope,
-    r: ReturnType<SearchFn>,
-    coverage: NodeCoverage[],
-    final: boolean,
-  ): SearchResponse =>
+  const answer = (scope: Scope, r: EngineResult, coverage: NodeCoverage[], final: boolean): SearchResponse =>
     create(SearchResponseSchema, {
       answeredScope: scope,
       total: BigInt(r.total),
@@ -175,7 +174,7 @@ export function unionSearchService(o: UnionSearchOptions): ServiceImpl<typeof Se
         upwardFirst.catch(() => {});
         await new Promise((resolve) => setImmediate(resolve));
       }
-      const own = local(req, requester);
+      const own = await local(req, requester, untilDeadline(ctx.signal, left()));
       const ownPage = answer(
         scope === Scope.NATIONAL && o.tier === Tier.REGIONAL ? Scope.REGION : scope,
         own,

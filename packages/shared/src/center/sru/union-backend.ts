@@ -1,17 +1,15 @@
-import type { Database } from "../../db.js";
 import { readMarcBlob } from "../../marc/blob.js";
 import { compileQuery } from "../../search/compile.js";
 import { encodeCursor, MAX_SEARCH_OFFSET, queryHash } from "../../search/cursor.js";
-import { searchUnion } from "../search/union-engine.js";
+import type { SearchFn } from "../../search/engine-types.js";
 import { exportRecord } from "../union/export-record.js";
 import type { UnionCatalog } from "../union/union-catalog.js";
 import type { SruBackend } from "./server.js";
 
 export interface UnionSruBackendOptions {
-  db: Database;
   union: UnionCatalog;
-  nodeId: string;
-  regionOf: (institutionId: string) => string | undefined;
+  /** The center's union catalog search (searchUnion, on the worker pool). */
+  search: SearchFn;
 }
 
 /**
@@ -27,15 +25,11 @@ export function unionSruBackend(o: UnionSruBackendOptions): SruBackend {
       // yaz-client's "find" asks for 0 records (a count); the engine always returns at least one.
       const limit = Math.max(1, maximumRecords);
       if (offset > MAX_SEARCH_OFFSET) {
-        const count = searchUnion({ db: o.db, nodeId: o.nodeId }, cql, { limit: 1, regionOf: o.regionOf });
+        const count = await o.search(cql, { limit: 1, facets: false }, signal);
         return { total: count.total, records: [] };
       }
       const cursor = offset > 0 ? encodeCursor(offset, queryHash("union", compiled.canonical)) : undefined;
-      const r = searchUnion({ db: o.db, nodeId: o.nodeId }, cql, {
-        limit,
-        regionOf: o.regionOf,
-        ...(cursor ? { cursor } : {}),
-      });
+      const r = await o.search(cql, { limit, facets: false, ...(cursor ? { cursor } : {}) }, signal);
       if (signal.aborted) throw new Error("search aborted");
       const records =
         maximumRecords === 0

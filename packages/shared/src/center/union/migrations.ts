@@ -221,4 +221,16 @@ export const unionCatalogMigrations: Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 25,
+    name: "union catalog: narrow indexes for search (record to cluster, most holdings)",
+    up: `
+      -- Search finds records through union_fts and needs each one's cluster: through this index
+      -- it reads a few narrow index pages instead of each record's wide row (MARC, holdings).
+      CREATE INDEX union_records_rid_cluster ON union_records (rid, cluster_id);
+      -- The most institutions holding one cluster: an upper bound of the holdings boost, so that
+      -- search scores only the hits that can reach a page (search/engine.ts, topCandidates).
+      CREATE INDEX union_clusters_institutions ON union_clusters (institution_count);
+    `,
+  },
 ];
