@@ -120,19 +120,21 @@ export function catalogService(o: CatalogServiceOptions): ServiceImpl<typeof Cat
     }),
 
     async *export() {
-      // The union catalog writes synchronously; gather it, then stream it in pieces.
-      const parts: string[] = [];
+      // A page of clusters at a time (exportMarcXmlPages), each piece sent before the next page is
+      // read: memory stays that of a page or two however large the catalog.
+      const pages = o.union.exportMarcXmlPages();
       let buf = "";
-      const res = o.union.exportMarcXml((chunk) => {
-        buf += chunk;
+      let next = pages.next();
+      while (!next.done) {
+        buf += next.value;
         if (buf.length >= EXPORT_CHUNK) {
-          parts.push(buf);
+          yield { marcxml: buf };
           buf = "";
         }
-      });
-      if (buf) parts.push(buf);
-      o.log.info({ records: res.records, skipped: res.skipped }, "union catalog exported");
-      for (const marcxml of parts) yield { marcxml };
+        next = pages.next();
+      }
+      if (buf) yield { marcxml: buf };
+      o.log.info({ records: next.value.records, skipped: next.value.skipped }, "union catalog exported");
     },
 
     splitCluster: mapErrors((req) => {
