@@ -2,7 +2,8 @@
 // How fast a center applies catalog changes: UnionCatalog.apply in the benchmark's own process, as
 // catalogSyncReceiver applies PushChanges batches (one transaction per batch), with no network.
 //
-//   node bench/apply.mjs [--records 100000] [--batch 250] [--second 0.3] [--db FILE] [--digest]
+//   node bench/apply.mjs [--records 100000] [--batch 250] [--second 0.3] [--db FILE] [--keep] [--digest]
+//   node bench/apply.mjs --export --db FILE     (CatalogService.Export of a catalog kept by --keep)
 //
 // Input: bench/search-records.mjs benchRecord 0..N-1 from institution "lib-a" (copies of the real
 // sample records, each with an ISBN of its own where the sample had one, so most are clusters of
@@ -14,7 +15,7 @@
 import { createHash } from "node:crypto";
 import { rmSync } from "node:fs";
 import { Database, sharedMigrations, toIso2709 } from "@lrs/shared";
-import { UnionCatalog, unionCatalogMigrations } from "@lrs/shared/center";
+import { catalogService, UnionCatalog, unionCatalogMigrations } from "@lrs/shared/center";
 import { loadSamples } from "./records.mjs";
 import { benchRecord } from "./search-records.mjs";
 
@@ -27,6 +28,37 @@ const batch = Number(arg("--batch", "250"));
 const second = Number(arg("--second", "0.3"));
 const file = arg("--db", `/tmp/bench-apply-${process.pid}.db`);
 
+if (process.argv.includes("--export")) {
+  // CatalogService.Export of the union catalog in `--db` (built by an earlier run with --keep), in
+  // this process: the service's stream is read to the end, as a client would, counting bytes;
+  // the process's peak RSS is the figure.
+  const db = Database.open(file, [...sharedMigrations, ...unionCatalogMigrations]);
+  const union = new UnionCatalog(db, { nodeId: "bench-center" });
+  const quiet = { info() {}, warn() {}, error() {}, debug() {} };
+  const service = catalogService({ union, nodeId: "bench-center", log: quiet });
+  const rss0 = process.memoryUsage().rss;
+  const t0 = performance.now();
+  let bytes = 0;
+  let messages = 0;
+  let rssMax = rss0;
+  for await (const m of service.export({}, {})) {
+    bytes += m.marcxml.length;
+    if (++messages % 20 === 0) rssMax = Math.max(rssMax, process.memoryUsage().rss);
+  }
+  const out = {
+    clusters: union.stats().clusters,
+    seconds: +((performance.now() - t0) / 1000).toFixed(1),
+    megabytes: Math.round(bytes / 1e6),
+    messages,
+    rssBeforeMb: Math.round(rss0 / 1048576),
+    rssMaxSampledMb: Math.round(rssMax / 1048576),
+    maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+    load: (await import("node:os")).loadavg().map((x) => +x.toFixed(2)),
+  };
+  db.close();
+  process.stdout.write(`${JSON.stringify(out)}\n`);
+  process.exit(0);
+}
 const { records: samples } = await loadSamples();
 const changedAt = new Date("2026-12-01T00:00:00Z");
 function change(institutionId, j) {

@@ -25,22 +25,12 @@ import { BIN, Federation, sleep } from "@lrs/dev-env";
 import { toIso2709 } from "@lrs/shared";
 import { loadSamples, ROOT } from "./records.mjs";
 import { benchRecord } from "./search-records.mjs";
-import { arg, say } from "./util.mjs";
+import { arg, benchSpec, say } from "./util.mjs";
 
 const n = Number(arg("--records", "100000"));
 const keep = process.argv.includes("--keep");
 const DIR = join(ROOT, `bench/out/sync-load-${n}`);
-const SPEC = {
-  national: { id: "nat", name: "Benchmark National Center" },
-  regions: [
-    {
-      region: "bench",
-      id: "bench-rc",
-      name: "Benchmark Regional Center",
-      members: [{ id: "lib-a", name: "Benchmark Library A" }],
-    },
-  ],
-};
+const SPEC = benchSpec();
 const NODES = ["lib-a", "bench-rc", "nat"];
 
 /** A process's peak and current resident set (MB), and CPU seconds, from /proc. */
