@@ -18,6 +18,8 @@ import type { ClusterView, UnionCatalog } from "./union-catalog.js";
 
 /** Export chunks are gathered to about this size before they are sent. */
 const EXPORT_CHUNK = 256 * 1024;
+/** Clusters read per step of an export. */
+const EXPORT_PAGE = 64;
 
 export function clusterToWire(c: ClusterView): Cluster {
   return create(ClusterSchema, {
@@ -121,8 +123,9 @@ export function catalogService(o: CatalogServiceOptions): ServiceImpl<typeof Cat
 
     async *export() {
       // A page of clusters at a time (exportMarcXmlPages), each piece sent before the next page is
-      // read: memory stays that of a page or two however large the catalog.
-      const pages = o.union.exportMarcXmlPages();
+      // read: memory stays that of a page or two however large the catalog. Pages of 64 clusters
+      // (~250 KB of MARCXML with records of a few KB) keep the messages near EXPORT_CHUNK.
+      const pages = o.union.exportMarcXmlPages(EXPORT_PAGE);
       let buf = "";
       let next = pages.next();
       while (!next.done) {
