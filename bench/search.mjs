@@ -82,7 +82,7 @@ import BetterSqlite3 from "better-sqlite3";
 import { loadSamples, ROOT } from "./records.mjs";
 import { queryMix } from "./search-queries.mjs";
 import { benchRecord, recordHasIsbn } from "./search-records.mjs";
-import { arg, dist } from "./util.mjs";
+import { arg, benchSpec, dist } from "./util.mjs";
 
 // ------------------------------------------------------------------ options
 
@@ -109,17 +109,7 @@ const targetNames = arg(
 
 const OUT = join(ROOT, "bench/out");
 const ZEBRA_CONF = join(ROOT, "bench/zebra");
-const SPEC = {
-  national: { id: "nat", name: "Benchmark National Center" },
-  regions: [
-    {
-      region: "bench",
-      id: "bench-rc",
-      name: "Benchmark Regional Center",
-      members: [{ id: "lib-a", name: "Benchmark Library A" }],
-    },
-  ],
-};
+const SPEC = benchSpec();
 
 const say = (s) => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${s}\n`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

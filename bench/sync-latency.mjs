@@ -34,7 +34,7 @@ import { MemberCatalog, memberMigrations } from "@lrs/member-node";
 import { catalogPb, Database, sharedMigrations, toIso2709 } from "@lrs/shared";
 import BetterSqlite3 from "better-sqlite3";
 import { copyOf, loadSamples, ROOT, sampleFiles } from "./records.mjs";
-import { arg, dist, say } from "./util.mjs";
+import { arg, benchSpec, dist, say } from "./util.mjs";
 
 const rate = Number(arg("--rate", "20"));
 const seconds = Number(arg("--seconds", "60"));
@@ -45,20 +45,10 @@ const keep = process.argv.includes("--keep");
 const dump = arg("--dump", undefined);
 
 const DIR = join(ROOT, "bench/out/sync-latency");
-const SPEC = {
-  national: { id: "nat", name: "Benchmark National Center" },
-  regions: [
-    {
-      region: "bench",
-      id: "bench-rc",
-      name: "Benchmark Regional Center",
-      members: [
-        { id: "lib-a", name: "Benchmark Library A" },
-        { id: "lib-b", name: "Benchmark Library B" },
-      ],
-    },
-  ],
-};
+const SPEC = benchSpec([
+  { id: "lib-a", name: "Benchmark Library A" },
+  { id: "lib-b", name: "Benchmark Library B" },
+]);
 
 const ms = (v) => (v === undefined ? "–" : `${Math.round(v)} ms`);
 

@@ -49,3 +49,14 @@ export function twoRegionSpec(north, south) {
     ],
   };
 }
+
+/**
+ * The benchmarks' one-region federation spec: national "nat", regional "bench-rc" and the given
+ * members ({ id, name }; default lib-a alone).
+ */
+export function benchSpec(members = [{ id: "lib-a", name: "Benchmark Library A" }]) {
+  return {
+    national: { id: "nat", name: "Benchmark National Center" },
+    regions: [{ region: "bench", id: "bench-rc", name: "Benchmark Regional Center", members }],
+  };
+}

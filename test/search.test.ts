@@ -5,7 +5,9 @@ import {
   catalogPb,
   controlValue,
   isbn10To13,
+  type MarcRecord,
   normalizeIsbn,
+  parseMarcXml,
   readMarcFile,
   searchPb,
   subfieldValues,
@@ -61,6 +63,10 @@ async function southOnlyWord(): Promise<string> {
   }
   throw new Error(`no record in ${NLM}`);
 }
+
+/** The cluster id a union catalog's MARCXML record carries (its "(LRS)" 035). */
+const clusterIdOf = (r: MarcRecord) =>
+  (subfieldValues(r, "035", "a").find((v) => v.startsWith("(LRS)")) ?? "").slice("(LRS)".length);
 
 const final = (msgs: searchPb.SearchResponse[]) => {
   const f = msgs.at(-1)!;
@@ -195,6 +201,96 @@ describe("federated search", () => {
       await fetch(`${nat.sru}?version=1.2&operation=searchRetrieve&query=${encodeURIComponent("dc.title=(")}`)
     ).text();
     expect(bad).toContain("info:srw/diagnostic/1/10");
+  });
+
+  it("gives the same records for a query through search, SRU and Export, at every scope", async () => {
+    const query = "dc.title=history";
+    /** Every hit of the search at `scope`, paged with the cursor: ids, and each cluster's own 035. */
+    const hitsAt = async (scope: searchPb.Scope) => {
+      const ids: string[] = [];
+      let cursor = "";
+      for (let page = 0; page < 50; page++) {
+        const m = final(await search("north-a", query, scope, { pageSize: 25, cursor }));
+        expect(m.answeredScope).toBe(scope);
+        ids.push(...m.hits.map((h) => h.id));
+        cursor = m.nextCursor;
+        if (!cursor) return { ids: ids.sort(), total: Number(m.total) };
+      }
+      throw new Error(`${query} at ${Scope[scope]}: still paging after 50 pages`);
+    };
+    /** Every record an SRU searchRetrieve of the center gives, by its cluster id: the MARCXML of each. */
+    const sruAt = async (url: string) => {
+      const out = new Map<string, string>();
+      for (let start = 1; ; start += 25) {
+        const xml = await (
+          await fetch(
+            `${url}?version=1.2&operation=searchRetrieve&recordSchema=marcxml&maximumRecords=25&startRecord=${start}&query=${encodeURIComponent(query)}`,
+          )
+        ).text();
+        const total = Number(/<zs:numberOfRecords>(\d+)<\/zs:numberOfRecords>/.exec(xml)?.[1]);
+        for (const m of xml.matchAll(/<zs:recordData>([\s\S]*?)<\/zs:recordData>/g)) {
+          const [rec] = parseMarcXml(m[1]!);
+          expect(rec?.ok).toBe(true);
+          out.set(clusterIdOf(rec!.ok ? rec!.record : undefined!), m[1]!);
+        }
+        if (start + 25 > total) return out;
+      }
+    };
+    /** The center's whole union catalog through CatalogService.Export, by cluster id. */
+    const exportOf = async (center: string) =>
+      fed.withClient(center, catalogPb.CatalogService, async (c) => {
+        let xml = "";
+        for await (const part of c.export({}, { timeoutMs: 60_000 })) xml += part.marcxml;
+        const out = new Map<string, MarcRecord>();
+        for (const r of parseMarcXml(xml)) {
+          expect(r.ok).toBe(true);
+          if (r.ok) out.set(clusterIdOf(r.record), r.record);
+        }
+        return out;
+      });
+    const same = (sru: Map<string, string>, exported: Map<string, MarcRecord>) => {
+      for (const [id, xml] of sru) {
+        const [rec] = parseMarcXml(xml);
+        expect(rec!.ok && rec!.record, `${id}: SRU and Export give the same record`).toEqual(
+          exported.get(id),
+        );
+      }
+    };
+
+    const local = await hitsAt(Scope.LOCAL);
+    const region = await hitsAt(Scope.REGION);
+    const national = await hitsAt(Scope.NATIONAL);
+    expect(local.ids).toHaveLength(local.total);
+    expect(region.ids).toHaveLength(region.total);
+    expect(national.ids).toHaveLength(national.total);
+    expect(local.total).toBeGreaterThan(0);
+
+    const [regionSru, nationalSru] = await Promise.all([
+      sruAt(fed.node("north-rc").sru!),
+      sruAt(fed.node("nat").sru!),
+    ]);
+    expect([...regionSru.keys()].sort()).toEqual(region.ids);
+    expect([...nationalSru.keys()].sort()).toEqual(national.ids);
+    same(regionSru, await exportOf("north-rc"));
+    same(nationalSru, await exportOf("nat"));
+
+    // LOCAL: each of north-a's own hits is in one of the regional and one of the national hits.
+    await fed.withClient("north-rc", catalogPb.CatalogService, async (c) => {
+      for (const id of local.ids) {
+        const recordId = id.slice(id.indexOf("/") + 1);
+        const at = await c.locateRecord({ institutionId: "north-a", recordId });
+        expect(region.ids, `${id} at REGION`).toContain(at.clusterId);
+      }
+    });
+    await fed.withClient("nat", catalogPb.CatalogService, async (c) => {
+      for (const id of local.ids) {
+        const at = await c.locateRecord({
+          institutionId: "north-a",
+          recordId: id.slice(id.indexOf("/") + 1),
+        });
+        expect(national.ids, `${id} at NATIONAL`).toContain(at.clusterId);
+      }
+    });
   });
 
   it("tells whether each holding library can lend, live: available, on loan, not lendable and why", async () => {

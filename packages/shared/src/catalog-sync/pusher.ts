@@ -21,8 +21,13 @@ import {
   type RecordChange,
 } from "./change-feed.js";
 
-/** Changes per push; with records of a few KB a batch stays well under a megabyte or two. */
-export const DEFAULT_BATCH = 250;
+/**
+ * Changes per push; with records of a few KB a batch stays around a megabyte (MAX_BATCH_BYTES caps
+ * it). The receiver applies a batch in one transaction, one fsync (synchronous = FULL): 500 instead
+ * of 250 halves what commits cost a first full sync, while a batch still holds the receiver's event
+ * loop for well under a second (bench/apply.mjs, BENCHMARKS.md "Applying changes at a center").
+ */
+export const DEFAULT_BATCH = 500;
 /** The receiver refuses larger batches. */
 export const MAX_BATCH = 2000;
 /**

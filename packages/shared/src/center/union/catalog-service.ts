@@ -18,6 +18,8 @@ import type { ClusterView, UnionCatalog } from "./union-catalog.js";
 
 /** Export chunks are gathered to about this size before they are sent. */
 const EXPORT_CHUNK = 256 * 1024;
+/** Clusters read per step of an export. */
+const EXPORT_PAGE = 64;
 
 export function clusterToWire(c: ClusterView): Cluster {
   return create(ClusterSchema, {
@@ -120,19 +122,22 @@ export function catalogService(o: CatalogServiceOptions): ServiceImpl<typeof Cat
     }),
 
     async *export() {
-      // The union catalog writes synchronously; gather it, then stream it in pieces.
-      const parts: string[] = [];
+      // A page of clusters at a time (exportMarcXmlPages), each piece sent before the next page is
+      // read: memory stays that of a page or two however large the catalog. Pages of 64 clusters
+      // (~250 KB of MARCXML with records of a few KB) keep the messages near EXPORT_CHUNK.
+      const pages = o.union.exportMarcXmlPages(EXPORT_PAGE);
       let buf = "";
-      const res = o.union.exportMarcXml((chunk) => {
-        buf += chunk;
+      let next = pages.next();
+      while (!next.done) {
+        buf += next.value;
         if (buf.length >= EXPORT_CHUNK) {
-          parts.push(buf);
+          yield { marcxml: buf };
           buf = "";
         }
-      });
-      if (buf) parts.push(buf);
-      o.log.info({ records: res.records, skipped: res.skipped }, "union catalog exported");
-      for (const marcxml of parts) yield { marcxml };
+        next = pages.next();
+      }
+      if (buf) yield { marcxml: buf };
+      o.log.info({ records: next.value.records, skipped: next.value.skipped }, "union catalog exported");
     },
 
     splitCluster: mapErrors((req) => {

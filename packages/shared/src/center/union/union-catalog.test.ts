@@ -115,6 +115,53 @@ function checkInvariants(db: Database): void {
   const fts = db.sqlite.prepare("SELECT COUNT(*) AS n FROM union_fts").get() as { n: number };
   const records = db.sqlite.prepare("SELECT COUNT(*) AS n FROM union_records").get() as { n: number };
   expect(fts.n).toBe(records.n);
+  // Every cluster shows what a full refresh would give it (#refreshCluster "all"), however it was
+  // placed: its preferred record (first in preference order), that record's summary, its counts
+  // and identifiers, and its current OAI-PMH holders.
+  const identifiers = (kind: string) =>
+    `(SELECT COALESCE(group_concat(substr(key, 6), ' '), '') FROM (SELECT DISTINCT k.key FROM union_records x
+       JOIN union_record_keys k ON k.rid = x.rid WHERE x.cluster_id = c.id AND k.strong = 1 AND k.key LIKE '${kind}:%'
+       ORDER BY k.key))`;
+  const clusters = db.sqlite
+    .prepare(
+      `SELECT c.id, c.preferred_rid, c.institution_count, c.isbns, c.issns, c.title, c.title_vernacular, c.author,
+         c.year, c.language, c.format, p.summary,
+         (SELECT rid FROM union_records WHERE cluster_id = c.id
+          ORDER BY completeness DESC, received_at, institution_id, record_id LIMIT 1) AS first_rid,
+         (SELECT COUNT(DISTINCT institution_id) FROM union_records WHERE cluster_id = c.id) AS institutions,
+         ${identifiers("isbn")} AS isbn_keys, ${identifiers("issn")} AS issn_keys,
+         (SELECT group_concat(institution_id) FROM (SELECT DISTINCT institution_id FROM union_records
+          WHERE cluster_id = c.id ORDER BY 1)) AS holding,
+         (SELECT group_concat(institution_id) FROM (SELECT institution_id FROM union_oai_holders
+          WHERE cluster_id = c.id AND current = 1 ORDER BY 1)) AS oai_holders
+       FROM union_clusters c JOIN union_records p ON p.rid = c.preferred_rid`,
+    )
+    .all() as Array<Record<string, string | number>>;
+  for (const c of clusters) {
+    const summary = JSON.parse(c.summary as string) as Record<string, string>;
+    expect({
+      preferred: c.preferred_rid,
+      institutions: c.institution_count,
+      isbns: c.isbns,
+      issns: c.issns,
+      oai: c.oai_holders,
+      shown: [c.title, c.title_vernacular, c.author, c.year, c.language, c.format],
+    }).toEqual({
+      preferred: c.first_rid,
+      institutions: c.institutions,
+      isbns: c.isbn_keys,
+      issns: c.issn_keys,
+      oai: c.holding,
+      shown: [
+        summary.title,
+        summary.titleVernacular,
+        summary.author,
+        summary.year,
+        summary.language,
+        summary.format,
+      ],
+    });
+  }
 }
 
 describe("UnionCatalog", () => {
@@ -549,6 +596,30 @@ describe("UnionCatalog", () => {
       expect(getDataFields(merged, "999")).toEqual([]);
       const single = records.find((r) => r !== merged)!;
       expect(getDataFields(single, "852").map((f) => f.subfields)).toEqual([[{ code: "a", value: "lib-b" }]]);
+    });
+
+    it("exports a page of clusters at a time: the same document, each cluster once while the catalog changes", () => {
+      for (const r of uva.slice(0, 7)) cat.apply("m1", upsert("lib-a", r));
+      const whole: string[] = [];
+      expect(cat.exportMarcXml((c) => whole.push(c))).toEqual({ records: 7, skipped: 0 });
+      const pieces = [...cat.exportMarcXmlPages(2)];
+      expect(pieces).toHaveLength(1 + 4 + 1); // head, 4 pages of up to 2 clusters, end
+      expect(pieces.join("")).toBe(whole.join(""));
+
+      // Between pages: a cluster already written is deleted, a later one changes, a new one comes.
+      const pages = cat.exportMarcXmlPages(2);
+      const read = [pages.next().value, pages.next().value] as string[];
+      cat.apply("m1", del("lib-a", idOf(uva[0]!)));
+      cat.apply("m1", upsert("lib-a", uva[6]!, [item("NEW1", "annex")]));
+      cat.apply("m1", upsert("lib-a", uva[7]!));
+      for (let next = pages.next(); !next.done; next = pages.next()) read.push(next.value);
+      const records = parseMarcXml(read.join("")).map((r) => (r.ok ? r.record : undefined)!);
+      const ids = records.map((r) => subfieldValues(r, "035", "a").find((v) => v.startsWith("(LRS)")));
+      expect(new Set(ids).size).toBe(ids.length);
+      expect(ids).toHaveLength(8); // the 7 as they stood, the deleted one already written, plus the new one
+      const changed = records.find((r) => controlValue(r, "001") === idOf(uva[6]!))!;
+      const located = getDataFields(changed, "852")[0]!.subfields.filter((x) => x.code === "b");
+      expect(located.map((x) => x.value)).toEqual(["annex"]);
     });
   });
 

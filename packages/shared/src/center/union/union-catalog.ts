@@ -207,6 +207,11 @@ function identifiersOf(keys: readonly string[], kind: "isbn" | "issn"): string[]
   return keys.filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length));
 }
 
+/** The distinct identifiers of a kind among keys, in the order of the cluster's (SQLite's BINARY: the keys are ASCII). */
+function sortedIdentifiers(keys: readonly string[], kind: "isbn" | "issn"): string[] {
+  return [...new Set(identifiersOf(keys, kind))].sort(compare);
+}
+
 function prepareStatements(db: Sqlite) {
   const p = (sql: string) => db.prepare(sql);
   return {
@@ -217,12 +222,16 @@ function prepareStatements(db: Sqlite) {
       "SELECT rid, institution_id, record_id, source, cluster_id, digest, seen_epoch FROM union_records WHERE rid = ?",
     ),
     touch: p("UPDATE union_records SET source = ?, seen_epoch = ? WHERE rid = ?"),
+    // With its cluster when that is known before (#placement), so that the wide row (MARC inline)
+    // is written once; a null rid is the next one.
     insertRecord: p(
-      `INSERT INTO union_records (institution_id, record_id, source, cluster_id, marc, holdings, digest, changed_at,
-         received_at, updated_at, seen_epoch, completeness, readable, summary)
-       VALUES (@institutionId, @recordId, @source, 0, @marc, @holdings, @digest, @changedAt, @now, @now, @epoch,
-         @completeness, @readable, @summary)`,
+      `INSERT INTO union_records (rid, institution_id, record_id, source, cluster_id, marc, holdings, digest,
+         changed_at, received_at, updated_at, seen_epoch, completeness, readable, summary)
+       VALUES (@rid, @institutionId, @recordId, @source, @cluster, @marc, @holdings, @digest, @changedAt, @now,
+         @now, @epoch, @completeness, @readable, @summary)`,
     ),
+    // The rid the next record gets (an INTEGER PRIMARY KEY without AUTOINCREMENT takes the largest + 1).
+    nextRid: p("SELECT COALESCE(MAX(rid), 0) + 1 AS rid FROM union_records"),
     updateRecord: p(
       `UPDATE union_records SET source = @source, marc = @marc, holdings = @holdings, digest = @digest,
          changed_at = @changedAt, updated_at = @now, seen_epoch = @epoch, completeness = @completeness,
@@ -269,6 +278,13 @@ function prepareStatements(db: Sqlite) {
          title_vernacular, author, year, isbns, issns, language, format, simple)
        VALUES (?, ?, 0, 0, 0, '', '', '', '', '', '', '', '', 0)`,
     ),
+    // A cluster of one new record, complete: what #refreshCluster would write for it.
+    singleCluster: p(
+      `INSERT INTO union_clusters (created_at, updated_at, preferred_rid, record_count, institution_count, title,
+         title_vernacular, author, year, isbns, issns, language, format, simple)
+       VALUES (@now, @now, @rid, 1, 1, @title, @titleVernacular, @author, @year, @isbns, @issns, @language,
+         @format, 1)`,
+    ),
     cluster: p("SELECT * FROM union_clusters WHERE id = ?"),
     setSimple: p("UPDATE union_clusters SET simple = ? WHERE id = ?"),
     alias: p("SELECT cluster_id FROM union_cluster_aliases WHERE alias = ?"),
@@ -293,12 +309,17 @@ function prepareStatements(db: Sqlite) {
        ON CONFLICT (cluster_id) DO UPDATE SET seq = excluded.seq, changed_at = excluded.changed_at,
          deleted = excluded.deleted`,
     ),
-    oaiFormerHolders: p("UPDATE union_oai_holders SET current = 0 WHERE cluster_id = ?"),
+    // Holders are marked former or current only where that changes (most changes change no holder).
+    oaiFormerHolders: p(
+      `UPDATE union_oai_holders SET current = 0 WHERE cluster_id = @id AND current = 1
+         AND institution_id NOT IN (SELECT institution_id FROM union_records WHERE cluster_id = @id)`,
+    ),
     oaiAddHolders: p(
       `INSERT INTO union_oai_holders (institution_id, cluster_id, current)
-         SELECT DISTINCT institution_id, ?, 1 FROM union_records WHERE cluster_id = ?
-       ON CONFLICT (institution_id, cluster_id) DO UPDATE SET current = 1`,
+         SELECT DISTINCT institution_id, @id, 1 FROM union_records WHERE cluster_id = @id
+       ON CONFLICT (institution_id, cluster_id) DO UPDATE SET current = 1 WHERE current = 0`,
     ),
+    oaiFirstHolder: p("INSERT INTO union_oai_holders (institution_id, cluster_id, current) VALUES (?, ?, 1)"),
     members: p(
       `SELECT rid, institution_id, record_id, source, received_at, updated_at, changed_at, completeness, holdings
        FROM union_records WHERE cluster_id = ? ORDER BY institution_id, record_id`,
@@ -468,10 +489,34 @@ export class UnionCatalog implements ChangeFeed {
         this.#recluster({ seeds: [existing.rid], oldKeys, cause, touched: existing.rid });
       }
     } else {
-      const rid = Number(this.#q.insertRecord.run(params).lastInsertRowid);
+      const place = this.#placement(cause, d.strong, d.fuzzy);
+      let rid: number;
+      if (place === "alone") {
+        rid = (this.#q.nextRid.get() as { rid: number }).rid;
+        const cluster = Number(
+          this.#q.singleCluster.run({
+            now: params.now,
+            rid,
+            title: d.summary.title,
+            titleVernacular: d.summary.titleVernacular,
+            author: d.summary.author,
+            year: d.summary.year,
+            language: d.summary.language,
+            format: d.summary.format,
+            isbns: sortedIdentifiers(d.strong, "isbn").join(" "),
+            issns: sortedIdentifiers(d.strong, "issn").join(" "),
+          }).lastInsertRowid,
+        );
+        this.#q.insertRecord.run({ ...params, rid, cluster });
+        this.#oaiChanged(cluster, false, change.institutionId);
+      } else {
+        const cluster = place?.id ?? 0;
+        rid = Number(this.#q.insertRecord.run({ ...params, rid: null, cluster }).lastInsertRowid);
+      }
       for (const k of keys) this.#q.insertKey.run(k.key, rid, k.strong);
       this.#index(rid, d.search, false);
-      if (!this.#place(rid, cause, d.strong, d.fuzzy)) this.#recluster({ seeds: [rid], cause, touched: rid });
+      if (place === undefined) this.#recluster({ seeds: [rid], cause, touched: rid });
+      else if (place !== "alone") this.#refreshCluster(place.id, { added: d.strong, row: place });
     }
     this.#log(change.institutionId, change.recordId, change.changedAt);
   }
@@ -683,18 +728,39 @@ export class UnionCatalog implements ChangeFeed {
   }
 
   /**
-   * Writes the whole union catalog as one MARCXML collection, one record per cluster in cluster
-   * order: the preferred record with one 852 per holding institution (export-record.ts). `write`
-   * is called synchronously with pieces of the document; call this inside a transaction for a
-   * consistent export. Clusters whose preferred record cannot be read are left out and counted.
+   * Writes the whole union catalog as one MARCXML collection (see {@link exportMarcXmlPages}).
+   * `write` is called synchronously with pieces of the document; call this inside a transaction
+   * for a consistent export.
    */
   exportMarcXml(write: (chunk: string) => void): { records: number; skipped: number } {
-    write(`<?xml version="1.0" encoding="UTF-8"?>\n<collection xmlns="${MARCXML_NAMESPACE}">\n`);
+    const pages = this.exportMarcXmlPages();
+    for (;;) {
+      const next = pages.next();
+      if (next.done) return next.value;
+      write(next.value);
+    }
+  }
+
+  /**
+   * The whole union catalog as one MARCXML collection, one record per cluster in cluster order:
+   * the preferred record with one 852 per holding institution (export-record.ts). Yields the
+   * document's head, then the records of `pageSize` clusters at a time, then its end; returns how
+   * many records were written and how many clusters were left out because their preferred record
+   * cannot be read. Each step reads one page (keyset by cluster number) and keeps no statement
+   * open, so a caller may await between steps (CatalogService.Export sends each piece before it
+   * asks for the next) and memory stays that of one page however large the catalog. Pages read at
+   * different times: outside one transaction, a cluster changed meanwhile is written as it was when
+   * its page was read, one created meanwhile is written when its number is past the page read last,
+   * and none is written twice.
+   */
+  *exportMarcXmlPages(pageSize = PAGE): Generator<string, { records: number; skipped: number }> {
+    yield `<?xml version="1.0" encoding="UTF-8"?>\n<collection xmlns="${MARCXML_NAMESPACE}">\n`;
     let records = 0;
     let skipped = 0;
     let after = 0;
     for (;;) {
-      const page = this.#q.clusterPage.all(after, PAGE) as Array<{ id: number; preferred_rid: number }>;
+      const page = this.#q.clusterPage.all(after, pageSize) as Array<{ id: number; preferred_rid: number }>;
+      const parts: string[] = [];
       for (const c of page) {
         const pref = this.#q.marcOf.get(c.preferred_rid) as { marc: Buffer };
         const rec = readMarcBlob(pref.marc);
@@ -702,13 +768,14 @@ export class UnionCatalog implements ChangeFeed {
           skipped++;
           continue;
         }
-        write(toMarcXml(exportRecord(rec, this.#externalId(c.id), groupHoldings(this.#members(c.id)))));
+        parts.push(toMarcXml(exportRecord(rec, this.#externalId(c.id), groupHoldings(this.#members(c.id)))));
         records++;
       }
-      if (page.length < PAGE) break;
+      if (parts.length > 0) yield parts.join("");
+      if (page.length < pageSize) break;
       after = page[page.length - 1]!.id;
     }
-    write("</collection>\n");
+    yield "</collection>\n";
     return { records, skipped };
   }
 
@@ -890,47 +957,41 @@ export class UnionCatalog implements ChangeFeed {
   }
 
   /**
-   * Places a new record without recomputing anything, where that provably gives what
-   * {@link #recluster} would: the record is in no split, and either
-   * - no other record shares any of its keys: it is a cluster of its own; or
+   * Where a new record (not yet stored) goes without recomputing anything, where that provably
+   * gives what {@link #recluster} would: the record is in no split, and either
+   * - no other record shares any of its keys: it is a cluster of its own ("alone"); or
    * - every record sharing its strong keys, and every record sharing its fuzzy key, is in one
    *   cluster that is `simple` (strong keys alone hold it together, no split involves it, no record
-   *   outside it shares a fuzzy key with it): the record joins it. With one strong component and
-   *   nothing outside to weigh against, the clustering rules can only add the record to it.
-   * Returns false when the full computation is needed.
+   *   outside it shares a fuzzy key with it): the record joins it (that cluster's row). With one
+   *   strong component and nothing outside to weigh against, the clustering rules can only add the
+   *   record to it.
+   * Undefined when the full computation is needed. Deciding before the record is stored lets it be
+   * written once, with its cluster.
    */
-  #place(rid: number, ref: RecordRef, strong: readonly string[], fuzzy: string | undefined): boolean {
-    if (this.#q.inSplit.get(ref.institutionId, ref.recordId)) return false;
+  #placement(
+    ref: RecordRef,
+    strong: readonly string[],
+    fuzzy: string | undefined,
+  ): "alone" | ClusterRow | undefined {
+    if (this.#q.inSplit.get(ref.institutionId, ref.recordId)) return undefined;
     const holders = (keys: readonly string[]) =>
       keys.length === 0
         ? []
         : (
             this.#in(
               `SELECT DISTINCT r.cluster_id AS id FROM union_record_keys k JOIN union_records r ON r.rid = k.rid
-               WHERE k.key IN (#) AND k.rid <> ? LIMIT 2`,
+               WHERE k.key IN (#) LIMIT 2`,
               keys,
-              rid,
             ) as Array<{ id: number }>
           ).map((r) => r.id);
-    if (strong.length > CHUNK) return false;
+    if (strong.length > CHUNK) return undefined;
     const byStrong = holders(strong);
     const byFuzzy = holders(fuzzy === undefined ? [] : [FUZZY_PREFIX + fuzzy]);
-    const now = this.#now().toISOString();
-    if (byStrong.length === 0) {
-      if (byFuzzy.length > 0) return false;
-      const id = Number(this.#q.newCluster.run(now, now).lastInsertRowid);
-      this.#q.setCluster.run(id, rid);
-      this.#q.setSimple.run(1, id);
-      this.#refreshCluster(id, "all");
-      return true;
-    }
+    if (byStrong.length === 0) return byFuzzy.length > 0 ? undefined : "alone";
     const target = byStrong[0]!;
-    if (byStrong.length > 1 || byFuzzy.some((c) => c !== target)) return false;
+    if (byStrong.length > 1 || byFuzzy.some((c) => c !== target)) return undefined;
     const row = this.#q.cluster.get(target) as ClusterRow | undefined;
-    if (row?.simple !== 1) return false;
-    this.#q.setCluster.run(target, rid);
-    this.#refreshCluster(target, { added: strong, row });
-    return true;
+    return row?.simple === 1 ? row : undefined;
   }
 
   /**
@@ -1132,14 +1193,19 @@ export class UnionCatalog implements ChangeFeed {
    * changed it: a new place in the order of changes, and a datestamp that never goes back (a
    * harvester asking "from" a time must see everything that changed after it).
    */
-  #oaiChanged(id: number, deleted: boolean): void {
+  #oaiChanged(id: number, deleted: boolean, onlyHolder?: string): void {
     const last = this.#q.oaiLast.get() as { seq: number; changed_at: string } | undefined;
     const now = this.#now().toISOString();
     const at = last && last.changed_at > now ? last.changed_at : now;
     this.#q.oaiSet.run(id, (last?.seq ?? 0) + 1, at, deleted ? 1 : 0);
     if (deleted) return;
-    this.#q.oaiFormerHolders.run(id);
-    this.#q.oaiAddHolders.run(id, id);
+    if (onlyHolder !== undefined) {
+      // A new cluster (its number was never used: AUTOINCREMENT) of one institution's record.
+      this.#q.oaiFirstHolder.run(onlyHolder, id);
+      return;
+    }
+    this.#q.oaiFormerHolders.run({ id });
+    this.#q.oaiAddHolders.run({ id });
   }
 
   /**
