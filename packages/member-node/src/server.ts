@@ -11,6 +11,7 @@ import {
   copyrightPb,
   directoryPb,
   illServicePb,
+  ledgerPb,
   type Migration,
   type NodeConfig,
   nodeMigrations,
@@ -37,6 +38,7 @@ import { copyrightService } from "./services/copyright.js";
 import { directoryService } from "./services/directory.js";
 import { illService } from "./services/ill.js";
 import { illStaffService } from "./services/ill-staff.js";
+import { memberLedgerService } from "./services/ledger.js";
 import { searchService } from "./services/search.js";
 import { visitService } from "./services/visit.js";
 import { visitStaffService } from "./services/visit-staff.js";
@@ -92,6 +94,7 @@ export class MemberNode extends BaseNode {
         copyPb.CopyStaffService.typeName,
         copyPb.CopyTransferService.typeName,
         acquisitionsPb.AcquisitionsService.typeName,
+        ledgerPb.LedgerService.typeName,
         visitPb.VisitService.typeName,
         visitPb.VisitStaffService.typeName,
       ],
@@ -156,6 +159,7 @@ export class MemberNode extends BaseNode {
           }),
         );
         router.service(copyrightPb.CopyrightService, copyrightService(ctx.copyright));
+        router.service(ledgerPb.LedgerService, memberLedgerService(ctx.regional.transport));
         const copies = ctx.ill.copies!;
         router.service(
           copyPb.CopyStaffService,

@@ -12,10 +12,13 @@ import { LoginPage } from "./pages/login.js";
 import { NewRequestPage } from "./pages/new-request.js";
 import { PrintPage } from "./pages/print.js";
 import { QueuesPage } from "./pages/queues.js";
+import { ReportsPage } from "./pages/reports.js";
 import { RequestPage } from "./pages/request.js";
 import { SearchPage } from "./pages/search.js";
 import { SetPasswordPage } from "./pages/set-password.js";
+import { SettlementPage } from "./pages/settlement.js";
 import { StatusPage } from "./pages/status.js";
+import { TrafficPage } from "./pages/traffic.js";
 import { UsersPage } from "./pages/users.js";
 import { VisitsPage } from "./pages/visits.js";
 import { can, SessionContext } from "./session.js";
@@ -78,11 +81,16 @@ function Frame(p: { relabel: () => void }) {
             {member && <NavLink href="/copyright" label={t("nav.copyright")} />}
             {member && <NavLink href="/acquire" label={t("nav.acquire")} />}
             {member && <NavLink href="/visits" label={t("nav.visits")} />}
+            {member && <NavLink href="/reports" label={t("reports.nav")} />}
             <NavLink href="/status" label={t("nav.status")} />
             {!member && <NavLink href="/cluster" label={t("nav2.cluster")} />}
             {!member && <NavLink href="/trace" label={t("nav2.trace")} />}
             <NavLink href="/directory" label={t("nav2.directory")} />
             {!member && can(s, "admin") && <NavLink href="/tokens" label={t("nav2.tokens")} />}
+            {s.traffic && <NavLink href="/traffic" label={t("reports.traffic")} />}
+            {s.node.tier === "national" && can(s, "admin") && (
+              <NavLink href="/settlement" label={t("reports.settlement")} />
+            )}
             {can(s, "admin") && <NavLink href="/users" label={t("nav.users")} />}
             {can(s, "admin") && <NavLink href="/audit" label={t("nav.audit")} />}
             {s.dashboard && (
@@ -120,6 +128,9 @@ function Frame(p: { relabel: () => void }) {
           <Route path="/trace" component={TracePage} />
           <Route path="/cluster" component={ClusterPage} />
           <Route path="/audit" component={AuditPage} />
+          <Route path="/reports" component={ReportsPage} />
+          <Route path="/settlement" component={SettlementPage} />
+          <Route path="/traffic" component={TrafficPage} />
           <Route default component={() => <p>{t("app.notFound")}</p>} />
         </Router>
       </main>

@@ -21,6 +21,8 @@ export interface WebPartsOptions {
   address: () => string;
   /** The national dashboard's URL, when this node serves it. */
   dashboardUrl?: () => string;
+  /** The traffic dashboard's figures by window name (the national center). */
+  traffic?: (window: string | null) => object | string;
 }
 
 /** The "web" listener of a node: the staff web application at web_listen. */
@@ -54,6 +56,7 @@ export function webListener(o: WebPartsOptions) {
     feed: new ChangeFeed(link, log),
     maxCopyBytes: cfg.tier === Tier.MEMBER ? cfg.ill.max_copy_size : 0,
     ...(o.dashboardUrl ? { dashboardUrl: o.dashboardUrl } : {}),
+    ...(o.traffic ? { traffic: o.traffic } : {}),
     log,
   });
   return {

@@ -48,6 +48,11 @@ export interface WebServerOptions {
   maxCopyBytes: number;
   /** Where the national dashboard is, when this node has one. */
   dashboardUrl?: () => string;
+  /**
+   * The traffic dashboard's figures over a window ("24h"), or why there is no such window: the
+   * national center's dashboard data, shown in the application to a signed-in user.
+   */
+  traffic?: (window: string | null) => object | string;
   log: Logger;
 }
 
@@ -148,6 +153,7 @@ export function createWebServer(o: WebServerOptions) {
         expiresAt: new Date(s.session.expiresAt).toISOString(),
         node: o.node,
         ...(o.dashboardUrl?.() ? { dashboard: o.dashboardUrl() } : {}),
+        ...(o.traffic ? { traffic: true } : {}),
       });
     }
     if (path === "/api/node" && req.method === "GET") return sendJson(res, 200, { node: o.node });
@@ -277,6 +283,12 @@ export function createWebServer(o: WebServerOptions) {
         remote,
       });
       return sendJson(res, 200, { user: o.accounts.get(name), ...out });
+    }
+    if (path === "/api/traffic" && req.method === "GET" && o.traffic) {
+      requireSession(req, false);
+      const summary = o.traffic(url.searchParams.get("window"));
+      if (typeof summary === "string") throw new HttpError(400, summary);
+      return sendJson(res, 200, summary);
     }
     if (path === "/api/audit" && req.method === "GET") {
       requireSession(req, false, "admin");
