@@ -72,7 +72,7 @@ beforeAll(async () => {
     ledgerPb.LedgerService,
     (c) =>
       c.postEntries(
-        { postings: [charge("fee:web-1", 850n), charge("fee:web-2", 1250n)] },
+        { postings: [charge("north-a:web-1", 850n), charge("north-a:web-2", 1250n)] },
         { timeoutMs: 10_000 },
       ),
     "north-a",

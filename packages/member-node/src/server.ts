@@ -1,8 +1,10 @@
 import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import {
   acquisitionsPb,
   adminPb,
   BaseNode,
+  CatalogLoadSchema,
   CatalogStatsSchema,
   CatalogSyncPusher,
   catalogPb,
@@ -43,6 +45,7 @@ import { searchService } from "./services/search.js";
 import { visitService } from "./services/visit.js";
 import { visitStaffService } from "./services/visit-staff.js";
 import { MemberCatalog } from "./store/catalog.js";
+import { CatalogLoads } from "./store/catalog-loads.js";
 import { searchMember } from "./store/catalog-search.js";
 import { illAttention } from "./store/ill-attention.js";
 import { memberMigrations } from "./store/migrations.js";
@@ -84,6 +87,14 @@ export class MemberNode extends BaseNode {
           records: BigInt(ctx.catalog.count()),
           holdings: BigInt(ctx.catalog.itemCount()),
         }),
+      catalogLoads: () =>
+        new CatalogLoads(ctx.db).recent(10).map((l) =>
+          create(CatalogLoadSchema, {
+            ...l,
+            startedAt: timestampFromDate(l.startedAt),
+            finishedAt: timestampFromDate(l.finishedAt),
+          }),
+        ),
       serviceNames: [
         directoryPb.DirectoryService.typeName,
         adminPb.AdminService.typeName,

@@ -383,4 +383,27 @@ export const memberMigrations: Migration[] = [
       CREATE UNIQUE INDEX acq_orders_vendor_ref ON acq_orders (vendor_ref) WHERE vendor_ref <> '';
     `,
   },
+  {
+    version: 175,
+    name: "The catalog's loads: each import and harvest, how it ended, its first rejections",
+    up: `
+      -- One row per import (lrs-member import) or harvest (scheduled or lrs-member harvest), for
+      -- the staff's catalog status; the latest 200 are kept. rejections: a JSON array of the first
+      -- ones, each naming its record and the reason.
+      CREATE TABLE catalog_loads (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL CHECK (kind IN ('import', 'harvest')),
+        source TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        finished_at TEXT NOT NULL,
+        added INTEGER NOT NULL,
+        updated INTEGER NOT NULL,
+        unchanged INTEGER NOT NULL,
+        deleted INTEGER NOT NULL,
+        rejected INTEGER NOT NULL,
+        outcome TEXT NOT NULL,
+        rejections TEXT NOT NULL
+      );
+    `,
+  },
 ];
