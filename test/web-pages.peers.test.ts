@@ -36,6 +36,8 @@ const SPEC: FederationSpec = {
 let fed: Federation;
 let destroy: () => Promise<void>;
 let web: WebBrowser;
+/** What `lrs-member import` said of north-b's catalog. */
+let imported: { added: number; updated: number; rejected: number };
 /** This month: the charges are posted in it, and it is settled (allowed while open). */
 const PERIOD = new Date().toISOString().slice(0, 7);
 
@@ -60,7 +62,9 @@ beforeAll(async () => {
   const items = join(fed.dir, "north-b-items.csv");
   await writeItems("north-b", [LOC], items);
   const b = fed.node("north-b");
-  await fed.cli(b, ["import", "--config", b.config, "--items", items, LOC]);
+  imported = JSON.parse(
+    await fed.cli(b, ["import", "--config", b.config, "--items", items, LOC, "--json"]),
+  ) as typeof imported;
   await fed.waitSynced(90_000);
   // Two requests with timelines for the turnaround report: one lent, one that ends unfilled.
   const lent = await borrow(fed, "north-a", SOUTH_ONLY_ISBNS[0]!, "scenario:loaned", "P-1");
@@ -208,6 +212,25 @@ describe("the staff web application's reports and settlement", () => {
         timeout: 30_000,
       })
       .toMatch(/Settled/);
+  });
+
+  it("shows a member its catalog's imports, as the import reported them, and the sync lag", async () => {
+    const page = await web.signInDemo("north-b");
+    await page.getByRole("link", { name: "Node status" }).click();
+    const loads = page.getByTestId("catalog-loads");
+    await loads.waitFor({ timeout: 30_000 });
+    const cells = await loads.locator("tbody tr").first().locator("td").allTextContents();
+    expect(cells[0]).toBe("Import");
+    expect(cells[1]).toContain("loc_general.xml");
+    expect(cells.slice(3, 7)).toEqual([
+      String(imported.added),
+      String(imported.updated),
+      "0",
+      String(imported.rejected),
+    ]);
+    expect(cells[7]).toMatch(/^done/);
+    expect(await page.getByTestId("sync-lag").textContent()).toMatch(/Changes not yet taken by \S+: 0 /);
+    await web.axe(page, "north-b status");
   });
 
   it("keeps a viewer out of settlement, and refuses a change without the CSRF token", async () => {
