@@ -233,6 +233,52 @@ describe("the staff web application's reports and settlement", () => {
     await web.axe(page, "north-b status");
   });
 
+  it("places, lists and receives an order from the web, as `lrs-member order` sees it", async () => {
+    const page = await web.signInDemo("north-a");
+    await page.getByRole("link", { name: "Orders" }).click();
+    const form = page.getByTestId("order-form");
+    await form.getByLabel("Title", { exact: true }).fill("A Field Guide to Northern Mosses");
+    await form.getByLabel("Author", { exact: true }).fill("Moss, Ada");
+    await form.getByLabel("Copies").fill("2");
+    await form.getByLabel("Vendor's order number").fill("V-900");
+    await web.axe(page, "north-a orders");
+    await page.getByTestId("place-order").click();
+    const row = page.locator("[data-testid=orders] tr[data-order]").first();
+    await row.waitFor({ timeout: 30_000 });
+    const id = (await row.getAttribute("data-order"))!;
+    let orders = JSON.parse(await cli("north-a", ["order", "list", "--json"])) as Array<{
+      id: string;
+      state: string;
+      copies: number;
+      source: string;
+    }>;
+    expect(orders.find((o) => o.id === id)).toMatchObject({ state: "open", copies: 2, source: "web" });
+    await page.screenshot({ path: join(DOCS, "web-orders.png"), fullPage: true });
+
+    await row.locator("summary").click();
+    await row.getByLabel("Barcodes received").fill("MOSS-1 MOSS-2");
+    await row.getByRole("button", { name: "Receive" }).click();
+    await page.getByText(`Order ${id} received.`).waitFor({ timeout: 30_000 });
+    orders = JSON.parse(await cli("north-a", ["order", "list", "--json"])) as typeof orders;
+    expect(orders.find((o) => o.id === id)?.state).toBe("received");
+    // Received once; a second time the order book refuses it, with its reason.
+    const again = await page.evaluate(async (orderId) => {
+      const csrf = ((await (await fetch("/api/session")).json()) as { csrf: string }).csrf;
+      const res = await fetch("/rpc/lrs.v1.AcquisitionsService/CancelOrder", {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          "connect-protocol-version": "1",
+          "x-csrf-token": csrf,
+        },
+        body: JSON.stringify({ id: orderId }),
+      });
+      return { status: res.status, body: (await res.json()) as { code: string; message: string } };
+    }, id);
+    expect(again.body.code).toBe("failed_precondition");
+    expect(again.body.message).toMatch(/already received/);
+  });
+
   it("keeps a viewer out of settlement, and refuses a change without the CSRF token", async () => {
     const pw = join(fed.dir, "viewer-password");
     writeFileSync(pw, "a-viewer-password\n");

@@ -41,6 +41,10 @@ export const memberPolicy: Policy = {
     // Acquisitions: the staff's buy-or-borrow check (demand is counted at the centers).
     "lrs.v1.AcquisitionsService/CheckTitle": self,
     "lrs.v1.AcquisitionsService/SetRetention": self,
+    "lrs.v1.AcquisitionsService/PlaceOrder": self,
+    "lrs.v1.AcquisitionsService/ListOrders": self,
+    "lrs.v1.AcquisitionsService/ReceiveOrder": self,
+    "lrs.v1.AcquisitionsService/CancelOrder": self,
     // Reciprocal borrowing: the regional center asks the home library about its readers'
     // credentials; staff use the desk through the node's own certificate.
     "lrs.v1.VisitService/CheckVisitor": parent,

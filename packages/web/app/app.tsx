@@ -10,6 +10,7 @@ import { ClusterPage, DirectoryPage, TokensPage, TracePage } from "./pages/cente
 import { CopyrightPage } from "./pages/copyright.js";
 import { LoginPage } from "./pages/login.js";
 import { NewRequestPage } from "./pages/new-request.js";
+import { OrdersPage } from "./pages/orders.js";
 import { PrintPage } from "./pages/print.js";
 import { QueuesPage } from "./pages/queues.js";
 import { ReportsPage } from "./pages/reports.js";
@@ -81,6 +82,7 @@ function Frame(p: { relabel: () => void }) {
             {member && <NavLink href="/copyright" label={t("nav.copyright")} />}
             {member && <NavLink href="/acquire" label={t("nav.acquire")} />}
             {member && <NavLink href="/visits" label={t("nav.visits")} />}
+            {member && <NavLink href="/orders" label={t("orders.nav")} />}
             {member && <NavLink href="/reports" label={t("reports.nav")} />}
             <NavLink href="/status" label={t("nav.status")} />
             {!member && <NavLink href="/cluster" label={t("nav2.cluster")} />}
@@ -112,7 +114,8 @@ function Frame(p: { relabel: () => void }) {
         </div>
       </header>
       <main id="main" tabIndex={-1}>
-        <Router>
+        {/* Keyed by the language: a new language draws the page again (the router keeps it otherwise). */}
+        <Router key={language()}>
           <Route path="/" component={member ? QueuesPage : StatusPage} />
           <Route path="/requests/:id" component={RequestPage} />
           <Route path="/new" component={NewRequestPage} />
@@ -128,6 +131,7 @@ function Frame(p: { relabel: () => void }) {
           <Route path="/trace" component={TracePage} />
           <Route path="/cluster" component={ClusterPage} />
           <Route path="/audit" component={AuditPage} />
+          <Route path="/orders" component={OrdersPage} />
           <Route path="/reports" component={ReportsPage} />
           <Route path="/settlement" component={SettlementPage} />
           <Route path="/traffic" component={TrafficPage} />

@@ -93,6 +93,16 @@ export function createWebServer(o: WebServerOptions) {
     return session ? { id, session } : undefined;
   };
   const remoteOf = (req: IncomingMessage) => req.socket.remoteAddress ?? "";
+  /** What the browser learns of its session and node, at sign-in and on every page load. */
+  const sessionInfo = (session: Session) => ({
+    user: session.user,
+    role: session.role,
+    csrf: session.csrf,
+    expiresAt: new Date(session.expiresAt).toISOString(),
+    node: o.node,
+    ...(o.dashboardUrl?.() ? { dashboard: o.dashboardUrl() } : {}),
+    ...(o.traffic ? { traffic: true } : {}),
+  });
 
   /** A change must come from this application's own pages: Origin (when sent) is ours, and the CSRF token matches. */
   const originOk = (req: IncomingMessage) => {
@@ -146,15 +156,7 @@ export function createWebServer(o: WebServerOptions) {
     if (path === "/api/session" && req.method === "GET") {
       const s = sessionOf(req);
       if (!s) throw new HttpError(401, "not signed in");
-      return sendJson(res, 200, {
-        user: s.session.user,
-        role: s.session.role,
-        csrf: s.session.csrf,
-        expiresAt: new Date(s.session.expiresAt).toISOString(),
-        node: o.node,
-        ...(o.dashboardUrl?.() ? { dashboard: o.dashboardUrl() } : {}),
-        ...(o.traffic ? { traffic: true } : {}),
-      });
+      return sendJson(res, 200, sessionInfo(s.session));
     }
     if (path === "/api/node" && req.method === "GET") return sendJson(res, 200, { node: o.node });
     if (path === "/api/login" && post) {
@@ -200,12 +202,9 @@ export function createWebServer(o: WebServerOptions) {
         outcome: "ok",
         remote,
       });
-      return sendJson(
-        res,
-        200,
-        { user: session.user, role: session.role, csrf: session.csrf, node: o.node },
-        { "set-cookie": sessionCookie(COOKIE, id, { maxAgeSeconds: ABSOLUTE_MS / 1000, secure }) },
-      );
+      return sendJson(res, 200, sessionInfo(session), {
+        "set-cookie": sessionCookie(COOKIE, id, { maxAgeSeconds: ABSOLUTE_MS / 1000, secure }),
+      });
     }
     if (path === "/api/logout" && post) {
       const s = requireSession(req, true);
