@@ -176,7 +176,7 @@ describe("the staff web application's reports and settlement", () => {
 
     // Settle this month: preview (nothing stored), then settle; statements, balances and CSV.
     await page.getByRole("link", { name: "Settlement" }).click();
-    await page.getByLabel("Month").fill(PERIOD);
+    await page.getByLabel("Month", { exact: true }).fill(PERIOD);
     await page.getByLabel("The month has not ended: settle it anyway").check();
     expect(await page.getByTestId("settle").isDisabled()).toBe(true);
     await page.getByRole("button", { name: "Preview" }).click();
