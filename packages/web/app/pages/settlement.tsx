@@ -136,7 +136,7 @@ export function SettlementPage() {
             onChange={(e) => setPeriod((e.target as HTMLInputElement).value)}
           />
         </label>{" "}
-        <label>
+        <label class="inline">
           <input
             type="checkbox"
             name="allow-open"
