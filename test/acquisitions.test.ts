@@ -1,9 +1,11 @@
 // Acquisitions coordinated before buying, across real processes: an order placed at one member is
 // on order at the national center and changes `acquire check`'s advice at another member; ILL
-// demand counted at the regional center feeds the advice; a retention commitment moves a holder
-// to the back of its part of the rota.
+// demand counted at the regional center feeds the advice and reaches the national center's report;
+// a retention commitment moves a holder to the back of its part of the rota.
+import { execFile } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import type { Federation, FederationSpec } from "@lrs/dev-env";
 import { illPb, illServicePb, searchPb } from "@lrs/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -11,6 +13,7 @@ import { eventually, startFederation } from "./harness.js";
 import { BOTH_REGIONS_ISBNS, borrow, isbn, LENDER, NLM, writeItems } from "./ill-harness.js";
 
 const { Scope } = searchPb;
+const run = promisify(execFile);
 /** Introduction to algorithms: in none of the test catalogs. */
 const NEW_TITLE = "9780262033848";
 
@@ -95,7 +98,11 @@ describe("acquisitions across the federation", () => {
       30_000,
     );
     expect(wanted.verdict).toBe("buy");
-    expect(wanted.summary).toBe("no copy in the nation, 2 ILL requests last year: buy");
+    // Counting began when the centers were set up (today): the advice says so rather than "last year".
+    const today = new Date().toISOString().slice(0, 10);
+    expect(wanted.summary).toBe(
+      `no copy in the nation, 2 ILL requests since ${today} (when counting began): buy`,
+    );
     const byOwnReaders = await check("north-a", NEW_TITLE);
     expect(byOwnReaders.ownIllRequests).toBe("2");
 
@@ -141,7 +148,7 @@ describe("acquisitions across the federation", () => {
     );
     expect(after.verdict).toBe("borrow");
     expect(after.summary).toBe(
-      "0 copies in the region, 0 copies in other regions (2 on order), 2 ILL requests last year: borrow, don't buy",
+      `0 copies in the region, 0 copies in other regions (2 on order), 2 ILL requests since ${today} (when counting began): borrow, don't buy`,
     );
 
     // An order is never asked to lend.
@@ -178,5 +185,38 @@ describe("acquisitions across the federation", () => {
     expect(second.rota.find((c) => c.agencyId === "north-b")!.reason).toContain(
       "last copies retained for the region until 2040",
     );
+  }, 240_000);
+
+  it("the national center reports the federation's ILL demand, also while a region is down", async () => {
+    const report = async () => {
+      const node = fed.node("nat");
+      const { stdout, stderr } = await run(process.execPath, [
+        fed.program(node),
+        "report",
+        "demand",
+        "--config",
+        node.config,
+      ]);
+      return { rows: stdout.trim().split(/\r?\n/), notes: stderr };
+    };
+    // North's requests reached the national center through north-rc's outbox.
+    const first = await eventually(
+      report,
+      (r) => r.rows.some((l) => l.includes("isbn:9780262033848")),
+      60_000,
+    );
+    expect(first.rows[0]).toBe("title,keys,requests,requesters,last_requested");
+    // South A ordered it, but an order is not a copy: the title is still nobody's. Three requests
+    // by north-a: its two readers' and the rota asked for in the first test (a BuildRota without a
+    // request id counts as one call).
+    expect(first.rows.find((l) => l.includes("isbn:9780262033848"))).toMatch(/,3,1,/);
+    expect(first.notes).toMatch(/north \(north-rc\): counted since \d{4}-\d\d-\d\d, last heard from /);
+    expect(first.notes).toMatch(/south \(south-rc\): counted since /);
+    expect(first.notes).not.toContain("never sent");
+
+    // North's center goes down: the national report is the same, from the national center's own copy.
+    await fed.stop("north-rc");
+    const down = await report();
+    expect(down.rows).toEqual(first.rows);
   }, 240_000);
 });

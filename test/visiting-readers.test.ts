@@ -7,6 +7,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Federation, type FederationSpec, REPO_ROOT } from "@lrs/dev-env";
+import { recordIdOf } from "@lrs/member-node";
+import { formatOfLeader, readMarcFile } from "@lrs/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually, startFederation } from "./harness.js";
 
@@ -38,6 +40,25 @@ const SPEC: FederationSpec = {
   ],
 };
 const LOC = join(REPO_ROOT, "data/marc/lc-marc2bibframe2/loc_general.xml");
+const NLM = join(REPO_ROOT, "data/marc/lc-marc2bibframe2/nlm.xml");
+
+/** Barcodes of books on the shelf that circulate at a member (from its import's items file), from the `skip`th. */
+async function books(member: string, files: string[], skip: number): Promise<string[]> {
+  const ids = new Set<string>();
+  for (const file of files)
+    for await (const r of readMarcFile(file)) {
+      if (!r.ok) continue;
+      if (formatOfLeader(r.record.leader[6] ?? "", r.record.leader[7] ?? "") === "book")
+        ids.add(recordIdOf(r.record));
+    }
+  return readFileSync(join(fed.dir, "items", `${member}.csv`), "utf8")
+    .split("\n")
+    .slice(1)
+    .map((l) => l.split(","))
+    .filter((c) => ids.has(c[0]!) && c[4] === "available" && c[5] === "standard")
+    .map((c) => c[1]!)
+    .slice(skip);
+}
 
 let fed: Federation;
 let destroy: () => Promise<void>;
@@ -274,4 +295,43 @@ describe("visiting readers", () => {
     expect(regions.get("south")).toMatchObject({ lent: 2 });
     expect(regions.get("north")).toMatchObject({ borrowed: 2 });
   });
+
+  it("two libraries lending at once to a reader with one loan left: the home library's hold lets one through", async () => {
+    await fed.importCatalog("north-b", [NLM]);
+    const [southBook] = await books("south-a", [LOC], 80);
+    const [northBook] = await books("north-b", [NLM], 0);
+    const race = await visit<{ token: string }>("north-a", [
+      "issue",
+      "--reader",
+      "P-0002",
+      "--max-loans",
+      "1",
+    ]);
+    // Both desks check online at the same moment; the loan notices travel later.
+    const [south, north] = await Promise.allSettled([
+      visit<{ loan: Loan }>("south-a", ["lend", "--credential", race.token, "--item", southBook!]),
+      visit<{ loan: Loan }>("north-b", ["lend", "--credential", race.token, "--item", northBook!]),
+    ]);
+    const won = [south, north].filter((r) => r.status === "fulfilled");
+    const lost = [south, north].filter((r) => r.status === "rejected");
+    expect(won).toHaveLength(1);
+    expect(String((lost[0] as PromiseRejectedResult).reason)).toMatch(
+      /the reader has 1 items on loan, the most north-a allows/,
+    );
+    // The winner's notice turns the hold into the loan at home: still one.
+    const winner = (won[0] as PromiseFulfilledResult<{ loan: Loan }>).value.loan.loanId;
+    await eventually(
+      () => visit<Listing>("north-a", ["list", "--view", "borrowed"]),
+      (l) => find(l.borrowed, winner) !== undefined,
+      60_000,
+    );
+    const after = await visitFails(winner.startsWith("south-a") ? "north-b" : "south-a", [
+      "lend",
+      "--credential",
+      race.token,
+      "--item",
+      winner.startsWith("south-a") ? northBook! : southBook!,
+    ]);
+    expect(after).toMatch(/the reader has 1 items on loan/);
+  }, 300_000);
 });

@@ -4,6 +4,7 @@ import { Command } from "commander";
 import { DEMO_CATALOGS, DEMO_HARVESTED, DEMO_ORDERS, SAMPLE_DATA } from "./demo-data.js";
 import { DEMO_SPEC, Federation, REPO_ROOT } from "./federation.js";
 import { type MockIls, startMockIls } from "./mock-ils.js";
+import { type MockNcip, startMockNcip } from "./mock-ncip.js";
 import { DemoWorkload } from "./workload.js";
 
 /**
@@ -29,6 +30,20 @@ async function mockIls(member: string, files: string[], port: number): Promise<M
   });
 }
 
+/**
+ * The same ILS's NCIP responder (a second port): its items as the OAI-PMH records carry them, every
+ * fifth one out on loan now (live availability differs from the harvested status), and a patron
+ * record per borrowing library, as `[ncip] borrowing_library_patron` names them. Kept in memory:
+ * after a restart every item is back as it started.
+ */
+async function mockNcip(member: string, ils: MockIls, port: number): Promise<MockNcip> {
+  const members = [...DEMO_SPEC.regions.flatMap((r) => r.members.map((m) => m.id))];
+  const ncip = await startMockNcip({ agencyId: member, patrons: members.map((m) => `ILL-${m}`), port });
+  for (const [n, i] of ils.items.entries())
+    ncip.addItem(i.barcode, i.title, n % 5 === 4 ? "On Loan" : "Available On Shelf");
+  return ncip;
+}
+
 async function main(): Promise<void> {
   const program = new Command("lrs-demo")
     .description(
@@ -51,7 +66,7 @@ async function main(): Promise<void> {
   const started = Date.now();
   const progress = (line: string) => process.stdout.write(`  ${line}\n`);
   let fed: Federation | undefined;
-  const ilss: MockIls[] = [];
+  const ilss: Array<MockIls | MockNcip> = [];
   let stopping = false;
   const stop = async (code: number) => {
     if (stopping) return;
@@ -75,7 +90,13 @@ async function main(): Promise<void> {
         const url = /\[harvest\][^[]*?url = "http:\/\/127\.0\.0\.1:(\d+)\/oai"/.exec(
           readFileSync(fed.node(member).config, "utf8"),
         );
-        if (url) ilss.push(await mockIls(member, files, Number(url[1])));
+        if (!url) continue;
+        const ils = await mockIls(member, files, Number(url[1]));
+        ilss.push(ils);
+        const ncip = /\[ncip\][^[]*?url = "http:\/\/127\.0\.0\.1:(\d+)\/ncip"/.exec(
+          readFileSync(fed.node(member).config, "utf8"),
+        );
+        if (ncip) ilss.push(await mockNcip(member, ils, Number(ncip[1])));
       }
       await fed.startAll();
     } else {
@@ -104,10 +125,12 @@ async function main(): Promise<void> {
         for (const [member, files] of Object.entries(DEMO_HARVESTED)) {
           const ils = await mockIls(member, files, 0);
           ilss.push(ils);
+          const ncip = await mockNcip(member, ils, 0);
+          ilss.push(ncip);
           const node = fed.node(member);
           writeFileSync(
             node.config,
-            `${readFileSync(node.config, "utf8")}\n# Its catalog comes from its ILS over OAI-PMH (a mock ILS run by the demo).\n[harvest]\nurl = "${ils.url}"\nmetadata_prefix = "marc21"\nholdings_map = "koha"\nschedule = "15m"\n`,
+            `${readFileSync(node.config, "utf8")}\n# Its catalog comes from its ILS over OAI-PMH (a mock ILS run by the demo).\n[harvest]\nurl = "${ils.url}"\nmetadata_prefix = "marc21"\nholdings_map = "koha"\nschedule = "15m"\n\n# Its loans reach the same ILS over NCIP (lending side), and availability is asked of it live.\n[ncip]\nurl = "${ncip.url}"\nagency_id = "${member}"\nmessages = ["LookupItem", "CheckOutItem", "CheckInItem"]\n\n[availability]\nsource = "ncip"\n`,
           );
           const s = JSON.parse(await fed.cli(node, ["harvest", "--config", node.config, "--json"])) as {
             added: number;
@@ -115,7 +138,7 @@ async function main(): Promise<void> {
             pages: number;
           };
           progress(
-            `harvested ${s.added} records and ${s.items} items at ${member} from its ILS at ${ils.url} (${s.pages} pages)`,
+            `harvested ${s.added} records and ${s.items} items at ${member} from its ILS at ${ils.url} (${s.pages} pages); NCIP to the same ILS at ${ncip.url}`,
           );
           // Restarted so that its scheduled harvest (every 15 minutes) runs.
           await fed.stop(member);

@@ -12,6 +12,8 @@ export interface MockIls {
   /** The OAI-PMH base URL. */
   url: string;
   records: number;
+  /** The items its records carry (952 $p), with their titles: what its NCIP responder knows. */
+  items: Array<{ barcode: string; title: string }>;
   close(): Promise<void>;
 }
 
@@ -132,6 +134,10 @@ export async function startMockIls(o: {
   return {
     url: `http://${o.host ?? "127.0.0.1"}:${port}/oai`,
     records: records.length,
+    items: records.flatMap(({ record }) => {
+      const title = subfieldValues(record, "245", "a")[0]?.replace(/[\s/:;,.]+$/, "") ?? "";
+      return subfieldValues(record, "952", "p").map((barcode) => ({ barcode, title }));
+    }),
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
 }

@@ -49,6 +49,7 @@ export const memberPolicy: Policy = {
     // credentials; staff use the desk through the node's own certificate.
     "lrs.v1.VisitService/CheckVisitor": parent,
     "lrs.v1.VisitStaffService/IssueCredential": self,
+    "lrs.v1.VisitStaffService/RotateSigningKey": self,
     "lrs.v1.VisitStaffService/BlockCredential": self,
     "lrs.v1.VisitStaffService/CheckCredential": self,
     "lrs.v1.VisitStaffService/LendToVisitor": self,

@@ -31,6 +31,8 @@ import type { MemberContext } from "./context.js";
 import { CopyrightCounter } from "./fees/copyright.js";
 import { MemberLedger } from "./fees/ledger.js";
 import { IllEngine, regionalIllOf } from "./ill/engine.js";
+import { illNotifyEvents } from "./ill/notify-events.js";
+import { liveStatuses } from "./ncip/availability.js";
 import { ncipLinkOf } from "./ncip/link.js";
 import { memberPolicy } from "./policy.js";
 import { acquisitionsService } from "./services/acquisitions.js";
@@ -53,6 +55,9 @@ import { memberIndexRebuild } from "./store/reindex.js";
 import { VisitDesk } from "./visit/desk.js";
 import { VisitStore } from "./visit/store.js";
 
+/** How long the automatic responder waits for the ILS's LookupItem answers before using the imported status. */
+const LIVE_STATUS_TIMEOUT_MS = 10_000;
+
 /** A member library's node: its own catalog and items, pushed to its regional center. */
 /** Every migration of a member's database (`lrs-member migrate`). */
 export function memberNodeMigrations(): Migration[] {
@@ -64,7 +69,12 @@ export class MemberNode extends BaseNode {
 
   private constructor(ctx: MemberContext) {
     // The staff web application (web_listen): calls this node's own services, once it listens.
-    const web = webListener({ ctx, address: () => this.address });
+    const web = webListener({
+      ctx,
+      address: () => this.address,
+      // Staff notifications of the ILL requests' events (new lending requests, overdues …).
+      notifyEvents: illNotifyEvents(ctx.db),
+    });
     super({
       ctx,
       directory: ctx.directory,
@@ -237,6 +247,13 @@ export class MemberNode extends BaseNode {
       log: ctx.log.child({ part: "ill" }),
       fees: { copyright, ledger },
       ...(ncip ? { onTransition: [ncip.onTransition] } : {}),
+      // Live availability from the ILS for the automatic responder too, as for the brokers' checks.
+      ...(ncip && cfg.availability.source === "ncip"
+        ? {
+            liveStatuses: (ids: readonly string[]) =>
+              liveStatuses(ncip.client, catalog, ids, AbortSignal.timeout(LIVE_STATUS_TIMEOUT_MS)),
+          }
+        : {}),
       copies,
       parentId: () => regionalCenterOf(ctx.directory, cfg.region) ?? "the regional center",
       isExternalPartner: (id) => ctx.directory.current().externalPartners.some((p) => p.id === id),

@@ -57,7 +57,18 @@ program
   });
 
 addUnionCatalogCommands(program, Tier.NATIONAL);
-addReportCommands(program, Tier.NATIONAL, nationalNodeMigrations);
+// The demand report names the regions (of the directory) that never sent their ILL demand.
+addReportCommands(
+  program,
+  Tier.NATIONAL,
+  () => nodeMigrations(nationalNodeMigrations()),
+  (db) =>
+    (
+      db.sqlite
+        .prepare("SELECT DISTINCT region FROM institutions WHERE tier = ? AND revoked = 0 ORDER BY region")
+        .all(Tier.REGIONAL) as Array<{ region: string }>
+    ).map((r) => r.region),
+);
 
 addIllCenterCommands(program, Tier.NATIONAL);
 

@@ -30,6 +30,8 @@ export const nationalPolicy: Policy = {
     "lrs.v1.IllService/BuildRota": anyOf(children, self),
     // Acquisitions: ILL demand for a title, for a regional center (the other regions are asked).
     "lrs.v1.AcquisitionsService/GetTitleDemand": anyOf(children, self),
+    // Regional centers send their members' ILL demand up (the national collection reports).
+    "lrs.v1.AcquisitionsService/PostDemand": children,
     "lrs.v1.IllService/Trace": anyOf(children, self),
     // Copies between regions: regional centers hand up what crosses regions.
     "lrs.v1.CopyTransferService/PushCopy": children,

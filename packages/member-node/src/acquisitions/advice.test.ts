@@ -14,9 +14,18 @@ const none: TitleFacts = {
 
 describe("adviseAcquisition", () => {
   it("borrows a title the region holds and orders, with little demand", () => {
-    const a = adviseAcquisition({ ...none, regionCopies: 3, regionOnOrder: 1, illRequests: 2 });
+    const a = adviseAcquisition({
+      ...none,
+      regionCopies: 3,
+      regionOnOrder: 1,
+      illRequests: 2,
+      regionOnLoan: 1,
+      otherRegionOnLoan: 0,
+    });
     expect(a.verdict).toBe("borrow");
-    expect(a.summary).toBe("3 copies in the region, 1 on order, 2 ILL requests last year: borrow, don't buy");
+    expect(a.summary).toBe(
+      "3 copies in the region (1 on loan now), 1 on order, 2 ILL requests last year: borrow, don't buy",
+    );
   });
 
   it("buys a title nobody in the nation holds once it was asked for", () => {
@@ -56,5 +65,31 @@ describe("adviseAcquisition", () => {
       /^this library holds 1 copy, .*: already held here$/,
     );
     expect(adviseAcquisition({ ...none, ownOnOrder: 2, illRequests: 9 }).verdict).toBe("ordered");
+  });
+
+  it("says when it does not know the holders' circulation", () => {
+    const a = adviseAcquisition({ ...none, regionCopies: 3, illRequests: 2 });
+    expect(a.summary).toBe(
+      "3 copies in the region, their circulation unknown, 2 ILL requests last year: borrow, don't buy",
+    );
+    // Nobody holds it: there is no circulation to know.
+    expect(adviseAcquisition({ ...none, illRequests: 2 }).summary).not.toContain("circulation");
+  });
+
+  it("buys sooner when every copy in the region is on loan now", () => {
+    const facts = { ...none, regionCopies: 1, illRequests: 4, otherRegionOnLoan: 0 };
+    expect(adviseAcquisition({ ...facts, regionOnLoan: 0 }).verdict).toBe("borrow");
+    const busy = adviseAcquisition({ ...facts, regionOnLoan: 1 });
+    expect(busy.verdict).toBe("buy");
+    expect(busy.reasons.join("; ")).toContain("every copy in the region is on loan now");
+    // Unknown circulation: the usual threshold.
+    expect(adviseAcquisition({ ...none, regionCopies: 1, illRequests: 4 }).verdict).toBe("borrow");
+  });
+
+  it("counts demand from the day counting began when that is less than a year ago", () => {
+    const a = adviseAcquisition({ ...none, illRequests: 2, illCountedSince: "2026-11-20" });
+    expect(a.summary).toBe(
+      "no copy in the nation, 2 ILL requests since 2026-11-20 (when counting began): buy",
+    );
   });
 });

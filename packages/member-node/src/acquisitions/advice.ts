@@ -1,7 +1,10 @@
 /**
  * The rule behind `lrs-member acquire check`: given who holds a title and who has it on order, in
- * the region and in the nation, and how often it was asked for through ILL, whether this library
- * should buy it or borrow it when a reader needs it. Pure: acquire-check.ts gathers the facts.
+ * the region and in the nation, how often it was asked for through ILL and (when the holders say)
+ * how many of their copies are on loan now, whether this library should buy it or borrow it when a
+ * reader needs it. Pure: check-title.ts gathers the facts. The advice says so when it does not
+ * know the holders' circulation, and counts demand from the day counting began when that is less
+ * than a year ago.
  *
  * The thresholds follow what cooperative collection development agreements usually say: a title
  * the region already holds is borrowed unless demand outgrows the copies there; a title nobody in
@@ -24,6 +27,17 @@ export interface TitleFacts {
   /** ILL requests for the title in the last year, across the federation and by this library's readers. */
   illRequests: number;
   ownIllRequests: number;
+  /**
+   * The day ILL demand began to be counted (YYYY-MM-DD), when that is less than a year ago: the
+   * requests are then those since that day, not of a whole year.
+   */
+  illCountedSince?: string;
+  /**
+   * The other libraries' copies on loan now, in the region and elsewhere, as their live
+   * availability says; undefined when some holder did not say (circulation unknown).
+   */
+  regionOnLoan?: number;
+  otherRegionOnLoan?: number;
 }
 
 export interface Advice {
@@ -38,6 +52,8 @@ export interface Advice {
 export const OWN_DEMAND_TO_BUY = 3;
 /** Requests in a year per copy in the region above which the region's copies are not enough. */
 export const REQUESTS_PER_REGION_COPY = 6;
+/** When every copy in the region is on loan now, the region's copies meet half the demand they otherwise would. */
+export const BUSY_COPY_FACTOR = 2;
 /** Requests in a year for a title held only in other regions at which one copy in the region pays. */
 export const REQUESTS_TO_BUY_FROM_AFAR = 6;
 
@@ -57,19 +73,27 @@ const VERDICT_TEXT: Record<Verdict, string> = {
 export function adviseAcquisition(f: TitleFacts): Advice {
   const nation = f.regionCopies + f.otherRegionCopies;
   const nationOnOrder = f.regionOnOrder + f.otherRegionOnOrder;
-  const requests = `${n(f.illRequests, "ILL request")} last year`;
+  const requests = f.illCountedSince
+    ? `${n(f.illRequests, "ILL request")} since ${f.illCountedSince} (when counting began)`
+    : `${n(f.illRequests, "ILL request")} last year`;
+  const known = f.regionOnLoan !== undefined && f.otherRegionOnLoan !== undefined;
+  const onLoan = (copies: number, out: number | undefined) =>
+    copies > 0 && out !== undefined && known ? ` (${out} on loan now)` : "";
   const reasons: string[] = [];
   const facts: string[] = [];
   if (f.ownCopies > 0) reasons.push(`this library holds ${n(f.ownCopies, "copy", "copies")}`);
   if (f.ownOnOrder > 0) reasons.push(`this library has ${n(f.ownOnOrder, "copy", "copies")} on order`);
   if (nation === 0 && nationOnOrder === 0) facts.push("no copy in the nation");
   else {
-    facts.push(`${n(f.regionCopies, "copy", "copies")} in the region`);
+    facts.push(
+      `${n(f.regionCopies, "copy", "copies")} in the region${onLoan(f.regionCopies, f.regionOnLoan)}`,
+    );
     if (f.regionOnOrder > 0) facts.push(`${f.regionOnOrder} on order`);
     if (f.otherRegionCopies > 0 || f.otherRegionOnOrder > 0)
       facts.push(
-        `${n(f.otherRegionCopies, "copy", "copies")} in other regions${f.otherRegionOnOrder > 0 ? ` (${f.otherRegionOnOrder} on order)` : ""}`,
+        `${n(f.otherRegionCopies, "copy", "copies")} in other regions${onLoan(f.otherRegionCopies, f.otherRegionOnLoan)}${f.otherRegionOnOrder > 0 ? ` (${f.otherRegionOnOrder} on order)` : ""}`,
       );
+    if (nation > 0 && !known) facts.push("their circulation unknown");
   }
   facts.push(requests);
   if (f.ownIllRequests > 0) facts.push(`${f.ownIllRequests} by this library's readers`);
@@ -89,9 +113,16 @@ export function adviseAcquisition(f: TitleFacts): Advice {
     if (f.illRequests > 0) reasons.push("nobody in the federation can lend it");
   } else if (inRegion > 0) {
     const perCopy = f.illRequests / inRegion;
-    if (perCopy > REQUESTS_PER_REGION_COPY) {
+    // Copies all out now serve fewer readers than their number says.
+    const busy = known && f.regionCopies > 0 && (f.regionOnLoan ?? 0) >= f.regionCopies;
+    const limit = busy ? REQUESTS_PER_REGION_COPY / BUSY_COPY_FACTOR : REQUESTS_PER_REGION_COPY;
+    if (perCopy > limit) {
       verdict = "buy";
-      reasons.push(`more than ${REQUESTS_PER_REGION_COPY} requests a year per copy in the region`);
+      reasons.push(
+        busy
+          ? `every copy in the region is on loan now, and more than ${limit} requests a year per copy`
+          : `more than ${limit} requests a year per copy in the region`,
+      );
     } else verdict = "borrow";
   } else if (f.illRequests >= REQUESTS_TO_BUY_FROM_AFAR) {
     verdict = "buy";

@@ -2,10 +2,12 @@
  * AcquisitionsService.CheckTitle at a member (`lrs-member acquire check`, the web app's page):
  * before buying a title, who holds it and who has it on order in the region and the nation (a
  * NATIONAL search through the regional center), how often it was asked for through ILL in the
- * last year (GetTitleDemand at the regional center, which asks the others), this library's own
- * copies and how many are out, and the advice of advice.ts.
+ * last year (GetTitleDemand at the regional center, which asks the others; since counting began,
+ * when that is later), this library's own copies and how many are out, the other holders' copies
+ * on loan now (their live availability), and the advice of advice.ts.
  */
 import { create } from "@bufbuild/protobuf";
+import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { Client, HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import {
   acquisitionsPb,
@@ -22,7 +24,7 @@ import {
 import { ftsIndexQuery, type MemberCatalog } from "../store/catalog.js";
 import { adviseAcquisition, type TitleFacts } from "./advice.js";
 
-const { Proximity, Scope } = searchPb;
+const { Availability, Proximity, Scope } = searchPb;
 /** Item statuses that mean the copy is out (as availability.ts reads them). */
 const OUT = new Set(["on_loan", "checked_out", "loaned", "overdue"]);
 
@@ -76,6 +78,46 @@ function ownHoldings(catalog: MemberCatalog, t: acquisitionsPb.TitleQuery) {
     }
   }
   return holdings;
+}
+
+/**
+ * The other holders' circulation: how many of their copies are on loan now, asked live of them
+ * (CheckAvailability through the regional center: their imported item status, or their ILS over
+ * NCIP where they use it). Known only when every holder asked answered.
+ */
+async function holdersCirculation(
+  o: CheckTitleOptions,
+  hit: searchPb.SearchHit | undefined,
+  call: { signal: AbortSignal; timeoutMs: number },
+): Promise<{
+  known: boolean;
+  regionOnLoan: number;
+  otherRegionOnLoan: number;
+  coverage: searchPb.NodeCoverage[];
+}> {
+  const holders = (hit?.holdings ?? []).filter((h) => h.items > 0 && h.institutionId !== o.institutionId);
+  const none = { known: holders.length > 0, regionOnLoan: 0, otherRegionOnLoan: 0, coverage: [] };
+  if (!hit || holders.length === 0) return none;
+  let res: searchPb.CheckAvailabilityResponse;
+  try {
+    res = await o.search.checkAvailability(
+      { clusterId: hit.id, institutionIds: holders.map((h) => h.institutionId), onBehalfOf: o.institutionId },
+      call,
+    );
+  } catch {
+    return { ...none, known: false };
+  }
+  const region = new Map(holders.map((h) => [h.institutionId, h.proximity]));
+  let known = holders.every((h) => res.institutions.some((i) => i.institutionId === h.institutionId));
+  let regionOnLoan = 0;
+  let otherRegionOnLoan = 0;
+  for (const inst of res.institutions) {
+    if (inst.state === Availability.UNKNOWN || inst.state === Availability.UNSPECIFIED) known = false;
+    const out = inst.items.filter((i) => i.state === Availability.ON_LOAN).length;
+    if (region.get(inst.institutionId) === Proximity.REGION) regionOnLoan += out;
+    else otherRegionOnLoan += out;
+  }
+  return { known, regionOnLoan, otherRegionOnLoan, coverage: res.coverage };
 }
 
 export function checkTitleService(
@@ -138,6 +180,17 @@ export function checkTitleService(
         facts.otherRegionOnOrder += h.onOrder;
       }
     }
+    // Counting that began less than a year ago: the requests are those since then.
+    const began = demand.countingSince ? timestampDate(demand.countingSince) : undefined;
+    // The window the centers counted in (a year by default).
+    const yearAgo = demand.since ? timestampDate(demand.since) : new Date(0);
+    const countedSince = began && began > yearAgo ? began : yearAgo;
+    if (began && began > yearAgo) facts.illCountedSince = began.toISOString().slice(0, 10);
+    const circulation = await holdersCirculation(o, hit, call);
+    if (circulation.known) {
+      facts.regionOnLoan = circulation.regionOnLoan;
+      facts.otherRegionOnLoan = circulation.otherRegionOnLoan;
+    }
     const advice = adviseAcquisition(facts);
     return create(acquisitionsPb.CheckTitleResponseSchema, {
       clusterId: hit?.id ?? "",
@@ -152,7 +205,10 @@ export function checkTitleService(
       verdict: advice.verdict,
       summary: advice.summary,
       reasons: advice.reasons,
-      coverage: [...(found?.coverage ?? []), ...demand.coverage],
+      coverage: [...(found?.coverage ?? []), ...demand.coverage, ...circulation.coverage],
+      illCountedSince: timestampFromDate(countedSince),
+      circulationKnown: circulation.known,
+      regionCopiesOnLoan: circulation.regionOnLoan,
     });
   }
   return { checkTitle: mapErrors(checkTitle) };

@@ -233,6 +233,24 @@ Examples:
     );
 
   group
+    .command("rotate-key")
+    .description(
+      "sign credentials with a new key from now on; the directory keeps the older keys until the credentials they signed expire",
+    )
+    .addOption(configOption())
+    .addOption(new Option("--json", "print as JSON"))
+    .action(async (o: { config: string; json?: boolean }) => {
+      const res = await withClient(deps, o.config, (c) => c.rotateSigningKey({}, { timeoutMs: TIMEOUT_MS }));
+      if (o.json) return printJson(toJson(visitPb.RotateSigningKeyResponseSchema, res));
+      const until = res.olderKeysUntil ? timestampDate(res.olderKeysUntil).toISOString() : undefined;
+      process.stdout.write(
+        `new signing key ${res.key?.keyId}; published: ${res.published.map((k) => k.keyId).join(", ")}${
+          until ? `; older keys published until ${until}, when the last credential they signed expires` : ""
+        }\n`,
+      );
+    });
+
+  group
     .command("check")
     .description(
       "check a visiting reader's credential (token or short code); exits 1 when the reader may not borrow",

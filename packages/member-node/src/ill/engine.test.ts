@@ -1007,4 +1007,21 @@ describe("the responder's pieces", () => {
       db.close();
     }
   });
+
+  it('judges by the ILS\'s live status when given it ([availability] source = "ncip")', () => {
+    const db = memoryDatabase(memberMigrations);
+    try {
+      const catalog = new MemberCatalog(db, "l1");
+      // Imported as on the shelf; the ILS says it went out this morning.
+      catalog.upsert(record("r1", "T"), [item("b1")]);
+      const imported = decideByAvailability(ServiceType.LOAN, catalog, "l1", ["r1"], POLICY, new Date(T0));
+      expect(imported.event).toBe("respond_yes");
+      const live = new Map([["b1", { status: "on_loan", dueDate: "2025-04-01" }]]);
+      expect(
+        decideByAvailability(ServiceType.LOAN, catalog, "l1", ["r1"], POLICY, new Date(T0), live),
+      ).toMatchObject({ event: "respond_no", reason: ReasonUnfilled.NOT_ON_SHELF });
+    } finally {
+      db.close();
+    }
+  });
 });

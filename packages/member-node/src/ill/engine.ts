@@ -36,7 +36,7 @@ import { IllStateError } from "./errors.js";
 import { IllInbox } from "./inbox.js";
 import { rotaEntry } from "./planning.js";
 import { type Applied, type DeliverOutcome, IllReceiver } from "./receiver.js";
-import { AutoResponder, type AutoRespondMode, ownRecordsOf } from "./responder.js";
+import { AutoResponder, type AutoResponderOptions, type AutoRespondMode, ownRecordsOf } from "./responder.js";
 import {
   type ActionDetail,
   type IllRequest,
@@ -152,6 +152,8 @@ export interface IllEngineOptions {
    * fees': the node queues its NCIP calls to the ILS here.
    */
   readonly onTransition?: ReadonlyArray<(change: TransitionChange) => void>;
+  /** `[availability] source = "ncip"`: the automatic responder asks the ILS (responder.ts). */
+  readonly liveStatuses?: AutoResponderOptions["liveStatuses"];
   /** Each complete download of a copy, the first included (the node counts it in its traffic figures). */
   readonly onEachCopyDownload?: (d: { requestId: string; lender: string; bytes: number; ms: number }) => void;
 }
@@ -250,6 +252,7 @@ export class IllEngine {
         return ownRecordsOf(res.cluster, opts.agencyId);
       },
       ...(copies ? { deliverCopy: (id: string, why: string) => copies.deliverGenerated(id, why) } : {}),
+      ...(opts.liveStatuses ? { liveStatuses: opts.liveStatuses } : {}),
     });
     this.#receiver = new IllReceiver({
       store: this.store,

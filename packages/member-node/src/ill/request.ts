@@ -76,8 +76,12 @@ export interface TransitionDetail {
   /** Ids of the messages it put in the outbox. */
   readonly sent?: readonly string[];
   readonly supplierStatus?: illPb.Status;
+  /** A lender's ship: the barcode of the copy sent, when staff named it. */
+  readonly itemBarcode?: string;
   /** A status message that only repeated the current status: recorded, not applied. */
   readonly repeated?: boolean;
+  /** What staff were asked to look at, set with this entry (staff notifications read it here). */
+  readonly attention?: string;
 }
 
 export interface TimelineEntry {
@@ -137,6 +141,8 @@ export interface ActionDetail {
   readonly reasonUnfilled?: illPb.ReasonUnfilled;
   /** For `ship` and `approve_renew`: otherwise the loan period from now. */
   readonly dueDate?: Date;
+  /** For `ship`: the barcode of the copy sent. */
+  readonly itemBarcode?: string;
 }
 
 /** The durable timers: what each fires is in IllStore.fireTimer. */

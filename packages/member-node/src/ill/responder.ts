@@ -13,7 +13,7 @@ import {
   lendsMaterial,
   searchPb,
 } from "@lrs/shared";
-import { availabilityOf } from "../catalog/availability.js";
+import { availabilityOf, type LiveStatus } from "../catalog/availability.js";
 import { ftsIndexQuery, type MemberCatalog } from "../store/catalog.js";
 import { IllStateError } from "./errors.js";
 import type { Applied, IllRefusal } from "./receiver.js";
@@ -42,6 +42,8 @@ export function decideByAvailability(
   recordIds: readonly string[],
   policy: LendingPolicyConfig,
   now: Date,
+  /** Each copy's status as the ILS says now (`[availability] source = "ncip"`). */
+  live?: ReadonlyMap<string, LiveStatus>,
 ): Decision {
   const today = now.toISOString().slice(0, 10);
   const closed = policy.closed_periods.find((p) => p.from <= today && today <= p.to);
@@ -57,8 +59,8 @@ export function decideByAvailability(
       reason: ReasonUnfilled.NOT_HELD,
       why: "no record of the title in this catalog",
     };
-  const loan = () => decideLoan(catalog, agencyId, recordIds, policy);
-  const copy = () => decideCopy(catalog, agencyId, recordIds, policy);
+  const loan = () => decideLoan(catalog, agencyId, recordIds, policy, live);
+  const copy = () => decideCopy(catalog, agencyId, recordIds, policy, live);
   switch (serviceType) {
     case ServiceType.LOAN:
       return loan();
@@ -78,6 +80,7 @@ function decideLoan(
   agencyId: string,
   recordIds: readonly string[],
   policy: LendingPolicyConfig,
+  live: ReadonlyMap<string, LiveStatus> | undefined,
 ): Decision {
   if (!policy.lends_items)
     return {
@@ -97,7 +100,7 @@ function decideLoan(
         why: `policy: this library lends ${policy.material_types.join(", ")} only, not ${format || "this material"}`,
       };
   }
-  const a = availabilityOf(catalog, agencyId, recordIds, policy);
+  const a = availabilityOf(catalog, agencyId, recordIds, policy, live);
   const no = (reason: illPb.ReasonUnfilled): Decision => ({ event: "respond_no", reason, why: a.reason });
   switch (a.state) {
     case Availability.AVAILABLE:
@@ -120,6 +123,7 @@ function decideCopy(
   agencyId: string,
   recordIds: readonly string[],
   policy: LendingPolicyConfig,
+  live: ReadonlyMap<string, LiveStatus> | undefined,
 ): Decision {
   if (!policy.supplies_copies)
     return {
@@ -128,11 +132,17 @@ function decideCopy(
       why: "policy: this library does not supply copies",
     };
   // A copy never leaves the building: what matters is an item on the shelf.
-  const a = availabilityOf(catalog, agencyId, recordIds, {
-    ...policy,
-    lends_items: true,
-    lend_only_if_multiple_copies: false,
-  });
+  const a = availabilityOf(
+    catalog,
+    agencyId,
+    recordIds,
+    {
+      ...policy,
+      lends_items: true,
+      lend_only_if_multiple_copies: false,
+    },
+    live,
+  );
   if (a.state === Availability.UNKNOWN || a.items.length === 0)
     return { event: "respond_no", reason: ReasonUnfilled.NOT_HELD, why: a.reason };
   const onShelf = a.items.find(
@@ -159,6 +169,11 @@ export interface AutoResponderOptions {
    * scans a generated page); without it the scenario lender only moves its machine on.
    */
   readonly deliverCopy?: (requestId: string, why: string) => Promise<void>;
+  /**
+   * `[availability] source = "ncip"`: each copy's status asked of the ILS (LookupItem) instead of
+   * the imported one; throws when the ILS cannot be reached (the imported status answers then).
+   */
+  readonly liveStatuses?: (recordIds: readonly string[]) => Promise<ReadonlyMap<string, LiveStatus>>;
 }
 
 export class AutoResponder {
@@ -200,7 +215,26 @@ export class AutoResponder {
   async #byAvailability(request: IllRequest, mode: AutoRespondMode): Promise<void> {
     const { catalog, agencyId, policy, now } = this.#o;
     const recordIds = await this.recordIds(request);
-    const decision = decideByAvailability(request.serviceType, catalog, agencyId, recordIds, policy, now());
+    let live: ReadonlyMap<string, LiveStatus> | undefined;
+    let source = "";
+    if (this.#o.liveStatuses && recordIds.length > 0) {
+      try {
+        live = await this.#o.liveStatuses(recordIds);
+        source = " (live from the ILS)";
+      } catch (err) {
+        source = ` (from the imported status: the ILS did not answer: ${(err as Error).message})`;
+      }
+    }
+    const decided = decideByAvailability(
+      request.serviceType,
+      catalog,
+      agencyId,
+      recordIds,
+      policy,
+      now(),
+      live,
+    );
+    const decision = { ...decided, why: `${decided.why}${source}` };
     // The request may have been answered by staff meanwhile.
     if (this.#o.store.get(request.id)?.state !== "new") return;
     this.#act(

@@ -1,7 +1,10 @@
 import { illPb } from "@lrs/shared";
+import { memoryDatabase } from "@lrs/shared/testing";
 import { describe, expect, it } from "vitest";
 import type { IllRequest, TransitionChange } from "../ill/request.js";
-import { ncipCallsOf } from "./hooks.js";
+import { memberMigrations } from "../store/migrations.js";
+import { ncipCallsOf, ncipTransitionHook } from "./hooks.js";
+import { NcipQueue } from "./queue.js";
 
 function change(
   role: "lender" | "borrower",
@@ -10,6 +13,7 @@ function change(
   event: string,
   effects: string[] = [],
   serviceType = illPb.ServiceType.LOAN,
+  itemBarcode?: string,
 ): TransitionChange {
   const request = { id: "r1", role, serviceType } as unknown as IllRequest;
   return {
@@ -23,7 +27,7 @@ function change(
       to: to as TransitionChange["to"],
       event,
       at: new Date(),
-      detail: { effects },
+      detail: { effects, ...(itemBarcode ? { itemBarcode } : {}) },
     },
   };
 }
@@ -70,5 +74,15 @@ describe("which ILL transitions reach the ILS", () => {
     expect(
       ncipCallsOf(change("lender", "new", "will_supply", "respond_yes", [], illPb.ServiceType.COPY)),
     ).toEqual([]);
+  });
+
+  it("checks out the copy staff named when shipping (ship --barcode)", () => {
+    const queue = new NcipQueue(memoryDatabase(memberMigrations));
+    const hook = ncipTransitionHook(queue, () => true);
+    hook(
+      change("lender", "pick", "shipped", "ship", ["check_out_item"], illPb.ServiceType.LOAN, "NA-000042"),
+    );
+    expect(queue.item("r1")).toEqual({ barcode: "NA-000042" });
+    expect(queue.forRequest("r1").map((c) => c.service)).toEqual(["CheckOutItem"]);
   });
 });

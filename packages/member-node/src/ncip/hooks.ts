@@ -34,6 +34,9 @@ export function ncipTransitionHook(
   uses: (service: NcipMessageName) => boolean,
 ): (change: TransitionChange) => void {
   return (change) => {
+    // The copy staff named when shipping is the one checked out (and later checked in).
+    const barcode = change.entry.detail.itemBarcode;
+    if (barcode && change.request.role === "lender") queue.setItem(change.request.id, barcode);
     for (const service of ncipCallsOf(change))
       if (uses(service)) queue.enqueue(change.request.id, service, change.entry.at);
   };

@@ -382,6 +382,7 @@ export function toStaffRequest(r: IllRequest, detail: StaffRequestDetail = {}): 
     attention: r.attention ?? "",
     actions: allowedActions(r),
     timeline: (detail.timeline ?? []).map(toTimelineEntry),
+    shippedBarcode: detail.timeline?.findLast((e) => e.detail.itemBarcode)?.detail.itemBarcode ?? "",
     messages: (detail.messages ?? []).map(toMessageEntry),
     timers: (detail.timers ?? []).map((t) =>
       create(illServicePb.TimerEntrySchema, { kind: t.kind, dueAt: timestampFromDate(t.dueAt) }),
@@ -632,12 +633,23 @@ export function illStaffService(
           throw invalid(`due_date: ${dueDate.toISOString()} is not in the future`);
       }
       const note = req.note.trim();
+      const itemBarcode = req.itemBarcode.trim();
+      if (itemBarcode) {
+        if (action.verb !== "ship" || action.event !== "ship")
+          throw invalid(`item_barcode: only ship (a loan) names the copy sent, not ${action.verb}`);
+        const copies = ((await engine.shelfItems?.(r)) ?? []).map((i) => i.barcode);
+        if (!copies.includes(itemBarcode))
+          throw invalid(
+            `item_barcode: ${itemBarcode} is not a copy of this title in the catalog${copies.length > 0 ? ` (its copies: ${copies.slice(0, 10).join(", ")})` : ""}`,
+          );
+      }
       let after: IllRequest;
       try {
         after = await engine.act(r.id, action.event, {
           ...(note ? { note } : {}),
           ...(action.reasonUnfilled !== undefined ? { reasonUnfilled: action.reasonUnfilled } : {}),
           ...(dueDate ? { dueDate } : {}),
+          ...(itemBarcode ? { itemBarcode } : {}),
         });
       } catch (err) {
         // The machine's refusal (a guard, or the state moved meanwhile), in the staff's words.

@@ -17,5 +17,6 @@ export function visitStaffService(desk: VisitDesk): ServiceImpl<typeof visitPb.V
       create(visitPb.ReceiveShipmentResponseSchema, { loan: desk.receiveShipment(req.shipmentId) }),
     ),
     listVisits: mapErrors((req) => desk.list(req)),
+    rotateSigningKey: mapErrors(() => desk.rotateSigningKey()),
   };
 }

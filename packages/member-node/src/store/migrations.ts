@@ -384,6 +384,7 @@ export const memberMigrations: Migration[] = [
     `,
   },
   {
+<<<<<<< HEAD
     version: 175,
     name: "The catalog's loads: each import and harvest, how it ended, its first rejections",
     up: `
@@ -404,6 +405,29 @@ export const memberMigrations: Migration[] = [
         outcome TEXT NOT NULL,
         rejections TEXT NOT NULL
       );
+=======
+    version: 170,
+    name: "visiting readers: loans held at home while a visited library lends; the key of each credential",
+    up: `
+      -- At the home library: a slot of a reader's loan limit held for a loan a visited library is
+      -- about to make (CheckVisitor with reserve_for_loan_id). Counted like a loan until the loan's
+      -- notice arrives (the row is deleted then) or expires_at passes.
+      CREATE TABLE visit_holds (
+        loan_id TEXT PRIMARY KEY,
+        credential_id TEXT NOT NULL,
+        reader_id TEXT NOT NULL,
+        visited_agency_id TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+      );
+      CREATE INDEX visit_holds_reader ON visit_holds (reader_id, expires_at);
+      -- The key that signed each credential (key rotation: an older key stays published while
+      -- credentials it signed are unexpired). Before: the newest key made at or before the issue.
+      ALTER TABLE visit_credentials ADD COLUMN key_id TEXT;
+      UPDATE visit_credentials SET key_id = (
+        SELECT k.key_id FROM visit_keys k WHERE k.created_at <= visit_credentials.issued_at
+        ORDER BY k.created_at DESC LIMIT 1);
+>>>>>>> main
     `,
   },
 ];

@@ -2,6 +2,7 @@
 // checks offline (the directory's keys and block list) and online (a router standing in for the
 // tiers, answered by north-a's desk); notices are applied once by message id.
 import { create, fromBinary } from "@bufbuild/protobuf";
+import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { createClient, createRouterTransport } from "@connectrpc/connect";
 import {
   createLogger,
@@ -16,7 +17,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { ILL_DESTINATION } from "../ill/messages.js";
 import { MemberCatalog } from "../store/catalog.js";
 import { memberMigrations } from "../store/migrations.js";
-import { VisitDesk } from "./desk.js";
+import { VISIT_HOLD_MS, VisitDesk } from "./desk.js";
 import { VisitStore } from "./store.js";
 
 const NOW = new Date("2026-12-05T10:00:00Z");
@@ -203,5 +204,85 @@ describe("the visit desk", () => {
     const listed = home.list(create(visitPb.ListVisitsRequestSchema, { view: "borrowed" }));
     expect(listed.borrowed.map((l) => [l.loanId, l.state])).toEqual([["south-a:ABCDEFGHJK", "on-loan"]]);
     expect(listed.counts.find((c) => c.institutionId === "south-a")?.borrowedFrom).toBe(1n);
+  });
+
+  it("holds a slot at home for a loan being made, so a second library's check sees it; the notice confirms it, time lapses it", async () => {
+    let now = NOW;
+    home = desk("north-a", "north", { now: () => now });
+    publish(home);
+    const book = (barcode: string) => (c: MemberCatalog) =>
+      c.upsert(
+        {
+          leader: "00000nam a2200000 a 4500",
+          fields: [
+            { tag: "001", value: `r-${barcode}` },
+            { tag: "245", ind1: "0", ind2: "0", subfields: [{ code: "a", value: "A book to lend" }] },
+          ],
+        },
+        [shelfItem(barcode)],
+      );
+    let southOut: Outbox | undefined;
+    const south = desk("south-a", "south", {
+      now: () => now,
+      parent: home,
+      catalog: book("S-1"),
+      outbox: (o) => (southOut = o),
+    });
+    const east = desk("north-b", "north", { now: () => now, parent: home, catalog: book("E-1") });
+    const c = home.issue(create(visitPb.IssueCredentialRequestSchema, { readerRef: "P-9", maxLoans: 1 }));
+    const lend = (d: VisitDesk, barcode: string) =>
+      d.lend(create(visitPb.LendToVisitorRequestSchema, { credential: c.token, itemBarcode: barcode }));
+
+    // South lends; its notice has not reached home yet: east's check sees the hold all the same.
+    const lent = await lend(south, "S-1");
+    await expect(lend(east, "E-1")).rejects.toThrow(
+      /the reader has 1 items on loan, the most north-a allows/,
+    );
+
+    // The notice arrives: the hold is the loan now, still one.
+    const m = southOut!.nextDue(ILL_DESTINATION, Number.MAX_SAFE_INTEGER);
+    const env = fromBinary(illServicePb.IllEnvelopeSchema, (m as { payload: Uint8Array }).payload);
+    home.receive("m-loan", "south-a", env.message.value as visitPb.VisitNotice);
+    const again = await east.check(c.token, false);
+    expect(again.response.loansOut).toBe(1);
+    expect(again.response.mayBorrow).toBe(false);
+    expect(
+      home.list(create(visitPb.ListVisitsRequestSchema, { view: "borrowed" })).borrowed.map((l) => l.loanId),
+    ).toEqual([lent.loan!.loanId]);
+
+    // A check that held a slot for a loan never made: the slot lapses after the hold's time.
+    const c2 = home.issue(create(visitPb.IssueCredentialRequestSchema, { readerRef: "P-10", maxLoans: 1 }));
+    const held = await south.check(c2.token, false, "south-a:NEVERLENT0");
+    expect(held.response.mayBorrow).toBe(true);
+    expect((await east.check(c2.token, false, "north-b:OTHERLOAN0")).response.mayBorrow).toBe(false);
+    // The same loan asking again is not counted against itself.
+    expect((await south.check(c2.token, false, "south-a:NEVERLENT0")).response.mayBorrow).toBe(true);
+    now = new Date(now.getTime() + VISIT_HOLD_MS + 1000);
+    expect((await east.check(c2.token, false, "north-b:OTHERLOAN0")).response.mayBorrow).toBe(true);
+  });
+
+  it("rotates its signing key: credentials signed with the old and the new key verify offline; the old key goes when its credentials expire", async () => {
+    let now = NOW;
+    home = desk("north-a", "north", { now: () => now });
+    publish(home);
+    const old = home.issue(
+      create(visitPb.IssueCredentialRequestSchema, { readerRef: "P-20", validDays: 10 }),
+    );
+    const rotated = home.rotateSigningKey();
+    expect(rotated.key!.keyId).not.toBe(old.body!.keyId);
+    expect(rotated.published.map((k) => k.keyId)).toEqual([old.body!.keyId, rotated.key!.keyId]);
+    expect(timestampDate(rotated.olderKeysUntil!)).toEqual(new Date(NOW.getTime() + 10 * DAY));
+    const fresh = home.issue(create(visitPb.IssueCredentialRequestSchema, { readerRef: "P-21" }));
+    expect(fresh.body!.keyId).toBe(rotated.key!.keyId);
+
+    // The rotation re-registered the entry (onBlocksChanged → publish): both verify offline.
+    const visited = desk("south-a", "south", { now: () => now });
+    for (const c of [old, fresh]) {
+      const checked = await visited.check(c.token, true);
+      expect(checked.response).toMatchObject({ mayBorrow: true, signatureValid: true });
+    }
+    // Past the old credential's expiry, only the new key is published.
+    now = new Date(NOW.getTime() + 11 * DAY);
+    expect(home.describeSelf().visitKeys.map((k) => k.keyId)).toEqual([rotated.key!.keyId]);
   });
 });

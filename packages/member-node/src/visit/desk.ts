@@ -35,6 +35,12 @@ const DAY_MS = 86_400_000;
 /** Item statuses a visitor cannot borrow: out, gone, or on its way back from a return elsewhere. */
 const NOT_ON_SHELF = new Set([...ON_LOAN, ...GONE, "in_transit"]);
 const MAX_REF_LENGTH = 64;
+/**
+ * How long the home library holds a slot of a reader's loan limit for a loan a visited library is
+ * making: long enough for the loan's notice to arrive through the tiers (or be queued while a hop
+ * is down: it confirms whenever it arrives), short enough that a loan never made frees the slot.
+ */
+export const VISIT_HOLD_MS = 15 * 60_000;
 /** How long a credential check waits for the home library through the tiers. */
 export const ONLINE_CHECK_TIMEOUT_MS = 15_000;
 
@@ -75,14 +81,19 @@ export class VisitDesk {
     o.store.signingKey(this.#now());
   }
 
+  /** The key ids last put in the directory entry: an older key dropped when its credentials expire. */
+  #publishedKeyIds = "";
+
   get #visiting() {
     return this.#o.policy.visiting;
   }
 
   /** What this member adds to its directory entry: its keys and its blocked credentials. */
   describeSelf() {
+    const visitKeys = this.#o.store.publishedKeys(this.#now());
+    this.#publishedKeyIds = visitKeys.map((k) => k.keyId).join(" ");
     return {
-      visitKeys: this.#o.store.publishedKeys(),
+      visitKeys,
       blockedVisitCredentials: this.#o.store.blockedUnexpired(this.#now()),
     };
   }
@@ -126,6 +137,7 @@ export class VisitDesk {
         max_loans: maxLoans,
         issued_at: now.toISOString(),
         expires_at: expiresAt.toISOString(),
+        key_id: key.keyId,
       });
       this.#o.log.info(
         { credentialId, readerId, expiresAt: expiresAt.toISOString() },
@@ -184,14 +196,33 @@ export class VisitDesk {
       return res;
     }
     res.credential = visit.parseToken(c.token);
-    res.loansOut = this.#o.store.openLoansOfReader(c.reader_id);
-    if (c.block_reason) {
-      res.standing = VisitStanding.BLOCKED;
-      res.blockReason = c.block_reason;
-    } else if (c.expires_at <= this.#now().toISOString()) res.standing = VisitStanding.EXPIRED;
-    else if (res.loansOut >= c.max_loans) res.standing = VisitStanding.OVER_LIMIT;
-    else res.standing = VisitStanding.GOOD;
-    return res;
+    const now = this.#now();
+    const { store } = this.#o;
+    const loanId = req.reserveForLoanId.trim().slice(0, MAX_REF_LENGTH * 2);
+    // Loans made and loans being made elsewhere (holds) count alike; a check and its hold are one
+    // transaction, so a second library's check sees the first's hold.
+    return store.db.transaction(() => {
+      res.loansOut = store.openLoansOfReader(c.reader_id) + store.activeHolds(c.reader_id, now, loanId);
+      if (c.block_reason) {
+        res.standing = VisitStanding.BLOCKED;
+        res.blockReason = c.block_reason;
+      } else if (c.expires_at <= now.toISOString()) res.standing = VisitStanding.EXPIRED;
+      else if (res.loansOut >= c.max_loans) res.standing = VisitStanding.OVER_LIMIT;
+      else res.standing = VisitStanding.GOOD;
+      if (res.standing === VisitStanding.GOOD && loanId && !store.loan(loanId, "borrowed")) {
+        const expires = new Date(now.getTime() + VISIT_HOLD_MS);
+        store.hold({
+          loanId,
+          credentialId: c.credential_id,
+          readerId: c.reader_id,
+          visited: req.visitedAgencyId,
+          now,
+          expires,
+        });
+        res.holdExpiresAt = timestampFromDate(expires);
+      }
+      return res;
+    });
   }
 
   // ---- the visited library ----
@@ -202,7 +233,7 @@ export class VisitDesk {
    * the home library's word. Offline when asked, or when the home library cannot be reached and
    * the token is at hand (a short code is checked online only).
    */
-  async check(text: string, offline: boolean): Promise<Checked> {
+  async check(text: string, offline: boolean, reserveForLoanId = ""): Promise<Checked> {
     const now = this.#now();
     const dir = institutionsOf(this.#o.directory);
     const res = create(visitPb.CheckCredentialResponseSchema, {
@@ -238,7 +269,7 @@ export class VisitDesk {
         const answer = await this.#o
           .parent()
           .checkVisitor(
-            { homeAgencyId: homeId, credentialId, visitedAgencyId: this.#o.self.id },
+            { homeAgencyId: homeId, credentialId, visitedAgencyId: this.#o.self.id, reserveForLoanId },
             { timeoutMs: ONLINE_CHECK_TIMEOUT_MS },
           );
         res.online = true;
@@ -306,26 +337,17 @@ export class VisitDesk {
   async lend(req: visitPb.LendToVisitorRequest): Promise<visitPb.LendToVisitorResponse> {
     const barcode = req.itemBarcode.trim();
     if (barcode === "") throw new VisitInputError("item_barcode is required");
-    const { response, body } = await this.check(req.credential, req.offline);
+    // The item first (no slot is held at home for an item this library would not lend), then the
+    // credential: the loan's id is chosen before, and the home library holds a slot of the reader's
+    // limit for it; then the item again, with the loan, in one transaction.
+    this.#lendableItem(barcode);
+    const loanId = `${this.#o.self.id}:${visit.newCredentialId()}`;
+    const { response, body } = await this.check(req.credential, req.offline, loanId);
     if (!response.mayBorrow || !body) throw new VisitRefusedError(`not lent: ${response.reasons.join("; ")}`);
-    const { store, catalog } = this.#o;
+    const { store } = this.#o;
     const now = this.#now();
     const loan = store.db.transaction(() => {
-      const recordId = store.itemRecord(barcode);
-      const rec = recordId ? catalog.get(recordId) : undefined;
-      if (!recordId || !rec) throw new VisitNotFoundError(`no item ${barcode} in this catalog`);
-      const holding = rec.holdings.find((h) => h.barcode === barcode)!;
-      if (NOT_ON_SHELF.has(holding.status.toLowerCase()))
-        throw new VisitRefusedError(`item ${barcode} is ${holding.status}`);
-      if (NON_CIRCULATING_RULES.has(holding.loanRule.toLowerCase()))
-        throw new VisitRefusedError(`item ${barcode} does not circulate (${holding.loanRule})`);
-      if (store.openLoanOfItem(barcode))
-        throw new VisitRefusedError(`item ${barcode} is on loan to a visitor already`);
-      const format = formatOfLeader(rec.record.leader[6] ?? "", rec.record.leader[7] ?? "");
-      if (!lendsMaterial(this.#visiting.material_types, format))
-        throw new VisitRefusedError(
-          `this library lends visitors ${this.#visiting.material_types.join(", ")}, not ${format || "this material"}`,
-        );
+      const { recordId, rec, format } = this.#lendableItem(barcode);
       const granted = body.privileges?.materialTypes ?? [];
       if (!lendsMaterial(granted, format))
         throw new VisitRefusedError(
@@ -334,7 +356,7 @@ export class VisitDesk {
       const due = new Date(now.getTime() + this.#visiting.loan_period_days * DAY_MS);
       const fee = this.#visiting.fee_per_loan ? parseMoney(this.#visiting.fee_per_loan) : undefined;
       const row: LoanRow = {
-        loan_id: `${this.#o.self.id}:${visit.newCredentialId()}`,
+        loan_id: loanId,
         role: "lent",
         home_agency_id: body.homeAgencyId,
         owner_agency_id: this.#o.self.id,
@@ -370,6 +392,27 @@ export class VisitDesk {
       "lent to a visiting reader",
     );
     return create(visitPb.LendToVisitorResponseSchema, { loan: loanMessage(loan, now), check: response });
+  }
+
+  /** An item this library lends visitors, with its record and format; else why not. */
+  #lendableItem(barcode: string) {
+    const { store, catalog } = this.#o;
+    const recordId = store.itemRecord(barcode);
+    const rec = recordId ? catalog.get(recordId) : undefined;
+    if (!recordId || !rec) throw new VisitNotFoundError(`no item ${barcode} in this catalog`);
+    const holding = rec.holdings.find((h) => h.barcode === barcode)!;
+    if (NOT_ON_SHELF.has(holding.status.toLowerCase()))
+      throw new VisitRefusedError(`item ${barcode} is ${holding.status}`);
+    if (NON_CIRCULATING_RULES.has(holding.loanRule.toLowerCase()))
+      throw new VisitRefusedError(`item ${barcode} does not circulate (${holding.loanRule})`);
+    if (store.openLoanOfItem(barcode))
+      throw new VisitRefusedError(`item ${barcode} is on loan to a visitor already`);
+    const format = formatOfLeader(rec.record.leader[6] ?? "", rec.record.leader[7] ?? "");
+    if (!lendsMaterial(this.#visiting.material_types, format))
+      throw new VisitRefusedError(
+        `this library lends visitors ${this.#visiting.material_types.join(", ")}, not ${format || "this material"}`,
+      );
+    return { recordId, rec, format };
   }
 
   /** An item's status in the catalog (its change goes to the union catalog like any other). */
@@ -506,12 +549,44 @@ export class VisitDesk {
     });
   }
 
+  /**
+   * Home library: rotates the credential signing key. Credentials issued from now on are signed
+   * with the new key; the directory entry changes at once and keeps the older keys while
+   * credentials they signed are unexpired, so every credential out there still verifies offline.
+   */
+  rotateSigningKey(): visitPb.RotateSigningKeyResponse {
+    const now = this.#now();
+    const key = this.#o.store.rotateKey(now);
+    const published = this.#o.store.publishedKeys(now);
+    const until = this.#o.store.olderKeysUntil(now);
+    this.#o.log.info(
+      { keyId: key.keyId, published: published.map((k) => k.keyId), olderKeysUntil: until?.toISOString() },
+      "visiting-reader signing key rotated",
+    );
+    this.#o.onBlocksChanged();
+    return create(visitPb.RotateSigningKeyResponseSchema, {
+      key: published.find((k) => k.keyId === key.keyId),
+      published,
+      ...(until ? { olderKeysUntil: timestampFromDate(until) } : {}),
+    });
+  }
+
+  /** The directory entry's keys are out of date (an older key's last credential expired). */
+  #keysChanged(): boolean {
+    const now = this.#o.store
+      .publishedKeys(this.#now())
+      .map((k) => k.keyId)
+      .join(" ");
+    return this.#publishedKeyIds !== "" && now !== this.#publishedKeyIds;
+  }
+
   /** Runs the overdue sweep once a minute until the signal aborts. */
   async run(signal: AbortSignal, everyMs = 60_000): Promise<void> {
     while (!signal.aborted) {
       try {
         const n = this.sweepOverdue();
         if (n > 0) this.#o.log.info({ overdue: n }, "overdue loans to visitors told to their home libraries");
+        if (this.#keysChanged()) this.#o.onBlocksChanged();
       } catch (err) {
         this.#o.log.error({ err }, "overdue sweep failed");
       }
@@ -584,6 +659,7 @@ export class VisitDesk {
       const iso = (t?: { seconds: bigint }) => (t ? timestampDate(t as never).toISOString() : null);
       switch (n.kind) {
         case VisitNoticeKind.LOAN: {
+          store.releaseHold(n.loanId);
           store.upsertLoan({
             loan_id: n.loanId,
             role: "borrowed",

@@ -36,6 +36,8 @@ export interface CredentialRow {
   max_loans: number;
   issued_at: string;
   expires_at: string;
+  /** The signing key's id (null: issued before keys were recorded per credential). */
+  key_id: string | null;
   block_reason: string | null;
   blocked_at: string | null;
 }
@@ -108,7 +110,7 @@ export class VisitStore {
     return this.db.transaction(() => {
       const row = this.db.sqlite
         .prepare(
-          "SELECT key_id, public_key, private_key, created_at FROM visit_keys ORDER BY created_at DESC LIMIT 1",
+          "SELECT key_id, public_key, private_key, created_at FROM visit_keys ORDER BY created_at DESC, rowid DESC LIMIT 1",
         )
         .get() as { key_id: string; public_key: Buffer; private_key: Buffer; created_at: string } | undefined;
       if (row)
@@ -126,11 +128,28 @@ export class VisitStore {
     });
   }
 
-  /** Every key (public part) this library has signed with: published while credentials may use it. */
-  publishedKeys(): visitPb.VisitSigningKey[] {
+  /** A new signing key: credentials issued from now on are signed with it (key rotation). */
+  rotateKey(now: Date): visit.VisitKeyPair & { createdAt: Date } {
+    const k = visit.generateVisitKey();
+    this.db.sqlite
+      .prepare("INSERT INTO visit_keys (key_id, public_key, private_key, created_at) VALUES (?, ?, ?, ?)")
+      .run(k.keyId, Buffer.from(k.publicKey), Buffer.from(k.privateKey), now.toISOString());
+    return { ...k, createdAt: now };
+  }
+
+  /**
+   * The keys (public parts) the directory publishes: the newest, which signs, and each older one
+   * while a credential it signed is unexpired.
+   */
+  publishedKeys(now: Date): visitPb.VisitSigningKey[] {
     const rows = this.db.sqlite
-      .prepare("SELECT key_id, public_key, created_at FROM visit_keys ORDER BY created_at")
-      .all() as Array<{ key_id: string; public_key: Buffer; created_at: string }>;
+      .prepare(
+        `SELECT key_id, public_key, created_at FROM visit_keys k
+         WHERE key_id = (SELECT key_id FROM visit_keys ORDER BY created_at DESC, rowid DESC LIMIT 1)
+            OR EXISTS (SELECT 1 FROM visit_credentials c WHERE c.key_id = k.key_id AND c.expires_at > ?)
+         ORDER BY created_at, rowid`,
+      )
+      .all(now.toISOString()) as Array<{ key_id: string; public_key: Buffer; created_at: string }>;
     return rows.map((r) =>
       create(visitPb.VisitSigningKeySchema, {
         keyId: r.key_id,
@@ -138,6 +157,18 @@ export class VisitStore {
         createdAt: timestampFromDate(new Date(r.created_at)),
       }),
     );
+  }
+
+  /** When the last unexpired credential signed with an older key than the newest expires. */
+  olderKeysUntil(now: Date): Date | undefined {
+    const row = this.db.sqlite
+      .prepare(
+        `SELECT MAX(expires_at) AS at FROM visit_credentials
+         WHERE expires_at > ?
+           AND key_id <> (SELECT key_id FROM visit_keys ORDER BY created_at DESC, rowid DESC LIMIT 1)`,
+      )
+      .get(now.toISOString()) as { at: string | null };
+    return row.at ? new Date(row.at) : undefined;
   }
 
   /** The reader's pseudonym, made on first use. */
@@ -166,9 +197,9 @@ export class VisitStore {
   addCredential(r: Omit<CredentialRow, "block_reason" | "blocked_at">): void {
     this.db.sqlite
       .prepare(
-        "INSERT INTO visit_credentials (credential_id, reader_id, token, max_loans, issued_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO visit_credentials (credential_id, reader_id, token, max_loans, issued_at, expires_at, key_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
       )
-      .run(r.credential_id, r.reader_id, r.token, r.max_loans, r.issued_at, r.expires_at);
+      .run(r.credential_id, r.reader_id, r.token, r.max_loans, r.issued_at, r.expires_at, r.key_id);
   }
 
   credential(id: string): CredentialRow | undefined {
@@ -263,6 +294,43 @@ export class VisitStore {
         )
         .get(readerId) as { n: number }
     ).n;
+  }
+
+  /** Holds for loans being made elsewhere for a reader, not yet confirmed or lapsed (but `except`). */
+  activeHolds(readerId: string, now: Date, except = ""): number {
+    return (
+      this.db.sqlite
+        .prepare(
+          "SELECT COUNT(*) AS n FROM visit_holds WHERE reader_id = ? AND expires_at > ? AND loan_id <> ?",
+        )
+        .get(readerId, now.toISOString(), except) as { n: number }
+    ).n;
+  }
+
+  /** Holds a slot for a loan a visited library is making (again: the same hold, its time renewed). */
+  hold(h: {
+    loanId: string;
+    credentialId: string;
+    readerId: string;
+    visited: string;
+    now: Date;
+    expires: Date;
+  }): void {
+    this.db.sqlite
+      .prepare(
+        `INSERT INTO visit_holds (loan_id, credential_id, reader_id, visited_agency_id, created_at, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (loan_id) DO UPDATE SET expires_at = excluded.expires_at`,
+      )
+      .run(h.loanId, h.credentialId, h.readerId, h.visited, h.now.toISOString(), h.expires.toISOString());
+    // Lapsed holds are kept a day, for an operator to see, then dropped.
+    this.db.sqlite
+      .prepare("DELETE FROM visit_holds WHERE expires_at < ?")
+      .run(new Date(h.now.getTime() - 86_400_000).toISOString());
+  }
+
+  /** The loan's notice arrived: its hold is the loan now. */
+  releaseHold(loanId: string): void {
+    this.db.sqlite.prepare("DELETE FROM visit_holds WHERE loan_id = ?").run(loanId);
   }
 
   /** Open loans here to one visiting reader. */

@@ -4,7 +4,7 @@ import { createWriteStream } from "node:fs";
 import type { Command } from "commander";
 import { loadConfig } from "../config.js";
 import { Database, type Migration } from "../db.js";
-import type { Tier } from "../gen/lrs/v1/common_pb.js";
+import { type Tier, Tier as TierEnum } from "../gen/lrs/v1/common_pb.js";
 import { databasePath } from "../node/base-node.js";
 import { configOption } from "../node/cli.js";
 import { csvLine } from "../util/csv.js";
@@ -18,7 +18,7 @@ import {
   unheldDemand,
   uniqueHoldings,
 } from "./union/collection-report.js";
-import { yearBefore } from "./union/demand.js";
+import { DemandLog, yearBefore } from "./union/demand.js";
 
 interface Out {
   write(fields: ReadonlyArray<string | number>): Promise<void>;
@@ -42,7 +42,54 @@ function csvOut(path: string | undefined): Out {
   return out;
 }
 
-export function addReportCommands(program: Command, tier: Tier, migrations: () => Migration[]): void {
+/**
+ * What a demand report covers, for its reader (standard error): since when requests were
+ * counted and, at the national center, which regions sent theirs and which never did.
+ */
+export function demandCoverage(
+  db: Database,
+  tier: Tier,
+  since: Date,
+  regions: ((db: Database) => string[]) | undefined,
+): string[] {
+  const log = new DemandLog(db);
+  const day = (d: Date) => d.toISOString().slice(0, 10);
+  if (tier !== TierEnum.NATIONAL) {
+    const from = log.countingSince();
+    return [
+      from > since
+        ? `ILL demand is counted since ${day(from)} (when this center began counting), not since ${day(since)}: earlier requests are not in the report`
+        : `ILL demand since ${day(since)}`,
+    ];
+  }
+  const sources = log.sources();
+  const lines = sources.map(
+    (s) =>
+      `${s.region} (${s.center}): counted since ${day(s.countingSince)}, last heard from ${s.lastReceivedAt.toISOString()}`,
+  );
+  const latest = sources.reduce<Date | undefined>(
+    (m, s) => (!m || s.countingSince > m ? s.countingSince : m),
+    undefined,
+  );
+  if (latest && latest > since)
+    lines.push(`not every region counted since ${day(since)}: the report is whole from ${day(latest)} only`);
+  const heard = new Set(sources.map((s) => s.region));
+  const missing = (regions?.(db) ?? []).filter((r) => !heard.has(r));
+  if (missing.length > 0)
+    lines.push(
+      `regions that never sent their demand (their members' requests are missing): ${missing.join(", ")}`,
+    );
+  if (sources.length === 0) lines.push("no region has sent its ILL demand yet");
+  return lines;
+}
+
+export function addReportCommands(
+  program: Command,
+  tier: Tier,
+  migrations: () => Migration[],
+  /** At the national center: the federation's regions (to name those that never reported demand). */
+  regions?: (db: Database) => string[],
+): void {
   const report = program
     .command("report")
     .description("collection reports over the union catalog, as CSV (streamed: bounded memory at any size)");
@@ -123,7 +170,9 @@ export function addReportCommands(program: Command, tier: Tier, migrations: () =
 
   report
     .command("demand")
-    .description("ILL demand for titles nobody holds (requests made by this region's members)")
+    .description(
+      "ILL demand for titles nobody holds (a regional center: its members' requests; the national center: every region's, as they sent them)",
+    )
     .addOption(configOption())
     .option("--since <date>", "requests since this day (default: a year ago)")
     .option("-o, --output <file.csv>", "where to write (default: standard output)")
@@ -131,6 +180,9 @@ export function addReportCommands(program: Command, tier: Tier, migrations: () =
       const since = o.since ? new Date(`${o.since}T00:00:00Z`) : yearBefore(new Date());
       if (Number.isNaN(since.getTime()))
         throw new Error(`--since must be a day (YYYY-MM-DD), not "${o.since}"`);
-      return run(o, DEMAND_COLUMNS, (db) => unheldDemand(db, since));
+      return run(o, DEMAND_COLUMNS, (db) => {
+        for (const line of demandCoverage(db, tier, since, regions)) process.stderr.write(`${line}\n`);
+        return unheldDemand(db, since);
+      });
     });
 }

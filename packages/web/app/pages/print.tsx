@@ -118,6 +118,13 @@ function Label(p: { r: StaffRequest }) {
             <dd data-testid="label-due">{date(r.dueDate)}</dd>
           </>
         )}
+        {/* The copy sent, when staff named it (ship --barcode). */}
+        {r.role === "lender" && r.shippedBarcode && (
+          <>
+            <dt>{t("print.barcode")}</dt>
+            <dd data-testid="label-barcode">{r.shippedBarcode}</dd>
+          </>
+        )}
         {/* At the borrowing library the label is also the book band: whose loan it is. */}
         {r.role === "borrower" && r.patronId && (
           <>

@@ -361,6 +361,11 @@ Examples:
     if (spec.due)
       cmd.option("--due <date>", "the due date (YYYY-MM-DD; default: the loan period from today)");
     if (spec.verb === "ship")
+      cmd.option(
+        "--barcode <barcode>",
+        "the copy sent (one of this library's copies of the title): NCIP CheckOutItem checks it out, the label shows it",
+      );
+    if (spec.verb === "ship")
       cmd.addOption(
         new Option(
           "--as <what>",
@@ -378,14 +383,30 @@ Examples:
       .action(
         async (
           id: string,
-          o: { config: string; note?: string; due?: string; as?: string; reason?: string; json?: boolean },
+          o: {
+            config: string;
+            note?: string;
+            due?: string;
+            as?: string;
+            reason?: string;
+            barcode?: string;
+            json?: boolean;
+          },
         ) => {
           const dueDate =
             o.due === undefined ? undefined : timestampFromDate(futureDay("--due", o.due, deps.now()));
           const reason = o.reason === undefined ? "" : reasonCode(o.reason);
           const res = await call(o.config, (c) =>
             c.act(
-              { id, action: spec.verb, answer: o.as ?? "", reason, note: o.note ?? "", dueDate },
+              {
+                id,
+                action: spec.verb,
+                answer: o.as ?? "",
+                reason,
+                note: o.note ?? "",
+                dueDate,
+                itemBarcode: o.barcode ?? "",
+              },
               { timeoutMs: SLOW_MS },
             ),
           );

@@ -12,6 +12,9 @@ import {
   type GetTitleDemandRequest,
   type GetTitleDemandResponse,
   GetTitleDemandResponseSchema,
+  type PostDemandRequest,
+  type PostDemandResponse,
+  PostDemandResponseSchema,
   type RegionDemand,
   RegionDemandSchema,
 } from "../../gen/lrs/v1/acquisitions_pb.js";
@@ -33,6 +36,10 @@ export interface AcquisitionsCenterOptions {
   national?: { client: Client<typeof AcquisitionsService>; id: () => string };
   now?: () => Date;
 }
+
+/** At most this many requests in one PostDemand (the outbox sends one at a time). */
+const MAX_DEMAND_RECORDS = 1000;
+const DEMAND_KEY = /^(isbn|issn|title):./;
 
 function callerOf(ctx: HandlerContext): NodeIdentity {
   return ctx.values.get(peerKey).identity!;
@@ -74,7 +81,13 @@ export function acquisitionsCenterService(
     if (o.self.tier === Tier.REGIONAL) {
       const c = demand.count(query, since, onBehalfOf);
       own = c.own;
-      regions.push(create(RegionDemandSchema, { region: o.self.region, requests: BigInt(c.requests) }));
+      regions.push(
+        create(RegionDemandSchema, {
+          region: o.self.region,
+          requests: BigInt(c.requests),
+          countingSince: timestampFromDate(demand.countingSince()),
+        }),
+      );
       coverage.push(cover(o.self.id, NodeCoverage_Status.ANSWERED, "", Date.now() - started, c.requests));
       if (req.scope === Scope.NATIONAL && o.national) {
         const nationalId = o.national.id();
@@ -122,7 +135,12 @@ export function acquisitionsCenterService(
       for (const { value } of asked.results) coverage.push(...value.coverage);
     }
     const requests = regions.reduce((n, r) => n + r.requests, 0n);
+    // The count is whole only from the day the last of the answering regions began counting.
+    const began = regions
+      .map((r) => (r.countingSince ? timestampDate(r.countingSince).getTime() : 0))
+      .reduce((m, t) => Math.max(m, t), 0);
     return create(GetTitleDemandResponseSchema, {
+      ...(began > 0 ? { countingSince: timestampFromDate(new Date(began)) } : {}),
       requests,
       ownRequests: BigInt(own),
       regions,
@@ -131,5 +149,51 @@ export function acquisitionsCenterService(
     });
   }
 
-  return { getTitleDemand: mapErrors(getTitleDemand) };
+  /** At the national center, from a regional center: its counted requests (demand-upstream.ts). */
+  async function postDemand(req: PostDemandRequest, ctx: HandlerContext): Promise<PostDemandResponse> {
+    const caller = callerOf(ctx);
+    if (caller.tier !== Tier.REGIONAL)
+      throw new ConnectError(
+        "PostDemand goes from a regional center to the national center",
+        Code.PermissionDenied,
+      );
+    if (req.region !== caller.region)
+      throw new ConnectError(
+        `region: ${caller.id} sends the demand of ${caller.region}, not of "${req.region}"`,
+        Code.PermissionDenied,
+      );
+    if (req.records.length > MAX_DEMAND_RECORDS)
+      throw new ValidationError(
+        `records: ${req.records.length}, over the limit of ${MAX_DEMAND_RECORDS} a call`,
+      );
+    const known = new Map(o.directory.current().institutions.map((i) => [i.id, i.region]));
+    req.records.forEach((r, i) => {
+      const where = `records[${i}]`;
+      if (!r.requester || !r.requestId)
+        throw new ValidationError(`${where}: requester and request_id are required`);
+      const region = known.get(r.requester);
+      if (region !== undefined && region !== caller.region)
+        throw new ConnectError(
+          `${where}.requester: ${r.requester} is a member of ${region}, not of ${caller.region}`,
+          Code.PermissionDenied,
+        );
+      if (r.keys.length === 0 || r.keys.length > 50)
+        throw new ValidationError(`${where}.keys: ${r.keys.length} keys; give 1 to 50`);
+      r.keys.forEach((k, j) => {
+        if (!DEMAND_KEY.test(k) || k.length > 600)
+          throw new ValidationError(
+            `${where}.keys[${j}]: "${k.slice(0, 40)}" is not isbn:…, issn:… or title:…`,
+          );
+      });
+    });
+    if (!req.countingSince) throw new ValidationError("counting_since is required");
+    const since = timestampDate(req.countingSince);
+    const r = demand.receive({ region: caller.region, center: caller.id }, since, req.records, now());
+    return create(PostDemandResponseSchema, r);
+  }
+
+  // The national center takes the regions' demand; a regional center sends its own up (it serves no PostDemand).
+  return o.self.tier === Tier.NATIONAL
+    ? { getTitleDemand: mapErrors(getTitleDemand), postDemand: mapErrors(postDemand) }
+    : { getTitleDemand: mapErrors(getTitleDemand) };
 }

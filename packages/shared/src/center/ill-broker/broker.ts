@@ -40,7 +40,7 @@ import type { PeerClients } from "../peers.js";
 import { askMembers, askRegions, heldRecords } from "../search/availability.js";
 import { searchUnion } from "../search/union-engine.js";
 import { clusterOwner } from "../union/catalog-service.js";
-import { DemandLog } from "../union/demand.js";
+import { DemandLog, type DemandUpstream } from "../union/demand.js";
 import type { ClusterView, RecordRef, UnionCatalog } from "../union/union-catalog.js";
 import type { IllRelay } from "./relay.js";
 import { buildRota, type RotaHolder } from "./rota.js";
@@ -147,6 +147,8 @@ export interface RotaBrokerOptions {
     id: () => string;
   };
   now?: () => Date;
+  /** At a regional center: counted demand goes up to the national center (union/demand.ts). */
+  demandUpstream?: DemandUpstream;
   /**
    * At a regional center: external ILL partners close the rota, after every LRS holder (unless
    * the national center keeps them out of every rota: Directory.partners_out_of_rotas).
@@ -183,7 +185,7 @@ export class RotaBroker {
 
   constructor(o: RotaBrokerOptions) {
     this.#o = o;
-    this.#demand = new DemandLog(o.db);
+    this.#demand = new DemandLog(o.db, o.demandUpstream);
   }
 
   /**

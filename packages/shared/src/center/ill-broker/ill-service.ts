@@ -26,8 +26,10 @@ import { peerKey } from "../../rpc/peer.js";
 import { cover, fanOut, remainingMs } from "../../search/deadline.js";
 import type { NodeIdentity } from "../../tls/pki.js";
 import { acquisitionsCenterService } from "../acquisitions/demand-service.js";
+import { runDemandUpstream } from "../acquisitions/demand-upstream.js";
 import { copyCenterService } from "../delivery/relay-service.js";
 import type { PeerClients } from "../peers.js";
+import { DemandLog } from "../union/demand.js";
 import type { UnionCatalog } from "../union/union-catalog.js";
 import { RotaBroker } from "./broker.js";
 import { runChildDelivery } from "./child-delivery.js";
@@ -200,8 +202,9 @@ export function illCenterParts(o: IllCenterOptions): IllCenterParts {
     relay,
     log,
     partnersInRota: ctx.cfg.iso18626.partnersInRota,
-    ...(national ? { national } : {}),
+    ...(national ? { national, demandUpstream: { outbox: ctx.outbox, region: self.region } } : {}),
   });
+  const demandUp = o.national ? clientFor(AcquisitionsService, o.national.transport) : undefined;
   return {
     relay,
     broker,
@@ -215,11 +218,7 @@ export function illCenterParts(o: IllCenterOptions): IllCenterParts {
           db: ctx.db,
           directory,
           peers,
-          ...(o.national
-            ? {
-                national: { client: clientFor(AcquisitionsService, o.national.transport), id: o.national.id },
-              }
-            : {}),
+          ...(o.national && demandUp ? { national: { client: demandUp, id: o.national.id } } : {}),
         }),
       );
       router.service(
@@ -252,6 +251,18 @@ export function illCenterParts(o: IllCenterOptions): IllCenterParts {
           },
           signal,
         ),
+      // A regional center's counted ILL demand goes up to the national center (its reports).
+      ...(demandUp
+        ? [
+            (signal: AbortSignal) => {
+              new DemandLog(ctx.db, { outbox: ctx.outbox, region: self.region }).announce();
+              return runDemandUpstream(
+                { outbox: ctx.outbox, national: demandUp, log: log.child({ part: "demand-up" }) },
+                signal,
+              );
+            },
+          ]
+        : []),
     ],
   };
 }

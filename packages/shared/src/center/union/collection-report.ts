@@ -13,7 +13,7 @@
  * orders are not copies (holding-summary.ts), a library with only an order does not hold the title.
  */
 import type { HoldingData } from "../../catalog-sync/change-feed.js";
-import { emptyTally, type HoldingTally, tallyHolding } from "../../catalog-sync/holding-summary.js";
+import { emptyTally, type HoldingTally, tallyHolding, tallyOf } from "../../catalog-sync/holding-summary.js";
 import type { Database } from "../../db.js";
 
 /** One cluster as the reports see it: its description and its holders (libraries with copies). */
@@ -187,7 +187,8 @@ export const DEMAND_COLUMNS = ["title", "keys", "requests", "requesters", "last_
 /**
  * ILL demand for titles nobody held: requests since `since` that the broker could place with no
  * holder, grouped by request (one line per title asked for), most requested first. Titles a
- * library has since come to hold (an ISBN now in the union catalog) are left out.
+ * library has since come to hold (a copy, not only an order, on a record with one of the
+ * request's ISBNs/ISSNs in the union catalog) are left out.
  */
 export function* unheldDemand(db: Database, since: Date): Generator<Array<string | number>> {
   const rows = db.sqlite
@@ -196,15 +197,9 @@ export function* unheldDemand(db: Database, since: Date): Generator<Array<string
          SELECT requester, request_id, MIN(title) AS title, group_concat(key, ' ') AS keys,
                 MAX(requested_at) AS at
          FROM union_demand WHERE held = 0 AND requested_at >= ?
-         GROUP BY requester, request_id),
-       held_now AS (
-         SELECT DISTINCT d.requester, d.request_id FROM union_demand d
-         JOIN union_record_keys k ON k.key = d.key
-         WHERE d.held = 0 AND d.key NOT LIKE 'title:%')
+         GROUP BY requester, request_id)
        SELECT title, keys, COUNT(*) AS requests, COUNT(DISTINCT requester) AS requesters, MAX(at) AS last
-       FROM r
-       WHERE NOT EXISTS (SELECT 1 FROM held_now h WHERE h.requester = r.requester AND h.request_id = r.request_id)
-       GROUP BY keys ORDER BY requests DESC, title`,
+       FROM r GROUP BY keys ORDER BY requests DESC, title`,
     )
     .iterate(since.toISOString()) as IterableIterator<{
     title: string;
@@ -213,5 +208,18 @@ export function* unheldDemand(db: Database, since: Date): Generator<Array<string
     requesters: number;
     last: string;
   }>;
-  for (const r of rows) yield [r.title, r.keys, r.requests, r.requesters, r.last];
+  const holdingsOf = db.sqlite.prepare(
+    `SELECT r.holdings FROM union_record_keys k JOIN union_records r ON r.rid = k.rid
+     WHERE k.key IN (SELECT value FROM json_each(?))`,
+  );
+  const heldNow = (keys: string): boolean => {
+    const ids = keys.split(" ").filter((k) => !k.startsWith("title:"));
+    if (ids.length === 0) return false;
+    for (const { holdings } of holdingsOf.iterate(JSON.stringify(ids)) as IterableIterator<{
+      holdings: string;
+    }>)
+      if (tallyOf(JSON.parse(holdings) as HoldingData[]).items > 0) return true;
+    return false;
+  };
+  for (const r of rows) if (!heldNow(r.keys)) yield [r.title, r.keys, r.requests, r.requesters, r.last];
 }

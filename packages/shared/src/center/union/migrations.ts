@@ -207,4 +207,18 @@ export const unionCatalogMigrations: Migration[] = [
       CREATE INDEX union_demand_time ON union_demand (requested_at);
     `,
   },
+  {
+    version: 24,
+    name: "union catalog: ILL demand received from the regions (national collection reports)",
+    up: `
+      -- At the national center: each regional center that sent its ILL demand up (PostDemand),
+      -- when it began counting, and when it was last heard from. At a regional center: unused.
+      CREATE TABLE union_demand_sources (
+        region TEXT PRIMARY KEY,
+        center TEXT NOT NULL,
+        counting_since TEXT NOT NULL,
+        last_received_at TEXT NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
 ];

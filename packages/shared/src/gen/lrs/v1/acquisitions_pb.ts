@@ -14,7 +14,11 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file lrs/v1/acquisitions.proto.
  */
 export const file_lrs_v1_acquisitions: GenFile = /*@__PURE__*/
+<<<<<<< HEAD
   fileDesc("ChlscnMvdjEvYWNxdWlzaXRpb25zLnByb3RvEgZscnMudjEiSQoKVGl0bGVRdWVyeRINCgVpc2JucxgBIAMoCRINCgVpc3NucxgCIAMoCRINCgV0aXRsZRgDIAEoCRIOCgZhdXRob3IYBCABKAkisgEKFUdldFRpdGxlRGVtYW5kUmVxdWVzdBIhCgV0aXRsZRgBIAEoCzISLmxycy52MS5UaXRsZVF1ZXJ5EhwKBXNjb3BlGAIgASgOMg0ubHJzLnYxLlNjb3BlEhQKDG9uX2JlaGFsZl9vZhgDIAEoCRIXCg9leGNsdWRlX3JlZ2lvbnMYBCADKAkSKQoFc2luY2UYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjAKDFJlZ2lvbkRlbWFuZBIOCgZyZWdpb24YASABKAkSEAoIcmVxdWVzdHMYAiABKAQiugEKFkdldFRpdGxlRGVtYW5kUmVzcG9uc2USEAoIcmVxdWVzdHMYASABKAQSFAoMb3duX3JlcXVlc3RzGAIgASgEEiUKB3JlZ2lvbnMYAyADKAsyFC5scnMudjEuUmVnaW9uRGVtYW5kEiYKCGNvdmVyYWdlGAQgAygLMhQubHJzLnYxLk5vZGVDb3ZlcmFnZRIpCgVzaW5jZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiNgoRQ2hlY2tUaXRsZVJlcXVlc3QSIQoFdGl0bGUYASABKAsyEi5scnMudjEuVGl0bGVRdWVyeSKsAQoLVGl0bGVIb2xkZXISFgoOaW5zdGl0dXRpb25faWQYASABKAkSDgoGcmVnaW9uGAIgASgJEiQKCXByb3hpbWl0eRgDIAEoDjIRLmxycy52MS5Qcm94aW1pdHkSDgoGY29waWVzGAQgASgNEhAKCG9uX29yZGVyGAUgASgNEhUKDWV4cGVjdGVkX2RhdGUYBiABKAkSFgoOcmV0YWluZWRfdW50aWwYByABKA0itwIKEkNoZWNrVGl0bGVSZXNwb25zZRISCgpjbHVzdGVyX2lkGAEgASgJEg0KBXRpdGxlGAIgASgJEg4KBmF1dGhvchgDIAEoCRINCgVpc2JucxgEIAMoCRIkCgdob2xkZXJzGAUgAygLMhMubHJzLnYxLlRpdGxlSG9sZGVyEhQKDGlsbF9yZXF1ZXN0cxgGIAEoBBIYChBvd25faWxsX3JlcXVlc3RzGAcgASgEEhIKCm93bl9jb3BpZXMYCCABKA0SGgoSb3duX2NvcGllc19vbl9sb2FuGAkgASgNEg8KB3ZlcmRpY3QYCiABKAkSDwoHc3VtbWFyeRgLIAEoCRIPCgdyZWFzb25zGAwgAygJEiYKCGNvdmVyYWdlGA0gAygLMhQubHJzLnYxLk5vZGVDb3ZlcmFnZSI/ChNTZXRSZXRlbnRpb25SZXF1ZXN0EhAKCGJhcmNvZGVzGAEgAygJEhYKDnJldGFpbmVkX3VudGlsGAIgASgNIkoKDFJldGFpbmVkSXRlbRIPCgdiYXJjb2RlGAEgASgJEhEKCXJlY29yZF9pZBgCIAEoCRIWCg5yZXRhaW5lZF91bnRpbBgDIAEoDSI7ChRTZXRSZXRlbnRpb25SZXNwb25zZRIjCgVpdGVtcxgBIAMoCzIULmxycy52MS5SZXRhaW5lZEl0ZW0itwIKBU9yZGVyEgoKAmlkGAEgASgJEgwKBGlzYm4YAiABKAkSDAoEaXNzbhgDIAEoCRINCgV0aXRsZRgEIAEoCRIOCgZhdXRob3IYBSABKAkSDgoGY29waWVzGAYgASgNEhUKDWV4cGVjdGVkX2RhdGUYByABKAkSDAoEZnVuZBgIIAEoCRISCgp2ZW5kb3JfcmVmGAkgASgJEg0KBXN0YXRlGAogASgJEhEKCXJlY29yZF9pZBgLIAEoCRINCgVicmllZhgMIAEoCBIOCgZzb3VyY2UYDSABKAkSLgoKY3JlYXRlZF9hdBgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLQoJY2xvc2VkX2F0GA8gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKXAQoRUGxhY2VPcmRlclJlcXVlc3QSDAoEaXNibhgBIAEoCRIMCgRpc3NuGAIgASgJEg0KBXRpdGxlGAMgASgJEg4KBmF1dGhvchgEIAEoCRIOCgZjb3BpZXMYBSABKA0SFQoNZXhwZWN0ZWRfZGF0ZRgGIAEoCRIMCgRmdW5kGAcgASgJEhIKCnZlbmRvcl9yZWYYCCABKAkiRQoSUGxhY2VPcmRlclJlc3BvbnNlEhwKBW9yZGVyGAEgASgLMg0ubHJzLnYxLk9yZGVyEhEKCWR1cGxpY2F0ZRgCIAEoCCIiChFMaXN0T3JkZXJzUmVxdWVzdBINCgVzdGF0ZRgBIAEoCSIzChJMaXN0T3JkZXJzUmVzcG9uc2USHQoGb3JkZXJzGAEgAygLMg0ubHJzLnYxLk9yZGVyIloKE1JlY2VpdmVPcmRlclJlcXVlc3QSCgoCaWQYASABKAkSEAoIYmFyY29kZXMYAiADKAkSEAoIbG9jYXRpb24YAyABKAkSEwoLY2FsbF9udW1iZXIYBCABKAkiNAoUUmVjZWl2ZU9yZGVyUmVzcG9uc2USHAoFb3JkZXIYASABKAsyDS5scnMudjEuT3JkZXIiIAoSQ2FuY2VsT3JkZXJSZXF1ZXN0EgoKAmlkGAEgASgJIjMKE0NhbmNlbE9yZGVyUmVzcG9uc2USHAoFb3JkZXIYASABKAsyDS5scnMudjEuT3JkZXIykwQKE0FjcXVpc2l0aW9uc1NlcnZpY2USTwoOR2V0VGl0bGVEZW1hbmQSHS5scnMudjEuR2V0VGl0bGVEZW1hbmRSZXF1ZXN0Gh4ubHJzLnYxLkdldFRpdGxlRGVtYW5kUmVzcG9uc2USQwoKQ2hlY2tUaXRsZRIZLmxycy52MS5DaGVja1RpdGxlUmVxdWVzdBoaLmxycy52MS5DaGVja1RpdGxlUmVzcG9uc2USSQoMU2V0UmV0ZW50aW9uEhsubHJzLnYxLlNldFJldGVudGlvblJlcXVlc3QaHC5scnMudjEuU2V0UmV0ZW50aW9uUmVzcG9uc2USQwoKUGxhY2VPcmRlchIZLmxycy52MS5QbGFjZU9yZGVyUmVxdWVzdBoaLmxycy52MS5QbGFjZU9yZGVyUmVzcG9uc2USQwoKTGlzdE9yZGVycxIZLmxycy52MS5MaXN0T3JkZXJzUmVxdWVzdBoaLmxycy52MS5MaXN0T3JkZXJzUmVzcG9uc2USSQoMUmVjZWl2ZU9yZGVyEhsubHJzLnYxLlJlY2VpdmVPcmRlclJlcXVlc3QaHC5scnMudjEuUmVjZWl2ZU9yZGVyUmVzcG9uc2USRgoLQ2FuY2VsT3JkZXISGi5scnMudjEuQ2FuY2VsT3JkZXJSZXF1ZXN0GhsubHJzLnYxLkNhbmNlbE9yZGVyUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp, file_lrs_v1_search]);
+=======
+  fileDesc("ChlscnMvdjEvYWNxdWlzaXRpb25zLnByb3RvEgZscnMudjEiSQoKVGl0bGVRdWVyeRINCgVpc2JucxgBIAMoCRINCgVpc3NucxgCIAMoCRINCgV0aXRsZRgDIAEoCRIOCgZhdXRob3IYBCABKAkisgEKFUdldFRpdGxlRGVtYW5kUmVxdWVzdBIhCgV0aXRsZRgBIAEoCzISLmxycy52MS5UaXRsZVF1ZXJ5EhwKBXNjb3BlGAIgASgOMg0ubHJzLnYxLlNjb3BlEhQKDG9uX2JlaGFsZl9vZhgDIAEoCRIXCg9leGNsdWRlX3JlZ2lvbnMYBCADKAkSKQoFc2luY2UYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wImQKDFJlZ2lvbkRlbWFuZBIOCgZyZWdpb24YASABKAkSEAoIcmVxdWVzdHMYAiABKAQSMgoOY291bnRpbmdfc2luY2UYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIu4BChZHZXRUaXRsZURlbWFuZFJlc3BvbnNlEhAKCHJlcXVlc3RzGAEgASgEEhQKDG93bl9yZXF1ZXN0cxgCIAEoBBIlCgdyZWdpb25zGAMgAygLMhQubHJzLnYxLlJlZ2lvbkRlbWFuZBImCghjb3ZlcmFnZRgEIAMoCzIULmxycy52MS5Ob2RlQ292ZXJhZ2USKQoFc2luY2UYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjIKDmNvdW50aW5nX3NpbmNlGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKSAQoMRGVtYW5kUmVjb3JkEhEKCXJlcXVlc3RlchgBIAEoCRISCgpyZXF1ZXN0X2lkGAIgASgJEjAKDHJlcXVlc3RlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDAoEaGVsZBgEIAEoCBINCgV0aXRsZRgFIAEoCRIMCgRrZXlzGAYgAygJIn4KEVBvc3REZW1hbmRSZXF1ZXN0Eg4KBnJlZ2lvbhgBIAEoCRIyCg5jb3VudGluZ19zaW5jZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJQoHcmVjb3JkcxgDIAMoCzIULmxycy52MS5EZW1hbmRSZWNvcmQiOgoSUG9zdERlbWFuZFJlc3BvbnNlEhAKCGFjY2VwdGVkGAEgASgNEhIKCmR1cGxpY2F0ZXMYAiABKA0iNgoRQ2hlY2tUaXRsZVJlcXVlc3QSIQoFdGl0bGUYASABKAsyEi5scnMudjEuVGl0bGVRdWVyeSKsAQoLVGl0bGVIb2xkZXISFgoOaW5zdGl0dXRpb25faWQYASABKAkSDgoGcmVnaW9uGAIgASgJEiQKCXByb3hpbWl0eRgDIAEoDjIRLmxycy52MS5Qcm94aW1pdHkSDgoGY29waWVzGAQgASgNEhAKCG9uX29yZGVyGAUgASgNEhUKDWV4cGVjdGVkX2RhdGUYBiABKAkSFgoOcmV0YWluZWRfdW50aWwYByABKA0iqAMKEkNoZWNrVGl0bGVSZXNwb25zZRISCgpjbHVzdGVyX2lkGAEgASgJEg0KBXRpdGxlGAIgASgJEg4KBmF1dGhvchgDIAEoCRINCgVpc2JucxgEIAMoCRIkCgdob2xkZXJzGAUgAygLMhMubHJzLnYxLlRpdGxlSG9sZGVyEhQKDGlsbF9yZXF1ZXN0cxgGIAEoBBIYChBvd25faWxsX3JlcXVlc3RzGAcgASgEEhIKCm93bl9jb3BpZXMYCCABKA0SGgoSb3duX2NvcGllc19vbl9sb2FuGAkgASgNEg8KB3ZlcmRpY3QYCiABKAkSDwoHc3VtbWFyeRgLIAEoCRIPCgdyZWFzb25zGAwgAygJEiYKCGNvdmVyYWdlGA0gAygLMhQubHJzLnYxLk5vZGVDb3ZlcmFnZRI1ChFpbGxfY291bnRlZF9zaW5jZRgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGQoRY2lyY3VsYXRpb25fa25vd24YDyABKAgSHQoVcmVnaW9uX2NvcGllc19vbl9sb2FuGBAgASgNIj8KE1NldFJldGVudGlvblJlcXVlc3QSEAoIYmFyY29kZXMYASADKAkSFgoOcmV0YWluZWRfdW50aWwYAiABKA0iSgoMUmV0YWluZWRJdGVtEg8KB2JhcmNvZGUYASABKAkSEQoJcmVjb3JkX2lkGAIgASgJEhYKDnJldGFpbmVkX3VudGlsGAMgASgNIjsKFFNldFJldGVudGlvblJlc3BvbnNlEiMKBWl0ZW1zGAEgAygLMhQubHJzLnYxLlJldGFpbmVkSXRlbTK7AgoTQWNxdWlzaXRpb25zU2VydmljZRJPCg5HZXRUaXRsZURlbWFuZBIdLmxycy52MS5HZXRUaXRsZURlbWFuZFJlcXVlc3QaHi5scnMudjEuR2V0VGl0bGVEZW1hbmRSZXNwb25zZRJDCgpDaGVja1RpdGxlEhkubHJzLnYxLkNoZWNrVGl0bGVSZXF1ZXN0GhoubHJzLnYxLkNoZWNrVGl0bGVSZXNwb25zZRJDCgpQb3N0RGVtYW5kEhkubHJzLnYxLlBvc3REZW1hbmRSZXF1ZXN0GhoubHJzLnYxLlBvc3REZW1hbmRSZXNwb25zZRJJCgxTZXRSZXRlbnRpb24SGy5scnMudjEuU2V0UmV0ZW50aW9uUmVxdWVzdBocLmxycy52MS5TZXRSZXRlbnRpb25SZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp, file_lrs_v1_search]);
+>>>>>>> main
 
 /**
  * A title, as acquisitions names it: ISBNs or ISSNs, else a title (with the author when known).
@@ -111,6 +115,13 @@ export type RegionDemand = Message<"lrs.v1.RegionDemand"> & {
    * @generated from field: uint64 requests = 2;
    */
   requests: bigint;
+
+  /**
+   * When the region began counting ILL demand: requests before it were never counted.
+   *
+   * @generated from field: google.protobuf.Timestamp counting_since = 3;
+   */
+  countingSince?: Timestamp | undefined;
 };
 
 /**
@@ -154,6 +165,13 @@ export type GetTitleDemandResponse = Message<"lrs.v1.GetTitleDemandResponse"> & 
    * @generated from field: google.protobuf.Timestamp since = 5;
    */
   since?: Timestamp | undefined;
+
+  /**
+   * The latest of the answering regions' counting_since: before it, the count is incomplete.
+   *
+   * @generated from field: google.protobuf.Timestamp counting_since = 6;
+   */
+  countingSince?: Timestamp | undefined;
 };
 
 /**
@@ -162,6 +180,109 @@ export type GetTitleDemandResponse = Message<"lrs.v1.GetTitleDemandResponse"> & 
  */
 export const GetTitleDemandResponseSchema: GenMessage<GetTitleDemandResponse> = /*@__PURE__*/
   messageDesc(file_lrs_v1_acquisitions, 3);
+
+/**
+ * One ILL request for a title, as a regional center counted it (union/demand.ts).
+ *
+ * @generated from message lrs.v1.DemandRecord
+ */
+export type DemandRecord = Message<"lrs.v1.DemandRecord"> & {
+  /**
+   * The requesting member and its request id: a request counts once however often it arrives.
+   *
+   * @generated from field: string requester = 1;
+   */
+  requester: string;
+
+  /**
+   * @generated from field: string request_id = 2;
+   */
+  requestId: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp requested_at = 3;
+   */
+  requestedAt?: Timestamp | undefined;
+
+  /**
+   * Whether the region's union catalog knew a holder of the title then.
+   *
+   * @generated from field: bool held = 4;
+   */
+  held: boolean;
+
+  /**
+   * @generated from field: string title = 5;
+   */
+  title: string;
+
+  /**
+   * "isbn:978…", "issn:…", "title:<normalised title>".
+   *
+   * @generated from field: repeated string keys = 6;
+   */
+  keys: string[];
+};
+
+/**
+ * Describes the message lrs.v1.DemandRecord.
+ * Use `create(DemandRecordSchema)` to create a new message.
+ */
+export const DemandRecordSchema: GenMessage<DemandRecord> = /*@__PURE__*/
+  messageDesc(file_lrs_v1_acquisitions, 4);
+
+/**
+ * @generated from message lrs.v1.PostDemandRequest
+ */
+export type PostDemandRequest = Message<"lrs.v1.PostDemandRequest"> & {
+  /**
+   * The sending regional center's region (must be the caller's).
+   *
+   * @generated from field: string region = 1;
+   */
+  region: string;
+
+  /**
+   * When the region began counting ILL demand (requests before it were never counted).
+   *
+   * @generated from field: google.protobuf.Timestamp counting_since = 2;
+   */
+  countingSince?: Timestamp | undefined;
+
+  /**
+   * @generated from field: repeated lrs.v1.DemandRecord records = 3;
+   */
+  records: DemandRecord[];
+};
+
+/**
+ * Describes the message lrs.v1.PostDemandRequest.
+ * Use `create(PostDemandRequestSchema)` to create a new message.
+ */
+export const PostDemandRequestSchema: GenMessage<PostDemandRequest> = /*@__PURE__*/
+  messageDesc(file_lrs_v1_acquisitions, 5);
+
+/**
+ * @generated from message lrs.v1.PostDemandResponse
+ */
+export type PostDemandResponse = Message<"lrs.v1.PostDemandResponse"> & {
+  /**
+   * @generated from field: uint32 accepted = 1;
+   */
+  accepted: number;
+
+  /**
+   * @generated from field: uint32 duplicates = 2;
+   */
+  duplicates: number;
+};
+
+/**
+ * Describes the message lrs.v1.PostDemandResponse.
+ * Use `create(PostDemandResponseSchema)` to create a new message.
+ */
+export const PostDemandResponseSchema: GenMessage<PostDemandResponse> = /*@__PURE__*/
+  messageDesc(file_lrs_v1_acquisitions, 6);
 
 /**
  * @generated from message lrs.v1.CheckTitleRequest
@@ -178,7 +299,7 @@ export type CheckTitleRequest = Message<"lrs.v1.CheckTitleRequest"> & {
  * Use `create(CheckTitleRequestSchema)` to create a new message.
  */
 export const CheckTitleRequestSchema: GenMessage<CheckTitleRequest> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_acquisitions, 4);
+  messageDesc(file_lrs_v1_acquisitions, 7);
 
 /**
  * One library that holds the title or has it on order.
@@ -227,7 +348,7 @@ export type TitleHolder = Message<"lrs.v1.TitleHolder"> & {
  * Use `create(TitleHolderSchema)` to create a new message.
  */
 export const TitleHolderSchema: GenMessage<TitleHolder> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_acquisitions, 5);
+  messageDesc(file_lrs_v1_acquisitions, 8);
 
 /**
  * @generated from message lrs.v1.CheckTitleResponse
@@ -309,6 +430,27 @@ export type CheckTitleResponse = Message<"lrs.v1.CheckTitleResponse"> & {
    * @generated from field: repeated lrs.v1.NodeCoverage coverage = 13;
    */
   coverage: NodeCoverage[];
+
+  /**
+   * ILL requests are counted since this moment (a year ago, or when counting began if later).
+   *
+   * @generated from field: google.protobuf.Timestamp ill_counted_since = 14;
+   */
+  illCountedSince?: Timestamp | undefined;
+
+  /**
+   * Whether the holders' circulation (copies on loan now) was known for every holder asked.
+   *
+   * @generated from field: bool circulation_known = 15;
+   */
+  circulationKnown: boolean;
+
+  /**
+   * Copies in the region (other libraries') on loan now, as their live availability says.
+   *
+   * @generated from field: uint32 region_copies_on_loan = 16;
+   */
+  regionCopiesOnLoan: number;
 };
 
 /**
@@ -316,7 +458,7 @@ export type CheckTitleResponse = Message<"lrs.v1.CheckTitleResponse"> & {
  * Use `create(CheckTitleResponseSchema)` to create a new message.
  */
 export const CheckTitleResponseSchema: GenMessage<CheckTitleResponse> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_acquisitions, 6);
+  messageDesc(file_lrs_v1_acquisitions, 9);
 
 /**
  * @generated from message lrs.v1.SetRetentionRequest
@@ -342,7 +484,7 @@ export type SetRetentionRequest = Message<"lrs.v1.SetRetentionRequest"> & {
  * Use `create(SetRetentionRequestSchema)` to create a new message.
  */
 export const SetRetentionRequestSchema: GenMessage<SetRetentionRequest> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_acquisitions, 7);
+  messageDesc(file_lrs_v1_acquisitions, 10);
 
 /**
  * @generated from message lrs.v1.RetainedItem
@@ -371,7 +513,7 @@ export type RetainedItem = Message<"lrs.v1.RetainedItem"> & {
  * Use `create(RetainedItemSchema)` to create a new message.
  */
 export const RetainedItemSchema: GenMessage<RetainedItem> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_acquisitions, 8);
+  messageDesc(file_lrs_v1_acquisitions, 11);
 
 /**
  * @generated from message lrs.v1.SetRetentionResponse
@@ -388,7 +530,7 @@ export type SetRetentionResponse = Message<"lrs.v1.SetRetentionResponse"> & {
  * Use `create(SetRetentionResponseSchema)` to create a new message.
  */
 export const SetRetentionResponseSchema: GenMessage<SetRetentionResponse> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_acquisitions, 9);
+  messageDesc(file_lrs_v1_acquisitions, 12);
 
 /**
  * One of the library's orders (`lrs-member order`): published to the union
@@ -726,6 +868,17 @@ export const AcquisitionsService: GenService<{
     methodKind: "unary";
     input: typeof CheckTitleRequestSchema;
     output: typeof CheckTitleResponseSchema;
+  },
+  /**
+   * At the national center, from a regional center: its members' ILL demand, sent up through the
+   * outbox as it is counted, so that the national collection reports cover the federation.
+   *
+   * @generated from rpc lrs.v1.AcquisitionsService.PostDemand
+   */
+  postDemand: {
+    methodKind: "unary";
+    input: typeof PostDemandRequestSchema;
+    output: typeof PostDemandResponseSchema;
   },
   /**
    * At a member, for its own staff: a shared retention commitment on copies (or its end).
