@@ -1,11 +1,10 @@
 // The browser side of the web application's tests (web.peers.test.ts, web-pages.peers.test.ts):
 // Debian's Chromium through playwright-core, a fresh context per session, sign-in through the
 // form, and axe-core's serious and critical findings collected for one final check.
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { join } from "node:path";
 import { type Federation, REPO_ROOT } from "@lrs/dev-env";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import { runAxe } from "../packages/web/src/axe.test-util.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const CHROMIUM_ARGS = [
@@ -15,11 +14,8 @@ const CHROMIUM_ARGS = [
   "--disable-background-networking",
   "--disable-component-update",
 ];
-const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 /** Where the screenshots README.md shows are saved. */
 export const DOCS = join(REPO_ROOT, "docs");
-
-type Violation = { id: string; impact: string; nodes: Array<{ target: string[] }> };
 
 export class WebBrowser {
   /** Serious and critical axe-core violations of every page checked ("page: impact id at …"). */
@@ -75,16 +71,7 @@ export class WebBrowser {
   }
 
   /** axe-core on the page as it is now; serious and critical violations are collected. */
-  async axe(page: Page, what: string): Promise<void> {
-    await page.addScriptTag({ content: AXE });
-    const violations = (await page.evaluate(async () => {
-      const w = globalThis as unknown as { axe: { run(): Promise<{ violations: unknown[] }> } };
-      return (await w.axe.run()).violations;
-    })) as Violation[];
-    for (const v of violations)
-      if (v.impact === "serious" || v.impact === "critical")
-        this.axeFindings.push(
-          `${what}: ${v.impact} ${v.id} at ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`,
-        );
+  axe(page: Page, what: string): Promise<void> {
+    return runAxe(page, what, this.axeFindings);
   }
 }

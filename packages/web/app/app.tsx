@@ -10,11 +10,8 @@ import { ClusterPage, DirectoryPage, TokensPage, TracePage } from "./pages/cente
 import { CopyrightPage } from "./pages/copyright.js";
 import { LoginPage } from "./pages/login.js";
 import { NewRequestPage } from "./pages/new-request.js";
-<<<<<<< HEAD
-import { OrdersPage } from "./pages/orders.js";
-=======
 import { NotificationsPage } from "./pages/notifications.js";
->>>>>>> main
+import { OrdersPage } from "./pages/orders.js";
 import { PrintPage } from "./pages/print.js";
 import { QueuesPage } from "./pages/queues.js";
 import { ReportsPage } from "./pages/reports.js";
@@ -93,14 +90,11 @@ function Frame(p: { relabel: () => void }) {
             {!member && <NavLink href="/trace" label={t("nav2.trace")} />}
             <NavLink href="/directory" label={t("nav2.directory")} />
             {!member && can(s, "admin") && <NavLink href="/tokens" label={t("nav2.tokens")} />}
-<<<<<<< HEAD
             {s.traffic && <NavLink href="/traffic" label={t("reports.traffic")} />}
             {s.node.tier === "national" && can(s, "admin") && (
               <NavLink href="/settlement" label={t("reports.settlement")} />
             )}
-=======
             <NavLink href="/notifications" label={t("notify.nav")} />
->>>>>>> main
             {can(s, "admin") && <NavLink href="/users" label={t("nav.users")} />}
             {can(s, "admin") && <NavLink href="/audit" label={t("nav.audit")} />}
             {s.dashboard && (
@@ -139,14 +133,11 @@ function Frame(p: { relabel: () => void }) {
           <Route path="/trace" component={TracePage} />
           <Route path="/cluster" component={ClusterPage} />
           <Route path="/audit" component={AuditPage} />
-<<<<<<< HEAD
           <Route path="/orders" component={OrdersPage} />
           <Route path="/reports" component={ReportsPage} />
           <Route path="/settlement" component={SettlementPage} />
           <Route path="/traffic" component={TrafficPage} />
-=======
           <Route path="/notifications" component={NotificationsPage} />
->>>>>>> main
           <Route default component={() => <p>{t("app.notFound")}</p>} />
         </Router>
       </main>

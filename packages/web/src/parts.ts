@@ -27,13 +27,10 @@ export interface WebPartsOptions {
   address: () => string;
   /** The national dashboard's URL, when this node serves it. */
   dashboardUrl?: () => string;
-<<<<<<< HEAD
   /** The traffic dashboard's figures by window name (the national center). */
   traffic?: (window: string | null) => object | string;
-=======
   /** The node's events staff can be notified of (a member's ILL); absent: tests only. */
   notifyEvents?: NotifyEventSource;
->>>>>>> main
 }
 
 /** The "web" listener of a node: the staff web application at web_listen. */
