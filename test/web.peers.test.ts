@@ -6,22 +6,12 @@
 
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type Federation, type FederationSpec, REPO_ROOT } from "@lrs/dev-env";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import type { Federation, FederationSpec } from "@lrs/dev-env";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runAxe } from "../packages/web/src/axe.test-util.js";
 import { startFederation } from "./harness.js";
 import { LOC, SOUTH_ONLY_ISBNS, writeItems } from "./ill-harness.js";
-
-const CHROMIUM = "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-];
-const DOCS = join(REPO_ROOT, "docs");
+import { DOCS, WebBrowser } from "./web-browser.js";
 
 /** A borrower in the north, a lender in the south answering by hand (no automatic responder). */
 const SPEC: FederationSpec = {
@@ -56,9 +46,7 @@ const SPEC: FederationSpec = {
 
 let fed: Federation;
 let destroy: () => Promise<void>;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
-const axeFindings: string[] = [];
+let web: WebBrowser;
 
 beforeAll(async () => {
   ({ fed, destroy } = await startFederation(SPEC));
@@ -67,13 +55,12 @@ beforeAll(async () => {
   const node = fed.node("south-a");
   await fed.cli(node, ["import", "--config", node.config, "--items", items, LOC]);
   await fed.waitSynced(90_000);
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  web = await WebBrowser.launch(fed);
   mkdirSync(DOCS, { recursive: true });
 }, 600_000);
 
 afterAll(async () => {
-  for (const c of contexts) await c.close().catch(() => undefined);
-  await browser?.close();
+  await web?.close();
   await destroy?.();
 });
 
@@ -82,41 +69,10 @@ async function cli(member: string, args: string[]): Promise<string> {
   return fed.cli(node, [...args, "--config", node.config]);
 }
 
-/** A fresh browser session (its own cookies) on a node's web application. */
-async function open(member: string): Promise<Page> {
-  // bypassCSP: the test injects axe-core as an inline script, which the app's CSP forbids.
-  const ctx = await browser.newContext({
-    viewport: { width: 1280, height: 900 },
-    bypassCSP: true,
-    acceptDownloads: true,
-  });
-  contexts.push(ctx);
-  const page = await ctx.newPage();
-  await page.goto(fed.node(member).web!);
-  return page;
-}
-
-/** Signs in through the form; resolves with the HTTP status of the sign-in. */
-async function signIn(page: Page, user: string, password: string): Promise<number> {
-  await page.getByLabel("User name").fill(user);
-  await page.getByLabel("Password").fill(password);
-  const [res] = await Promise.all([
-    page.waitForResponse((r) => r.url().endsWith("/api/login")),
-    page.getByRole("button", { name: "Sign in" }).click(),
-  ]);
-  return res.status();
-}
-
-async function signInDemo(member: string): Promise<Page> {
-  const page = await open(member);
-  const n = fed.node(member);
-  await signIn(page, n.webUser!, n.webPassword!);
-  await page.waitForSelector("[data-testid=whoami]");
-  return page;
-}
-
-/** axe-core on the page as it is now; serious and critical violations are collected. */
-const axe = (page: Page, what: string) => runAxe(page, what, axeFindings);
+const open = (node: string) => web.open(node);
+const signIn = (page: Page, user: string, password: string) => web.signIn(page, user, password);
+const signInDemo = (node: string) => web.signInDemo(node);
+const axe = (page: Page, what: string) => web.axe(page, what);
 
 /** Waits until the request page shows `status` (the page updates itself, live). */
 async function waitStatus(page: Page, status: string, timeout = 30_000): Promise<void> {
@@ -450,6 +406,6 @@ describe("the staff web application", () => {
   }, 120_000);
 
   it("found no serious or critical accessibility violation on any page visited", () => {
-    expect(axeFindings).toEqual([]);
+    expect(web.axeFindings).toEqual([]);
   });
 });

@@ -19,13 +19,14 @@ import { addCopyrightCommand } from "./cli/copyright.js";
 import { addCopyCommands } from "./cli/delivery.js";
 import { addHarvestCommand } from "./cli/harvest.js";
 import { addIllCommands } from "./cli/ill/commands.js";
-import { createProgressReporter, formatSummary } from "./cli/import-report.js";
+import { createProgressReporter, describeRejection, formatSummary } from "./cli/import-report.js";
 import { addLedgerCommand } from "./cli/ledger.js";
 import { addNcipCommands } from "./cli/ncip.js";
 import { addAvailabilityCommand, addSearchCommand } from "./cli/search.js";
 import { addVisitCommands } from "./cli/visit.js";
 import { MemberNode, memberNodeMigrations } from "./server.js";
 import { MemberCatalog } from "./store/catalog.js";
+import { CatalogLoads, failedLoad } from "./store/catalog-loads.js";
 import { memberIndexRebuild } from "./store/reindex.js";
 
 /** The node's database, opened by a CLI command while the node may be serving from it (WAL). */
@@ -105,6 +106,9 @@ program
         abort.abort();
       };
       process.on("SIGINT", onSigint);
+      const loads = new CatalogLoads(db);
+      const startedAt = new Date();
+      const source = [...paths, ...(o.items ? [o.items] : [])].join(", ");
       try {
         const summary = await importMarcFiles(catalog, paths, {
           holdingsMap,
@@ -112,6 +116,18 @@ program
           onProgress: (p) => reporter.onProgress(p),
           onRejection: (r) => reporter.onRejection(r),
           signal: abort.signal,
+        }).catch((err: unknown) => {
+          loads.record(failedLoad("import", source, startedAt, err));
+          throw err;
+        });
+        loads.record({
+          kind: "import",
+          source,
+          startedAt,
+          finishedAt: new Date(),
+          ...summary,
+          outcome: summary.interrupted ? "interrupted" : "ok",
+          rejections: summary.rejections.map(describeRejection),
         });
         reporter.stop();
         if (o.json) printJson({ ...summary, records: catalog.count(), exitCode: exitCodeOf(summary) });

@@ -36,9 +36,15 @@ export const memberPolicy: Policy = {
     "lrs.v1.CopyStaffService/DownloadCopy": self,
     "lrs.v1.CopyTransferService/PushCopy": parent,
     "lrs.v1.CopyrightService/ListCopyrightCounts": self,
+    // The library's own statement, asked of its regional center for its staff (the web application).
+    "lrs.v1.LedgerService/GetStatement": self,
     // Acquisitions: the staff's buy-or-borrow check (demand is counted at the centers).
     "lrs.v1.AcquisitionsService/CheckTitle": self,
     "lrs.v1.AcquisitionsService/SetRetention": self,
+    "lrs.v1.AcquisitionsService/PlaceOrder": self,
+    "lrs.v1.AcquisitionsService/ListOrders": self,
+    "lrs.v1.AcquisitionsService/ReceiveOrder": self,
+    "lrs.v1.AcquisitionsService/CancelOrder": self,
     // Reciprocal borrowing: the regional center asks the home library about its readers'
     // credentials; staff use the desk through the node's own certificate.
     "lrs.v1.VisitService/CheckVisitor": parent,

@@ -1,8 +1,10 @@
 import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import {
   acquisitionsPb,
   adminPb,
   BaseNode,
+  CatalogLoadSchema,
   CatalogStatsSchema,
   CatalogSyncPusher,
   catalogPb,
@@ -11,6 +13,7 @@ import {
   copyrightPb,
   directoryPb,
   illServicePb,
+  ledgerPb,
   type Migration,
   type NodeConfig,
   nodeMigrations,
@@ -40,10 +43,12 @@ import { copyrightService } from "./services/copyright.js";
 import { directoryService } from "./services/directory.js";
 import { illService } from "./services/ill.js";
 import { illStaffService } from "./services/ill-staff.js";
+import { memberLedgerService } from "./services/ledger.js";
 import { searchService } from "./services/search.js";
 import { visitService } from "./services/visit.js";
 import { visitStaffService } from "./services/visit-staff.js";
 import { MemberCatalog } from "./store/catalog.js";
+import { CatalogLoads } from "./store/catalog-loads.js";
 import { searchMember } from "./store/catalog-search.js";
 import { illAttention } from "./store/ill-attention.js";
 import { memberMigrations } from "./store/migrations.js";
@@ -112,6 +117,14 @@ export class MemberNode extends BaseNode {
           records: BigInt(ctx.catalog.count()),
           holdings: BigInt(ctx.catalog.itemCount()),
         }),
+      catalogLoads: () =>
+        new CatalogLoads(ctx.db).recent(10).map((l) =>
+          create(CatalogLoadSchema, {
+            ...l,
+            startedAt: timestampFromDate(l.startedAt),
+            finishedAt: timestampFromDate(l.finishedAt),
+          }),
+        ),
       serviceNames: [
         directoryPb.DirectoryService.typeName,
         adminPb.AdminService.typeName,
@@ -122,6 +135,7 @@ export class MemberNode extends BaseNode {
         copyPb.CopyStaffService.typeName,
         copyPb.CopyTransferService.typeName,
         acquisitionsPb.AcquisitionsService.typeName,
+        ledgerPb.LedgerService.typeName,
         visitPb.VisitService.typeName,
         visitPb.VisitStaffService.typeName,
       ],
@@ -178,6 +192,7 @@ export class MemberNode extends BaseNode {
           }),
         );
         router.service(copyrightPb.CopyrightService, copyrightService(ctx.copyright));
+        router.service(ledgerPb.LedgerService, memberLedgerService(ctx.regional.transport));
         const copies = ctx.ill.copies!;
         router.service(
           copyPb.CopyStaffService,

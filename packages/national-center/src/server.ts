@@ -32,6 +32,7 @@ import { webListener, webMigrations } from "@lrs/web";
 import { loadCa } from "./ca.js";
 import type { NationalContext } from "./context.js";
 import { dashboardParts } from "./dashboard/index.js";
+import { windowNamed } from "./dashboard/server.js";
 import { nationalPolicy } from "./policy.js";
 import { adminService } from "./services/admin.js";
 import { directoryService, signRenewal } from "./services/directory.js";
@@ -100,6 +101,10 @@ export class NationalNode extends BaseNode {
       ctx,
       address: () => this.address,
       dashboardUrl: () => this.listenerUrl("dashboard"),
+      traffic: (name) => {
+        const w = windowNamed(name);
+        return typeof w === "string" ? w : dashboard.summary(w.minutes);
+      },
     });
     super({
       ...center,

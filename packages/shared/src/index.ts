@@ -14,7 +14,7 @@ export * from "./fees/index.js";
 export * as healthPb from "./gen/grpc/health/v1/health_pb.js";
 export * as acquisitionsPb from "./gen/lrs/v1/acquisitions_pb.js";
 export * as adminPb from "./gen/lrs/v1/admin_pb.js";
-export { CatalogStatsSchema } from "./gen/lrs/v1/admin_pb.js";
+export { CatalogLoadSchema, CatalogStatsSchema } from "./gen/lrs/v1/admin_pb.js";
 export * as catalogPb from "./gen/lrs/v1/catalog_pb.js";
 export { Tier } from "./gen/lrs/v1/common_pb.js";
 export * as copyPb from "./gen/lrs/v1/copy_pb.js";

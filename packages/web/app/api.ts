@@ -19,6 +19,8 @@ export interface SessionInfo {
   csrf: string;
   node: NodeInfo;
   dashboard?: string;
+  /** The node shows the traffic dashboard's figures at /api/traffic (the national center). */
+  traffic?: boolean;
 }
 
 let csrf = "";
@@ -123,7 +125,13 @@ export async function downloadFile(path: string): Promise<string> {
   }
   const disposition = res.headers.get("content-disposition") ?? "";
   const name = decodeURIComponent(/filename\*=UTF-8''([^;]+)/.exec(disposition)?.[1] ?? "copy");
-  const url = URL.createObjectURL(await res.blob());
+  saveFile(name, await res.blob());
+  return name;
+}
+
+/** Hands the browser a file to save (a download made in the page: a copy, a statement's CSV). */
+export function saveFile(name: string, blob: Blob): void {
+  const url = URL.createObjectURL(blob);
   const a = document.createElement("a");
   a.href = url;
   a.download = name;
@@ -131,5 +139,4 @@ export async function downloadFile(path: string): Promise<string> {
   a.click();
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
-  return name;
 }

@@ -11,12 +11,16 @@ import { CopyrightPage } from "./pages/copyright.js";
 import { LoginPage } from "./pages/login.js";
 import { NewRequestPage } from "./pages/new-request.js";
 import { NotificationsPage } from "./pages/notifications.js";
+import { OrdersPage } from "./pages/orders.js";
 import { PrintPage } from "./pages/print.js";
 import { QueuesPage } from "./pages/queues.js";
+import { ReportsPage } from "./pages/reports.js";
 import { RequestPage } from "./pages/request.js";
 import { SearchPage } from "./pages/search.js";
 import { SetPasswordPage } from "./pages/set-password.js";
+import { SettlementPage } from "./pages/settlement.js";
 import { StatusPage } from "./pages/status.js";
+import { TrafficPage } from "./pages/traffic.js";
 import { UsersPage } from "./pages/users.js";
 import { VisitsPage } from "./pages/visits.js";
 import { can, SessionContext } from "./session.js";
@@ -79,11 +83,17 @@ function Frame(p: { relabel: () => void }) {
             {member && <NavLink href="/copyright" label={t("nav.copyright")} />}
             {member && <NavLink href="/acquire" label={t("nav.acquire")} />}
             {member && <NavLink href="/visits" label={t("nav.visits")} />}
+            {member && <NavLink href="/orders" label={t("orders.nav")} />}
+            {member && <NavLink href="/reports" label={t("reports.nav")} />}
             <NavLink href="/status" label={t("nav.status")} />
             {!member && <NavLink href="/cluster" label={t("nav2.cluster")} />}
             {!member && <NavLink href="/trace" label={t("nav2.trace")} />}
             <NavLink href="/directory" label={t("nav2.directory")} />
             {!member && can(s, "admin") && <NavLink href="/tokens" label={t("nav2.tokens")} />}
+            {s.traffic && <NavLink href="/traffic" label={t("reports.traffic")} />}
+            {s.node.tier === "national" && can(s, "admin") && (
+              <NavLink href="/settlement" label={t("reports.settlement")} />
+            )}
             <NavLink href="/notifications" label={t("notify.nav")} />
             {can(s, "admin") && <NavLink href="/users" label={t("nav.users")} />}
             {can(s, "admin") && <NavLink href="/audit" label={t("nav.audit")} />}
@@ -106,7 +116,8 @@ function Frame(p: { relabel: () => void }) {
         </div>
       </header>
       <main id="main" tabIndex={-1}>
-        <Router>
+        {/* Keyed by the language: a new language draws the page again (the router keeps it otherwise). */}
+        <Router key={language()}>
           <Route path="/" component={member ? QueuesPage : StatusPage} />
           <Route path="/requests/:id" component={RequestPage} />
           <Route path="/new" component={NewRequestPage} />
@@ -122,6 +133,10 @@ function Frame(p: { relabel: () => void }) {
           <Route path="/trace" component={TracePage} />
           <Route path="/cluster" component={ClusterPage} />
           <Route path="/audit" component={AuditPage} />
+          <Route path="/orders" component={OrdersPage} />
+          <Route path="/reports" component={ReportsPage} />
+          <Route path="/settlement" component={SettlementPage} />
+          <Route path="/traffic" component={TrafficPage} />
           <Route path="/notifications" component={NotificationsPage} />
           <Route default component={() => <p>{t("app.notFound")}</p>} />
         </Router>

@@ -1,6 +1,7 @@
 // The one message catalogue (messages/*.ts) through i18next, and dates, numbers and money in the
 // user's locale through Intl.
 import i18next from "i18next";
+import { formatAmount } from "../../shared/src/fees/money.js";
 import { en } from "./messages/en.js";
 import { zhHans } from "./messages/zh-Hans.js";
 
@@ -73,4 +74,27 @@ export function formatMoney(value: string, currency: string): string {
   } catch {
     return `${value} ${currency}`;
   }
+}
+
+const DURATION_UNITS = [
+  ["day", 86_400_000],
+  ["hour", 3_600_000],
+  ["minute", 60_000],
+  ["second", 1_000],
+] as const;
+
+/** A duration in its largest whole unit, in the user's language ("3.5 days", "3.5天"). */
+export function formatDuration(ms: number): string {
+  const [unit, size] = DURATION_UNITS.find(([, size]) => ms >= size) ?? DURATION_UNITS[3];
+  return new Intl.NumberFormat(language(), {
+    style: "unit",
+    unit,
+    unitDisplay: "long",
+    maximumFractionDigits: 1,
+  }).format(ms / size);
+}
+
+/** An amount in the currency's minor unit (the ledger's cents), exactly, in the user's locale. */
+export function formatMinor(minor: bigint | number, currency: string): string {
+  return formatMoney(formatAmount(BigInt(minor), currency), currency);
 }

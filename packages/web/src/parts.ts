@@ -27,6 +27,8 @@ export interface WebPartsOptions {
   address: () => string;
   /** The national dashboard's URL, when this node serves it. */
   dashboardUrl?: () => string;
+  /** The traffic dashboard's figures by window name (the national center). */
+  traffic?: (window: string | null) => object | string;
   /** The node's events staff can be notified of (a member's ILL); absent: tests only. */
   notifyEvents?: NotifyEventSource;
 }
@@ -83,6 +85,7 @@ export function webListener(o: WebPartsOptions) {
     },
     maxCopyBytes: cfg.tier === Tier.MEMBER ? cfg.ill.max_copy_size : 0,
     ...(o.dashboardUrl ? { dashboardUrl: o.dashboardUrl } : {}),
+    ...(o.traffic ? { traffic: o.traffic } : {}),
     log,
   });
   return {

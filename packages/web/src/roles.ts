@@ -37,6 +37,11 @@ export const METHOD_RULES: Readonly<Record<string, MethodRule>> = {
   // Acquisitions: the buy-or-borrow check reads the federation, it changes nothing.
   "lrs.v1.AcquisitionsService/CheckTitle": read(),
   "lrs.v1.AcquisitionsService/SetRetention": change(),
+  // Orders: viewers see them; placing, receiving and cancelling are staff's.
+  "lrs.v1.AcquisitionsService/ListOrders": read(),
+  "lrs.v1.AcquisitionsService/PlaceOrder": change(),
+  "lrs.v1.AcquisitionsService/ReceiveOrder": change(),
+  "lrs.v1.AcquisitionsService/CancelOrder": change(),
   // The union catalog (centers); copying a record into the catalog is catalog work.
   "lrs.v1.CatalogService/GetCluster": read(),
   "lrs.v1.CatalogService/LocateRecord": read(),

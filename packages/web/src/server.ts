@@ -54,6 +54,11 @@ export interface WebServerOptions {
   maxCopyBytes: number;
   /** Where the national dashboard is, when this node has one. */
   dashboardUrl?: () => string;
+  /**
+   * The traffic dashboard's figures over a window ("24h"), or why there is no such window: the
+   * national center's dashboard data, shown in the application to a signed-in user.
+   */
+  traffic?: (window: string | null) => object | string;
   log: Logger;
 }
 
@@ -94,6 +99,16 @@ export function createWebServer(o: WebServerOptions) {
     return session ? { id, session } : undefined;
   };
   const remoteOf = (req: IncomingMessage) => req.socket.remoteAddress ?? "";
+  /** What the browser learns of its session and node, at sign-in and on every page load. */
+  const sessionInfo = (session: Session) => ({
+    user: session.user,
+    role: session.role,
+    csrf: session.csrf,
+    expiresAt: new Date(session.expiresAt).toISOString(),
+    node: o.node,
+    ...(o.dashboardUrl?.() ? { dashboard: o.dashboardUrl() } : {}),
+    ...(o.traffic ? { traffic: true } : {}),
+  });
 
   /** A change must come from this application's own pages: Origin (when sent) is ours, and the CSRF token matches. */
   const originOk = (req: IncomingMessage) => {
@@ -147,14 +162,7 @@ export function createWebServer(o: WebServerOptions) {
     if (path === "/api/session" && req.method === "GET") {
       const s = sessionOf(req);
       if (!s) throw new HttpError(401, "not signed in");
-      return sendJson(res, 200, {
-        user: s.session.user,
-        role: s.session.role,
-        csrf: s.session.csrf,
-        expiresAt: new Date(s.session.expiresAt).toISOString(),
-        node: o.node,
-        ...(o.dashboardUrl?.() ? { dashboard: o.dashboardUrl() } : {}),
-      });
+      return sendJson(res, 200, sessionInfo(s.session));
     }
     if (path === "/api/node" && req.method === "GET")
       return sendJson(res, 200, { node: o.node, ...(o.sso ? { sso: { label: o.sso.label } } : {}) });
@@ -202,12 +210,9 @@ export function createWebServer(o: WebServerOptions) {
         outcome: "ok",
         remote,
       });
-      return sendJson(
-        res,
-        200,
-        { user: session.user, role: session.role, csrf: session.csrf, node: o.node },
-        { "set-cookie": sessionCookie(COOKIE, id, { maxAgeSeconds: ABSOLUTE_MS / 1000, secure }) },
-      );
+      return sendJson(res, 200, sessionInfo(session), {
+        "set-cookie": sessionCookie(COOKIE, id, { maxAgeSeconds: ABSOLUTE_MS / 1000, secure }),
+      });
     }
     if (path === "/api/logout" && post) {
       const s = requireSession(req, true);
@@ -285,6 +290,12 @@ export function createWebServer(o: WebServerOptions) {
         remote,
       });
       return sendJson(res, 200, { user: o.accounts.get(name), ...out });
+    }
+    if (path === "/api/traffic" && req.method === "GET" && o.traffic) {
+      requireSession(req, false);
+      const summary = o.traffic(url.searchParams.get("window"));
+      if (typeof summary === "string") throw new HttpError(400, summary);
+      return sendJson(res, 200, summary);
     }
     if (path === "/api/audit" && req.method === "GET") {
       requireSession(req, false, "admin");

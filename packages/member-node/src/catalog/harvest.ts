@@ -17,6 +17,7 @@ import {
   OaiUnavailableError,
 } from "@lrs/shared";
 import type { MemberCatalog } from "../store/catalog.js";
+import { CatalogLoads, failedLoad } from "../store/catalog-loads.js";
 import { HarvestLock } from "../store/harvest-lock.js";
 import { HarvestState } from "../store/harvest-state.js";
 import { CatalogRecordError, recordIdOf } from "./fields.js";
@@ -128,8 +129,22 @@ export async function harvestCatalog(
 ): Promise<HarvestSummary> {
   // One harvest at a time: the node's schedule and `lrs-member harvest` are two processes.
   const lock = HarvestLock.acquire(db, o.by ?? "lrs-member harvest", o.now);
+  const loads = new CatalogLoads(db);
+  const startedAt = new Date();
   try {
-    return await harvestLocked(db, catalog, cfg, o, lock);
+    const s = await harvestLocked(db, catalog, cfg, o, lock);
+    loads.record({
+      kind: "harvest",
+      startedAt,
+      finishedAt: new Date(),
+      ...s,
+      outcome: "ok",
+      rejections: s.rejections.map((r) => `${r.identifier}: ${r.reason}`),
+    });
+    return s;
+  } catch (err) {
+    loads.record(failedLoad("harvest", harvestSource(cfg), startedAt, err));
+    throw err;
   } finally {
     lock.release();
   }

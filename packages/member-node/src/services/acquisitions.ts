@@ -4,13 +4,15 @@ import { acquisitionsPb, type Database, mapErrors, ValidationError } from "@lrs/
 import { type CheckTitleOptions, checkTitleService } from "../acquisitions/check-title.js";
 import { AcquisitionsError } from "../acquisitions/orders.js";
 import { setRetention } from "../acquisitions/retention.js";
+import { orderService } from "./orders.js";
 
-/** AcquisitionsService at a member, for its own staff: the buy-or-borrow check and retention commitments. */
+/** AcquisitionsService at a member, for its own staff: the buy-or-borrow check, orders and retention commitments. */
 export function acquisitionsService(
   o: CheckTitleOptions & { db: Database },
 ): Partial<ServiceImpl<typeof acquisitionsPb.AcquisitionsService>> {
   return {
     ...checkTitleService(o),
+    ...orderService(o),
     setRetention: mapErrors((req: acquisitionsPb.SetRetentionRequest) => {
       if (req.barcodes.length === 0) throw new ValidationError("barcodes: give at least one");
       try {

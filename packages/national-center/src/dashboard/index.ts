@@ -39,27 +39,30 @@ export function dashboardParts(o: DashboardPartsOptions) {
         return settled.value;
       }
     : undefined;
+  const summary = (windowMinutes: number) =>
+    buildSummary(
+      {
+        nodeId: ctx.cfg.id,
+        federationName: ctx.cfg.federationName,
+        store: ctx.trafficStore,
+        directory: ctx.directory,
+        ownHealth: o.ownHealth,
+        union,
+        ...(settlement ? { settlement } : {}),
+      },
+      windowMinutes,
+    );
   const server = createDashboardServer({
     host,
     port,
     ...(token ? { token } : {}),
     log,
     onChange: (fn) => ctx.trafficStore.onChange(() => fn()),
-    summary: (windowMinutes) =>
-      buildSummary(
-        {
-          nodeId: ctx.cfg.id,
-          federationName: ctx.cfg.federationName,
-          store: ctx.trafficStore,
-          directory: ctx.directory,
-          ownHealth: o.ownHealth,
-          union,
-          ...(settlement ? { settlement } : {}),
-        },
-        windowMinutes,
-      ),
+    summary,
   });
   return {
+    /** The dashboard's figures over a window of minutes (the staff web application shows them too). */
+    summary,
     listener: {
       name: "dashboard",
       start: async () => {

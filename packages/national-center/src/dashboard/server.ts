@@ -83,7 +83,12 @@ const SECURITY_HEADERS = {
 };
 
 function windowOf(url: URL): { name: string; minutes: number } | string {
-  const name = url.searchParams.get("window") ?? DEFAULT_WINDOW;
+  return windowNamed(url.searchParams.get("window"));
+}
+
+/** A window by its name ("24h"; none: the default), or why there is no such window. */
+export function windowNamed(asked: string | null): { name: string; minutes: number } | string {
+  const name = asked ?? DEFAULT_WINDOW;
   const minutes = WINDOWS[name];
   if (minutes === undefined) return `window must be one of ${Object.keys(WINDOWS).join(", ")}, not "${name}"`;
   return { name, minutes };

@@ -10,6 +10,7 @@ import { DirectoryReplica, type DirectorySource } from "../directory/source.js";
 import { EnrollmentTokens } from "../directory/tokens.js";
 import { feeScheduleOf } from "../fees/fees.js";
 import {
+  type CatalogLoad,
   type CatalogStats,
   type GetStatusResponse,
   GetStatusResponseSchema,
@@ -173,6 +174,8 @@ export interface BaseNodeParts {
   /** Where each sender below stands in its catalog sync (regional and national centers). */
   downstreamSync?: () => SyncPosition[];
   catalogStats?: () => CatalogStats;
+  /** The catalog's latest imports and harvests (members). */
+  catalogLoads?: () => CatalogLoad[];
   /** Released at destroy, after the server has stopped (open connections to other nodes). */
   closers?: Array<() => void>;
   /**
@@ -485,6 +488,7 @@ export class BaseNode {
       ...(this.parts.upstreamSync ? { upstreamSync: this.parts.upstreamSync.status() } : {}),
       downstreamSync: this.parts.downstreamSync?.() ?? [],
       ...(this.parts.catalogStats ? { catalog: this.parts.catalogStats() } : {}),
+      catalogLoads: this.parts.catalogLoads?.() ?? [],
       sruUrl: this.#httpUrl,
       metricsUrl: this.#metricsUrl,
       dashboardUrl: this.listenerUrl("dashboard"),

@@ -3,6 +3,7 @@ import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { useState } from "preact/hooks";
 import { AdminService } from "../../../shared/src/gen/lrs/v1/admin_pb.js";
 import { client, errorText } from "../api.js";
+import { CatalogLoads } from "../catalog-loads.js";
 import { formatDateTime, formatNumber, t } from "../i18n.js";
 import { can, useSession } from "../session.js";
 import { LoadState, Notice, useLoad } from "../ui.js";
@@ -95,6 +96,9 @@ export function StatusPage() {
           </dl>
         )}
       </LoadState>
+      {session.node.tier === "member" && status.data && (
+        <CatalogLoads loads={status.data.catalogLoads} sync={status.data.upstreamSync} />
+      )}
       <h2>{t("status_.outbox")}</h2>
       {note && <Notice kind={note.kind}>{note.text}</Notice>}
       <LoadState loaded={outbox}>

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file lrs/v1/acquisitions.proto.
  */
 export const file_lrs_v1_acquisitions: GenFile = /*@__PURE__*/
-  fileDesc("ChlscnMvdjEvYWNxdWlzaXRpb25zLnByb3RvEgZscnMudjEiSQoKVGl0bGVRdWVyeRINCgVpc2JucxgBIAMoCRINCgVpc3NucxgCIAMoCRINCgV0aXRsZRgDIAEoCRIOCgZhdXRob3IYBCABKAkisgEKFUdldFRpdGxlRGVtYW5kUmVxdWVzdBIhCgV0aXRsZRgBIAEoCzISLmxycy52MS5UaXRsZVF1ZXJ5EhwKBXNjb3BlGAIgASgOMg0ubHJzLnYxLlNjb3BlEhQKDG9uX2JlaGFsZl9vZhgDIAEoCRIXCg9leGNsdWRlX3JlZ2lvbnMYBCADKAkSKQoFc2luY2UYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wImQKDFJlZ2lvbkRlbWFuZBIOCgZyZWdpb24YASABKAkSEAoIcmVxdWVzdHMYAiABKAQSMgoOY291bnRpbmdfc2luY2UYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIu4BChZHZXRUaXRsZURlbWFuZFJlc3BvbnNlEhAKCHJlcXVlc3RzGAEgASgEEhQKDG93bl9yZXF1ZXN0cxgCIAEoBBIlCgdyZWdpb25zGAMgAygLMhQubHJzLnYxLlJlZ2lvbkRlbWFuZBImCghjb3ZlcmFnZRgEIAMoCzIULmxycy52MS5Ob2RlQ292ZXJhZ2USKQoFc2luY2UYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjIKDmNvdW50aW5nX3NpbmNlGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKSAQoMRGVtYW5kUmVjb3JkEhEKCXJlcXVlc3RlchgBIAEoCRISCgpyZXF1ZXN0X2lkGAIgASgJEjAKDHJlcXVlc3RlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDAoEaGVsZBgEIAEoCBINCgV0aXRsZRgFIAEoCRIMCgRrZXlzGAYgAygJIn4KEVBvc3REZW1hbmRSZXF1ZXN0Eg4KBnJlZ2lvbhgBIAEoCRIyCg5jb3VudGluZ19zaW5jZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJQoHcmVjb3JkcxgDIAMoCzIULmxycy52MS5EZW1hbmRSZWNvcmQiOgoSUG9zdERlbWFuZFJlc3BvbnNlEhAKCGFjY2VwdGVkGAEgASgNEhIKCmR1cGxpY2F0ZXMYAiABKA0iNgoRQ2hlY2tUaXRsZVJlcXVlc3QSIQoFdGl0bGUYASABKAsyEi5scnMudjEuVGl0bGVRdWVyeSKsAQoLVGl0bGVIb2xkZXISFgoOaW5zdGl0dXRpb25faWQYASABKAkSDgoGcmVnaW9uGAIgASgJEiQKCXByb3hpbWl0eRgDIAEoDjIRLmxycy52MS5Qcm94aW1pdHkSDgoGY29waWVzGAQgASgNEhAKCG9uX29yZGVyGAUgASgNEhUKDWV4cGVjdGVkX2RhdGUYBiABKAkSFgoOcmV0YWluZWRfdW50aWwYByABKA0iqAMKEkNoZWNrVGl0bGVSZXNwb25zZRISCgpjbHVzdGVyX2lkGAEgASgJEg0KBXRpdGxlGAIgASgJEg4KBmF1dGhvchgDIAEoCRINCgVpc2JucxgEIAMoCRIkCgdob2xkZXJzGAUgAygLMhMubHJzLnYxLlRpdGxlSG9sZGVyEhQKDGlsbF9yZXF1ZXN0cxgGIAEoBBIYChBvd25faWxsX3JlcXVlc3RzGAcgASgEEhIKCm93bl9jb3BpZXMYCCABKA0SGgoSb3duX2NvcGllc19vbl9sb2FuGAkgASgNEg8KB3ZlcmRpY3QYCiABKAkSDwoHc3VtbWFyeRgLIAEoCRIPCgdyZWFzb25zGAwgAygJEiYKCGNvdmVyYWdlGA0gAygLMhQubHJzLnYxLk5vZGVDb3ZlcmFnZRI1ChFpbGxfY291bnRlZF9zaW5jZRgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGQoRY2lyY3VsYXRpb25fa25vd24YDyABKAgSHQoVcmVnaW9uX2NvcGllc19vbl9sb2FuGBAgASgNIj8KE1NldFJldGVudGlvblJlcXVlc3QSEAoIYmFyY29kZXMYASADKAkSFgoOcmV0YWluZWRfdW50aWwYAiABKA0iSgoMUmV0YWluZWRJdGVtEg8KB2JhcmNvZGUYASABKAkSEQoJcmVjb3JkX2lkGAIgASgJEhYKDnJldGFpbmVkX3VudGlsGAMgASgNIjsKFFNldFJldGVudGlvblJlc3BvbnNlEiMKBWl0ZW1zGAEgAygLMhQubHJzLnYxLlJldGFpbmVkSXRlbTK7AgoTQWNxdWlzaXRpb25zU2VydmljZRJPCg5HZXRUaXRsZURlbWFuZBIdLmxycy52MS5HZXRUaXRsZURlbWFuZFJlcXVlc3QaHi5scnMudjEuR2V0VGl0bGVEZW1hbmRSZXNwb25zZRJDCgpDaGVja1RpdGxlEhkubHJzLnYxLkNoZWNrVGl0bGVSZXF1ZXN0GhoubHJzLnYxLkNoZWNrVGl0bGVSZXNwb25zZRJDCgpQb3N0RGVtYW5kEhkubHJzLnYxLlBvc3REZW1hbmRSZXF1ZXN0GhoubHJzLnYxLlBvc3REZW1hbmRSZXNwb25zZRJJCgxTZXRSZXRlbnRpb24SGy5scnMudjEuU2V0UmV0ZW50aW9uUmVxdWVzdBocLmxycy52MS5TZXRSZXRlbnRpb25SZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp, file_lrs_v1_search]);
+  fileDesc("ChlscnMvdjEvYWNxdWlzaXRpb25zLnByb3RvEgZscnMudjEiSQoKVGl0bGVRdWVyeRINCgVpc2JucxgBIAMoCRINCgVpc3NucxgCIAMoCRINCgV0aXRsZRgDIAEoCRIOCgZhdXRob3IYBCABKAkisgEKFUdldFRpdGxlRGVtYW5kUmVxdWVzdBIhCgV0aXRsZRgBIAEoCzISLmxycy52MS5UaXRsZVF1ZXJ5EhwKBXNjb3BlGAIgASgOMg0ubHJzLnYxLlNjb3BlEhQKDG9uX2JlaGFsZl9vZhgDIAEoCRIXCg9leGNsdWRlX3JlZ2lvbnMYBCADKAkSKQoFc2luY2UYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wImQKDFJlZ2lvbkRlbWFuZBIOCgZyZWdpb24YASABKAkSEAoIcmVxdWVzdHMYAiABKAQSMgoOY291bnRpbmdfc2luY2UYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIu4BChZHZXRUaXRsZURlbWFuZFJlc3BvbnNlEhAKCHJlcXVlc3RzGAEgASgEEhQKDG93bl9yZXF1ZXN0cxgCIAEoBBIlCgdyZWdpb25zGAMgAygLMhQubHJzLnYxLlJlZ2lvbkRlbWFuZBImCghjb3ZlcmFnZRgEIAMoCzIULmxycy52MS5Ob2RlQ292ZXJhZ2USKQoFc2luY2UYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjIKDmNvdW50aW5nX3NpbmNlGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKSAQoMRGVtYW5kUmVjb3JkEhEKCXJlcXVlc3RlchgBIAEoCRISCgpyZXF1ZXN0X2lkGAIgASgJEjAKDHJlcXVlc3RlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDAoEaGVsZBgEIAEoCBINCgV0aXRsZRgFIAEoCRIMCgRrZXlzGAYgAygJIn4KEVBvc3REZW1hbmRSZXF1ZXN0Eg4KBnJlZ2lvbhgBIAEoCRIyCg5jb3VudGluZ19zaW5jZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJQoHcmVjb3JkcxgDIAMoCzIULmxycy52MS5EZW1hbmRSZWNvcmQiOgoSUG9zdERlbWFuZFJlc3BvbnNlEhAKCGFjY2VwdGVkGAEgASgNEhIKCmR1cGxpY2F0ZXMYAiABKA0iNgoRQ2hlY2tUaXRsZVJlcXVlc3QSIQoFdGl0bGUYASABKAsyEi5scnMudjEuVGl0bGVRdWVyeSKsAQoLVGl0bGVIb2xkZXISFgoOaW5zdGl0dXRpb25faWQYASABKAkSDgoGcmVnaW9uGAIgASgJEiQKCXByb3hpbWl0eRgDIAEoDjIRLmxycy52MS5Qcm94aW1pdHkSDgoGY29waWVzGAQgASgNEhAKCG9uX29yZGVyGAUgASgNEhUKDWV4cGVjdGVkX2RhdGUYBiABKAkSFgoOcmV0YWluZWRfdW50aWwYByABKA0iqAMKEkNoZWNrVGl0bGVSZXNwb25zZRISCgpjbHVzdGVyX2lkGAEgASgJEg0KBXRpdGxlGAIgASgJEg4KBmF1dGhvchgDIAEoCRINCgVpc2JucxgEIAMoCRIkCgdob2xkZXJzGAUgAygLMhMubHJzLnYxLlRpdGxlSG9sZGVyEhQKDGlsbF9yZXF1ZXN0cxgGIAEoBBIYChBvd25faWxsX3JlcXVlc3RzGAcgASgEEhIKCm93bl9jb3BpZXMYCCABKA0SGgoSb3duX2NvcGllc19vbl9sb2FuGAkgASgNEg8KB3ZlcmRpY3QYCiABKAkSDwoHc3VtbWFyeRgLIAEoCRIPCgdyZWFzb25zGAwgAygJEiYKCGNvdmVyYWdlGA0gAygLMhQubHJzLnYxLk5vZGVDb3ZlcmFnZRI1ChFpbGxfY291bnRlZF9zaW5jZRgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGQoRY2lyY3VsYXRpb25fa25vd24YDyABKAgSHQoVcmVnaW9uX2NvcGllc19vbl9sb2FuGBAgASgNIj8KE1NldFJldGVudGlvblJlcXVlc3QSEAoIYmFyY29kZXMYASADKAkSFgoOcmV0YWluZWRfdW50aWwYAiABKA0iSgoMUmV0YWluZWRJdGVtEg8KB2JhcmNvZGUYASABKAkSEQoJcmVjb3JkX2lkGAIgASgJEhYKDnJldGFpbmVkX3VudGlsGAMgASgNIjsKFFNldFJldGVudGlvblJlc3BvbnNlEiMKBWl0ZW1zGAEgAygLMhQubHJzLnYxLlJldGFpbmVkSXRlbSK3AgoFT3JkZXISCgoCaWQYASABKAkSDAoEaXNibhgCIAEoCRIMCgRpc3NuGAMgASgJEg0KBXRpdGxlGAQgASgJEg4KBmF1dGhvchgFIAEoCRIOCgZjb3BpZXMYBiABKA0SFQoNZXhwZWN0ZWRfZGF0ZRgHIAEoCRIMCgRmdW5kGAggASgJEhIKCnZlbmRvcl9yZWYYCSABKAkSDQoFc3RhdGUYCiABKAkSEQoJcmVjb3JkX2lkGAsgASgJEg0KBWJyaWVmGAwgASgIEg4KBnNvdXJjZRgNIAEoCRIuCgpjcmVhdGVkX2F0GA4gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCgljbG9zZWRfYXQYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIpcBChFQbGFjZU9yZGVyUmVxdWVzdBIMCgRpc2JuGAEgASgJEgwKBGlzc24YAiABKAkSDQoFdGl0bGUYAyABKAkSDgoGYXV0aG9yGAQgASgJEg4KBmNvcGllcxgFIAEoDRIVCg1leHBlY3RlZF9kYXRlGAYgASgJEgwKBGZ1bmQYByABKAkSEgoKdmVuZG9yX3JlZhgIIAEoCSJFChJQbGFjZU9yZGVyUmVzcG9uc2USHAoFb3JkZXIYASABKAsyDS5scnMudjEuT3JkZXISEQoJZHVwbGljYXRlGAIgASgIIiIKEUxpc3RPcmRlcnNSZXF1ZXN0Eg0KBXN0YXRlGAEgASgJIjMKEkxpc3RPcmRlcnNSZXNwb25zZRIdCgZvcmRlcnMYASADKAsyDS5scnMudjEuT3JkZXIiWgoTUmVjZWl2ZU9yZGVyUmVxdWVzdBIKCgJpZBgBIAEoCRIQCghiYXJjb2RlcxgCIAMoCRIQCghsb2NhdGlvbhgDIAEoCRITCgtjYWxsX251bWJlchgEIAEoCSI0ChRSZWNlaXZlT3JkZXJSZXNwb25zZRIcCgVvcmRlchgBIAEoCzINLmxycy52MS5PcmRlciIgChJDYW5jZWxPcmRlclJlcXVlc3QSCgoCaWQYASABKAkiMwoTQ2FuY2VsT3JkZXJSZXNwb25zZRIcCgVvcmRlchgBIAEoCzINLmxycy52MS5PcmRlcjLYBAoTQWNxdWlzaXRpb25zU2VydmljZRJPCg5HZXRUaXRsZURlbWFuZBIdLmxycy52MS5HZXRUaXRsZURlbWFuZFJlcXVlc3QaHi5scnMudjEuR2V0VGl0bGVEZW1hbmRSZXNwb25zZRJDCgpDaGVja1RpdGxlEhkubHJzLnYxLkNoZWNrVGl0bGVSZXF1ZXN0GhoubHJzLnYxLkNoZWNrVGl0bGVSZXNwb25zZRJDCgpQb3N0RGVtYW5kEhkubHJzLnYxLlBvc3REZW1hbmRSZXF1ZXN0GhoubHJzLnYxLlBvc3REZW1hbmRSZXNwb25zZRJJCgxTZXRSZXRlbnRpb24SGy5scnMudjEuU2V0UmV0ZW50aW9uUmVxdWVzdBocLmxycy52MS5TZXRSZXRlbnRpb25SZXNwb25zZRJDCgpQbGFjZU9yZGVyEhkubHJzLnYxLlBsYWNlT3JkZXJSZXF1ZXN0GhoubHJzLnYxLlBsYWNlT3JkZXJSZXNwb25zZRJDCgpMaXN0T3JkZXJzEhkubHJzLnYxLkxpc3RPcmRlcnNSZXF1ZXN0GhoubHJzLnYxLkxpc3RPcmRlcnNSZXNwb25zZRJJCgxSZWNlaXZlT3JkZXISGy5scnMudjEuUmVjZWl2ZU9yZGVyUmVxdWVzdBocLmxycy52MS5SZWNlaXZlT3JkZXJSZXNwb25zZRJGCgtDYW5jZWxPcmRlchIaLmxycy52MS5DYW5jZWxPcmRlclJlcXVlc3QaGy5scnMudjEuQ2FuY2VsT3JkZXJSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp, file_lrs_v1_search]);
 
 /**
  * A title, as acquisitions names it: ISBNs or ISSNs, else a title (with the author when known).
@@ -529,6 +529,319 @@ export const SetRetentionResponseSchema: GenMessage<SetRetentionResponse> = /*@_
   messageDesc(file_lrs_v1_acquisitions, 12);
 
 /**
+ * One of the library's orders (`lrs-member order`): published to the union
+ * catalogs as an on-order holding while open, never lent.
+ *
+ * @generated from message lrs.v1.Order
+ */
+export type Order = Message<"lrs.v1.Order"> & {
+  /**
+   * "ord-…".
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * ISBN-13, or empty.
+   *
+   * @generated from field: string isbn = 2;
+   */
+  isbn: string;
+
+  /**
+   * @generated from field: string issn = 3;
+   */
+  issn: string;
+
+  /**
+   * @generated from field: string title = 4;
+   */
+  title: string;
+
+  /**
+   * @generated from field: string author = 5;
+   */
+  author: string;
+
+  /**
+   * @generated from field: uint32 copies = 6;
+   */
+  copies: number;
+
+  /**
+   * YYYY-MM-DD, or empty when not known.
+   *
+   * @generated from field: string expected_date = 7;
+   */
+  expectedDate: string;
+
+  /**
+   * Kept at the library, never published.
+   *
+   * @generated from field: string fund = 8;
+   */
+  fund: string;
+
+  /**
+   * The vendor's order number: an order with it is never placed twice.
+   *
+   * @generated from field: string vendor_ref = 9;
+   */
+  vendorRef: string;
+
+  /**
+   * "open", "received" or "cancelled".
+   *
+   * @generated from field: string state = 10;
+   */
+  state: string;
+
+  /**
+   * The catalog record the on-order holding is on.
+   *
+   * @generated from field: string record_id = 11;
+   */
+  recordId: string;
+
+  /**
+   * Whether that record was made for the order.
+   *
+   * @generated from field: bool brief = 12;
+   */
+  brief: boolean;
+
+  /**
+   * Where it was placed: "cli", "csv", "marc", "ils" or "web".
+   *
+   * @generated from field: string source = 13;
+   */
+  source: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp created_at = 14;
+   */
+  createdAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp closed_at = 15;
+   */
+  closedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message lrs.v1.Order.
+ * Use `create(OrderSchema)` to create a new message.
+ */
+export const OrderSchema: GenMessage<Order> = /*@__PURE__*/
+  messageDesc(file_lrs_v1_acquisitions, 13);
+
+/**
+ * @generated from message lrs.v1.PlaceOrderRequest
+ */
+export type PlaceOrderRequest = Message<"lrs.v1.PlaceOrderRequest"> & {
+  /**
+   * An ISBN or an ISSN, or a title (required without them).
+   *
+   * @generated from field: string isbn = 1;
+   */
+  isbn: string;
+
+  /**
+   * @generated from field: string issn = 2;
+   */
+  issn: string;
+
+  /**
+   * @generated from field: string title = 3;
+   */
+  title: string;
+
+  /**
+   * @generated from field: string author = 4;
+   */
+  author: string;
+
+  /**
+   * 0: one copy.
+   *
+   * @generated from field: uint32 copies = 5;
+   */
+  copies: number;
+
+  /**
+   * YYYY-MM-DD, or empty.
+   *
+   * @generated from field: string expected_date = 6;
+   */
+  expectedDate: string;
+
+  /**
+   * @generated from field: string fund = 7;
+   */
+  fund: string;
+
+  /**
+   * @generated from field: string vendor_ref = 8;
+   */
+  vendorRef: string;
+};
+
+/**
+ * Describes the message lrs.v1.PlaceOrderRequest.
+ * Use `create(PlaceOrderRequestSchema)` to create a new message.
+ */
+export const PlaceOrderRequestSchema: GenMessage<PlaceOrderRequest> = /*@__PURE__*/
+  messageDesc(file_lrs_v1_acquisitions, 14);
+
+/**
+ * @generated from message lrs.v1.PlaceOrderResponse
+ */
+export type PlaceOrderResponse = Message<"lrs.v1.PlaceOrderResponse"> & {
+  /**
+   * @generated from field: lrs.v1.Order order = 1;
+   */
+  order?: Order | undefined;
+
+  /**
+   * An order with this vendor_ref had been placed before: it is that order.
+   *
+   * @generated from field: bool duplicate = 2;
+   */
+  duplicate: boolean;
+};
+
+/**
+ * Describes the message lrs.v1.PlaceOrderResponse.
+ * Use `create(PlaceOrderResponseSchema)` to create a new message.
+ */
+export const PlaceOrderResponseSchema: GenMessage<PlaceOrderResponse> = /*@__PURE__*/
+  messageDesc(file_lrs_v1_acquisitions, 15);
+
+/**
+ * @generated from message lrs.v1.ListOrdersRequest
+ */
+export type ListOrdersRequest = Message<"lrs.v1.ListOrdersRequest"> & {
+  /**
+   * "open", "received", "cancelled", or empty for all.
+   *
+   * @generated from field: string state = 1;
+   */
+  state: string;
+};
+
+/**
+ * Describes the message lrs.v1.ListOrdersRequest.
+ * Use `create(ListOrdersRequestSchema)` to create a new message.
+ */
+export const ListOrdersRequestSchema: GenMessage<ListOrdersRequest> = /*@__PURE__*/
+  messageDesc(file_lrs_v1_acquisitions, 16);
+
+/**
+ * @generated from message lrs.v1.ListOrdersResponse
+ */
+export type ListOrdersResponse = Message<"lrs.v1.ListOrdersResponse"> & {
+  /**
+   * Newest first.
+   *
+   * @generated from field: repeated lrs.v1.Order orders = 1;
+   */
+  orders: Order[];
+};
+
+/**
+ * Describes the message lrs.v1.ListOrdersResponse.
+ * Use `create(ListOrdersResponseSchema)` to create a new message.
+ */
+export const ListOrdersResponseSchema: GenMessage<ListOrdersResponse> = /*@__PURE__*/
+  messageDesc(file_lrs_v1_acquisitions, 17);
+
+/**
+ * @generated from message lrs.v1.ReceiveOrderRequest
+ */
+export type ReceiveOrderRequest = Message<"lrs.v1.ReceiveOrderRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * Barcodes of the copies received: they become available items.
+   *
+   * @generated from field: repeated string barcodes = 2;
+   */
+  barcodes: string[];
+
+  /**
+   * @generated from field: string location = 3;
+   */
+  location: string;
+
+  /**
+   * @generated from field: string call_number = 4;
+   */
+  callNumber: string;
+};
+
+/**
+ * Describes the message lrs.v1.ReceiveOrderRequest.
+ * Use `create(ReceiveOrderRequestSchema)` to create a new message.
+ */
+export const ReceiveOrderRequestSchema: GenMessage<ReceiveOrderRequest> = /*@__PURE__*/
+  messageDesc(file_lrs_v1_acquisitions, 18);
+
+/**
+ * @generated from message lrs.v1.ReceiveOrderResponse
+ */
+export type ReceiveOrderResponse = Message<"lrs.v1.ReceiveOrderResponse"> & {
+  /**
+   * @generated from field: lrs.v1.Order order = 1;
+   */
+  order?: Order | undefined;
+};
+
+/**
+ * Describes the message lrs.v1.ReceiveOrderResponse.
+ * Use `create(ReceiveOrderResponseSchema)` to create a new message.
+ */
+export const ReceiveOrderResponseSchema: GenMessage<ReceiveOrderResponse> = /*@__PURE__*/
+  messageDesc(file_lrs_v1_acquisitions, 19);
+
+/**
+ * @generated from message lrs.v1.CancelOrderRequest
+ */
+export type CancelOrderRequest = Message<"lrs.v1.CancelOrderRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message lrs.v1.CancelOrderRequest.
+ * Use `create(CancelOrderRequestSchema)` to create a new message.
+ */
+export const CancelOrderRequestSchema: GenMessage<CancelOrderRequest> = /*@__PURE__*/
+  messageDesc(file_lrs_v1_acquisitions, 20);
+
+/**
+ * @generated from message lrs.v1.CancelOrderResponse
+ */
+export type CancelOrderResponse = Message<"lrs.v1.CancelOrderResponse"> & {
+  /**
+   * @generated from field: lrs.v1.Order order = 1;
+   */
+  order?: Order | undefined;
+};
+
+/**
+ * Describes the message lrs.v1.CancelOrderResponse.
+ * Use `create(CancelOrderResponseSchema)` to create a new message.
+ */
+export const CancelOrderResponseSchema: GenMessage<CancelOrderResponse> = /*@__PURE__*/
+  messageDesc(file_lrs_v1_acquisitions, 21);
+
+/**
  * Acquisitions coordinated before buying. GetTitleDemand at the centers (a member asks its
  * regional center, which asks the national center, which asks the other regional centers);
  * CheckTitle and SetRetention at a member, for its own staff (CLI and web).
@@ -572,6 +885,41 @@ export const AcquisitionsService: GenService<{
     methodKind: "unary";
     input: typeof SetRetentionRequestSchema;
     output: typeof SetRetentionResponseSchema;
+  },
+  /**
+   * At a member, for its own staff: the library's orders, as `lrs-member order
+   * add|list|receive|cancel`.
+   *
+   * @generated from rpc lrs.v1.AcquisitionsService.PlaceOrder
+   */
+  placeOrder: {
+    methodKind: "unary";
+    input: typeof PlaceOrderRequestSchema;
+    output: typeof PlaceOrderResponseSchema;
+  },
+  /**
+   * @generated from rpc lrs.v1.AcquisitionsService.ListOrders
+   */
+  listOrders: {
+    methodKind: "unary";
+    input: typeof ListOrdersRequestSchema;
+    output: typeof ListOrdersResponseSchema;
+  },
+  /**
+   * @generated from rpc lrs.v1.AcquisitionsService.ReceiveOrder
+   */
+  receiveOrder: {
+    methodKind: "unary";
+    input: typeof ReceiveOrderRequestSchema;
+    output: typeof ReceiveOrderResponseSchema;
+  },
+  /**
+   * @generated from rpc lrs.v1.AcquisitionsService.CancelOrder
+   */
+  cancelOrder: {
+    methodKind: "unary";
+    input: typeof CancelOrderRequestSchema;
+    output: typeof CancelOrderResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_lrs_v1_acquisitions, 0);

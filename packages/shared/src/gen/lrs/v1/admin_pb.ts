@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file lrs/v1/admin.proto.
  */
 export const file_lrs_v1_admin: GenFile = /*@__PURE__*/
-  fileDesc("ChJscnMvdjEvYWRtaW4ucHJvdG8SBmxycy52MSISChBHZXRTdGF0dXNSZXF1ZXN0In8KClBlZXJTdGF0dXMSCgoCaWQYASABKAkSEAoIZW5kcG9pbnQYAiABKAkSDQoFc3RhdGUYAyABKAkSMAoMbGFzdF9jb250YWN0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpsYXN0X2Vycm9yGAUgASgJIr4EChFHZXRTdGF0dXNSZXNwb25zZRIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEhoKBHRpZXIYAyABKA4yDC5scnMudjEuVGllchIOCgZyZWdpb24YBCABKAkSEAoIZW5kcG9pbnQYBSABKAkSDwoHdmVyc2lvbhgGIAEoCRIuCgpzdGFydGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIZChFkaXJlY3RvcnlfdmVyc2lvbhgIIAEoBBIWCg5kaXJlY3Rvcnlfc2l6ZRgJIAEoDRIiCgZwYXJlbnQYCiABKAsyEi5scnMudjEuUGVlclN0YXR1cxIYChBjZXJ0X2ZpbmdlcnByaW50GAsgASgJEjIKDmNlcnRfbm90X2FmdGVyGAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIWCg5vdXRib3hfcGVuZGluZxgNIAEoDRIrCg11cHN0cmVhbV9zeW5jGA4gASgLMhQubHJzLnYxLlN5bmNQb3NpdGlvbhItCg9kb3duc3RyZWFtX3N5bmMYDyADKAsyFC5scnMudjEuU3luY1Bvc2l0aW9uEiUKB2NhdGFsb2cYECABKAsyFC5scnMudjEuQ2F0YWxvZ1N0YXRzEg8KB3NydV91cmwYESABKAkSEwoLbWV0cmljc191cmwYEiABKAkSFQoNZGFzaGJvYXJkX3VybBgTIAEoCRITCgtvdXRib3hfZGVhZBgUIAEoDSLCAQoMU3luY1Bvc2l0aW9uEg8KB3BlZXJfaWQYASABKAkSGAoQYWNrbm93bGVkZ2VkX3NlcRgCIAEoBBIQCghoZWFkX3NlcRgDIAEoBBILCgNsYWcYBCABKAQSMAoMbGFzdF9zeW5jX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCglyZXN5bmNpbmcYBiABKAgSEgoKbGFzdF9lcnJvchgHIAEoCRIPCgdyZXN5bmNzGAggASgEImYKDENhdGFsb2dTdGF0cxIPCgdyZWNvcmRzGAEgASgEEhAKCGNsdXN0ZXJzGAIgASgEEhAKCGhvbGRpbmdzGAMgASgEEg4KBm1lcmdlcxgEIAEoBBIRCglkb3dubG9hZHMYBSABKAQidwocQ3JlYXRlRW5yb2xsbWVudFRva2VuUmVxdWVzdBIWCg5pbnN0aXR1dGlvbl9pZBgBIAEoCRIaCgR0aWVyGAIgASgOMgwubHJzLnYxLlRpZXISDgoGcmVnaW9uGAMgASgJEhMKC3R0bF9zZWNvbmRzGAQgASgNIl4KHUNyZWF0ZUVucm9sbG1lbnRUb2tlblJlc3BvbnNlEg0KBXRva2VuGAEgASgJEi4KCmV4cGlyZXNfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIvQBCg9FbnJvbGxtZW50VG9rZW4SEAoIdG9rZW5faWQYASABKAkSFgoOaW5zdGl0dXRpb25faWQYAiABKAkSGgoEdGllchgDIAEoDjIMLmxycy52MS5UaWVyEg4KBnJlZ2lvbhgEIAEoCRIuCgpjcmVhdGVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpleHBpcmVzX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIrCgd1c2VkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIdChtMaXN0RW5yb2xsbWVudFRva2Vuc1JlcXVlc3QiRwocTGlzdEVucm9sbG1lbnRUb2tlbnNSZXNwb25zZRInCgZ0b2tlbnMYASADKAsyFy5scnMudjEuRW5yb2xsbWVudFRva2VuIkIKGFJldm9rZUluc3RpdHV0aW9uUmVxdWVzdBIWCg5pbnN0aXR1dGlvbl9pZBgBIAEoCRIOCgZyZWFzb24YAiABKAkiVAoZUmV2b2tlSW5zdGl0dXRpb25SZXNwb25zZRIZChFkaXJlY3RvcnlfdmVyc2lvbhgBIAEoBBIcChRyZXZva2VkX2ZpbmdlcnByaW50cxgCIAMoCSI1ChFMaXN0T3V0Ym94UmVxdWVzdBIRCglkZWFkX29ubHkYASABKAgSDQoFbGltaXQYAiABKA0ikAIKC091dGJveEVudHJ5EhIKCm1lc3NhZ2VfaWQYASABKAkSEwoLZGVzdGluYXRpb24YAiABKAkSDAoEa2luZBgDIAEoCRIQCghhdHRlbXB0cxgEIAEoDRIuCgpjcmVhdGVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIzCg9uZXh0X2F0dGVtcHRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmxhc3RfZXJyb3IYByABKAkSKwoHZGVhZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKc2l6ZV9ieXRlcxgJIAEoDSJZChJMaXN0T3V0Ym94UmVzcG9uc2USJAoHZW50cmllcxgBIAMoCzITLmxycy52MS5PdXRib3hFbnRyeRIPCgdwZW5kaW5nGAIgASgNEgwKBGRlYWQYAyABKA0iKAoSUmV0cnlPdXRib3hSZXF1ZXN0EhIKCm1lc3NhZ2VfaWQYASABKAkiOQoTUmV0cnlPdXRib3hSZXNwb25zZRIiCgVlbnRyeRgBIAEoCzITLmxycy52MS5PdXRib3hFbnRyeSIcChpSZW5ld093bkNlcnRpZmljYXRlUmVxdWVzdCJ/ChtSZW5ld093bkNlcnRpZmljYXRlUmVzcG9uc2USEwoLZmluZ2VycHJpbnQYASABKAkSLQoJbm90X2FmdGVyGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIcChRwcmV2aW91c19maW5nZXJwcmludBgDIAEoCTLgBAoMQWRtaW5TZXJ2aWNlEkAKCUdldFN0YXR1cxIYLmxycy52MS5HZXRTdGF0dXNSZXF1ZXN0GhkubHJzLnYxLkdldFN0YXR1c1Jlc3BvbnNlEmQKFUNyZWF0ZUVucm9sbG1lbnRUb2tlbhIkLmxycy52MS5DcmVhdGVFbnJvbGxtZW50VG9rZW5SZXF1ZXN0GiUubHJzLnYxLkNyZWF0ZUVucm9sbG1lbnRUb2tlblJlc3BvbnNlEmEKFExpc3RFbnJvbGxtZW50VG9rZW5zEiMubHJzLnYxLkxpc3RFbnJvbGxtZW50VG9rZW5zUmVxdWVzdBokLmxycy52MS5MaXN0RW5yb2xsbWVudFRva2Vuc1Jlc3BvbnNlElgKEVJldm9rZUluc3RpdHV0aW9uEiAubHJzLnYxLlJldm9rZUluc3RpdHV0aW9uUmVxdWVzdBohLmxycy52MS5SZXZva2VJbnN0aXR1dGlvblJlc3BvbnNlEkMKCkxpc3RPdXRib3gSGS5scnMudjEuTGlzdE91dGJveFJlcXVlc3QaGi5scnMudjEuTGlzdE91dGJveFJlc3BvbnNlEkYKC1JldHJ5T3V0Ym94EhoubHJzLnYxLlJldHJ5T3V0Ym94UmVxdWVzdBobLmxycy52MS5SZXRyeU91dGJveFJlc3BvbnNlEl4KE1JlbmV3T3duQ2VydGlmaWNhdGUSIi5scnMudjEuUmVuZXdPd25DZXJ0aWZpY2F0ZVJlcXVlc3QaIy5scnMudjEuUmVuZXdPd25DZXJ0aWZpY2F0ZVJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp, file_lrs_v1_common]);
+  fileDesc("ChJscnMvdjEvYWRtaW4ucHJvdG8SBmxycy52MSISChBHZXRTdGF0dXNSZXF1ZXN0In8KClBlZXJTdGF0dXMSCgoCaWQYASABKAkSEAoIZW5kcG9pbnQYAiABKAkSDQoFc3RhdGUYAyABKAkSMAoMbGFzdF9jb250YWN0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpsYXN0X2Vycm9yGAUgASgJIuoEChFHZXRTdGF0dXNSZXNwb25zZRIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEhoKBHRpZXIYAyABKA4yDC5scnMudjEuVGllchIOCgZyZWdpb24YBCABKAkSEAoIZW5kcG9pbnQYBSABKAkSDwoHdmVyc2lvbhgGIAEoCRIuCgpzdGFydGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIZChFkaXJlY3RvcnlfdmVyc2lvbhgIIAEoBBIWCg5kaXJlY3Rvcnlfc2l6ZRgJIAEoDRIiCgZwYXJlbnQYCiABKAsyEi5scnMudjEuUGVlclN0YXR1cxIYChBjZXJ0X2ZpbmdlcnByaW50GAsgASgJEjIKDmNlcnRfbm90X2FmdGVyGAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIWCg5vdXRib3hfcGVuZGluZxgNIAEoDRIrCg11cHN0cmVhbV9zeW5jGA4gASgLMhQubHJzLnYxLlN5bmNQb3NpdGlvbhItCg9kb3duc3RyZWFtX3N5bmMYDyADKAsyFC5scnMudjEuU3luY1Bvc2l0aW9uEiUKB2NhdGFsb2cYECABKAsyFC5scnMudjEuQ2F0YWxvZ1N0YXRzEg8KB3NydV91cmwYESABKAkSEwoLbWV0cmljc191cmwYEiABKAkSFQoNZGFzaGJvYXJkX3VybBgTIAEoCRITCgtvdXRib3hfZGVhZBgUIAEoDRIqCg1jYXRhbG9nX2xvYWRzGBUgAygLMhMubHJzLnYxLkNhdGFsb2dMb2FkIocCCgtDYXRhbG9nTG9hZBIMCgRraW5kGAEgASgJEg4KBnNvdXJjZRgCIAEoCRIuCgpzdGFydGVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtmaW5pc2hlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDQoFYWRkZWQYBSABKA0SDwoHdXBkYXRlZBgGIAEoDRIRCgl1bmNoYW5nZWQYByABKA0SDwoHZGVsZXRlZBgIIAEoDRIQCghyZWplY3RlZBgJIAEoDRIPCgdvdXRjb21lGAogASgJEhIKCnJlamVjdGlvbnMYCyADKAkiwgEKDFN5bmNQb3NpdGlvbhIPCgdwZWVyX2lkGAEgASgJEhgKEGFja25vd2xlZGdlZF9zZXEYAiABKAQSEAoIaGVhZF9zZXEYAyABKAQSCwoDbGFnGAQgASgEEjAKDGxhc3Rfc3luY19hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJcmVzeW5jaW5nGAYgASgIEhIKCmxhc3RfZXJyb3IYByABKAkSDwoHcmVzeW5jcxgIIAEoBCJmCgxDYXRhbG9nU3RhdHMSDwoHcmVjb3JkcxgBIAEoBBIQCghjbHVzdGVycxgCIAEoBBIQCghob2xkaW5ncxgDIAEoBBIOCgZtZXJnZXMYBCABKAQSEQoJZG93bmxvYWRzGAUgASgEIncKHENyZWF0ZUVucm9sbG1lbnRUb2tlblJlcXVlc3QSFgoOaW5zdGl0dXRpb25faWQYASABKAkSGgoEdGllchgCIAEoDjIMLmxycy52MS5UaWVyEg4KBnJlZ2lvbhgDIAEoCRITCgt0dGxfc2Vjb25kcxgEIAEoDSJeCh1DcmVhdGVFbnJvbGxtZW50VG9rZW5SZXNwb25zZRINCgV0b2tlbhgBIAEoCRIuCgpleHBpcmVzX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCL0AQoPRW5yb2xsbWVudFRva2VuEhAKCHRva2VuX2lkGAEgASgJEhYKDmluc3RpdHV0aW9uX2lkGAIgASgJEhoKBHRpZXIYAyABKA4yDC5scnMudjEuVGllchIOCgZyZWdpb24YBCABKAkSLgoKY3JlYXRlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZXhwaXJlc19hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKwoHdXNlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiHQobTGlzdEVucm9sbG1lbnRUb2tlbnNSZXF1ZXN0IkcKHExpc3RFbnJvbGxtZW50VG9rZW5zUmVzcG9uc2USJwoGdG9rZW5zGAEgAygLMhcubHJzLnYxLkVucm9sbG1lbnRUb2tlbiJCChhSZXZva2VJbnN0aXR1dGlvblJlcXVlc3QSFgoOaW5zdGl0dXRpb25faWQYASABKAkSDgoGcmVhc29uGAIgASgJIlQKGVJldm9rZUluc3RpdHV0aW9uUmVzcG9uc2USGQoRZGlyZWN0b3J5X3ZlcnNpb24YASABKAQSHAoUcmV2b2tlZF9maW5nZXJwcmludHMYAiADKAkiNQoRTGlzdE91dGJveFJlcXVlc3QSEQoJZGVhZF9vbmx5GAEgASgIEg0KBWxpbWl0GAIgASgNIpACCgtPdXRib3hFbnRyeRISCgptZXNzYWdlX2lkGAEgASgJEhMKC2Rlc3RpbmF0aW9uGAIgASgJEgwKBGtpbmQYAyABKAkSEAoIYXR0ZW1wdHMYBCABKA0SLgoKY3JlYXRlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMwoPbmV4dF9hdHRlbXB0X2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpsYXN0X2Vycm9yGAcgASgJEisKB2RlYWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCnNpemVfYnl0ZXMYCSABKA0iWQoSTGlzdE91dGJveFJlc3BvbnNlEiQKB2VudHJpZXMYASADKAsyEy5scnMudjEuT3V0Ym94RW50cnkSDwoHcGVuZGluZxgCIAEoDRIMCgRkZWFkGAMgASgNIigKElJldHJ5T3V0Ym94UmVxdWVzdBISCgptZXNzYWdlX2lkGAEgASgJIjkKE1JldHJ5T3V0Ym94UmVzcG9uc2USIgoFZW50cnkYASABKAsyEy5scnMudjEuT3V0Ym94RW50cnkiHAoaUmVuZXdPd25DZXJ0aWZpY2F0ZVJlcXVlc3QifwobUmVuZXdPd25DZXJ0aWZpY2F0ZVJlc3BvbnNlEhMKC2ZpbmdlcnByaW50GAEgASgJEi0KCW5vdF9hZnRlchgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASHAoUcHJldmlvdXNfZmluZ2VycHJpbnQYAyABKAky4AQKDEFkbWluU2VydmljZRJACglHZXRTdGF0dXMSGC5scnMudjEuR2V0U3RhdHVzUmVxdWVzdBoZLmxycy52MS5HZXRTdGF0dXNSZXNwb25zZRJkChVDcmVhdGVFbnJvbGxtZW50VG9rZW4SJC5scnMudjEuQ3JlYXRlRW5yb2xsbWVudFRva2VuUmVxdWVzdBolLmxycy52MS5DcmVhdGVFbnJvbGxtZW50VG9rZW5SZXNwb25zZRJhChRMaXN0RW5yb2xsbWVudFRva2VucxIjLmxycy52MS5MaXN0RW5yb2xsbWVudFRva2Vuc1JlcXVlc3QaJC5scnMudjEuTGlzdEVucm9sbG1lbnRUb2tlbnNSZXNwb25zZRJYChFSZXZva2VJbnN0aXR1dGlvbhIgLmxycy52MS5SZXZva2VJbnN0aXR1dGlvblJlcXVlc3QaIS5scnMudjEuUmV2b2tlSW5zdGl0dXRpb25SZXNwb25zZRJDCgpMaXN0T3V0Ym94EhkubHJzLnYxLkxpc3RPdXRib3hSZXF1ZXN0GhoubHJzLnYxLkxpc3RPdXRib3hSZXNwb25zZRJGCgtSZXRyeU91dGJveBIaLmxycy52MS5SZXRyeU91dGJveFJlcXVlc3QaGy5scnMudjEuUmV0cnlPdXRib3hSZXNwb25zZRJeChNSZW5ld093bkNlcnRpZmljYXRlEiIubHJzLnYxLlJlbmV3T3duQ2VydGlmaWNhdGVSZXF1ZXN0GiMubHJzLnYxLlJlbmV3T3duQ2VydGlmaWNhdGVSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp, file_lrs_v1_common]);
 
 /**
  * @generated from message lrs.v1.GetStatusRequest
@@ -187,6 +187,14 @@ export type GetStatusResponse = Message<"lrs.v1.GetStatusResponse"> & {
    * @generated from field: uint32 outbox_dead = 20;
    */
   outboxDead: number;
+
+  /**
+   * Members: the catalog's latest imports and harvests, newest first (at
+   * most 10).
+   *
+   * @generated from field: repeated lrs.v1.CatalogLoad catalog_loads = 21;
+   */
+  catalogLoads: CatalogLoad[];
 };
 
 /**
@@ -195,6 +203,84 @@ export type GetStatusResponse = Message<"lrs.v1.GetStatusResponse"> & {
  */
 export const GetStatusResponseSchema: GenMessage<GetStatusResponse> = /*@__PURE__*/
   messageDesc(file_lrs_v1_admin, 2);
+
+/**
+ * One import of MARC files (`lrs-member import`) or harvest from the
+ * library's ILS (OAI-PMH), as it ended.
+ *
+ * @generated from message lrs.v1.CatalogLoad
+ */
+export type CatalogLoad = Message<"lrs.v1.CatalogLoad"> & {
+  /**
+   * "import" or "harvest".
+   *
+   * @generated from field: string kind = 1;
+   */
+  kind: string;
+
+  /**
+   * The files imported, or the harvested source.
+   *
+   * @generated from field: string source = 2;
+   */
+  source: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp started_at = 3;
+   */
+  startedAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp finished_at = 4;
+   */
+  finishedAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: uint32 added = 5;
+   */
+  added: number;
+
+  /**
+   * @generated from field: uint32 updated = 6;
+   */
+  updated: number;
+
+  /**
+   * @generated from field: uint32 unchanged = 7;
+   */
+  unchanged: number;
+
+  /**
+   * @generated from field: uint32 deleted = 8;
+   */
+  deleted: number;
+
+  /**
+   * @generated from field: uint32 rejected = 9;
+   */
+  rejected: number;
+
+  /**
+   * "ok", "interrupted", or "failed: " and why.
+   *
+   * @generated from field: string outcome = 10;
+   */
+  outcome: string;
+
+  /**
+   * The first rejections (at most 20), each naming its record and the reason.
+   *
+   * @generated from field: repeated string rejections = 11;
+   */
+  rejections: string[];
+};
+
+/**
+ * Describes the message lrs.v1.CatalogLoad.
+ * Use `create(CatalogLoadSchema)` to create a new message.
+ */
+export const CatalogLoadSchema: GenMessage<CatalogLoad> = /*@__PURE__*/
+  messageDesc(file_lrs_v1_admin, 3);
 
 /**
  * How far one sender's catalog changes have been applied by the receiver.
@@ -252,7 +338,7 @@ export type SyncPosition = Message<"lrs.v1.SyncPosition"> & {
  * Use `create(SyncPositionSchema)` to create a new message.
  */
 export const SyncPositionSchema: GenMessage<SyncPosition> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_admin, 3);
+  messageDesc(file_lrs_v1_admin, 4);
 
 /**
  * @generated from message lrs.v1.CatalogStats
@@ -289,7 +375,7 @@ export type CatalogStats = Message<"lrs.v1.CatalogStats"> & {
  * Use `create(CatalogStatsSchema)` to create a new message.
  */
 export const CatalogStatsSchema: GenMessage<CatalogStats> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_admin, 4);
+  messageDesc(file_lrs_v1_admin, 5);
 
 /**
  * @generated from message lrs.v1.CreateEnrollmentTokenRequest
@@ -327,7 +413,7 @@ export type CreateEnrollmentTokenRequest = Message<"lrs.v1.CreateEnrollmentToken
  * Use `create(CreateEnrollmentTokenRequestSchema)` to create a new message.
  */
 export const CreateEnrollmentTokenRequestSchema: GenMessage<CreateEnrollmentTokenRequest> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_admin, 5);
+  messageDesc(file_lrs_v1_admin, 6);
 
 /**
  * @generated from message lrs.v1.CreateEnrollmentTokenResponse
@@ -349,7 +435,7 @@ export type CreateEnrollmentTokenResponse = Message<"lrs.v1.CreateEnrollmentToke
  * Use `create(CreateEnrollmentTokenResponseSchema)` to create a new message.
  */
 export const CreateEnrollmentTokenResponseSchema: GenMessage<CreateEnrollmentTokenResponse> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_admin, 6);
+  messageDesc(file_lrs_v1_admin, 7);
 
 /**
  * @generated from message lrs.v1.EnrollmentToken
@@ -396,7 +482,7 @@ export type EnrollmentToken = Message<"lrs.v1.EnrollmentToken"> & {
  * Use `create(EnrollmentTokenSchema)` to create a new message.
  */
 export const EnrollmentTokenSchema: GenMessage<EnrollmentToken> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_admin, 7);
+  messageDesc(file_lrs_v1_admin, 8);
 
 /**
  * @generated from message lrs.v1.ListEnrollmentTokensRequest
@@ -409,7 +495,7 @@ export type ListEnrollmentTokensRequest = Message<"lrs.v1.ListEnrollmentTokensRe
  * Use `create(ListEnrollmentTokensRequestSchema)` to create a new message.
  */
 export const ListEnrollmentTokensRequestSchema: GenMessage<ListEnrollmentTokensRequest> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_admin, 8);
+  messageDesc(file_lrs_v1_admin, 9);
 
 /**
  * @generated from message lrs.v1.ListEnrollmentTokensResponse
@@ -426,7 +512,7 @@ export type ListEnrollmentTokensResponse = Message<"lrs.v1.ListEnrollmentTokensR
  * Use `create(ListEnrollmentTokensResponseSchema)` to create a new message.
  */
 export const ListEnrollmentTokensResponseSchema: GenMessage<ListEnrollmentTokensResponse> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_admin, 9);
+  messageDesc(file_lrs_v1_admin, 10);
 
 /**
  * @generated from message lrs.v1.RevokeInstitutionRequest
@@ -448,7 +534,7 @@ export type RevokeInstitutionRequest = Message<"lrs.v1.RevokeInstitutionRequest"
  * Use `create(RevokeInstitutionRequestSchema)` to create a new message.
  */
 export const RevokeInstitutionRequestSchema: GenMessage<RevokeInstitutionRequest> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_admin, 10);
+  messageDesc(file_lrs_v1_admin, 11);
 
 /**
  * @generated from message lrs.v1.RevokeInstitutionResponse
@@ -470,7 +556,7 @@ export type RevokeInstitutionResponse = Message<"lrs.v1.RevokeInstitutionRespons
  * Use `create(RevokeInstitutionResponseSchema)` to create a new message.
  */
 export const RevokeInstitutionResponseSchema: GenMessage<RevokeInstitutionResponse> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_admin, 11);
+  messageDesc(file_lrs_v1_admin, 12);
 
 /**
  * @generated from message lrs.v1.ListOutboxRequest
@@ -496,7 +582,7 @@ export type ListOutboxRequest = Message<"lrs.v1.ListOutboxRequest"> & {
  * Use `create(ListOutboxRequestSchema)` to create a new message.
  */
 export const ListOutboxRequestSchema: GenMessage<ListOutboxRequest> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_admin, 12);
+  messageDesc(file_lrs_v1_admin, 13);
 
 /**
  * One stored cross-node message not yet acknowledged (or set aside).
@@ -561,7 +647,7 @@ export type OutboxEntry = Message<"lrs.v1.OutboxEntry"> & {
  * Use `create(OutboxEntrySchema)` to create a new message.
  */
 export const OutboxEntrySchema: GenMessage<OutboxEntry> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_admin, 13);
+  messageDesc(file_lrs_v1_admin, 14);
 
 /**
  * @generated from message lrs.v1.ListOutboxResponse
@@ -588,7 +674,7 @@ export type ListOutboxResponse = Message<"lrs.v1.ListOutboxResponse"> & {
  * Use `create(ListOutboxResponseSchema)` to create a new message.
  */
 export const ListOutboxResponseSchema: GenMessage<ListOutboxResponse> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_admin, 14);
+  messageDesc(file_lrs_v1_admin, 15);
 
 /**
  * @generated from message lrs.v1.RetryOutboxRequest
@@ -607,7 +693,7 @@ export type RetryOutboxRequest = Message<"lrs.v1.RetryOutboxRequest"> & {
  * Use `create(RetryOutboxRequestSchema)` to create a new message.
  */
 export const RetryOutboxRequestSchema: GenMessage<RetryOutboxRequest> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_admin, 15);
+  messageDesc(file_lrs_v1_admin, 16);
 
 /**
  * @generated from message lrs.v1.RetryOutboxResponse
@@ -624,7 +710,7 @@ export type RetryOutboxResponse = Message<"lrs.v1.RetryOutboxResponse"> & {
  * Use `create(RetryOutboxResponseSchema)` to create a new message.
  */
 export const RetryOutboxResponseSchema: GenMessage<RetryOutboxResponse> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_admin, 16);
+  messageDesc(file_lrs_v1_admin, 17);
 
 /**
  * @generated from message lrs.v1.RenewOwnCertificateRequest
@@ -637,7 +723,7 @@ export type RenewOwnCertificateRequest = Message<"lrs.v1.RenewOwnCertificateRequ
  * Use `create(RenewOwnCertificateRequestSchema)` to create a new message.
  */
 export const RenewOwnCertificateRequestSchema: GenMessage<RenewOwnCertificateRequest> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_admin, 17);
+  messageDesc(file_lrs_v1_admin, 18);
 
 /**
  * @generated from message lrs.v1.RenewOwnCertificateResponse
@@ -664,7 +750,7 @@ export type RenewOwnCertificateResponse = Message<"lrs.v1.RenewOwnCertificateRes
  * Use `create(RenewOwnCertificateResponseSchema)` to create a new message.
  */
 export const RenewOwnCertificateResponseSchema: GenMessage<RenewOwnCertificateResponse> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_admin, 18);
+  messageDesc(file_lrs_v1_admin, 19);
 
 /**
  * A node's own administration. Only the node's own certificate (its CLI on
