@@ -112,10 +112,60 @@ export class Outbox {
     };
   }
 
+  /**
+   * The due messages that follow `first` (the head of its destination's queue, from nextDue) in
+   * order, as long as `take` accepts them: `first` and up to `max - 1` more, for one call that
+   * carries them all (BatchSender). Stops at a message that waits out a backoff.
+   */
+  nextRun(
+    first: OutboxMessage,
+    max: number,
+    take: (kind: string) => boolean,
+    now = Date.now(),
+  ): OutboxMessage[] {
+    const run = [first];
+    if (max <= 1) return run;
+    const rows = this.#db.sqlite
+      .prepare(
+        `SELECT seq, message_id, destination, kind, payload, attempts, next_attempt_at FROM outbox
+         WHERE destination = ? AND seq > ? AND delivered_at IS NULL AND dead_at IS NULL ORDER BY seq LIMIT ?`,
+      )
+      .all(first.destination, first.seq, max - 1) as Array<{
+      seq: number;
+      message_id: string;
+      destination: string;
+      kind: string;
+      payload: Buffer;
+      attempts: number;
+      next_attempt_at: number;
+    }>;
+    for (const row of rows) {
+      if (row.next_attempt_at > now || !take(row.kind)) break;
+      run.push({
+        seq: row.seq,
+        messageId: row.message_id,
+        destination: row.destination,
+        kind: row.kind,
+        payload: new Uint8Array(row.payload),
+        attempts: row.attempts,
+      });
+    }
+    return run;
+  }
+
   markDelivered(seq: number): void {
-    this.#db.sqlite
-      .prepare("UPDATE outbox SET delivered_at = ?, last_error = NULL WHERE seq = ?")
-      .run(new Date().toISOString(), seq);
+    this.markAllDelivered([seq]);
+  }
+
+  /** Marks messages delivered in one transaction (one commit for a batch the receiver took). */
+  markAllDelivered(seqs: readonly number[]): void {
+    const stmt = this.#db.sqlite.prepare(
+      "UPDATE outbox SET delivered_at = ?, last_error = NULL WHERE seq = ?",
+    );
+    const at = new Date().toISOString();
+    this.#db.transaction(() => {
+      for (const seq of seqs) stmt.run(at, seq);
+    });
   }
 
   /**
@@ -238,6 +288,19 @@ export class Outbox {
   }
 }
 
+/**
+ * Sends several consecutive messages of one destination in one call (ILL's DeliverBatch). `send`
+ * resolves with how many of them, from the first, the receiver has stored (at least one; those
+ * after are sent again in the next call), or throws as a one-message send would for the first.
+ */
+export interface BatchSender {
+  /** The kinds that may travel together; a message of another kind goes alone through `send`. */
+  accepts: (kind: string) => boolean;
+  /** The most messages in one call. */
+  max: number;
+  send: (msgs: OutboxMessage[]) => Promise<number>;
+}
+
 export interface OutboxWorkerOptions {
   outbox: Outbox;
   destination: string;
@@ -247,6 +310,8 @@ export interface OutboxWorkerOptions {
   signal: AbortSignal;
   /** Called after each delivery (for waiters). */
   onDelivered?: (msg: OutboxMessage) => void;
+  /** Delivers runs of queued messages of these kinds in one call each (order kept). */
+  batch?: BatchSender;
 }
 
 /**
@@ -305,6 +370,18 @@ export async function runOutboxWorker(opts: OutboxWorkerOptions): Promise<void> 
         continue;
       }
       try {
+        const batch = opts.batch;
+        if (batch?.accepts(next.kind)) {
+          // Everything queued behind it goes in the same call; what arrives meanwhile, in the next.
+          const run = outbox.nextRun(next, batch.max, batch.accepts);
+          const stored = await batch.send(run);
+          if (!(stored >= 1 && stored <= run.length))
+            throw new Error(`batch sender reported ${stored} of ${run.length} messages stored`);
+          const done = run.slice(0, stored);
+          outbox.markAllDelivered(done.map((m) => m.seq));
+          for (const m of done) opts.onDelivered?.(m);
+          continue;
+        }
         await opts.send(next);
         outbox.markDelivered(next.seq);
         opts.onDelivered?.(next);

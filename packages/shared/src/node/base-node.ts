@@ -107,6 +107,7 @@ export function openChildContext(
   migrations: Migration[],
   parentLabel: string,
   senders: ParentLinkOptions["senders"] = {},
+  batch?: ParentLinkOptions["batch"],
 ): NodeContext & { directory: DirectoryReplica; parentLink: ParentLink } {
   const base = openNodeContext(
     cfg,
@@ -122,6 +123,7 @@ export function openChildContext(
     outbox: base.outbox,
     log: base.log.child({ peer: parentLabel }),
     senders,
+    ...(batch ? { batch } : {}),
   });
   return { ...base, directory, parentLink };
 }

@@ -20,7 +20,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file lrs/v1/ill_service.proto.
  */
 export const file_lrs_v1_ill_service: GenFile = /*@__PURE__*/
-  fileDesc("ChhscnMvdjEvaWxsX3NlcnZpY2UucHJvdG8SBmxycy52MSKPBQoLSWxsRW52ZWxvcGUSEgoKbWVzc2FnZV9pZBgBIAEoCRIYChBvcmlnaW5fYWdlbmN5X2lkGAIgASgJEh0KFWRlc3RpbmF0aW9uX2FnZW5jeV9pZBgDIAEoCRIkChxyZXF1ZXN0aW5nX2FnZW5jeV9yZXF1ZXN0X2lkGAQgASgJEi4KCmNyZWF0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiIKB3JlcXVlc3QYCiABKAsyDy5scnMudjEuUmVxdWVzdEgAEkIKGHN1cHBseWluZ19hZ2VuY3lfbWVzc2FnZRgLIAEoCzIeLmxycy52MS5TdXBwbHlpbmdBZ2VuY3lNZXNzYWdlSAASRAoZcmVxdWVzdGluZ19hZ2VuY3lfbWVzc2FnZRgMIAEoCzIfLmxycy52MS5SZXF1ZXN0aW5nQWdlbmN5TWVzc2FnZUgAEjsKFHJlcXVlc3RfY29uZmlybWF0aW9uGA0gASgLMhsubHJzLnYxLlJlcXVlc3RDb25maXJtYXRpb25IABJbCiVzdXBwbHlpbmdfYWdlbmN5X21lc3NhZ2VfY29uZmlybWF0aW9uGA4gASgLMioubHJzLnYxLlN1cHBseWluZ0FnZW5jeU1lc3NhZ2VDb25maXJtYXRpb25IABJdCiZyZXF1ZXN0aW5nX2FnZW5jeV9tZXNzYWdlX2NvbmZpcm1hdGlvbhgPIAEoCzIrLmxycy52MS5SZXF1ZXN0aW5nQWdlbmN5TWVzc2FnZUNvbmZpcm1hdGlvbkgAEisKDHZpc2l0X25vdGljZRgQIAEoCzITLmxycy52MS5WaXNpdE5vdGljZUgAQgkKB21lc3NhZ2UiNwoORGVsaXZlclJlcXVlc3QSJQoIZW52ZWxvcGUYASABKAsyEy5scnMudjEuSWxsRW52ZWxvcGUiSgoPRGVsaXZlclJlc3BvbnNlEhEKCWR1cGxpY2F0ZRgBIAEoCBIPCgdub2RlX2lkGAIgASgJEhMKC2Rpc3Bvc2l0aW9uGAMgASgJIucCChBCdWlsZFJvdGFSZXF1ZXN0EhIKCmNsdXN0ZXJfaWQYASABKAkSLQoIaXRlbV9pZHMYAiADKAsyGy5scnMudjEuQmlibGlvZ3JhcGhpY0l0ZW1JZBINCgV0aXRsZRgDIAEoCRIOCgZhdXRob3IYBCABKAkSKQoMc2VydmljZV90eXBlGAUgASgOMhMubHJzLnYxLlNlcnZpY2VUeXBlEhwKFHJlcXVlc3RpbmdfYWdlbmN5X2lkGAYgASgJEhcKD2V4Y2x1ZGVfcmVnaW9ucxgHIAMoCRIvCgtuZWVkX2JlZm9yZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJAoNbWF4aW11bV9jb3N0cxgJIAEoCzINLmxycy52MS5Db3N0cxIVCg1zZXJ2aWNlX2xldmVsGAogASgJEg0KBXBhZ2VzGAsgASgNEhIKCnJlcXVlc3RfaWQYDCABKAkihQIKDVJvdGFDYW5kaWRhdGUSEQoJYWdlbmN5X2lkGAEgASgJEg4KBnJlZ2lvbhgCIAEoCRIRCglyZWNvcmRfaWQYAyABKAkSEgoKY2x1c3Rlcl9pZBgEIAEoCRIQCghpbmNsdWRlZBgFIAEoCBIOCgZyZWFzb24YBiABKAkSHQoVcmVzcG9uc2VfdGltZV9zZWNvbmRzGAcgASgNEioKDGF2YWlsYWJpbGl0eRgIIAEoDjIULmxycy52MS5BdmFpbGFiaWxpdHkSDAoEbGVudBgJIAEoBBIQCghib3Jyb3dlZBgKIAEoBBIdCgZjaGFyZ2UYCyABKAsyDS5scnMudjEuQ29zdHMinQEKEUJ1aWxkUm90YVJlc3BvbnNlEiMKBHJvdGEYASADKAsyFS5scnMudjEuUm90YUNhbmRpZGF0ZRInCghleGNsdWRlZBgCIAMoCzIVLmxycy52MS5Sb3RhQ2FuZGlkYXRlEhIKCmNsdXN0ZXJfaWQYAyABKAkSJgoIY292ZXJhZ2UYBCADKAsyFC5scnMudjEuTm9kZUNvdmVyYWdlIj0KEFJlZGVsaXZlclJlcXVlc3QSKQoFc2luY2UYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIiUKEVJlZGVsaXZlclJlc3BvbnNlEhAKCHJlcXVldWVkGAEgASgNIjIKDFRyYWNlUmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgJEg4KBmZvbGxvdxgCIAEoCCLOAgoIVHJhY2VIb3ASDwoHbm9kZV9pZBgBIAEoCRISCgptZXNzYWdlX2lkGAIgASgJEgwKBGtpbmQYAyABKAkSGAoQb3JpZ2luX2FnZW5jeV9pZBgEIAEoCRIdChVkZXN0aW5hdGlvbl9hZ2VuY3lfaWQYBSABKAkSJAoccmVxdWVzdGluZ19hZ2VuY3lfcmVxdWVzdF9pZBgGIAEoCRIVCg1yZWNlaXZlZF9mcm9tGAcgASgJEi8KC3JlY2VpdmVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghuZXh0X2hvcBgJIAEoCRIwCgxmb3J3YXJkZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCGF0dGVtcHRzGAsgASgNEhIKCmxhc3RfZXJyb3IYDCABKAkiVwoNVHJhY2VSZXNwb25zZRIeCgRob3BzGAEgAygLMhAubHJzLnYxLlRyYWNlSG9wEiYKCGNvdmVyYWdlGAIgAygLMhQubHJzLnYxLk5vZGVDb3ZlcmFnZSLKAwoNQm9ycm93UmVxdWVzdBISCgpjbHVzdGVyX2lkGAEgASgJEi0KCGl0ZW1faWRzGAIgAygLMhsubHJzLnYxLkJpYmxpb2dyYXBoaWNJdGVtSWQSDQoFdGl0bGUYAyABKAkSDgoGYXV0aG9yGAQgASgJEikKDHNlcnZpY2VfdHlwZRgFIAEoDjITLmxycy52MS5TZXJ2aWNlVHlwZRIvCgtuZWVkX2JlZm9yZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDAoEbm90ZRgHIAEoCRIRCglwYXRyb25faWQYCCABKAkSJAoNbWF4aW11bV9jb3N0cxgJIAEoCzINLmxycy52MS5Db3N0cxIVCg1zZXJ2aWNlX2xldmVsGAogASgJEhoKEnRpdGxlX29mX2NvbXBvbmVudBgLIAEoCRIbChNhdXRob3Jfb2ZfY29tcG9uZW50GAwgASgJEg4KBnZvbHVtZRgNIAEoCRINCgVpc3N1ZRgOIAEoCRINCgVwYWdlcxgPIAEoCRIcChRjb3B5cmlnaHRfY29tcGxpYW5jZRgQIAEoCRIYChBwdWJsaWNhdGlvbl9kYXRlGBEgASgJIjcKDkJvcnJvd1Jlc3BvbnNlEiUKB3JlcXVlc3QYASABKAsyFC5scnMudjEuU3RhZmZSZXF1ZXN0IkIKE0xpc3RSZXF1ZXN0c1JlcXVlc3QSDAoEcm9sZRgBIAEoCRIOCgZzdGF0dXMYAiABKAkSDQoFbGltaXQYAyABKA0iPgoUTGlzdFJlcXVlc3RzUmVzcG9uc2USJgoIcmVxdWVzdHMYASADKAsyFC5scnMudjEuU3RhZmZSZXF1ZXN0IiAKElNob3dSZXF1ZXN0UmVxdWVzdBIKCgJpZBgBIAEoCSI8ChNTaG93UmVxdWVzdFJlc3BvbnNlEiUKB3JlcXVlc3QYASABKAsyFC5scnMudjEuU3RhZmZSZXF1ZXN0IoQBCgpBY3RSZXF1ZXN0EgoKAmlkGAEgASgJEg4KBmFjdGlvbhgCIAEoCRIOCgZhbnN3ZXIYAyABKAkSDgoGcmVhc29uGAQgASgJEgwKBG5vdGUYBSABKAkSLAoIZHVlX2RhdGUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjQKC0FjdFJlc3BvbnNlEiUKB3JlcXVlc3QYASABKAsyFC5scnMudjEuU3RhZmZSZXF1ZXN0IicKF1NldEF1dG9SZXNwb25kZXJSZXF1ZXN0EgwKBG1vZGUYASABKAkiKAoYU2V0QXV0b1Jlc3BvbmRlclJlc3BvbnNlEgwKBG1vZGUYASABKAkiwAcKDFN0YWZmUmVxdWVzdBIKCgJpZBgBIAEoCRIMCgRyb2xlGAIgASgJEg4KBnN0YXR1cxgDIAEoCRIMCgR0eXBlGAQgASgJEg8KB3BhcnRuZXIYBSABKAkSEgoKY2x1c3Rlcl9pZBgGIAEoCRINCgV0aXRsZRgHIAEoCRIOCgZhdXRob3IYCCABKAkSEQoJcGF0cm9uX2lkGAkgASgJEgwKBG5vdGUYCiABKAkSLwoLbmVlZF9iZWZvcmUYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGR1ZV9kYXRlGAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpjcmVhdGVkX2F0GA0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GA4gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIjCgRyb3RhGA8gAygLMhUubHJzLnYxLlJvdGFDYW5kaWRhdGUSJwoIZXhjbHVkZWQYECADKAsyFS5scnMudjEuUm90YUNhbmRpZGF0ZRIVCg1yb3RhX3Bvc2l0aW9uGBEgASgFEiQKHHJlcXVlc3RpbmdfYWdlbmN5X3JlcXVlc3RfaWQYEiABKAkSIwobc3VwcGx5aW5nX2FnZW5jeV9yZXF1ZXN0X2lkGBMgASgJEhcKD3N1cHBsaWVyX3N0YXR1cxgUIAEoCRIVCg1yZW5ld2Fsc191c2VkGBUgASgNEhQKDG1heF9yZW5ld2FscxgWIAEoDRIUCgxkdXBsaWNhdGVfb2YYFyABKAkSEQoJYXR0ZW50aW9uGBggASgJEg8KB2FjdGlvbnMYGSADKAkSJwoIdGltZWxpbmUYGiADKAsyFS5scnMudjEuVGltZWxpbmVFbnRyeRIpCghtZXNzYWdlcxgbIAMoCzIXLmxycy52MS5NZXNzYWdlTG9nRW50cnkSIgoGdGltZXJzGBwgAygLMhIubHJzLnYxLlRpbWVyRW50cnkSHgoEY29weRgdIAEoCzIQLmxycy52MS5Db3B5SW5mbxI1ChJiaWJsaW9ncmFwaGljX2luZm8YHiABKAsyGS5scnMudjEuQmlibGlvZ3JhcGhpY0luZm8SJgoLc2hlbGZfaXRlbXMYKCADKAsyES5scnMudjEuU2hlbGZJdGVtEhQKDHBhcnRuZXJfbmFtZRgpIAEoCRIXCg9wYXJ0bmVyX2FkZHJlc3MYKiABKAkiZgoJU2hlbGZJdGVtEg8KB2JhcmNvZGUYASABKAkSEwoLY2FsbF9udW1iZXIYAiABKAkSEAoIbG9jYXRpb24YAyABKAkSDgoGc3RhdHVzGAQgASgJEhEKCXJlY29yZF9pZBgFIAEoCSLAAQoNVGltZWxpbmVFbnRyeRILCgNzZXEYASABKAQSDAoEZnJvbRgCIAEoCRIKCgJ0bxgDIAEoCRINCgVldmVudBgEIAEoCRImCgJhdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDAoEbm90ZRgGIAEoCRIPCgdlZmZlY3RzGAcgAygJEhIKCm1lc3NhZ2VfaWQYCCABKAkSDAoEc2VudBgJIAMoCRIQCghyZXBlYXRlZBgKIAEoCCLoAQoPTWVzc2FnZUxvZ0VudHJ5EhIKCm1lc3NhZ2VfaWQYASABKAkSEQoJZGlyZWN0aW9uGAIgASgJEgwKBGtpbmQYAyABKAkSJgoCYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDGRlbGl2ZXJlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMY29uZmlybWVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIUCgxjb25maXJtYXRpb24YByABKAkiRgoKVGltZXJFbnRyeRIMCgRraW5kGAEgASgJEioKBmR1ZV9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAyggIKCklsbFNlcnZpY2USOgoHRGVsaXZlchIWLmxycy52MS5EZWxpdmVyUmVxdWVzdBoXLmxycy52MS5EZWxpdmVyUmVzcG9uc2USQAoJQnVpbGRSb3RhEhgubHJzLnYxLkJ1aWxkUm90YVJlcXVlc3QaGS5scnMudjEuQnVpbGRSb3RhUmVzcG9uc2USNAoFVHJhY2USFC5scnMudjEuVHJhY2VSZXF1ZXN0GhUubHJzLnYxLlRyYWNlUmVzcG9uc2USQAoJUmVkZWxpdmVyEhgubHJzLnYxLlJlZGVsaXZlclJlcXVlc3QaGS5scnMudjEuUmVkZWxpdmVyUmVzcG9uc2Uy5AIKD0lsbFN0YWZmU2VydmljZRI3CgZCb3Jyb3cSFS5scnMudjEuQm9ycm93UmVxdWVzdBoWLmxycy52MS5Cb3Jyb3dSZXNwb25zZRJJCgxMaXN0UmVxdWVzdHMSGy5scnMudjEuTGlzdFJlcXVlc3RzUmVxdWVzdBocLmxycy52MS5MaXN0UmVxdWVzdHNSZXNwb25zZRJGCgtTaG93UmVxdWVzdBIaLmxycy52MS5TaG93UmVxdWVzdFJlcXVlc3QaGy5scnMudjEuU2hvd1JlcXVlc3RSZXNwb25zZRIuCgNBY3QSEi5scnMudjEuQWN0UmVxdWVzdBoTLmxycy52MS5BY3RSZXNwb25zZRJVChBTZXRBdXRvUmVzcG9uZGVyEh8ubHJzLnYxLlNldEF1dG9SZXNwb25kZXJSZXF1ZXN0GiAubHJzLnYxLlNldEF1dG9SZXNwb25kZXJSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp, file_lrs_v1_copy, file_lrs_v1_ill, file_lrs_v1_search, file_lrs_v1_visit]);
+  fileDesc("ChhscnMvdjEvaWxsX3NlcnZpY2UucHJvdG8SBmxycy52MSKPBQoLSWxsRW52ZWxvcGUSEgoKbWVzc2FnZV9pZBgBIAEoCRIYChBvcmlnaW5fYWdlbmN5X2lkGAIgASgJEh0KFWRlc3RpbmF0aW9uX2FnZW5jeV9pZBgDIAEoCRIkChxyZXF1ZXN0aW5nX2FnZW5jeV9yZXF1ZXN0X2lkGAQgASgJEi4KCmNyZWF0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiIKB3JlcXVlc3QYCiABKAsyDy5scnMudjEuUmVxdWVzdEgAEkIKGHN1cHBseWluZ19hZ2VuY3lfbWVzc2FnZRgLIAEoCzIeLmxycy52MS5TdXBwbHlpbmdBZ2VuY3lNZXNzYWdlSAASRAoZcmVxdWVzdGluZ19hZ2VuY3lfbWVzc2FnZRgMIAEoCzIfLmxycy52MS5SZXF1ZXN0aW5nQWdlbmN5TWVzc2FnZUgAEjsKFHJlcXVlc3RfY29uZmlybWF0aW9uGA0gASgLMhsubHJzLnYxLlJlcXVlc3RDb25maXJtYXRpb25IABJbCiVzdXBwbHlpbmdfYWdlbmN5X21lc3NhZ2VfY29uZmlybWF0aW9uGA4gASgLMioubHJzLnYxLlN1cHBseWluZ0FnZW5jeU1lc3NhZ2VDb25maXJtYXRpb25IABJdCiZyZXF1ZXN0aW5nX2FnZW5jeV9tZXNzYWdlX2NvbmZpcm1hdGlvbhgPIAEoCzIrLmxycy52MS5SZXF1ZXN0aW5nQWdlbmN5TWVzc2FnZUNvbmZpcm1hdGlvbkgAEisKDHZpc2l0X25vdGljZRgQIAEoCzITLmxycy52MS5WaXNpdE5vdGljZUgAQgkKB21lc3NhZ2UiNwoORGVsaXZlclJlcXVlc3QSJQoIZW52ZWxvcGUYASABKAsyEy5scnMudjEuSWxsRW52ZWxvcGUiSgoPRGVsaXZlclJlc3BvbnNlEhEKCWR1cGxpY2F0ZRgBIAEoCBIPCgdub2RlX2lkGAIgASgJEhMKC2Rpc3Bvc2l0aW9uGAMgASgJIj0KE0RlbGl2ZXJCYXRjaFJlcXVlc3QSJgoJZW52ZWxvcGVzGAEgAygLMhMubHJzLnYxLklsbEVudmVsb3BlIkAKFERlbGl2ZXJCYXRjaFJlc3BvbnNlEigKB3Jlc3VsdHMYASADKAsyFy5scnMudjEuRGVsaXZlclJlc3BvbnNlIucCChBCdWlsZFJvdGFSZXF1ZXN0EhIKCmNsdXN0ZXJfaWQYASABKAkSLQoIaXRlbV9pZHMYAiADKAsyGy5scnMudjEuQmlibGlvZ3JhcGhpY0l0ZW1JZBINCgV0aXRsZRgDIAEoCRIOCgZhdXRob3IYBCABKAkSKQoMc2VydmljZV90eXBlGAUgASgOMhMubHJzLnYxLlNlcnZpY2VUeXBlEhwKFHJlcXVlc3RpbmdfYWdlbmN5X2lkGAYgASgJEhcKD2V4Y2x1ZGVfcmVnaW9ucxgHIAMoCRIvCgtuZWVkX2JlZm9yZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJAoNbWF4aW11bV9jb3N0cxgJIAEoCzINLmxycy52MS5Db3N0cxIVCg1zZXJ2aWNlX2xldmVsGAogASgJEg0KBXBhZ2VzGAsgASgNEhIKCnJlcXVlc3RfaWQYDCABKAkihQIKDVJvdGFDYW5kaWRhdGUSEQoJYWdlbmN5X2lkGAEgASgJEg4KBnJlZ2lvbhgCIAEoCRIRCglyZWNvcmRfaWQYAyABKAkSEgoKY2x1c3Rlcl9pZBgEIAEoCRIQCghpbmNsdWRlZBgFIAEoCBIOCgZyZWFzb24YBiABKAkSHQoVcmVzcG9uc2VfdGltZV9zZWNvbmRzGAcgASgNEioKDGF2YWlsYWJpbGl0eRgIIAEoDjIULmxycy52MS5BdmFpbGFiaWxpdHkSDAoEbGVudBgJIAEoBBIQCghib3Jyb3dlZBgKIAEoBBIdCgZjaGFyZ2UYCyABKAsyDS5scnMudjEuQ29zdHMinQEKEUJ1aWxkUm90YVJlc3BvbnNlEiMKBHJvdGEYASADKAsyFS5scnMudjEuUm90YUNhbmRpZGF0ZRInCghleGNsdWRlZBgCIAMoCzIVLmxycy52MS5Sb3RhQ2FuZGlkYXRlEhIKCmNsdXN0ZXJfaWQYAyABKAkSJgoIY292ZXJhZ2UYBCADKAsyFC5scnMudjEuTm9kZUNvdmVyYWdlIj0KEFJlZGVsaXZlclJlcXVlc3QSKQoFc2luY2UYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIiUKEVJlZGVsaXZlclJlc3BvbnNlEhAKCHJlcXVldWVkGAEgASgNIjIKDFRyYWNlUmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgJEg4KBmZvbGxvdxgCIAEoCCLOAgoIVHJhY2VIb3ASDwoHbm9kZV9pZBgBIAEoCRISCgptZXNzYWdlX2lkGAIgASgJEgwKBGtpbmQYAyABKAkSGAoQb3JpZ2luX2FnZW5jeV9pZBgEIAEoCRIdChVkZXN0aW5hdGlvbl9hZ2VuY3lfaWQYBSABKAkSJAoccmVxdWVzdGluZ19hZ2VuY3lfcmVxdWVzdF9pZBgGIAEoCRIVCg1yZWNlaXZlZF9mcm9tGAcgASgJEi8KC3JlY2VpdmVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghuZXh0X2hvcBgJIAEoCRIwCgxmb3J3YXJkZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCGF0dGVtcHRzGAsgASgNEhIKCmxhc3RfZXJyb3IYDCABKAkiVwoNVHJhY2VSZXNwb25zZRIeCgRob3BzGAEgAygLMhAubHJzLnYxLlRyYWNlSG9wEiYKCGNvdmVyYWdlGAIgAygLMhQubHJzLnYxLk5vZGVDb3ZlcmFnZSLKAwoNQm9ycm93UmVxdWVzdBISCgpjbHVzdGVyX2lkGAEgASgJEi0KCGl0ZW1faWRzGAIgAygLMhsubHJzLnYxLkJpYmxpb2dyYXBoaWNJdGVtSWQSDQoFdGl0bGUYAyABKAkSDgoGYXV0aG9yGAQgASgJEikKDHNlcnZpY2VfdHlwZRgFIAEoDjITLmxycy52MS5TZXJ2aWNlVHlwZRIvCgtuZWVkX2JlZm9yZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDAoEbm90ZRgHIAEoCRIRCglwYXRyb25faWQYCCABKAkSJAoNbWF4aW11bV9jb3N0cxgJIAEoCzINLmxycy52MS5Db3N0cxIVCg1zZXJ2aWNlX2xldmVsGAogASgJEhoKEnRpdGxlX29mX2NvbXBvbmVudBgLIAEoCRIbChNhdXRob3Jfb2ZfY29tcG9uZW50GAwgASgJEg4KBnZvbHVtZRgNIAEoCRINCgVpc3N1ZRgOIAEoCRINCgVwYWdlcxgPIAEoCRIcChRjb3B5cmlnaHRfY29tcGxpYW5jZRgQIAEoCRIYChBwdWJsaWNhdGlvbl9kYXRlGBEgASgJIjcKDkJvcnJvd1Jlc3BvbnNlEiUKB3JlcXVlc3QYASABKAsyFC5scnMudjEuU3RhZmZSZXF1ZXN0IkIKE0xpc3RSZXF1ZXN0c1JlcXVlc3QSDAoEcm9sZRgBIAEoCRIOCgZzdGF0dXMYAiABKAkSDQoFbGltaXQYAyABKA0iPgoUTGlzdFJlcXVlc3RzUmVzcG9uc2USJgoIcmVxdWVzdHMYASADKAsyFC5scnMudjEuU3RhZmZSZXF1ZXN0IiAKElNob3dSZXF1ZXN0UmVxdWVzdBIKCgJpZBgBIAEoCSI8ChNTaG93UmVxdWVzdFJlc3BvbnNlEiUKB3JlcXVlc3QYASABKAsyFC5scnMudjEuU3RhZmZSZXF1ZXN0IoQBCgpBY3RSZXF1ZXN0EgoKAmlkGAEgASgJEg4KBmFjdGlvbhgCIAEoCRIOCgZhbnN3ZXIYAyABKAkSDgoGcmVhc29uGAQgASgJEgwKBG5vdGUYBSABKAkSLAoIZHVlX2RhdGUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjQKC0FjdFJlc3BvbnNlEiUKB3JlcXVlc3QYASABKAsyFC5scnMudjEuU3RhZmZSZXF1ZXN0IicKF1NldEF1dG9SZXNwb25kZXJSZXF1ZXN0EgwKBG1vZGUYASABKAkiKAoYU2V0QXV0b1Jlc3BvbmRlclJlc3BvbnNlEgwKBG1vZGUYASABKAkiwAcKDFN0YWZmUmVxdWVzdBIKCgJpZBgBIAEoCRIMCgRyb2xlGAIgASgJEg4KBnN0YXR1cxgDIAEoCRIMCgR0eXBlGAQgASgJEg8KB3BhcnRuZXIYBSABKAkSEgoKY2x1c3Rlcl9pZBgGIAEoCRINCgV0aXRsZRgHIAEoCRIOCgZhdXRob3IYCCABKAkSEQoJcGF0cm9uX2lkGAkgASgJEgwKBG5vdGUYCiABKAkSLwoLbmVlZF9iZWZvcmUYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGR1ZV9kYXRlGAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpjcmVhdGVkX2F0GA0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GA4gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIjCgRyb3RhGA8gAygLMhUubHJzLnYxLlJvdGFDYW5kaWRhdGUSJwoIZXhjbHVkZWQYECADKAsyFS5scnMudjEuUm90YUNhbmRpZGF0ZRIVCg1yb3RhX3Bvc2l0aW9uGBEgASgFEiQKHHJlcXVlc3RpbmdfYWdlbmN5X3JlcXVlc3RfaWQYEiABKAkSIwobc3VwcGx5aW5nX2FnZW5jeV9yZXF1ZXN0X2lkGBMgASgJEhcKD3N1cHBsaWVyX3N0YXR1cxgUIAEoCRIVCg1yZW5ld2Fsc191c2VkGBUgASgNEhQKDG1heF9yZW5ld2FscxgWIAEoDRIUCgxkdXBsaWNhdGVfb2YYFyABKAkSEQoJYXR0ZW50aW9uGBggASgJEg8KB2FjdGlvbnMYGSADKAkSJwoIdGltZWxpbmUYGiADKAsyFS5scnMudjEuVGltZWxpbmVFbnRyeRIpCghtZXNzYWdlcxgbIAMoCzIXLmxycy52MS5NZXNzYWdlTG9nRW50cnkSIgoGdGltZXJzGBwgAygLMhIubHJzLnYxLlRpbWVyRW50cnkSHgoEY29weRgdIAEoCzIQLmxycy52MS5Db3B5SW5mbxI1ChJiaWJsaW9ncmFwaGljX2luZm8YHiABKAsyGS5scnMudjEuQmlibGlvZ3JhcGhpY0luZm8SJgoLc2hlbGZfaXRlbXMYKCADKAsyES5scnMudjEuU2hlbGZJdGVtEhQKDHBhcnRuZXJfbmFtZRgpIAEoCRIXCg9wYXJ0bmVyX2FkZHJlc3MYKiABKAkiZgoJU2hlbGZJdGVtEg8KB2JhcmNvZGUYASABKAkSEwoLY2FsbF9udW1iZXIYAiABKAkSEAoIbG9jYXRpb24YAyABKAkSDgoGc3RhdHVzGAQgASgJEhEKCXJlY29yZF9pZBgFIAEoCSLAAQoNVGltZWxpbmVFbnRyeRILCgNzZXEYASABKAQSDAoEZnJvbRgCIAEoCRIKCgJ0bxgDIAEoCRINCgVldmVudBgEIAEoCRImCgJhdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDAoEbm90ZRgGIAEoCRIPCgdlZmZlY3RzGAcgAygJEhIKCm1lc3NhZ2VfaWQYCCABKAkSDAoEc2VudBgJIAMoCRIQCghyZXBlYXRlZBgKIAEoCCLoAQoPTWVzc2FnZUxvZ0VudHJ5EhIKCm1lc3NhZ2VfaWQYASABKAkSEQoJZGlyZWN0aW9uGAIgASgJEgwKBGtpbmQYAyABKAkSJgoCYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDGRlbGl2ZXJlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMY29uZmlybWVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIUCgxjb25maXJtYXRpb24YByABKAkiRgoKVGltZXJFbnRyeRIMCgRraW5kGAEgASgJEioKBmR1ZV9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAyzQIKCklsbFNlcnZpY2USOgoHRGVsaXZlchIWLmxycy52MS5EZWxpdmVyUmVxdWVzdBoXLmxycy52MS5EZWxpdmVyUmVzcG9uc2USSQoMRGVsaXZlckJhdGNoEhsubHJzLnYxLkRlbGl2ZXJCYXRjaFJlcXVlc3QaHC5scnMudjEuRGVsaXZlckJhdGNoUmVzcG9uc2USQAoJQnVpbGRSb3RhEhgubHJzLnYxLkJ1aWxkUm90YVJlcXVlc3QaGS5scnMudjEuQnVpbGRSb3RhUmVzcG9uc2USNAoFVHJhY2USFC5scnMudjEuVHJhY2VSZXF1ZXN0GhUubHJzLnYxLlRyYWNlUmVzcG9uc2USQAoJUmVkZWxpdmVyEhgubHJzLnYxLlJlZGVsaXZlclJlcXVlc3QaGS5scnMudjEuUmVkZWxpdmVyUmVzcG9uc2Uy5AIKD0lsbFN0YWZmU2VydmljZRI3CgZCb3Jyb3cSFS5scnMudjEuQm9ycm93UmVxdWVzdBoWLmxycy52MS5Cb3Jyb3dSZXNwb25zZRJJCgxMaXN0UmVxdWVzdHMSGy5scnMudjEuTGlzdFJlcXVlc3RzUmVxdWVzdBocLmxycy52MS5MaXN0UmVxdWVzdHNSZXNwb25zZRJGCgtTaG93UmVxdWVzdBIaLmxycy52MS5TaG93UmVxdWVzdFJlcXVlc3QaGy5scnMudjEuU2hvd1JlcXVlc3RSZXNwb25zZRIuCgNBY3QSEi5scnMudjEuQWN0UmVxdWVzdBoTLmxycy52MS5BY3RSZXNwb25zZRJVChBTZXRBdXRvUmVzcG9uZGVyEh8ubHJzLnYxLlNldEF1dG9SZXNwb25kZXJSZXF1ZXN0GiAubHJzLnYxLlNldEF1dG9SZXNwb25kZXJSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp, file_lrs_v1_copy, file_lrs_v1_ill, file_lrs_v1_search, file_lrs_v1_visit]);
 
 /**
  * One ISO 18626 message, or the final receiver's confirmation of one, on its
@@ -173,6 +173,44 @@ export const DeliverResponseSchema: GenMessage<DeliverResponse> = /*@__PURE__*/
   messageDesc(file_lrs_v1_ill_service, 2);
 
 /**
+ * @generated from message lrs.v1.DeliverBatchRequest
+ */
+export type DeliverBatchRequest = Message<"lrs.v1.DeliverBatchRequest"> & {
+  /**
+   * At most 100 (the receiver refuses more, naming the limit).
+   *
+   * @generated from field: repeated lrs.v1.IllEnvelope envelopes = 1;
+   */
+  envelopes: IllEnvelope[];
+};
+
+/**
+ * Describes the message lrs.v1.DeliverBatchRequest.
+ * Use `create(DeliverBatchRequestSchema)` to create a new message.
+ */
+export const DeliverBatchRequestSchema: GenMessage<DeliverBatchRequest> = /*@__PURE__*/
+  messageDesc(file_lrs_v1_ill_service, 3);
+
+/**
+ * @generated from message lrs.v1.DeliverBatchResponse
+ */
+export type DeliverBatchResponse = Message<"lrs.v1.DeliverBatchResponse"> & {
+  /**
+   * One per envelope stored, in order, from the first.
+   *
+   * @generated from field: repeated lrs.v1.DeliverResponse results = 1;
+   */
+  results: DeliverResponse[];
+};
+
+/**
+ * Describes the message lrs.v1.DeliverBatchResponse.
+ * Use `create(DeliverBatchResponseSchema)` to create a new message.
+ */
+export const DeliverBatchResponseSchema: GenMessage<DeliverBatchResponse> = /*@__PURE__*/
+  messageDesc(file_lrs_v1_ill_service, 4);
+
+/**
  * @generated from message lrs.v1.BuildRotaRequest
  */
 export type BuildRotaRequest = Message<"lrs.v1.BuildRotaRequest"> & {
@@ -269,7 +307,7 @@ export type BuildRotaRequest = Message<"lrs.v1.BuildRotaRequest"> & {
  * Use `create(BuildRotaRequestSchema)` to create a new message.
  */
 export const BuildRotaRequestSchema: GenMessage<BuildRotaRequest> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_ill_service, 3);
+  messageDesc(file_lrs_v1_ill_service, 5);
 
 /**
  * One lender considered for a rota.
@@ -352,7 +390,7 @@ export type RotaCandidate = Message<"lrs.v1.RotaCandidate"> & {
  * Use `create(RotaCandidateSchema)` to create a new message.
  */
 export const RotaCandidateSchema: GenMessage<RotaCandidate> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_ill_service, 4);
+  messageDesc(file_lrs_v1_ill_service, 6);
 
 /**
  * @generated from message lrs.v1.BuildRotaResponse
@@ -392,7 +430,7 @@ export type BuildRotaResponse = Message<"lrs.v1.BuildRotaResponse"> & {
  * Use `create(BuildRotaResponseSchema)` to create a new message.
  */
 export const BuildRotaResponseSchema: GenMessage<BuildRotaResponse> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_ill_service, 5);
+  messageDesc(file_lrs_v1_ill_service, 7);
 
 /**
  * Asked by a node restored from a backup of its parent: deliver again every
@@ -414,7 +452,7 @@ export type RedeliverRequest = Message<"lrs.v1.RedeliverRequest"> & {
  * Use `create(RedeliverRequestSchema)` to create a new message.
  */
 export const RedeliverRequestSchema: GenMessage<RedeliverRequest> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_ill_service, 6);
+  messageDesc(file_lrs_v1_ill_service, 8);
 
 /**
  * @generated from message lrs.v1.RedeliverResponse
@@ -433,7 +471,7 @@ export type RedeliverResponse = Message<"lrs.v1.RedeliverResponse"> & {
  * Use `create(RedeliverResponseSchema)` to create a new message.
  */
 export const RedeliverResponseSchema: GenMessage<RedeliverResponse> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_ill_service, 7);
+  messageDesc(file_lrs_v1_ill_service, 9);
 
 /**
  * @generated from message lrs.v1.TraceRequest
@@ -460,7 +498,7 @@ export type TraceRequest = Message<"lrs.v1.TraceRequest"> & {
  * Use `create(TraceRequestSchema)` to create a new message.
  */
 export const TraceRequestSchema: GenMessage<TraceRequest> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_ill_service, 8);
+  messageDesc(file_lrs_v1_ill_service, 10);
 
 /**
  * One message as one node saw it.
@@ -544,7 +582,7 @@ export type TraceHop = Message<"lrs.v1.TraceHop"> & {
  * Use `create(TraceHopSchema)` to create a new message.
  */
 export const TraceHopSchema: GenMessage<TraceHop> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_ill_service, 9);
+  messageDesc(file_lrs_v1_ill_service, 11);
 
 /**
  * @generated from message lrs.v1.TraceResponse
@@ -568,7 +606,7 @@ export type TraceResponse = Message<"lrs.v1.TraceResponse"> & {
  * Use `create(TraceResponseSchema)` to create a new message.
  */
 export const TraceResponseSchema: GenMessage<TraceResponse> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_ill_service, 10);
+  messageDesc(file_lrs_v1_ill_service, 12);
 
 /**
  * @generated from message lrs.v1.BorrowRequest
@@ -680,7 +718,7 @@ export type BorrowRequest = Message<"lrs.v1.BorrowRequest"> & {
  * Use `create(BorrowRequestSchema)` to create a new message.
  */
 export const BorrowRequestSchema: GenMessage<BorrowRequest> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_ill_service, 11);
+  messageDesc(file_lrs_v1_ill_service, 13);
 
 /**
  * @generated from message lrs.v1.BorrowResponse
@@ -697,7 +735,7 @@ export type BorrowResponse = Message<"lrs.v1.BorrowResponse"> & {
  * Use `create(BorrowResponseSchema)` to create a new message.
  */
 export const BorrowResponseSchema: GenMessage<BorrowResponse> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_ill_service, 12);
+  messageDesc(file_lrs_v1_ill_service, 14);
 
 /**
  * @generated from message lrs.v1.ListRequestsRequest
@@ -728,7 +766,7 @@ export type ListRequestsRequest = Message<"lrs.v1.ListRequestsRequest"> & {
  * Use `create(ListRequestsRequestSchema)` to create a new message.
  */
 export const ListRequestsRequestSchema: GenMessage<ListRequestsRequest> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_ill_service, 13);
+  messageDesc(file_lrs_v1_ill_service, 15);
 
 /**
  * @generated from message lrs.v1.ListRequestsResponse
@@ -745,7 +783,7 @@ export type ListRequestsResponse = Message<"lrs.v1.ListRequestsResponse"> & {
  * Use `create(ListRequestsResponseSchema)` to create a new message.
  */
 export const ListRequestsResponseSchema: GenMessage<ListRequestsResponse> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_ill_service, 14);
+  messageDesc(file_lrs_v1_ill_service, 16);
 
 /**
  * @generated from message lrs.v1.ShowRequestRequest
@@ -762,7 +800,7 @@ export type ShowRequestRequest = Message<"lrs.v1.ShowRequestRequest"> & {
  * Use `create(ShowRequestRequestSchema)` to create a new message.
  */
 export const ShowRequestRequestSchema: GenMessage<ShowRequestRequest> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_ill_service, 15);
+  messageDesc(file_lrs_v1_ill_service, 17);
 
 /**
  * @generated from message lrs.v1.ShowRequestResponse
@@ -779,7 +817,7 @@ export type ShowRequestResponse = Message<"lrs.v1.ShowRequestResponse"> & {
  * Use `create(ShowRequestResponseSchema)` to create a new message.
  */
 export const ShowRequestResponseSchema: GenMessage<ShowRequestResponse> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_ill_service, 16);
+  messageDesc(file_lrs_v1_ill_service, 18);
 
 /**
  * @generated from message lrs.v1.ActRequest
@@ -832,7 +870,7 @@ export type ActRequest = Message<"lrs.v1.ActRequest"> & {
  * Use `create(ActRequestSchema)` to create a new message.
  */
 export const ActRequestSchema: GenMessage<ActRequest> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_ill_service, 17);
+  messageDesc(file_lrs_v1_ill_service, 19);
 
 /**
  * @generated from message lrs.v1.ActResponse
@@ -849,7 +887,7 @@ export type ActResponse = Message<"lrs.v1.ActResponse"> & {
  * Use `create(ActResponseSchema)` to create a new message.
  */
 export const ActResponseSchema: GenMessage<ActResponse> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_ill_service, 18);
+  messageDesc(file_lrs_v1_ill_service, 20);
 
 /**
  * @generated from message lrs.v1.SetAutoResponderRequest
@@ -870,7 +908,7 @@ export type SetAutoResponderRequest = Message<"lrs.v1.SetAutoResponderRequest"> 
  * Use `create(SetAutoResponderRequestSchema)` to create a new message.
  */
 export const SetAutoResponderRequestSchema: GenMessage<SetAutoResponderRequest> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_ill_service, 19);
+  messageDesc(file_lrs_v1_ill_service, 21);
 
 /**
  * @generated from message lrs.v1.SetAutoResponderResponse
@@ -887,7 +925,7 @@ export type SetAutoResponderResponse = Message<"lrs.v1.SetAutoResponderResponse"
  * Use `create(SetAutoResponderResponseSchema)` to create a new message.
  */
 export const SetAutoResponderResponseSchema: GenMessage<SetAutoResponderResponse> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_ill_service, 20);
+  messageDesc(file_lrs_v1_ill_service, 22);
 
 /**
  * An ILL request as staff see it at one member.
@@ -1106,7 +1144,7 @@ export type StaffRequest = Message<"lrs.v1.StaffRequest"> & {
  * Use `create(StaffRequestSchema)` to create a new message.
  */
 export const StaffRequestSchema: GenMessage<StaffRequest> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_ill_service, 21);
+  messageDesc(file_lrs_v1_ill_service, 23);
 
 /**
  * One copy on this library's shelves.
@@ -1149,7 +1187,7 @@ export type ShelfItem = Message<"lrs.v1.ShelfItem"> & {
  * Use `create(ShelfItemSchema)` to create a new message.
  */
 export const ShelfItemSchema: GenMessage<ShelfItem> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_ill_service, 22);
+  messageDesc(file_lrs_v1_ill_service, 24);
 
 /**
  * @generated from message lrs.v1.TimelineEntry
@@ -1217,7 +1255,7 @@ export type TimelineEntry = Message<"lrs.v1.TimelineEntry"> & {
  * Use `create(TimelineEntrySchema)` to create a new message.
  */
 export const TimelineEntrySchema: GenMessage<TimelineEntry> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_ill_service, 23);
+  messageDesc(file_lrs_v1_ill_service, 25);
 
 /**
  * @generated from message lrs.v1.MessageLogEntry
@@ -1273,7 +1311,7 @@ export type MessageLogEntry = Message<"lrs.v1.MessageLogEntry"> & {
  * Use `create(MessageLogEntrySchema)` to create a new message.
  */
 export const MessageLogEntrySchema: GenMessage<MessageLogEntry> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_ill_service, 24);
+  messageDesc(file_lrs_v1_ill_service, 26);
 
 /**
  * @generated from message lrs.v1.TimerEntry
@@ -1295,7 +1333,7 @@ export type TimerEntry = Message<"lrs.v1.TimerEntry"> & {
  * Use `create(TimerEntrySchema)` to create a new message.
  */
 export const TimerEntrySchema: GenMessage<TimerEntry> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_ill_service, 25);
+  messageDesc(file_lrs_v1_ill_service, 27);
 
 /**
  * Interlibrary loan between nodes. A message goes from the borrowing member to
@@ -1318,6 +1356,24 @@ export const IllService: GenService<{
     methodKind: "unary";
     input: typeof DeliverRequestSchema;
     output: typeof DeliverResponseSchema;
+  },
+  /**
+   * Several hops at once on one link: the envelopes the sender has queued,
+   * in their order. The receiver stores them in that order in one
+   * transaction and answers once it has committed; results[i] is Deliver's
+   * answer for envelopes[i]. When an envelope after the first is refused,
+   * the ones before it are stored and answered, that one and those after it
+   * are not (fewer results than envelopes): the sender sends it again, first
+   * of the next batch, and gets Deliver's error for it. When the first is
+   * refused, the call fails as Deliver would. A node of v0.1.0 answers
+   * UNIMPLEMENTED: the sender then delivers one at a time.
+   *
+   * @generated from rpc lrs.v1.IllService.DeliverBatch
+   */
+  deliverBatch: {
+    methodKind: "unary";
+    input: typeof DeliverBatchRequestSchema;
+    output: typeof DeliverBatchResponseSchema;
   },
   /**
    * The broker: the rota of lenders for a request. At a regional center for
