@@ -220,6 +220,25 @@ describe("the outbox for operators", () => {
 });
 
 describe("database", () => {
+  it("commits an unsynced transaction without waiting for the disk, and every other one as before", () => {
+    const db = Database.open(":memory:", sharedMigrations);
+    const box = new Outbox(db);
+    box.enqueue("parent", "k", enc("a"), "m1");
+    const seen: number[] = [];
+    db.transactionUnsynced(() => {
+      seen.push(db.sqlite.pragma("synchronous", { simple: true }) as number);
+      box.markAllDelivered([(box.nextDue("parent") as OutboxMessage).seq]);
+    });
+    // NORMAL (1) for it alone, FULL (2) again after, and inside another transaction it is part of that one.
+    expect(seen).toEqual([1]);
+    expect(db.sqlite.pragma("synchronous", { simple: true })).toBe(2);
+    db.transaction(() => {
+      db.transactionUnsynced(() => seen.push(db.sqlite.pragma("synchronous", { simple: true }) as number));
+    });
+    expect(seen).toEqual([1, 2]);
+    expect(box.pendingCount()).toBe(0);
+  });
+
   it("runs each migration once and refuses duplicate versions", () => {
     const db = Database.open(":memory:", [
       ...sharedMigrations,
