@@ -54,6 +54,30 @@ function toOutboxRow(r: RawOutboxRow): OutboxRow {
   };
 }
 
+/** A queued message as its row holds it. */
+interface QueuedRow {
+  seq: number;
+  message_id: string;
+  destination: string;
+  kind: string;
+  payload: Buffer;
+  attempts: number;
+  next_attempt_at: number;
+}
+
+const QUEUED_COLUMNS = "seq, message_id, destination, kind, payload, attempts, next_attempt_at";
+
+function toMessage(row: QueuedRow): OutboxMessage {
+  return {
+    seq: row.seq,
+    messageId: row.message_id,
+    destination: row.destination,
+    kind: row.kind,
+    payload: new Uint8Array(row.payload),
+    attempts: row.attempts,
+  };
+}
+
 /**
  * The transactional outbox: a message is written in the same transaction as
  * the change that causes it, and a worker delivers it afterwards, retrying
@@ -86,30 +110,13 @@ export class Outbox {
   nextDue(destination: string, now = Date.now()): OutboxMessage | { waitMs: number } | undefined {
     const row = this.#db.sqlite
       .prepare(
-        `SELECT seq, message_id, destination, kind, payload, attempts, next_attempt_at FROM outbox
+        `SELECT ${QUEUED_COLUMNS} FROM outbox
          WHERE destination = ? AND delivered_at IS NULL AND dead_at IS NULL ORDER BY seq LIMIT 1`,
       )
-      .get(destination) as
-      | {
-          seq: number;
-          message_id: string;
-          destination: string;
-          kind: string;
-          payload: Buffer;
-          attempts: number;
-          next_attempt_at: number;
-        }
-      | undefined;
+      .get(destination) as QueuedRow | undefined;
     if (!row) return undefined;
     if (row.next_attempt_at > now) return { waitMs: row.next_attempt_at - now };
-    return {
-      seq: row.seq,
-      messageId: row.message_id,
-      destination: row.destination,
-      kind: row.kind,
-      payload: new Uint8Array(row.payload),
-      attempts: row.attempts,
-    };
+    return toMessage(row);
   }
 
   /**
@@ -127,28 +134,13 @@ export class Outbox {
     if (max <= 1) return run;
     const rows = this.#db.sqlite
       .prepare(
-        `SELECT seq, message_id, destination, kind, payload, attempts, next_attempt_at FROM outbox
+        `SELECT ${QUEUED_COLUMNS} FROM outbox
          WHERE destination = ? AND seq > ? AND delivered_at IS NULL AND dead_at IS NULL ORDER BY seq LIMIT ?`,
       )
-      .all(first.destination, first.seq, max - 1) as Array<{
-      seq: number;
-      message_id: string;
-      destination: string;
-      kind: string;
-      payload: Buffer;
-      attempts: number;
-      next_attempt_at: number;
-    }>;
+      .all(first.destination, first.seq, max - 1) as QueuedRow[];
     for (const row of rows) {
       if (row.next_attempt_at > now || !take(row.kind)) break;
-      run.push({
-        seq: row.seq,
-        messageId: row.message_id,
-        destination: row.destination,
-        kind: row.kind,
-        payload: new Uint8Array(row.payload),
-        attempts: row.attempts,
-      });
+      run.push(toMessage(row));
     }
     return run;
   }
