@@ -26,6 +26,7 @@ export const memberPolicy: Policy = {
     "lrs.v1.AdminService/RenewOwnCertificate": self,
     // ILL traffic for this member arrives from its regional center only.
     "lrs.v1.IllService/Deliver": parent,
+    "lrs.v1.IllService/DeliverBatch": parent,
     "lrs.v1.IllStaffService/Borrow": self,
     "lrs.v1.IllStaffService/ListRequests": self,
     "lrs.v1.IllStaffService/ShowRequest": self,

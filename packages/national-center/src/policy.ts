@@ -23,6 +23,7 @@ export const nationalPolicy: Policy = {
     "lrs.v1.SearchService/CheckAvailability": anyOf(children, self),
     // ILL between regions: regional centers hand up what crosses regions.
     "lrs.v1.IllService/Deliver": children,
+    "lrs.v1.IllService/DeliverBatch": children,
     // Reciprocal borrowing: a regional center asks on behalf of a member for a reader of another region.
     "lrs.v1.VisitService/CheckVisitor": children,
     // A child restored from a backup asks for what was delivered to it since.

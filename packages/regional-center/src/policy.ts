@@ -22,6 +22,7 @@ export const regionalPolicy: Policy = {
     "lrs.v1.SearchService/CheckAvailability": anyOf(children, self, parent),
     // ILL: members hand their messages up, the national center hands down those for members here.
     "lrs.v1.IllService/Deliver": anyOf(children, parent),
+    "lrs.v1.IllService/DeliverBatch": anyOf(children, parent),
     // A child restored from a backup asks for what was delivered to it since.
     "lrs.v1.IllService/Redeliver": children,
     "lrs.v1.IllService/BuildRota": anyOf(children, self),

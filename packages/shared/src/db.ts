@@ -160,6 +160,23 @@ export class Database {
     return this.sqlite.transaction(fn).immediate();
   }
 
+  /**
+   * Runs `fn` in one transaction whose commit does not wait for the disk (synchronous = NORMAL for
+   * it alone): for writes whose loss in a power failure costs only work done again, never an
+   * acknowledgement — an outbox's "delivered" marks (the messages are sent again and the receiver,
+   * which applies by message id, answers duplicate). The next ordinary commit makes it durable
+   * with itself. Inside another transaction it is a savepoint of that one (committed as that is).
+   */
+  transactionUnsynced<T>(fn: () => T): T {
+    if (this.sqlite.inTransaction) return this.transaction(fn);
+    this.sqlite.pragma("synchronous = NORMAL");
+    try {
+      return this.transaction(fn);
+    } finally {
+      this.sqlite.pragma("synchronous = FULL");
+    }
+  }
+
   get closed(): boolean {
     return this.#closed;
   }

@@ -121,6 +121,66 @@ describe("outbox", () => {
 });
 
 describe("the outbox for operators", () => {
+  it("hands a batch sender the queued run of its kinds, in order, and goes on after what it stored", async () => {
+    const db = Database.open(":memory:", sharedMigrations);
+    const box = new Outbox(db);
+    for (const p of ["a", "b", "c", "d"]) box.enqueue("parent", "env", enc(p));
+    box.enqueue("parent", "other", enc("alone"));
+    box.enqueue("parent", "env", enc("e"));
+    const calls: string[][] = [];
+    const alone: string[] = [];
+    let refuseC = true;
+    const ac = new AbortController();
+    const worker = runOutboxWorker({
+      outbox: box,
+      destination: "parent",
+      log: createLogger("test"),
+      signal: ac.signal,
+      send: async (m) => {
+        alone.push(dec(m.payload));
+      },
+      batch: {
+        accepts: (kind) => kind === "env",
+        max: 3,
+        send: async (msgs) => {
+          const payloads = msgs.map((m) => dec(m.payload));
+          calls.push(payloads);
+          // The receiver stores "a" and "b", then refuses "c" once (the rest of the call is not stored).
+          const c = payloads.indexOf("c");
+          if (c > 0 && refuseC) return c;
+          if (c === 0 && refuseC) {
+            refuseC = false;
+            throw new ConnectError("not yet", Code.Unavailable);
+          }
+          return msgs.length;
+        },
+      },
+    });
+    const deadline = Date.now() + 5000;
+    while (box.pendingCount() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    ac.abort();
+    await worker;
+    // At most `max` per call; a kind the batch sender does not take goes alone and keeps its place.
+    expect(calls).toEqual([["a", "b", "c"], ["c", "d"], ["c", "d"], ["e"]]);
+    expect(alone).toEqual(["alone"]);
+    expect(box.pendingCount()).toBe(0);
+    const c = db.sqlite.prepare("SELECT attempts FROM outbox WHERE payload = ?").get(Buffer.from("c"));
+    expect(c).toEqual({ attempts: 1 });
+  });
+
+  it("takes no message that waits out a backoff into a run", () => {
+    const db = Database.open(":memory:", sharedMigrations);
+    const box = new Outbox(db);
+    for (const p of ["a", "b", "c"]) box.enqueue("parent", "env", enc(p), p);
+    db.sqlite.prepare("UPDATE outbox SET next_attempt_at = ? WHERE message_id = 'c'").run(5000);
+    const head = box.nextDue("parent", 1000) as OutboxMessage;
+    expect(box.nextRun(head, 10, () => true, 1000).map((m) => m.messageId)).toEqual(["a", "b"]);
+    expect(box.nextRun(head, 10, () => true, 6000).map((m) => m.messageId)).toEqual(["a", "b", "c"]);
+    expect(box.nextRun(head, 1, () => true, 6000).map((m) => m.messageId)).toEqual(["a"]);
+    box.markAllDelivered([head.seq, head.seq + 1]);
+    expect((box.nextDue("parent", 6000) as OutboxMessage).messageId).toBe("c");
+  });
+
   it("lists what waits and what was set aside, and puts a dead letter back in its queue", async () => {
     const db = Database.open(":memory:", sharedMigrations);
     const box = new Outbox(db);
@@ -160,6 +220,25 @@ describe("the outbox for operators", () => {
 });
 
 describe("database", () => {
+  it("commits an unsynced transaction without waiting for the disk, and every other one as before", () => {
+    const db = Database.open(":memory:", sharedMigrations);
+    const box = new Outbox(db);
+    box.enqueue("parent", "k", enc("a"), "m1");
+    const seen: number[] = [];
+    db.transactionUnsynced(() => {
+      seen.push(db.sqlite.pragma("synchronous", { simple: true }) as number);
+      box.markAllDelivered([(box.nextDue("parent") as OutboxMessage).seq]);
+    });
+    // NORMAL (1) for it alone, FULL (2) again after, and inside another transaction it is part of that one.
+    expect(seen).toEqual([1]);
+    expect(db.sqlite.pragma("synchronous", { simple: true })).toBe(2);
+    db.transaction(() => {
+      db.transactionUnsynced(() => seen.push(db.sqlite.pragma("synchronous", { simple: true }) as number));
+    });
+    expect(seen).toEqual([1, 2]);
+    expect(box.pendingCount()).toBe(0);
+  });
+
   it("runs each migration once and refuses duplicate versions", () => {
     const db = Database.open(":memory:", [
       ...sharedMigrations,

@@ -54,6 +54,30 @@ function toOutboxRow(r: RawOutboxRow): OutboxRow {
   };
 }
 
+/** A queued message as its row holds it. */
+interface QueuedRow {
+  seq: number;
+  message_id: string;
+  destination: string;
+  kind: string;
+  payload: Buffer;
+  attempts: number;
+  next_attempt_at: number;
+}
+
+const QUEUED_COLUMNS = "seq, message_id, destination, kind, payload, attempts, next_attempt_at";
+
+function toMessage(row: QueuedRow): OutboxMessage {
+  return {
+    seq: row.seq,
+    messageId: row.message_id,
+    destination: row.destination,
+    kind: row.kind,
+    payload: new Uint8Array(row.payload),
+    attempts: row.attempts,
+  };
+}
+
 /**
  * The transactional outbox: a message is written in the same transaction as
  * the change that causes it, and a worker delivers it afterwards, retrying
@@ -86,36 +110,54 @@ export class Outbox {
   nextDue(destination: string, now = Date.now()): OutboxMessage | { waitMs: number } | undefined {
     const row = this.#db.sqlite
       .prepare(
-        `SELECT seq, message_id, destination, kind, payload, attempts, next_attempt_at FROM outbox
+        `SELECT ${QUEUED_COLUMNS} FROM outbox
          WHERE destination = ? AND delivered_at IS NULL AND dead_at IS NULL ORDER BY seq LIMIT 1`,
       )
-      .get(destination) as
-      | {
-          seq: number;
-          message_id: string;
-          destination: string;
-          kind: string;
-          payload: Buffer;
-          attempts: number;
-          next_attempt_at: number;
-        }
-      | undefined;
+      .get(destination) as QueuedRow | undefined;
     if (!row) return undefined;
     if (row.next_attempt_at > now) return { waitMs: row.next_attempt_at - now };
-    return {
-      seq: row.seq,
-      messageId: row.message_id,
-      destination: row.destination,
-      kind: row.kind,
-      payload: new Uint8Array(row.payload),
-      attempts: row.attempts,
-    };
+    return toMessage(row);
+  }
+
+  /**
+   * The due messages that follow `first` (the head of its destination's queue, from nextDue) in
+   * order, as long as `take` accepts them: `first` and up to `max - 1` more, for one call that
+   * carries them all (BatchSender). Stops at a message that waits out a backoff.
+   */
+  nextRun(
+    first: OutboxMessage,
+    max: number,
+    take: (kind: string) => boolean,
+    now = Date.now(),
+  ): OutboxMessage[] {
+    const run = [first];
+    if (max <= 1) return run;
+    const rows = this.#db.sqlite
+      .prepare(
+        `SELECT ${QUEUED_COLUMNS} FROM outbox
+         WHERE destination = ? AND seq > ? AND delivered_at IS NULL AND dead_at IS NULL ORDER BY seq LIMIT ?`,
+      )
+      .all(first.destination, first.seq, max - 1) as QueuedRow[];
+    for (const row of rows) {
+      if (row.next_attempt_at > now || !take(row.kind)) break;
+      run.push(toMessage(row));
+    }
+    return run;
   }
 
   markDelivered(seq: number): void {
-    this.#db.sqlite
-      .prepare("UPDATE outbox SET delivered_at = ?, last_error = NULL WHERE seq = ?")
-      .run(new Date().toISOString(), seq);
+    this.markAllDelivered([seq]);
+  }
+
+  /** Marks messages delivered in one transaction (one commit for a batch the receiver took). */
+  markAllDelivered(seqs: readonly number[]): void {
+    const stmt = this.#db.sqlite.prepare(
+      "UPDATE outbox SET delivered_at = ?, last_error = NULL WHERE seq = ?",
+    );
+    const at = new Date().toISOString();
+    this.#db.transaction(() => {
+      for (const seq of seqs) stmt.run(at, seq);
+    });
   }
 
   /**
@@ -238,6 +280,19 @@ export class Outbox {
   }
 }
 
+/**
+ * Sends several consecutive messages of one destination in one call (ILL's DeliverBatch). `send`
+ * resolves with how many of them, from the first, the receiver has stored (at least one; those
+ * after are sent again in the next call), or throws as a one-message send would for the first.
+ */
+export interface BatchSender {
+  /** The kinds that may travel together; a message of another kind goes alone through `send`. */
+  accepts: (kind: string) => boolean;
+  /** The most messages in one call. */
+  max: number;
+  send: (msgs: OutboxMessage[]) => Promise<number>;
+}
+
 export interface OutboxWorkerOptions {
   outbox: Outbox;
   destination: string;
@@ -247,6 +302,8 @@ export interface OutboxWorkerOptions {
   signal: AbortSignal;
   /** Called after each delivery (for waiters). */
   onDelivered?: (msg: OutboxMessage) => void;
+  /** Delivers runs of queued messages of these kinds in one call each (order kept). */
+  batch?: BatchSender;
 }
 
 /**
@@ -305,6 +362,18 @@ export async function runOutboxWorker(opts: OutboxWorkerOptions): Promise<void> 
         continue;
       }
       try {
+        const batch = opts.batch;
+        if (batch?.accepts(next.kind)) {
+          // Everything queued behind it goes in the same call; what arrives meanwhile, in the next.
+          const run = outbox.nextRun(next, batch.max, batch.accepts);
+          const stored = await batch.send(run);
+          if (!(stored >= 1 && stored <= run.length))
+            throw new Error(`batch sender reported ${stored} of ${run.length} messages stored`);
+          const done = run.slice(0, stored);
+          outbox.markAllDelivered(done.map((m) => m.seq));
+          for (const m of done) opts.onDelivered?.(m);
+          continue;
+        }
         await opts.send(next);
         outbox.markDelivered(next.seq);
         opts.onDelivered?.(next);

@@ -18,28 +18,35 @@ export function illService(
   traffic?: TrafficRecorder,
   visits?: Pick<VisitDesk, "receive">,
 ): Partial<ServiceImpl<typeof illServicePb.IllService>> {
+  /** Deliver's work for one envelope (synchronous: a batch runs it in one transaction). */
+  const deliverOne = (env: illServicePb.IllEnvelope): illServicePb.DeliverResponse => {
+    // Reciprocal borrowing's notices travel in the same envelopes; the visit desk applies them.
+    if (env.message.case === "visitNotice" && visits) {
+      ill.checkEnvelope(env);
+      if (env.destinationAgencyId !== nodeId)
+        throw new ConnectError(
+          `envelope.destinationAgencyId: names ${env.destinationAgencyId}, not ${nodeId}`,
+          Code.InvalidArgument,
+        );
+      const outcome = visits.receive(env.messageId, env.originAgencyId, env.message.value);
+      return create(illServicePb.DeliverResponseSchema, { ...outcome, nodeId });
+    }
+    const outcome = engine.deliver(env);
+    if (traffic) countFilled(traffic, engine.store, env, outcome);
+    return create(illServicePb.DeliverResponseSchema, {
+      duplicate: outcome.duplicate,
+      nodeId,
+      disposition: outcome.disposition,
+    });
+  };
   return {
     deliver: mapErrors(async (req) => {
       if (!req.envelope) throw new ConnectError("envelope is required", Code.InvalidArgument);
-      const env = req.envelope;
-      // Reciprocal borrowing's notices travel in the same envelopes; the visit desk applies them.
-      if (env.message.case === "visitNotice" && visits) {
-        ill.checkEnvelope(env);
-        if (env.destinationAgencyId !== nodeId)
-          throw new ConnectError(
-            `envelope.destinationAgencyId: names ${env.destinationAgencyId}, not ${nodeId}`,
-            Code.InvalidArgument,
-          );
-        const outcome = visits.receive(env.messageId, env.originAgencyId, env.message.value);
-        return create(illServicePb.DeliverResponseSchema, { ...outcome, nodeId });
-      }
-      const outcome = engine.deliver(req.envelope);
-      if (traffic) countFilled(traffic, engine.store, req.envelope, outcome);
-      return create(illServicePb.DeliverResponseSchema, {
-        duplicate: outcome.duplicate,
-        nodeId,
-        disposition: outcome.disposition,
-      });
+      return deliverOne(req.envelope);
     }),
+    // In order, in one transaction: one commit for all (see ill.deliverInOrder).
+    deliverBatch: mapErrors(async (req) => ({
+      results: ill.deliverInOrder(engine.store.database, req.envelopes, deliverOne),
+    })),
   };
 }

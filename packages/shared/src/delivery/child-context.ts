@@ -2,7 +2,7 @@
 // member, a regional center): its child context and its copy store, sharing one queue to the parent.
 import type { NodeConfig } from "../config.js";
 import type { Migration } from "../db.js";
-import { illParentSenders } from "../iso18626/parent-senders.js";
+import { illParentBatch, illParentSenders } from "../iso18626/parent-senders.js";
 import { openChildContext } from "../node/base-node.js";
 import { copyMigrations } from "./migrations.js";
 import { copyParentSenders } from "./sender.js";
@@ -21,10 +21,13 @@ export function withCopyMigrations(migrations: Migration[]): Migration[] {
  */
 export function openChildContextWithCopies(cfg: NodeConfig, migrations: Migration[], parentLabel: string) {
   let copies: CopyStore | undefined;
-  const opened = openChildContext(cfg, withCopyMigrations(migrations), parentLabel, {
-    ...illParentSenders(),
-    ...copyParentSenders(() => copies),
-  });
+  const opened = openChildContext(
+    cfg,
+    withCopyMigrations(migrations),
+    parentLabel,
+    { ...illParentSenders(), ...copyParentSenders(() => copies) },
+    illParentBatch(),
+  );
   copies = new CopyStore({
     db: opened.db,
     outbox: opened.outbox,

@@ -1,3 +1,4 @@
+export { DELIVER_BATCH_MAX, deliverInOrder, illBatchSender } from "./deliver-batch.js";
 export {
   checkEnvelope,
   confirmationOf,
@@ -49,7 +50,7 @@ export {
   supplierEventOf,
   supplierEventOfRequest,
 } from "./messages.js";
-export { DELIVER_TIMEOUT_MS, illParentSenders } from "./parent-senders.js";
+export { DELIVER_TIMEOUT_MS, illParentBatch, illParentSenders } from "./parent-senders.js";
 export {
   REQUESTER_EVENTS,
   REQUESTER_STATES,

@@ -108,6 +108,7 @@ export function openChildContext(
   migrations: Migration[],
   parentLabel: string,
   senders: ParentLinkOptions["senders"] = {},
+  batch?: ParentLinkOptions["batch"],
 ): NodeContext & { directory: DirectoryReplica; parentLink: ParentLink } {
   const base = openNodeContext(
     cfg,
@@ -123,6 +124,7 @@ export function openChildContext(
     outbox: base.outbox,
     log: base.log.child({ peer: parentLabel }),
     senders,
+    ...(batch ? { batch } : {}),
   });
   return { ...base, directory, parentLink };
 }

@@ -8,7 +8,7 @@ import { type PeerStatus, PeerStatusSchema } from "../gen/lrs/v1/admin_pb.js";
 import { DirectoryService, type RegisterRequest, RegisterRequestSchema } from "../gen/lrs/v1/directory_pb.js";
 import { IllService, RedeliverRequestSchema } from "../gen/lrs/v1/ill_service_pb.js";
 import type { Logger } from "../log.js";
-import { type Outbox, type OutboxMessage, runOutboxWorker } from "../outbox.js";
+import { type BatchSender, type Outbox, type OutboxMessage, runOutboxWorker } from "../outbox.js";
 import { clientFor, createNodeTransport, type NodeTransport } from "../rpc/client.js";
 import type { TlsIdentity } from "../tls/identity.js";
 import { REDELIVER_KIND } from "./redelivery.js";
@@ -25,6 +25,8 @@ export interface ParentLinkOptions {
   log: Logger;
   /** Extra kinds of outbox message this node sends upward, by kind. */
   senders?: Record<string, (msg: OutboxMessage, link: ParentLink) => Promise<void>>;
+  /** Kinds whose queued messages go up several in one call (ILL envelopes: illParentBatch). */
+  batch?: (link: ParentLink) => BatchSender;
 }
 
 /**
@@ -68,24 +70,30 @@ export class ParentLink {
     } else this.#status.lastError = err instanceof Error ? err.message : String(err);
   }
 
+  /** Runs `send`, noting the parent reachable or not. */
+  async #contacting<T>(send: () => Promise<T>): Promise<T> {
+    try {
+      const out = await send();
+      this.#contact(true);
+      return out;
+    } catch (err) {
+      this.#contact(false, err);
+      throw err;
+    }
+  }
+
   start(): void {
     const signal = this.#stop.signal;
     this.#tasks.push(this.#watch(signal));
+    const batch = this.#opts.batch?.(this);
     this.#tasks.push(
       runOutboxWorker({
         outbox: this.#opts.outbox,
         destination: PARENT,
         log: this.#opts.log,
         signal,
-        send: async (msg) => {
-          try {
-            await this.#send(msg);
-            this.#contact(true);
-          } catch (err) {
-            this.#contact(false, err);
-            throw err;
-          }
-        },
+        send: (msg) => this.#contacting(() => this.#send(msg)),
+        ...(batch ? { batch: { ...batch, send: (msgs) => this.#contacting(() => batch.send(msgs)) } } : {}),
       }),
     );
   }

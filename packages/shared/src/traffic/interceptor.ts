@@ -4,7 +4,13 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { type PushChangesRequest, ResyncPhase } from "../gen/lrs/v1/catalog_pb.js";
 import { Tier } from "../gen/lrs/v1/common_pb.js";
-import type { DeliverRequest, DeliverResponse } from "../gen/lrs/v1/ill_service_pb.js";
+import type {
+  DeliverBatchRequest,
+  DeliverBatchResponse,
+  DeliverRequest,
+  DeliverResponse,
+  IllEnvelope,
+} from "../gen/lrs/v1/ill_service_pb.js";
 import { Scope, type SearchRequest } from "../gen/lrs/v1/search_pb.js";
 import { describeEnvelope } from "../iso18626/envelope.js";
 import { peerKey } from "../rpc/peer.js";
@@ -14,6 +20,7 @@ import type { TrafficRecorder } from "./recorder.js";
 const SEARCH = "lrs.v1.SearchService/Search";
 const PUSH = "lrs.v1.CatalogSyncService/PushChanges";
 const DELIVER = "lrs.v1.IllService/Deliver";
+const DELIVER_BATCH = "lrs.v1.IllService/DeliverBatch";
 
 /** "local", "region", "national": a scope as traffic figures name it. */
 export function scopeName(scope: Scope, tier: Tier): string {
@@ -39,6 +46,9 @@ export function createTrafficInterceptor(
   recorder: TrafficRecorder,
   self: { id: string; tier: Tier },
 ): Interceptor {
+  /** An ILL message counts once per node that stores it; a retry (duplicate) is not a message. */
+  const countMessage = (env: IllEnvelope, ms: number) =>
+    recorder.add(TRAFFIC_KINDS.ill, describeEnvelope(env), env.originAgencyId, env.destinationAgencyId, ms);
   const count = (
     method: string,
     caller: string,
@@ -66,16 +76,19 @@ export function createTrafficInterceptor(
         break;
       }
       case DELIVER: {
-        // A message counts once per node that stores it; a retry (duplicate) is not a message.
         const env = (request as DeliverRequest | undefined)?.envelope;
         if (failed || !env || (response as DeliverResponse | undefined)?.duplicate) break;
-        recorder.add(
-          TRAFFIC_KINDS.ill,
-          describeEnvelope(env),
-          env.originAgencyId,
-          env.destinationAgencyId,
-          ms,
-        );
+        countMessage(env, ms);
+        break;
+      }
+      case DELIVER_BATCH: {
+        // Those stored (results[i] answers envelopes[i]), each with the time of the whole call.
+        const envelopes = (request as DeliverBatchRequest | undefined)?.envelopes ?? [];
+        const results = (response as DeliverBatchResponse | undefined)?.results ?? [];
+        results.forEach((r, i) => {
+          const env = envelopes[i];
+          if (env && !r.duplicate) countMessage(env, ms);
+        });
         break;
       }
     }

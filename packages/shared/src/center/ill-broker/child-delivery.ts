@@ -4,10 +4,11 @@ import type { DescService } from "@bufbuild/protobuf";
 import type { Client } from "@connectrpc/connect";
 import type { Database } from "../../db.js";
 import { IllService } from "../../gen/lrs/v1/ill_service_pb.js";
+import { illBatchSender } from "../../iso18626/deliver-batch.js";
 import { envelopeFromOutbox } from "../../iso18626/envelope.js";
 import { DELIVER_TIMEOUT_MS } from "../../iso18626/parent-senders.js";
 import type { Logger } from "../../log.js";
-import { type Outbox, type OutboxMessage, runOutboxWorker } from "../../outbox.js";
+import { type BatchSender, type Outbox, type OutboxMessage, runOutboxWorker } from "../../outbox.js";
 import { CHILD_PREFIX } from "./relay.js";
 
 export interface ChildDeliveryOptions {
@@ -52,6 +53,8 @@ export async function runPrefixWorkers(
   o: { db: Database; outbox: Outbox; log: Logger; prefix: string; logKey: string; what: string },
   send: (msg: OutboxMessage, id: string, log: Logger) => Promise<void>,
   signal: AbortSignal,
+  /** Runs of messages that travel in one call, per destination id (see runOutboxWorker). */
+  batch?: (id: string) => BatchSender,
 ): Promise<void> {
   const running = new Map<string, Promise<void>>();
   const start = (destination: string) => {
@@ -64,6 +67,7 @@ export async function runPrefixWorkers(
       log,
       signal,
       send: (msg) => send(msg, id, log),
+      ...(batch ? { batch: batch(id) } : {}),
     }).catch((err: unknown) => {
       // The worker only throws on a bug (a database closed under it); the others keep going.
       log.error({ err }, `${o.what} worker stopped`);
@@ -102,5 +106,13 @@ export async function runChildDelivery(o: ChildDeliveryOptions, signal: AbortSig
       );
     },
     signal,
+    // The envelopes queued for a node go in one DeliverBatch (a kind with a sender of its own, a
+    // copy's file, goes alone and keeps its place in the queue).
+    (id) =>
+      illBatchSender(() => o.peers.client(IllService, id), {
+        signal,
+        timeoutMs,
+        accepts: (kind) => !o.senders?.[kind],
+      }),
   );
 }

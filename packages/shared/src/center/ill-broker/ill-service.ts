@@ -111,6 +111,11 @@ export function illCenterService(o: IllCenterServiceOptions): ServiceImpl<typeof
       return relay.deliver(req.envelope, callerOf(ctx));
     }),
 
+    deliverBatch: mapErrors((req, ctx: HandlerContext) => {
+      const caller = callerOf(ctx);
+      return { results: relay.deliverBatch(req.envelopes, caller) };
+    }),
+
     redeliver: mapErrors((req, ctx: HandlerContext) => {
       if (!req.since) throw new ValidationError("since is required");
       return { requeued: relay.redeliverTo(callerOf(ctx).id, timestampDate(req.since)) };

@@ -6,6 +6,7 @@ import { Tier } from "../../gen/lrs/v1/common_pb.js";
 import { type Directory, DirectorySchema } from "../../gen/lrs/v1/directory_pb.js";
 import { RequestSchema, Status, SupplyingAgencyMessageSchema } from "../../gen/lrs/v1/ill_pb.js";
 import { type IllEnvelope, IllService } from "../../gen/lrs/v1/ill_service_pb.js";
+import { DELIVER_BATCH_MAX } from "../../iso18626/deliver-batch.js";
 import { confirmationOf, EnvelopeError, envelopeOf } from "../../iso18626/envelope.js";
 import { IllForbiddenError, IllRouteError } from "../../iso18626/route-errors.js";
 import { createLogger } from "../../log.js";
@@ -103,6 +104,31 @@ describe("relay at a regional center", () => {
     expect(again).toMatchObject({ duplicate: true, disposition: "already stored for north-b" });
     expect(n.outbox.pendingCount()).toBe(1);
     expect(n.db.sqlite.prepare("SELECT count(*) AS c FROM ill_relay").get()).toEqual({ c: 1 });
+  });
+
+  it("stores a batch in order in one transaction, stops at a refusal, and answers a resent batch duplicate", () => {
+    const a = member("north-a");
+    const ok1 = request("north-a", "north-b", "r1/1", "m1");
+    const ok2 = request("north-a", "south-a", "r1/2", "m2");
+    const bad = request("north-a", "nowhere", "r1/3", "m3");
+    const after = request("north-a", "north-b", "r1/4", "m4");
+    // The one refused and the ones after it are not stored: the sender sends them again.
+    const first = n.relay.deliverBatch([ok1, ok2, bad, after], a);
+    expect(first.map((r) => r.disposition)).toEqual(["stored for north-b", "stored for nat"]);
+    expect(n.db.sqlite.prepare("SELECT count(*) AS c FROM ill_relay").get()).toEqual({ c: 2 });
+    // Resent after a lost answer: nothing twice.
+    expect(n.relay.deliverBatch([ok1, ok2], a).map((r) => r.duplicate)).toEqual([true, true]);
+    expect(n.outbox.pendingCount()).toBe(2);
+    // First of its batch, the refusal is the call's error, as Deliver's.
+    expect(() => n.relay.deliverBatch([bad, after], a)).toThrow(/nowhere is not in the federation directory/);
+    expect(n.db.sqlite.prepare("SELECT count(*) AS c FROM ill_relay").get()).toEqual({ c: 2 });
+    expect(() => n.relay.deliverBatch([], a)).toThrow(/at least one/);
+    const many = Array.from({ length: DELIVER_BATCH_MAX + 1 }, (_, i) =>
+      request("north-a", "north-b", `r9/${i}`, `x${i}`),
+    );
+    expect(() => n.relay.deliverBatch(many, a)).toThrow(
+      `101 in one call, more than the limit of ${DELIVER_BATCH_MAX}`,
+    );
   });
 
   it("takes from a member only its own messages, and from the national center only this region's", () => {

@@ -13,6 +13,7 @@ import {
   type TraceHop,
   TraceHopSchema,
 } from "../../gen/lrs/v1/ill_service_pb.js";
+import { deliverInOrder } from "../../iso18626/deliver-batch.js";
 import { checkEnvelope, describeEnvelope, envelopeBytes, ILL_KINDS } from "../../iso18626/envelope.js";
 import { ISO18626_CODES } from "../../iso18626/iso18626-xml.js";
 import { IllForbiddenError, IllRouteError } from "../../iso18626/route-errors.js";
@@ -154,6 +155,14 @@ export class IllRelay {
     checkEnvelope(env);
     this.authorize(env, caller);
     return this.store(env, caller);
+  }
+
+  /**
+   * Stores several envelopes from one caller in order, in one transaction (DeliverBatch): the
+   * answers of those stored, from the first; see deliverInOrder for a refusal.
+   */
+  deliverBatch(envelopes: readonly IllEnvelope[], caller: NodeIdentity): DeliverResponse[] {
+    return deliverInOrder(this.#o.db, envelopes, (env) => this.deliver(env, caller));
   }
 
   /**

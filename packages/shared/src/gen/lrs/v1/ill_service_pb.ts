@@ -20,7 +20,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file lrs/v1/ill_service.proto.
  */
 export const file_lrs_v1_ill_service: GenFile = /*@__PURE__*/
-  fileDesc("ChhscnMvdjEvaWxsX3NlcnZpY2UucHJvdG8SBmxycy52MSKPBQoLSWxsRW52ZWxvcGUSEgoKbWVzc2FnZV9pZBgBIAEoCRIYChBvcmlnaW5fYWdlbmN5X2lkGAIgASgJEh0KFWRlc3RpbmF0aW9uX2FnZW5jeV9pZBgDIAEoCRIkChxyZXF1ZXN0aW5nX2FnZW5jeV9yZXF1ZXN0X2lkGAQgASgJEi4KCmNyZWF0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiIKB3JlcXVlc3QYCiABKAsyDy5scnMudjEuUmVxdWVzdEgAEkIKGHN1cHBseWluZ19hZ2VuY3lfbWVzc2FnZRgLIAEoCzIeLmxycy52MS5TdXBwbHlpbmdBZ2VuY3lNZXNzYWdlSAASRAoZcmVxdWVzdGluZ19hZ2VuY3lfbWVzc2FnZRgMIAEoCzIfLmxycy52MS5SZXF1ZXN0aW5nQWdlbmN5TWVzc2FnZUgAEjsKFHJlcXVlc3RfY29uZmlybWF0aW9uGA0gASgLMhsubHJzLnYxLlJlcXVlc3RDb25maXJtYXRpb25IABJbCiVzdXBwbHlpbmdfYWdlbmN5X21lc3NhZ2VfY29uZmlybWF0aW9uGA4gASgLMioubHJzLnYxLlN1cHBseWluZ0FnZW5jeU1lc3NhZ2VDb25maXJtYXRpb25IABJdCiZyZXF1ZXN0aW5nX2FnZW5jeV9tZXNzYWdlX2NvbmZpcm1hdGlvbhgPIAEoCzIrLmxycy52MS5SZXF1ZXN0aW5nQWdlbmN5TWVzc2FnZUNvbmZpcm1hdGlvbkgAEisKDHZpc2l0X25vdGljZRgQIAEoCzITLmxycy52MS5WaXNpdE5vdGljZUgAQgkKB21lc3NhZ2UiNwoORGVsaXZlclJlcXVlc3QSJQoIZW52ZWxvcGUYASABKAsyEy5scnMudjEuSWxsRW52ZWxvcGUiSgoPRGVsaXZlclJlc3BvbnNlEhEKCWR1cGxpY2F0ZRgBIAEoCBIPCgdub2RlX2lkGAIgASgJEhMKC2Rpc3Bvc2l0aW9uGAMgASgJIucCChBCdWlsZFJvdGFSZXF1ZXN0EhIKCmNsdXN0ZXJfaWQYASABKAkSLQoIaXRlbV9pZHMYAiADKAsyGy5scnMudjEuQmlibGlvZ3JhcGhpY0l0ZW1JZBINCgV0aXRsZRgDIAEoCRIOCgZhdXRob3IYBCABKAkSKQoMc2VydmljZV90eXBlGAUgASgOMhMubHJzLnYxLlNlcnZpY2VUeXBlEhwKFHJlcXVlc3RpbmdfYWdlbmN5X2lkGAYgASgJEhcKD2V4Y2x1ZGVfcmVnaW9ucxgHIAMoCRIvCgtuZWVkX2JlZm9yZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJAoNbWF4aW11bV9jb3N0cxgJIAEoCzINLmxycy52MS5Db3N0cxIVCg1zZXJ2aWNlX2xldmVsGAogASgJEg0KBXBhZ2VzGAsgASgNEhIKCnJlcXVlc3RfaWQYDCABKAkihQIKDVJvdGFDYW5kaWRhdGUSEQoJYWdlbmN5X2lkGAEgASgJEg4KBnJlZ2lvbhgCIAEoCRIRCglyZWNvcmRfaWQYAyABKAkSEgoKY2x1c3Rlcl9pZBgEIAEoCRIQCghpbmNsdWRlZBgFIAEoCBIOCgZyZWFzb24YBiABKAkSHQoVcmVzcG9uc2VfdGltZV9zZWNvbmRzGAcgASgNEioKDGF2YWlsYWJpbGl0eRgIIAEoDjIULmxycy52MS5BdmFpbGFiaWxpdHkSDAoEbGVudBgJIAEoBBIQCghib3Jyb3dlZBgKIAEoBBIdCgZjaGFyZ2UYCyABKAsyDS5scnMudjEuQ29zdHMinQEKEUJ1aWxkUm90YVJlc3BvbnNlEiMKBHJvdGEYASADKAsyFS5scnMudjEuUm90YUNhbmRpZGF0ZRInCghleGNsdWRlZBgCIAMoCzIVLmxycy52MS5Sb3RhQ2FuZGlkYXRlEhIKCmNsdXN0ZXJfaWQYAyABKAkSJgoIY292ZXJhZ2UYBCADKAsyFC5scnMudjEuTm9kZUNvdmVyYWdlIj0KEFJlZGVsaXZlclJlcXVlc3QSKQoFc2luY2UYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIiUKEVJlZGVsaXZlclJlc3BvbnNlEhAKCHJlcXVldWVkGAEgASgNIjIKDFRyYWNlUmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgJEg4KBmZvbGxvdxgCIAEoCCLOAgoIVHJhY2VIb3ASDwoHbm9kZV9pZBgBIAEoCRISCgptZXNzYWdlX2lkGAIgASgJEgwKBGtpbmQYAyABKAkSGAoQb3JpZ2luX2FnZW5jeV9pZBgEIAEoCRIdChVkZXN0aW5hdGlvbl9hZ2VuY3lfaWQYBSABKAkSJAoccmVxdWVzdGluZ19hZ2VuY3lfcmVxdWVzdF9pZBgGIAEoCRIVCg1yZWNlaXZlZF9mcm9tGAcgASgJEi8KC3JlY2VpdmVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghuZXh0X2hvcBgJIAEoCRIwCgxmb3J3YXJkZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCGF0dGVtcHRzGAsgASgNEhIKCmxhc3RfZXJyb3IYDCABKAkiVwoNVHJhY2VSZXNwb25zZRIeCgRob3BzGAEgAygLMhAubHJzLnYxLlRyYWNlSG9wEiYKCGNvdmVyYWdlGAIgAygLMhQubHJzLnYxLk5vZGVDb3ZlcmFnZSLKAwoNQm9ycm93UmVxdWVzdBISCgpjbHVzdGVyX2lkGAEgASgJEi0KCGl0ZW1faWRzGAIgAygLMhsubHJzLnYxLkJpYmxpb2dyYXBoaWNJdGVtSWQSDQoFdGl0bGUYAyABKAkSDgoGYXV0aG9yGAQgASgJEikKDHNlcnZpY2VfdHlwZRgFIAEoDjITLmxycy52MS5TZXJ2aWNlVHlwZRIvCgtuZWVkX2JlZm9yZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDAoEbm90ZRgHIAEoCRIRCglwYXRyb25faWQYCCABKAkSJAoNbWF4aW11bV9jb3N0cxgJIAEoCzINLmxycy52MS5Db3N0cxIVCg1zZXJ2aWNlX2xldmVsGAogASgJEhoKEnRpdGxlX29mX2NvbXBvbmVudBgLIAEoCRIbChNhdXRob3Jfb2ZfY29tcG9uZW50GAwgASgJEg4KBnZvbHVtZRgNIAEoCRINCgVpc3N1ZRgOIAEoCRINCgVwYWdlcxgPIAEoCRIcChRjb3B5cmlnaHRfY29tcGxpYW5jZRgQIAEoCRIYChBwdWJsaWNhdGlvbl9kYXRlGBEgASgJIjcKDkJvcnJvd1Jlc3BvbnNlEiUKB3JlcXVlc3QYASABKAsyFC5scnMudjEuU3RhZmZSZXF1ZXN0IkIKE0xpc3RSZXF1ZXN0c1JlcXVlc3QSDAoEcm9sZRgBIAEoCRIOCgZzdGF0dXMYAiABKAkSDQoFbGltaXQYAyABKA0iPgoUTGlzdFJlcXVlc3RzUmVzcG9uc2USJgoIcmVxdWVzdHMYASADKAsyFC5scnMudjEuU3RhZmZSZXF1ZXN0IiAKElNob3dSZXF1ZXN0UmVxdWVzdBIKCgJpZBgBIAEoCSI8ChNTaG93UmVxdWVzdFJlc3BvbnNlEiUKB3JlcXVlc3QYASABKAsyFC5scnMudjEuU3RhZmZSZXF1ZXN0IpoBCgpBY3RSZXF1ZXN0EgoKAmlkGAEgASgJEg4KBmFjdGlvbhgCIAEoCRIOCgZhbnN3ZXIYAyABKAkSDgoGcmVhc29uGAQgASgJEgwKBG5vdGUYBSABKAkSLAoIZHVlX2RhdGUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhQKDGl0ZW1fYmFyY29kZRgHIAEoCSI0CgtBY3RSZXNwb25zZRIlCgdyZXF1ZXN0GAEgASgLMhQubHJzLnYxLlN0YWZmUmVxdWVzdCInChdTZXRBdXRvUmVzcG9uZGVyUmVxdWVzdBIMCgRtb2RlGAEgASgJIigKGFNldEF1dG9SZXNwb25kZXJSZXNwb25zZRIMCgRtb2RlGAEgASgJItkHCgxTdGFmZlJlcXVlc3QSCgoCaWQYASABKAkSDAoEcm9sZRgCIAEoCRIOCgZzdGF0dXMYAyABKAkSDAoEdHlwZRgEIAEoCRIPCgdwYXJ0bmVyGAUgASgJEhIKCmNsdXN0ZXJfaWQYBiABKAkSDQoFdGl0bGUYByABKAkSDgoGYXV0aG9yGAggASgJEhEKCXBhdHJvbl9pZBgJIAEoCRIMCgRub3RlGAogASgJEi8KC25lZWRfYmVmb3JlGAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghkdWVfZGF0ZRgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKY3JlYXRlZF9hdBgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASIwoEcm90YRgPIAMoCzIVLmxycy52MS5Sb3RhQ2FuZGlkYXRlEicKCGV4Y2x1ZGVkGBAgAygLMhUubHJzLnYxLlJvdGFDYW5kaWRhdGUSFQoNcm90YV9wb3NpdGlvbhgRIAEoBRIkChxyZXF1ZXN0aW5nX2FnZW5jeV9yZXF1ZXN0X2lkGBIgASgJEiMKG3N1cHBseWluZ19hZ2VuY3lfcmVxdWVzdF9pZBgTIAEoCRIXCg9zdXBwbGllcl9zdGF0dXMYFCABKAkSFQoNcmVuZXdhbHNfdXNlZBgVIAEoDRIUCgxtYXhfcmVuZXdhbHMYFiABKA0SFAoMZHVwbGljYXRlX29mGBcgASgJEhEKCWF0dGVudGlvbhgYIAEoCRIPCgdhY3Rpb25zGBkgAygJEicKCHRpbWVsaW5lGBogAygLMhUubHJzLnYxLlRpbWVsaW5lRW50cnkSKQoIbWVzc2FnZXMYGyADKAsyFy5scnMudjEuTWVzc2FnZUxvZ0VudHJ5EiIKBnRpbWVycxgcIAMoCzISLmxycy52MS5UaW1lckVudHJ5Eh4KBGNvcHkYHSABKAsyEC5scnMudjEuQ29weUluZm8SNQoSYmlibGlvZ3JhcGhpY19pbmZvGB4gASgLMhkubHJzLnYxLkJpYmxpb2dyYXBoaWNJbmZvEiYKC3NoZWxmX2l0ZW1zGCggAygLMhEubHJzLnYxLlNoZWxmSXRlbRIUCgxwYXJ0bmVyX25hbWUYKSABKAkSFwoPcGFydG5lcl9hZGRyZXNzGCogASgJEhcKD3NoaXBwZWRfYmFyY29kZRgrIAEoCSJmCglTaGVsZkl0ZW0SDwoHYmFyY29kZRgBIAEoCRITCgtjYWxsX251bWJlchgCIAEoCRIQCghsb2NhdGlvbhgDIAEoCRIOCgZzdGF0dXMYBCABKAkSEQoJcmVjb3JkX2lkGAUgASgJIsABCg1UaW1lbGluZUVudHJ5EgsKA3NlcRgBIAEoBBIMCgRmcm9tGAIgASgJEgoKAnRvGAMgASgJEg0KBWV2ZW50GAQgASgJEiYKAmF0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIMCgRub3RlGAYgASgJEg8KB2VmZmVjdHMYByADKAkSEgoKbWVzc2FnZV9pZBgIIAEoCRIMCgRzZW50GAkgAygJEhAKCHJlcGVhdGVkGAogASgIIugBCg9NZXNzYWdlTG9nRW50cnkSEgoKbWVzc2FnZV9pZBgBIAEoCRIRCglkaXJlY3Rpb24YAiABKAkSDAoEa2luZBgDIAEoCRImCgJhdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMZGVsaXZlcmVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxjb25maXJtZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhQKDGNvbmZpcm1hdGlvbhgHIAEoCSJGCgpUaW1lckVudHJ5EgwKBGtpbmQYASABKAkSKgoGZHVlX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcDKCAgoKSWxsU2VydmljZRI6CgdEZWxpdmVyEhYubHJzLnYxLkRlbGl2ZXJSZXF1ZXN0GhcubHJzLnYxLkRlbGl2ZXJSZXNwb25zZRJACglCdWlsZFJvdGESGC5scnMudjEuQnVpbGRSb3RhUmVxdWVzdBoZLmxycy52MS5CdWlsZFJvdGFSZXNwb25zZRI0CgVUcmFjZRIULmxycy52MS5UcmFjZVJlcXVlc3QaFS5scnMudjEuVHJhY2VSZXNwb25zZRJACglSZWRlbGl2ZXISGC5scnMudjEuUmVkZWxpdmVyUmVxdWVzdBoZLmxycy52MS5SZWRlbGl2ZXJSZXNwb25zZTLkAgoPSWxsU3RhZmZTZXJ2aWNlEjcKBkJvcnJvdxIVLmxycy52MS5Cb3Jyb3dSZXF1ZXN0GhYubHJzLnYxLkJvcnJvd1Jlc3BvbnNlEkkKDExpc3RSZXF1ZXN0cxIbLmxycy52MS5MaXN0UmVxdWVzdHNSZXF1ZXN0GhwubHJzLnYxLkxpc3RSZXF1ZXN0c1Jlc3BvbnNlEkYKC1Nob3dSZXF1ZXN0EhoubHJzLnYxLlNob3dSZXF1ZXN0UmVxdWVzdBobLmxycy52MS5TaG93UmVxdWVzdFJlc3BvbnNlEi4KA0FjdBISLmxycy52MS5BY3RSZXF1ZXN0GhMubHJzLnYxLkFjdFJlc3BvbnNlElUKEFNldEF1dG9SZXNwb25kZXISHy5scnMudjEuU2V0QXV0b1Jlc3BvbmRlclJlcXVlc3QaIC5scnMudjEuU2V0QXV0b1Jlc3BvbmRlclJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp, file_lrs_v1_copy, file_lrs_v1_ill, file_lrs_v1_search, file_lrs_v1_visit]);
+  fileDesc("ChhscnMvdjEvaWxsX3NlcnZpY2UucHJvdG8SBmxycy52MSKPBQoLSWxsRW52ZWxvcGUSEgoKbWVzc2FnZV9pZBgBIAEoCRIYChBvcmlnaW5fYWdlbmN5X2lkGAIgASgJEh0KFWRlc3RpbmF0aW9uX2FnZW5jeV9pZBgDIAEoCRIkChxyZXF1ZXN0aW5nX2FnZW5jeV9yZXF1ZXN0X2lkGAQgASgJEi4KCmNyZWF0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiIKB3JlcXVlc3QYCiABKAsyDy5scnMudjEuUmVxdWVzdEgAEkIKGHN1cHBseWluZ19hZ2VuY3lfbWVzc2FnZRgLIAEoCzIeLmxycy52MS5TdXBwbHlpbmdBZ2VuY3lNZXNzYWdlSAASRAoZcmVxdWVzdGluZ19hZ2VuY3lfbWVzc2FnZRgMIAEoCzIfLmxycy52MS5SZXF1ZXN0aW5nQWdlbmN5TWVzc2FnZUgAEjsKFHJlcXVlc3RfY29uZmlybWF0aW9uGA0gASgLMhsubHJzLnYxLlJlcXVlc3RDb25maXJtYXRpb25IABJbCiVzdXBwbHlpbmdfYWdlbmN5X21lc3NhZ2VfY29uZmlybWF0aW9uGA4gASgLMioubHJzLnYxLlN1cHBseWluZ0FnZW5jeU1lc3NhZ2VDb25maXJtYXRpb25IABJdCiZyZXF1ZXN0aW5nX2FnZW5jeV9tZXNzYWdlX2NvbmZpcm1hdGlvbhgPIAEoCzIrLmxycy52MS5SZXF1ZXN0aW5nQWdlbmN5TWVzc2FnZUNvbmZpcm1hdGlvbkgAEisKDHZpc2l0X25vdGljZRgQIAEoCzITLmxycy52MS5WaXNpdE5vdGljZUgAQgkKB21lc3NhZ2UiNwoORGVsaXZlclJlcXVlc3QSJQoIZW52ZWxvcGUYASABKAsyEy5scnMudjEuSWxsRW52ZWxvcGUiSgoPRGVsaXZlclJlc3BvbnNlEhEKCWR1cGxpY2F0ZRgBIAEoCBIPCgdub2RlX2lkGAIgASgJEhMKC2Rpc3Bvc2l0aW9uGAMgASgJIj0KE0RlbGl2ZXJCYXRjaFJlcXVlc3QSJgoJZW52ZWxvcGVzGAEgAygLMhMubHJzLnYxLklsbEVudmVsb3BlIkAKFERlbGl2ZXJCYXRjaFJlc3BvbnNlEigKB3Jlc3VsdHMYASADKAsyFy5scnMudjEuRGVsaXZlclJlc3BvbnNlIucCChBCdWlsZFJvdGFSZXF1ZXN0EhIKCmNsdXN0ZXJfaWQYASABKAkSLQoIaXRlbV9pZHMYAiADKAsyGy5scnMudjEuQmlibGlvZ3JhcGhpY0l0ZW1JZBINCgV0aXRsZRgDIAEoCRIOCgZhdXRob3IYBCABKAkSKQoMc2VydmljZV90eXBlGAUgASgOMhMubHJzLnYxLlNlcnZpY2VUeXBlEhwKFHJlcXVlc3RpbmdfYWdlbmN5X2lkGAYgASgJEhcKD2V4Y2x1ZGVfcmVnaW9ucxgHIAMoCRIvCgtuZWVkX2JlZm9yZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJAoNbWF4aW11bV9jb3N0cxgJIAEoCzINLmxycy52MS5Db3N0cxIVCg1zZXJ2aWNlX2xldmVsGAogASgJEg0KBXBhZ2VzGAsgASgNEhIKCnJlcXVlc3RfaWQYDCABKAkihQIKDVJvdGFDYW5kaWRhdGUSEQoJYWdlbmN5X2lkGAEgASgJEg4KBnJlZ2lvbhgCIAEoCRIRCglyZWNvcmRfaWQYAyABKAkSEgoKY2x1c3Rlcl9pZBgEIAEoCRIQCghpbmNsdWRlZBgFIAEoCBIOCgZyZWFzb24YBiABKAkSHQoVcmVzcG9uc2VfdGltZV9zZWNvbmRzGAcgASgNEioKDGF2YWlsYWJpbGl0eRgIIAEoDjIULmxycy52MS5BdmFpbGFiaWxpdHkSDAoEbGVudBgJIAEoBBIQCghib3Jyb3dlZBgKIAEoBBIdCgZjaGFyZ2UYCyABKAsyDS5scnMudjEuQ29zdHMinQEKEUJ1aWxkUm90YVJlc3BvbnNlEiMKBHJvdGEYASADKAsyFS5scnMudjEuUm90YUNhbmRpZGF0ZRInCghleGNsdWRlZBgCIAMoCzIVLmxycy52MS5Sb3RhQ2FuZGlkYXRlEhIKCmNsdXN0ZXJfaWQYAyABKAkSJgoIY292ZXJhZ2UYBCADKAsyFC5scnMudjEuTm9kZUNvdmVyYWdlIj0KEFJlZGVsaXZlclJlcXVlc3QSKQoFc2luY2UYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIiUKEVJlZGVsaXZlclJlc3BvbnNlEhAKCHJlcXVldWVkGAEgASgNIjIKDFRyYWNlUmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgJEg4KBmZvbGxvdxgCIAEoCCLOAgoIVHJhY2VIb3ASDwoHbm9kZV9pZBgBIAEoCRISCgptZXNzYWdlX2lkGAIgASgJEgwKBGtpbmQYAyABKAkSGAoQb3JpZ2luX2FnZW5jeV9pZBgEIAEoCRIdChVkZXN0aW5hdGlvbl9hZ2VuY3lfaWQYBSABKAkSJAoccmVxdWVzdGluZ19hZ2VuY3lfcmVxdWVzdF9pZBgGIAEoCRIVCg1yZWNlaXZlZF9mcm9tGAcgASgJEi8KC3JlY2VpdmVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghuZXh0X2hvcBgJIAEoCRIwCgxmb3J3YXJkZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCGF0dGVtcHRzGAsgASgNEhIKCmxhc3RfZXJyb3IYDCABKAkiVwoNVHJhY2VSZXNwb25zZRIeCgRob3BzGAEgAygLMhAubHJzLnYxLlRyYWNlSG9wEiYKCGNvdmVyYWdlGAIgAygLMhQubHJzLnYxLk5vZGVDb3ZlcmFnZSLKAwoNQm9ycm93UmVxdWVzdBISCgpjbHVzdGVyX2lkGAEgASgJEi0KCGl0ZW1faWRzGAIgAygLMhsubHJzLnYxLkJpYmxpb2dyYXBoaWNJdGVtSWQSDQoFdGl0bGUYAyABKAkSDgoGYXV0aG9yGAQgASgJEikKDHNlcnZpY2VfdHlwZRgFIAEoDjITLmxycy52MS5TZXJ2aWNlVHlwZRIvCgtuZWVkX2JlZm9yZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDAoEbm90ZRgHIAEoCRIRCglwYXRyb25faWQYCCABKAkSJAoNbWF4aW11bV9jb3N0cxgJIAEoCzINLmxycy52MS5Db3N0cxIVCg1zZXJ2aWNlX2xldmVsGAogASgJEhoKEnRpdGxlX29mX2NvbXBvbmVudBgLIAEoCRIbChNhdXRob3Jfb2ZfY29tcG9uZW50GAwgASgJEg4KBnZvbHVtZRgNIAEoCRINCgVpc3N1ZRgOIAEoCRINCgVwYWdlcxgPIAEoCRIcChRjb3B5cmlnaHRfY29tcGxpYW5jZRgQIAEoCRIYChBwdWJsaWNhdGlvbl9kYXRlGBEgASgJIjcKDkJvcnJvd1Jlc3BvbnNlEiUKB3JlcXVlc3QYASABKAsyFC5scnMudjEuU3RhZmZSZXF1ZXN0IkIKE0xpc3RSZXF1ZXN0c1JlcXVlc3QSDAoEcm9sZRgBIAEoCRIOCgZzdGF0dXMYAiABKAkSDQoFbGltaXQYAyABKA0iPgoUTGlzdFJlcXVlc3RzUmVzcG9uc2USJgoIcmVxdWVzdHMYASADKAsyFC5scnMudjEuU3RhZmZSZXF1ZXN0IiAKElNob3dSZXF1ZXN0UmVxdWVzdBIKCgJpZBgBIAEoCSI8ChNTaG93UmVxdWVzdFJlc3BvbnNlEiUKB3JlcXVlc3QYASABKAsyFC5scnMudjEuU3RhZmZSZXF1ZXN0IpoBCgpBY3RSZXF1ZXN0EgoKAmlkGAEgASgJEg4KBmFjdGlvbhgCIAEoCRIOCgZhbnN3ZXIYAyABKAkSDgoGcmVhc29uGAQgASgJEgwKBG5vdGUYBSABKAkSLAoIZHVlX2RhdGUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhQKDGl0ZW1fYmFyY29kZRgHIAEoCSI0CgtBY3RSZXNwb25zZRIlCgdyZXF1ZXN0GAEgASgLMhQubHJzLnYxLlN0YWZmUmVxdWVzdCInChdTZXRBdXRvUmVzcG9uZGVyUmVxdWVzdBIMCgRtb2RlGAEgASgJIigKGFNldEF1dG9SZXNwb25kZXJSZXNwb25zZRIMCgRtb2RlGAEgASgJItkHCgxTdGFmZlJlcXVlc3QSCgoCaWQYASABKAkSDAoEcm9sZRgCIAEoCRIOCgZzdGF0dXMYAyABKAkSDAoEdHlwZRgEIAEoCRIPCgdwYXJ0bmVyGAUgASgJEhIKCmNsdXN0ZXJfaWQYBiABKAkSDQoFdGl0bGUYByABKAkSDgoGYXV0aG9yGAggASgJEhEKCXBhdHJvbl9pZBgJIAEoCRIMCgRub3RlGAogASgJEi8KC25lZWRfYmVmb3JlGAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghkdWVfZGF0ZRgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKY3JlYXRlZF9hdBgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASIwoEcm90YRgPIAMoCzIVLmxycy52MS5Sb3RhQ2FuZGlkYXRlEicKCGV4Y2x1ZGVkGBAgAygLMhUubHJzLnYxLlJvdGFDYW5kaWRhdGUSFQoNcm90YV9wb3NpdGlvbhgRIAEoBRIkChxyZXF1ZXN0aW5nX2FnZW5jeV9yZXF1ZXN0X2lkGBIgASgJEiMKG3N1cHBseWluZ19hZ2VuY3lfcmVxdWVzdF9pZBgTIAEoCRIXCg9zdXBwbGllcl9zdGF0dXMYFCABKAkSFQoNcmVuZXdhbHNfdXNlZBgVIAEoDRIUCgxtYXhfcmVuZXdhbHMYFiABKA0SFAoMZHVwbGljYXRlX29mGBcgASgJEhEKCWF0dGVudGlvbhgYIAEoCRIPCgdhY3Rpb25zGBkgAygJEicKCHRpbWVsaW5lGBogAygLMhUubHJzLnYxLlRpbWVsaW5lRW50cnkSKQoIbWVzc2FnZXMYGyADKAsyFy5scnMudjEuTWVzc2FnZUxvZ0VudHJ5EiIKBnRpbWVycxgcIAMoCzISLmxycy52MS5UaW1lckVudHJ5Eh4KBGNvcHkYHSABKAsyEC5scnMudjEuQ29weUluZm8SNQoSYmlibGlvZ3JhcGhpY19pbmZvGB4gASgLMhkubHJzLnYxLkJpYmxpb2dyYXBoaWNJbmZvEiYKC3NoZWxmX2l0ZW1zGCggAygLMhEubHJzLnYxLlNoZWxmSXRlbRIUCgxwYXJ0bmVyX25hbWUYKSABKAkSFwoPcGFydG5lcl9hZGRyZXNzGCogASgJEhcKD3NoaXBwZWRfYmFyY29kZRgrIAEoCSJmCglTaGVsZkl0ZW0SDwoHYmFyY29kZRgBIAEoCRITCgtjYWxsX251bWJlchgCIAEoCRIQCghsb2NhdGlvbhgDIAEoCRIOCgZzdGF0dXMYBCABKAkSEQoJcmVjb3JkX2lkGAUgASgJIsABCg1UaW1lbGluZUVudHJ5EgsKA3NlcRgBIAEoBBIMCgRmcm9tGAIgASgJEgoKAnRvGAMgASgJEg0KBWV2ZW50GAQgASgJEiYKAmF0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIMCgRub3RlGAYgASgJEg8KB2VmZmVjdHMYByADKAkSEgoKbWVzc2FnZV9pZBgIIAEoCRIMCgRzZW50GAkgAygJEhAKCHJlcGVhdGVkGAogASgIIugBCg9NZXNzYWdlTG9nRW50cnkSEgoKbWVzc2FnZV9pZBgBIAEoCRIRCglkaXJlY3Rpb24YAiABKAkSDAoEa2luZBgDIAEoCRImCgJhdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMZGVsaXZlcmVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxjb25maXJtZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhQKDGNvbmZpcm1hdGlvbhgHIAEoCSJGCgpUaW1lckVudHJ5EgwKBGtpbmQYASABKAkSKgoGZHVlX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcDLNAgoKSWxsU2VydmljZRI6CgdEZWxpdmVyEhYubHJzLnYxLkRlbGl2ZXJSZXF1ZXN0GhcubHJzLnYxLkRlbGl2ZXJSZXNwb25zZRJJCgxEZWxpdmVyQmF0Y2gSGy5scnMudjEuRGVsaXZlckJhdGNoUmVxdWVzdBocLmxycy52MS5EZWxpdmVyQmF0Y2hSZXNwb25zZRJACglCdWlsZFJvdGESGC5scnMudjEuQnVpbGRSb3RhUmVxdWVzdBoZLmxycy52MS5CdWlsZFJvdGFSZXNwb25zZRI0CgVUcmFjZRIULmxycy52MS5UcmFjZVJlcXVlc3QaFS5scnMudjEuVHJhY2VSZXNwb25zZRJACglSZWRlbGl2ZXISGC5scnMudjEuUmVkZWxpdmVyUmVxdWVzdBoZLmxycy52MS5SZWRlbGl2ZXJSZXNwb25zZTLkAgoPSWxsU3RhZmZTZXJ2aWNlEjcKBkJvcnJvdxIVLmxycy52MS5Cb3Jyb3dSZXF1ZXN0GhYubHJzLnYxLkJvcnJvd1Jlc3BvbnNlEkkKDExpc3RSZXF1ZXN0cxIbLmxycy52MS5MaXN0UmVxdWVzdHNSZXF1ZXN0GhwubHJzLnYxLkxpc3RSZXF1ZXN0c1Jlc3BvbnNlEkYKC1Nob3dSZXF1ZXN0EhoubHJzLnYxLlNob3dSZXF1ZXN0UmVxdWVzdBobLmxycy52MS5TaG93UmVxdWVzdFJlc3BvbnNlEi4KA0FjdBISLmxycy52MS5BY3RSZXF1ZXN0GhMubHJzLnYxLkFjdFJlc3BvbnNlElUKEFNldEF1dG9SZXNwb25kZXISHy5scnMudjEuU2V0QXV0b1Jlc3BvbmRlclJlcXVlc3QaIC5scnMudjEuU2V0QXV0b1Jlc3BvbmRlclJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp, file_lrs_v1_copy, file_lrs_v1_ill, file_lrs_v1_search, file_lrs_v1_visit]);
 
 /**
  * One ISO 18626 message, or the final receiver's confirmation of one, on its
@@ -173,6 +173,44 @@ export const DeliverResponseSchema: GenMessage<DeliverResponse> = /*@__PURE__*/
   messageDesc(file_lrs_v1_ill_service, 2);
 
 /**
+ * @generated from message lrs.v1.DeliverBatchRequest
+ */
+export type DeliverBatchRequest = Message<"lrs.v1.DeliverBatchRequest"> & {
+  /**
+   * At most 100 (the receiver refuses more, naming the limit).
+   *
+   * @generated from field: repeated lrs.v1.IllEnvelope envelopes = 1;
+   */
+  envelopes: IllEnvelope[];
+};
+
+/**
+ * Describes the message lrs.v1.DeliverBatchRequest.
+ * Use `create(DeliverBatchRequestSchema)` to create a new message.
+ */
+export const DeliverBatchRequestSchema: GenMessage<DeliverBatchRequest> = /*@__PURE__*/
+  messageDesc(file_lrs_v1_ill_service, 3);
+
+/**
+ * @generated from message lrs.v1.DeliverBatchResponse
+ */
+export type DeliverBatchResponse = Message<"lrs.v1.DeliverBatchResponse"> & {
+  /**
+   * One per envelope stored, in order, from the first.
+   *
+   * @generated from field: repeated lrs.v1.DeliverResponse results = 1;
+   */
+  results: DeliverResponse[];
+};
+
+/**
+ * Describes the message lrs.v1.DeliverBatchResponse.
+ * Use `create(DeliverBatchResponseSchema)` to create a new message.
+ */
+export const DeliverBatchResponseSchema: GenMessage<DeliverBatchResponse> = /*@__PURE__*/
+  messageDesc(file_lrs_v1_ill_service, 4);
+
+/**
  * @generated from message lrs.v1.BuildRotaRequest
  */
 export type BuildRotaRequest = Message<"lrs.v1.BuildRotaRequest"> & {
@@ -269,7 +307,7 @@ export type BuildRotaRequest = Message<"lrs.v1.BuildRotaRequest"> & {
  * Use `create(BuildRotaRequestSchema)` to create a new message.
  */
 export const BuildRotaRequestSchema: GenMessage<BuildRotaRequest> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_ill_service, 3);
+  messageDesc(file_lrs_v1_ill_service, 5);
 
 /**
  * One lender considered for a rota.
@@ -352,7 +390,7 @@ export type RotaCandidate = Message<"lrs.v1.RotaCandidate"> & {
  * Use `create(RotaCandidateSchema)` to create a new message.
  */
 export const RotaCandidateSchema: GenMessage<RotaCandidate> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_ill_service, 4);
+  messageDesc(file_lrs_v1_ill_service, 6);
 
 /**
  * @generated from message lrs.v1.BuildRotaResponse
@@ -392,7 +430,7 @@ export type BuildRotaResponse = Message<"lrs.v1.BuildRotaResponse"> & {
  * Use `create(BuildRotaResponseSchema)` to create a new message.
  */
 export const BuildRotaResponseSchema: GenMessage<BuildRotaResponse> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_ill_service, 5);
+  messageDesc(file_lrs_v1_ill_service, 7);
 
 /**
  * Asked by a node restored from a backup of its parent: deliver again every
@@ -414,7 +452,7 @@ export type RedeliverRequest = Message<"lrs.v1.RedeliverRequest"> & {
  * Use `create(RedeliverRequestSchema)` to create a new message.
  */
 export const RedeliverRequestSchema: GenMessage<RedeliverRequest> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_ill_service, 6);
+  messageDesc(file_lrs_v1_ill_service, 8);
 
 /**
  * @generated from message lrs.v1.RedeliverResponse
@@ -433,7 +471,7 @@ export type RedeliverResponse = Message<"lrs.v1.RedeliverResponse"> & {
  * Use `create(RedeliverResponseSchema)` to create a new message.
  */
 export const RedeliverResponseSchema: GenMessage<RedeliverResponse> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_ill_service, 7);
+  messageDesc(file_lrs_v1_ill_service, 9);
 
 /**
  * @generated from message lrs.v1.TraceRequest
@@ -460,7 +498,7 @@ export type TraceRequest = Message<"lrs.v1.TraceRequest"> & {
  * Use `create(TraceRequestSchema)` to create a new message.
  */
 export const TraceRequestSchema: GenMessage<TraceRequest> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_ill_service, 8);
+  messageDesc(file_lrs_v1_ill_service, 10);
 
 /**
  * One message as one node saw it.
@@ -544,7 +582,7 @@ export type TraceHop = Message<"lrs.v1.TraceHop"> & {
  * Use `create(TraceHopSchema)` to create a new message.
  */
 export const TraceHopSchema: GenMessage<TraceHop> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_ill_service, 9);
+  messageDesc(file_lrs_v1_ill_service, 11);
 
 /**
  * @generated from message lrs.v1.TraceResponse
@@ -568,7 +606,7 @@ export type TraceResponse = Message<"lrs.v1.TraceResponse"> & {
  * Use `create(TraceResponseSchema)` to create a new message.
  */
 export const TraceResponseSchema: GenMessage<TraceResponse> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_ill_service, 10);
+  messageDesc(file_lrs_v1_ill_service, 12);
 
 /**
  * @generated from message lrs.v1.BorrowRequest
@@ -680,7 +718,7 @@ export type BorrowRequest = Message<"lrs.v1.BorrowRequest"> & {
  * Use `create(BorrowRequestSchema)` to create a new message.
  */
 export const BorrowRequestSchema: GenMessage<BorrowRequest> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_ill_service, 11);
+  messageDesc(file_lrs_v1_ill_service, 13);
 
 /**
  * @generated from message lrs.v1.BorrowResponse
@@ -697,7 +735,7 @@ export type BorrowResponse = Message<"lrs.v1.BorrowResponse"> & {
  * Use `create(BorrowResponseSchema)` to create a new message.
  */
 export const BorrowResponseSchema: GenMessage<BorrowResponse> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_ill_service, 12);
+  messageDesc(file_lrs_v1_ill_service, 14);
 
 /**
  * @generated from message lrs.v1.ListRequestsRequest
@@ -728,7 +766,7 @@ export type ListRequestsRequest = Message<"lrs.v1.ListRequestsRequest"> & {
  * Use `create(ListRequestsRequestSchema)` to create a new message.
  */
 export const ListRequestsRequestSchema: GenMessage<ListRequestsRequest> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_ill_service, 13);
+  messageDesc(file_lrs_v1_ill_service, 15);
 
 /**
  * @generated from message lrs.v1.ListRequestsResponse
@@ -745,7 +783,7 @@ export type ListRequestsResponse = Message<"lrs.v1.ListRequestsResponse"> & {
  * Use `create(ListRequestsResponseSchema)` to create a new message.
  */
 export const ListRequestsResponseSchema: GenMessage<ListRequestsResponse> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_ill_service, 14);
+  messageDesc(file_lrs_v1_ill_service, 16);
 
 /**
  * @generated from message lrs.v1.ShowRequestRequest
@@ -762,7 +800,7 @@ export type ShowRequestRequest = Message<"lrs.v1.ShowRequestRequest"> & {
  * Use `create(ShowRequestRequestSchema)` to create a new message.
  */
 export const ShowRequestRequestSchema: GenMessage<ShowRequestRequest> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_ill_service, 15);
+  messageDesc(file_lrs_v1_ill_service, 17);
 
 /**
  * @generated from message lrs.v1.ShowRequestResponse
@@ -779,7 +817,7 @@ export type ShowRequestResponse = Message<"lrs.v1.ShowRequestResponse"> & {
  * Use `create(ShowRequestResponseSchema)` to create a new message.
  */
 export const ShowRequestResponseSchema: GenMessage<ShowRequestResponse> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_ill_service, 16);
+  messageDesc(file_lrs_v1_ill_service, 18);
 
 /**
  * @generated from message lrs.v1.ActRequest
@@ -841,7 +879,7 @@ export type ActRequest = Message<"lrs.v1.ActRequest"> & {
  * Use `create(ActRequestSchema)` to create a new message.
  */
 export const ActRequestSchema: GenMessage<ActRequest> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_ill_service, 17);
+  messageDesc(file_lrs_v1_ill_service, 19);
 
 /**
  * @generated from message lrs.v1.ActResponse
@@ -858,7 +896,7 @@ export type ActResponse = Message<"lrs.v1.ActResponse"> & {
  * Use `create(ActResponseSchema)` to create a new message.
  */
 export const ActResponseSchema: GenMessage<ActResponse> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_ill_service, 18);
+  messageDesc(file_lrs_v1_ill_service, 20);
 
 /**
  * @generated from message lrs.v1.SetAutoResponderRequest
@@ -879,7 +917,7 @@ export type SetAutoResponderRequest = Message<"lrs.v1.SetAutoResponderRequest"> 
  * Use `create(SetAutoResponderRequestSchema)` to create a new message.
  */
 export const SetAutoResponderRequestSchema: GenMessage<SetAutoResponderRequest> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_ill_service, 19);
+  messageDesc(file_lrs_v1_ill_service, 21);
 
 /**
  * @generated from message lrs.v1.SetAutoResponderResponse
@@ -896,7 +934,7 @@ export type SetAutoResponderResponse = Message<"lrs.v1.SetAutoResponderResponse"
  * Use `create(SetAutoResponderResponseSchema)` to create a new message.
  */
 export const SetAutoResponderResponseSchema: GenMessage<SetAutoResponderResponse> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_ill_service, 20);
+  messageDesc(file_lrs_v1_ill_service, 22);
 
 /**
  * An ILL request as staff see it at one member.
@@ -1123,7 +1161,7 @@ export type StaffRequest = Message<"lrs.v1.StaffRequest"> & {
  * Use `create(StaffRequestSchema)` to create a new message.
  */
 export const StaffRequestSchema: GenMessage<StaffRequest> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_ill_service, 21);
+  messageDesc(file_lrs_v1_ill_service, 23);
 
 /**
  * One copy on this library's shelves.
@@ -1166,7 +1204,7 @@ export type ShelfItem = Message<"lrs.v1.ShelfItem"> & {
  * Use `create(ShelfItemSchema)` to create a new message.
  */
 export const ShelfItemSchema: GenMessage<ShelfItem> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_ill_service, 22);
+  messageDesc(file_lrs_v1_ill_service, 24);
 
 /**
  * @generated from message lrs.v1.TimelineEntry
@@ -1234,7 +1272,7 @@ export type TimelineEntry = Message<"lrs.v1.TimelineEntry"> & {
  * Use `create(TimelineEntrySchema)` to create a new message.
  */
 export const TimelineEntrySchema: GenMessage<TimelineEntry> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_ill_service, 23);
+  messageDesc(file_lrs_v1_ill_service, 25);
 
 /**
  * @generated from message lrs.v1.MessageLogEntry
@@ -1290,7 +1328,7 @@ export type MessageLogEntry = Message<"lrs.v1.MessageLogEntry"> & {
  * Use `create(MessageLogEntrySchema)` to create a new message.
  */
 export const MessageLogEntrySchema: GenMessage<MessageLogEntry> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_ill_service, 24);
+  messageDesc(file_lrs_v1_ill_service, 26);
 
 /**
  * @generated from message lrs.v1.TimerEntry
@@ -1312,7 +1350,7 @@ export type TimerEntry = Message<"lrs.v1.TimerEntry"> & {
  * Use `create(TimerEntrySchema)` to create a new message.
  */
 export const TimerEntrySchema: GenMessage<TimerEntry> = /*@__PURE__*/
-  messageDesc(file_lrs_v1_ill_service, 25);
+  messageDesc(file_lrs_v1_ill_service, 27);
 
 /**
  * Interlibrary loan between nodes. A message goes from the borrowing member to
@@ -1335,6 +1373,24 @@ export const IllService: GenService<{
     methodKind: "unary";
     input: typeof DeliverRequestSchema;
     output: typeof DeliverResponseSchema;
+  },
+  /**
+   * Several hops at once on one link: the envelopes the sender has queued,
+   * in their order. The receiver stores them in that order in one
+   * transaction and answers once it has committed; results[i] is Deliver's
+   * answer for envelopes[i]. When an envelope after the first is refused,
+   * the ones before it are stored and answered, that one and those after it
+   * are not (fewer results than envelopes): the sender sends it again, first
+   * of the next batch, and gets Deliver's error for it. When the first is
+   * refused, the call fails as Deliver would. A node of v0.1.0 answers
+   * UNIMPLEMENTED: the sender then delivers one at a time.
+   *
+   * @generated from rpc lrs.v1.IllService.DeliverBatch
+   */
+  deliverBatch: {
+    methodKind: "unary";
+    input: typeof DeliverBatchRequestSchema;
+    output: typeof DeliverBatchResponseSchema;
   },
   /**
    * The broker: the rota of lenders for a request. At a regional center for
