@@ -17,19 +17,12 @@ import {
 import type { Logger } from "../../log.js";
 import { peerKey } from "../../rpc/peer.js";
 import { facetsToWire, hitToWire, mergeFacets } from "../../search/convert.js";
-import { cover, fanOut, HOP_MARGIN_MS, remainingMs } from "../../search/deadline.js";
+import { cover, fanOut, HOP_MARGIN_MS, NATIONAL_SHARE, remainingMs } from "../../search/deadline.js";
 import type { SearchFn } from "../../search/engine-types.js";
 import { queryError } from "../../search/query-error.js";
 import type { PeerClients } from "../peers.js";
 import type { UnionCatalog } from "../union/union-catalog.js";
 import { askMembers, askRegions, heldRecords } from "./availability.js";
-
-/**
- * The national center's share of a NATIONAL search's deadline at a regional center: when it
- * has not answered by then (down, or hung: alive but silent), the peer regional centers are
- * asked with the rest, so a hung national center costs at most this share.
- */
-export const NATIONAL_SHARE = 0.5;
 
 export const DEFAULT_PAGE = 20;
 export const MAX_PAGE = 100;
