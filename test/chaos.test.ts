@@ -6,10 +6,10 @@
 // the memory back. First, hung-node probes: a SIGSTOPped node costs each fan-out at most its share
 // of the deadline. Replay a failure with LRS_CHAOS_SEED=<the seed printed>; the long run is
 // bench/chaos.mjs.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type ChaosReport, runChaos } from "@lrs/dev-env";
+import { type ChaosReport, removeChaosDir, runChaos } from "@lrs/dev-env";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const seed = Number(process.env.LRS_CHAOS_SEED ?? 17);
@@ -34,9 +34,9 @@ beforeAll(async () => {
     probes: true,
     say: (line) => process.stderr.write(`[chaos ${new Date().toISOString().slice(11, 19)}] ${line}\n`),
   });
-}, 400_000);
+}, 900_000);
 afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
+  removeChaosDir(dir);
 });
 
 /** What a failure prints: the seed to replay it with, and what happened. */

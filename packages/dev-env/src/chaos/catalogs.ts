@@ -30,15 +30,14 @@ function record(id: string, isbn: string, title: string): Buffer {
 }
 
 /**
- * Imports `records` new records at `member` through its CLI (`lrs-member import --items`), two
- * available copies each; `first` numbers them (ISBNs and ids are unique across the federation).
+ * Imports new records numbered `numbers` at `member` through its CLI (`lrs-member import --items`),
+ * two available copies each (ISBNs and ids come from the numbers: unique across the federation).
  * Returns isbn → record id.
  */
 export async function importTitles(
   fed: Federation,
   member: string,
-  first: number,
-  records: number,
+  numbers: readonly number[],
   dir: string,
   tag = "t",
   retries = 3,
@@ -46,15 +45,15 @@ export async function importTitles(
   const out = new Map<string, string>();
   const marc: Buffer[] = [];
   const items = ["record_id,barcode,call_number,location,status,loan_rule,due_date"];
-  for (let n = first; n < first + records; n++) {
+  for (const n of numbers) {
     const id = `${member}-${tag}${n}`;
     const isbn = isbnFor(n);
     marc.push(record(id, isbn, `A study of ${CHAOS_TERMS[n % CHAOS_TERMS.length]} number ${n}`));
     for (const copy of [1, 2]) items.push(`${id},${id}-${copy},QA${n},MAIN,available,normal,`);
     out.set(isbn, id);
   }
-  const file = join(dir, `${member}-${tag}${first}.mrc`);
-  const csv = join(dir, `${member}-${tag}${first}.csv`);
+  const file = join(dir, `${member}-${tag}${numbers[0]}.mrc`);
+  const csv = join(dir, `${member}-${tag}${numbers[0]}.csv`);
   writeFileSync(file, Buffer.concat(marc));
   writeFileSync(csv, `${items.join("\n")}\n`);
   const node = fed.node(member);
@@ -74,3 +73,7 @@ export async function deleteRecord(fed: Federation, member: string, recordId: st
   const node = fed.node(member);
   await fed.cli(node, ["delete", "--config", node.config, recordId]);
 }
+
+/** `count` numbers from `first`. */
+export const numbersFrom = (first: number, count: number): number[] =>
+  Array.from({ length: count }, (_, i) => first + i);

@@ -4,10 +4,10 @@
 // small tmpfs under one member's data) — then the faults stop, the federation settles and the
 // invariants are checked (invariants.ts). Used by test/chaos.test.ts (short) and bench/chaos.mjs.
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, rmSync, statfsSync, unlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, statfsSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Federation, type FederationSpec, sleep } from "../federation.js";
-import { importTitles, isbnFor } from "./catalogs.js";
+import { importTitles, isbnFor, numbersFrom } from "./catalogs.js";
 import { type ProbeResult, probeHungNodes } from "./hung-probes.js";
 import { checkInvariants, type InvariantReport, residentMiB } from "./invariants.js";
 import { type Fault, type FaultKind, faultSchedule, seededRandom } from "./schedule.js";
@@ -118,7 +118,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const members = [...regions.values()].flat();
   const unavailable: string[] = [];
 
-  rmSync(o.dir, { recursive: true, force: true });
+  removeChaosDir(o.dir);
   // The last member's data directory is a small filesystem of its own, filled up by a fault.
   const diskMember = members.at(-1)!;
   const diskPath = join(o.dir, "data", diskMember);
@@ -147,19 +147,23 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     // Catalogs: titles of their own at every member; one title held in two regions for the probes.
     const catalogDir = join(o.dir, "catalogs");
     mkdirSync(catalogDir, { recursive: true });
-    const titles = new Map<string, string>();
-    await Promise.all(
-      members.map(async (m, i) => {
-        const got = await importTitles(fed, m, 1 + i * o.titles, o.titles, catalogDir);
-        for (const isbn of got.keys()) titles.set(isbn, m);
-      }),
-    );
     const [ra, rb] = [...regions.keys()];
     const a = { center: centers.get(ra!)!, asker: regions.get(ra!)![0]!, holder: regions.get(ra!)![1]! };
     const b = { center: centers.get(rb!)!, holder: regions.get(rb!)![0]! };
     const sharedN = 800_000;
-    await importTitles(fed, a.holder, sharedN, 1, catalogDir, "s");
-    await importTitles(fed, b.holder, sharedN, 1, catalogDir, "s");
+    const titles = new Map<string, string>();
+    await Promise.all(
+      members.map(async (m, i) => {
+        const own = numbersFrom(1 + i * o.titles, o.titles);
+        const got = await importTitles(
+          fed,
+          m,
+          m === a.holder || m === b.holder ? [...own, sharedN] : own,
+          catalogDir,
+        );
+        for (const isbn of got.keys()) if (isbn !== isbnFor(sharedN)) titles.set(isbn, m);
+      }),
+    );
     await fed.waitSynced(180_000);
     say(`catalogs synced: ${titles.size} titles`);
 
@@ -284,6 +288,23 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     await fed.closeProxies();
     if (disk) unmount(diskPath);
   }
+}
+
+/**
+ * Removes a chaos run's directory, first unmounting a small filesystem a run cut short left under
+ * it (a test whose hook timed out).
+ */
+export function removeChaosDir(dir: string): void {
+  try {
+    const mounts = readFileSync("/proc/mounts", "utf8")
+      .split("\n")
+      .map((l) => l.split(" ")[1] ?? "")
+      .filter((m) => m.startsWith(`${dir}/`));
+    for (const m of mounts) unmount(m);
+  } catch {
+    // No /proc: nothing was mounted.
+  }
+  rmSync(dir, { recursive: true, force: true });
 }
 
 /** Applies one fault and heals it `holdMs` later. */

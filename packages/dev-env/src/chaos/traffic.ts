@@ -5,7 +5,7 @@
 import { type Client, createClient } from "@connectrpc/connect";
 import { ill, illPb, illServicePb, type NodeTransport, searchPb } from "@lrs/shared";
 import { type Federation, sleep } from "../federation.js";
-import { CHAOS_TERMS, deleteRecord, importTitles } from "./catalogs.js";
+import { CHAOS_TERMS, deleteRecord, importTitles, numbersFrom } from "./catalogs.js";
 
 /** Where a request ends, at the borrower or the lender: the state machines' terminal states. */
 export const TERMINAL: ReadonlySet<string> = new Set(
@@ -239,7 +239,7 @@ export class ChaosTraffic {
       } else {
         const first = this.#churnNext;
         this.#churnNext += 2;
-        const added = await importTitles(this.#o.fed, member, first, 2, this.#o.dir, "c", 1);
+        const added = await importTitles(this.#o.fed, member, numbersFrom(first, 2), this.#o.dir, "c", 1);
         mine.push(...added.values());
       }
       this.counts.catalogChanges++;
