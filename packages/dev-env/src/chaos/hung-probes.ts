@@ -52,7 +52,6 @@ export async function probeHungNodes(s: ProbeSetup): Promise<ProbeResult[]> {
   const deadlineMs = s.deadlineMs ?? 8_000;
   const slackMs = s.slackMs ?? 2_000;
   const share = Math.round(deadlineMs * NATIONAL_SHARE) + slackMs;
-  const whole = deadlineMs + slackMs;
   const t = fed.transport(s.a.asker);
   const search = createClient(searchPb.SearchService, t.transport);
   const results: ProbeResult[] = [];
@@ -125,7 +124,7 @@ export async function probeHungNodes(s: ProbeSetup): Promise<ProbeResult[]> {
     await probe(
       "REGION search with availability",
       s.a.holder,
-      whole,
+      share,
       `an answer with ${s.a.holder} reported as not answering`,
       () => holdersOf(searchPb.Scope.REGION, true),
       (p) =>

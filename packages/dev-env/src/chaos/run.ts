@@ -221,10 +221,13 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     await Promise.all(
       faults.map(async (f) => {
         await sleep(Math.max(0, faultsStarted + f.atMs - Date.now()));
+        const t0 = Date.now();
         try {
           await inject(fed, f, diskPath);
+          say(`${f.kind} at ${f.node} for ${f.holdMs} ms: healed after ${Date.now() - t0} ms`);
         } catch (err) {
           faultErrors.push(`${f.kind} at ${f.node}: ${(err as Error).message.split("\n")[0]}`);
+          say(`${f.kind} at ${f.node}: ${(err as Error).message.split("\n")[0]}`);
         }
         lastHealed = Math.max(lastHealed, Date.now());
       }),

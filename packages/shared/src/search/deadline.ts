@@ -16,8 +16,9 @@ export function remainingMs(timeoutMs: number | undefined, defaultMs = DEFAULT_D
 /**
  * The share of a regional center's deadline that a leg which may hang is given: the national
  * center in a NATIONAL search (when it has not answered by then — down, or hung: alive but
- * silent — the peer regional centers are asked with the rest), and in a rota both the national
- * center and the own members' availability. A hung node costs at most this share.
+ * silent — the peer regional centers are asked with the rest), the holders' availability of a
+ * search, and in a rota both the national center and the own members' availability. A hung node
+ * costs at most this share.
  */
 export const NATIONAL_SHARE = 0.5;
 

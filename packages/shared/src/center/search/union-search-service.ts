@@ -17,7 +17,7 @@ import {
 import type { Logger } from "../../log.js";
 import { peerKey } from "../../rpc/peer.js";
 import { facetsToWire, hitToWire, mergeFacets } from "../../search/convert.js";
-import { cover, fanOut, HOP_MARGIN_MS, NATIONAL_SHARE, remainingMs } from "../../search/deadline.js";
+import { cover, fanOut, HOP_MARGIN_MS, NATIONAL_SHARE, remainingMs, shareOf } from "../../search/deadline.js";
 import type { SearchFn } from "../../search/engine-types.js";
 import { queryError } from "../../search/query-error.js";
 import type { PeerClients } from "../peers.js";
@@ -178,7 +178,9 @@ export function unionSearchService(o: UnionSearchOptions): ServiceImpl<typeof Se
       const ownCoverage = cover(o.nodeId, NodeCoverage_Status.ANSWERED, "", Date.now() - started, own.total);
 
       if (o.tier === Tier.NATIONAL || scope === Scope.REGION) {
-        const members = req.availability ? await enrich(ownPage.hits, left()) : [];
+        // Availability is asked of the holders with a share of the deadline: a hung holder costs
+        // the search that share, and the hits still come back in time.
+        const members = req.availability ? await enrich(ownPage.hits, shareOf(left, NATIONAL_SHARE)()) : [];
         ownPage.coverage = [ownCoverage, ...members];
         ownPage.final = true;
         yield ownPage;
