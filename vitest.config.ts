@@ -11,9 +11,12 @@ const PEERS = "**/*.peers.test.ts";
 /** The installable artifacts, packed and installed outside the checkout: `npm run test:pack`. */
 const ARTIFACTS = "test/artifacts/**";
 
+/** On a machine busy with other work, `LRS_TEST_TIMEOUT_SCALE=3` gives cross-node tests 3× the time. */
+const SCALE = Number(process.env.LRS_TEST_TIMEOUT_SCALE ?? 1) || 1;
+
 const CROSS_NODE = {
-  testTimeout: 120_000,
-  hookTimeout: 120_000,
+  testTimeout: 120_000 * SCALE,
+  hookTimeout: 120_000 * SCALE,
   // Each file starts its own processes on its own ports; two at a time suits 2 cores.
   maxWorkers: 2,
   fileParallelism: true,

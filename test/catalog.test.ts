@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { type Federation, REPO_ROOT, sleep } from "@lrs/dev-env";
 import { adminPb, catalogPb, controlValue, type MarcRecord, readMarcFile, subfieldValues } from "@lrs/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startFederation } from "./harness.js";
+import { eventually, startFederation } from "./harness.js";
 
 const DATA = join(REPO_ROOT, "data/marc");
 const LOC = join(DATA, "lc-marc2bibframe2/loc_general.xml");
@@ -29,29 +29,6 @@ async function locate(at: string, institutionId: string, recordId: string): Prom
     c.locateRecord({ institutionId, recordId }),
   );
   return res.clusterId;
-}
-
-async function eventually<T>(
-  what: string,
-  fn: () => Promise<T>,
-  ok: (v: T) => boolean,
-  timeoutMs = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (ok(v)) return v;
-      last = v;
-    } catch (err) {
-      last = err;
-    }
-    await sleep(200);
-  }
-  throw new Error(
-    `timed out waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last, (_k, v) => (typeof v === "bigint" ? v.toString() : v))}`,
-  );
 }
 
 /** Every member's record count: what the national union catalog must hold. */
@@ -128,9 +105,10 @@ describe("the union catalog", () => {
     expect((await status("nat")).catalog!.downloads).toBe(before + 1n);
     // The copy is north-b's own record now: it flows back up and joins the same cluster.
     await eventually(
-      "the copy to reach the national catalog",
       () => locate("nat", "north-b", out.recordId),
       (c) => c === cluster,
+      60_000,
+      "the copy to reach the national catalog",
     );
     // Copying again changes nothing in north-b's catalog.
     const again = JSON.parse(await fed.cli(b, ["copy-record", "--config", b.config, cluster, "--json"])) as {
@@ -187,9 +165,10 @@ describe("the union catalog", () => {
     ) as { added: number; items: number };
     expect(out).toMatchObject({ added: 1, items: 2500 });
     const cluster = await eventually(
-      "the big record at the national catalog",
       () => locate("nat", "north-b", "big-science-1"),
       (c) => c !== "",
+      60_000,
+      "the big record at the national catalog",
     );
     const nat = fed.node("nat");
     // MARCXML keeps it whole; ISO 2709 leaves out notes from the end until it fits.
@@ -216,9 +195,10 @@ describe("the union catalog", () => {
     const [, , id] = await firstIds(LOC, 3);
     const copyId = `copy:${await locate("nat", "south-a", id!)}`;
     const cluster = await eventually(
-      "the copy at the regional center",
       () => locate("north-rc", "north-b", copyId),
       (c) => c !== "",
+      60_000,
+      "the copy at the regional center",
     );
     expect(await locate("north-rc", "north-a", id!)).toBe(cluster);
     const rc = fed.node("north-rc");
@@ -231,15 +211,17 @@ describe("the union catalog", () => {
     const b = fed.node("north-b");
     await fed.cli(b, ["delete", "--config", b.config, copyId]);
     await eventually(
-      "the copy to be gone",
       () => locate("north-rc", "north-b", copyId),
       (c) => c === "",
+      60_000,
+      "the copy to be gone",
     );
     await fed.cli(b, ["copy-record", "--config", b.config, await locate("nat", "south-a", id!)]);
     const again = await eventually(
-      "the copy to come back",
       () => locate("north-rc", "north-b", copyId),
       (c) => c !== "",
+      60_000,
+      "the copy to come back",
     );
     expect(again).not.toBe(cluster);
     expect(await locate("north-rc", "north-a", id!)).toBe(cluster);
@@ -252,9 +234,10 @@ describe("the union catalog", () => {
     expect(before).not.toBe("");
     await fed.cli(a, ["delete", "--config", a.config, id!]);
     await eventually(
-      "the record to be gone at the national center",
       () => locate("nat", "north-a", id!),
       (c) => c === "",
+      60_000,
+      "the record to be gone at the national center",
     );
     expect(await locate("north-rc", "north-a", id!)).toBe("");
     // The other library's copy of the same book is still there, in the same cluster.
@@ -267,10 +250,10 @@ describe("the union catalog", () => {
     await fed.cli(b, ["import", "--config", b.config, UVA]);
     // Kill the regional center while north-b's records are on their way.
     await eventually(
-      "north-b's sync to start",
       () => status("north-rc"),
       (st) => (st.downstreamSync.find((d) => d.peerId === "north-b")?.acknowledgedSeq ?? 0n) > 0n,
       30_000,
+      "north-b's sync to start",
     );
     await fed.stop("north-rc", "SIGKILL");
     await sleep(500);

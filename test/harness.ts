@@ -51,11 +51,15 @@ export async function startFederation(
   }
 }
 
-/** Calls `fn` until `ok` holds of what it returns (errors count as not yet), or fails after `timeoutMs`. */
+/**
+ * Calls `fn` until `ok` holds of what it returns (errors count as not yet), or fails after
+ * `timeoutMs`, naming `what` was awaited and the last value (BigInts written as numbers).
+ */
 export async function eventually<T>(
   fn: () => Promise<T>,
   ok: (v: T) => boolean,
   timeoutMs = 30_000,
+  what = "a condition",
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
@@ -69,9 +73,11 @@ export async function eventually<T>(
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  throw new Error(
-    `condition not met in ${timeoutMs} ms; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`,
-  );
+  const shown =
+    last instanceof Error
+      ? last.message
+      : JSON.stringify(last, (_k, v) => (typeof v === "bigint" ? v.toString() : v));
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last: ${shown}`);
 }
 
 export function pem(path: string): string {

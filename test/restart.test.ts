@@ -1,8 +1,8 @@
 import { createClient } from "@connectrpc/connect";
-import { type Federation, sleep } from "@lrs/dev-env";
+import type { Federation } from "@lrs/dev-env";
 import { adminPb, describeCertificate, directoryPb } from "@lrs/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { pem, startFederation } from "./harness.js";
+import { eventually, pem, startFederation } from "./harness.js";
 
 let fed: Federation;
 let destroy: () => Promise<void>;
@@ -19,22 +19,6 @@ async function directoryAt(id: string): Promise<directoryPb.Directory> {
     c.getDirectory({}, { timeoutMs: 5000 }),
   );
   return res.directory!;
-}
-
-async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (ok(v)) return v;
-      last = v;
-    } catch (err) {
-      last = err;
-    }
-    await sleep(150);
-  }
-  throw new Error(`condition not met in ${timeoutMs} ms; last: ${String(last)}`);
 }
 
 describe("restarts", () => {

@@ -5,11 +5,11 @@
 // nothing serious or critical on the pages visited. Saves the screenshots README.md shows.
 
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { join } from "node:path";
 import { type Federation, type FederationSpec, REPO_ROOT } from "@lrs/dev-env";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runAxe } from "../packages/web/src/axe.test-util.js";
 import { startFederation } from "./harness.js";
 import { LOC, SOUTH_ONLY_ISBNS, writeItems } from "./ill-harness.js";
 
@@ -21,7 +21,6 @@ const CHROMIUM_ARGS = [
   "--disable-background-networking",
   "--disable-component-update",
 ];
-const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 const DOCS = join(REPO_ROOT, "docs");
 
 /** A borrower in the north, a lender in the south answering by hand (no automatic responder). */
@@ -117,24 +116,7 @@ async function signInDemo(member: string): Promise<Page> {
 }
 
 /** axe-core on the page as it is now; serious and critical violations are collected. */
-async function axe(page: Page, what: string): Promise<void> {
-  await page.addScriptTag({ content: AXE });
-  const violations = (await page.evaluate(async () => {
-    const w = globalThis as unknown as {
-      axe: {
-        run(): Promise<{
-          violations: Array<{ id: string; impact: string; nodes: Array<{ target: string[] }> }>;
-        }>;
-      };
-    };
-    return (await w.axe.run()).violations;
-  })) as Array<{ id: string; impact: string; nodes: Array<{ target: string[] }> }>;
-  for (const v of violations)
-    if (v.impact === "serious" || v.impact === "critical")
-      axeFindings.push(
-        `${what}: ${v.impact} ${v.id} at ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`,
-      );
-}
+const axe = (page: Page, what: string) => runAxe(page, what, axeFindings);
 
 /** Waits until the request page shows `status` (the page updates itself, live). */
 async function waitStatus(page: Page, status: string, timeout = 30_000): Promise<void> {

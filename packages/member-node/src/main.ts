@@ -10,7 +10,7 @@ import {
   runProgram,
   Tier,
 } from "@lrs/shared";
-import { addUserCommands } from "@lrs/web";
+import { addNotifyCommands, addUserCommands } from "@lrs/web";
 import { copyRecord } from "./catalog/copy-cataloging.js";
 import { BUILTIN_MAPS, resolveHoldingsMap } from "./catalog/holdings-map.js";
 import { EXIT_FAILED, EXIT_OK, EXIT_REJECTIONS, exitCodeOf, importMarcFiles } from "./catalog/import.js";
@@ -67,6 +67,7 @@ ${EXIT_FAILED} a file could not be read at all, or the import stopped.`;
 
 const program = baseProgram(Tier.MEMBER, (cfg) => MemberNode.create(cfg), memberNodeMigrations);
 addUserCommands(program, Tier.MEMBER);
+addNotifyCommands(program, Tier.MEMBER);
 
 addReindexCommand(program, Tier.MEMBER, (cfg) => {
   const { db } = openCatalog(cfg);

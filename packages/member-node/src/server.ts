@@ -28,6 +28,7 @@ import type { MemberContext } from "./context.js";
 import { CopyrightCounter } from "./fees/copyright.js";
 import { MemberLedger } from "./fees/ledger.js";
 import { IllEngine, regionalIllOf } from "./ill/engine.js";
+import { illNotifyEvents } from "./ill/notify-events.js";
 import { ncipLinkOf } from "./ncip/link.js";
 import { memberPolicy } from "./policy.js";
 import { acquisitionsService } from "./services/acquisitions.js";
@@ -59,7 +60,12 @@ export class MemberNode extends BaseNode {
 
   private constructor(ctx: MemberContext) {
     // The staff web application (web_listen): calls this node's own services, once it listens.
-    const web = webListener({ ctx, address: () => this.address });
+    const web = webListener({
+      ctx,
+      address: () => this.address,
+      // Staff notifications of the ILL requests' events (new lending requests, overdues …).
+      notifyEvents: illNotifyEvents(ctx.db),
+    });
     super({
       ctx,
       directory: ctx.directory,

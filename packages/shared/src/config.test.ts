@@ -41,6 +41,65 @@ describe("node config", () => {
     expect(cfg.lendingPolicy.loan_period_days).toBe(28);
   });
 
+  it("reads [notifications] and [web.oidc], and refuses settings that do not go together", () => {
+    const smtp =
+      '\n[notifications]\nsmtp_host = "smtp.example.org"\nfrom = "ILL <ill@example.org>"\nsmtp_user = "lrs"\n';
+    const cfg = loadConfig(Tier.MEMBER, file(`${member}${smtp}`), {
+      MEMBER_NOTIFICATIONS_SMTP_PASSWORD: "pw",
+    });
+    expect(cfg.notifications).toMatchObject({
+      smtp_host: "smtp.example.org",
+      smtp_security: "starttls",
+      smtp_password: "pw",
+      digest_time: "07:00",
+      attempts: 8,
+    });
+    expect(error(() => loadConfig(Tier.MEMBER, file(`${member}${smtp}`), {})).message).toMatch(
+      /"notifications.smtp_password" goes with the other/,
+    );
+    expect(
+      error(() => loadConfig(Tier.MEMBER, file(`${member}\n[notifications]\nfrom = "a@b.org"\n`), {}))
+        .message,
+    ).toMatch(/"notifications.from" needs notifications.smtp_host/);
+    expect(
+      error(() =>
+        loadConfig(
+          Tier.MEMBER,
+          file(
+            `${member}\n[notifications]\nsmtp_host = "smtp.example.org"\nsmtp_security = "none"\nfrom = "a@b.org"\n`,
+          ),
+          {},
+        ),
+      ).message,
+    ).toMatch(/"none" is allowed for a relay on this machine only/);
+    expect(
+      error(() => loadConfig(Tier.MEMBER, file(`${member}\n[notifications]\ndigest_time = "7am"\n`), {}))
+        .message,
+    ).toMatch(/notifications.digest_time.*HH:MM/);
+    const oidc = '\n[web.oidc]\nissuer = "https://login.example.org"\nclient_id = "lrs"\n';
+    expect(
+      loadConfig(Tier.MEMBER, file(`${member}${oidc}\n[web.oidc.roles]\nstaff = ["ill"]\n`), {}).web.oidc,
+    ).toMatchObject({
+      issuer: "https://login.example.org",
+      group_claim: "groups",
+      roles: { staff: ["ill"] },
+    });
+    expect(
+      error(() => loadConfig(Tier.MEMBER, file(`${member}${oidc}\n[web.oidc.roles]\n`), {})).message,
+    ).toMatch(/maps no group to a role/);
+    expect(
+      error(() =>
+        loadConfig(
+          Tier.MEMBER,
+          file(
+            `${member}${oidc.replace("https://login", "http://login")}\n[web.oidc.roles]\nstaff = ["x"]\n`,
+          ),
+          {},
+        ),
+      ).message,
+    ).toMatch(/must be https/);
+  });
+
   it("reads [ncip] with its defaults, and refuses live availability without LookupItem", () => {
     const ncip = '\n[ncip]\nurl = "https://ils.example.org/ncip"\nagency_id = "CPL"\n';
     const cfg = loadConfig(Tier.MEMBER, file(`${member}${ncip}\n[availability]\nsource = "ncip"\n`), {});

@@ -472,6 +472,72 @@ const iso18626Schema = z
   })
   .strict();
 
+/**
+ * `[notifications]`: how the node sends staff their notifications (packages/web/src/notify): the
+ * SMTP server for e-mail (webhooks need no setting), the daily digest's time, retries.
+ */
+const notificationsSchema = z
+  .object({
+    /** The SMTP server (submission); unset: the node sends no e-mail (webhooks still work). */
+    smtp_host: z.string().min(1).optional(),
+    /** Default 587 for "starttls" and "none", 465 for "tls". */
+    smtp_port: z.number().int().min(1).max(65535).optional(),
+    /** "starttls" (required, not optional), "tls" (implicit TLS) or "none" (loopback relays only). */
+    smtp_security: z.enum(["starttls", "tls", "none"]).default("starttls"),
+    smtp_user: z.string().min(1).optional(),
+    /** Better given as the environment variable <PREFIX>_NOTIFICATIONS_SMTP_PASSWORD. */
+    smtp_password: z.string().min(1).optional(),
+    /** The sender ("ILL desk <ill@library.example.org>"); required with smtp_host. */
+    from: z.string().min(3).optional(),
+    /** When the daily digest goes out, "HH:MM" in UTC. */
+    digest_time: z
+      .string()
+      .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected "HH:MM" (24-hour clock, UTC)')
+      .default("07:00"),
+    /** How often new events are looked for and due deliveries sent. */
+    interval: duration
+      .refine((ms) => ms >= 100 && ms <= 3_600_000, "must be between 100ms and 1h")
+      .default(5000),
+    /** Tries of one delivery before it is marked failed (`notify retry` starts it again). */
+    attempts: z.number().int().min(1).max(50).default(8),
+    /** The first wait before trying again; it doubles each time (up to 6 hours). */
+    retry_delay: duration.default(60_000),
+    /** How long one SMTP exchange or webhook call may take. */
+    timeout: duration
+      .refine((ms) => ms >= 100 && ms <= 300_000, "must be between 100ms and 5m")
+      .default(15_000),
+  })
+  .strict();
+export type NotificationsConfig = z.infer<typeof notificationsSchema>;
+
+/** `[web.oidc]`: single sign-on with the library's OpenID Connect provider (packages/web/src/auth/oidc.ts). */
+const oidcSchema = z
+  .object({
+    /** The provider's issuer URL (its /.well-known/openid-configuration is read); HTTPS beyond loopback. */
+    issuer: z.url(),
+    client_id: z.string().min(1),
+    /** Better given as the environment variable <PREFIX>_WEB_OIDC_CLIENT_SECRET; unset: a public client (PKCE only). */
+    client_secret: z.string().min(1).optional(),
+    /** Scopes asked for besides "openid". */
+    scopes: z.array(z.string().min(1)).default(["profile", "email"]),
+    /** The claim (of the ID token or userinfo) that lists the person's groups. */
+    group_claim: z.string().min(1).default("groups"),
+    /** The claim that names the staff account; default preferred_username, else the subject. */
+    user_claim: z.string().min(1).default("preferred_username"),
+    /** Which groups give which role; a person in none of them is refused. */
+    roles: z
+      .object({
+        admin: z.array(z.string().min(1)).default([]),
+        staff: z.array(z.string().min(1)).default([]),
+        viewer: z.array(z.string().min(1)).default([]),
+      })
+      .strict(),
+    /** The sign-in button's text (default: "Sign in with <issuer host>"). */
+    label: z.string().min(1).max(80).optional(),
+  })
+  .strict();
+export type OidcConfig = z.infer<typeof oidcSchema>;
+
 const fileSchema = z
   .object({
     id: z
@@ -526,6 +592,9 @@ const fileSchema = z
     copyright: copyrightSchema.default(copyrightSchema.parse({})),
     operations: operationsSchema.default(operationsSchema.parse({})),
     iso18626: iso18626Schema.default(iso18626Schema.parse({})),
+    notifications: notificationsSchema.default(notificationsSchema.parse({})),
+    /** The web application's sub-settings: `[web.oidc]` (its addresses are web_listen, web_cert …). */
+    web: z.object({ oidc: oidcSchema.optional() }).strict().default({}),
   })
   .strict();
 
@@ -569,7 +638,9 @@ export interface NodeConfig {
   /** The traffic dashboard (national center); loopback by default. */
   dashboardListen?: string;
   /** The staff web application (packages/web), served at web_listen (default 127.0.0.1:8081). */
-  web: { listen: string; certFile?: string; keyFile?: string; publicUrl?: string };
+  web: { listen: string; certFile?: string; keyFile?: string; publicUrl?: string; oidc?: OidcConfig };
+  /** Staff notifications: SMTP, the digest, retries (durations in milliseconds). */
+  notifications: NotificationsConfig;
   /** The dashboard's operator token, when configured. */
   dashboardToken?: string;
   /** Traffic accounting. */
@@ -642,6 +713,8 @@ const ENV_KEYS: Array<{ env: string; path: string[]; kind: "string" | "list" | "
   { env: "PARENT_GRACE", path: ["operations", "parent_grace"], kind: "string" },
   { env: "RENEW_CHECK_INTERVAL", path: ["operations", "renew_check_interval"], kind: "string" },
   { env: "CERTIFICATE_LIFETIME", path: ["operations", "certificate_lifetime"], kind: "string" },
+  { env: "NOTIFICATIONS_SMTP_PASSWORD", path: ["notifications", "smtp_password"], kind: "string" },
+  { env: "WEB_OIDC_CLIENT_SECRET", path: ["web", "oidc", "client_secret"], kind: "string" },
 ];
 
 export interface RawConfig {
@@ -750,6 +823,8 @@ export function toConfig(tier: Tier, raw: RawConfig): NodeConfig {
       v.web_cert ? "web_key" : "web_cert",
       raw.file,
     );
+  checkNotifications(v.notifications, where, raw.file);
+  if (v.web.oidc) checkOidc(v.web.oidc, where, raw.file);
   for (const key of ["dashboard_listen", "dashboard_token"] as const) {
     if (tier !== Tier.NATIONAL && v[key] !== undefined)
       throw new ConfigError(`${where}: setting "${key}" applies to the national center only`, key, raw.file);
@@ -826,7 +901,9 @@ export function toConfig(tier: Tier, raw: RawConfig): NodeConfig {
       ...(v.web_cert ? { certFile: v.web_cert } : {}),
       ...(v.web_key ? { keyFile: v.web_key } : {}),
       ...(v.web_public_url ? { publicUrl: v.web_public_url } : {}),
+      ...(v.web.oidc ? { oidc: v.web.oidc } : {}),
     },
+    notifications: v.notifications,
     ...(v.dashboard_token ? { dashboardToken: v.dashboard_token } : {}),
     traffic: v.traffic,
     oai: v.oai,
@@ -852,6 +929,41 @@ export function toConfig(tier: Tier, raw: RawConfig): NodeConfig {
     },
     source: raw.file,
   };
+}
+
+/** `[notifications]`: the SMTP settings that go together. */
+function checkNotifications(n: NotificationsConfig, where: string, file: string): void {
+  const fail = (setting: string, text: string) =>
+    new ConfigError(`${where}: setting "notifications.${setting}" ${text}`, `notifications.${setting}`, file);
+  if (!n.smtp_host) {
+    for (const k of ["smtp_port", "smtp_user", "smtp_password", "from"] as const)
+      if (n[k] !== undefined) throw fail(k, "needs notifications.smtp_host (the SMTP server)");
+    return;
+  }
+  if (!n.from) throw fail("from", 'is missing (the sender, e.g. "ILL desk <ill@library.example.org>")');
+  if (!/^(?:[^<>]*<[^<>@\s]+@[^<>@\s]+>|[^<>@\s]+@[^<>@\s]+)$/.test(n.from.trim()))
+    throw fail("from", `: "${n.from}" is not an e-mail address ("name@host" or "Name <name@host>")`);
+  if ((n.smtp_user === undefined) !== (n.smtp_password === undefined))
+    throw fail(n.smtp_user ? "smtp_password" : "smtp_user", "goes with the other (SMTP authentication)");
+  if (n.smtp_security === "none" && !isLoopback(n.smtp_host))
+    throw fail("smtp_security", `= "none" is allowed for a relay on this machine only, not ${n.smtp_host}`);
+}
+
+/** `[web.oidc]`: the issuer over HTTPS (loopback aside) and at least one group mapped to a role. */
+function checkOidc(o: OidcConfig, where: string, file: string): void {
+  const url = new URL(o.issuer);
+  if (url.protocol !== "https:" && !isLoopback(url.hostname))
+    throw new ConfigError(
+      `${where}: setting "web.oidc.issuer": ${o.issuer} must be https (plain http only on this machine)`,
+      "web.oidc.issuer",
+      file,
+    );
+  if (o.roles.admin.length + o.roles.staff.length + o.roles.viewer.length === 0)
+    throw new ConfigError(
+      `${where}: setting "web.oidc.roles" maps no group to a role: nobody could sign in (e.g. staff = ["ill-staff"])`,
+      "web.oidc.roles",
+      file,
+    );
 }
 
 /** `[copyright]` checked against `[fees]`: a fee needs an amount and a currency. */

@@ -10,6 +10,7 @@ import { ClusterPage, DirectoryPage, TokensPage, TracePage } from "./pages/cente
 import { CopyrightPage } from "./pages/copyright.js";
 import { LoginPage } from "./pages/login.js";
 import { NewRequestPage } from "./pages/new-request.js";
+import { NotificationsPage } from "./pages/notifications.js";
 import { PrintPage } from "./pages/print.js";
 import { QueuesPage } from "./pages/queues.js";
 import { RequestPage } from "./pages/request.js";
@@ -83,6 +84,7 @@ function Frame(p: { relabel: () => void }) {
             {!member && <NavLink href="/trace" label={t("nav2.trace")} />}
             <NavLink href="/directory" label={t("nav2.directory")} />
             {!member && can(s, "admin") && <NavLink href="/tokens" label={t("nav2.tokens")} />}
+            <NavLink href="/notifications" label={t("notify.nav")} />
             {can(s, "admin") && <NavLink href="/users" label={t("nav.users")} />}
             {can(s, "admin") && <NavLink href="/audit" label={t("nav.audit")} />}
             {s.dashboard && (
@@ -120,6 +122,7 @@ function Frame(p: { relabel: () => void }) {
           <Route path="/trace" component={TracePage} />
           <Route path="/cluster" component={ClusterPage} />
           <Route path="/audit" component={AuditPage} />
+          <Route path="/notifications" component={NotificationsPage} />
           <Route default component={() => <p>{t("app.notFound")}</p>} />
         </Router>
       </main>

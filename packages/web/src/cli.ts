@@ -36,20 +36,25 @@ function openDb(cfg: NodeConfig): Database {
   return Database.open(join(cfg.dataDir, "node.db"), [...sharedMigrations, ...webMigrations]);
 }
 
+/** Runs `fn` with the node's database (shared and web migrations) and config, then closes it. */
+export async function withWebDb<T>(
+  tier: Tier,
+  configPath: string,
+  fn: (db: Database, cfg: NodeConfig) => Promise<T> | T,
+): Promise<T> {
+  const cfg = loadConfig(tier, configPath);
+  const db = openDb(cfg);
+  try {
+    return await fn(db, cfg);
+  } finally {
+    db.close();
+  }
+}
+
 export function addUserCommands(program: Command, tier: Tier): void {
   const user = program.command("user").description("staff accounts of the web application");
-  const withAccounts = async <T>(
-    configPath: string,
-    fn: (a: Accounts, cfg: NodeConfig) => Promise<T> | T,
-  ) => {
-    const cfg = loadConfig(tier, configPath);
-    const db = openDb(cfg);
-    try {
-      return await fn(new Accounts(db), cfg);
-    } finally {
-      db.close();
-    }
-  };
+  const withAccounts = <T>(configPath: string, fn: (a: Accounts, cfg: NodeConfig) => Promise<T> | T) =>
+    withWebDb(tier, configPath, (db, cfg) => fn(new Accounts(db), cfg));
   const printLink = (cfg: NodeConfig, name: string, token: string, json?: boolean) => {
     const base = webBaseUrl(cfg);
     const link = `${base}/set-password?token=${token}`;

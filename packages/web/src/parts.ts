@@ -4,8 +4,14 @@ import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { isLoopback, type NodeContext, splitHostPort, Tier, tierName } from "@lrs/shared";
+import { OidcLogin } from "./auth/oidc.js";
+import { webBaseUrl } from "./cli.js";
 import { ChangeFeed } from "./events.js";
 import { NodeLink } from "./node-link.js";
+import type { NotifyEventSource } from "./notify/events.js";
+import { Notifier } from "./notify/notifier.js";
+import { createSender } from "./notify/send.js";
+import { NotifyStore } from "./notify/store.js";
 import { createWebServer, type WebNodeInfo } from "./server.js";
 import { Accounts } from "./store/accounts.js";
 import { AuditLog } from "./store/audit.js";
@@ -21,6 +27,8 @@ export interface WebPartsOptions {
   address: () => string;
   /** The national dashboard's URL, when this node serves it. */
   dashboardUrl?: () => string;
+  /** The node's events staff can be notified of (a member's ILL); absent: tests only. */
+  notifyEvents?: NotifyEventSource;
 }
 
 /** The "web" listener of a node: the staff web application at web_listen. */
@@ -40,6 +48,17 @@ export function webListener(o: WebPartsOptions) {
     tier: tierName(cfg.tier) as WebNodeInfo["tier"],
     region: cfg.region ?? "",
   };
+  const notifyStore = new NotifyStore(db);
+  const sender = createSender(cfg.notifications);
+  const notifier = new Notifier({
+    store: notifyStore,
+    ...(o.notifyEvents ? { source: o.notifyEvents } : {}),
+    sender,
+    cfg: cfg.notifications,
+    node: { id: cfg.id, name: cfg.name },
+    baseUrl: () => webBaseUrl(cfg),
+    log: log.child({ part: "notify" }),
+  });
   const server = createWebServer({
     host,
     port,
@@ -52,6 +71,16 @@ export function webListener(o: WebPartsOptions) {
     throttle: new LoginThrottle(),
     link,
     feed: new ChangeFeed(link, log),
+    ...(cfg.web.oidc
+      ? { sso: new OidcLogin(cfg.web.oidc, () => `${webBaseUrl(cfg)}/api/oidc/callback`) }
+      : {}),
+    notify: {
+      store: notifyStore,
+      notifier,
+      email: sender.email,
+      events: !!o.notifyEvents,
+      digestTime: cfg.notifications.digest_time,
+    },
     maxCopyBytes: cfg.tier === Tier.MEMBER ? cfg.ill.max_copy_size : 0,
     ...(o.dashboardUrl ? { dashboardUrl: o.dashboardUrl } : {}),
     log,
@@ -60,11 +89,13 @@ export function webListener(o: WebPartsOptions) {
     name: "web",
     start: async () => {
       const url = await server.start();
+      notifier.start();
       log.info({ url: cfg.web.publicUrl ?? url }, "staff web application listening");
       return url;
     },
     close: async () => {
       await server.close();
+      await notifier.stop();
       link.close();
     },
   };

@@ -13,10 +13,12 @@ import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { extname, join, normalize } from "node:path";
 import type { Logger } from "pino";
+import { type OidcLogin, SsoRefused } from "./auth/oidc.js";
 import { downloadCopy, uploadCopy } from "./copies.js";
 import type { ChangeFeed } from "./events.js";
 import { field, HttpError, parseCookies, readJson, sendJson, sessionCookie } from "./http-util.js";
 import type { NodeLink } from "./node-link.js";
+import { type NotifyParts, notifyRoutes } from "./notify/routes.js";
 import { connectError, proxyRpc } from "./proxy.js";
 import { roleAllows } from "./roles.js";
 import { AccountError, type Accounts, parseRole } from "./store/accounts.js";
@@ -44,6 +46,10 @@ export interface WebServerOptions {
   throttle: LoginThrottle;
   link: NodeLink;
   feed: ChangeFeed;
+  /** Single sign-on, when [web.oidc] is set. */
+  sso?: OidcLogin;
+  /** Staff notifications (/api/notifications). */
+  notify: NotifyParts;
   /** The largest article copy accepted (the node's [ill] max_copy_size). */
   maxCopyBytes: number;
   /** Where the national dashboard is, when this node has one. */
@@ -150,7 +156,9 @@ export function createWebServer(o: WebServerOptions) {
         ...(o.dashboardUrl?.() ? { dashboard: o.dashboardUrl() } : {}),
       });
     }
-    if (path === "/api/node" && req.method === "GET") return sendJson(res, 200, { node: o.node });
+    if (path === "/api/node" && req.method === "GET")
+      return sendJson(res, 200, { node: o.node, ...(o.sso ? { sso: { label: o.sso.label } } : {}) });
+    if (path.startsWith("/api/oidc/") && req.method === "GET") return sso(req, res, path, url);
     if (path === "/api/login" && post) {
       if (!originOk(req)) throw new HttpError(403, "sign-in from another site is refused");
       const wait = o.throttle.waitMs(remote);
@@ -290,6 +298,10 @@ export function createWebServer(o: WebServerOptions) {
         }),
       });
     }
+    if (path === "/api/notifications" || path.startsWith("/api/notifications/"))
+      return notifyRoutes(o.notify, o.audit, req, res, path, url, (change, need) =>
+        requireSession(req, change, need),
+      );
     const copyPath = /^\/api\/copies\/([^/]+)\/(upload|download)$/.exec(path);
     if (copyPath && post) {
       const s = requireSession(req, true, "staff");
@@ -326,6 +338,53 @@ export function createWebServer(o: WebServerOptions) {
       }
     }
     throw new HttpError(404, `no such page: ${req.method} ${path}`);
+  }
+
+  /** Single sign-on: to the provider and back; the session is the same as a password sign-in's. */
+  async function sso(req: IncomingMessage, res: ServerResponse, path: string, url: URL): Promise<void> {
+    if (!o.sso) throw new HttpError(404, "single sign-on is not set up on this node ([web.oidc])");
+    const STATE = secure ? "__Host-lrs_oidc" : "lrs_oidc";
+    const stateCookie = (value: string, maxAge: number) =>
+      `${STATE}=${value}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${maxAge}${secure ? "; Secure" : ""}`;
+    const redirect = (to: string, cookies: string[]) => {
+      res.writeHead(302, { location: to, "cache-control": "no-store", "set-cookie": cookies });
+      res.end();
+    };
+    if (path === "/api/oidc/login") {
+      const { url: to, state } = await o.sso.begin();
+      return redirect(to, [stateCookie(state, 600)]);
+    }
+    if (path !== "/api/oidc/callback") throw new HttpError(404, `no such page: GET ${path}`);
+    const remote = remoteOf(req);
+    const clear = stateCookie("", 0);
+    try {
+      const person = await o.sso.finish(url.search, parseCookies(req.headers.cookie).get(STATE));
+      const user = o.accounts.ssoSignIn(person.name, person.subject, person.role);
+      const { id } = o.sessions.create(user.name);
+      o.audit.record({
+        user: user.name,
+        action: "sign-in (single sign-on)",
+        requestId: null,
+        detail: `${person.role} from groups ${person.groups.join(", ")}`,
+        outcome: "ok",
+        remote,
+      });
+      return redirect("/", [clear, sessionCookie(COOKIE, id, { maxAgeSeconds: ABSOLUTE_MS / 1000, secure })]);
+    } catch (err) {
+      if (!(err instanceof SsoRefused) && !(err instanceof AccountError)) {
+        o.log.warn({ err }, "single sign-on failed");
+      }
+      const why = (err as Error).message;
+      o.audit.record({
+        user: "(single sign-on)",
+        action: "sign-in (single sign-on)",
+        requestId: null,
+        detail: null,
+        outcome: `refused: ${why}`,
+        remote,
+      });
+      return redirect(`/?sso_error=${encodeURIComponent(why)}`, [clear]);
+    }
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -78,6 +78,8 @@ export interface TransitionDetail {
   readonly supplierStatus?: illPb.Status;
   /** A status message that only repeated the current status: recorded, not applied. */
   readonly repeated?: boolean;
+  /** What staff were asked to look at, set with this entry (staff notifications read it here). */
+  readonly attention?: string;
 }
 
 export interface TimelineEntry {

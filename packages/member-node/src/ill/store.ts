@@ -448,6 +448,7 @@ export class IllStore {
       if (opts.attention !== undefined) this.#setAttentionRow(row, opts.attention, now);
       return this.#record(requestId, row.state, row.state, event, later(now, row.last_transition_at), {
         note,
+        ...(opts.attention ? { attention: opts.attention } : {}),
       });
     });
   }
@@ -514,7 +515,8 @@ export class IllStore {
     for (const m of plan.outgoing) this.#outbox.enqueue(ILL_DESTINATION, m.kind, m.payload, m.messageId);
     this.#syncTimers(plan);
     if (plan.attention !== undefined) this.#setAttentionRow(n, plan.attention ?? undefined, plan.at);
-    const entry = this.#record(n.id, plan.from, plan.to, plan.event, plan.at, plan.detail);
+    const detail = plan.attention ? { ...plan.detail, attention: plan.attention } : plan.detail;
+    const entry = this.#record(n.id, plan.from, plan.to, plan.event, plan.at, detail);
     if (this.#onTransition.length > 0) {
       const change: TransitionChange = {
         request: this.#mustGet(n.id),

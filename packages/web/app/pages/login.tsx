@@ -1,4 +1,4 @@
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { ApiError, api, type SessionInfo } from "../api.js";
 import { formatDateTime, t } from "../i18n.js";
 import { Notice } from "../ui.js";
@@ -6,6 +6,14 @@ import { Notice } from "../ui.js";
 export function LoginPage(p: { onSignedIn: (s: SessionInfo) => void }) {
   const [error, setError] = useState<string | undefined>();
   const [busy, setBusy] = useState(false);
+  // Single sign-on, when the node has it ([web.oidc]); a refusal comes back as ?sso_error=.
+  const [sso, setSso] = useState<{ label: string } | undefined>();
+  const ssoError = new URLSearchParams(location.search).get("sso_error");
+  useEffect(() => {
+    api<{ sso?: { label: string } }>("/api/node")
+      .then((n) => setSso(n.sso))
+      .catch(() => undefined);
+  }, []);
   const submit = async (e: Event) => {
     e.preventDefault();
     const form = new FormData(e.target as HTMLFormElement);
@@ -46,6 +54,19 @@ export function LoginPage(p: { onSignedIn: (s: SessionInfo) => void }) {
           {t("login.submit")}
         </button>
       </form>
+      {sso && (
+        <p class="row">
+          <span>{t("sso.or")}</span>
+          <a class="button" href="/api/oidc/login" data-testid="sso">
+            {sso.label}
+          </a>
+        </p>
+      )}
+      {ssoError && (
+        <Notice kind="error" testid="sso-error">
+          {t("sso.error", { message: ssoError })}
+        </Notice>
+      )}
       {error && (
         <Notice kind="error" testid="login-error">
           {error}

@@ -174,6 +174,45 @@ export class Accounts {
     if (res.changes !== 1) throw new AccountError("name", `no user "${name}"`);
   }
 
+  /**
+   * The account of a person signed in by single sign-on (`subject`: the provider's issuer and
+   * subject): made the first time, its role set from the groups at every sign-in. A local account
+   * of the same name, or one of another subject, is refused; so is a disabled one.
+   */
+  ssoSignIn(name: string, subject: string, role: Role): StaffUser {
+    if (!NAME.test(name))
+      throw new AccountError(
+        "name",
+        `the provider's user name "${name}" is not usable here (letters, digits, . _ @ -, at most 64)`,
+      );
+    return this.db.transaction(() => {
+      const row = this.db.sqlite.prepare("SELECT *, sso_subject FROM web_users WHERE name = ?").get(name) as
+        | (Row & { sso_subject: string | null })
+        | undefined;
+      const at = new Date(this.now()).toISOString();
+      if (!row)
+        this.db.sqlite
+          .prepare(
+            "INSERT INTO web_users (name, role, created_at, sso_subject, last_login_at) VALUES (?, ?, ?, ?, ?)",
+          )
+          .run(name, role, at, subject, at);
+      else {
+        if (row.sso_subject !== subject)
+          throw new AccountError(
+            "name",
+            row.sso_subject === null
+              ? `"${name}" is a local account of this node: single sign-on cannot use it`
+              : `"${name}" belongs to another person of the identity provider`,
+          );
+        if (row.disabled) throw new AccountError("name", `the account "${name}" is disabled`);
+        this.db.sqlite
+          .prepare("UPDATE web_users SET role = ?, last_login_at = ? WHERE name = ?")
+          .run(role, at, row.name);
+      }
+      return toUser(this.#row(name)!);
+    });
+  }
+
   setRole(name: string, role: Role): void {
     this.db.transaction(() => {
       const user = this.#row(name);

@@ -49,4 +49,52 @@ export const webMigrations: Migration[] = [
       CREATE INDEX web_audit_request ON web_audit (request_id);
     `,
   },
+  {
+    version: 910,
+    name: "web: staff notifications (subscriptions, queued deliveries, the digest, the event cursor)",
+    up: `
+      CREATE TABLE web_notify_targets (
+        user_name TEXT PRIMARY KEY REFERENCES web_users (name) ON DELETE CASCADE,
+        email TEXT,
+        webhook_url TEXT,
+        webhook_secret TEXT,
+        mode TEXT NOT NULL DEFAULT 'each' CHECK (mode IN ('each', 'digest'))
+      );
+      CREATE TABLE web_notify_subscriptions (
+        user_name TEXT NOT NULL REFERENCES web_users (name) ON DELETE CASCADE,
+        kind TEXT NOT NULL,
+        channel TEXT NOT NULL CHECK (channel IN ('email', 'webhook')),
+        PRIMARY KEY (user_name, kind, channel)
+      );
+      CREATE TABLE web_notify_digest (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_name TEXT NOT NULL REFERENCES web_users (name) ON DELETE CASCADE,
+        channel TEXT NOT NULL,
+        event TEXT NOT NULL,
+        at INTEGER NOT NULL
+      );
+      CREATE TABLE web_notify_deliveries (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_name TEXT NOT NULL,
+        channel TEXT NOT NULL CHECK (channel IN ('email', 'webhook')),
+        target TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        request_id TEXT,
+        events TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'failed')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_at INTEGER NOT NULL,
+        last_error TEXT,
+        created_at INTEGER NOT NULL,
+        sent_at INTEGER
+      );
+      CREATE INDEX web_notify_due ON web_notify_deliveries (status, next_at);
+      CREATE TABLE web_notify_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    `,
+  },
+  {
+    version: 911,
+    name: "web: staff accounts made by single sign-on (the provider's issuer and subject)",
+    up: `ALTER TABLE web_users ADD COLUMN sso_subject TEXT;`,
+  },
 ];
