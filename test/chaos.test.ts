@@ -18,7 +18,11 @@ process.env.LRS_CLI_TIMEOUT_MS ??= "180000";
 const dir = mkdtempSync(join(tmpdir(), "lrs-chaos-"));
 let report: ChaosReport;
 
+/** LRS_CHAOS=0 leaves the chaos run out (a loaded machine, a CI without time for it). */
+const enabled = process.env.LRS_CHAOS !== "0";
+
 beforeAll(async () => {
+  if (!enabled) return;
   report = await runChaos({
     dir,
     seed,
@@ -47,7 +51,7 @@ const replay = () =>
     1,
   )}`;
 
-describe(`chaos (seed ${seed})`, () => {
+describe.skipIf(!enabled)(`chaos (seed ${seed})`, () => {
   it("a hung node costs every fan-out at most its share of the deadline, and the rest of the answer comes", () => {
     expect(report.probes.length).toBe(6);
     for (const p of report.probes)
