@@ -5,6 +5,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { createClient } from "@connectrpc/connect";
+import { isbnFor } from "@lrs/dev-env";
 import { illPb, illServicePb, toIso2709 } from "@lrs/shared";
 import { copyOf, loadSamples, sampleFiles } from "./records.mjs";
 import { say } from "./util.mjs";
@@ -19,13 +20,6 @@ export function scenarioLender(id) {
     name: `Benchmark ${id}`,
     extraConfig: `[ill]\nauto_respond = "scenario"\ntimer_interval = "100ms"\n`,
   };
-}
-
-/** A valid ISBN-13 in the 979-8 range from a number. */
-export function isbnFor(n) {
-  const body = `9798${String(n).padStart(8, "0")}`;
-  const sum = [...body].reduce((a, d, i) => a + Number(d) * (i % 2 ? 3 : 1), 0);
-  return `${body}${(10 - (sum % 10)) % 10}`;
 }
 
 /**

@@ -7,6 +7,7 @@ import { promisify } from "node:util";
 import type { DescService } from "@bufbuild/protobuf";
 import { type Client, createClient } from "@connectrpc/connect";
 import { adminPb, createNodeTransport, healthPb, identityPaths, type NodeTransport } from "@lrs/shared";
+import { LinkProxy } from "./chaos/link-proxy.js";
 import { writeDemoItems } from "./demo-data.js";
 import { freePort, portIsFree } from "./ports.js";
 
@@ -54,6 +55,13 @@ export interface ManifestNode {
   web?: string;
   webUser?: string;
   webPassword?: string;
+  /**
+   * With FederationOptions.proxied: the TCP proxies other nodes reach this node through —
+   * `inbound` (its advertised address: what its parent, its children's centers and peers dial)
+   * and `uplink` (its `parent` setting: how it reaches its parent). `grpc` stays the node's own
+   * listener, which the harness dials directly.
+   */
+  proxy?: { inbound: string; uplink?: string; parentGrpc?: string };
 }
 
 export interface Manifest {
@@ -193,6 +201,12 @@ export interface FederationOptions {
    * release knows (no staff web app, no ISO 18626 gateway: both came later).
    */
   previousRelease?: { root: string; nodes: string[] };
+  /**
+   * Puts a TCP proxy (chaos/link-proxy.ts) on every link: each node advertises a proxy in front of
+   * its listener and reaches its parent through a proxy of its own, so that a link between a node
+   * and its parent can be cut, slowed or reset (`linkProxies`). The proxies live in this process.
+   */
+  proxied?: boolean;
 }
 
 function toml(values: Record<string, string | string[] | number>): string {
@@ -214,6 +228,7 @@ export class Federation {
   readonly manifestPath: string;
   manifest: Manifest;
   readonly #procs = new Map<string, ChildProcess>();
+  readonly #proxies = new Map<string, { inbound: LinkProxy; uplink?: LinkProxy }>();
   readonly #opts: FederationOptions;
 
   private constructor(opts: FederationOptions, manifest: Manifest) {
@@ -264,6 +279,16 @@ export class Federation {
       };
       if (region) values.region = region;
       if (parent) values.parent = parent;
+      let proxy: ManifestNode["proxy"];
+      if (opts.proxied) {
+        proxy = { inbound: `127.0.0.1:${await freePort()}` };
+        values.advertise = proxy.inbound;
+        if (parent) {
+          proxy.uplink = `127.0.0.1:${await freePort()}`;
+          proxy.parentGrpc = parent;
+          values.parent = proxy.uplink;
+        }
+      }
       if (subjects.length) values.subjects = subjects;
       if (tier === "national") values.federation_name = "LRS Demo Federation";
       let sru: string | undefined;
@@ -320,6 +345,7 @@ export class Federation {
         ...(dashboard ? { dashboard } : {}),
         ...(iso18626 ? { iso18626 } : {}),
         ...(web ? { web, webUser: DEMO_WEB_USER, webPassword: demoWebPassword() } : {}),
+        ...(proxy ? { proxy } : {}),
       };
       nodes.push(node);
       return node;
@@ -333,13 +359,43 @@ export class Federation {
     const fed = new Federation(opts, { createdAt: new Date().toISOString(), nodes });
     fed.writeManifest();
     try {
+      if (opts.proxied) await fed.#startProxies();
       await fed.#enrollAll(spec, national, opts.onProgress ?? (() => {}));
     } catch (err) {
       // Never leave half a federation running.
       await fed.stopAll("SIGKILL");
+      await fed.closeProxies();
       throw err;
     }
     return fed;
+  }
+
+  async #startProxies(): Promise<void> {
+    for (const n of this.manifest.nodes) {
+      if (!n.proxy) continue;
+      const inbound = await LinkProxy.start(n.proxy.inbound, n.grpc);
+      const uplink =
+        n.proxy.uplink && n.proxy.parentGrpc
+          ? await LinkProxy.start(n.proxy.uplink, n.proxy.parentGrpc)
+          : undefined;
+      this.#proxies.set(n.id, { inbound, ...(uplink ? { uplink } : {}) });
+    }
+  }
+
+  /**
+   * The proxies of the link between `id` and its parent (FederationOptions.proxied): what its
+   * parent and peers send it, and what it sends its parent. Empty without proxies.
+   */
+  linkProxies(id: string): LinkProxy[] {
+    const p = this.#proxies.get(id);
+    return p ? [p.inbound, ...(p.uplink ? [p.uplink] : [])] : [];
+  }
+
+  /** Closes the link proxies (after stopAll). */
+  async closeProxies(): Promise<void> {
+    const all = [...this.#proxies.values()].flatMap((p) => [p.inbound, ...(p.uplink ? [p.uplink] : [])]);
+    this.#proxies.clear();
+    await Promise.all(all.map((p) => p.close()));
   }
 
   /** The demo's staff account (an admin) with the manifest's password, before the node starts. */
@@ -495,8 +551,11 @@ export class Federation {
     }
   }
 
-  /** Starts a node's process and waits until it answers health checks. */
-  async start(id: string): Promise<void> {
+  /**
+   * Starts a node's process and waits until it answers health checks. `env` is added to this
+   * start's environment only (e.g. a clock set off with libfaketime).
+   */
+  async start(id: string, env: NodeJS.ProcessEnv = {}): Promise<void> {
     const node = this.node(id);
     if (this.#procs.has(id)) return;
     const port = Number(node.grpc.split(":")[1]);
@@ -518,6 +577,7 @@ export class Federation {
       env: {
         ...process.env,
         ...this.#opts.env,
+        ...env,
         [`${node.tier.toUpperCase()}_LOG_LEVEL`]: this.#opts.logLevel ?? "info",
         [`${node.tier.toUpperCase()}_LOG_PRETTY`]: "false",
         // The node stops when this process's end of its stdin closes: no node outlives a

@@ -1,3 +1,4 @@
+import type * as http2 from "node:http2";
 import { type PeerCertificate, checkServerIdentity as tlsCheckServerIdentity } from "node:tls";
 import type { DescService } from "@bufbuild/protobuf";
 import { type Client, createClient, type Transport } from "@connectrpc/connect";
@@ -50,6 +51,30 @@ export function checkIdentity(expectId: string | undefined) {
   };
 }
 
+/**
+ * connect-node's session manager (2.1.x) destroys a session with an error when a peer sends
+ * GOAWAY with no open streams (a peer restarting, a connection reset), and may remove its own
+ * "error" listener before Node emits that error: an unhandled 'error' event that ends the process.
+ * The chaos harness found it killing a regional center. Every session a request ran on keeps a
+ * listener of its own here; the error still reaches the calls through their streams and the
+ * manager, which opens a new session for the next call.
+ */
+class GuardedSessionManager extends Http2SessionManager {
+  readonly #guarded = new WeakSet<http2.ClientHttp2Session>();
+
+  override async request(
+    ...args: Parameters<Http2SessionManager["request"]>
+  ): Promise<http2.ClientHttp2Stream> {
+    const stream = await super.request(...args);
+    const session = stream.session as http2.ClientHttp2Session | undefined;
+    if (session && !this.#guarded.has(session)) {
+      this.#guarded.add(session);
+      session.on("error", () => {});
+    }
+    return stream;
+  }
+}
+
 export function createNodeTransport(opts: NodeTransportOptions): NodeTransport {
   const url = baseUrl(opts.endpoint);
   const own = opts.identity;
@@ -67,7 +92,7 @@ export function createNodeTransport(opts: NodeTransportOptions): NodeTransport {
       key: { enumerable: true, get: () => own.keyPem },
     });
   }
-  const sessionManager = new Http2SessionManager(
+  const sessionManager = new GuardedSessionManager(
     url,
     { pingIntervalMs: 15_000, pingTimeoutMs: 10_000, idleConnectionTimeoutMs: 60_000 },
     tlsOptions,

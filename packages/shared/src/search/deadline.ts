@@ -22,6 +22,21 @@ export function remainingMs(timeoutMs: number | undefined, defaultMs = DEFAULT_D
 }
 
 /**
+ * The share of a regional center's deadline that a leg which may hang is given: the national
+ * center in a NATIONAL search (when it has not answered by then — down, or hung: alive but
+ * silent — the peer regional centers are asked with the rest), the holders' availability of a
+ * search, and in a rota both the national center and the own members' availability. A hung node
+ * costs at most this share.
+ */
+export const NATIONAL_SHARE = 0.5;
+
+/** The time left of a share of `left()` taken now: a deadline of its own that later calls use up. */
+export function shareOf(left: () => number, share: number): () => number {
+  const until = Date.now() + Math.floor(left() * share);
+  return () => Math.max(1, Math.min(left(), until - Date.now()));
+}
+
+/**
  * Calls one fan-out keeps open at once: a book held by 500 libraries, or a national search
  * over many regions, must not open hundreds of connections from one node at the same moment.
  */

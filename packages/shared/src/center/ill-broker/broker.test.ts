@@ -22,6 +22,7 @@ import { createLogger } from "../../log.js";
 import { toIso2709 } from "../../marc/iso2709.js";
 import { sharedMigrations } from "../../migrations.js";
 import { NotFoundError, ValidationError } from "../../rpc/errors.js";
+import { NATIONAL_SHARE } from "../../search/deadline.js";
 import { fixedDirectory, NAT, NORTH_A, NORTH_RC } from "../../testing/index.js";
 import type { NodeIdentity } from "../../tls/pki.js";
 import type { PeerClients } from "../peers.js";
@@ -252,6 +253,38 @@ describe("BuildRota at a regional center", () => {
     expect(nat!.detail).toMatch(/other regions not asked: .*ECONNREFUSED/);
     // north-c did not answer: unknown (kept), but it lends no items, so it is out anyway.
     expect(res.excluded.find((c) => c.agencyId === "north-c")!.reason).toMatch(/does not lend items/);
+  });
+
+  it("a hung national center or member (alive, silent) costs the rota at most its share of the deadline", async () => {
+    /** Never answers: a node alive but silent; the call ends at its deadline, as a transport ends it. */
+    const hang = (_req: unknown, o: { signal?: AbortSignal; timeoutMs?: number }) =>
+      new Promise((_resolve, reject) => {
+        const fail = () => reject(new ConnectError("the operation timed out", Code.DeadlineExceeded));
+        o.signal?.addEventListener("abort", fail);
+        setTimeout(fail, o.timeoutMs ?? 60_000);
+      });
+    const peers = fakePeers({ "north-b": Availability.AVAILABLE });
+    const hungPeers = {
+      ...peers,
+      client: (service: unknown, id: string) =>
+        id === "north-c" ? { checkAvailability: hang } : peers.client(service as never, id),
+    } as unknown as PeerClients;
+    const b = broker(n, NORTH_RC, hungPeers, {
+      id: () => "nat",
+      catalog: { locateRecord: hang } as never,
+      ill: { buildRota: hang } as never,
+    });
+    const deadlineMs = 2_000;
+    const started = Date.now();
+    const res = await b.buildRota(byIsbn({ serviceType: ServiceType.COPY }), NORTH_A, {
+      timeoutMs: deadlineMs,
+    });
+    const took = Date.now() - started;
+    // Half the deadline (NATIONAL_SHARE), not the whole of it; the own region is in the rota.
+    expect(took).toBeLessThan(deadlineMs * NATIONAL_SHARE + 300);
+    expect(res.rota.map((c) => c.agencyId)).toEqual(["north-b", "north-c"]);
+    expect(res.coverage.find((c) => c.nodeId === "nat")!.status).toBe(NodeCoverage_Status.TIMED_OUT);
+    expect(res.coverage.find((c) => c.nodeId === "north-c")!.status).toBe(NodeCoverage_Status.TIMED_OUT);
   });
 
   it("keeps a holder whose availability is unknown after those available", async () => {

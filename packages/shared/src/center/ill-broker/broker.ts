@@ -34,7 +34,7 @@ import { IllForbiddenError } from "../../iso18626/route-errors.js";
 import type { Logger } from "../../log.js";
 import { normalizeIsbn, normalizeIssn } from "../../match/identifiers.js";
 import { NotFoundError, ValidationError } from "../../rpc/errors.js";
-import { cover, HOP_MARGIN_MS, remainingMs } from "../../search/deadline.js";
+import { cover, HOP_MARGIN_MS, NATIONAL_SHARE, remainingMs, shareOf } from "../../search/deadline.js";
 import type { NodeIdentity } from "../../tls/pki.js";
 import type { PeerClients } from "../peers.js";
 import { askMembers, askRegions, heldRecords } from "../search/availability.js";
@@ -378,7 +378,7 @@ export class RotaBroker {
         try {
           const res = await national.catalog.getCluster(
             { clusterId: req.clusterId },
-            { signal, timeoutMs: Math.max(1, left() - HOP_MARGIN_MS) },
+            { signal, timeoutMs: Math.max(1, shareOf(left, NATIONAL_SHARE)() - HOP_MARGIN_MS) },
           );
           if (!res.cluster) throw new ConnectError("no cluster in the answer", Code.NotFound);
           fromNational = titleOfWire(res.cluster);
@@ -408,12 +408,21 @@ export class RotaBroker {
       ownTitle,
       own.some((h) => h.copies > 0),
     );
+    // Each leg that may hang (a member's availability, the national center) gets a share of the
+    // deadline, so a hung node delays the rota by at most that share, never the whole deadline.
     const availability = askMembers(
       this.#o.peers,
       ownTitle ? this.#availabilityTargets(ownTitle, own, requester.id) : [],
-      left(),
+      shareOf(left, NATIONAL_SHARE)(),
     );
-    const upward = this.#askNational(req, requester.id, local, fromNational, left, signal);
+    const upward = this.#askNational(
+      req,
+      requester.id,
+      local,
+      fromNational,
+      shareOf(left, NATIONAL_SHARE),
+      signal,
+    );
     const [avail, up] = await Promise.all([availability, upward]);
     coverage.push(...avail.coverage);
     if (up) coverage.push(...up.coverage);

@@ -17,19 +17,20 @@ import {
 import type { Logger } from "../../log.js";
 import { peerKey } from "../../rpc/peer.js";
 import { facetsToWire, hitToWire, mergeFacets } from "../../search/convert.js";
-import { cover, fanOut, HOP_MARGIN_MS, remainingMs, untilDeadline } from "../../search/deadline.js";
+import {
+  cover,
+  fanOut,
+  HOP_MARGIN_MS,
+  NATIONAL_SHARE,
+  remainingMs,
+  shareOf,
+  untilDeadline,
+} from "../../search/deadline.js";
 import type { EngineResult, SearchFn } from "../../search/engine-types.js";
 import { queryError } from "../../search/query-error.js";
 import type { PeerClients } from "../peers.js";
 import type { UnionCatalog } from "../union/union-catalog.js";
 import { askMembers, askRegions, heldRecords } from "./availability.js";
-
-/**
- * The national center's share of a NATIONAL search's deadline at a regional center: when it
- * has not answered by then (down, or hung: alive but silent), the peer regional centers are
- * asked with the rest, so a hung national center costs at most this share.
- */
-export const NATIONAL_SHARE = 0.5;
 
 export const DEFAULT_PAGE = 20;
 export const MAX_PAGE = 100;
@@ -184,7 +185,9 @@ export function unionSearchService(o: UnionSearchOptions): ServiceImpl<typeof Se
       const ownCoverage = cover(o.nodeId, NodeCoverage_Status.ANSWERED, "", Date.now() - started, own.total);
 
       if (o.tier === Tier.NATIONAL || scope === Scope.REGION) {
-        const members = req.availability ? await enrich(ownPage.hits, left()) : [];
+        // Availability is asked of the holders with a share of the deadline: a hung holder costs
+        // the search that share, and the hits still come back in time.
+        const members = req.availability ? await enrich(ownPage.hits, shareOf(left, NATIONAL_SHARE)()) : [];
         ownPage.coverage = [ownCoverage, ...members];
         ownPage.final = true;
         yield ownPage;

@@ -1,0 +1,89 @@
+// The chaos harness's faults, drawn from a seed: the same seed gives the same faults at the same
+// moments of a run (the traffic around them depends on timing; a failed run prints its seed).
+
+/** A small seeded generator (mulberry32): enough for picking faults, not for secrets. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export const FAULT_KINDS = [
+  "kill",
+  "hang",
+  "link-drop",
+  "link-reset",
+  "link-slow",
+  "clock",
+  "disk-full",
+] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+export interface Fault {
+  /** When it starts, from the start of the faults. */
+  atMs: number;
+  kind: FaultKind;
+  node: string;
+  /** How long it lasts (a killed node is down this long before it is started again). */
+  holdMs: number;
+  /** link-slow: the delay per chunk. clock: the offset of the node's clock in minutes. */
+  amount: number;
+}
+
+export interface ScheduleOptions {
+  seed: number;
+  /** Every node's id, and which may have their link cut (every node with a parent). */
+  nodes: readonly string[];
+  linked: readonly string[];
+  /** The node whose data directory is a small filesystem (disk-full), if any. */
+  diskNode?: string | undefined;
+  /** Members (clock faults restart a member with its clock off). */
+  members: readonly string[];
+  /** Faults are drawn for this long, one every `meanGapMs` on average. */
+  durationMs: number;
+  meanGapMs: number;
+  /** How long one fault lasts, at most (at least a quarter of it). */
+  maxHoldMs: number;
+  /** Leave out kinds this machine cannot do (no libfaketime, no small filesystem). */
+  kinds?: readonly FaultKind[];
+}
+
+/**
+ * The faults of a run: one at a time per node (a node is never faulted again before its last
+ * fault has healed), kinds and nodes drawn evenly from what is possible.
+ */
+export function faultSchedule(o: ScheduleOptions): Fault[] {
+  const rnd = seededRandom(o.seed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+  const kinds = (o.kinds ?? FAULT_KINDS).filter(
+    (k) => (k !== "disk-full" || o.diskNode) && (!k.startsWith("link") || o.linked.length > 0),
+  );
+  const busyUntil = new Map<string, number>();
+  const out: Fault[] = [];
+  for (let at = o.meanGapMs * rnd(); at < o.durationMs; at += o.meanGapMs * (0.5 + rnd())) {
+    const kind = pick(kinds);
+    const candidates =
+      kind === "disk-full"
+        ? [o.diskNode!]
+        : kind === "clock"
+          ? o.members
+          : kind.startsWith("link")
+            ? o.linked
+            : o.nodes;
+    const free = candidates.filter((n) => (busyUntil.get(n) ?? 0) <= at);
+    if (free.length === 0) continue;
+    const node = pick(free);
+    const holdMs = Math.round(o.maxHoldMs * (0.25 + 0.75 * rnd()));
+    const amount =
+      kind === "link-slow" ? 50 + Math.round(rnd() * 450) : kind === "clock" ? 2 + Math.round(rnd() * 4) : 0;
+    out.push({ atMs: Math.round(at), kind, node, holdMs, amount });
+    // A restart after a kill or a clock change takes a while: the node stays off the list meanwhile.
+    busyUntil.set(node, at + holdMs + 5_000);
+  }
+  return out;
+}
