@@ -157,6 +157,7 @@ export function acquisitionsCenterService(
         "PostDemand goes from a regional center to the national center",
         Code.PermissionDenied,
       );
+    if (!req.region) throw new ValidationError("region is required");
     if (req.region !== caller.region)
       throw new ConnectError(
         `region: ${caller.id} sends the demand of ${caller.region}, not of "${req.region}"`,
