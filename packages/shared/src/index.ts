@@ -67,5 +67,6 @@ export * from "./tls/token.js";
 export * from "./traffic/index.js";
 export * from "./util/async-queue.js";
 export * from "./util/scrypt.js";
+export * from "./util/seeded-random.js";
 export * from "./version.js";
 export * as visit from "./visit/index.js";

@@ -6,11 +6,12 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, statfsSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { seededRandom } from "@lrs/shared";
 import { Federation, type FederationSpec, sleep } from "../federation.js";
 import { importTitles, isbnFor, numbersFrom } from "./catalogs.js";
 import { type ProbeResult, probeHungNodes } from "./hung-probes.js";
 import { checkInvariants, type InvariantReport, residentMiB } from "./invariants.js";
-import { type Fault, type FaultKind, faultSchedule, seededRandom } from "./schedule.js";
+import { type Fault, type FaultKind, faultSchedule } from "./schedule.js";
 import { ChaosTraffic, type TrafficCounts } from "./traffic.js";
 
 export const REGION_NAMES = ["north", "south", "east"];

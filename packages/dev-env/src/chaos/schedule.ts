@@ -1,17 +1,7 @@
 // The chaos harness's faults, drawn from a seed: the same seed gives the same faults at the same
 // moments of a run (the traffic around them depends on timing; a failed run prints its seed).
 
-/** A small seeded generator (mulberry32): enough for picking faults, not for secrets. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from "@lrs/shared";
 
 export const FAULT_KINDS = [
   "kill",

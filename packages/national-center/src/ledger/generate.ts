@@ -1,6 +1,6 @@
 // Reproducible synthetic postings, for the settlement benchmark and the crash test: many charges
 // among many institutions in several regions, with some reversals, from a seed.
-import { periodStart, type ValidPosting } from "@lrs/shared";
+import { periodStart, seededRandom, type ValidPosting } from "@lrs/shared";
 
 export interface GenerateOptions {
   /** Postings to make (charges and reversals together). */
@@ -15,18 +15,6 @@ export interface GenerateOptions {
   /** Prefix of the entry ids ("g" → "g-1-000123"). */
   idPrefix?: string;
   currency?: string;
-}
-
-/** mulberry32: a tiny, well-distributed PRNG; the same seed gives the same postings everywhere. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Institution `i` of a generated federation ("gen-m007") and its region ("gen-r3"). */
@@ -45,7 +33,7 @@ export function* generatePostings(o: GenerateOptions): Generator<ValidPosting> {
   const seed = o.seed ?? 1;
   const prefix = o.idPrefix ?? "g";
   const currency = o.currency ?? "EUR";
-  const rand = prng(seed);
+  const rand = seededRandom(seed);
   const start = periodStart(o.period).getTime();
   // Whole seconds inside the month (28 days: within every month).
   const span = 28 * 86_400;
