@@ -59,6 +59,7 @@ export * from "./rpc/limits.js";
 export * from "./rpc/peer.js";
 export * from "./rpc/refusal-log.js";
 export * from "./rpc/server.js";
+export * from "./rpc/stray-rejections.js";
 export * from "./search/index.js";
 export * from "./tls/chain.js";
 export * from "./tls/identity.js";

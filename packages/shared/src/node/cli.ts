@@ -18,6 +18,7 @@ import { agencyIdOf, agencyLabel } from "../iso18626/partners.js";
 import { initLogging } from "../log.js";
 import { DEAD_AFTER_REFUSALS } from "../outbox.js";
 import { createNodeTransport, type NodeTransport } from "../rpc/client.js";
+import { handleStrayRejections } from "../rpc/stray-rejections.js";
 import { loadIdentity, writeFileAtomic } from "../tls/identity.js";
 import { tierName } from "../tls/pki.js";
 import { VERSION } from "../version.js";
@@ -271,6 +272,7 @@ export function baseProgram(
         ...(cfg.log.pretty === undefined ? {} : { pretty: cfg.log.pretty }),
         base: { node: cfg.id },
       });
+      handleStrayRejections(log);
       const node = await createNode(cfg);
       const address = await node.start();
       writeFileAtomic(
