@@ -96,7 +96,9 @@ for (const p of parts) {
   for (let i = 0; i < p.changes.length; i += batch) {
     const slice = p.changes.slice(i, i + batch);
     db.transaction(() => {
-      for (const c of slice) union.apply(p.source, c);
+      // As the sync receiver applies a PushChanges batch (a version without applyBatch: one by one).
+      if (union.applyBatch) union.applyBatch(p.source, slice);
+      else for (const c of slice) union.apply(p.source, c);
     });
   }
   const s = (performance.now() - ts) / 1000;

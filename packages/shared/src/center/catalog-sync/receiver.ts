@@ -16,7 +16,8 @@ import type { NodeIdentity } from "../../tls/pki.js";
 
 /** Where received changes go: the union catalog. Called inside one transaction per batch. */
 export interface CatalogSink {
-  apply(source: string, change: RecordChange): void;
+  /** Applies the changes of a batch, in order. */
+  applyBatch(source: string, changes: readonly RecordChange[]): void;
   beginResync(source: string, epoch: bigint): void;
   /** Deletes what `source` did not send in `epoch`; returns how many. */
   endResync(source: string, epoch: bigint): number;
@@ -135,7 +136,7 @@ export function catalogSyncReceiver(o: ReceiverOptions): ServiceImpl<typeof Cata
             return;
           }
           if (starting) o.sink.beginResync(source, req.resyncEpoch);
-          for (const c of changes) o.sink.apply(source, c);
+          o.sink.applyBatch(source, changes);
           if (req.resync === ResyncPhase.END) {
             const removed = o.sink.endResync(source, req.resyncEpoch);
             save(req.snapshotSeq, false, req.resyncEpoch, starting);
@@ -175,11 +176,13 @@ export function catalogSyncReceiver(o: ReceiverOptions): ServiceImpl<typeof Cata
           return;
         }
         let last = acked;
+        const fresh: RecordChange[] = [];
         req.changes.forEach((wire, i) => {
           if (wire.seq <= acked) return; // a retry of what is already applied
-          o.sink.apply(source, changes[i]!);
+          fresh.push(changes[i]!);
           last = wire.seq;
         });
+        o.sink.applyBatch(source, fresh);
         save(last, false, epoch, false);
         result = { acknowledgedSeq: last, resyncRequired: false, reason: "" };
       });
