@@ -12,7 +12,8 @@ import type { Database, Sqlite } from "../../db.js";
 import { readMarcBlob } from "../../marc/blob.js";
 import { MARCXML_NAMESPACE, toMarcXml } from "../../marc/marcxml.js";
 import { type ClusterInput, clusterRecords, type SplitSide } from "./clustering.js";
-import { describeRecord, type RecordSummary } from "./describe.js";
+import { describeRecord, type RecordDescription, type RecordSummary } from "./describe.js";
+import type { RecordDescriptions } from "./describe-pool.js";
 import { InvalidSplitError, ResyncStateError, UnknownClusterError } from "./errors.js";
 import { exportRecord, type InstitutionHoldings } from "./export-record.js";
 
@@ -475,16 +476,19 @@ export class UnionCatalog implements ChangeFeed {
    * or none (the sync receiver applies a PushChanges batch so, inside its transaction). One step
    * for the batch rather than one per change lets the full-text index gather the batch's rows and
    * write them once (SQLite's FTS5 writes out what it gathered at every savepoint), and writes the
-   * change log with one statement.
+   * change log with one statement. `described`: records described beforehand (describe-pool.ts,
+   * on worker threads); the others are described here.
    */
-  applyBatch(source: string, changes: readonly RecordChange[]): void {
+  applyBatch(source: string, changes: readonly RecordChange[], described?: RecordDescriptions): void {
     if (changes.length === 0) return;
     this.#atomic(() => {
-      for (const change of changes) this.#apply(source, change);
+      for (const change of changes) {
+        this.#apply(source, change, change.kind === "upsert" ? described?.get(change.marc) : undefined);
+      }
     });
   }
 
-  #apply(source: string, change: RecordChange): void {
+  #apply(source: string, change: RecordChange, described?: RecordDescription): void {
     const existing = this.#q.record.get(change.institutionId, change.recordId) as RecordRow | undefined;
     if (change.kind === "delete") {
       if (existing) this.#remove(existing, change.changedAt);
@@ -502,7 +506,7 @@ export class UnionCatalog implements ChangeFeed {
         this.#q.touch.run(source, epoch, existing.rid);
       return;
     }
-    const d = describeRecord(change.marc);
+    const d = described ?? describeRecord(change.marc);
     const params = {
       institutionId: change.institutionId,
       recordId: change.recordId,
@@ -1277,8 +1281,9 @@ export class UnionCatalog implements ChangeFeed {
       const row = this.#q.oaiLast.get() as { seq: number; changed_at: string } | undefined;
       work.oai = { seq: row?.seq ?? 0, at: row?.changed_at ?? "" };
     }
-    const now = this.#now().toISOString();
-    const head = { seq: work.oai.seq + 1, at: work.oai.at > now ? work.oai.at : now };
+    // The datestamp never goes back, whatever the clock does.
+    const head = { seq: work.oai.seq + 1, at: this.#now().toISOString() };
+    if (work.oai.at > head.at) head.at = work.oai.at;
     this.#q.oaiSet.run(id, head.seq, head.at, deleted ? 1 : 0);
     work.oai = head;
     if (deleted || holders === "unchanged") return;
