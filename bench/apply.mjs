@@ -107,6 +107,7 @@ const t0 = performance.now();
 const cpu0 = process.cpuUsage();
 for (const p of parts) {
   const ts = performance.now();
+  const cpu = process.cpuUsage();
   for (let i = 0; i < p.changes.length; i += batch) {
     const slice = p.changes.slice(i, i + batch);
     const td = performance.now();
@@ -124,6 +125,11 @@ for (const p of parts) {
     changes: p.changes.length,
     seconds: +s.toFixed(2),
     perSecond: Math.round(p.changes.length / s),
+    cpuMsPerChange: +(
+      (process.cpuUsage(cpu).user + process.cpuUsage(cpu).system) /
+      1e3 /
+      p.changes.length
+    ).toFixed(3),
   });
   process.stderr.write(
     `${p.source}: ${p.changes.length} in ${s.toFixed(1)} s (${Math.round(p.changes.length / s)}/s)\n`,
