@@ -3,6 +3,7 @@
 import type { DescService } from "@bufbuild/protobuf";
 import { type Client, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
+import type { Language } from "../src/messages/languages.js";
 
 export type Role = "admin" | "staff" | "viewer";
 
@@ -17,6 +18,8 @@ export interface SessionInfo {
   user: string;
   role: Role;
   csrf: string;
+  /** The language the account keeps (null: none chosen yet). */
+  language: Language | null;
   node: NodeInfo;
   dashboard?: string;
   /** The node shows the traffic dashboard's figures at /api/traffic (the national center). */

@@ -25,14 +25,29 @@ import { UsersPage } from "./pages/users.js";
 import { VisitsPage } from "./pages/visits.js";
 import { can, SessionContext } from "./session.js";
 
-function LanguagePicker(p: { onChange: () => void }) {
+/** The account keeps the language: the pages follow the person to another browser, notifications use it. */
+const keepLanguage = (lang: Language) =>
+  api("/api/language", { method: "POST", body: { language: lang } }).catch(() => undefined);
+
+/** On sign-in: the account's language when it has one, else the browser's is given to the account. */
+async function adoptLanguage(s: SessionInfo, relabel: () => void): Promise<void> {
+  if (!s.language) await keepLanguage(language() as Language);
+  else if (s.language !== language()) {
+    await setLanguage(s.language);
+    relabel();
+  }
+}
+
+function LanguagePicker(p: { onChange: () => void; signedIn?: boolean }) {
   return (
     <label class="lang">
       <span>{t("app.language")}</span>
       <select
         value={language()}
         onChange={async (e) => {
-          await setLanguage((e.target as HTMLSelectElement).value as Language);
+          const lang = (e.target as HTMLSelectElement).value as Language;
+          await setLanguage(lang);
+          if (p.signedIn) await keepLanguage(lang);
           p.onChange();
         }}
       >
@@ -109,7 +124,7 @@ function Frame(p: { relabel: () => void }) {
             {live ? t("app.live") : t("app.offline")}
           </span>
           <span data-testid="whoami">{t("app.signedInAs", { user: s.user, role: t(`role.${s.role}`) })}</span>
-          <LanguagePicker onChange={p.relabel} />
+          <LanguagePicker onChange={p.relabel} signedIn />
           <button type="button" onClick={ctx.signOut} data-testid="sign-out">
             {t("app.signOut")}
           </button>
@@ -151,8 +166,9 @@ export function App() {
   const relabel = useCallback(() => setLabels((n) => n + 1), []);
   useEffect(() => {
     api<SessionInfo>("/api/session")
-      .then((s) => {
+      .then(async (s) => {
         setCsrf(s.csrf);
+        await adoptLanguage(s, relabel);
         setSession(s);
       })
       .catch((err) => {
@@ -177,8 +193,9 @@ export function App() {
     return (
       <main id="main" class="narrow">
         <LoginPage
-          onSignedIn={(s) => {
+          onSignedIn={async (s) => {
             setCsrf(s.csrf);
+            await adoptLanguage(s, relabel);
             setSession(s);
           }}
         />

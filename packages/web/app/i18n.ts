@@ -1,21 +1,18 @@
-// The one message catalogue (messages/*.ts) through i18next, and dates, numbers and money in the
-// user's locale through Intl.
+// The one message catalogue (src/messages/*.ts; the server's notifications use it too) through
+// i18next, and dates, numbers and money in the user's locale through Intl.
 import i18next from "i18next";
 import { formatAmount } from "../../shared/src/fees/money.js";
-import { en } from "./messages/en.js";
-import { zhHans } from "./messages/zh-Hans.js";
+import { en } from "../src/messages/en.js";
+import { isLanguage, type Language } from "../src/messages/languages.js";
+import { zhHans } from "../src/messages/zh-Hans.js";
 
-export const LANGUAGES = [
-  { code: "en", label: "English" },
-  { code: "zh-Hans", label: "简体中文" },
-] as const;
-export type Language = (typeof LANGUAGES)[number]["code"];
+export { LANGUAGES, type Language } from "../src/messages/languages.js";
 
 const STORE_KEY = "lrs.language";
 
 function initialLanguage(): Language {
   const stored = localStorage.getItem(STORE_KEY);
-  if (stored === "en" || stored === "zh-Hans") return stored;
+  if (isLanguage(stored)) return stored;
   return navigator.languages.some((l) => l.toLowerCase().startsWith("zh")) ? "zh-Hans" : "en";
 }
 

@@ -82,6 +82,7 @@ export function webListener(o: WebPartsOptions) {
       email: sender.email,
       events: !!o.notifyEvents,
       digestTime: cfg.notifications.digest_time,
+      webhookHosts: sender.webhookHosts,
     },
     maxCopyBytes: cfg.tier === Tier.MEMBER ? cfg.ill.max_copy_size : 0,
     ...(o.dashboardUrl ? { dashboardUrl: o.dashboardUrl } : {}),

@@ -105,6 +105,7 @@ export function createWebServer(o: WebServerOptions) {
     role: session.role,
     csrf: session.csrf,
     expiresAt: new Date(session.expiresAt).toISOString(),
+    language: o.accounts.language(session.user) ?? null,
     node: o.node,
     ...(o.dashboardUrl?.() ? { dashboard: o.dashboardUrl() } : {}),
     ...(o.traffic ? { traffic: true } : {}),
@@ -231,6 +232,12 @@ export function createWebServer(o: WebServerOptions) {
         {},
         { "set-cookie": sessionCookie(COOKIE, "", { maxAgeSeconds: 0, secure }) },
       );
+    }
+    if (path === "/api/language" && post) {
+      // The person's language: the pages follow them to another browser, their notifications are in it.
+      const s = requireSession(req, true);
+      o.accounts.setLanguage(s.session.user, field(await readJson(req), "language"));
+      return sendJson(res, 200, { language: o.accounts.language(s.session.user) });
     }
     if (path === "/api/password-link" && req.method === "GET") {
       const user = o.accounts.linkUser(url.searchParams.get("token") ?? "");

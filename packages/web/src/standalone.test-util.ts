@@ -76,7 +76,11 @@ export async function startStandalone(
     attempts: 1,
     retry_delay: 1000,
     timeout: 1000,
+    // The browser test's webhook is on this machine: allowed by name, as an operator would.
+    webhook_hosts: ["127.0.0.1"],
+    default_language: "en" as const,
   };
+  const sender = createSender(notifyCfg);
   const server = createWebServer({
     host: "127.0.0.1",
     port: 0,
@@ -108,7 +112,7 @@ export async function startStandalone(
       store: notifyStore,
       notifier: new Notifier({
         store: notifyStore,
-        sender: createSender(notifyCfg),
+        sender,
         cfg: notifyCfg,
         node: { id: "m", name: "Member M" },
         baseUrl: () => url,
@@ -117,6 +121,7 @@ export async function startStandalone(
       email: false,
       events: false,
       digestTime: "07:00",
+      webhookHosts: sender.webhookHosts,
     },
     maxCopyBytes: 0,
     log,

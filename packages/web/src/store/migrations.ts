@@ -97,4 +97,9 @@ export const webMigrations: Migration[] = [
     name: "web: staff accounts made by single sign-on (the provider's issuer and subject)",
     up: `ALTER TABLE web_users ADD COLUMN sso_subject TEXT;`,
   },
+  {
+    version: 912,
+    name: "web: each staff account's language (the web application's and its notifications')",
+    up: `ALTER TABLE web_users ADD COLUMN language TEXT;`,
+  },
 ];
