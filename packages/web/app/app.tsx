@@ -177,8 +177,15 @@ export function App() {
       });
   }, []);
   const signOut = useCallback(async () => {
-    await api("/api/logout", { method: "POST", body: {} }).catch(() => undefined);
+    const out = await api<{ redirect?: string }>("/api/logout", { method: "POST", body: {} }).catch(
+      () => ({}) as { redirect?: string },
+    );
     stopLive();
+    // Signed in through the identity provider: its session ends there too, and it sends the browser back.
+    if (out.redirect) {
+      location.assign(out.redirect);
+      return;
+    }
     setSession(null);
     history.replaceState(null, "", "/");
   }, []);

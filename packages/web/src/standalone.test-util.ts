@@ -55,7 +55,12 @@ export interface Standalone {
  * signs in with under `roles`.
  */
 export async function startStandalone(
-  o: { people?: Record<string, string[]>; roles?: OidcConfig["roles"] } = {},
+  o: {
+    people?: Record<string, string[]>;
+    roles?: OidcConfig["roles"];
+    /** Whether the provider offers RP-initiated logout (its end_session_endpoint); default yes. */
+    providerLogout?: boolean;
+  } = {},
 ): Promise<Standalone> {
   let handler: (req: IncomingMessage, res: ServerResponse) => void = () => undefined;
   const idp = o.people ? createServer((req, res) => handler(req, res)) : undefined;
@@ -135,6 +140,7 @@ export async function startStandalone(
           client_id: "lrs-member",
           client_secret: secret,
           redirect_uris: [`${url}/api/oidc/callback`],
+          post_logout_redirect_uris: [`${url}/`],
           grant_types: ["authorization_code"],
           response_types: ["code"],
         },
@@ -162,7 +168,10 @@ export async function startStandalone(
         await grant.save();
         return grant;
       },
-      features: { devInteractions: { enabled: false } },
+      features: {
+        devInteractions: { enabled: false },
+        rpInitiatedLogout: { enabled: o.providerLogout ?? true },
+      },
       cookies: { keys: ["a-cookie-key-for-the-test"] },
       ttl: {
         Interaction: 600,

@@ -78,7 +78,11 @@ function subjectOf(d: Delivery, node: NodeRef, w: Words): string {
   if (d.kind === "test") return w.t("mail.testSubject", { node: node.name });
   if (d.kind === "digest") return w.t("mail.digestSubject", { node: node.name, count: d.events.length });
   const e = d.events[0]!;
-  return w.t("mail.subject", { node: node.name, kind: w.t(`mail.kind.${e.kind}`), title: e.title || e.requestId });
+  return w.t("mail.subject", {
+    node: node.name,
+    kind: w.t(`mail.kind.${e.kind}`),
+    title: e.title || e.requestId,
+  });
 }
 
 /** The e-mail of a delivery, in `lang`. */

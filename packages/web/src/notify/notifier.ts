@@ -3,8 +3,8 @@
 // person at digest_time, and sends what is due — retried with a doubling wait, failures kept.
 import type { NotificationsConfig } from "@lrs/shared";
 import type { Logger } from "pino";
-import type { NotifyEventSource } from "./events.js";
 import type { Language } from "../messages/languages.js";
+import type { NotifyEventSource } from "./events.js";
 import { emailOf, type NodeRef, webhookBodyOf } from "./message.js";
 import type { Sender } from "./send.js";
 import type { Delivery, DeliveryStatus, NotifyStore } from "./store.js";

@@ -7,7 +7,7 @@ import type { Session } from "../store/sessions.js";
 import { CHANNELS, type Channel, NOTIFY_KINDS } from "./events.js";
 import type { Notifier } from "./notifier.js";
 import { type NotifyStore, webhookUrlProblem } from "./store.js";
-import { type WebhookHosts, WebhookHostRefused } from "./webhook-hosts.js";
+import { WebhookHostRefused, type WebhookHosts } from "./webhook-hosts.js";
 
 export interface NotifyParts {
   store: NotifyStore;
@@ -55,7 +55,9 @@ export async function notifyRoutes(
     const webhookUrl = String(body.webhookUrl ?? "").trim();
     if (webhookUrl && !webhookUrlProblem(webhookUrl))
       await n.webhookHosts.check(webhookUrl).catch((err: unknown) => {
-        throw err instanceof WebhookHostRefused ? new HttpError(400, err.message, { field: "webhookUrl" }) : err;
+        throw err instanceof WebhookHostRefused
+          ? new HttpError(400, err.message, { field: "webhookUrl" })
+          : err;
       });
     const settings = n.store.save(
       session.user,

@@ -81,9 +81,9 @@ describe("webhook hosts", () => {
 
   it("checks the address at delivery: a name allowed whose address is not is refused on connecting", async () => {
     const byName = createSender({ ...cfg, webhook_hosts: ["localhost"] });
-    await expect(
-      byName.sendWebhook(`http://localhost:${port}/hook`, "s", "{}", {}),
-    ).rejects.toThrow(/the webhook host localhost \((127\.0\.0\.1|::1)\) is a loopback address/);
+    await expect(byName.sendWebhook(`http://localhost:${port}/hook`, "s", "{}", {})).rejects.toThrow(
+      /the webhook host localhost \((127\.0\.0\.1|::1)\) is a loopback address/,
+    );
     expect(received).toBe(0);
     const refused = createSender({ ...cfg, webhook_hosts: [] });
     await expect(refused.sendWebhook(`http://127.0.0.1:${port}/hook`, "s", "{}", {})).rejects.toThrow(

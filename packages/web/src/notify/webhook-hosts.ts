@@ -54,7 +54,10 @@ export class WebhookHosts {
   constructor(readonly entries: readonly string[] = []) {
     this.#restricted = entries.length > 0;
     for (const raw of entries) {
-      const e = raw.trim().toLowerCase().replace(/^\[|\]$/g, "");
+      const e = raw
+        .trim()
+        .toLowerCase()
+        .replace(/^\[|\]$/g, "");
       const cidr = /^(.+)\/(\d{1,3})$/.exec(e);
       if (cidr && isIP(cidr[1]!)) {
         this.#addresses.addSubnet(cidr[1]!, Number(cidr[2]), familyOf(cidr[1]!));

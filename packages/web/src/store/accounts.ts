@@ -107,7 +107,10 @@ export class Accounts {
 
   setLanguage(name: string, language: string): void {
     if (!isLanguage(language))
-      throw new AccountError("language", `no language "${language}" (one of ${LANGUAGES.map((l) => l.code).join(", ")})`);
+      throw new AccountError(
+        "language",
+        `no language "${language}" (one of ${LANGUAGES.map((l) => l.code).join(", ")})`,
+      );
     this.db.sqlite.prepare("UPDATE web_users SET language = ? WHERE name = ?").run(language, name);
   }
 

@@ -99,7 +99,10 @@ export const webMigrations: Migration[] = [
   },
   {
     version: 912,
-    name: "web: each staff account's language (the web application's and its notifications')",
-    up: `ALTER TABLE web_users ADD COLUMN language TEXT;`,
+    name: "web: each account's language; a single sign-on session's ID token (to end the provider's session)",
+    up: `
+      ALTER TABLE web_users ADD COLUMN language TEXT;
+      ALTER TABLE web_sessions ADD COLUMN id_token TEXT;
+    `,
   },
 ];
