@@ -1,29 +1,34 @@
 // The application: sign-in gate, the frame (header, navigation by tier and role), the routes.
 import { useCallback, useContext, useEffect, useState } from "preact/hooks";
-import { LocationProvider, Route, Router, useLocation } from "preact-iso";
+import { LocationProvider, lazy, Route, Router, useLocation } from "preact-iso";
 import { ApiError, api, type SessionInfo, setCsrf } from "./api.js";
 import { LANGUAGES, type Language, language, setLanguage, t } from "./i18n.js";
 import { stopLive, useLiveState } from "./live.js";
-import { AcquirePage } from "./pages/acquire.js";
-import { AuditPage } from "./pages/audit.js";
-import { ClusterPage, DirectoryPage, TokensPage, TracePage } from "./pages/center.js";
-import { CopyrightPage } from "./pages/copyright.js";
 import { LoginPage } from "./pages/login.js";
-import { NewRequestPage } from "./pages/new-request.js";
-import { NotificationsPage } from "./pages/notifications.js";
-import { OrdersPage } from "./pages/orders.js";
-import { PrintPage } from "./pages/print.js";
-import { QueuesPage } from "./pages/queues.js";
-import { ReportsPage } from "./pages/reports.js";
-import { RequestPage } from "./pages/request.js";
-import { SearchPage } from "./pages/search.js";
 import { SetPasswordPage } from "./pages/set-password.js";
-import { SettlementPage } from "./pages/settlement.js";
-import { StatusPage } from "./pages/status.js";
-import { TrafficPage } from "./pages/traffic.js";
-import { UsersPage } from "./pages/users.js";
-import { VisitsPage } from "./pages/visits.js";
 import { can, SessionContext } from "./session.js";
+
+// Each page is its own module, loaded when it is first shown: the first page loads only what it needs.
+const AcquirePage = lazy(() => import("./pages/acquire.js").then((m) => m.AcquirePage));
+const AuditPage = lazy(() => import("./pages/audit.js").then((m) => m.AuditPage));
+const ClusterPage = lazy(() => import("./pages/center.js").then((m) => m.ClusterPage));
+const DirectoryPage = lazy(() => import("./pages/center.js").then((m) => m.DirectoryPage));
+const TokensPage = lazy(() => import("./pages/center.js").then((m) => m.TokensPage));
+const TracePage = lazy(() => import("./pages/center.js").then((m) => m.TracePage));
+const CopyrightPage = lazy(() => import("./pages/copyright.js").then((m) => m.CopyrightPage));
+const NewRequestPage = lazy(() => import("./pages/new-request.js").then((m) => m.NewRequestPage));
+const NotificationsPage = lazy(() => import("./pages/notifications.js").then((m) => m.NotificationsPage));
+const OrdersPage = lazy(() => import("./pages/orders.js").then((m) => m.OrdersPage));
+const PrintPage = lazy(() => import("./pages/print.js").then((m) => m.PrintPage));
+const QueuesPage = lazy(() => import("./pages/queues.js").then((m) => m.QueuesPage));
+const ReportsPage = lazy(() => import("./pages/reports.js").then((m) => m.ReportsPage));
+const RequestPage = lazy(() => import("./pages/request.js").then((m) => m.RequestPage));
+const SearchPage = lazy(() => import("./pages/search.js").then((m) => m.SearchPage));
+const SettlementPage = lazy(() => import("./pages/settlement.js").then((m) => m.SettlementPage));
+const StatusPage = lazy(() => import("./pages/status.js").then((m) => m.StatusPage));
+const TrafficPage = lazy(() => import("./pages/traffic.js").then((m) => m.TrafficPage));
+const UsersPage = lazy(() => import("./pages/users.js").then((m) => m.UsersPage));
+const VisitsPage = lazy(() => import("./pages/visits.js").then((m) => m.VisitsPage));
 
 /** The account keeps the language: the pages follow the person to another browser, notifications use it. */
 const keepLanguage = (lang: Language) =>

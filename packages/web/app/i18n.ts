@@ -4,7 +4,6 @@ import i18next from "i18next";
 import { formatAmount } from "../../shared/src/fees/money.js";
 import { en } from "../src/messages/en.js";
 import { isLanguage, type Language } from "../src/messages/languages.js";
-import { zhHans } from "../src/messages/zh-Hans.js";
 
 export { LANGUAGES, type Language } from "../src/messages/languages.js";
 
@@ -16,19 +15,31 @@ function initialLanguage(): Language {
   return navigator.languages.some((l) => l.toLowerCase().startsWith("zh")) ? "zh-Hans" : "en";
 }
 
+/** English is in the first page's bundle (every text falls back to it); another language is loaded when chosen. */
+async function loadCatalogue(lang: Language): Promise<void> {
+  if (lang === "en" || i18next.hasResourceBundle(lang, "translation")) return;
+  const { zhHans } = await import("../src/messages/zh-Hans.js");
+  i18next.addResourceBundle(lang, "translation", zhHans);
+}
+
 export async function initI18n(): Promise<void> {
+  const lng = initialLanguage();
   await i18next.init({
-    lng: initialLanguage(),
+    lng,
     fallbackLng: "en",
-    resources: { en: { translation: en }, "zh-Hans": { translation: zhHans } },
+    resources: { en: { translation: en } },
+    partialBundledLanguages: true,
     interpolation: { escapeValue: false },
     returnNull: false,
   });
+  await loadCatalogue(lng);
+  await i18next.changeLanguage(lng);
   document.documentElement.lang = i18next.language;
 }
 
 export async function setLanguage(lang: Language): Promise<void> {
   localStorage.setItem(STORE_KEY, lang);
+  await loadCatalogue(lang);
   await i18next.changeLanguage(lang);
   document.documentElement.lang = lang;
 }

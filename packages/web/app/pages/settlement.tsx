@@ -5,8 +5,9 @@ import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { useState } from "preact/hooks";
 import { LedgerService, type SettleResponse } from "../../../shared/src/gen/lrs/v1/ledger_pb.js";
 import { periodOf } from "../../../shared/src/ledger/period.js";
-import { client, errorText } from "../api.js";
+import { errorText } from "../api.js";
 import { formatDateTime, formatMinor, formatNumber, t } from "../i18n.js";
+import { client } from "../rpc.js";
 import { StatementTable, saveStatementsCsv } from "../statement.js";
 import { Notice } from "../ui.js";
 
