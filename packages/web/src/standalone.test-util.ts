@@ -121,6 +121,7 @@ export async function startStandalone(
         cfg: notifyCfg,
         node: { id: "m", name: "Member M" },
         baseUrl: () => url,
+        languageOf: (u) => accounts.language(u),
         log,
       }),
       email: false,

@@ -19,7 +19,7 @@ export interface NotifierOptions {
   cfg: NotificationsConfig;
   node: NodeRef;
   /** The language a user chose in the web application (else [notifications] default_language). */
-  languageOf?: (user: string) => Language | undefined;
+  languageOf: (user: string) => Language | undefined;
   /** The web application's address (links in messages). */
   baseUrl: () => string;
   log: Logger;
@@ -96,7 +96,7 @@ export class Notifier {
   async deliver(d: Delivery): Promise<DeliveryStatus> {
     const { store, cfg, node, sender, log } = this.o;
     try {
-      const lang = this.o.languageOf?.(d.user) ?? cfg.default_language;
+      const lang = this.o.languageOf(d.user) ?? cfg.default_language;
       if (d.channel === "email") {
         const m = emailOf(d, node, this.o.baseUrl(), lang);
         await sender.sendEmail(d.target, m.subject, m.text);
