@@ -61,16 +61,14 @@ describe("notification messages", () => {
   });
 
   it("a digest counts its events in the language's words and numbers", () => {
-    const many = Array.from({ length: 1200 }, (_, i) => ({ ...event, requestId: `r-${i}` }));
-    expect(emailOf(delivery("digest", [event]), node, base).subject).toBe(
-      "[North Library B] 1 ILL notification",
-    );
-    const en = emailOf(delivery("digest", many), node, base);
-    expect(en.subject).toBe("[North Library B] 1,200 ILL notifications");
-    expect(en.text.split("\n")[0]).toBe("1,200 events since the last digest:");
+    const two = emailOf(delivery("digest", [event, { ...event, requestId: "req-8" }]), node, base);
+    expect(two.subject).toBe("[North Library B] 2 ILL notifications");
+    expect(two.text.split("\n")[0]).toBe("2 events since the last digest:");
+    // Thousands grouped as the language writes them (one large digest: each event costs a few lookups).
+    const many = Array.from({ length: 1000 }, () => event);
     const zh = emailOf(delivery("digest", many), node, base, "zh-Hans");
-    expect(zh.subject).toBe("[North Library B] 1,200 条馆际互借通知");
-    expect(zh.text.split("\n")[0]).toBe("自上次摘要以来有 1,200 个事件：");
+    expect(zh.subject).toBe("[North Library B] 1,000 条馆际互借通知");
+    expect(zh.text.split("\n")[0]).toBe("自上次摘要以来有 1,000 个事件：");
   });
 
   it("a test message", () => {

@@ -34,8 +34,15 @@ function wordsFor(lang: Language) {
     timeZone: "UTC",
     timeZoneName: "short",
   });
+  // A digest repeats the same words (kinds, states, partners): each is looked up once.
+  const seen = new Map<string, string>();
   return {
-    t: (key: string, o: Record<string, unknown> = {}) => t(key, o) as string,
+    t: (key: string, o: Record<string, unknown> = {}) => {
+      const k = `${key}\u0000${JSON.stringify(o)}`;
+      let text = seen.get(k);
+      if (text === undefined) seen.set(k, (text = t(key, o) as string));
+      return text;
+    },
     date: (iso: string) => {
       const d = new Date(iso);
       return Number.isNaN(d.getTime()) ? iso : when.format(d);
