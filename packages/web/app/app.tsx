@@ -2,7 +2,7 @@
 import { useCallback, useContext, useEffect, useState } from "preact/hooks";
 import { LocationProvider, lazy, Route, Router, useLocation } from "preact-iso";
 import { ApiError, api, type SessionInfo, setCsrf } from "./api.js";
-import { LANGUAGES, type Language, language, setLanguage, t } from "./i18n.js";
+import { LANGUAGES, type Language, language, pickedLanguage, setLanguage, t } from "./i18n.js";
 import { stopLive, useLiveState } from "./live.js";
 import { LoginPage } from "./pages/login.js";
 import { SetPasswordPage } from "./pages/set-password.js";
@@ -34,10 +34,15 @@ const VisitsPage = lazy(() => import("./pages/visits.js").then((m) => m.VisitsPa
 const keepLanguage = (lang: Language) =>
   api("/api/language", { method: "POST", body: { language: lang } }).catch(() => undefined);
 
-/** On sign-in: the account's language when it has one, else the browser's is given to the account. */
+/**
+ * On sign-in: a language picked in this browser wins (and the account learns it); a browser where
+ * none was picked takes the account's; an account without one learns the browser's.
+ */
 async function adoptLanguage(s: SessionInfo, relabel: () => void): Promise<void> {
-  if (!s.language) await keepLanguage(language() as Language);
-  else if (s.language !== language()) {
+  const here = pickedLanguage();
+  if (here || !s.language) {
+    if (s.language !== language()) await keepLanguage(language() as Language);
+  } else if (s.language !== language()) {
     await setLanguage(s.language);
     relabel();
   }

@@ -9,9 +9,15 @@ export { LANGUAGES, type Language } from "../src/messages/languages.js";
 
 const STORE_KEY = "lrs.language";
 
-function initialLanguage(): Language {
+/** The language picked in this browser, if one was. */
+export function pickedLanguage(): Language | undefined {
   const stored = localStorage.getItem(STORE_KEY);
-  if (isLanguage(stored)) return stored;
+  return isLanguage(stored) ? stored : undefined;
+}
+
+function initialLanguage(): Language {
+  const stored = pickedLanguage();
+  if (stored) return stored;
   return navigator.languages.some((l) => l.toLowerCase().startsWith("zh")) ? "zh-Hans" : "en";
 }
 
