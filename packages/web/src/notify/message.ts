@@ -39,8 +39,10 @@ function wordsFor(lang: Language) {
   return {
     t: (key: string, o: Record<string, unknown> = {}) => {
       const k = `${key}\u0000${JSON.stringify(o)}`;
-      let text = seen.get(k);
-      if (text === undefined) seen.set(k, (text = t(key, o) as string));
+      const known = seen.get(k);
+      if (known !== undefined) return known;
+      const text = t(key, o) as string;
+      seen.set(k, text);
       return text;
     },
     date: (iso: string) => {
