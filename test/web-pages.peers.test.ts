@@ -58,7 +58,7 @@ function charge(entryId: string, amountMinor: bigint): ledgerPb.LedgerPosting {
 }
 
 beforeAll(async () => {
-  ({ fed, destroy } = await startFederation(SPEC));
+  ({ fed, destroy } = await startFederation(SPEC, { webUsers: true }));
   const items = join(fed.dir, "north-b-items.csv");
   await writeItems("north-b", [LOC], items);
   const b = fed.node("north-b");

@@ -49,7 +49,7 @@ let destroy: () => Promise<void>;
 let web: WebBrowser;
 
 beforeAll(async () => {
-  ({ fed, destroy } = await startFederation(SPEC));
+  ({ fed, destroy } = await startFederation(SPEC, { webUsers: true }));
   const items = join(fed.dir, "south-a-items.csv");
   await writeItems("south-a", [LOC], items);
   const node = fed.node("south-a");
