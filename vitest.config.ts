@@ -32,6 +32,9 @@ export default defineConfig({
           exclude: [PEERS, "**/node_modules/**"],
           sequence: { groupOrder: 0 },
           testTimeout: 20_000,
+          // vitest's default is one worker fewer than the cores: one worker on a 2-core machine,
+          // which left a core idle while the unit group ran.
+          maxWorkers: 2,
         },
       },
       {
