@@ -2,7 +2,7 @@
 // How fast a center applies catalog changes: UnionCatalog.apply in the benchmark's own process, as
 // catalogSyncReceiver applies PushChanges batches (one transaction per batch), with no network.
 //
-//   node bench/apply.mjs [--records 100000] [--batch 250] [--second 0.3] [--db FILE] [--keep] [--digest]
+//   node bench/apply.mjs [--records 100000] [--batch 250] [--second 0.3] [--threads N] [--db FILE] [--keep] [--digest]
 //   node bench/apply.mjs --export --db FILE     (CatalogService.Export of a catalog kept by --keep)
 //
 // Input: bench/search-records.mjs benchRecord 0..N-1 from institution "lib-a" (copies of the real
@@ -11,11 +11,12 @@
 // ids and items: the same books from a second library, which join lib-a's clusters (by ISBN, or by
 // the fuzzy title key). All records are encoded before the clock starts. Prints JSON: records/s
 // for each library's part, peak RSS, CPU seconds; with --digest, a hash of the resulting union
-// catalog (clusters, their records, holdings and summaries, the change log) to compare versions.
+// catalog (clusters, their records, holdings and summaries, the change log) to compare versions;
+// applyCpuSeconds and cpuMsPerChange: the CPU of applying alone (all threads), the figure to compare.
 import { createHash } from "node:crypto";
 import { rmSync } from "node:fs";
 import { Database, sharedMigrations, toIso2709 } from "@lrs/shared";
-import { catalogService, UnionCatalog, unionCatalogMigrations } from "@lrs/shared/center";
+import * as center from "@lrs/shared/center";
 import { loadSamples } from "./records.mjs";
 import { benchRecord } from "./search-records.mjs";
 
@@ -27,6 +28,8 @@ const n = Number(arg("--records", "100000"));
 const batch = Number(arg("--batch", "250"));
 const second = Number(arg("--second", "0.3"));
 const file = arg("--db", `/tmp/bench-apply-${process.pid}.db`);
+const threads = arg("--threads", undefined);
+const { catalogService, UnionCatalog, unionCatalogMigrations } = center;
 
 if (process.argv.includes("--export")) {
   // CatalogService.Export of the union catalog in `--db` (built by an earlier run with --keep), in
@@ -89,14 +92,31 @@ const parts = [
 rmSync(file, { force: true });
 const db = Database.open(file, [...sharedMigrations, ...unionCatalogMigrations]);
 const union = new UnionCatalog(db, { nodeId: "bench-center" });
-const out = { records: n, second: parts[1].changes.length, batch, parts: [] };
+// As a center's receiver: each batch's records described on worker threads before its transaction
+// (--threads 0: none, every record described as it is applied; a version without the pool: the same).
+const describer = threads === "0" ? undefined : center.describePool?.(threads ? Number(threads) : undefined);
+const out = {
+  records: n,
+  second: parts[1].changes.length,
+  batch,
+  threads: describer ? (threads ?? "cores") : 0,
+  parts: [],
+};
+let describing = 0;
 const t0 = performance.now();
+const cpu0 = process.cpuUsage();
 for (const p of parts) {
   const ts = performance.now();
+  const cpu = process.cpuUsage();
   for (let i = 0; i < p.changes.length; i += batch) {
     const slice = p.changes.slice(i, i + batch);
+    const td = performance.now();
+    const described = describer ? await describer.describe(slice) : undefined;
+    describing += performance.now() - td;
     db.transaction(() => {
-      for (const c of slice) union.apply(p.source, c);
+      // As the sync receiver applies a PushChanges batch (a version without applyBatch: one by one).
+      if (union.applyBatch) union.applyBatch(p.source, slice, described);
+      else for (const c of slice) union.apply(p.source, c);
     });
   }
   const s = (performance.now() - ts) / 1000;
@@ -105,13 +125,24 @@ for (const p of parts) {
     changes: p.changes.length,
     seconds: +s.toFixed(2),
     perSecond: Math.round(p.changes.length / s),
+    cpuMsPerChange: +(
+      (process.cpuUsage(cpu).user + process.cpuUsage(cpu).system) /
+      1e3 /
+      p.changes.length
+    ).toFixed(3),
   });
   process.stderr.write(
     `${p.source}: ${p.changes.length} in ${s.toFixed(1)} s (${Math.round(p.changes.length / s)}/s)\n`,
   );
 }
 const total = (performance.now() - t0) / 1000;
+// The process's CPU while applying (every thread), without reading and encoding the records before.
+const applyCpu = process.cpuUsage(cpu0);
+out.applyCpuSeconds = +((applyCpu.user + applyCpu.system) / 1e6).toFixed(1);
+out.cpuMsPerChange = +((applyCpu.user + applyCpu.system) / 1e3 / (n + parts[1].changes.length)).toFixed(3);
 out.seconds = +total.toFixed(2);
+out.describingSeconds = +(describing / 1000).toFixed(2);
+await describer?.close();
 out.perSecond = Math.round((n + parts[1].changes.length) / total);
 out.stats = (({ records, clusters, merges }) => ({ records, clusters, merges }))(union.stats());
 out.maxRssMb = Math.round(process.resourceUsage().maxRSS / 1024);

@@ -15,10 +15,12 @@
 //    nothing on it still loading (no [aria-busy=true]), i.e. its data drawn and its handlers live.
 //    The first load of each page warms the browser's cache and is not counted (a staff member's
 //    browser has the bundle cached after the first page of the day).
-// 3. Search: `--runs` searches at each scope from north-univ's search page. In the page, the
-//    Search call's resource timing gives when its answer began (responseStart) and ended
-//    (responseEnd); a MutationObserver gives when the result count was drawn. Reported: drawn −
-//    answer began (what the page adds once the first results arrive).
+// 3. Search: `--runs` searches at each scope from north-univ's search page. The page marks (User
+//    Timing) when each message of the answer arrives in the browser ("lrs:search-answer", as the
+//    stream yields it) and when the results it brought are on screen ("lrs:search-drawn": Preact
+//    runs effects after the frame that drew them, so this is after the paint, at most a frame
+//    late). Reported: the first results drawn after their message arrived, p50/p95/max, and the
+//    answer's time (request sent to its first message) for scale.
 //
 // The federation lives in bench/out/web (deleted at the end unless --keep).
 import { mkdirSync, rmSync } from "node:fs";
@@ -84,39 +86,28 @@ async function load(page, url) {
   return performance.now() - t0;
 }
 
-/** One search from the search page: when its answer began and ended, and when its results were drawn. */
+/** One search from the search page: how long its answer took, and its first results' drawing after it arrived. */
 async function search(page, scopeLabel, title) {
   await page.getByLabel(scopeLabel, { exact: true }).check();
   await page.getByLabel("Title", { exact: true }).fill(title);
   await page.evaluate(() => {
+    performance.clearMarks();
     performance.clearResourceTimings();
-    const w = globalThis;
-    w.__drawn = undefined;
-    const old = document.querySelector("[data-testid=result-count]");
-    if (old) old.setAttribute("data-old", "1");
-    const obs = new MutationObserver(() => {
-      const el = document.querySelector("[data-testid=result-count]:not([data-old])");
-      if (el && w.__drawn === undefined) {
-        w.__drawn = performance.now();
-        obs.disconnect();
-      }
-    });
-    obs.observe(document.body, { childList: true, subtree: true, attributes: true, characterData: true });
+    globalThis.__sent = performance.now();
   });
   await page.getByTestId("do-search").click();
-  await page.waitForFunction(() => globalThis.__drawn !== undefined, null, { timeout: 30_000 });
+  // Finished: the button is live again and the results it drew are marked.
   await page.waitForFunction(
-    () => performance.getEntriesByType("resource").some((e) => e.name.includes("SearchService/Search")),
+    () =>
+      !document.querySelector("[data-testid=do-search]")?.hasAttribute("disabled") &&
+      performance.getEntriesByName("lrs:search-drawn").length > 0,
     null,
-    { timeout: 30_000 },
+    { timeout: 30_000, polling: 20 },
   );
   return page.evaluate(() => {
-    const e = performance.getEntriesByType("resource").find((r) => r.name.includes("SearchService/Search"));
-    return {
-      began: globalThis.__drawn - e.responseStart,
-      ended: globalThis.__drawn - e.responseEnd,
-      answer: e.responseStart - e.requestStart,
-    };
+    const answer = performance.getEntriesByName("lrs:search-answer")[0].startTime;
+    const drawn = performance.getEntriesByName("lrs:search-drawn").find((m) => m.startTime >= answer);
+    return { drawn: drawn.startTime - answer, answer: answer - globalThis.__sent };
   });
 }
 
@@ -158,20 +149,20 @@ async function main() {
     console.log(`slowest page p95: ${ms(Math.max(...worst))}`);
 
     console.log(`\nsearch from north-univ's page, ${runs} searches per scope (ms):`);
-    console.log("scope            answer p50  drawn after answer began p50 / p95 / max");
+    console.log("scope                  answer p50   drawn after the answer arrived p50 / p95 / max");
     const page = await signIn(browser, fed, "north-univ");
     await page.goto(`${fed.node("north-univ").web.replace(/\/$/, "")}/search`);
     const words = ["history", "science", "medicine", "water", "law", "art", "music", "children"];
     for (const scope of ["This library", "The region", "The whole federation"]) {
-      const began = [];
+      const drawn = [];
       const answer = [];
       await search(page, scope, "history");
       for (let i = 0; i < runs; i++) {
         const r = await search(page, scope, words[i % words.length]);
-        began.push(r.began);
+        drawn.push(r.drawn);
         answer.push(r.answer);
       }
-      const b = dist(began);
+      const b = dist(drawn);
       console.log(
         `${scope.padEnd(22)} ${ms(dist(answer).p50).padStart(8)}     ${ms(b.p50)} / ${ms(b.p95)} / ${ms(b.max)}`,
       );

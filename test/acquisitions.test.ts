@@ -3,48 +3,32 @@
 // demand counted at the regional center feeds the advice and reaches the national center's report;
 // a retention commitment moves a holder to the back of its part of the rota.
 import { execFile } from "node:child_process";
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
 import { promisify } from "node:util";
-import type { Federation, FederationSpec } from "@lrs/dev-env";
+import type { Federation } from "@lrs/dev-env";
 import { illPb, illServicePb, searchPb } from "@lrs/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventually, startFederation } from "./harness.js";
-import { BOTH_REGIONS_ISBNS, borrow, isbn, LENDER, NLM, writeItems } from "./ill-harness.js";
+import { BORROWER, eventually, nodeCli, startFederation, testFederation } from "./harness.js";
+import { BOTH_REGIONS_ISBNS, borrow, importCatalog, isbn, LENDER, NLM } from "./ill-harness.js";
 
 const { Scope } = searchPb;
 const run = promisify(execFile);
 /** Introduction to algorithms: in none of the test catalogs. */
 const NEW_TITLE = "9780262033848";
 
-const SPEC: FederationSpec = {
-  national: { id: "nat", name: "Test National Center" },
-  regions: [
-    {
-      region: "north",
-      id: "north-rc",
-      name: "North Test Center",
-      members: [
-        { id: "north-a", name: "North Library A", extraConfig: `[ill]\ntimer_interval = "200ms"\n` },
-        { id: "north-b", name: "North Library B", extraConfig: LENDER("3s") },
-        { id: "north-c", name: "North Library C", extraConfig: LENDER("3s") },
-      ],
-    },
-    {
-      region: "south",
-      id: "south-rc",
-      name: "South Test Center",
-      members: [{ id: "south-a", name: "South Library A", extraConfig: LENDER("3s") }],
-    },
+const SPEC = testFederation({
+  north: [
+    { id: "north-a", name: "North Library A", extraConfig: BORROWER },
+    { id: "north-b", name: "North Library B", extraConfig: LENDER("3s") },
+    { id: "north-c", name: "North Library C", extraConfig: LENDER("3s") },
   ],
-};
+  south: [{ id: "south-a", name: "South Library A", extraConfig: LENDER("3s") }],
+});
 
 let fed: Federation;
 let destroy: (() => Promise<void>) | undefined;
 
 async function cliJson<T>(member: string, args: string[]): Promise<T> {
-  const node = fed.node(member);
-  return JSON.parse(await fed.cli(node, [...args, "--config", node.config, "--json"])) as T;
+  return JSON.parse(await nodeCli(fed, member, [...args, "--json"])) as T;
 }
 
 interface Check {
@@ -69,16 +53,7 @@ async function rotaFor(value: string) {
 
 beforeAll(async () => {
   ({ fed, destroy } = await startFederation(SPEC));
-  const itemsDir = join(fed.dir, "items");
-  mkdirSync(itemsDir, { recursive: true });
-  await Promise.all(
-    ["north-b", "north-c", "south-a"].map(async (id) => {
-      const items = join(itemsDir, `${id}.csv`);
-      await writeItems(id, [NLM], items);
-      const node = fed.node(id);
-      await fed.cli(node, ["import", "--config", node.config, "--items", items, NLM]);
-    }),
-  );
+  await Promise.all(["north-b", "north-c", "south-a"].map((id) => importCatalog(fed, id, NLM)));
   await fed.waitSynced(120_000);
 }, 600_000);
 afterAll(async () => {

@@ -4,6 +4,33 @@ import { join } from "node:path";
 import { Federation, type FederationOptions, type FederationSpec } from "@lrs/dev-env";
 import { searchPb } from "@lrs/shared";
 
+type MemberSpec = FederationSpec["regions"][number]["members"][number];
+
+/** A member that borrows in a test: its ILL timers run quickly (deadlines seen within the test). */
+export const BORROWER = `[ill]\ntimer_interval = "200ms"\n`;
+
+/**
+ * The tests' federation shape: the national center "nat" and, per region, a regional center
+ * "<region>-rc" with the members given.
+ */
+export function testFederation(regions: Record<string, MemberSpec[]>): FederationSpec {
+  return {
+    national: { id: "nat", name: "Test National Center" },
+    regions: Object.entries(regions).map(([region, members]) => ({
+      region,
+      id: `${region}-rc`,
+      name: `${region[0]!.toUpperCase()}${region.slice(1)} Test Center`,
+      members,
+    })),
+  };
+}
+
+/** Runs a node's CLI with its --config (the command line an operator types). */
+export function nodeCli(fed: Federation, node: string, args: string[]): Promise<string> {
+  const n = fed.node(node);
+  return fed.cli(n, [...args, "--config", n.config]);
+}
+
 /** A small federation: enough to cross every tier boundary, quick to start. */
 export const SMALL_SPEC: FederationSpec = {
   national: { id: "nat", name: "Test National Center" },

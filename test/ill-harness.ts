@@ -7,7 +7,7 @@ import { type Federation, type FederationOptions, type FederationSpec, REPO_ROOT
 import { recordIdOf } from "@lrs/member-node";
 import { illPb, illServicePb, readMarcFile } from "@lrs/shared";
 import { afterAll, beforeAll } from "vitest";
-import { startFederation } from "./harness.js";
+import { nodeCli, startFederation } from "./harness.js";
 
 export const LOC = join(REPO_ROOT, "data/marc/lc-marc2bibframe2/loc_general.xml");
 export const NLM = join(REPO_ROOT, "data/marc/lc-marc2bibframe2/nlm.xml");
@@ -236,4 +236,15 @@ export async function lenderSide(
     if (mine.length > 0 || Date.now() > until) return mine;
     await new Promise((r) => setTimeout(r, 150));
   }
+}
+
+/** Imports MARC `records` into a member's catalog with two items per record; returns `import --json`. */
+export async function importCatalog(
+  fed: Federation,
+  member: string,
+  records: string,
+): Promise<{ added: number; updated: number; rejected: number }> {
+  const items = join(fed.dir, `${member}-items.csv`);
+  await writeItems(member, [records], items);
+  return JSON.parse(await nodeCli(fed, member, ["import", "--items", items, records, "--json"]));
 }

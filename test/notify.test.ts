@@ -109,6 +109,7 @@ from = "North B ILL <ill@north-b.example.org>"
 interval = "200ms"
 retry_delay = "300ms"
 attempts = 2
+webhook_hosts = ["127.0.0.1"]
 `,
         },
       ],

@@ -1,10 +1,14 @@
 // The browser side of the web application's tests (web.peers.test.ts, web-pages.peers.test.ts):
-// Debian's Chromium through playwright-core, a fresh context per session, sign-in through the
-// form, and axe-core's serious and critical findings collected for one final check.
+// the federation and the browser they share the set-up of (webFederation), Debian's Chromium
+// through playwright-core, a fresh context per session, sign-in through the form, and axe-core's
+// serious and critical findings collected for one final check.
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { type Federation, REPO_ROOT } from "@lrs/dev-env";
+import { type Federation, type FederationSpec, REPO_ROOT } from "@lrs/dev-env";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll } from "vitest";
 import { runAxe } from "../packages/web/src/axe.test-util.js";
+import { nodeCli, startFederation } from "./harness.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const CHROMIUM_ARGS = [
@@ -74,4 +78,44 @@ export class WebBrowser {
   axe(page: Page, what: string): Promise<void> {
     return runAxe(page, what, this.axeFindings);
   }
+}
+
+export interface WebFederation {
+  /** Set in beforeAll. */
+  readonly fed: Federation;
+  readonly web: WebBrowser;
+  /** A node's CLI with its --config. */
+  cli(node: string, args: string[]): Promise<string>;
+}
+
+/**
+ * A test file's federation of `spec` and its browser: started in beforeAll (then `prepare`:
+ * catalogs, requests …; then Chromium), stopped in afterAll.
+ */
+export function webFederation(
+  spec: FederationSpec,
+  prepare: (fed: Federation) => Promise<void>,
+): WebFederation {
+  let fed: Federation | undefined;
+  let web: WebBrowser | undefined;
+  let destroy: (() => Promise<void>) | undefined;
+  beforeAll(async () => {
+    ({ fed, destroy } = await startFederation(spec, { webUsers: true }));
+    await prepare(fed);
+    web = await WebBrowser.launch(fed);
+    mkdirSync(DOCS, { recursive: true });
+  }, 600_000);
+  afterAll(async () => {
+    await web?.close();
+    await destroy?.();
+  });
+  return {
+    get fed() {
+      return fed!;
+    },
+    get web() {
+      return web!;
+    },
+    cli: (node, args) => nodeCli(fed!, node, args),
+  };
 }

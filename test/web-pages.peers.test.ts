@@ -5,37 +5,25 @@
 // Chinese, a viewer refused the settlement, a change without the CSRF token refused, axe-checked.
 // Saves the screenshots README.md shows.
 
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import type { Federation, FederationSpec } from "@lrs/dev-env";
 import { ledgerPb } from "@lrs/shared";
 import type { Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startFederation } from "./harness.js";
-import { borrow, LENDER, LOC, SOUTH_ONLY_ISBNS, waitFor, writeItems } from "./ill-harness.js";
-import { DOCS, WebBrowser } from "./web-browser.js";
+import { describe, expect, it } from "vitest";
+import { BORROWER, testFederation } from "./harness.js";
+import { borrow, importCatalog, LENDER, LOC, SOUTH_ONLY_ISBNS, waitFor } from "./ill-harness.js";
+import { DOCS, webFederation } from "./web-browser.js";
 
 /** One region: north-a borrows, north-b lends as the scenario lender. */
-const SPEC: FederationSpec = {
-  national: { id: "nat", name: "Test National Center" },
-  regions: [
-    {
-      region: "north",
-      id: "north-rc",
-      name: "North Test Center",
-      members: [
-        { id: "north-a", name: "North Library A", extraConfig: `[ill]\ntimer_interval = "200ms"\n` },
-        { id: "north-b", name: "North Library B", extraConfig: LENDER("1h") },
-      ],
-    },
+const SPEC = testFederation({
+  north: [
+    { id: "north-a", name: "North Library A", extraConfig: BORROWER },
+    { id: "north-b", name: "North Library B", extraConfig: LENDER("1h") },
   ],
-};
+});
 
-let fed: Federation;
-let destroy: () => Promise<void>;
-let web: WebBrowser;
 /** What `lrs-member import` said of north-b's catalog. */
 let imported: { added: number; updated: number; rejected: number };
 /** This month: the charges are posted in it, and it is settled (allowed while open). */
@@ -57,14 +45,8 @@ function charge(entryId: string, amountMinor: bigint): ledgerPb.LedgerPosting {
   });
 }
 
-beforeAll(async () => {
-  ({ fed, destroy } = await startFederation(SPEC, { webUsers: true }));
-  const items = join(fed.dir, "north-b-items.csv");
-  await writeItems("north-b", [LOC], items);
-  const b = fed.node("north-b");
-  imported = JSON.parse(
-    await fed.cli(b, ["import", "--config", b.config, "--items", items, LOC, "--json"]),
-  ) as typeof imported;
+const ctx = webFederation(SPEC, async (fed) => {
+  imported = await importCatalog(fed, "north-b", LOC);
   await fed.waitSynced(90_000);
   // Two requests with timelines for the turnaround report: one lent, one that ends unfilled.
   const lent = await borrow(fed, "north-a", SOUTH_ONLY_ISBNS[0]!, "scenario:loaned", "P-1");
@@ -81,24 +63,13 @@ beforeAll(async () => {
       ),
     "north-a",
   );
-  web = await WebBrowser.launch(fed);
-  mkdirSync(DOCS, { recursive: true });
-}, 600_000);
-
-afterAll(async () => {
-  await web?.close();
-  await destroy?.();
 });
-
-async function cli(node: string, args: string[]): Promise<string> {
-  const n = fed.node(node);
-  return fed.cli(n, [...args, "--config", n.config]);
-}
+const cli = ctx.cli;
 
 /** Clicks a button that saves a file and returns the file's text. */
 async function downloaded(page: Page, click: () => Promise<void>): Promise<{ name: string; text: string }> {
   const [download] = await Promise.all([page.waitForEvent("download"), click()]);
-  const path = join(fed.dir, `dl-${Date.now()}-${download.suggestedFilename()}`);
+  const path = join(ctx.fed.dir, `dl-${Date.now()}-${download.suggestedFilename()}`);
   await download.saveAs(path);
   return { name: download.suggestedFilename(), text: readFileSync(path, "utf8") };
 }
@@ -121,7 +92,7 @@ async function settleFromScript(page: Page) {
 
 describe("the staff web application's reports and settlement", () => {
   it("shows a member its ledger statement by month and the ILL turnaround as charts, as the CLI has them", async () => {
-    const page = await web.signInDemo("north-a");
+    const page = await ctx.web.signInDemo("north-a");
     await page.getByRole("link", { name: "Reports" }).click();
     const statement = page.getByTestId("statement");
     await statement.waitFor({ timeout: 30_000 });
@@ -134,7 +105,7 @@ describe("the staff web application's reports and settlement", () => {
     // The CSV saved in the browser is the file `lrs-member ledger --csv` writes.
     const csv = await downloaded(page, () => page.getByRole("button", { name: "Download CSV" }).click());
     expect(csv.name).toBe(`statement-north-a-${PERIOD}-EUR.csv`);
-    const cliCsv = join(fed.dir, "north-a-statement.csv");
+    const cliCsv = join(ctx.fed.dir, "north-a-statement.csv");
     await cli("north-a", ["ledger", "--period", PERIOD, "--csv", cliCsv]);
     expect(csv.text).toBe(readFileSync(cliCsv, "utf8"));
 
@@ -150,7 +121,7 @@ describe("the staff web application's reports and settlement", () => {
       2 * report.endToEnd.length,
     );
     expect(await page.getByTestId("chart-stays").locator("rect").count()).toBeGreaterThan(1);
-    await web.axe(page, "north-a reports");
+    await ctx.web.axe(page, "north-a reports");
     await page.screenshot({ path: join(DOCS, "web-reports.png"), fullPage: true });
 
     // The same page in Chinese: its text, the money in the Chinese locale.
@@ -158,12 +129,12 @@ describe("the staff web application's reports and settlement", () => {
     await page.getByRole("heading", { name: "账目对账单" }).waitFor();
     expect(await page.getByTestId("statement-net").textContent()).toMatch(/21\.00/);
     expect(await page.getByTestId("turnaround-count").textContent()).toMatch(/共 2 个请求/);
-    await web.axe(page, "north-a reports (zh-Hans)");
+    await ctx.web.axe(page, "north-a reports (zh-Hans)");
     await page.getByLabel("语言").selectOption("en");
   });
 
   it("shows the national center's traffic figures in the application, and settles a month", async () => {
-    const page = await web.signInDemo("nat");
+    const page = await ctx.web.signInDemo("nat");
     await page.getByRole("link", { name: "Traffic", exact: true }).click();
     const nodes = page.getByTestId("traffic-nodes");
     await nodes.waitFor({ timeout: 30_000 });
@@ -171,7 +142,7 @@ describe("the staff web application's reports and settlement", () => {
       await nodes.locator("th", { hasText: `(${id})` }).waitFor({ timeout: 30_000 });
     await page.getByRole("button", { name: "1h" }).click();
     await page.waitForSelector('button[aria-pressed="true"]:has-text("1h")');
-    await web.axe(page, "nat traffic");
+    await ctx.web.axe(page, "nat traffic");
     await page.screenshot({ path: join(DOCS, "web-traffic.png"), fullPage: true });
 
     // Settle this month: preview (nothing stored), then settle; statements, balances and CSV.
@@ -190,13 +161,13 @@ describe("the staff web application's reports and settlement", () => {
     const balances = (await page.getByTestId("region-balances").textContent()) ?? "";
     expect(balances).toContain("north");
     await page.getByText(/^north-a \(north\) · EUR/).click();
-    await web.axe(page, "nat settlement");
+    await ctx.web.axe(page, "nat settlement");
     await page.screenshot({ path: join(DOCS, "web-settlement.png"), fullPage: true });
     const csv = await downloaded(page, () => page.getByRole("button", { name: "Download CSV" }).click());
     expect(csv.name).toBe(`settlement-${PERIOD}.csv`);
 
     // The CLI finds the month settled, with the same statements.
-    const cliCsv = join(fed.dir, "nat-settlement.csv");
+    const cliCsv = join(ctx.fed.dir, "nat-settlement.csv");
     const again = JSON.parse(
       await cli("nat", ["settle", "--period", PERIOD, "--allow-open", "--csv", cliCsv, "--json"]),
     ) as { alreadySettled?: boolean };
@@ -205,7 +176,7 @@ describe("the staff web application's reports and settlement", () => {
     expect(csv.text).toMatch(/north-a,north,EUR,north-b,north,2100,0,-2100,2,/);
 
     // The member's statement now says it is final.
-    const member = await web.signInDemo("north-a");
+    const member = await ctx.web.signInDemo("north-a");
     await member.getByRole("link", { name: "Reports" }).click();
     await expect
       .poll(async () => (await member.getByTestId("statement-state").textContent()) ?? "", {
@@ -215,7 +186,7 @@ describe("the staff web application's reports and settlement", () => {
   });
 
   it("shows a member its catalog's imports, as the import reported them, and the sync lag", async () => {
-    const page = await web.signInDemo("north-b");
+    const page = await ctx.web.signInDemo("north-b");
     await page.getByRole("link", { name: "Node status" }).click();
     const loads = page.getByTestId("catalog-loads");
     await loads.waitFor({ timeout: 30_000 });
@@ -230,18 +201,18 @@ describe("the staff web application's reports and settlement", () => {
     ]);
     expect(cells[7]).toMatch(/^done/);
     expect(await page.getByTestId("sync-lag").textContent()).toMatch(/Changes not yet taken by \S+: 0 /);
-    await web.axe(page, "north-b status");
+    await ctx.web.axe(page, "north-b status");
   });
 
   it("places, lists and receives an order from the web, as `lrs-member order` sees it", async () => {
-    const page = await web.signInDemo("north-a");
+    const page = await ctx.web.signInDemo("north-a");
     await page.getByRole("link", { name: "Orders" }).click();
     const form = page.getByTestId("order-form");
     await form.getByLabel("Title", { exact: true }).fill("A Field Guide to Northern Mosses");
     await form.getByLabel("Author", { exact: true }).fill("Moss, Ada");
     await form.getByLabel("Copies").fill("2");
     await form.getByLabel("Vendor's order number").fill("V-900");
-    await web.axe(page, "north-a orders");
+    await ctx.web.axe(page, "north-a orders");
     await page.getByTestId("place-order").click();
     const row = page.locator("[data-testid=orders] tr[data-order]").first();
     await row.waitFor({ timeout: 30_000 });
@@ -280,11 +251,11 @@ describe("the staff web application's reports and settlement", () => {
   });
 
   it("keeps a viewer out of settlement, and refuses a change without the CSRF token", async () => {
-    const pw = join(fed.dir, "viewer-password");
+    const pw = join(ctx.fed.dir, "viewer-password");
     writeFileSync(pw, "a-viewer-password\n");
     await cli("nat", ["user", "add", "vic", "--role", "viewer", "--password-file", pw]);
-    const page = await web.open("nat");
-    await web.signIn(page, "vic", "a-viewer-password");
+    const page = await ctx.web.open("nat");
+    await ctx.web.signIn(page, "vic", "a-viewer-password");
     await page.waitForSelector("[data-testid=whoami]");
     // The traffic figures are readable; the settlement is not offered, and refused when asked for.
     expect(await page.getByRole("link", { name: "Traffic", exact: true }).count()).toBe(1);
@@ -296,12 +267,12 @@ describe("the staff web application's reports and settlement", () => {
     expect(viewer.withToken.body.message).toMatch(/viewer.*needs the admin role/);
 
     // The admin, too, is refused without the token; with it the preview goes through.
-    const admin = await settleFromScript(await web.signInDemo("nat"));
+    const admin = await settleFromScript(await ctx.web.signInDemo("nat"));
     expect(admin.noToken.status).toBe(403);
     expect(admin.withToken.status).toBe(200);
   });
 
   it("found no serious or critical accessibility violation on any page visited", () => {
-    expect(web.axeFindings).toEqual([]);
+    expect(ctx.web.axeFindings).toEqual([]);
   });
 });

@@ -4,75 +4,42 @@
 // change without the CSRF token is refused; five wrong passwords lock an account; axe-core finds
 // nothing serious or critical on the pages visited. Saves the screenshots README.md shows.
 
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Federation, FederationSpec } from "@lrs/dev-env";
 import type { Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startFederation } from "./harness.js";
-import { LOC, SOUTH_ONLY_ISBNS, writeItems } from "./ill-harness.js";
-import { DOCS, WebBrowser } from "./web-browser.js";
+import { describe, expect, it } from "vitest";
+import { BORROWER, testFederation } from "./harness.js";
+import { importCatalog, LOC, SOUTH_ONLY_ISBNS } from "./ill-harness.js";
+import { DOCS, webFederation } from "./web-browser.js";
 
 /** A borrower in the north, a lender in the south answering by hand (no automatic responder). */
-const SPEC: FederationSpec = {
-  national: { id: "nat", name: "Test National Center" },
-  regions: [
+const SPEC = testFederation({
+  north: [
     {
-      region: "north",
-      id: "north-rc",
-      name: "North Test Center",
-      members: [
-        {
-          id: "north-a",
-          name: "North Library A",
-          extraConfig: `postal_address = """\nNorth Library A, ILL\n1 North Road\nNorth Town 10001"""\n\n[ill]\ntimer_interval = "200ms"\n`,
-        },
-      ],
-    },
-    {
-      region: "south",
-      id: "south-rc",
-      name: "South Test Center",
-      members: [
-        {
-          id: "south-a",
-          name: "South Library A",
-          extraConfig: `[lending_policy]\nresponse_time = "1h"\n\n[lending_policy.visiting]\nserves_visitors = true\nfederation = true\n\n[ill]\ntimer_interval = "200ms"\n`,
-        },
-      ],
+      id: "north-a",
+      name: "North Library A",
+      extraConfig: `postal_address = """\nNorth Library A, ILL\n1 North Road\nNorth Town 10001"""\n\n${BORROWER}`,
     },
   ],
-};
-
-let fed: Federation;
-let destroy: () => Promise<void>;
-let web: WebBrowser;
-
-beforeAll(async () => {
-  ({ fed, destroy } = await startFederation(SPEC, { webUsers: true }));
-  const items = join(fed.dir, "south-a-items.csv");
-  await writeItems("south-a", [LOC], items);
-  const node = fed.node("south-a");
-  await fed.cli(node, ["import", "--config", node.config, "--items", items, LOC]);
-  await fed.waitSynced(90_000);
-  web = await WebBrowser.launch(fed);
-  mkdirSync(DOCS, { recursive: true });
-}, 600_000);
-
-afterAll(async () => {
-  await web?.close();
-  await destroy?.();
+  south: [
+    {
+      id: "south-a",
+      name: "South Library A",
+      extraConfig: `[lending_policy]\nresponse_time = "1h"\n\n[lending_policy.visiting]\nserves_visitors = true\nfederation = true\n\n${BORROWER}`,
+    },
+  ],
 });
 
-async function cli(member: string, args: string[]): Promise<string> {
-  const node = fed.node(member);
-  return fed.cli(node, [...args, "--config", node.config]);
-}
+const ctx = webFederation(SPEC, async (fed) => {
+  await importCatalog(fed, "south-a", LOC);
+  await fed.waitSynced(90_000);
+});
+const cli = ctx.cli;
 
-const open = (node: string) => web.open(node);
-const signIn = (page: Page, user: string, password: string) => web.signIn(page, user, password);
-const signInDemo = (node: string) => web.signInDemo(node);
-const axe = (page: Page, what: string) => web.axe(page, what);
+const open = (node: string) => ctx.web.open(node);
+const signIn = (page: Page, user: string, password: string) => ctx.web.signIn(page, user, password);
+const signInDemo = (node: string) => ctx.web.signInDemo(node);
+const axe = (page: Page, what: string) => ctx.web.axe(page, what);
 
 /** Waits until the request page shows `status` (the page updates itself, live). */
 async function waitStatus(page: Page, status: string, timeout = 30_000): Promise<void> {
@@ -206,7 +173,7 @@ describe("the staff web application", () => {
   it("does an article copy: the lender uploads the scan, the borrower downloads it", async () => {
     const borrower = await signInDemo("north-a");
     const lender = await signInDemo("south-a");
-    await borrower.goto(`${fed.node("north-a").web!}new`);
+    await borrower.goto(`${ctx.fed.node("north-a").web!}new`);
     await borrower.getByLabel("Article or chapter copy").check();
     await borrower.getByLabel("ISBN", { exact: true }).fill(SOUTH_ONLY_ISBNS[1]!);
     await borrower.getByLabel("Article title").fill("Chapter three");
@@ -243,7 +210,7 @@ describe("the staff web application", () => {
       borrower.getByTestId("do-download").click(),
     ]);
     expect(download.suggestedFilename()).toBe("chapter-3.pdf");
-    const saved = join(fed.dir, "downloaded.pdf");
+    const saved = join(ctx.fed.dir, "downloaded.pdf");
     await download.saveAs(saved);
     expect(readFileSync(saved).equals(scan)).toBe(true);
     await borrower.waitForSelector("[data-testid=outcome]");
@@ -255,7 +222,7 @@ describe("the staff web application", () => {
   }, 240_000);
 
   it("lets a viewer look but not act, and refuses a change without the CSRF token", async () => {
-    const pw = join(fed.dir, "viewer-password");
+    const pw = join(ctx.fed.dir, "viewer-password");
     writeFileSync(pw, "look-but-do-not-touch\n");
     await cli("north-a", ["user", "add", "vera", "--role", "viewer", "--password-file", pw]);
     const page = await open("north-a");
@@ -301,7 +268,7 @@ describe("the staff web application", () => {
   it("issues a visiting reader's credential at home and lends to the reader at another library", async () => {
     // North-a issues its reader a credential: a QR code and a short code to type.
     const home = await signInDemo("north-a");
-    await home.goto(new URL("/visits", fed.node("north-a").web!).href);
+    await home.goto(new URL("/visits", ctx.fed.node("north-a").web!).href);
     const issue = home.getByTestId("visit-issue");
     await issue.getByLabel("Reader (library reference)").fill("reader-77");
     await issue.getByRole("button", { name: "Issue credential" }).click();
@@ -314,14 +281,14 @@ describe("the staff web application", () => {
 
     // South-a (another region; it serves the whole federation) checks it online and lends.
     const desk = await signInDemo("south-a");
-    await desk.goto(new URL("/visits", fed.node("south-a").web!).href);
+    await desk.goto(new URL("/visits", ctx.fed.node("south-a").web!).href);
     const check = desk.getByTestId("visit-check");
     await check.getByLabel("Credential (QR code text or short code)").fill(shortCode);
     await check.getByRole("button", { name: "Check / lend" }).click();
     const result = desk.getByTestId("visit-check-result");
     await result.waitFor({ timeout: 30_000 });
     expect(await result.textContent()).toContain("May borrow (checked with the home library)");
-    const items = readFileSync(join(fed.dir, "south-a-items.csv"), "utf8").split("\n");
+    const items = readFileSync(join(ctx.fed.dir, "south-a-items.csv"), "utf8").split("\n");
     const barcode = items[items.length - 2]!.split(",")[1]!;
     await check.getByLabel("Item barcode to lend (empty: check only)").fill(barcode);
     await check.getByRole("button", { name: "Check / lend" }).click();
@@ -340,7 +307,7 @@ describe("the staff web application", () => {
 
   it("answers buy or borrow before ordering, naming who holds the title", async () => {
     const page = await signInDemo("north-a");
-    await page.goto(new URL("/acquire", fed.node("north-a").web!).href);
+    await page.goto(new URL("/acquire", ctx.fed.node("north-a").web!).href);
     await page.getByLabel("ISBN or title").fill(SOUTH_ONLY_ISBNS[2]!);
     await page.getByRole("button", { name: "Check", exact: true }).click();
     const advice = page.locator(".advice");
@@ -352,7 +319,7 @@ describe("the staff web application", () => {
 
   it("shows a regional center's operators the directory, enrollment tokens and a loan's hops", async () => {
     const page = await signInDemo("north-rc");
-    const web = fed.node("north-rc").web!;
+    const web = ctx.fed.node("north-rc").web!;
     await page.goto(new URL("/directory", web).href);
     const directory = page.getByTestId("directory");
     await directory.waitFor({ timeout: 30_000 });
@@ -383,7 +350,7 @@ describe("the staff web application", () => {
   });
 
   it("locks an account after five wrong passwords, even against the right one", async () => {
-    const pw = join(fed.dir, "locky-password");
+    const pw = join(ctx.fed.dir, "locky-password");
     writeFileSync(pw, "the-right-password\n");
     await cli("south-a", ["user", "add", "locky", "--role", "staff", "--password-file", pw]);
     const page = await open("south-a");
@@ -406,6 +373,6 @@ describe("the staff web application", () => {
   }, 120_000);
 
   it("found no serious or critical accessibility violation on any page visited", () => {
-    expect(web.axeFindings).toEqual([]);
+    expect(ctx.web.axeFindings).toEqual([]);
   });
 });

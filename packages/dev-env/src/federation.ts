@@ -591,19 +591,27 @@ export class Federation {
       if (p && !(await portIsFree(p))) throw new Error(`${what} port ${p} for ${id} is in use`);
     }
     const out = createWriteStream(node.log, { flags: "a" });
-    const child = spawn(process.execPath, [this.program(node), "serve", "--config", node.config], {
-      env: {
-        ...process.env,
-        ...this.#opts.env,
-        ...env,
-        [`${node.tier.toUpperCase()}_LOG_LEVEL`]: this.#opts.logLevel ?? "info",
-        [`${node.tier.toUpperCase()}_LOG_PRETTY`]: "false",
-        // The node stops when this process's end of its stdin closes: no node outlives a
-        // killed benchmark or a test worker (see `serve` in shared/src/node/cli.ts).
-        LRS_EXIT_WITH_PARENT: "1",
+    // LRS_CPU_PROF_DIR: each node writes V8 CPU profiles (one per thread) into DIR/<node id> when it
+    // stops (profiling a benchmark).
+    const prof = process.env.LRS_CPU_PROF_DIR;
+    const profArgs = prof ? ["--cpu-prof", `--cpu-prof-dir=${join(prof, id)}`] : [];
+    const child = spawn(
+      process.execPath,
+      [...profArgs, this.program(node), "serve", "--config", node.config],
+      {
+        env: {
+          ...process.env,
+          ...this.#opts.env,
+          ...env,
+          [`${node.tier.toUpperCase()}_LOG_LEVEL`]: this.#opts.logLevel ?? "info",
+          [`${node.tier.toUpperCase()}_LOG_PRETTY`]: "false",
+          // The node stops when this process's end of its stdin closes: no node outlives a
+          // killed benchmark or a test worker (see `serve` in shared/src/node/cli.ts).
+          LRS_EXIT_WITH_PARENT: "1",
+        },
+        stdio: ["pipe", "pipe", "pipe"],
       },
-      stdio: ["pipe", "pipe", "pipe"],
-    });
+    );
     child.stdout?.pipe(out);
     child.stderr?.pipe(out);
     this.#procs.set(id, child);

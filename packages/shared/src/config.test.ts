@@ -53,7 +53,25 @@ describe("node config", () => {
       smtp_password: "pw",
       digest_time: "07:00",
       attempts: 8,
+      webhook_hosts: [],
+      default_language: "en",
     });
+    const hosts = loadConfig(
+      Tier.MEMBER,
+      file(
+        `${member}\n[notifications]\nwebhook_hosts = ["hooks.example.org", "*.example.net", "10.0.0.0/8", "::1"]\ndefault_language = "zh-Hans"\n`,
+      ),
+      {},
+    ).notifications;
+    expect(hosts).toMatchObject({
+      webhook_hosts: ["hooks.example.org", "*.example.net", "10.0.0.0/8", "::1"],
+      default_language: "zh-Hans",
+    });
+    expect(
+      error(() =>
+        loadConfig(Tier.MEMBER, file(`${member}\n[notifications]\nwebhook_hosts = ["https://x/"]\n`), {}),
+      ).message,
+    ).toMatch(/webhook_hosts.*expected a host name, "\*\.domain", an address or a CIDR range/);
     expect(error(() => loadConfig(Tier.MEMBER, file(`${member}${smtp}`), {})).message).toMatch(
       /"notifications.smtp_password" goes with the other/,
     );

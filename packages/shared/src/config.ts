@@ -506,6 +506,23 @@ const notificationsSchema = z
     timeout: duration
       .refine((ms) => ms >= 100 && ms <= 300_000, "must be between 100ms and 5m")
       .default(15_000),
+    /**
+     * The hosts staff webhooks may call: names ("hooks.example.org", "*.example.org"), addresses
+     * or CIDR ranges ("10.1.2.0/24"). Unset: any host whose addresses are all public. A loopback,
+     * private or link-local address is refused unless an address or range here holds it.
+     */
+    webhook_hosts: z
+      .array(
+        z
+          .string()
+          .regex(
+            /^(?:\*\.)?[A-Za-z0-9.-]+$|^[0-9A-Fa-f:.[\]]+(?:\/\d{1,3})?$/,
+            'expected a host name, "*.domain", an address or a CIDR range',
+          ),
+      )
+      .default([]),
+    /** The language of notifications to a person who has chosen none in the web application. */
+    default_language: z.enum(["en", "zh-Hans"]).default("en"),
   })
   .strict();
 export type NotificationsConfig = z.infer<typeof notificationsSchema>;

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
+import { cacheStatements } from "./statement-cache.js";
 
 /** A numbered schema change. Migrations run once each, in order, inside a transaction. */
 export interface Migration {
@@ -93,6 +94,7 @@ export class Database {
     // 64 MiB of page cache (the default is 2 MiB): catalogs and their full-text indexes run to
     // gigabytes, and imports slowed as the index outgrew the default (bench/import.mjs).
     sqlite.pragma("cache_size = -65536");
+    cacheStatements(sqlite);
     const db = new Database(sqlite);
     try {
       if (o.complete) refuseNewer(path, plan(sqlite, migrations), migrations);

@@ -1,8 +1,6 @@
-// How the browser reaches its node: sign-in and accounts under /api, the node's own Connect
-// services under /rpc (connect-web, the generated descriptors), every call with the CSRF token.
-import type { DescService } from "@bufbuild/protobuf";
-import { type Client, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-web";
+// How the browser reaches its node: sign-in and accounts under /api (the node's own Connect
+// services under /rpc are rpc.ts's, loaded with the pages that call them), with the CSRF token.
+import type { Language } from "../src/messages/languages.js";
 
 export type Role = "admin" | "staff" | "viewer";
 
@@ -17,6 +15,8 @@ export interface SessionInfo {
   user: string;
   role: Role;
   csrf: string;
+  /** The language the account keeps (null: none chosen yet). */
+  language: Language | null;
   node: NodeInfo;
   dashboard?: string;
   /** The node shows the traffic dashboard's figures at /api/traffic (the national center). */
@@ -28,6 +28,9 @@ let csrf = "";
 export function setCsrf(token: string): void {
   csrf = token;
 }
+
+/** The token every change carries (rpc.ts sends it with each call). */
+export const csrfToken = (): string => csrf;
 
 export class ApiError extends Error {
   constructor(
@@ -56,33 +59,10 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
   return body as T;
 }
 
-const withCsrf: Interceptor = (next) => (req) => {
-  req.header.set("x-csrf-token", csrf);
-  return next(req);
-};
-
-const transport = createConnectTransport({
-  baseUrl: `${location.origin}/rpc`,
-  useBinaryFormat: false,
-  interceptors: [withCsrf],
-  fetch: (input, init) => fetch(input, { ...init, credentials: "same-origin" }),
-});
-
-const clients = new Map<string, Client<DescService>>();
-
-/** A typed client of one of the node's services. */
-export function client<T extends DescService>(service: T): Client<T> {
-  let c = clients.get(service.typeName);
-  if (!c) {
-    c = createClient(service, transport) as Client<DescService>;
-    clients.set(service.typeName, c);
-  }
-  return c as unknown as Client<T>;
-}
-
 /** The message a person should read from any failure. */
 export function errorText(err: unknown): string {
-  if (err instanceof ConnectError) return err.rawMessage;
+  // A ConnectError (rpc.ts) carries the server's own words in rawMessage.
+  if (err instanceof Error && "rawMessage" in err) return String(err.rawMessage);
   return err instanceof Error ? err.message : String(err);
 }
 

@@ -1,38 +1,63 @@
 // The application: sign-in gate, the frame (header, navigation by tier and role), the routes.
 import { useCallback, useContext, useEffect, useState } from "preact/hooks";
-import { LocationProvider, Route, Router, useLocation } from "preact-iso";
+import { LocationProvider, lazy, Route, Router, useLocation } from "preact-iso";
 import { ApiError, api, type SessionInfo, setCsrf } from "./api.js";
-import { LANGUAGES, type Language, language, setLanguage, t } from "./i18n.js";
+import { LANGUAGES, type Language, language, pickedLanguage, setLanguage, t } from "./i18n.js";
 import { stopLive, useLiveState } from "./live.js";
-import { AcquirePage } from "./pages/acquire.js";
-import { AuditPage } from "./pages/audit.js";
-import { ClusterPage, DirectoryPage, TokensPage, TracePage } from "./pages/center.js";
-import { CopyrightPage } from "./pages/copyright.js";
 import { LoginPage } from "./pages/login.js";
-import { NewRequestPage } from "./pages/new-request.js";
-import { NotificationsPage } from "./pages/notifications.js";
-import { OrdersPage } from "./pages/orders.js";
-import { PrintPage } from "./pages/print.js";
-import { QueuesPage } from "./pages/queues.js";
-import { ReportsPage } from "./pages/reports.js";
-import { RequestPage } from "./pages/request.js";
-import { SearchPage } from "./pages/search.js";
 import { SetPasswordPage } from "./pages/set-password.js";
-import { SettlementPage } from "./pages/settlement.js";
-import { StatusPage } from "./pages/status.js";
-import { TrafficPage } from "./pages/traffic.js";
-import { UsersPage } from "./pages/users.js";
-import { VisitsPage } from "./pages/visits.js";
 import { can, SessionContext } from "./session.js";
 
-function LanguagePicker(p: { onChange: () => void }) {
+// Each page is its own module, loaded when it is first shown: the first page loads only what it needs.
+const AcquirePage = lazy(() => import("./pages/acquire.js").then((m) => m.AcquirePage));
+const AuditPage = lazy(() => import("./pages/audit.js").then((m) => m.AuditPage));
+const ClusterPage = lazy(() => import("./pages/center.js").then((m) => m.ClusterPage));
+const DirectoryPage = lazy(() => import("./pages/center.js").then((m) => m.DirectoryPage));
+const TokensPage = lazy(() => import("./pages/center.js").then((m) => m.TokensPage));
+const TracePage = lazy(() => import("./pages/center.js").then((m) => m.TracePage));
+const CopyrightPage = lazy(() => import("./pages/copyright.js").then((m) => m.CopyrightPage));
+const NewRequestPage = lazy(() => import("./pages/new-request.js").then((m) => m.NewRequestPage));
+const NotificationsPage = lazy(() => import("./pages/notifications.js").then((m) => m.NotificationsPage));
+const OrdersPage = lazy(() => import("./pages/orders.js").then((m) => m.OrdersPage));
+const PrintPage = lazy(() => import("./pages/print.js").then((m) => m.PrintPage));
+const QueuesPage = lazy(() => import("./pages/queues.js").then((m) => m.QueuesPage));
+const ReportsPage = lazy(() => import("./pages/reports.js").then((m) => m.ReportsPage));
+const RequestPage = lazy(() => import("./pages/request.js").then((m) => m.RequestPage));
+const SearchPage = lazy(() => import("./pages/search.js").then((m) => m.SearchPage));
+const SettlementPage = lazy(() => import("./pages/settlement.js").then((m) => m.SettlementPage));
+const StatusPage = lazy(() => import("./pages/status.js").then((m) => m.StatusPage));
+const TrafficPage = lazy(() => import("./pages/traffic.js").then((m) => m.TrafficPage));
+const UsersPage = lazy(() => import("./pages/users.js").then((m) => m.UsersPage));
+const VisitsPage = lazy(() => import("./pages/visits.js").then((m) => m.VisitsPage));
+
+/** The account keeps the language: the pages follow the person to another browser, notifications use it. */
+const keepLanguage = (lang: Language) =>
+  api("/api/language", { method: "POST", body: { language: lang } }).catch(() => undefined);
+
+/**
+ * On sign-in: a language picked in this browser wins (and the account learns it); a browser where
+ * none was picked takes the account's; an account without one learns the browser's.
+ */
+async function adoptLanguage(s: SessionInfo, relabel: () => void): Promise<void> {
+  const here = pickedLanguage();
+  if (here || !s.language) {
+    if (s.language !== language()) await keepLanguage(language() as Language);
+  } else if (s.language !== language()) {
+    await setLanguage(s.language);
+    relabel();
+  }
+}
+
+function LanguagePicker(p: { onChange: () => void; signedIn?: boolean }) {
   return (
     <label class="lang">
       <span>{t("app.language")}</span>
       <select
         value={language()}
         onChange={async (e) => {
-          await setLanguage((e.target as HTMLSelectElement).value as Language);
+          const lang = (e.target as HTMLSelectElement).value as Language;
+          await setLanguage(lang);
+          if (p.signedIn) await keepLanguage(lang);
           p.onChange();
         }}
       >
@@ -109,7 +134,7 @@ function Frame(p: { relabel: () => void }) {
             {live ? t("app.live") : t("app.offline")}
           </span>
           <span data-testid="whoami">{t("app.signedInAs", { user: s.user, role: t(`role.${s.role}`) })}</span>
-          <LanguagePicker onChange={p.relabel} />
+          <LanguagePicker onChange={p.relabel} signedIn />
           <button type="button" onClick={ctx.signOut} data-testid="sign-out">
             {t("app.signOut")}
           </button>
@@ -151,8 +176,9 @@ export function App() {
   const relabel = useCallback(() => setLabels((n) => n + 1), []);
   useEffect(() => {
     api<SessionInfo>("/api/session")
-      .then((s) => {
+      .then(async (s) => {
         setCsrf(s.csrf);
+        await adoptLanguage(s, relabel);
         setSession(s);
       })
       .catch((err) => {
@@ -161,8 +187,15 @@ export function App() {
       });
   }, []);
   const signOut = useCallback(async () => {
-    await api("/api/logout", { method: "POST", body: {} }).catch(() => undefined);
+    const out = await api<{ redirect?: string }>("/api/logout", { method: "POST", body: {} }).catch(
+      () => ({}) as { redirect?: string },
+    );
     stopLive();
+    // Signed in through the identity provider: its session ends there too, and it sends the browser back.
+    if (out.redirect) {
+      location.assign(out.redirect);
+      return;
+    }
     setSession(null);
     history.replaceState(null, "", "/");
   }, []);
@@ -177,8 +210,9 @@ export function App() {
     return (
       <main id="main" class="narrow">
         <LoginPage
-          onSignedIn={(s) => {
+          onSignedIn={async (s) => {
             setCsrf(s.csrf);
+            await adoptLanguage(s, relabel);
             setSession(s);
           }}
         />

@@ -1,37 +1,51 @@
-// The one message catalogue (messages/*.ts) through i18next, and dates, numbers and money in the
-// user's locale through Intl.
+// The one message catalogue (src/messages/*.ts; the server's notifications use it too) through
+// i18next, and dates, numbers and money in the user's locale through Intl.
 import i18next from "i18next";
 import { formatAmount } from "../../shared/src/fees/money.js";
-import { en } from "./messages/en.js";
-import { zhHans } from "./messages/zh-Hans.js";
+import { en } from "../src/messages/en.js";
+import { isLanguage, type Language } from "../src/messages/languages.js";
 
-export const LANGUAGES = [
-  { code: "en", label: "English" },
-  { code: "zh-Hans", label: "简体中文" },
-] as const;
-export type Language = (typeof LANGUAGES)[number]["code"];
+export { LANGUAGES, type Language } from "../src/messages/languages.js";
 
 const STORE_KEY = "lrs.language";
 
-function initialLanguage(): Language {
+/** The language picked in this browser, if one was. */
+export function pickedLanguage(): Language | undefined {
   const stored = localStorage.getItem(STORE_KEY);
-  if (stored === "en" || stored === "zh-Hans") return stored;
+  return isLanguage(stored) ? stored : undefined;
+}
+
+function initialLanguage(): Language {
+  const stored = pickedLanguage();
+  if (stored) return stored;
   return navigator.languages.some((l) => l.toLowerCase().startsWith("zh")) ? "zh-Hans" : "en";
 }
 
+/** English is in the first page's bundle (every text falls back to it); another language is loaded when chosen. */
+async function loadCatalogue(lang: Language): Promise<void> {
+  if (lang === "en" || i18next.hasResourceBundle(lang, "translation")) return;
+  const { zhHans } = await import("../src/messages/zh-Hans.js");
+  i18next.addResourceBundle(lang, "translation", zhHans);
+}
+
 export async function initI18n(): Promise<void> {
+  const lng = initialLanguage();
   await i18next.init({
-    lng: initialLanguage(),
+    lng,
     fallbackLng: "en",
-    resources: { en: { translation: en }, "zh-Hans": { translation: zhHans } },
+    resources: { en: { translation: en } },
+    partialBundledLanguages: true,
     interpolation: { escapeValue: false },
     returnNull: false,
   });
+  await loadCatalogue(lng);
+  await i18next.changeLanguage(lng);
   document.documentElement.lang = i18next.language;
 }
 
 export async function setLanguage(lang: Language): Promise<void> {
   localStorage.setItem(STORE_KEY, lang);
+  await loadCatalogue(lang);
   await i18next.changeLanguage(lang);
   document.documentElement.lang = lang;
 }

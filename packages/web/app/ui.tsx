@@ -1,8 +1,9 @@
-// Small pieces every page uses: loading/error states, notices, the async-data hook.
+// Small pieces every page uses: loading/error states, notices, the async-data hook, and tables
+// more than one page draws.
 import type { ComponentChildren } from "preact";
 import { useCallback, useEffect, useState } from "preact/hooks";
 import { errorText } from "./api.js";
-import { t } from "./i18n.js";
+import { formatMinor, t } from "./i18n.js";
 
 export interface Loaded<T> {
   data: T | undefined;
@@ -60,4 +61,33 @@ export function LoadState<T>(p: { loaded: Loaded<T>; children: (data: T) => Comp
     );
   if (p.loaded.data === undefined) return <p aria-busy="true">{t("app.loading")}</p>;
   return <>{p.children(p.loaded.data)}</>;
+}
+
+/** What each region owes (negative) or is owed in a month, by currency: settlement and traffic pages. */
+export function RegionNetTable(p: {
+  caption: string;
+  testid: string;
+  rows: ReadonlyArray<{ region: string; currency: string; netMinor: bigint | number }>;
+}) {
+  return (
+    <table data-testid={p.testid}>
+      <caption>{p.caption}</caption>
+      <thead>
+        <tr>
+          <th scope="col">{t("ledger.region")}</th>
+          <th scope="col" class="num">
+            {t("ledger.net")}
+          </th>
+        </tr>
+      </thead>
+      <tbody>
+        {p.rows.map((r) => (
+          <tr key={`${r.region}-${r.currency}`}>
+            <td>{r.region}</td>
+            <td class="num">{formatMinor(r.netMinor, r.currency)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
 }

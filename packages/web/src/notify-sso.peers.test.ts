@@ -1,8 +1,8 @@
 // The notifications page and single sign-on in a real browser (Debian's Chromium through
 // playwright-core), against the standalone web listener and an OpenID provider not written for LRS
 // (oidc-provider): sign in with the provider's button and form, choose notifications, see a failed
-// test message with its error, switch to Simplified Chinese; a person in no mapped group is sent back
-// with the reason. axe-core finds nothing serious or critical on these pages. Saves the screenshot
+// test message with its error, switch to Simplified Chinese, sign out (at the provider too); a
+// person in no mapped group is sent back with the reason. axe-core finds nothing serious or critical on these pages. Saves the screenshot
 // docs/notifications.md shows.
 import { join } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
@@ -85,6 +85,14 @@ describe("notifications and single sign-on in the browser", () => {
     await page.reload();
     await page.getByRole("heading", { name: "我的通知" }).waitFor();
     await axe(page, "notifications (zh-Hans)");
+    // Signing out ends the provider's session too: its page asks, then sends the browser back.
+    await page.getByTestId("sign-out").click();
+    await page.getByRole("button", { name: /sign me out/i }).click();
+    await page.getByTestId("sso").waitFor({ timeout: 20_000 });
+    expect(new URL(page.url()).origin).toBe(app.url);
+    // The provider asks who it is again (its session is over).
+    await page.getByTestId("sso").click();
+    await page.getByLabel("Library account").waitFor({ timeout: 20_000 });
   }, 120_000);
 
   it("sends a person in no mapped group back to the sign-in page with the reason", async () => {

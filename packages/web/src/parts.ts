@@ -51,6 +51,7 @@ export function webListener(o: WebPartsOptions) {
     region: cfg.region ?? "",
   };
   const notifyStore = new NotifyStore(db);
+  const accounts = new Accounts(db);
   const sender = createSender(cfg.notifications);
   const notifier = new Notifier({
     store: notifyStore,
@@ -59,6 +60,7 @@ export function webListener(o: WebPartsOptions) {
     cfg: cfg.notifications,
     node: { id: cfg.id, name: cfg.name },
     baseUrl: () => webBaseUrl(cfg),
+    languageOf: (u) => accounts.language(u),
     log: log.child({ part: "notify" }),
   });
   const server = createWebServer({
@@ -67,7 +69,7 @@ export function webListener(o: WebPartsOptions) {
     ...(useTls ? { tls: tlsFiles } : {}),
     publicDir: PUBLIC_DIR,
     node,
-    accounts: new Accounts(db),
+    accounts,
     sessions: new Sessions(db),
     audit: new AuditLog(db),
     throttle: new LoginThrottle(),
@@ -82,6 +84,7 @@ export function webListener(o: WebPartsOptions) {
       email: sender.email,
       events: !!o.notifyEvents,
       digestTime: cfg.notifications.digest_time,
+      webhookHosts: sender.webhookHosts,
     },
     maxCopyBytes: cfg.tier === Tier.MEMBER ? cfg.ill.max_copy_size : 0,
     ...(o.dashboardUrl ? { dashboardUrl: o.dashboardUrl } : {}),

@@ -105,6 +105,7 @@ export function createWebServer(o: WebServerOptions) {
     role: session.role,
     csrf: session.csrf,
     expiresAt: new Date(session.expiresAt).toISOString(),
+    language: o.accounts.language(session.user) ?? null,
     node: o.node,
     ...(o.dashboardUrl?.() ? { dashboard: o.dashboardUrl() } : {}),
     ...(o.traffic ? { traffic: true } : {}),
@@ -216,21 +217,31 @@ export function createWebServer(o: WebServerOptions) {
     }
     if (path === "/api/logout" && post) {
       const s = requireSession(req, true);
-      o.sessions.end(s.id);
+      const idToken = o.sessions.end(s.id);
+      // Signed in through the provider: its session ends too, when it offers that (the browser goes there).
+      let redirect: string | undefined;
+      if (idToken && o.sso)
+        redirect = await o.sso.endSessionUrl(idToken).catch((err: unknown) => {
+          o.log.warn({ err }, "single sign-on: the provider's session cannot be ended; signed out here only");
+          return undefined;
+        });
       o.audit.record({
         user: s.session.user,
         action: "sign-out",
         requestId: null,
-        detail: null,
+        detail: redirect ? "and at the identity provider" : null,
         outcome: "ok",
         remote,
       });
-      return sendJson(
-        res,
-        200,
-        {},
-        { "set-cookie": sessionCookie(COOKIE, "", { maxAgeSeconds: 0, secure }) },
-      );
+      return sendJson(res, 200, redirect ? { redirect } : {}, {
+        "set-cookie": sessionCookie(COOKIE, "", { maxAgeSeconds: 0, secure }),
+      });
+    }
+    if (path === "/api/language" && post) {
+      // The person's language: the pages follow them to another browser, their notifications are in it.
+      const s = requireSession(req, true);
+      o.accounts.setLanguage(s.session.user, field(await readJson(req), "language"));
+      return sendJson(res, 200, { language: o.accounts.language(s.session.user) });
     }
     if (path === "/api/password-link" && req.method === "GET") {
       const user = o.accounts.linkUser(url.searchParams.get("token") ?? "");
@@ -371,7 +382,7 @@ export function createWebServer(o: WebServerOptions) {
     try {
       const person = await o.sso.finish(url.search, parseCookies(req.headers.cookie).get(STATE));
       const user = o.accounts.ssoSignIn(person.name, person.subject, person.role);
-      const { id } = o.sessions.create(user.name);
+      const { id } = o.sessions.create(user.name, person.idToken || undefined);
       o.audit.record({
         user: user.name,
         action: "sign-in (single sign-on)",

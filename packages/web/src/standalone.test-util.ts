@@ -55,7 +55,12 @@ export interface Standalone {
  * signs in with under `roles`.
  */
 export async function startStandalone(
-  o: { people?: Record<string, string[]>; roles?: OidcConfig["roles"] } = {},
+  o: {
+    people?: Record<string, string[]>;
+    roles?: OidcConfig["roles"];
+    /** Whether the provider offers RP-initiated logout (its end_session_endpoint); default yes. */
+    providerLogout?: boolean;
+  } = {},
 ): Promise<Standalone> {
   let handler: (req: IncomingMessage, res: ServerResponse) => void = () => undefined;
   const idp = o.people ? createServer((req, res) => handler(req, res)) : undefined;
@@ -76,7 +81,11 @@ export async function startStandalone(
     attempts: 1,
     retry_delay: 1000,
     timeout: 1000,
+    // The browser test's webhook is on this machine: allowed by name, as an operator would.
+    webhook_hosts: ["127.0.0.1"],
+    default_language: "en" as const,
   };
+  const sender = createSender(notifyCfg);
   const server = createWebServer({
     host: "127.0.0.1",
     port: 0,
@@ -108,15 +117,17 @@ export async function startStandalone(
       store: notifyStore,
       notifier: new Notifier({
         store: notifyStore,
-        sender: createSender(notifyCfg),
+        sender,
         cfg: notifyCfg,
         node: { id: "m", name: "Member M" },
         baseUrl: () => url,
+        languageOf: (u) => accounts.language(u),
         log,
       }),
       email: false,
       events: false,
       digestTime: "07:00",
+      webhookHosts: sender.webhookHosts,
     },
     maxCopyBytes: 0,
     log,
@@ -130,6 +141,7 @@ export async function startStandalone(
           client_id: "lrs-member",
           client_secret: secret,
           redirect_uris: [`${url}/api/oidc/callback`],
+          post_logout_redirect_uris: [`${url}/`],
           grant_types: ["authorization_code"],
           response_types: ["code"],
         },
@@ -157,7 +169,10 @@ export async function startStandalone(
         await grant.save();
         return grant;
       },
-      features: { devInteractions: { enabled: false } },
+      features: {
+        devInteractions: { enabled: false },
+        rpInitiatedLogout: { enabled: o.providerLogout ?? true },
+      },
       cookies: { keys: ["a-cookie-key-for-the-test"] },
       ttl: {
         Interaction: 600,

@@ -70,6 +70,7 @@ export function illNotifyEvents(db: Database): NotifyEventSource {
           partner,
           state: r.to_state,
           text,
+          ...(kind === "lending_request" && r.note ? { note: r.note } : {}),
           at: r.at,
         });
       }

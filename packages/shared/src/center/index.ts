@@ -19,6 +19,7 @@ export * from "./report-cli.js";
 export * from "./search/index.js";
 export * from "./sru/index.js";
 export * from "./union/catalog-service.js";
+export * from "./union/describe-pool.js";
 export * from "./union/errors.js";
 export * from "./union/migrations.js";
 export * from "./union/oai-log.js";

@@ -17,6 +17,7 @@ import type { UnionSearchTask } from "./search/union-worker.js";
 import { createSruServer } from "./sru/server.js";
 import { unionSruBackend } from "./sru/union-backend.js";
 import { catalogService, unionCatalogStats } from "./union/catalog-service.js";
+import { describePool } from "./union/describe-pool.js";
 import { UnionOaiLog } from "./union/oai-log.js";
 import type { UnionCatalog } from "./union/union-catalog.js";
 
@@ -60,10 +61,12 @@ export function unionCenterParts(o: UnionCenterOptions): Pick<
     task: (path, query, opts) => ({ path, nodeId: ctx.cfg.id, query, opts, regions: peers.regions() }),
     inThread: (query, opts) => searchUnion({ db: ctx.db, nodeId: ctx.cfg.id }, query, { ...opts, regionOf }),
   });
+  // The records of pushed batches are described on worker threads too (describe-pool.ts).
+  const describer = describePool();
   return {
     downstreamSync: () => syncPositions(ctx.db),
     catalogStats: () => unionCatalogStats(union),
-    closers: [() => peers.close(), () => void searcher.close()],
+    closers: [() => peers.close(), () => void searcher.close(), () => void describer?.close()],
     ...(ctx.cfg.sruListen
       ? {
           http: createSruServer({
@@ -118,6 +121,7 @@ export function unionCenterParts(o: UnionCenterOptions): Pick<
           sink: union,
           log: ctx.log.child({ part: "sync" }),
           mayContribute: o.mayContribute,
+          ...(describer ? { describer } : {}),
           ...(o.onApplied ? { onApplied: o.onApplied } : {}),
         }),
       );

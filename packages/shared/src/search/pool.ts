@@ -23,17 +23,22 @@ export class SearchAbortedError extends Error {
 }
 
 export interface SearchPoolOptions {
-  /** The worker module (compiled JavaScript) whose export `search` runs one task. */
+  /** The worker module (compiled JavaScript) whose export `name` runs one task. */
   worker: URL;
+  /** The worker's export that runs a task; default "search". */
+  name?: string;
   /** Threads; default: one per core. */
   threads?: number;
 }
 
 export class SearchPool<Task, Result> {
   readonly #pool: Piscina<Task, Result>;
+  /** How many threads run tasks. */
+  readonly threads: number;
 
-  private constructor(pool: Piscina<Task, Result>) {
+  private constructor(pool: Piscina<Task, Result>, threads: number) {
     this.#pool = pool;
+    this.threads = threads;
   }
 
   /** A pool of `worker`, or undefined when the worker file is absent (running from sources). */
@@ -44,13 +49,14 @@ export class SearchPool<Task, Result> {
     return new SearchPool(
       new Piscina<Task, Result>({
         filename: o.worker.href,
-        name: "search",
+        name: o.name ?? "search",
         minThreads: threads,
         maxThreads: threads,
         // Searches queue for a free thread rather than starting more threads than cores.
         maxQueue: "auto",
         idleTimeout: 60_000,
       }),
+      threads,
     );
   }
 

@@ -4,6 +4,7 @@
  */
 import BetterSqlite3 from "better-sqlite3";
 import type { Sqlite } from "../db.js";
+import { cacheStatements } from "../statement-cache.js";
 
 const open = new Map<string, Sqlite>();
 
@@ -15,6 +16,7 @@ export function readOnlyDb(path: string): Sqlite {
     // checkpoint rather than fail.
     db.pragma("cache_size = -65536");
     db.pragma("busy_timeout = 5000");
+    cacheStatements(db);
     open.set(path, db);
   }
   return db;

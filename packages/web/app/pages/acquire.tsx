@@ -7,8 +7,9 @@ import {
   type CheckTitleResponse,
 } from "../../../shared/src/gen/lrs/v1/acquisitions_pb.js";
 import { Proximity } from "../../../shared/src/gen/lrs/v1/search_pb.js";
-import { client, errorText } from "../api.js";
+import { errorText } from "../api.js";
 import { formatNumber, t } from "../i18n.js";
+import { client } from "../rpc.js";
 import { can, useSession } from "../session.js";
 import { Notice } from "../ui.js";
 

@@ -8,8 +8,9 @@ import { CatalogService, type Cluster } from "../../../shared/src/gen/lrs/v1/cat
 import { Tier } from "../../../shared/src/gen/lrs/v1/common_pb.js";
 import { DirectoryService } from "../../../shared/src/gen/lrs/v1/directory_pb.js";
 import { IllService, type TraceResponse } from "../../../shared/src/gen/lrs/v1/ill_service_pb.js";
-import { client, errorText } from "../api.js";
+import { errorText } from "../api.js";
 import { formatDateTime, t } from "../i18n.js";
+import { client } from "../rpc.js";
 import { can, useSession } from "../session.js";
 import { LoadState, Notice, useLoad } from "../ui.js";
 

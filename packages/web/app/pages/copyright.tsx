@@ -1,6 +1,6 @@
 import { CopyrightService } from "../../../shared/src/gen/lrs/v1/copyright_pb.js";
-import { client } from "../api.js";
 import { formatNumber, t } from "../i18n.js";
+import { client } from "../rpc.js";
 import { LoadState, useLoad } from "../ui.js";
 
 export function CopyrightPage() {

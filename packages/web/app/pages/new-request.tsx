@@ -5,8 +5,9 @@ import { useState } from "preact/hooks";
 import { useLocation } from "preact-iso";
 import { ServiceType } from "../../../shared/src/gen/lrs/v1/ill_pb.js";
 import { IllStaffService } from "../../../shared/src/gen/lrs/v1/ill_service_pb.js";
-import { client, errorText } from "../api.js";
+import { errorText } from "../api.js";
 import { statusText, t } from "../i18n.js";
+import { client } from "../rpc.js";
 import { Notice } from "../ui.js";
 
 type By = "isbn" | "issn" | "cluster" | "citation";

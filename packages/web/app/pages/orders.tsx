@@ -4,8 +4,9 @@
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { useState } from "preact/hooks";
 import { AcquisitionsService, type Order } from "../../../shared/src/gen/lrs/v1/acquisitions_pb.js";
-import { client, errorText } from "../api.js";
+import { errorText } from "../api.js";
 import { formatDate, formatDateTime, formatNumber, t } from "../i18n.js";
+import { client } from "../rpc.js";
 import { can, useSession } from "../session.js";
 import { LoadState, Notice, useLoad } from "../ui.js";
 

@@ -7,8 +7,8 @@ import JsBarcode from "jsbarcode";
 import { useEffect, useRef } from "preact/hooks";
 import { useLocation, useRoute } from "preact-iso";
 import { IllStaffService, type StaffRequest } from "../../../shared/src/gen/lrs/v1/ill_service_pb.js";
-import { client } from "../api.js";
 import { formatDate, statusText, t } from "../i18n.js";
+import { client } from "../rpc.js";
 import { LoadState, Notice, useLoad } from "../ui.js";
 
 /** The most requests one printout takes (each is one ShowRequest). */

@@ -2,9 +2,9 @@
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { useState } from "preact/hooks";
 import { IllStaffService, type StaffRequest } from "../../../shared/src/gen/lrs/v1/ill_service_pb.js";
-import { client } from "../api.js";
 import { formatDate, formatDateTime, formatNumber, statusText, t } from "../i18n.js";
 import { useLive } from "../live.js";
+import { client } from "../rpc.js";
 import { LoadState, useLoad } from "../ui.js";
 
 type Side = "borrower" | "lender";

@@ -6,9 +6,9 @@ import { turnaround } from "../../../member-node/src/ill/report.js";
 import { IllStaffService } from "../../../shared/src/gen/lrs/v1/ill_service_pb.js";
 import { LedgerService } from "../../../shared/src/gen/lrs/v1/ledger_pb.js";
 import { periodOf } from "../../../shared/src/ledger/period.js";
-import { client } from "../api.js";
 import { BarChart, type BarRow } from "../chart.js";
 import { formatDate, formatDuration, formatNumber, statusText, t } from "../i18n.js";
+import { client } from "../rpc.js";
 import { StatementTable, saveStatementsCsv } from "../statement.js";
 import { LoadState, useLoad } from "../ui.js";
 

@@ -9,9 +9,10 @@ import {
   type RotaCandidate,
   type StaffRequest,
 } from "../../../shared/src/gen/lrs/v1/ill_service_pb.js";
-import { api, client, downloadFile, errorText, uploadFile } from "../api.js";
+import { api, downloadFile, errorText, uploadFile } from "../api.js";
 import { formatBytes, formatDate, formatDateTime, formatMoney, statusText, t } from "../i18n.js";
 import { useLive } from "../live.js";
+import { client } from "../rpc.js";
 import { can, useSession } from "../session.js";
 import { LoadState, Notice, useLoad } from "../ui.js";
 import { availabilityText } from "./search.js";

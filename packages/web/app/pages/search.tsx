@@ -1,6 +1,6 @@
 // Search the catalog, the region or the federation: simple fields or CQL, facets, holdings
 // nearest first, live availability on demand, and which nodes answered.
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import {
   Availability,
   type CheckAvailabilityResponse,
@@ -12,8 +12,9 @@ import {
   type SearchHit,
   SearchService,
 } from "../../../shared/src/gen/lrs/v1/search_pb.js";
-import { client, errorText } from "../api.js";
+import { errorText } from "../api.js";
 import { formatNumber, t } from "../i18n.js";
+import { client } from "../rpc.js";
 import { can, useSession } from "../session.js";
 import { Notice } from "../ui.js";
 
@@ -145,6 +146,11 @@ export function SearchPage() {
   const [error, setError] = useState<string | undefined>();
   const [busy, setBusy] = useState(false);
   const [query, setQuery] = useState("");
+  // User Timing for bench/web.mjs: an answer's message arrived ("lrs:search-answer"), and its
+  // results are on screen — Preact runs effects after the frame that drew them ("lrs:search-drawn").
+  useEffect(() => {
+    if (results) performance.mark("lrs:search-drawn");
+  }, [results]);
   const run = async (q: string) => {
     if (!q) return;
     setBusy(true);
@@ -156,6 +162,7 @@ export function SearchPage() {
         { query: q, scope, facets: true, pageSize: 20 },
         { timeoutMs: 30_000 },
       )) {
+        performance.mark("lrs:search-answer");
         out.total = page.total > out.total ? page.total : out.total;
         out.hits.push(...page.hits);
         if (page.facets.length) out.facets = page.facets;

@@ -5,10 +5,11 @@ import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { useState } from "preact/hooks";
 import { LedgerService, type SettleResponse } from "../../../shared/src/gen/lrs/v1/ledger_pb.js";
 import { periodOf } from "../../../shared/src/ledger/period.js";
-import { client, errorText } from "../api.js";
+import { errorText } from "../api.js";
 import { formatDateTime, formatMinor, formatNumber, t } from "../i18n.js";
+import { client } from "../rpc.js";
 import { StatementTable, saveStatementsCsv } from "../statement.js";
-import { Notice } from "../ui.js";
+import { Notice, RegionNetTable } from "../ui.js";
 
 function previousPeriod(): string {
   const d = new Date();
@@ -49,25 +50,7 @@ function SettleResult(p: { res: SettleResponse }) {
       {r.regions.length === 0 ? (
         <p>{t("ledger.noEntries")}</p>
       ) : (
-        <table data-testid="region-balances">
-          <caption>{t("settle.regions")}</caption>
-          <thead>
-            <tr>
-              <th scope="col">{t("ledger.region")}</th>
-              <th scope="col" class="num">
-                {t("ledger.net")}
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {r.regions.map((b) => (
-              <tr key={`${b.region}-${b.currency}`}>
-                <td>{b.region}</td>
-                <td class="num">{formatMinor(b.netMinor, b.currency)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <RegionNetTable rows={r.regions} caption={t("settle.regions")} testid="region-balances" />
       )}
       <h2>{t("settle.statements")}</h2>
       {r.statements.map((st) => (

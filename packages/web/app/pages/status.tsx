@@ -2,9 +2,10 @@
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { useState } from "preact/hooks";
 import { AdminService } from "../../../shared/src/gen/lrs/v1/admin_pb.js";
-import { client, errorText } from "../api.js";
+import { errorText } from "../api.js";
 import { CatalogLoads } from "../catalog-loads.js";
 import { formatDateTime, formatNumber, t } from "../i18n.js";
+import { client } from "../rpc.js";
 import { can, useSession } from "../session.js";
 import { LoadState, Notice, useLoad } from "../ui.js";
 

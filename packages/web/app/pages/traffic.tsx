@@ -5,8 +5,8 @@ import { useEffect, useState } from "preact/hooks";
 import type { DashboardSummary, Health, Latency } from "../../../national-center/src/dashboard/model.js";
 import { WINDOWS } from "../../../national-center/src/dashboard/model.js";
 import { api } from "../api.js";
-import { formatDateTime, formatMinor, formatNumber, t } from "../i18n.js";
-import { LoadState, useLoad } from "../ui.js";
+import { formatDateTime, formatNumber, t } from "../i18n.js";
+import { LoadState, RegionNetTable, useLoad } from "../ui.js";
 
 const REFRESH_MS = 5_000;
 
@@ -163,25 +163,11 @@ function Figures(p: { s: DashboardSummary }) {
         </table>
       )}
       {s.settlement.available && s.settlement.regions.length > 0 && (
-        <table data-testid="traffic-settlement">
-          <caption>{t("traffic.position", { period: s.settlement.period ?? "" })}</caption>
-          <thead>
-            <tr>
-              <th scope="col">{t("ledger.region")}</th>
-              <th scope="col" class="num">
-                {t("ledger.net")}
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {s.settlement.regions.map((r) => (
-              <tr key={`${r.region}-${r.currency}`}>
-                <td>{r.region}</td>
-                <td class="num">{formatMinor(r.netMinor, r.currency)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <RegionNetTable
+          rows={s.settlement.regions}
+          caption={t("traffic.position", { period: s.settlement.period ?? "" })}
+          testid="traffic-settlement"
+        />
       )}
       {s.totals.topErrors.length > 0 && (
         <>

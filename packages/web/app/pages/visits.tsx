@@ -11,8 +11,9 @@ import {
   type VisitLoan,
   VisitStaffService,
 } from "../../../shared/src/gen/lrs/v1/visit_pb.js";
-import { client, errorText } from "../api.js";
+import { errorText } from "../api.js";
 import { formatNumber, t } from "../i18n.js";
+import { client } from "../rpc.js";
 import { LoadState, Notice, useLoad } from "../ui.js";
 
 const day = (ts?: { seconds: bigint; nanos: number }) =>

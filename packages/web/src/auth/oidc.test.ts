@@ -31,10 +31,14 @@ afterAll(async () => {
 });
 
 /** A browser's part: follow redirects, keep cookies per host, post the name at the provider's login. */
+type Jar = Map<string, Map<string, string>>;
+
 async function signInAs(
   person: string,
-): Promise<{ landed: string; cookies: Map<string, Map<string, string>> }> {
-  const jar = new Map<string, Map<string, string>>();
+  base = webUrl,
+  jar: Jar = new Map(),
+): Promise<{ landed: string; cookies: Jar; askedToSignIn: boolean }> {
+  let askedToSignIn = false;
   const cookieHeader = (url: URL) =>
     [...(jar.get(url.host) ?? new Map<string, string>())].map(([k, v]) => `${k}=${v}`).join("; ");
   const keep = (url: URL, res: Response) => {
@@ -49,9 +53,10 @@ async function signInAs(
     }
     jar.set(url.host, c);
   };
-  let url = new URL(`${webUrl}/api/oidc/login`);
+  let url = new URL(`${base}/api/oidc/login`);
   for (let hop = 0; hop < 15; hop++) {
     const interaction = /^\/interaction\/[^/]+$/.test(url.pathname);
+    askedToSignIn ||= interaction;
     const res = await fetch(interaction ? new URL(`${url.pathname}/login`, url) : url, {
       method: interaction ? "POST" : "GET",
       redirect: "manual",
@@ -67,19 +72,37 @@ async function signInAs(
       throw new Error(`stopped at ${url.href} with HTTP ${res.status}: ${(await res.text()).slice(0, 300)}`);
     }
     const next = new URL(location, url);
-    if (next.origin === webUrl && !next.pathname.startsWith("/api/"))
-      return { landed: next.href, cookies: jar };
+    if (next.origin === base && !next.pathname.startsWith("/api/"))
+      return { landed: next.href, cookies: jar, askedToSignIn };
     url = next;
   }
   throw new Error("too many redirects");
 }
 
-async function sessionOf(cookies: Map<string, Map<string, string>>) {
-  const host = new URL(webUrl).host;
+const cookieOf = (cookies: Jar, base: string) =>
+  [...(cookies.get(new URL(base).host) ?? new Map<string, string>())].map(([k, v]) => `${k}=${v}`).join("; ");
+
+/** Signs out at the web application (the browser's button: a POST with the CSRF token). */
+async function signOut(cookies: Jar, base = webUrl): Promise<{ redirect?: string }> {
+  const cookie = cookieOf(cookies, base);
+  const { csrf } = (await (await fetch(`${base}/api/session`, { headers: { cookie } })).json()) as {
+    csrf: string;
+  };
+  const res = await fetch(`${base}/api/logout`, {
+    method: "POST",
+    headers: { cookie, "content-type": "application/json", "x-csrf-token": csrf },
+    body: "{}",
+  });
+  expect(res.status).toBe(200);
+  return (await res.json()) as { redirect?: string };
+}
+
+async function sessionOf(cookies: Jar, base = webUrl) {
+  const host = new URL(base).host;
   const cookie = [...(cookies.get(host) ?? new Map<string, string>())]
     .map(([k, v]) => `${k}=${v}`)
     .join("; ");
-  const res = await fetch(`${webUrl}/api/session`, { headers: { cookie } });
+  const res = await fetch(`${base}/api/session`, { headers: { cookie } });
   return { status: res.status, body: (await res.json()) as { user?: string; role?: string; csrf?: string } };
 }
 
@@ -126,6 +149,56 @@ describe("single sign-on (OpenID Connect)", () => {
     const { landed } = await signInAs("local");
     expect(new URL(landed).searchParams.get("sso_error")).toMatch(/"local" is a local account of this node/);
     expect(app.accounts.get("local")?.role).toBe("viewer");
+  });
+
+  it("signs out at the provider too (RP-initiated logout), which sends the browser back", async () => {
+    const { cookies, askedToSignIn } = await signInAs("alice");
+    expect(askedToSignIn).toBe(true);
+    // While the provider's session lives, signing in again asks nothing.
+    expect((await signInAs("alice", webUrl, cookies)).askedToSignIn).toBe(false);
+    const { redirect } = await signOut(cookies);
+    expect((await sessionOf(cookies)).status).toBe(401);
+    const end = new URL(redirect!);
+    expect(end.origin).toBe(app.issuer);
+    expect(end.searchParams.get("post_logout_redirect_uri")).toBe(`${webUrl}/`);
+    expect(end.searchParams.get("id_token_hint")?.split(".")).toHaveLength(3);
+    // The provider's own page asks to confirm (its form, with its xsrf token); confirmed, it sends the browser back.
+    const idp = new URL(app.issuer!);
+    const page = await fetch(end, { headers: { cookie: cookieOf(cookies, app.issuer!) } });
+    const html = await page.text();
+    const action = /<form[^>]*action="([^"]+)"/.exec(html)?.[1];
+    const xsrf = /name="xsrf" value="([^"]+)"/.exec(html)?.[1];
+    expect(action && xsrf, html.slice(0, 300)).toBeTruthy();
+    const confirmed = await fetch(new URL(action!, idp), {
+      method: "POST",
+      redirect: "manual",
+      headers: {
+        cookie: cookieOf(cookies, app.issuer!),
+        "content-type": "application/x-www-form-urlencoded",
+      },
+      body: new URLSearchParams({ xsrf: xsrf!, logout: "yes" }).toString(),
+    });
+    expect(confirmed.status).toBe(303);
+    expect(confirmed.headers.get("location")).toBe(`${webUrl}/`);
+    // The provider's session is over: the next sign-in asks for the account again.
+    const again = await signInAs("alice", webUrl, cookies);
+    expect(again.askedToSignIn).toBe(true);
+    expect((await sessionOf(again.cookies)).body).toMatchObject({ user: "alice" });
+    expect(app.audit.list({ user: "alice" }).find((e) => e.action === "sign-out")?.detail).toBe(
+      "and at the identity provider",
+    );
+  });
+
+  it("signs out here only when the provider offers no end-session endpoint", async () => {
+    const plain = await startStandalone({ people: PEOPLE, roles: ROLES, providerLogout: false });
+    try {
+      const { cookies } = await signInAs("alice", plain.url);
+      expect((await sessionOf(cookies, plain.url)).status).toBe(200);
+      expect(await signOut(cookies, plain.url)).toEqual({});
+      expect((await sessionOf(cookies, plain.url)).status).toBe(401);
+    } finally {
+      await plain.close();
+    }
   });
 
   it("refuses a callback that was not started here (no state)", async () => {

@@ -1,6 +1,7 @@
 // Single sign-on with the library's OpenID Connect provider ([web.oidc]), through openid-client:
 // the authorization code flow with PKCE, state and nonce; the person's groups (ID token, else
 // userinfo) give the role, the highest of those mapped; a person in no mapped group is refused.
+// Signing out ends the provider's session too (RP-initiated logout) when the provider offers it.
 import { isLoopback, type OidcConfig } from "@lrs/shared";
 import * as client from "openid-client";
 import type { Role } from "../store/accounts.js";
@@ -31,6 +32,8 @@ export interface SsoPerson {
   subject: string;
   role: Role;
   groups: string[];
+  /** The ID token, the hint for ending the provider's session at sign-out. */
+  idToken: string;
 }
 
 export class OidcLogin {
@@ -89,6 +92,20 @@ export class OidcLogin {
     return { url: url.href, state };
   }
 
+  /**
+   * Where to send the browser to end the person's session at the provider too (its
+   * end_session_endpoint, with the ID token as the hint and this application's front page to come
+   * back to), or undefined when the provider offers no such endpoint: the sign-out is local only.
+   */
+  async endSessionUrl(idToken: string): Promise<string | undefined> {
+    const config = await this.#discover();
+    if (!idToken || !config.serverMetadata().end_session_endpoint) return undefined;
+    return client.buildEndSessionUrl(config, {
+      id_token_hint: idToken,
+      post_logout_redirect_uri: new URL("/", this.redirectUri()).href,
+    }).href;
+  }
+
   /** The person the provider sent back (`query`: the callback's query string), or SsoRefused why not. */
   async finish(query: string, cookieState: string | undefined): Promise<SsoPerson> {
     const callback = new URL(this.redirectUri());
@@ -123,6 +140,12 @@ export class OidcLogin {
       throw new SsoRefused(
         `${name} is in no group that gives a role here (${this.cfg.group_claim}: ${(groups ?? []).join(", ") || "none"})`,
       );
-    return { name, subject: `${claims.iss} ${claims.sub}`, role, groups: groups ?? [] };
+    return {
+      name,
+      subject: `${claims.iss} ${claims.sub}`,
+      role,
+      groups: groups ?? [],
+      idToken: tokens.id_token ?? "",
+    };
   }
 }

@@ -4,6 +4,7 @@
 import { configOption, createLogger, type NodeConfig, printJson, printTable, type Tier } from "@lrs/shared";
 import type { Command } from "commander";
 import { webBaseUrl, withWebDb } from "../cli.js";
+import { Accounts } from "../store/accounts.js";
 import type { Channel } from "./events.js";
 import { Notifier } from "./notifier.js";
 import { createSender } from "./send.js";
@@ -83,7 +84,9 @@ export function addNotifyCommands(program: Command, tier: Tier): void {
     .option("--channel <channel>", "email or webhook", "email")
     .option("--json", "print as JSON")
     .action((user: string, o: { config: string; channel: string; json?: boolean }) =>
-      withStore(o.config, async (s, cfg) => {
+      withWebDb(tier, o.config, async (db, cfg) => {
+        const s = new NotifyStore(db);
+        const accounts = new Accounts(db);
         if (o.channel !== "email" && o.channel !== "webhook")
           throw new Error(`--channel: "${o.channel}" is not email or webhook`);
         const id = s.queueTest(user, o.channel as Channel);
@@ -93,6 +96,7 @@ export function addNotifyCommands(program: Command, tier: Tier): void {
           cfg: cfg.notifications,
           node: { id: cfg.id, name: cfg.name },
           baseUrl: () => webBaseUrl(cfg),
+          languageOf: (u) => accounts.language(u),
           log: createLogger("notify"),
         });
         const status = await notifier.deliver(s.get(id)!);

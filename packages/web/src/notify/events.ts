@@ -22,6 +22,8 @@ export interface NotifyEvent {
   state: string;
   /** What happened, in a sentence (the note on the timeline, the reason to look). */
   text: string;
+  /** A lending request's note from the borrower (the message puts it in the recipient's language's sentence). */
+  note?: string;
   /** When it happened (ISO 8601). */
   at: string;
 }

@@ -3,6 +3,7 @@
 // person at digest_time, and sends what is due — retried with a doubling wait, failures kept.
 import type { NotificationsConfig } from "@lrs/shared";
 import type { Logger } from "pino";
+import type { Language } from "../messages/languages.js";
 import type { NotifyEventSource } from "./events.js";
 import { emailOf, type NodeRef, webhookBodyOf } from "./message.js";
 import type { Sender } from "./send.js";
@@ -17,6 +18,8 @@ export interface NotifierOptions {
   sender: Sender;
   cfg: NotificationsConfig;
   node: NodeRef;
+  /** The language a user chose in the web application (else [notifications] default_language). */
+  languageOf: (user: string) => Language | undefined;
   /** The web application's address (links in messages). */
   baseUrl: () => string;
   log: Logger;
@@ -93,13 +96,14 @@ export class Notifier {
   async deliver(d: Delivery): Promise<DeliveryStatus> {
     const { store, cfg, node, sender, log } = this.o;
     try {
+      const lang = this.o.languageOf(d.user) ?? cfg.default_language;
       if (d.channel === "email") {
-        const m = emailOf(d, node, this.o.baseUrl());
+        const m = emailOf(d, node, this.o.baseUrl(), lang);
         await sender.sendEmail(d.target, m.subject, m.text);
       } else {
         const secret = store.secretOf(d.user);
         if (!secret) throw new Error(`${d.user} has no webhook secret any more (the webhook was removed)`);
-        const body = webhookBodyOf(d, node as NodeRef, this.o.baseUrl(), this.#now());
+        const body = webhookBodyOf(d, node as NodeRef, this.o.baseUrl(), this.#now(), lang);
         await sender.sendWebhook(d.target, secret, body, {
           "x-lrs-delivery": String(d.id),
           "x-lrs-event": d.kind,

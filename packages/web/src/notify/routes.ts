@@ -6,7 +6,8 @@ import type { AuditLog } from "../store/audit.js";
 import type { Session } from "../store/sessions.js";
 import { CHANNELS, type Channel, NOTIFY_KINDS } from "./events.js";
 import type { Notifier } from "./notifier.js";
-import type { NotifyStore } from "./store.js";
+import { type NotifyStore, webhookUrlProblem } from "./store.js";
+import { WebhookHostRefused, type WebhookHosts } from "./webhook-hosts.js";
 
 export interface NotifyParts {
   store: NotifyStore;
@@ -16,6 +17,8 @@ export interface NotifyParts {
   /** Whether this node has events to notify of. */
   events: boolean;
   digestTime: string;
+  /** The hosts a webhook may call ([notifications] webhook_hosts). */
+  webhookHosts: WebhookHosts;
 }
 
 type NeedSession = (change: boolean, need?: "viewer" | "staff" | "admin") => { session: Session };
@@ -49,11 +52,18 @@ export async function notifyRoutes(
     const { session } = requireSession(true);
     const body = await readJson(req);
     const subs = Array.isArray(body.subscriptions) ? body.subscriptions : [];
+    const webhookUrl = String(body.webhookUrl ?? "").trim();
+    if (webhookUrl && !webhookUrlProblem(webhookUrl))
+      await n.webhookHosts.check(webhookUrl).catch((err: unknown) => {
+        throw err instanceof WebhookHostRefused
+          ? new HttpError(400, err.message, { field: "webhookUrl" })
+          : err;
+      });
     const settings = n.store.save(
       session.user,
       {
         email: String(body.email ?? ""),
-        webhookUrl: String(body.webhookUrl ?? ""),
+        webhookUrl,
         mode: String(body.mode ?? "each"),
         subscriptions: subs.map((s) => ({
           kind: String((s as Record<string, unknown>).kind ?? ""),

@@ -8,6 +8,7 @@ import {
   type ScryptCost,
   verifyPassword,
 } from "../auth/password.js";
+import { isLanguage, LANGUAGES, type Language } from "../messages/languages.js";
 
 export const ROLES = ["admin", "staff", "viewer"] as const;
 export type Role = (typeof ROLES)[number];
@@ -94,6 +95,23 @@ export class Accounts {
   get(name: string): StaffUser | undefined {
     const r = this.#row(name);
     return r ? toUser(r) : undefined;
+  }
+
+  /** The language the user chose in the web application (its pages and their notifications), if any. */
+  language(name: string): Language | undefined {
+    const r = this.db.sqlite.prepare("SELECT language FROM web_users WHERE name = ?").get(name) as
+      | { language: string | null }
+      | undefined;
+    return isLanguage(r?.language) ? r.language : undefined;
+  }
+
+  setLanguage(name: string, language: string): void {
+    if (!isLanguage(language))
+      throw new AccountError(
+        "language",
+        `no language "${language}" (one of ${LANGUAGES.map((l) => l.code).join(", ")})`,
+      );
+    this.db.sqlite.prepare("UPDATE web_users SET language = ? WHERE name = ?").run(language, name);
   }
 
   list(): StaffUser[] {

@@ -97,4 +97,12 @@ export const webMigrations: Migration[] = [
     name: "web: staff accounts made by single sign-on (the provider's issuer and subject)",
     up: `ALTER TABLE web_users ADD COLUMN sso_subject TEXT;`,
   },
+  {
+    version: 912,
+    name: "web: each account's language; a single sign-on session's ID token (to end the provider's session)",
+    up: `
+      ALTER TABLE web_users ADD COLUMN language TEXT;
+      ALTER TABLE web_sessions ADD COLUMN id_token TEXT;
+    `,
+  },
 ];

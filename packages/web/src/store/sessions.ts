@@ -21,8 +21,11 @@ export class Sessions {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** A new session; returns the cookie value (never stored). */
-  create(user: string): { id: string; session: Session } {
+  /**
+   * A new session; returns the cookie value (never stored). `idToken`: the identity provider's ID
+   * token of a single sign-on, kept to end the provider's session on sign-out.
+   */
+  create(user: string, idToken?: string): { id: string; session: Session } {
     const id = randomBytes(32).toString("base64url");
     const csrf = randomBytes(32).toString("base64url");
     const t = this.now();
@@ -31,9 +34,9 @@ export class Sessions {
       .run(t, t - IDLE_MS);
     this.db.sqlite
       .prepare(
-        "INSERT INTO web_sessions (id_hash, user_name, csrf, created_at, last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO web_sessions (id_hash, user_name, csrf, created_at, last_seen_at, expires_at, id_token) VALUES (?, ?, ?, ?, ?, ?, ?)",
       )
-      .run(sha256(id), user, csrf, t, t, t + ABSOLUTE_MS);
+      .run(sha256(id), user, csrf, t, t, t + ABSOLUTE_MS, idToken ?? null);
     const role = (
       this.db.sqlite.prepare("SELECT role FROM web_users WHERE name = ?").get(user) as { role: Role }
     ).role;
@@ -65,7 +68,11 @@ export class Sessions {
     return { user: r.user_name, role: r.role, csrf: r.csrf, expiresAt: r.expires_at };
   }
 
-  end(id: string): void {
-    this.db.sqlite.prepare("DELETE FROM web_sessions WHERE id_hash = ?").run(sha256(id));
+  /** Ends a session; returns its single sign-on ID token, if it had one. */
+  end(id: string): string | undefined {
+    const r = this.db.sqlite
+      .prepare("DELETE FROM web_sessions WHERE id_hash = ? RETURNING id_token")
+      .get(sha256(id)) as { id_token: string | null } | undefined;
+    return r?.id_token ?? undefined;
   }
 }

@@ -13,10 +13,12 @@ import {
 import type { Logger } from "../../log.js";
 import { peerKey } from "../../rpc/peer.js";
 import type { NodeIdentity } from "../../tls/pki.js";
+import type { RecordDescriber, RecordDescriptions } from "../union/describe-pool.js";
 
 /** Where received changes go: the union catalog. Called inside one transaction per batch. */
 export interface CatalogSink {
-  apply(source: string, change: RecordChange): void;
+  /** Applies the changes of a batch, in order; `described`: their records described beforehand (some or all). */
+  applyBatch(source: string, changes: readonly RecordChange[], described?: RecordDescriptions): void;
   beginResync(source: string, epoch: bigint): void;
   /** Deletes what `source` did not send in `epoch`; returns how many. */
   endResync(source: string, epoch: bigint): number;
@@ -28,6 +30,11 @@ export interface ReceiverOptions {
   log: Logger;
   /** Whether `sender` may send records of `institutionId`; a reason when not. */
   mayContribute: (sender: NodeIdentity, institutionId: string) => true | string;
+  /**
+   * Describes a batch's records before its transaction, off the event loop (describe-pool.ts);
+   * without it, or when it fails, the sink describes them as it applies them.
+   */
+  describer?: RecordDescriber;
   /** Called after a batch is committed (to wake the pusher toward the tier above). */
   onApplied?: () => void;
 }
@@ -108,6 +115,15 @@ export function catalogSyncReceiver(o: ReceiverOptions): ServiceImpl<typeof Cata
       const sender = ctx.values.get(peerKey).identity!;
       const source = sender.id;
       const changes = validate(req, sender, o.mayContribute);
+      let described: RecordDescriptions | undefined;
+      try {
+        described = await o.describer?.describe(changes);
+      } catch (err) {
+        o.log.warn(
+          { err, source },
+          "describing a batch on worker threads failed; applying it describes each record",
+        );
+      }
       let result: { acknowledgedSeq: bigint; resyncRequired: boolean; reason: string } | undefined;
       o.db.transaction(() => {
         const row = getRow.get(source) as SourceRow | undefined;
@@ -135,7 +151,7 @@ export function catalogSyncReceiver(o: ReceiverOptions): ServiceImpl<typeof Cata
             return;
           }
           if (starting) o.sink.beginResync(source, req.resyncEpoch);
-          for (const c of changes) o.sink.apply(source, c);
+          o.sink.applyBatch(source, changes, described);
           if (req.resync === ResyncPhase.END) {
             const removed = o.sink.endResync(source, req.resyncEpoch);
             save(req.snapshotSeq, false, req.resyncEpoch, starting);
@@ -175,11 +191,13 @@ export function catalogSyncReceiver(o: ReceiverOptions): ServiceImpl<typeof Cata
           return;
         }
         let last = acked;
+        const fresh: RecordChange[] = [];
         req.changes.forEach((wire, i) => {
           if (wire.seq <= acked) return; // a retry of what is already applied
-          o.sink.apply(source, changes[i]!);
+          fresh.push(changes[i]!);
           last = wire.seq;
         });
+        o.sink.applyBatch(source, fresh, described);
         save(last, false, epoch, false);
         result = { acknowledgedSeq: last, resyncRequired: false, reason: "" };
       });

@@ -71,11 +71,13 @@ class FakeSink implements CatalogSink {
   records = new Map<string, string>();
   seen = new Set<string>();
   calls: string[] = [];
-  apply(_source: string, c: RecordChange) {
-    this.calls.push(`${c.kind}:${c.recordId}`);
-    this.seen.add(c.recordId);
-    if (c.kind === "upsert") this.records.set(c.recordId, new TextDecoder().decode(c.marc).slice(24));
-    else this.records.delete(c.recordId);
+  applyBatch(_source: string, changes: readonly RecordChange[]) {
+    for (const c of changes) {
+      this.calls.push(`${c.kind}:${c.recordId}`);
+      this.seen.add(c.recordId);
+      if (c.kind === "upsert") this.records.set(c.recordId, new TextDecoder().decode(c.marc).slice(24));
+      else this.records.delete(c.recordId);
+    }
   }
   beginResync() {
     this.calls.push("begin");

@@ -12,7 +12,8 @@ import type { Database, Sqlite } from "../../db.js";
 import { readMarcBlob } from "../../marc/blob.js";
 import { MARCXML_NAMESPACE, toMarcXml } from "../../marc/marcxml.js";
 import { type ClusterInput, clusterRecords, type SplitSide } from "./clustering.js";
-import { describeRecord, type RecordSummary } from "./describe.js";
+import { describeRecord, type RecordDescription, type RecordSummary } from "./describe.js";
+import type { RecordDescriptions } from "./describe-pool.js";
 import { InvalidSplitError, ResyncStateError, UnknownClusterError } from "./errors.js";
 import { exportRecord, type InstitutionHoldings } from "./export-record.js";
 
@@ -161,6 +162,25 @@ interface Recluster {
   touched?: number;
 }
 
+/**
+ * What one atomic step (#atomic: a change, a batch, a resync's end, a split) keeps in memory until
+ * it ends, instead of reading or writing it once per record.
+ */
+interface Work {
+  /** Change-log entries by record, in the order of each record's last change (written at the end). */
+  log: Map<string, [institutionId: string, recordId: string, changedAt: string]>;
+  /** The newest OAI-PMH log position and datestamp ({0, ""} for none), once read. */
+  oai?: { seq: number; at: string };
+  /** Each source's resync epoch, once read. */
+  epochs: Map<string, string | null>;
+}
+
+/**
+ * What a cluster's change does to its OAI-PMH holders: recompute them from its records, nothing
+ * (its records are the same), a new cluster's first holder, or one more holder (a record joined).
+ */
+type OaiHolders = "recompute" | "unchanged" | { first: string } | { joined: string };
+
 const FUZZY_PREFIX = "fuzzy:";
 const CHUNK = 500;
 const PAGE = 500;
@@ -259,8 +279,17 @@ function prepareStatements(db: Sqlite) {
       `SELECT institution_id, record_id FROM union_records
        WHERE source = ? AND (seen_epoch IS NULL OR seen_epoch <> ?) ORDER BY rid`,
     ),
-    dropOldChanges: p("DELETE FROM union_changes WHERE institution_id = ? AND record_id = ?"),
-    logChange: p("INSERT INTO union_changes (institution_id, record_id, changed_at) VALUES (?, ?, ?)"),
+    // The change log of one atomic step, written at its end: a JSON array of [institution, record,
+    // changedAt], one per record in the order of their last change (each record keeps one entry).
+    dropOldChanges: p(
+      `DELETE FROM union_changes WHERE seq IN (
+         SELECT c.seq FROM json_each(?) j
+         JOIN union_changes c ON c.institution_id = j.value ->> 0 AND c.record_id = j.value ->> 1)`,
+    ),
+    logChanges: p(
+      `INSERT INTO union_changes (institution_id, record_id, changed_at)
+         SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?) ORDER BY key`,
+    ),
     headSeq: p("SELECT seq FROM sqlite_sequence WHERE name = 'union_changes'"),
     loggedAfter: p("SELECT changed_at FROM union_changes WHERE seq > ? ORDER BY seq LIMIT 1"),
     changesAfter: p(
@@ -320,6 +349,10 @@ function prepareStatements(db: Sqlite) {
        ON CONFLICT (institution_id, cluster_id) DO UPDATE SET current = 1 WHERE current = 0`,
     ),
     oaiFirstHolder: p("INSERT INTO union_oai_holders (institution_id, cluster_id, current) VALUES (?, ?, 1)"),
+    oaiJoinedHolder: p(
+      `INSERT INTO union_oai_holders (institution_id, cluster_id, current) VALUES (?, ?, 1)
+       ON CONFLICT (institution_id, cluster_id) DO UPDATE SET current = 1 WHERE current = 0`,
+    ),
     members: p(
       `SELECT rid, institution_id, record_id, source, received_at, updated_at, changed_at, completeness, holdings
        FROM union_records WHERE cluster_id = ? ORDER BY institution_id, record_id`,
@@ -411,6 +444,7 @@ export class UnionCatalog implements ChangeFeed {
   readonly #q: ReturnType<typeof prepareStatements>;
   readonly #cache = new Map<string, Statement>();
   readonly #tx: ReturnType<Sqlite["transaction"]>;
+  #work: Work | undefined;
 
   constructor(db: Database, opts: UnionCatalogOptions) {
     this.nodeId = opts.nodeId;
@@ -434,10 +468,27 @@ export class UnionCatalog implements ChangeFeed {
    * `change.institutionId`.
    */
   apply(source: string, change: RecordChange): void {
-    this.#atomic(() => this.#apply(source, change));
+    this.applyBatch(source, [change]);
   }
 
-  #apply(source: string, change: RecordChange): void {
+  /**
+   * Applies `changes` from `source` in order, as {@link apply} applies each, in one atomic step: all
+   * or none (the sync receiver applies a PushChanges batch so, inside its transaction). One step
+   * for the batch rather than one per change lets the full-text index gather the batch's rows and
+   * write them once (SQLite's FTS5 writes out what it gathered at every savepoint), and writes the
+   * change log with one statement. `described`: records described beforehand (describe-pool.ts,
+   * on worker threads); the others are described here.
+   */
+  applyBatch(source: string, changes: readonly RecordChange[], described?: RecordDescriptions): void {
+    if (changes.length === 0) return;
+    this.#atomic(() => {
+      for (const change of changes) {
+        this.#apply(source, change, change.kind === "upsert" ? described?.get(change.marc) : undefined);
+      }
+    });
+  }
+
+  #apply(source: string, change: RecordChange, described?: RecordDescription): void {
     const existing = this.#q.record.get(change.institutionId, change.recordId) as RecordRow | undefined;
     if (change.kind === "delete") {
       if (existing) this.#remove(existing, change.changedAt);
@@ -455,7 +506,7 @@ export class UnionCatalog implements ChangeFeed {
         this.#q.touch.run(source, epoch, existing.rid);
       return;
     }
-    const d = describeRecord(change.marc);
+    const d = described ?? describeRecord(change.marc);
     const params = {
       institutionId: change.institutionId,
       recordId: change.recordId,
@@ -508,7 +559,7 @@ export class UnionCatalog implements ChangeFeed {
           }).lastInsertRowid,
         );
         this.#q.insertRecord.run({ ...params, rid, cluster });
-        this.#oaiChanged(cluster, false, change.institutionId);
+        this.#oaiChanged(cluster, false, { first: change.institutionId });
       } else {
         const cluster = place?.id ?? 0;
         rid = Number(this.#q.insertRecord.run({ ...params, rid: null, cluster }).lastInsertRowid);
@@ -516,7 +567,8 @@ export class UnionCatalog implements ChangeFeed {
       for (const k of keys) this.#q.insertKey.run(k.key, rid, k.strong);
       this.#index(rid, d.search, false);
       if (place === undefined) this.#recluster({ seeds: [rid], cause, touched: rid });
-      else if (place !== "alone") this.#refreshCluster(place.id, { added: d.strong, row: place });
+      else if (place !== "alone")
+        this.#refreshCluster(place.id, { added: d.strong, row: place, institution: change.institutionId });
     }
     this.#log(change.institutionId, change.recordId, change.changedAt);
   }
@@ -874,9 +926,23 @@ export class UnionCatalog implements ChangeFeed {
 
   // ---------------------------------------------------------------- internals
 
-  /** Runs `fn` in a transaction of its own, or in a savepoint of the caller's: a change is whole or absent. */
+  /**
+   * Runs `fn` in a transaction of its own, or in a savepoint of the caller's: a change is whole or
+   * absent. The change log gathered meanwhile is written at the end, inside it.
+   */
   #atomic<T>(fn: () => T): T {
-    return this.#tx.immediate(fn) as T;
+    if (this.#work) return fn();
+    return this.#tx.immediate(() => {
+      const work: Work = { log: new Map(), epochs: new Map() };
+      this.#work = work;
+      try {
+        const out = fn();
+        this.#writeLog(work);
+        return out;
+      } finally {
+        this.#work = undefined;
+      }
+    }) as T;
   }
 
   /** Runs `sql` with its "(#)" replaced by placeholders for `values`, then `extra` parameters. */
@@ -915,13 +981,29 @@ export class UnionCatalog implements ChangeFeed {
   }
 
   #activeEpoch(source: string): string | null {
-    const row = this.#q.activeEpoch.get(source) as { active_epoch: string | null } | undefined;
-    return row?.active_epoch ?? null;
+    const epochs = this.#work!.epochs;
+    let epoch = epochs.get(source);
+    if (epoch === undefined) {
+      const row = this.#q.activeEpoch.get(source) as { active_epoch: string | null } | undefined;
+      epoch = row?.active_epoch ?? null;
+      epochs.set(source, epoch);
+    }
+    return epoch;
   }
 
+  /** Notes a change for the log (one live entry per record, the newest last), written by #atomic. */
   #log(institutionId: string, recordId: string, changedAt: Date): void {
-    this.#q.dropOldChanges.run(institutionId, recordId);
-    this.#q.logChange.run(institutionId, recordId, changedAt.toISOString());
+    const log = this.#work!.log;
+    const key = refKey(institutionId, recordId);
+    log.delete(key);
+    log.set(key, [institutionId, recordId, changedAt.toISOString()]);
+  }
+
+  #writeLog(work: Work): void {
+    if (work.log.size === 0) return;
+    const entries = JSON.stringify([...work.log.values()]);
+    this.#q.dropOldChanges.run(entries);
+    this.#q.logChanges.run(entries);
   }
 
   #index(rid: number, search: IndexDocument, replace: boolean): void {
@@ -1193,30 +1275,39 @@ export class UnionCatalog implements ChangeFeed {
    * changed it: a new place in the order of changes, and a datestamp that never goes back (a
    * harvester asking "from" a time must see everything that changed after it).
    */
-  #oaiChanged(id: number, deleted: boolean, onlyHolder?: string): void {
-    const last = this.#q.oaiLast.get() as { seq: number; changed_at: string } | undefined;
-    const now = this.#now().toISOString();
-    const at = last && last.changed_at > now ? last.changed_at : now;
-    this.#q.oaiSet.run(id, (last?.seq ?? 0) + 1, at, deleted ? 1 : 0);
-    if (deleted) return;
-    if (onlyHolder !== undefined) {
-      // A new cluster (its number was never used: AUTOINCREMENT) of one institution's record.
-      this.#q.oaiFirstHolder.run(onlyHolder, id);
-      return;
+  #oaiChanged(id: number, deleted: boolean, holders: OaiHolders = "recompute"): void {
+    const work = this.#work!;
+    if (!work.oai) {
+      const row = this.#q.oaiLast.get() as { seq: number; changed_at: string } | undefined;
+      work.oai = { seq: row?.seq ?? 0, at: row?.changed_at ?? "" };
     }
-    this.#q.oaiFormerHolders.run({ id });
-    this.#q.oaiAddHolders.run({ id });
+    // The datestamp never goes back, whatever the clock does.
+    const head = { seq: work.oai.seq + 1, at: this.#now().toISOString() };
+    if (work.oai.at > head.at) head.at = work.oai.at;
+    this.#q.oaiSet.run(id, head.seq, head.at, deleted ? 1 : 0);
+    work.oai = head;
+    if (deleted || holders === "unchanged") return;
+    if (holders === "recompute") {
+      this.#q.oaiFormerHolders.run({ id });
+      this.#q.oaiAddHolders.run({ id });
+    } else if ("first" in holders) {
+      // A new cluster (its number was never used: AUTOINCREMENT) of one institution's record.
+      this.#q.oaiFirstHolder.run(holders.first, id);
+    } else {
+      this.#q.oaiJoinedHolder.run(holders.joined, id);
+    }
   }
 
   /**
    * Recomputes what a cluster shows: the preferred record (highest completeness, then the record
    * received first, then the smaller reference — the first in the cluster's index order), the
    * summary taken from it, counts, and the ISBNs/ISSNs of all its records — recomputed in full
-   * ("all"), kept ("unchanged": no record's keys changed) or extended by a record that joined.
+   * ("all"), kept ("unchanged": no record's keys changed) or extended by a record that joined
+   * (whose institution then holds the cluster; no other holder changes).
    */
   #refreshCluster(
     id: number,
-    identifiers: "all" | "unchanged" | { added: readonly string[]; row: ClusterRow },
+    identifiers: "all" | "unchanged" | { added: readonly string[]; row: ClusterRow; institution: string },
   ): void {
     const pref = this.#q.preferred.get(id) as { rid: number; summary: string } | undefined;
     if (!pref) {
@@ -1238,7 +1329,13 @@ export class UnionCatalog implements ChangeFeed {
       language: summary.language,
       format: summary.format,
     });
-    this.#oaiChanged(id, false);
+    const holders: OaiHolders =
+      identifiers === "all"
+        ? "recompute"
+        : identifiers === "unchanged"
+          ? "unchanged"
+          : { joined: identifiers.institution };
+    this.#oaiChanged(id, false, holders);
     if (identifiers === "unchanged") return;
     let isbns: string[];
     let issns: string[];
