@@ -11,7 +11,7 @@ const PEERS = "**/*.peers.test.ts";
 /** The installable artifacts, packed and installed outside the checkout: `npm run test:pack`. */
 const ARTIFACTS = "test/artifacts/**";
 
-/** On a machine busy with other work, `LRS_TEST_TIMEOUT_SCALE=3` gives cross-node tests 3× the time. */
+/** On a machine busy with other work, `LRS_TEST_TIMEOUT_SCALE=3` gives tests 3× the time (unit and cross-node). */
 const SCALE = Number(process.env.LRS_TEST_TIMEOUT_SCALE ?? 1) || 1;
 
 const CROSS_NODE = {
@@ -31,7 +31,10 @@ export default defineConfig({
           include: ["packages/*/src/**/*.test.ts"],
           exclude: [PEERS, "**/node_modules/**"],
           sequence: { groupOrder: 0 },
-          testTimeout: 20_000,
+          testTimeout: 20_000 * SCALE,
+          // vitest's default is one worker fewer than the cores: one worker on a 2-core machine,
+          // which left a core idle while the unit group ran.
+          maxWorkers: 2,
         },
       },
       {

@@ -56,11 +56,12 @@ export const SMALL_SPEC: FederationSpec = {
 /**
  * Starts a federation of real processes in a throwaway directory. The caller
  * must `await destroy()` in afterAll; it stops every process even when set-up
- * failed half-way.
+ * failed half-way. The demo's staff account (`webUser`/`webPassword`) is made only with
+ * `webUsers: true`, for the tests that sign in to the web app.
  */
 export async function startFederation(
   spec: FederationSpec = SMALL_SPEC,
-  opts: Pick<FederationOptions, "env" | "offlineRoot"> = {},
+  opts: Pick<FederationOptions, "env" | "offlineRoot" | "webUsers"> = {},
 ): Promise<{ fed: Federation; destroy: () => Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), "lrs-test-"));
   let fed: Federation | undefined;
@@ -70,7 +71,12 @@ export async function startFederation(
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    fed = await Federation.create(spec, { dir, logLevel: process.env.LRS_TEST_LOG_LEVEL ?? "warn", ...opts });
+    fed = await Federation.create(spec, {
+      dir,
+      logLevel: process.env.LRS_TEST_LOG_LEVEL ?? "warn",
+      webUsers: false,
+      ...opts,
+    });
     return { fed, destroy };
   } catch (err) {
     await destroy();

@@ -68,6 +68,7 @@ describe.each(LAYOUTS)(`this version and v${PREVIOUS_RELEASE.version}: $name`, (
       dir,
       logLevel: process.env.LRS_TEST_LOG_LEVEL ?? "warn",
       previousRelease: { root: release.root, nodes: previous },
+      webUsers: false,
     });
     const items = join(dir, "south-a-items.csv");
     await writeItems("south-a", [LOC], items);

@@ -159,7 +159,7 @@ const subscribe = (mode: "each" | "digest") =>
 
 beforeAll(async () => {
   await Promise.all([startSmtp(), startReceiver()]);
-  ({ fed, destroy } = await startFederation(spec()));
+  ({ fed, destroy } = await startFederation(spec(), { webUsers: true }));
   const items = join(fed.dir, "north-b-items.csv");
   await writeItems("north-b", [NLM], items);
   const node = fed.node("north-b");

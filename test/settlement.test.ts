@@ -25,7 +25,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "lrs-settle-"));
   try {
     // Info logs: the crash test waits for the national center to say that it began settling.
-    fed = await Federation.create(SMALL_SPEC, { dir, logLevel: "info" });
+    fed = await Federation.create(SMALL_SPEC, { dir, logLevel: "info", webUsers: false });
   } catch (err) {
     rmSync(dir, { recursive: true, force: true });
     throw err;

@@ -100,7 +100,7 @@ export function webFederation(
   let web: WebBrowser | undefined;
   let destroy: (() => Promise<void>) | undefined;
   beforeAll(async () => {
-    ({ fed, destroy } = await startFederation(spec));
+    ({ fed, destroy } = await startFederation(spec, { webUsers: true }));
     await prepare(fed);
     web = await WebBrowser.launch(fed);
     mkdirSync(DOCS, { recursive: true });

@@ -207,6 +207,12 @@ export interface FederationOptions {
    * and its parent can be cut, slowed or reset (`linkProxies`). The proxies live in this process.
    */
   proxied?: boolean;
+  /**
+   * The demo's staff account (DEMO_WEB_USER, an admin with a password made per federation) on
+   * every node that serves the web app; default on. Each is a `user add` (a process and an scrypt
+   * hash): tests that never sign in to the web app leave it out.
+   */
+  webUsers?: boolean;
 }
 
 function toml(values: Record<string, string | string[] | number>): string {
@@ -344,7 +350,8 @@ export class Federation {
         metrics,
         ...(dashboard ? { dashboard } : {}),
         ...(iso18626 ? { iso18626 } : {}),
-        ...(web ? { web, webUser: DEMO_WEB_USER, webPassword: demoWebPassword() } : {}),
+        ...(web ? { web } : {}),
+        ...(web && opts.webUsers !== false ? { webUser: DEMO_WEB_USER, webPassword: demoWebPassword() } : {}),
         ...(proxy ? { proxy } : {}),
       };
       nodes.push(node);
@@ -416,49 +423,60 @@ export class Federation {
     ]);
   }
 
+  /**
+   * The real enrollment flow, with what does not depend on each other side by side: a node's staff
+   * account goes into its own database (`user add` needs neither its certificate nor its parent)
+   * while its parent issues its token; regions enroll in parallel, and within a region the center
+   * first, then its members together.
+   */
   async #enrollAll(spec: FederationSpec, national: ManifestNode, say: (line: string) => void): Promise<void> {
-    if (this.#opts.offlineRoot) {
-      await this.cli(national, [
-        "ca",
-        "root",
-        "init",
-        "--out",
-        resolve(this.dir, this.#opts.offlineRoot),
-        "--federation-name",
-        "LRS Demo Federation",
-      ]);
-      await this.installIntermediate(national);
-      say(`created an offline root and ${national.id}'s intermediate`);
-    } else {
-      await this.cli(national, ["ca", "init", "--config", national.config]);
-      say(`created the federation CA at ${national.id}`);
-    }
-    await this.#addWebUser(national);
+    const makeCa = async () => {
+      if (this.#opts.offlineRoot) {
+        await this.cli(national, [
+          "ca",
+          "root",
+          "init",
+          "--out",
+          resolve(this.dir, this.#opts.offlineRoot),
+          "--federation-name",
+          "LRS Demo Federation",
+        ]);
+        await this.installIntermediate(national);
+        say(`created an offline root and ${national.id}'s intermediate`);
+      } else {
+        await this.cli(national, ["ca", "init", "--config", national.config]);
+        say(`created the federation CA at ${national.id}`);
+      }
+    };
+    await Promise.all([makeCa(), this.#addWebUser(national)]);
     await this.start(national.id);
-    // Regions enroll in parallel; within a region, the center first, then its members.
     await Promise.all(
       spec.regions.map(async (r) => {
         const rc = this.node(r.id);
-        const token = await this.cli(national, [
-          "token",
-          "create",
-          "--config",
-          national.config,
-          "--id",
-          rc.id,
-          "--region",
-          r.region,
+        const [token] = await Promise.all([
+          this.cli(national, [
+            "token",
+            "create",
+            "--config",
+            national.config,
+            "--id",
+            rc.id,
+            "--region",
+            r.region,
+          ]),
+          this.#addWebUser(rc),
         ]);
         await this.cli(rc, ["enroll", "--config", rc.config, "--token", token]);
-        await this.#addWebUser(rc);
         say(`enrolled ${rc.id} with ${national.id}`);
         await this.start(rc.id);
         await Promise.all(
           r.members.map(async (m) => {
             const mn = this.node(m.id);
-            const t = await this.cli(rc, ["token", "create", "--config", rc.config, "--id", mn.id]);
+            const [t] = await Promise.all([
+              this.cli(rc, ["token", "create", "--config", rc.config, "--id", mn.id]),
+              this.#addWebUser(mn),
+            ]);
             await this.cli(mn, ["enroll", "--config", mn.config, "--token", t]);
-            await this.#addWebUser(mn);
             say(`enrolled ${mn.id} with ${rc.id}`);
             await this.start(mn.id);
           }),
