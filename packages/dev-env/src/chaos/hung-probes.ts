@@ -17,6 +17,8 @@ export interface ProbeResult {
   expect: string;
   complete: boolean;
   ok: boolean;
+  /** What the answer said of each node (a search's coverage, a rota's lenders), or the error. */
+  detail: string;
 }
 
 export interface ProbeSetup {
@@ -55,12 +57,14 @@ export async function probeHungNodes(s: ProbeSetup): Promise<ProbeResult[]> {
   const t = fed.transport(s.a.asker);
   const search = createClient(searchPb.SearchService, t.transport);
   const results: ProbeResult[] = [];
-  const timed = async <T>(fn: () => Promise<T>): Promise<{ value: T | undefined; ms: number }> => {
+  const timed = async <T>(
+    fn: () => Promise<T>,
+  ): Promise<{ value: T | undefined; ms: number; error?: string }> => {
     const started = Date.now();
     try {
       return { value: await fn(), ms: Date.now() - started };
-    } catch {
-      return { value: undefined, ms: Date.now() - started };
+    } catch (err) {
+      return { value: undefined, ms: Date.now() - started, error: (err as Error).message };
     }
   };
   const holdersOf = async (scope: searchPb.Scope, availability = false) => {
@@ -99,9 +103,10 @@ export async function probeHungNodes(s: ProbeSetup): Promise<ProbeResult[]> {
     call: () => Promise<T>,
     complete: (v: T | undefined) => boolean,
   ) => {
-    const { value, ms } = await whileHung(fed, hung, () => timed(call));
+    const { value, ms, error } = await whileHung(fed, hung, () => timed(call));
     const ok = ms <= budgetMs && complete(value);
-    results.push({ name, hung, elapsedMs: ms, budgetMs, expect, complete: complete(value), ok });
+    const detail = error ?? describe(value);
+    results.push({ name, hung, elapsedMs: ms, budgetMs, expect, complete: complete(value), ok, detail });
   };
 
   try {
@@ -139,4 +144,20 @@ export async function probeHungNodes(s: ProbeSetup): Promise<ProbeResult[]> {
     t.close();
   }
   return results;
+}
+
+/** A search answer's coverage (node: status, hits, detail) or a rota's lenders, in a line. */
+function describe(v: unknown): string {
+  if (v && typeof v === "object" && "coverage" in v) {
+    const page = v as searchPb.SearchResponse;
+    return page.coverage
+      .map(
+        (c) =>
+          `${c.nodeId}${c.fallback ? " (fallback)" : ""}: ${searchPb.NodeCoverage_Status[c.status]} ${c.hits} hits in ${c.elapsedMs} ms${c.detail ? ` (${c.detail})` : ""}`,
+      )
+      .join("; ");
+  }
+  if (v && typeof v === "object" && "rota" in v)
+    return `rota: ${(v as illServicePb.BuildRotaResponse).rota.map((c) => c.agencyId).join(", ")}`;
+  return "no answer";
 }

@@ -301,6 +301,34 @@ export class IllStore {
     return row ? toRequest(row) : undefined;
   }
 
+  /**
+   * A page of requests, newest first, by role and state: at most `limit`, those created before
+   * `before` (a request of an earlier page: its creation time and id) when given. Pages follow
+   * each other without a gap or a repeat while requests are added (they go to the front).
+   */
+  latest(
+    filter: { role?: IllRole; status?: string },
+    page: { limit: number; before?: { createdAt: string; id: string } | undefined },
+  ): IllRequest[] {
+    const rows = this.#db.sqlite
+      .prepare(
+        `SELECT * FROM ill_requests WHERE (? IS NULL OR role = ?) AND (? IS NULL OR state = ?)
+           AND (? IS NULL OR (created_at, id) < (?, ?))
+         ORDER BY created_at DESC, id DESC LIMIT ?`,
+      )
+      .all(
+        filter.role ?? null,
+        filter.role ?? null,
+        filter.status ?? null,
+        filter.status ?? null,
+        page.before?.createdAt ?? null,
+        page.before?.createdAt ?? null,
+        page.before?.id ?? null,
+        page.limit,
+      ) as Row[];
+    return rows.map(toRequest);
+  }
+
   /** Requests, oldest first, by role and state. */
   list(filter: { role?: IllRole; status?: string } = {}): IllRequest[] {
     const rows = this.#db.sqlite
