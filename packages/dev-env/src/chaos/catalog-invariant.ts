@@ -52,8 +52,8 @@ function unionHoldings(fed: Federation, center: string): Holdings {
       const copies = (
         JSON.parse(r.holdings) as Array<{ barcode: string; status: string; dueDate?: string }>
       ).map((h) => copy(h.barcode, h.status, h.dueDate));
-      let mine = out.get(r.institution_id);
-      if (!mine) out.set(r.institution_id, (mine = new Map()));
+      const mine = out.get(r.institution_id) ?? new Map<string, string>();
+      out.set(r.institution_id, mine);
       mine.set(r.record_id, copies.sort().join(", "));
     }
     return out;
