@@ -449,7 +449,7 @@ export class Federation {
           "--region",
           r.region,
         ]);
-        await this.cli(rc, ["enroll", "--config", rc.config, "--token", token]);
+        await this.#enroll(rc, token);
         await this.#addWebUser(rc);
         say(`enrolled ${rc.id} with ${national.id}`);
         await this.start(rc.id);
@@ -457,7 +457,7 @@ export class Federation {
           r.members.map(async (m) => {
             const mn = this.node(m.id);
             const t = await this.cli(rc, ["token", "create", "--config", rc.config, "--id", mn.id]);
-            await this.cli(mn, ["enroll", "--config", mn.config, "--token", t]);
+            await this.#enroll(mn, t);
             await this.#addWebUser(mn);
             say(`enrolled ${mn.id} with ${rc.id}`);
             await this.start(mn.id);
@@ -465,6 +465,22 @@ export class Federation {
         );
       }),
     );
+  }
+
+  /**
+   * Enrolls a node with its token. A regional center that could not reach the national center in
+   * time (a loaded machine) answers "try again later" and keeps the token unused: asked again.
+   */
+  async #enroll(node: ManifestNode, token: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.cli(node, ["enroll", "--config", node.config, "--token", token]);
+        return;
+      } catch (err) {
+        if (attempt >= 3 || !/try again later/.test((err as Error).message)) throw err;
+        await sleep(2_000);
+      }
+    }
   }
 
   /**
