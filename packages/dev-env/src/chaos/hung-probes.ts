@@ -67,10 +67,10 @@ export async function probeHungNodes(s: ProbeSetup): Promise<ProbeResult[]> {
       return { value: undefined, ms: Date.now() - started, error: (err as Error).message };
     }
   };
-  const holdersOf = async (scope: searchPb.Scope, availability = false) => {
+  const holdersOf = async (scope: searchPb.Scope, availability = false, query = s.term) => {
     let last: searchPb.SearchResponse | undefined;
     for await (const m of search.search(
-      { query: s.term, scope, pageSize: 50, availability },
+      { query, scope, pageSize: 50, availability },
       { timeoutMs: deadlineMs },
     ))
       last = m;
@@ -109,21 +109,24 @@ export async function probeHungNodes(s: ProbeSetup): Promise<ProbeResult[]> {
     results.push({ name, hung, elapsedMs: ms, budgetMs, expect, complete: complete(value), ok, detail });
   };
 
+  // The NATIONAL searches ask for the title both regions hold: what each region answers is then
+  // one hit, and the answer must carry the other region's (a search for a common word would
+  // answer a page that one region's hits may fill, whatever the other region said).
   try {
     await probe(
       "NATIONAL search",
       s.national,
       share,
-      `${s.b.holder}'s titles (through the peer regional center)`,
-      () => holdersOf(searchPb.Scope.NATIONAL),
+      `${s.b.holder}'s copy (through the peer regional center)`,
+      () => holdersOf(searchPb.Scope.NATIONAL, false, s.sharedIsbn),
       (p) => held(p, s.b.holder),
     );
     await probe(
       "NATIONAL search",
       s.b.center,
       share,
-      `${s.a.holder}'s titles`,
-      () => holdersOf(searchPb.Scope.NATIONAL),
+      `${s.a.holder}'s copy`,
+      () => holdersOf(searchPb.Scope.NATIONAL, false, s.sharedIsbn),
       (p) => held(p, s.a.holder),
     );
     await probe(
