@@ -207,6 +207,11 @@ export interface FederationOptions {
    * and its parent can be cut, slowed or reset (`linkProxies`). The proxies live in this process.
    */
   proxied?: boolean;
+  /**
+   * Without the staff web app on the nodes (default: with it, and a demo staff account each):
+   * starting is a command per node shorter (the chaos harness, which never opens it).
+   */
+  web?: boolean;
 }
 
 function toml(values: Record<string, string | string[] | number>): string {
@@ -317,7 +322,7 @@ export class Federation {
         }
       }
       let web: string | undefined;
-      if (!previous) {
+      if (!previous && opts.web !== false) {
         const webPort = await freePort();
         values.web_listen = `127.0.0.1:${webPort}`;
         web = `http://127.0.0.1:${webPort}/`;

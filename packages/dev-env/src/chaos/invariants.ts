@@ -50,6 +50,8 @@ export interface InvariantOptions {
   steadyMiB: ReadonlyMap<string, number>;
   /** When the run began: traffic figures since then are compared. */
   sinceMs: number;
+  /** How long a traffic figure still on its way is waited for (default 30 s). */
+  trafficWaitMs?: number;
 }
 
 /** The calls `member` counted (all kinds), as `node` holds its figures. */
@@ -117,7 +119,7 @@ export async function checkInvariants(o: InvariantOptions): Promise<InvariantRep
   const members = [...o.regions.values()].flat();
 
   // Traffic first: the checks below are calls the members count too.
-  violations.push(...(await checkTraffic(o)));
+  violations.push(...(await checkTraffic(o, o.trafficWaitMs)));
 
   // Requests: ended or moving, each message applied once.
   for (const member of members) {

@@ -152,6 +152,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     dir: o.dir,
     logLevel: process.env.LRS_TEST_LOG_LEVEL ?? "warn",
     proxied: true,
+    web: false,
     onProgress: say,
     // Traffic figures reported every second, so that the tiers' totals can be compared at the end.
     env: {
@@ -304,6 +305,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       currency: "EUR",
       steadyMiB,
       sinceMs: began - 60_000,
+      trafficWaitMs: Math.min(o.stallMs, 120_000),
     });
     const faultsByKind: ChaosReport["faultsByKind"] = {};
     for (const f of faults) faultsByKind[f.kind] = (faultsByKind[f.kind] ?? 0) + 1;
