@@ -144,14 +144,12 @@ export class ChaosTraffic {
         why = "Borrow answered without a request";
       } catch (err) {
         why = (err as Error).message;
-        // The borrower may have stored it before it stopped answering: look before asking again.
-        try {
-          const mine = await staff.listRequests({ role: "borrower", limit: 1000 }, { timeoutMs: 10_000 });
-          const r = mine.requests.find((x) => x.patronId === patronId);
-          if (r) return { borrower, id: r.id, copy, done: false };
-        } catch {
-          // Still down: wait and try again.
-        }
+        // The borrower may have stored it before it stopped answering: asking again before it has
+        // said it has no such request would make a second one (held for staff review as a
+        // duplicate of the first, which nobody would follow).
+        const stored = await this.#lookUp(borrower, patronId, until);
+        if (stored === "unknown") break;
+        if (stored) return { borrower, id: stored, copy, done: false };
       }
       if (Date.now() > until || giveUp()) break;
       await sleep(Math.min(1_000 * attempt, 5_000));
@@ -159,6 +157,23 @@ export class ChaosTraffic {
     this.counts.borrowFailures++;
     this.#problem(`borrow at ${borrower}: ${why}`);
     return undefined;
+  }
+
+  /**
+   * The borrower's request for `patronId`: its id, undefined when the borrower says it has none,
+   * "unknown" when the borrower did not answer by `until`.
+   */
+  async #lookUp(borrower: string, patronId: string, until: number): Promise<string | undefined> {
+    const staff = this.#client(borrower).staff;
+    for (;;) {
+      try {
+        const mine = await staff.listRequests({ role: "borrower", limit: 1000 }, { timeoutMs: 10_000 });
+        return mine.requests.find((x) => x.patronId === patronId)?.id;
+      } catch {
+        if (Date.now() > until) return "unknown";
+        await sleep(2_000);
+      }
+    }
   }
 
   #problem(what: string): void {
