@@ -208,10 +208,10 @@ export interface FederationOptions {
    */
   proxied?: boolean;
   /**
-   * Without the staff web app on the nodes (default: with it, and a demo staff account each):
-   * starting is a command per node shorter (the chaos harness, which never opens it).
+   * Without the demo staff account of the web app on each node (default: with one): starting is a
+   * command per node shorter (the chaos harness, which never signs in).
    */
-  web?: boolean;
+  staffAccounts?: boolean;
 }
 
 function toml(values: Record<string, string | string[] | number>): string {
@@ -322,7 +322,7 @@ export class Federation {
         }
       }
       let web: string | undefined;
-      if (!previous && opts.web !== false) {
+      if (!previous) {
         const webPort = await freePort();
         values.web_listen = `127.0.0.1:${webPort}`;
         web = `http://127.0.0.1:${webPort}/`;
@@ -349,7 +349,8 @@ export class Federation {
         metrics,
         ...(dashboard ? { dashboard } : {}),
         ...(iso18626 ? { iso18626 } : {}),
-        ...(web ? { web, webUser: DEMO_WEB_USER, webPassword: demoWebPassword() } : {}),
+        ...(web ? { web } : {}),
+        ...(web && opts.staffAccounts !== false ? { webUser: DEMO_WEB_USER, webPassword: demoWebPassword() } : {}),
         ...(proxy ? { proxy } : {}),
       };
       nodes.push(node);

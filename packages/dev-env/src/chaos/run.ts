@@ -152,7 +152,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     dir: o.dir,
     logLevel: process.env.LRS_TEST_LOG_LEVEL ?? "warn",
     proxied: true,
-    web: false,
+    staffAccounts: false,
     onProgress: say,
     // Traffic figures reported every second, so that the tiers' totals can be compared at the end.
     env: {
