@@ -350,7 +350,9 @@ export class Federation {
         ...(dashboard ? { dashboard } : {}),
         ...(iso18626 ? { iso18626 } : {}),
         ...(web ? { web } : {}),
-        ...(web && opts.staffAccounts !== false ? { webUser: DEMO_WEB_USER, webPassword: demoWebPassword() } : {}),
+        ...(web && opts.staffAccounts !== false
+          ? { webUser: DEMO_WEB_USER, webPassword: demoWebPassword() }
+          : {}),
         ...(proxy ? { proxy } : {}),
       };
       nodes.push(node);
