@@ -1,3 +1,4 @@
+import type { IncomingMessage } from "node:http";
 import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import type { TLSSocket } from "node:tls";
@@ -18,7 +19,7 @@ import { checkPolicyCoverage, createAuthzInterceptor, type Policy } from "./auth
 import { boundedError } from "./errors.js";
 import { HealthState, registerHealth } from "./health.js";
 import { createLimitsInterceptor } from "./limits.js";
-import { peerFromSocket, peerKey } from "./peer.js";
+import { type Peer, peerFromSocket, peerKey } from "./peer.js";
 import { isRefusal, RefusalLog } from "./refusal-log.js";
 
 export interface RpcServerOptions {
@@ -50,6 +51,13 @@ export class RpcServer {
   readonly #shutdown = new AbortController();
   readonly #opts: RpcServerOptions;
   #inFlight = 0;
+  /**
+   * The caller as its connection's TLS handshake proved it, read once per connection (an HTTP/2
+   * session or an HTTP/1 socket) rather than per call: `getPeerCertificate` builds a new object
+   * from the certificate each time, a measurable share of a small call's cost. Revocation is still
+   * checked on every call (the authorization interceptor); what the handshake proved cannot change.
+   */
+  readonly #peers = new WeakMap<object, Readonly<Peer>>();
   #idle: (() => void) | undefined;
   #closing: Promise<void> | undefined;
 
@@ -116,7 +124,7 @@ export class RpcServer {
         // After authorization: a stranger's oversized message is refused for who sent it first.
         createLimitsInterceptor(),
       ],
-      contextValues: (req) => createContextValues().set(peerKey, peerFromSocket(req.socket as TLSSocket)),
+      contextValues: (req) => createContextValues().set(peerKey, this.#peerOf(req)),
       shutdownSignal: this.#shutdown.signal,
       readMaxBytes: opts.readMaxBytes ?? 16 * 1024 * 1024,
     });
@@ -151,6 +159,16 @@ export class RpcServer {
       ca: tls.caPem,
       minVersion: "TLSv1.2",
     });
+  }
+
+  #peerOf(req: http2.Http2ServerRequest | IncomingMessage): Readonly<Peer> {
+    const connection: object = ("stream" in req ? req.stream?.session : undefined) ?? req.socket;
+    let peer = this.#peers.get(connection);
+    if (!peer) {
+      peer = Object.freeze(peerFromSocket(req.socket as TLSSocket));
+      this.#peers.set(connection, peer);
+    }
+    return peer;
   }
 
   /** Starts listening; resolves with the bound "host:port". */
