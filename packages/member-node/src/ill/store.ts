@@ -97,6 +97,9 @@ export interface IllStoreOptions {
 const DAY_MS = 86_400_000;
 
 /** The member's ILL requests, both roles, over its database. */
+/** When a new request's rota is asked for again if the first attempt left no trace (createBorrowing). */
+export const ROTA_GUARD_MS = 120_000;
+
 export class IllStore {
   readonly #db: Database;
   readonly #outbox: Outbox;
@@ -158,6 +161,11 @@ export class IllStore {
       const plan = planRequester(this.#plan, row, "validate", now, {});
       if ("refused" in plan) throw new IllStateError(id, row.state, "validate", plan.refused);
       this.#commit(plan);
+      // The rota is asked for at once, outside this transaction; should that attempt be lost (the
+      // node killed, a write refused on a full disk) this timer asks again: a validated request
+      // is never left without something to move it on.
+      if (this.#mustGet(id).state === "validated")
+        this.#setTimer(id, "rota", new Date(now.getTime() + ROTA_GUARD_MS));
       return this.#mustGet(id);
     });
   }
