@@ -43,6 +43,7 @@ beforeAll(async () => {
     settleMs: 240_000 * scale,
     patienceMs: 60_000 * scale,
     probes: true,
+    timeScale: scale,
     say: (line) => process.stderr.write(`[chaos ${new Date().toISOString().slice(11, 19)}] ${line}\n`),
   });
   for (const u of report.unavailable) process.stderr.write(`[chaos] not injected here: ${u}\n`);

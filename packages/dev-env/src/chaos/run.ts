@@ -44,6 +44,11 @@ export interface ChaosOptions {
   patienceMs?: number;
   /** Run the hung-node probes first (probes.ts). */
   probes?: boolean;
+  /**
+   * How much slower than a quiet machine this one is (LRS_TEST_TIMEOUT_SCALE): the probes' caller
+   * deadline (8 s) and slack (2 s) are stretched by it; the budget stays the deadline's share.
+   */
+  timeScale?: number;
   say?: (line: string) => void;
 }
 
@@ -187,7 +192,16 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     say(`catalogs synced: ${titles.size} titles`);
 
     const probes = o.probes
-      ? await probeHungNodes({ fed, national: "nat", a, b, sharedIsbn: isbnFor(sharedN), term: "study" })
+      ? await probeHungNodes({
+          fed,
+          national: "nat",
+          a,
+          b,
+          sharedIsbn: isbnFor(sharedN),
+          term: "study",
+          deadlineMs: 8_000 * (o.timeScale ?? 1),
+          slackMs: 2_000 * (o.timeScale ?? 1),
+        })
       : [];
     for (const p of probes)
       say(
