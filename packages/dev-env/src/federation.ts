@@ -466,7 +466,7 @@ export class Federation {
           ]),
           this.#addWebUser(rc),
         ]);
-        await this.cli(rc, ["enroll", "--config", rc.config, "--token", token]);
+        await this.#enroll(rc, token);
         say(`enrolled ${rc.id} with ${national.id}`);
         await this.start(rc.id);
         await Promise.all(
@@ -476,13 +476,29 @@ export class Federation {
               this.cli(rc, ["token", "create", "--config", rc.config, "--id", mn.id]),
               this.#addWebUser(mn),
             ]);
-            await this.cli(mn, ["enroll", "--config", mn.config, "--token", t]);
+            await this.#enroll(mn, t);
             say(`enrolled ${mn.id} with ${rc.id}`);
             await this.start(mn.id);
           }),
         );
       }),
     );
+  }
+
+  /**
+   * Enrolls a node with its token. A regional center that could not reach the national center in
+   * time (a loaded machine) answers "try again later" and keeps the token unused: asked again.
+   */
+  async #enroll(node: ManifestNode, token: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.cli(node, ["enroll", "--config", node.config, "--token", token]);
+        return;
+      } catch (err) {
+        if (attempt >= 3 || !/try again later/.test((err as Error).message)) throw err;
+        await sleep(2_000);
+      }
+    }
   }
 
   /**

@@ -17,6 +17,8 @@ export interface ProbeResult {
   expect: string;
   complete: boolean;
   ok: boolean;
+  /** What the answer said of each node (a search's coverage, a rota's lenders), or the error. */
+  detail: string;
 }
 
 export interface ProbeSetup {
@@ -55,18 +57,20 @@ export async function probeHungNodes(s: ProbeSetup): Promise<ProbeResult[]> {
   const t = fed.transport(s.a.asker);
   const search = createClient(searchPb.SearchService, t.transport);
   const results: ProbeResult[] = [];
-  const timed = async <T>(fn: () => Promise<T>): Promise<{ value: T | undefined; ms: number }> => {
+  const timed = async <T>(
+    fn: () => Promise<T>,
+  ): Promise<{ value: T | undefined; ms: number; error?: string }> => {
     const started = Date.now();
     try {
       return { value: await fn(), ms: Date.now() - started };
-    } catch {
-      return { value: undefined, ms: Date.now() - started };
+    } catch (err) {
+      return { value: undefined, ms: Date.now() - started, error: (err as Error).message };
     }
   };
-  const holdersOf = async (scope: searchPb.Scope, availability = false) => {
+  const holdersOf = async (scope: searchPb.Scope, availability = false, query = s.term) => {
     let last: searchPb.SearchResponse | undefined;
     for await (const m of search.search(
-      { query: s.term, scope, pageSize: 50, availability },
+      { query, scope, pageSize: 50, availability },
       { timeoutMs: deadlineMs },
     ))
       last = m;
@@ -99,26 +103,30 @@ export async function probeHungNodes(s: ProbeSetup): Promise<ProbeResult[]> {
     call: () => Promise<T>,
     complete: (v: T | undefined) => boolean,
   ) => {
-    const { value, ms } = await whileHung(fed, hung, () => timed(call));
+    const { value, ms, error } = await whileHung(fed, hung, () => timed(call));
     const ok = ms <= budgetMs && complete(value);
-    results.push({ name, hung, elapsedMs: ms, budgetMs, expect, complete: complete(value), ok });
+    const detail = error ?? describe(value);
+    results.push({ name, hung, elapsedMs: ms, budgetMs, expect, complete: complete(value), ok, detail });
   };
 
+  // The NATIONAL searches ask for the title both regions hold: what each region answers is then
+  // one hit, and the answer must carry the other region's (a search for a common word would
+  // answer a page that one region's hits may fill, whatever the other region said).
   try {
     await probe(
       "NATIONAL search",
       s.national,
       share,
-      `${s.b.holder}'s titles (through the peer regional center)`,
-      () => holdersOf(searchPb.Scope.NATIONAL),
+      `${s.b.holder}'s copy (through the peer regional center)`,
+      () => holdersOf(searchPb.Scope.NATIONAL, false, s.sharedIsbn),
       (p) => held(p, s.b.holder),
     );
     await probe(
       "NATIONAL search",
       s.b.center,
       share,
-      `${s.a.holder}'s titles`,
-      () => holdersOf(searchPb.Scope.NATIONAL),
+      `${s.a.holder}'s copy`,
+      () => holdersOf(searchPb.Scope.NATIONAL, false, s.sharedIsbn),
       (p) => held(p, s.a.holder),
     );
     await probe(
@@ -139,4 +147,20 @@ export async function probeHungNodes(s: ProbeSetup): Promise<ProbeResult[]> {
     t.close();
   }
   return results;
+}
+
+/** A search answer's coverage (node: status, hits, detail) or a rota's lenders, in a line. */
+function describe(v: unknown): string {
+  if (v && typeof v === "object" && "coverage" in v) {
+    const page = v as searchPb.SearchResponse;
+    return page.coverage
+      .map(
+        (c) =>
+          `${c.nodeId}${c.fallback ? " (fallback)" : ""}: ${searchPb.NodeCoverage_Status[c.status]} ${c.hits} hits in ${c.elapsedMs} ms${c.detail ? ` (${c.detail})` : ""}`,
+      )
+      .join("; ");
+  }
+  if (v && typeof v === "object" && "rota" in v)
+    return `rota: ${(v as illServicePb.BuildRotaResponse).rota.map((c) => c.agencyId).join(", ")}`;
+  return "no answer";
 }

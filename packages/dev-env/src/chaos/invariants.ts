@@ -4,8 +4,10 @@
 // every node's memory back near its steady level. Each violation is a sentence naming where.
 import { readFileSync } from "node:fs";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { type adminPb, illServicePb, ledgerPb, trafficPb } from "@lrs/shared";
+import type { Client } from "@connectrpc/connect";
+import { illServicePb, ledgerPb, trafficPb } from "@lrs/shared";
 import { type Federation, sleep } from "../federation.js";
+import { checkUnionCatalogs } from "./catalog-invariant.js";
 import { TERMINAL } from "./traffic.js";
 
 /**
@@ -48,6 +50,8 @@ export interface InvariantOptions {
   steadyMiB: ReadonlyMap<string, number>;
   /** When the run began: traffic figures since then are compared. */
   sinceMs: number;
+  /** How long a traffic figure still on its way is waited for (default 30 s). */
+  trafficWaitMs?: number;
 }
 
 /** The calls `member` counted (all kinds), as `node` holds its figures. */
@@ -91,6 +95,19 @@ async function checkTraffic(o: InvariantOptions, timeoutMs = 30_000): Promise<st
   return out;
 }
 
+/** Every request of a role at a member, a page of ListRequests at a time. */
+async function* everyRequest(
+  c: Client<typeof illServicePb.IllStaffService>,
+  role: "borrower" | "lender",
+): AsyncGenerator<illServicePb.StaffRequest> {
+  let pageToken = "";
+  do {
+    const page = await c.listRequests({ role, limit: 1000, pageToken }, { timeoutMs: 30_000 });
+    yield* page.requests;
+    pageToken = page.nextPageToken;
+  } while (pageToken !== "");
+}
+
 /** Memory may grow this much over the steady level before it counts as not back (caches fill). */
 const MEMORY_SLACK = { factor: 1.5, plusMiB: 96 };
 
@@ -102,14 +119,13 @@ export async function checkInvariants(o: InvariantOptions): Promise<InvariantRep
   const members = [...o.regions.values()].flat();
 
   // Traffic first: the checks below are calls the members count too.
-  violations.push(...(await checkTraffic(o)));
+  violations.push(...(await checkTraffic(o, o.trafficWaitMs)));
 
   // Requests: ended or moving, each message applied once.
   for (const member of members) {
     await fed.withClient(member, illServicePb.IllStaffService, async (c) => {
       for (const role of ["borrower", "lender"] as const) {
-        const list = await c.listRequests({ role, limit: 100_000 }, { timeoutMs: 30_000 });
-        for (const summary of list.requests) {
+        for await (const summary of everyRequest(c, role)) {
           requests[role]++;
           const r = (await c.showRequest({ id: summary.id }, { timeoutMs: 10_000 })).request!;
           if (!TERMINAL.has(r.status)) {
@@ -134,25 +150,17 @@ export async function checkInvariants(o: InvariantOptions): Promise<InvariantRep
     });
   }
 
-  // Union catalogs: each regional center holds exactly its members' records and items; the
+  // Union catalogs: each regional center holds exactly its members' records and copies; the
   // national center every member's.
-  const stats = new Map<string, adminPb.CatalogStats | undefined>();
-  for (const n of fed.manifest.nodes) stats.set(n.id, (await fed.status(n.id)).catalog);
-  const sum = (ids: readonly string[], k: "records" | "holdings") =>
-    ids.reduce((a, id) => a + (stats.get(id)?.[k] ?? 0n), 0n);
-  for (const [region, ms] of o.regions) {
-    const center = o.centers.get(region)!;
-    for (const k of ["records", "holdings"] as const) {
-      const want = sum(ms, k);
-      const got = stats.get(center)?.[k] ?? 0n;
-      if (got !== want) violations.push(`${center} holds ${got} ${k}, its members ${want}`);
-    }
-  }
-  for (const k of ["records", "holdings"] as const) {
-    const want = sum(members, k);
-    const got = stats.get(o.national)?.[k] ?? 0n;
-    if (got !== want) violations.push(`${o.national} holds ${got} ${k}, the members ${want}`);
-  }
+  violations.push(
+    ...checkUnionCatalogs(
+      fed,
+      new Map([
+        ...[...o.regions].map(([region, ms]) => [o.centers.get(region)!, ms] as const),
+        [o.national, members],
+      ]),
+    ),
+  );
 
   // The ledger at the national center: balanced, one charge per received loan.
   const period = new Date().toISOString().slice(0, 7);

@@ -30,10 +30,25 @@ export interface ChaosOptions {
   faultMs: number;
   meanGapMs: number;
   maxHoldMs: number;
-  /** How long the federation may take to settle after the last fault. */
+  /**
+   * How long the federation may go without progress (a loan moving on, an outbox shrinking, the
+   * catalogs catching up) after the last fault before it counts as not settled.
+   */
+  stallMs: number;
+  /** How long settling may take at most, whatever the progress. */
   settleMs: number;
+  /**
+   * How long a node may stay unreachable before what the traffic asked of it counts as failed
+   * (a borrow): a killed node's restart on a loaded machine takes a while.
+   */
+  patienceMs?: number;
   /** Run the hung-node probes first (probes.ts). */
   probes?: boolean;
+  /**
+   * How much slower than a quiet machine this one is (LRS_TEST_TIMEOUT_SCALE): the probes' caller
+   * deadline (8 s) and slack (2 s) are stretched by it; the budget stays the deadline's share.
+   */
+  timeScale?: number;
   say?: (line: string) => void;
 }
 
@@ -53,9 +68,15 @@ export interface ChaosReport {
   wallMs: number;
   /** Faults that could not be applied or healed (a start that failed), with why. */
   faultErrors: string[];
+  /** Why traffic failed (borrows given up, catalog changes refused), the first few. */
+  problems: string[];
 }
 
-const FAKETIME_LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1";
+/** Where Debian's faketime package puts libfaketime (the multi-threaded flavour: Node has threads). */
+const FAKETIME_LIBS = [
+  "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1",
+  "/usr/lib/aarch64-linux-gnu/faketime/libfaketimeMT.so.1",
+];
 const LOAN_FEE = "1.00";
 
 function memberConfig(): string {
@@ -125,17 +146,19 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const diskPath = join(o.dir, "data", diskMember);
   const disk = mountSmallDisk(diskPath, 256);
   if (!disk) unavailable.push("disk-full: cannot mount a small tmpfs here (needs root)");
-  const clock = existsSync(FAKETIME_LIB);
+  const faketime = FAKETIME_LIBS.find((p) => existsSync(p));
+  const clock = faketime !== undefined;
   if (!clock)
-    unavailable.push(
-      `clock: libfaketime is not installed (${FAKETIME_LIB}; Debian package faketime) and nodes take no injected clock`,
-    );
+    unavailable.push(`clock: libfaketime is not installed (Debian package faketime: ${FAKETIME_LIBS[0]})`);
+  for (const u of unavailable) say(`fault kind not injected on this machine — ${u}`);
 
   say(`seed ${o.seed}: starting ${1 + o.regions + members.length} nodes with a proxy on every link`);
   const fed = await Federation.create(spec, {
     dir: o.dir,
     logLevel: process.env.LRS_TEST_LOG_LEVEL ?? "warn",
     proxied: true,
+    webUsers: false,
+    onProgress: say,
     // Traffic figures reported every second, so that the tiers' totals can be compared at the end.
     env: {
       MEMBER_TRAFFIC_FLUSH_INTERVAL: "1s",
@@ -169,11 +192,20 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     say(`catalogs synced: ${titles.size} titles`);
 
     const probes = o.probes
-      ? await probeHungNodes({ fed, national: "nat", a, b, sharedIsbn: isbnFor(sharedN), term: "study" })
+      ? await probeHungNodes({
+          fed,
+          national: "nat",
+          a,
+          b,
+          sharedIsbn: isbnFor(sharedN),
+          term: "study",
+          deadlineMs: 8_000 * (o.timeScale ?? 1),
+          slackMs: 2_000 * (o.timeScale ?? 1),
+        })
       : [];
     for (const p of probes)
       say(
-        `probe ${p.name} with ${p.hung} hung: ${p.elapsedMs} ms (budget ${p.budgetMs} ms)${p.ok ? "" : " — FAILED"}`,
+        `probe ${p.name} with ${p.hung} hung: ${p.elapsedMs} ms (budget ${p.budgetMs} ms)${p.ok ? "" : ` — FAILED: ${p.detail}`}`,
       );
 
     const random = seededRandom(o.seed ^ 0x5eed);
@@ -188,6 +220,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       searchEveryMs: 1_500,
       catalogEveryMs: 6_000,
       random,
+      patienceMs: o.patienceMs ?? 90_000,
     });
     traffic.t = t;
     const side = t.runSide();
@@ -224,7 +257,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         await sleep(Math.max(0, faultsStarted + f.atMs - Date.now()));
         const t0 = Date.now();
         try {
-          await inject(fed, f, diskPath);
+          await inject(fed, f, diskPath, faketime);
           say(`${f.kind} at ${f.node} for ${f.holdMs} ms: healed after ${Date.now() - t0} ms`);
         } catch (err) {
           faultErrors.push(`${f.kind} at ${f.node}: ${(err as Error).message.split("\n")[0]}`);
@@ -237,17 +270,38 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       `faults over; ${t.counts.loansStarted} loans started, ${t.counts.loansCompleted + t.counts.copiesCompleted} done`,
     );
 
-    // Settle: every node up, the loans ended, nothing waiting in an outbox, the catalogs equal.
+    // Settle: every node up, the loans ended, nothing waiting in an outbox, the catalogs equal —
+    // waited for as long as something moves (up to settleMs).
     const settleBy = Date.now() + o.settleMs;
-    for (const n of fed.manifest.nodes) if (!fed.isRunning(n.id)) await fed.start(n.id).catch(() => {});
-    const loansEnded = await Promise.race([loans.then(() => true), sleep(o.settleMs).then(() => false)]);
+    for (const n of fed.manifest.nodes)
+      if (!fed.isRunning(n.id))
+        await startAgain(fed, n.id).catch((err: Error) =>
+          faultErrors.push(`${n.id} not restarted: ${err.message}`),
+        );
+    let loansEnded = false;
+    void loans.then(() => {
+      loansEnded = true;
+    });
+    while (!loansEnded) {
+      const quietMs = Date.now() - Math.max(t.lastProgressAt, lastHealed);
+      if (quietMs > o.stallMs || Date.now() > settleBy) break;
+      await Promise.race([loans, sleep(1_000)]);
+    }
+    const stuck = t.loans.filter((l) => !l.done);
+    if (!loansEnded)
+      faultErrors.push(
+        `not settled: ${stuck.length} loan(s) did not end (${stuck
+          .slice(0, 5)
+          .map((l) => `${l.borrower} ${l.id}`)
+          .join(", ")}); no loan moved for ${Math.round((Date.now() - t.lastProgressAt) / 1000)} s`,
+      );
     giveUp = true;
     t.stopSide();
-    await side;
+    await Promise.all([side, loans]);
     let settled = loansEnded;
     try {
-      await waitQuiet(fed, Math.max(5_000, settleBy - Date.now()));
-      await fed.waitSynced(Math.max(5_000, settleBy - Date.now()));
+      await waitQuiet(fed, o.stallMs, settleBy);
+      await fed.waitSynced(Math.max(o.stallMs, settleBy - Date.now()));
     } catch (err) {
       settled = false;
       faultErrors.push(`not settled: ${(err as Error).message}`);
@@ -265,6 +319,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       currency: "EUR",
       steadyMiB,
       sinceMs: began - 60_000,
+      trafficWaitMs: Math.min(o.stallMs, 120_000),
     });
     const faultsByKind: ChaosReport["faultsByKind"] = {};
     for (const f of faults) faultsByKind[f.kind] = (faultsByKind[f.kind] ?? 0) + 1;
@@ -281,6 +336,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       settled,
       wallMs: Date.now() - began,
       faultErrors,
+      problems: t.problems,
     };
   } finally {
     traffic.t?.close();
@@ -312,7 +368,7 @@ export function removeChaosDir(dir: string): void {
 }
 
 /** Applies one fault and heals it `holdMs` later. */
-async function inject(fed: Federation, f: Fault, diskPath: string): Promise<void> {
+async function inject(fed: Federation, f: Fault, diskPath: string, faketime?: string): Promise<void> {
   switch (f.kind) {
     case "kill":
       await fed.stop(f.node, "SIGKILL");
@@ -340,7 +396,7 @@ async function inject(fed: Federation, f: Fault, diskPath: string): Promise<void
     case "clock":
       await fed.stop(f.node, "SIGTERM");
       await startAgain(fed, f.node, {
-        LD_PRELOAD: FAKETIME_LIB,
+        LD_PRELOAD: faketime,
         FAKETIME: `+${f.amount}m`,
         FAKETIME_DONT_RESET: "1",
       });
@@ -382,22 +438,33 @@ async function startAgain(fed: Federation, id: string, env: NodeJS.ProcessEnv = 
   throw last;
 }
 
-/** Waits until no node has a message waiting in its outbox. */
-async function waitQuiet(fed: Federation, timeoutMs: number): Promise<void> {
-  const until = Date.now() + timeoutMs;
+/**
+ * Waits until no node has a message waiting in its outbox, for as long as the messages waiting
+ * grow fewer (`stallMs` without that is a failure), and until `until` at most.
+ */
+async function waitQuiet(fed: Federation, stallMs: number, until: number): Promise<void> {
   let last = "";
-  while (Date.now() < until) {
+  let fewest = Number.POSITIVE_INFINITY;
+  let movedAt = Date.now();
+  while (Date.now() - movedAt < stallMs && Date.now() < until) {
     try {
       const pending = await Promise.all(
         fed.manifest.nodes.map(async (n) => [n.id, (await fed.status(n.id)).outboxPending] as const),
       );
       const busy = pending.filter(([, p]) => p > 0);
       if (busy.length === 0) return;
+      const total = busy.reduce((n, [, p]) => n + p, 0);
+      if (total < fewest) {
+        fewest = total;
+        movedAt = Date.now();
+      }
       last = busy.map(([id, p]) => `${id} ${p}`).join(", ");
     } catch (err) {
       last = (err as Error).message;
     }
     await sleep(500);
   }
-  throw new Error(`outboxes not empty after ${timeoutMs} ms: ${last}`);
+  throw new Error(
+    `outboxes not empty (${last}), none emptied for ${Math.round((Date.now() - movedAt) / 1000)} s`,
+  );
 }

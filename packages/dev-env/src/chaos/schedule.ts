@@ -45,7 +45,9 @@ export interface ScheduleOptions {
 
 /**
  * The faults of a run: one at a time per node (a node is never faulted again before its last
- * fault has healed), kinds and nodes drawn evenly from what is possible.
+ * fault has healed), nodes drawn evenly from what is possible. Kinds are drawn from a bag holding
+ * each kind once, refilled when empty: a run long enough for as many faults as there are kinds
+ * injects every kind.
  */
 export function faultSchedule(o: ScheduleOptions): Fault[] {
   const rnd = seededRandom(o.seed);
@@ -53,27 +55,41 @@ export function faultSchedule(o: ScheduleOptions): Fault[] {
   const kinds = (o.kinds ?? FAULT_KINDS).filter(
     (k) => (k !== "disk-full" || o.diskNode) && (!k.startsWith("link") || o.linked.length > 0),
   );
+  const candidates = (kind: FaultKind) =>
+    kind === "disk-full"
+      ? [o.diskNode!]
+      : kind === "clock"
+        ? o.members
+        : kind.startsWith("link")
+          ? o.linked
+          : o.nodes;
   const busyUntil = new Map<string, number>();
   const out: Fault[] = [];
+  let bag: FaultKind[] = [];
   for (let at = o.meanGapMs * rnd(); at < o.durationMs; at += o.meanGapMs * (0.5 + rnd())) {
-    const kind = pick(kinds);
-    const candidates =
-      kind === "disk-full"
-        ? [o.diskNode!]
-        : kind === "clock"
-          ? o.members
-          : kind.startsWith("link")
-            ? o.linked
-            : o.nodes;
-    const free = candidates.filter((n) => (busyUntil.get(n) ?? 0) <= at);
-    if (free.length === 0) continue;
-    const node = pick(free);
+    if (bag.length === 0) bag = shuffled(kinds, rnd);
+    // The first kind in the bag with a node free for it (the others wait for a later turn).
+    const free = (kind: FaultKind) => candidates(kind).filter((n) => (busyUntil.get(n) ?? 0) <= at);
+    const i = bag.findIndex((k) => free(k).length > 0);
+    if (i < 0) continue;
+    const kind = bag.splice(i, 1)[0]!;
+    const node = pick(free(kind));
     const holdMs = Math.round(o.maxHoldMs * (0.25 + 0.75 * rnd()));
     const amount =
       kind === "link-slow" ? 50 + Math.round(rnd() * 450) : kind === "clock" ? 2 + Math.round(rnd() * 4) : 0;
     out.push({ atMs: Math.round(at), kind, node, holdMs, amount });
     // A restart after a kill or a clock change takes a while: the node stays off the list meanwhile.
     busyUntil.set(node, at + holdMs + 5_000);
+  }
+  return out;
+}
+
+/** `xs` in a random order (Fisher–Yates with `rnd`). */
+function shuffled<T>(xs: readonly T[], rnd: () => number): T[] {
+  const out = [...xs];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(rnd() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
   }
   return out;
 }

@@ -51,6 +51,11 @@ export interface TrafficOptions {
   searchEveryMs: number;
   catalogEveryMs: number;
   random: () => number;
+  /**
+   * How long a borrower may stay unreachable (killed and restarting, hung) before a loan it was
+   * to make counts as a borrow failure.
+   */
+  patienceMs: number;
 }
 
 export class ChaosTraffic {
@@ -66,6 +71,10 @@ export class ChaosTraffic {
     catalogFailures: 0,
   };
   readonly loans: Loan[] = [];
+  /** Why borrows and catalog changes failed (distinct messages, the first few). */
+  readonly problems: string[] = [];
+  /** When a loan last moved (a state it had not had, or its end): settling is judged by it. */
+  lastProgressAt = Date.now();
   /** Records added during the run (member → ids), some deleted again. */
   readonly #churn = new Map<string, string[]>();
   #churnNext = 900_000;
@@ -108,7 +117,7 @@ export class ChaosTraffic {
   }
 
   /** Loan `i`: a borrower of one region, a title held in another; every fifth is an article copy. */
-  async #borrow(i: number): Promise<Loan | undefined> {
+  async #borrow(i: number, giveUp: () => boolean): Promise<Loan | undefined> {
     const members = this.#members();
     const borrower = members[i % members.length]!;
     const region = this.#regionOf(borrower);
@@ -117,7 +126,9 @@ export class ChaosTraffic {
     const copy = i % 5 === 4;
     const patronId = `chaos-${this.#o.seed}-${i}`;
     const staff = this.#client(borrower).staff;
-    for (let attempt = 0; attempt < 4; attempt++) {
+    const until = Date.now() + this.#o.patienceMs;
+    let why = "";
+    for (let attempt = 1; ; attempt++) {
       try {
         const { request } = await staff.borrow(
           {
@@ -130,28 +141,57 @@ export class ChaosTraffic {
           { timeoutMs: 30_000 },
         );
         if (request) return { borrower, id: request.id, copy, done: false };
-      } catch {
-        // The borrower may have stored it before it stopped answering: look before asking again.
-        try {
-          const mine = await staff.listRequests({ role: "borrower" }, { timeoutMs: 10_000 });
-          const r = mine.requests.find((x) => x.patronId === patronId);
-          if (r) return { borrower, id: r.id, copy, done: false };
-        } catch {
-          // Still down: wait and try again.
-        }
-        await sleep(3_000);
+        why = "Borrow answered without a request";
+      } catch (err) {
+        why = (err as Error).message;
+        // The borrower may have stored it before it stopped answering: asking again before it has
+        // said it has no such request would make a second one (held for staff review as a
+        // duplicate of the first, which nobody would follow).
+        const stored = await this.#lookUp(borrower, patronId, until);
+        if (stored === "unknown") break;
+        if (stored) return { borrower, id: stored, copy, done: false };
       }
+      if (Date.now() > until || giveUp()) break;
+      await sleep(Math.min(1_000 * attempt, 5_000));
     }
     this.counts.borrowFailures++;
+    this.#problem(`borrow at ${borrower}: ${why}`);
     return undefined;
+  }
+
+  /**
+   * The borrower's request for `patronId`: its id, undefined when the borrower says it has none,
+   * "unknown" when the borrower did not answer by `until`.
+   */
+  async #lookUp(borrower: string, patronId: string, until: number): Promise<string | undefined> {
+    const staff = this.#client(borrower).staff;
+    for (;;) {
+      try {
+        const mine = await staff.listRequests({ role: "borrower", limit: 1000 }, { timeoutMs: 10_000 });
+        return mine.requests.find((x) => x.patronId === patronId)?.id;
+      } catch {
+        if (Date.now() > until) return "unknown";
+        await sleep(2_000);
+      }
+    }
+  }
+
+  #problem(what: string): void {
+    const line = what.split("\n")[0]!.slice(0, 300);
+    if (this.problems.length < 20 && !this.problems.includes(line)) this.problems.push(line);
   }
 
   /** Moves a loan on as the borrower's staff would until it ends (or `until` passes). */
   async #follow(loan: Loan, until: () => boolean): Promise<void> {
     const staff = this.#client(loan.borrower).staff;
+    let seen = "";
     while (!loan.done && !until()) {
       try {
         const r = (await staff.showRequest({ id: loan.id }, { timeoutMs: 10_000 })).request;
+        if (r && r.status !== seen) {
+          seen = r.status;
+          this.lastProgressAt = Date.now();
+        }
         if (r && TERMINAL.has(r.status)) {
           loan.done = true;
           if (r.status === "completed") this.counts.loansCompleted++;
@@ -179,7 +219,7 @@ export class ChaosTraffic {
     const worker = async () => {
       while (next < this.#o.loans && !giveUp()) {
         const i = next++;
-        const loan = await this.#borrow(i);
+        const loan = await this.#borrow(i, giveUp);
         if (!loan) continue;
         this.counts.loansStarted++;
         this.loans.push(loan);
@@ -243,8 +283,9 @@ export class ChaosTraffic {
         mine.push(...added.values());
       }
       this.counts.catalogChanges++;
-    } catch {
+    } catch (err) {
       this.counts.catalogFailures++;
+      this.#problem(`catalog change at ${member}: ${(err as Error).message}`);
     }
   }
 

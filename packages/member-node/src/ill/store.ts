@@ -97,6 +97,9 @@ export interface IllStoreOptions {
 const DAY_MS = 86_400_000;
 
 /** The member's ILL requests, both roles, over its database. */
+/** When a new request's rota is asked for again if the first attempt left no trace (createBorrowing). */
+export const ROTA_GUARD_MS = 120_000;
+
 export class IllStore {
   readonly #db: Database;
   readonly #outbox: Outbox;
@@ -158,6 +161,11 @@ export class IllStore {
       const plan = planRequester(this.#plan, row, "validate", now, {});
       if ("refused" in plan) throw new IllStateError(id, row.state, "validate", plan.refused);
       this.#commit(plan);
+      // The rota is asked for at once, outside this transaction; should that attempt be lost (the
+      // node killed, a write refused on a full disk) this timer asks again: a validated request
+      // is never left without something to move it on.
+      if (this.#mustGet(id).state === "validated")
+        this.#setTimer(id, "rota", new Date(now.getTime() + ROTA_GUARD_MS));
       return this.#mustGet(id);
     });
   }
@@ -299,6 +307,34 @@ export class IllStore {
       )
       .get(role, isoId, partner ?? null, partner ?? null) as Row | undefined;
     return row ? toRequest(row) : undefined;
+  }
+
+  /**
+   * A page of requests, newest first, by role and state: at most `limit`, those created before
+   * `before` (a request of an earlier page: its creation time and id) when given. Pages follow
+   * each other without a gap or a repeat while requests are added (they go to the front).
+   */
+  latest(
+    filter: { role?: IllRole; status?: string },
+    page: { limit: number; before?: { createdAt: string; id: string } | undefined },
+  ): IllRequest[] {
+    const rows = this.#db.sqlite
+      .prepare(
+        `SELECT * FROM ill_requests WHERE (? IS NULL OR role = ?) AND (? IS NULL OR state = ?)
+           AND (? IS NULL OR (created_at, id) < (?, ?))
+         ORDER BY created_at DESC, id DESC LIMIT ?`,
+      )
+      .all(
+        filter.role ?? null,
+        filter.role ?? null,
+        filter.status ?? null,
+        filter.status ?? null,
+        page.before?.createdAt ?? null,
+        page.before?.createdAt ?? null,
+        page.before?.id ?? null,
+        page.limit,
+      ) as Row[];
+    return rows.map(toRequest);
   }
 
   /** Requests, oldest first, by role and state. */

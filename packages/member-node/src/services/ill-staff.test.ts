@@ -622,6 +622,37 @@ describe("IllStaffService", () => {
       expect(one.requests.map((r) => r.title)).toEqual(["Two"]);
     });
 
+    it("pages newest first with next_page_token, without a gap or a repeat as requests arrive", async () => {
+      // Two made in the same millisecond: the id orders them.
+      for (const title of ["A", "B", "C"]) {
+        await f.client.borrow({ serviceType: ServiceType.LOAN, title });
+        f.tick(1000);
+      }
+      await f.client.borrow({ serviceType: ServiceType.LOAN, title: "D" });
+      await f.client.borrow({ serviceType: ServiceType.LOAN, title: "E" });
+      const first = await f.client.listRequests({ role: "borrower", limit: 2 });
+      expect(first.requests).toHaveLength(2);
+      expect(first.nextPageToken).not.toBe("");
+      // One arriving meanwhile goes to the front: the next pages do not see it again or lose one.
+      f.tick(1000);
+      await f.client.borrow({ serviceType: ServiceType.LOAN, title: "F" });
+      const seen = first.requests.map((r) => r.title);
+      let token = first.nextPageToken;
+      while (token !== "") {
+        const page = await f.client.listRequests({ role: "borrower", limit: 2, pageToken: token });
+        seen.push(...page.requests.map((r) => r.title));
+        token = page.nextPageToken;
+      }
+      expect(seen.slice(0, 2).sort()).toEqual(["D", "E"]);
+      expect(seen.slice(2)).toEqual(["C", "B", "A"]);
+      const all = await f.client.listRequests({ role: "borrower" });
+      expect(all.requests.map((r) => r.title)[0]).toBe("F");
+      expect(all.nextPageToken).toBe("");
+      const err = await rejected(f.client.listRequests({ pageToken: "not-a-token" }));
+      expect(err.code).toBe(Code.InvalidArgument);
+      expect(err.rawMessage).toMatch(/^page_token: not a token this node gave/);
+    });
+
     it("refuses an unknown role or state, listing the states", async () => {
       expect((await rejected(f.client.listRequests({ role: "patron" }))).code).toBe(Code.InvalidArgument);
       const err = await rejected(f.client.listRequests({ role: "lender", status: "sent_to_supplier" }));

@@ -546,6 +546,23 @@ function borrowTerms(
 export const DEFAULT_LIST = 100;
 export const MAX_LIST = 1000;
 
+/** Where the next page of ListRequests begins: after this request (opaque to callers). */
+function pageToken(r: IllRequest): string {
+  return Buffer.from(JSON.stringify([r.createdAt.toISOString(), r.id])).toString("base64url");
+}
+
+function readPageToken(token: string): { createdAt: string; id: string } | undefined {
+  if (token === "") return undefined;
+  try {
+    const v: unknown = JSON.parse(Buffer.from(token, "base64url").toString("utf8"));
+    if (Array.isArray(v) && v.length === 2 && typeof v[0] === "string" && typeof v[1] === "string")
+      return { createdAt: v[0], id: v[1] };
+  } catch {
+    // Not ours: said below.
+  }
+  throw invalid("page_token: not a token this node gave (use the next_page_token of the previous answer)");
+}
+
 /** The state names of a role's machine, or of both. */
 function stateNames(role: IllRole | undefined): string[] {
   const names: string[] = [];
@@ -600,12 +617,14 @@ export function illStaffService(
           `status: "${req.status}" is not a state${roleFilter ? ` of a ${roleFilter}'s request` : ""}; use one of ${states.join(", ")}`,
         );
       const limit = Math.min(req.limit || DEFAULT_LIST, MAX_LIST);
-      // The store lists oldest first; staff look at the latest.
-      const requests = engine.store
-        .list({ ...(roleFilter ? { role: roleFilter } : {}), ...(status ? { status } : {}) })
-        .reverse()
-        .slice(0, limit);
+      // Staff look at the latest: newest first, a page at a time.
+      const requests = engine.store.latest(
+        { ...(roleFilter ? { role: roleFilter } : {}), ...(status ? { status } : {}) },
+        { limit, before: readPageToken(req.pageToken) },
+      );
+      const last = requests.at(-1);
       return create(illServicePb.ListRequestsResponseSchema, {
+        nextPageToken: requests.length === limit && last ? pageToken(last) : "",
         requests: requests.map((r) =>
           toStaffRequest(r, {
             timeline: engine.store.timeline(r.id),
