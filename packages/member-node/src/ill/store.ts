@@ -96,10 +96,10 @@ export interface IllStoreOptions {
 
 const DAY_MS = 86_400_000;
 
-/** The member's ILL requests, both roles, over its database. */
 /** When a new request's rota is asked for again if the first attempt left no trace (createBorrowing). */
 export const ROTA_GUARD_MS = 120_000;
 
+/** The member's ILL requests, both roles, over its database. */
 export class IllStore {
   readonly #db: Database;
   readonly #outbox: Outbox;
