@@ -14,7 +14,7 @@
 // tens to hundreds of ms), ±50% jitter. The holders count calls in progress across all
 // listeners: the peak is the number of calls the center had open at once.
 //
-// Each lookup time is run twice: with the fan-out's bound (FAN_OUT_CONCURRENCY, what the center
+// Each lookup time is run twice: with the fan-out's bound (AVAILABILITY_CONCURRENCY, what the center
 // does) and unbounded (every holder at once, what the code did before the bound), for comparison.
 // The first round of each opens the TLS connections (cold); the others reuse them (warm).
 import { fork } from "node:child_process";
@@ -22,12 +22,12 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
 import {
+  AVAILABILITY_CONCURRENCY,
   createCertificateAuthority,
   createLogger,
   DEFAULT_DEADLINE_MS,
   describeCertificate,
   directoryPb,
-  FAN_OUT_CONCURRENCY,
   fanOut,
   federation,
   issueCertificate,
@@ -204,7 +204,7 @@ async function main() {
   const rows = [];
   for (const lookupMs of lookups) {
     for (const [mode, run] of [
-      [`bounded (${FAN_OUT_CONCURRENCY} at once)`, askBounded],
+      [`bounded (${AVAILABILITY_CONCURRENCY} at once)`, askBounded],
       ["unbounded", askAll],
     ]) {
       await ask({ cmd: "set", lookupMs });

@@ -9,7 +9,7 @@ import {
   type NodeCoverage,
   SearchService,
 } from "../../gen/lrs/v1/search_pb.js";
-import { fanOut } from "../../search/deadline.js";
+import { AVAILABILITY_CONCURRENCY, fanOut } from "../../search/deadline.js";
 import type { PeerClients } from "../peers.js";
 
 function group(records: readonly HeldRecord[], key: (r: HeldRecord) => string): Map<string, HeldRecord[]> {
@@ -50,6 +50,8 @@ export async function askMembers(
       return res.institutions;
     },
     (v) => v.length,
+    false,
+    AVAILABILITY_CONCURRENCY,
   );
   const answered = new Map(results.map((r) => [r.target, r.value]));
   const institutions: InstitutionAvailability[] = [];
